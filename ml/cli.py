@@ -1,0 +1,276 @@
+"""``digitlab train | predict | evaluate``: the same jobs as the window, without one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from ml.presets import PRESETS
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up chatter off the terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def format_duration(seconds: float) -> str:
+    """``75`` → ``1:15``; ``3725`` → ``1:02:05``."""
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TerminalProgress:
+    """A one-line progress bar per batch with ETA and samples/s, and a line per epoch."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 28) -> None:
+        self.stream = stream
+        self.width = width
+        self.last_draw = 0.0
+
+    def on_batch(self, report: dict) -> None:
+        """Redraw the bar (at most 20 times a second)."""
+        now = time.perf_counter()
+        if report["batch"] < report["steps"] and now - self.last_draw < 0.05:
+            return
+        self.last_draw = now
+        done = report["batch"] / max(report["steps"], 1)
+        filled = int(done * self.width)
+        speed = report["samples_per_second"]
+        remaining_samples = (report["steps"] - report["batch"]) * report.get("batch_size", 0)
+        remaining = remaining_samples / speed if speed > 0 else 0.0
+        bar = "█" * filled + "·" * (self.width - filled)
+        self.stream.write(
+            f"\repoch {report['epoch']}/{report['epochs']} |{bar}| {report['batch']}/{report['steps']} "
+            f"loss {report['loss']:.4f} acc {report['accuracy']:.4f} "
+            f"{speed:,.0f} samples/s ETA {format_duration(remaining)}  "
+        )
+        self.stream.flush()
+
+    def on_epoch(self, report: dict) -> None:
+        """Finish the bar line with the epoch's summary."""
+        self.stream.write(
+            f"\repoch {report['epoch']}/{report['epochs']}: loss {report['loss']:.4f} "
+            f"acc {report['accuracy']:.4f} val_loss {report.get('val_loss', float('nan')):.4f} "
+            f"val_acc {report.get('val_accuracy', float('nan')):.4f} lr {report['learning_rate']:.2e} "
+            f"[{format_duration(report['elapsed'])}]" + " " * 30 + "\n"
+        )
+        self.stream.flush()
+
+
+def default_output_path(preset: str) -> Path:
+    """``digitlab-<preset>-<timestamp>.keras`` in the current folder."""
+    return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question when a person is at the terminal; assume yes otherwise."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return True
+    try:
+        answer = input(f"{question} [Y/n] ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer in ("", "y", "yes")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train a preset with a terminal progress bar; Ctrl+C stops cleanly and offers the partial model."""
+    quiet_tensorflow()
+    from ml.data import DatasetError
+    from ml.train import TrainConfig, TrainingError, fit
+
+    config = TrainConfig(
+        preset=args.preset,
+        dataset=args.dataset,
+        data_file=args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        augment=args.augment,
+        seed=args.seed,
+        max_train_samples=args.max_train_samples,
+    ).resolved()
+    stop_requested = threading.Event()
+
+    def request_stop(signum, frame) -> None:
+        if stop_requested.is_set():
+            raise KeyboardInterrupt
+        stop_requested.set()
+        sys.stderr.write("\nStopping after this batch… (press Ctrl+C again to abort without saving)\n")
+
+    previous_handler = signal.signal(signal.SIGINT, request_stop)
+    progress = TerminalProgress()
+
+    def on_batch(report: dict) -> None:
+        progress.on_batch({**report, "batch_size": config.batch_size})
+
+    print(
+        f"Training preset '{config.preset}' on {config.dataset}: {config.epochs} epochs, batch {config.batch_size}, "
+        f"{config.optimizer} lr {config.learning_rate:g} ({config.schedule}), augmentation "
+        f"{'on' if config.augment else 'off'}, seed {config.seed}",
+        file=sys.stderr,
+    )
+    try:
+        result = fit(config, on_batch=on_batch, on_epoch=progress.on_epoch, should_stop=stop_requested.is_set)
+    except KeyboardInterrupt:
+        print("\nAborted; nothing was saved.", file=sys.stderr)
+        return 130
+    except (TrainingError, DatasetError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
+    if result.stop_reason:
+        print(result.stop_reason, file=sys.stderr)
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    out = Path(args.out) if args.out else default_output_path(config.preset)
+    if result.stopped_by_user and not confirm(
+        f"Save the model trained so far ({result.epochs_completed} epochs) to {out}?"
+    ):
+        print("Not saved.", file=sys.stderr)
+        return 130
+    from ml.modelio import ModelFileError, save_model
+
+    try:
+        save_model(result.model, out, result.metadata())
+    except ModelFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"saved: {out}", file=sys.stderr)
+    return 130 if result.stopped_by_user else 0
+
+
+def load_model_or_exit(path: str | None):
+    """The model at ``path`` (the bundled one when None), or a clear message and exit status 2."""
+    from ml.assets import bundled_model_path
+    from ml.modelio import ModelFileError, load_model
+
+    try:
+        return load_model(path or bundled_model_path())
+    except ModelFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Predict the digit in each image; ``--json`` prints one object per line."""
+    quiet_tensorflow()
+    import numpy as np
+
+    from ml.predictor import Predictor
+    from ml.preprocess import ImageReadError, preprocess_file
+
+    predictor = Predictor(load_model_or_exit(args.model))
+    class_names = predictor.class_names
+    records: list[dict] = []
+    images, image_records = [], []
+    for file in args.images:
+        record: dict = {"file": file}
+        records.append(record)
+        try:
+            prepared = preprocess_file(file)
+        except ImageReadError as error:
+            record["error"] = str(error)
+            continue
+        if prepared.blank:
+            record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
+            continue
+        images.append(prepared.image)
+        image_records.append(record)
+    if images:
+        probabilities = predictor.predict_batch(np.stack(images))
+        for record, row in zip(image_records, probabilities, strict=True):
+            winner = int(np.argmax(row))
+            record.update(
+                prediction=winner if class_names == [str(i) for i in range(len(row))] else class_names[winner],
+                confidence=round(float(row[winner]), 6),
+                probabilities=[round(float(p), 6) for p in row],
+            )
+    for record in records:
+        if args.json:
+            print(json.dumps(record))
+        elif "error" in record:
+            print(f"{record['file']}: error: {record['error']}")
+        elif record["prediction"] is None:
+            print(f"{record['file']}: no prediction ({record['reason']})")
+        else:
+            print(f"{record['file']}: {record['prediction']} ({record['confidence']:.1%})")
+    return 1 if any("error" in record for record in records) else 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Test accuracy, per-class accuracy and the confusion matrix of a model."""
+    quiet_tensorflow()
+    from ml.data import DatasetError, load_dataset
+    from ml.evaluate import evaluate_probabilities
+    from ml.predictor import Predictor
+
+    loaded = load_model_or_exit(args.model)
+    try:
+        dataset = load_dataset(args.dataset, data_file=args.data)
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    predictor = Predictor(loaded)
+    images = dataset.x_test[..., 0] if dataset.x_test.ndim == 4 else dataset.x_test
+    probabilities = predictor.predict_batch(images)
+    report = evaluate_probabilities(dataset.y_test, probabilities, loaded.metadata.class_names)
+    print(f"model: {loaded.display_name} ({args.model or 'bundled'}), dataset: {dataset.name}")
+    print(report.as_text())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``digitlab`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="digitlab", description="Digit Lab: train, predict and evaluate handwritten-digit classifiers."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate}")
+    train = commands.add_parser("train", help="train a model preset")
+    train.add_argument("--preset", default="best", choices=sorted(PRESETS))
+    train.add_argument("--dataset", default="mnist")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
+    train.add_argument("--schedule", choices=["constant", "cosine", "plateau"])
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
+    train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
+    train.add_argument("--out", help="where to save the model (.keras or .h5)")
+    train.set_defaults(handler=run_train)
+    predict = commands.add_parser("predict", help="predict the digit in image files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.set_defaults(handler=run_predict)
+    evaluate = commands.add_parser("evaluate", help="evaluate a model on a test set")
+    evaluate.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    evaluate.add_argument("--dataset", default="mnist")
+    evaluate.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
+    evaluate.set_defaults(handler=run_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand and return its exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    return args.handler(args)

@@ -1,0 +1,391 @@
+"""One training entry point: ``fit(config, on_batch=..., on_epoch=..., should_stop=...)``.
+
+It knows nothing of windows: it reports through the callables it is given and checks ``should_stop``
+between batches. The window and the CLI are thin adapters around it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.data import DEFAULT_VALIDATION_SIZE, Dataset, load_dataset
+from ml.presets import build_model, get_preset
+
+BatchReport = dict[str, Any]
+EpochReport = dict[str, Any]
+
+
+class TrainingError(Exception):
+    """Training could not start or went wrong; ``str(e)`` is a user-facing message."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; ``None`` means "the preset's default"."""
+
+    preset: str = "best"
+    dataset: str = "mnist"
+    data_file: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    momentum: float | None = None
+    nesterov: bool | None = None
+    schedule: str | None = None
+    validation_size: int | float = DEFAULT_VALIDATION_SIZE
+    augment: bool | None = None
+    seed: int = 0
+    early_stopping_patience: int | None = None
+    checkpoint_path: str | None = None
+    tensorboard_dir: str | None = None
+    max_train_samples: int | None = None
+    max_test_samples: int | None = None
+
+    def resolved(self) -> TrainConfig:
+        """A copy with every ``None`` hyperparameter filled from the preset's defaults."""
+        defaults = {
+            "epochs": 10,
+            "batch_size": 128,
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "momentum": 0.0,
+            "nesterov": False,
+            "schedule": "constant",
+            "augment": False,
+        }
+        defaults.update(get_preset(self.preset).defaults)
+        filled = {
+            f.name: defaults[f.name]
+            for f in fields(self)
+            if getattr(self, f.name) is None and f.name in defaults
+        }
+        return replace(self, **filled)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for metadata and logs."""
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the model, its per-epoch history and the final test figures."""
+
+    model: Any
+    config: TrainConfig
+    history: dict[str, list[float]]
+    test_accuracy: float | None
+    test_loss: float | None
+    device: str
+    epochs_completed: int
+    stopped_by_user: bool = False
+    stop_reason: str | None = None
+    class_names: list[str] = field(default_factory=list)
+    input_scale: str = "0-1"
+    input_mean: list[float] | None = None
+    input_std: list[float] | None = None
+    tensorboard_run_dir: str | None = None
+    wall_seconds: float = 0.0
+
+    def metadata(self):
+        """The :class:`ml.modelio.ModelMetadata` to save with this model."""
+        from ml import __version__
+        from ml.modelio import ModelMetadata
+
+        return ModelMetadata(
+            class_names=list(self.class_names),
+            input_scale=self.input_scale,
+            input_mean=self.input_mean,
+            input_std=self.input_std,
+            dataset=self.config.dataset,
+            preset=self.config.preset,
+            hyperparameters=self.config.to_dict(),
+            test_accuracy=self.test_accuracy,
+            history=self.history,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            digitlab_version=__version__,
+        )
+
+
+def configure_device() -> str:
+    """Turn on GPU memory growth when TensorFlow sees a GPU; return a description of the device used."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised: growth can only be set before first use
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"GPU: {details.get('device_name', gpus[0].name)}"
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The optimizer named in the config, with its learning-rate schedule."""
+    import keras
+
+    learning_rate: Any = float(config.learning_rate)
+    if config.schedule == "cosine":
+        total_steps = max(1, config.epochs * steps_per_epoch)
+        warmup_steps = min(steps_per_epoch, total_steps // 10)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=learning_rate / 10 if warmup_steps else learning_rate,
+            decay_steps=max(1, total_steps - warmup_steps),
+            warmup_target=learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+    elif config.schedule not in ("constant", "plateau"):
+        raise TrainingError(f"Unknown learning-rate schedule {config.schedule!r} (constant, cosine, plateau).")
+    name = config.optimizer.lower()
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=config.momentum, nesterov=bool(config.nesterov))
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=config.momentum)
+    raise TrainingError(f"Unknown optimizer {config.optimizer!r} (adam, sgd, rmsprop).")
+
+
+def current_learning_rate(optimizer) -> float:
+    """The learning rate the optimizer uses at its current step."""
+    return float(np.asarray(optimizer.learning_rate))
+
+
+def make_progress_callback(
+    on_batch: Callable[[BatchReport], None] | None,
+    on_epoch: Callable[[EpochReport], None] | None,
+    should_stop: Callable[[], bool] | None,
+    wait_while_paused: Callable[[], None] | None,
+    train_size: int,
+):
+    """A Keras callback that reports per batch / per epoch and stops cooperatively between batches."""
+    import keras
+
+    class ProgressReporter(keras.callbacks.Callback):
+        """Adapter from Keras callback hooks to Digit Lab's plain callables."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stopped_by_user = False
+            self.nan_batch: tuple[int, int] | None = None
+            self.last_good_weights: list[np.ndarray] | None = None
+            self.paused_seconds = 0.0
+
+        def on_train_begin(self, logs=None) -> None:
+            self.train_start = time.perf_counter()
+            self.last_good_weights = self.model.get_weights()
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.epoch = epoch
+            self.epoch_start = time.perf_counter()
+            self.epoch_paused = 0.0
+            self.seen = 0
+
+        def on_train_batch_end(self, batch, logs=None) -> None:
+            logs = logs or {}
+            loss = float(logs.get("loss", math.nan))
+            if not math.isfinite(loss):
+                self.nan_batch = (self.epoch + 1, batch + 1)
+                self.model.set_weights(self.last_good_weights)
+                self.model.stop_training = True
+                return
+            steps = self.params.get("steps") or 0
+            batch_size = math.ceil(train_size / steps) if steps else 0
+            self.seen = min(train_size, self.seen + batch_size)
+            running = max(time.perf_counter() - self.epoch_start - self.epoch_paused, 1e-9)
+            if on_batch is not None:
+                on_batch(
+                    {
+                        "epoch": self.epoch + 1,
+                        "epochs": self.params.get("epochs"),
+                        "batch": batch + 1,
+                        "steps": steps,
+                        "loss": loss,
+                        "accuracy": float(logs.get("accuracy", math.nan)),
+                        "samples_per_second": self.seen / running,
+                    }
+                )
+            if wait_while_paused is not None:
+                paused_at = time.perf_counter()
+                wait_while_paused()
+                waited = time.perf_counter() - paused_at
+                self.epoch_paused += waited
+                self.paused_seconds += waited
+            if should_stop is not None and should_stop():
+                self.stopped_by_user = True
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            if self.nan_batch is not None:
+                return
+            self.last_good_weights = self.model.get_weights()
+            logs = logs or {}
+            report = {key: float(value) for key, value in logs.items() if np.ndim(value) == 0}
+            report.update(
+                epoch=epoch + 1,
+                epochs=self.params.get("epochs"),
+                learning_rate=current_learning_rate(self.model.optimizer),
+                elapsed=time.perf_counter() - self.train_start - self.paused_seconds,
+            )
+            if on_epoch is not None:
+                on_epoch(report)
+
+    return ProgressReporter()
+
+
+def make_train_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, augment: bool, seed: int):
+    """A shuffled, batched (and optionally augmented) ``tf.data`` pipeline."""
+    import tensorflow as tf
+
+    from ml.augment import augment_batch
+
+    pipeline = tf.data.Dataset.from_tensor_slices((x, y))
+    pipeline = pipeline.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if augment:
+        pipeline = pipeline.map(
+            lambda images, labels: (augment_batch(images), labels), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    return pipeline.prefetch(tf.data.AUTOTUNE)
+
+
+def can_augment(dataset: Dataset) -> bool:
+    """Augmentation applies to square image datasets, not to feature vectors."""
+    shape = dataset.input_shape
+    return len(shape) == 3 and shape[0] == shape[1]
+
+
+def fit_inputs_to_model(model, x: np.ndarray) -> np.ndarray:
+    """Reshape a dataset's images for a (loaded) model whose input has the same number of values."""
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) == expected:
+        return x
+    if None not in expected and int(np.prod(expected)) == int(np.prod(x.shape[1:])):
+        return x.reshape((len(x), *expected))
+    raise TrainingError(
+        f"The model expects inputs of shape {expected}, but the dataset has {tuple(x.shape[1:])}."
+    )
+
+
+def make_callbacks(config: TrainConfig, reporter, stamp: str) -> tuple[list, str | None]:
+    """The Keras callbacks the config asks for, and the TensorBoard run folder if any."""
+    import keras
+
+    callbacks = [reporter]
+    if config.schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.1, patience=2)
+        )
+    if config.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=int(config.early_stopping_patience), restore_best_weights=True
+            )
+        )
+    if config.checkpoint_path:
+        from ml.checkpoint import BestModelCheckpoint
+
+        callbacks.append(BestModelCheckpoint(config.checkpoint_path, config))
+    run_dir = None
+    if config.tensorboard_dir:
+        run_dir = str(Path(config.tensorboard_dir) / f"{config.preset}-{stamp}")
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=run_dir))
+    return callbacks, run_dir
+
+
+def fit(
+    config: TrainConfig,
+    *,
+    dataset: Dataset | None = None,
+    model=None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    wait_while_paused: Callable[[], None] | None = None,
+) -> TrainResult:
+    """Train ``config.preset`` (or continue training ``model``) and evaluate it on the test set."""
+    import keras
+
+    config = config.resolved()
+    started = time.perf_counter()
+    device = configure_device()
+    keras.utils.set_random_seed(config.seed)
+    if dataset is None:
+        dataset = load_dataset(
+            config.dataset, data_file=config.data_file, validation_size=config.validation_size, seed=config.seed
+        )
+    if config.max_train_samples or config.max_test_samples:
+        dataset = dataset.subset(config.max_train_samples, config.max_test_samples)
+    if model is None:
+        model = build_model(config.preset, dataset.input_shape, dataset.num_classes)
+    from_logits = not outputs_probabilities(model)
+    x_train = fit_inputs_to_model(model, dataset.x_train)
+    x_val = fit_inputs_to_model(model, dataset.x_val)
+    x_test = fit_inputs_to_model(model, dataset.x_test)
+    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+    )
+    augment = bool(config.augment) and can_augment(dataset) and x_train.ndim == 4
+    train_pipeline = make_train_pipeline(x_train, dataset.y_train, config.batch_size, augment, config.seed)
+    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, len(x_train))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    callbacks, run_dir = make_callbacks(config, reporter, stamp)
+    validation = (x_val, dataset.y_val) if len(x_val) else None
+    try:
+        history = model.fit(
+            train_pipeline,
+            epochs=config.epochs,
+            validation_data=validation,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )
+    except Exception as error:  # noqa: BLE001 - an OOM or a bad kernel becomes one clear message
+        raise TrainingError(f"Training failed: {type(error).__name__}: {error}") from error
+    stop_reason = None
+    if reporter.nan_batch is not None:
+        epoch, batch = reporter.nan_batch
+        stop_reason = (
+            f"The loss became NaN at epoch {epoch}, batch {batch}; training stopped and the last good "
+            f"weights (end of epoch {epoch - 1}) were kept. Try a lower learning rate."
+        )
+    elif reporter.stopped_by_user:
+        stop_reason = "Stopped by the user."
+    test_loss, test_accuracy = model.evaluate(x_test, dataset.y_test, batch_size=512, verbose=0)
+    epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
+    return TrainResult(
+        model=model,
+        config=config,
+        history=epoch_history,
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        device=device,
+        epochs_completed=len(epoch_history.get("loss", [])),
+        stopped_by_user=reporter.stopped_by_user,
+        stop_reason=stop_reason,
+        class_names=list(dataset.class_names),
+        input_scale=dataset.input_scale,
+        input_mean=dataset.input_mean,
+        input_std=dataset.input_std,
+        tensorboard_run_dir=run_dir,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def outputs_probabilities(model) -> bool:
+    """True when the model's last layer ends in a softmax (so the loss must not apply one)."""
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "") == "softmax" or model.layers[-1].__class__.__name__ == "Softmax"
