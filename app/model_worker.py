@@ -1,0 +1,339 @@
+"""The model worker (TensorFlow start-up, model files, inference) and the window's handle on its thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+logger = logging.getLogger(__name__)
+
+_THREADS_STILL_STOPPING: set[QThread] = set()
+"""Threads whose job outlasted the shutdown timeout; kept alive here until they finish."""
+
+
+@dataclass
+class ModelSlot:
+    """A model the worker holds: the loaded file, its fast predictor, and whether it is saved anywhere."""
+
+    loaded: Any  # ml.modelio.LoadedModel; never leaves the worker's thread
+    predictor: Any  # ml.predictor.Predictor
+    unsaved: bool
+    origin: str  # "file", "bundled" or "trained"
+
+
+def describe_slot(slot: ModelSlot) -> dict:
+    """Plain data about a model for the window (names, accuracy, classes); no Keras objects."""
+    loaded = slot.loaded
+    metadata = loaded.metadata
+    if slot.unsaved:
+        display_name = f"trained {metadata.preset or loaded.model.name}"
+    else:
+        display_name = loaded.display_name
+    return {
+        "path": None if slot.unsaved or loaded.path is None else str(loaded.path),
+        "file_name": None if slot.unsaved or loaded.path is None else Path(loaded.path).name,
+        "display_name": display_name,
+        "class_names": list(metadata.class_names),
+        "num_classes": int(loaded.num_classes),
+        "input_shape": list(loaded.input_shape),
+        "test_accuracy": metadata.test_accuracy,
+        "preset": metadata.preset,
+        "dataset": metadata.dataset,
+        "has_metadata": bool(loaded.has_metadata),
+        "unsaved": slot.unsaved,
+        "origin": slot.origin,
+        "backend": getattr(slot.predictor, "backend", ""),
+    }
+
+
+class ModelWorker(QObject):
+    """Owns TensorFlow and the models: loads, saves and runs them in its own thread, reporting by signals."""
+
+    backend_loaded = Signal(dict)
+    backend_failed = Signal(str)
+    model_loaded = Signal(dict)
+    model_load_failed = Signal(dict)
+    model_saved = Signal(dict)
+    model_save_failed = Signal(str)
+    prediction_finished = Signal(dict)
+
+    def __init__(self, startup_models: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._startup_models = list(startup_models)
+        self._active: ModelSlot | None = None
+        self._previous: ModelSlot | None = None
+        self._backend_ready = False
+
+    # ------------------------------------------------------------------------------------------ slots
+
+    @Slot()
+    def start(self) -> None:
+        """Import TensorFlow, pick the device, then load the first start-up model that opens."""
+        try:
+            import keras
+            import tensorflow as tf
+
+            from ml.train import configure_device
+
+            device = configure_device()
+            self._backend_ready = True
+            self.backend_loaded.emit({"device": device, "tensorflow": tf.__version__, "keras": keras.__version__})
+        except Exception as error:  # noqa: BLE001 - reported to the window in plain words
+            logger.exception("TensorFlow could not start")
+            self.backend_failed.emit(f"TensorFlow could not start: {type(error).__name__}: {error}")
+            return
+        for path, origin in self._startup_models:
+            if self._load(path, unsaved=False, origin=origin, startup=True):
+                return
+
+    @Slot(str, bool, str)
+    def load_model(self, path: str, unsaved: bool, origin: str) -> None:
+        """Load ``path`` as the active model; the one it replaces becomes the previous model."""
+        if not self._backend_ready:
+            message = "TensorFlow did not start, so no model can be loaded."
+            self.model_load_failed.emit({"path": path, "message": message, "startup": False})
+            return
+        self._load(path, unsaved=unsaved, origin=origin, startup=False)
+
+    @Slot()
+    def switch_to_previous(self) -> None:
+        """Swap the active and the previous model."""
+        if self._previous is None:
+            return
+        self._active, self._previous = self._previous, self._active
+        self.model_loaded.emit(self._describe_active())
+
+    @Slot(str)
+    def save_model(self, path: str) -> None:
+        """Save the active model to ``path`` atomically, with its metadata."""
+        if self._active is None:
+            self.model_save_failed.emit("There is no model to save yet.")
+            return
+        try:
+            from ml.modelio import ModelFileError, save_model
+
+            loaded = self._active.loaded
+            try:
+                written = save_model(loaded.model, path, loaded.metadata)
+            except ModelFileError as error:
+                self.model_save_failed.emit(str(error))
+                return
+            self._active = dataclasses.replace(
+                self._active,
+                loaded=dataclasses.replace(loaded, path=Path(written)),
+                unsaved=False,
+                origin="file",
+            )
+            self.model_saved.emit(self._describe_active())
+        except Exception as error:  # noqa: BLE001 - a save must never take the worker down
+            logger.exception("Saving the model failed")
+            self.model_save_failed.emit(f"Could not save the model to {path}: {type(error).__name__}: {error}")
+
+    @Slot(int, object)
+    def predict(self, request_id: int, drawing: np.ndarray) -> None:
+        """Preprocess a 2-D gray drawing (1 = white) to MNIST style and score it with the active model."""
+        result: dict[str, Any] = {
+            "request_id": request_id,
+            "blank": True,
+            "reason": None,
+            "image": None,
+            "stages": [],
+            "probabilities": None,
+            "error": None,
+        }
+        try:
+            from ml.preprocess import to_mnist
+
+            prepared = to_mnist(drawing)
+            result.update(
+                blank=prepared.blank,
+                reason=prepared.reason,
+                image=prepared.image,
+                stages=[(stage.name, stage.image) for stage in prepared.stages],
+            )
+            if not prepared.blank and self._active is not None:
+                probabilities = self._active.predictor.predict_one(prepared.image)
+                result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
+        except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
+            logger.exception("Prediction failed")
+            result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
+        self.prediction_finished.emit(result)
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def _load(self, path: str, unsaved: bool, origin: str, startup: bool) -> bool:
+        """Load, build the predictor and activate; report failure with the core's message."""
+        try:
+            from ml.modelio import ModelFileError, load_model
+            from ml.predictor import Predictor
+
+            try:
+                loaded = load_model(path)
+            except ModelFileError as error:
+                self.model_load_failed.emit({"path": path, "message": str(error), "startup": startup})
+                return False
+            slot = ModelSlot(loaded=loaded, predictor=Predictor(loaded), unsaved=unsaved, origin=origin)
+        except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
+            logger.exception("Loading %s failed", path)
+            message = f"Could not use the model '{Path(path).name}': {type(error).__name__}: {error}"
+            self.model_load_failed.emit({"path": path, "message": message, "startup": startup})
+            return False
+        if self._active is not None:
+            self._previous = self._active
+        self._active = slot
+        self.model_loaded.emit(self._describe_active())
+        return True
+
+    def _describe_active(self) -> dict:
+        assert self._active is not None
+        description = describe_slot(self._active)
+        description["previous_name"] = None if self._previous is None else describe_slot(self._previous)["display_name"]
+        return description
+
+
+class ModelController(QObject):
+    """The window's handle on the :class:`ModelWorker`: owns its thread and coalesces prediction requests.
+
+    At most one prediction is in flight; while it runs only the newest drawing is kept, and it is sent
+    when the running one returns, so the newest drawing always wins and requests never pile up.
+    """
+
+    backend_loaded = Signal(dict)
+    backend_failed = Signal(str)
+    model_loaded = Signal(dict)
+    model_load_failed = Signal(dict)
+    model_saved = Signal(dict)
+    model_save_failed = Signal(str)
+    prediction_finished = Signal(dict)
+
+    _load_requested = Signal(str, bool, str)
+    _switch_requested = Signal()
+    _save_requested = Signal(str)
+    _prediction_requested = Signal(int, object)
+
+    def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
+        """``startup_models``: (path, origin) pairs tried in order until one loads."""
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("ModelWorkerThread")
+        self._worker = ModelWorker(startup_models)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.start)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._load_requested.connect(self._worker.load_model)
+        self._switch_requested.connect(self._worker.switch_to_previous)
+        self._save_requested.connect(self._worker.save_model)
+        self._prediction_requested.connect(self._worker.predict)
+        self._worker.backend_loaded.connect(self.backend_loaded)
+        self._worker.backend_failed.connect(self.backend_failed)
+        self._worker.model_loaded.connect(self._on_model_loaded)
+        self._worker.model_load_failed.connect(self.model_load_failed)
+        self._worker.model_saved.connect(self.model_saved)
+        self._worker.model_save_failed.connect(self.model_save_failed)
+        self._worker.prediction_finished.connect(self._on_prediction_finished)
+        self._last_request_id = 0
+        self._discard_through = 0
+        self._in_flight: int | None = None
+        self._pending: tuple[int, np.ndarray] | None = None
+        self._model_ready = False
+        self._stopped = False
+
+    @property
+    def thread(self) -> QThread:
+        """The worker's thread."""
+        return self._thread
+
+    @property
+    def is_model_ready(self) -> bool:
+        """True once a model has loaded."""
+        return self._model_ready
+
+    @property
+    def is_busy(self) -> bool:
+        """True while a prediction is running or waiting."""
+        return self._in_flight is not None or self._pending is not None
+
+    def start(self) -> None:
+        """Start the worker's thread; TensorFlow loads there."""
+        if not self._thread.isRunning() and not self._stopped:
+            self._thread.start()
+
+    def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
+        """Ask the worker to load ``path`` as the active model."""
+        self._load_requested.emit(path, unsaved, origin)
+
+    def switch_to_previous(self) -> None:
+        """Ask the worker to swap the active and previous models."""
+        self._switch_requested.emit()
+
+    def save_model(self, path: str) -> None:
+        """Ask the worker to save the active model to ``path``."""
+        self._save_requested.emit(path)
+
+    def request_prediction(self, drawing: np.ndarray) -> int:
+        """Queue a drawing for preprocessing and inference; returns its request id."""
+        self._last_request_id += 1
+        self._pending = (self._last_request_id, drawing)
+        self._send_pending_if_idle()
+        return self._last_request_id
+
+    def cancel_predictions(self) -> None:
+        """Forget the waiting drawing and ignore the result of the running one."""
+        self._pending = None
+        self._discard_through = self._last_request_id
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop the worker's thread (after its current job) and wait for it; True when it has stopped."""
+        self._stopped = True
+        self._pending = None
+        if not self._thread.isRunning():
+            return True
+        self._thread.quit()
+        stopped = self._thread.wait(timeout_ms)
+        if not stopped:
+            logger.warning("The model worker is still busy after %d ms; it will stop when its job ends", timeout_ms)
+            keep_until_finished(self._thread)
+        return stopped
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def _send_pending_if_idle(self) -> None:
+        if self._in_flight is not None or self._pending is None or not self._model_ready or self._stopped:
+            return
+        request_id, drawing = self._pending
+        self._pending = None
+        self._in_flight = request_id
+        self._prediction_requested.emit(request_id, drawing)
+
+    @Slot(dict)
+    def _on_model_loaded(self, description: dict) -> None:
+        self._model_ready = True
+        self.model_loaded.emit(description)
+        self._send_pending_if_idle()
+
+    @Slot(dict)
+    def _on_prediction_finished(self, result: dict) -> None:
+        self._in_flight = None
+        if result["request_id"] > self._discard_through:
+            self.prediction_finished.emit({**result, "final": self._pending is None})
+        self._send_pending_if_idle()
+
+
+def keep_until_finished(thread: QThread) -> None:
+    """Hold a reference to a thread that is still finishing its last job, so it is never destroyed running."""
+    _THREADS_STILL_STOPPING.add(thread)
+
+
+def wait_for_stopping_threads(timeout_ms: int = 30000) -> bool:
+    """Wait for threads left finishing their last job (called once, as the application exits)."""
+    for thread in list(_THREADS_STILL_STOPPING):
+        if not thread.wait(timeout_ms):
+            return False
+        _THREADS_STILL_STOPPING.discard(thread)
+    return True
