@@ -1,4 +1,8 @@
-"""Datasets as numpy arrays: MNIST (bundled, a user file, or the keras download) and a validation split."""
+"""Datasets as numpy arrays: MNIST, Fashion-MNIST, scikit-learn's 8x8 digits and image folders.
+
+Every dataset comes as a :class:`Dataset` with train / validation / test splits, either as images (float32
+(N, H, W, C) in [0, 1]) or, for the feature-vector presets, as standardized flat features.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,49 @@ import gzip
 import hashlib
 import os
 import struct
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ml.assets import bundled_mnist_path
 
+DATASET_NAMES = ("mnist", "fashion-mnist", "sklearn-digits")
+REPRESENTATIONS = ("images", "features")
+COLOR_MODES = ("grayscale", "rgb")
 DIGIT_CLASS_NAMES = [str(digit) for digit in range(10)]
-DEFAULT_VALIDATION_SIZE = 5000
+FASHION_MNIST_CLASS_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+DEFAULT_VALIDATION_SIZE = 5000  # images held out of MNIST's and Fashion-MNIST's 60 000 training images
+DEFAULT_VALIDATION_FRACTION = 0.1  # of the training images, for the smaller datasets
+SKLEARN_DIGITS_TEST_SIZE = 0.3  # the tutorial's 70/30 train/test split
+FOLDER_TEST_FRACTION = 0.15
+FOLDER_TEST_SEED = 1234  # fixed, so a folder's test images do not change with the training seed
+DEFAULT_FOLDER_IMAGE_SIZE = 32
 IDX_FILE_NAMES = {
     "x_train": "train-images-idx3-ubyte.gz",
     "y_train": "train-labels-idx1-ubyte.gz",
     "x_test": "t10k-images-idx3-ubyte.gz",
     "y_test": "t10k-labels-idx1-ubyte.gz",
 }
+FASHION_MNIST_ADVICE = (
+    ". Supply the files yourself: --data FOLDER holding the four IDX .gz files ("
+    + ", ".join(IDX_FILE_NAMES.values())
+    + ") from https://github.com/zalandoresearch/fashion-mnist, or --data FILE.npz in keras layout "
+    "(x_train, y_train, x_test, y_test); or copy those .gz files into ~/.keras/datasets/fashion-mnist/."
+)
 
 
 class DatasetError(Exception):
@@ -88,25 +120,25 @@ def expected_sha256(npz_path: Path) -> str | None:
     return record.read_text().split()[0].strip().lower()
 
 
-def read_mnist_npz(path: Path, *, verify: bool = True) -> dict[str, np.ndarray]:
-    """Read a keras-layout MNIST ``.npz`` (x_train, y_train, x_test, y_test), checking its recorded hash."""
+def read_mnist_npz(path: Path, *, verify: bool = True, label: str = "MNIST") -> dict[str, np.ndarray]:
+    """Read a keras-layout ``.npz`` (x_train, y_train, x_test, y_test) of MNIST-like data, checking its hash."""
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"MNIST file not found: {path}")
+        raise DatasetError(f"{label} file not found: {path}")
     if verify:
         expected = expected_sha256(path)
         if expected is not None:
             actual = sha256_of(path)
             if actual != expected:
                 raise DatasetError(
-                    f"The MNIST file {path} is corrupted or was modified: its SHA-256 is {actual[:16]}…, "
+                    f"The {label} file {path} is corrupted or was modified: its SHA-256 is {actual[:16]}…, "
                     f"expected {expected[:16]}…. Restore it from a fresh copy of Digit Lab."
                 )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: np.asarray(archive[key]) for key in IDX_FILE_NAMES}
     except KeyError as missing:
-        raise DatasetError(f"{path} is not a keras-layout MNIST archive: it lacks {missing}.") from None
+        raise DatasetError(f"{path} is not a keras-layout {label} archive: it lacks {missing}.") from None
     except Exception as error:  # noqa: BLE001 - any reader failure becomes one clear message
         raise DatasetError(f"Cannot read {path} as a .npz archive: {error}") from None
     check_mnist_arrays(arrays, str(path))
@@ -129,12 +161,12 @@ def read_idx(path: Path) -> np.ndarray:
         raise DatasetError(f"Cannot read IDX file {path}: {error}") from None
 
 
-def read_mnist_idx_folder(folder: Path) -> dict[str, np.ndarray]:
-    """Read the four official MNIST IDX ``.gz`` files from a folder."""
+def read_mnist_idx_folder(folder: Path, *, label: str = "MNIST") -> dict[str, np.ndarray]:
+    """Read the four IDX ``.gz`` files of MNIST (or Fashion-MNIST, same names and layout) from a folder."""
     folder = Path(folder)
     missing = [name for name in IDX_FILE_NAMES.values() if not (folder / name).exists()]
     if missing:
-        raise DatasetError(f"{folder} lacks the MNIST IDX files: {', '.join(missing)}")
+        raise DatasetError(f"{folder} lacks the {label} IDX files: {', '.join(missing)}")
     arrays = {key: read_idx(folder / name) for key, name in IDX_FILE_NAMES.items()}
     check_mnist_arrays(arrays, str(folder))
     return arrays
@@ -150,15 +182,39 @@ def check_mnist_arrays(arrays: dict[str, np.ndarray], origin: str) -> None:
             )
 
 
-def download_mnist() -> dict[str, np.ndarray]:
-    """Fetch MNIST through keras (needs a network)."""
+def download_with_keras(loader: str, label: str, advice: str = "") -> dict[str, np.ndarray]:
+    """Fetch ``keras.datasets.<loader>`` (downloaded once, then cached in ~/.keras/datasets)."""
     try:
         import keras
 
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as error:  # noqa: BLE001
-        raise DatasetError(f"Could not download MNIST (no network?): {error}") from None
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, loader).load_data()
+    except Exception as error:  # noqa: BLE001 - any download failure becomes one clear message
+        raise DatasetError(f"Could not download {label} (no network?): {error}{advice}") from None
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def download_mnist() -> dict[str, np.ndarray]:
+    """Fetch MNIST through keras (needs a network)."""
+    return download_with_keras("mnist", "MNIST")
+
+
+def download_fashion_mnist() -> dict[str, np.ndarray]:
+    """Fetch Fashion-MNIST through keras; offline, say how to supply the files instead."""
+    return download_with_keras("fashion_mnist", "Fashion-MNIST", FASHION_MNIST_ADVICE)
+
+
+def read_idx_arrays(
+    source: str | os.PathLike | None, *, label: str, download: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Raw arrays from a keras-layout ``.npz``, a folder (or one file) of the four IDX files, or ``download``."""
+    if source is None or str(source) == "download":
+        return download()
+    path = Path(source)
+    if path.is_dir():
+        return read_mnist_idx_folder(path, label=label)
+    if path.name.endswith((".gz", "-ubyte")):
+        return read_mnist_idx_folder(path.parent, label=label)
+    return read_mnist_npz(path, label=label)
 
 
 def read_mnist_arrays(source: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
@@ -166,14 +222,7 @@ def read_mnist_arrays(source: str | os.PathLike | None = None) -> dict[str, np.n
     if source is None:
         bundled = bundled_mnist_path()
         return read_mnist_npz(bundled) if bundled.exists() else download_mnist()
-    if str(source) == "download":
-        return download_mnist()
-    path = Path(source)
-    if path.is_dir():
-        return read_mnist_idx_folder(path)
-    if path.name.endswith((".gz", "-ubyte")):
-        return read_mnist_idx_folder(path.parent)
-    return read_mnist_npz(path)
+    return read_idx_arrays(source, label="MNIST", download=download_mnist)
 
 
 def split_validation(
@@ -194,6 +243,83 @@ def images_to_float(images: np.ndarray) -> np.ndarray:
     return scaled[..., None] if scaled.ndim == 3 else scaled
 
 
+def resize_images(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Float (N, H, W, C) images resized (bilinear, or box when shrinking) to (N, height, width, C)."""
+    if images.shape[1:3] == (height, width):
+        return images
+    shrinking = height < images.shape[1] or width < images.shape[2]
+    resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    resized = np.empty((len(images), height, width, images.shape[3]), dtype=np.float32)
+    for index, image in enumerate(images):
+        for channel in range(images.shape[3]):
+            plane = Image.fromarray(np.ascontiguousarray(image[..., channel], dtype=np.float32), mode="F")
+            resized[index, ..., channel] = np.asarray(plane.resize((width, height), resample), dtype=np.float32)
+    return np.clip(resized, 0.0, 1.0)
+
+
+def match_image_format(images: np.ndarray, image_size: int | None, color_mode: str) -> np.ndarray:
+    """Resize (N, H, W, C) images to ``image_size`` squares and give them 1 (grayscale) or 3 (rgb) channels."""
+    if image_size is not None:
+        images = resize_images(images, int(image_size), int(image_size))
+    if color_mode == "rgb" and images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    elif color_mode == "grayscale" and images.shape[-1] == 3:
+        images = images @ np.asarray([0.299, 0.587, 0.114], dtype=np.float32)[:, None]
+    return np.ascontiguousarray(images, dtype=np.float32)
+
+
+def standardize_features(dataset: Dataset, mean: list[float] | None = None, std: list[float] | None = None) -> Dataset:
+    """Flatten each example and standardize it like the tutorials' ``StandardScaler`` (fitted on train)."""
+    from sklearn.preprocessing import StandardScaler
+
+    flat = [np.asarray(x, np.float32).reshape(len(x), -1) for x in (dataset.x_train, dataset.x_val, dataset.x_test)]
+    scaler = StandardScaler().fit(flat[0])
+    if mean is not None and std is not None:
+        if len(mean) != flat[0].shape[1] or len(std) != flat[0].shape[1]:
+            raise DatasetError(
+                f"The standardization has {len(mean)} features but {dataset.name} gives {flat[0].shape[1]}."
+            )
+        scaler.mean_, scaler.scale_ = np.asarray(mean, np.float64), np.where(np.asarray(std) == 0, 1.0, std)
+    x_train, x_val, x_test = (scaler.transform(x).astype(np.float32) if len(x) else x for x in flat)
+    return replace(
+        dataset,
+        x_train=x_train,
+        x_val=x_val,
+        x_test=x_test,
+        input_scale="standardize",
+        input_mean=[float(value) for value in scaler.mean_],
+        input_std=[float(value) for value in scaler.scale_],
+    )
+
+
+def check_color_mode(color_mode: str) -> None:
+    """Refuse colour modes other than grayscale and rgb."""
+    if color_mode not in COLOR_MODES:
+        raise DatasetError(f"Unknown color mode {color_mode!r}; use one of {', '.join(COLOR_MODES)}.")
+
+
+def image_dataset_from_arrays(
+    name: str,
+    arrays: dict[str, np.ndarray],
+    class_names: list[str],
+    *,
+    validation_size: int | float,
+    seed: int,
+) -> Dataset:
+    """A :class:`Dataset` of [0, 1] images from raw x/y train/test arrays, validation held out of train."""
+    x_train, y_train, x_val, y_val = split_validation(arrays["x_train"], arrays["y_train"], validation_size, seed)
+    return Dataset(
+        name,
+        images_to_float(x_train),
+        np.asarray(y_train, np.int64),
+        images_to_float(x_val),
+        np.asarray(y_val, np.int64),
+        images_to_float(arrays["x_test"]),
+        np.asarray(arrays["y_test"], np.int64),
+        list(class_names),
+    )
+
+
 def load_mnist(
     source: str | os.PathLike | None = None,
     *,
@@ -202,28 +328,181 @@ def load_mnist(
 ) -> Dataset:
     """MNIST as a :class:`Dataset`, with ``validation_size`` images held out of the training set."""
     arrays = read_mnist_arrays(source)
-    x_train, y_train, x_val, y_val = split_validation(
-        arrays["x_train"], arrays["y_train"], validation_size, seed
+    return image_dataset_from_arrays("mnist", arrays, DIGIT_CLASS_NAMES, validation_size=validation_size, seed=seed)
+
+
+def load_fashion_mnist(
+    source: str | os.PathLike | None = None,
+    *,
+    validation_size: int | float = DEFAULT_VALIDATION_SIZE,
+    seed: int = 0,
+) -> Dataset:
+    """Fashion-MNIST (keras download, cached; or a named IDX folder / keras-layout ``.npz``) as a :class:`Dataset`."""
+    arrays = read_idx_arrays(source, label="Fashion-MNIST", download=download_fashion_mnist)
+    return image_dataset_from_arrays(
+        "fashion-mnist", arrays, FASHION_MNIST_CLASS_NAMES, validation_size=validation_size, seed=seed
     )
+
+
+def upscale_digits(images8: np.ndarray) -> np.ndarray:
+    """8x8 digits in [0, 1] → 28x28 MNIST-like images: the glyph enlarged to 20x20 and centred with a 4-pixel margin."""
+    enlarged = resize_images(images8, 20, 20)
+    return np.pad(enlarged, ((0, 0), (4, 4), (4, 4), (0, 0)))
+
+
+def load_sklearn_digits(
+    *,
+    validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
+    seed: int = 0,
+    upscale: bool = True,
+) -> Dataset:
+    """scikit-learn's 8x8 digits with the tutorial's split: ``train_test_split(test_size=0.3, random_state=seed)``.
+
+    Images are scaled from 0..16 to [0, 1] and (``upscale``) enlarged to 28x28 like MNIST; the validation set is
+    held out of the 70 % training part.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images.astype(np.float32) / 16.0)[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, digits.target, test_size=SKLEARN_DIGITS_TEST_SIZE, random_state=seed
+    )
+    if upscale:
+        x_train, x_test = upscale_digits(x_train), upscale_digits(x_test)
+    x_train, y_train, x_val, y_val = split_validation(x_train, y_train, validation_size, seed)
     return Dataset(
-        "mnist",
-        images_to_float(x_train),
+        "sklearn-digits",
+        x_train,
         y_train.astype(np.int64),
-        images_to_float(x_val),
+        x_val,
         y_val.astype(np.int64),
-        images_to_float(arrays["x_test"]),
-        arrays["y_test"].astype(np.int64),
+        x_test,
+        y_test.astype(np.int64),
     )
+
+
+def load_image_folder(
+    folder: str | os.PathLike,
+    *,
+    image_size: int | None = None,
+    color_mode: str = "grayscale",
+    validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
+    seed: int = 0,
+) -> Dataset:
+    """Images in one subfolder per class (the folder names, sorted, are the class names), read into memory.
+
+    Images are resized to ``image_size`` squares (default 32) and read as grayscale or rgb. Splits:
+    ``FOLDER_TEST_FRACTION`` (15 %) of the images are held out as the test set with a fixed seed
+    (``FOLDER_TEST_SEED``), so the test set stays the same whatever the training seed; the validation set
+    (``validation_size``, default 10 %) comes out of the remaining training images, shuffled with ``seed``.
+    """
+    import keras
+
+    folder = Path(folder)
+    check_color_mode(color_mode)
+    size = int(image_size or DEFAULT_FOLDER_IMAGE_SIZE)
+    try:
+        batches = keras.utils.image_dataset_from_directory(
+            folder,
+            labels="inferred",
+            label_mode="int",
+            color_mode=color_mode,
+            batch_size=256,
+            image_size=(size, size),
+            shuffle=False,
+            verbose=False,
+        )
+    except (ValueError, OSError) as error:
+        raise DatasetError(f"Cannot read the image folder {folder}: {error}") from None
+    class_names = list(batches.class_names)
+    if len(class_names) < 2:
+        raise DatasetError(
+            f"The image folder {folder} has {len(class_names)} class subfolder(s); it needs one subfolder per "
+            "class and at least two classes."
+        )
+    images, labels = [], []
+    try:
+        for image_batch, label_batch in batches:
+            images.append(image_batch.numpy() / np.float32(255.0))
+            labels.append(label_batch.numpy())
+    except Exception as error:  # noqa: BLE001 - a corrupt image file becomes one clear message
+        raise DatasetError(f"Cannot decode an image in {folder}: {error}") from None
+    if not images:
+        raise DatasetError(f"The image folder {folder} holds no images (.png, .jpg, .bmp or .gif).")
+    x, y = np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
+    x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return image_dataset_from_arrays(str(folder), arrays, class_names, validation_size=validation_size, seed=seed)
 
 
 def load_dataset(
     name: str = "mnist",
     *,
     data_file: str | os.PathLike | None = None,
-    validation_size: int | float = DEFAULT_VALIDATION_SIZE,
+    validation_size: int | float | None = None,
     seed: int = 0,
+    image_size: int | None = None,
+    color_mode: str = "grayscale",
+    representation: str = "images",
+    standardization: tuple[list[float], list[float]] | None = None,
 ) -> Dataset:
-    """Load a dataset by name (``mnist``) with an optional user-supplied file."""
-    if name == "mnist":
-        return load_mnist(data_file, validation_size=validation_size, seed=seed)
-    raise DatasetError(f"Unknown dataset {name!r}. Available: mnist.")
+    """Load ``mnist``, ``fashion-mnist``, ``sklearn-digits`` or an image folder, as images or as features.
+
+    ``representation="images"``: float32 (N, H, W, C) in [0, 1], resized to ``image_size`` and converted to
+    ``color_mode`` when asked (sklearn digits are enlarged to 28x28 unless another size is asked).
+    ``representation="features"``: each example flattened and standardized with a ``StandardScaler`` fitted
+    on the training split (or with ``standardization`` = (mean, std) of an earlier model), as the MLP
+    tutorials do; the mean and std are recorded in the dataset for the model's metadata. sklearn digits give
+    their 64 original pixels as features. ``validation_size`` None: 5000 images for MNIST and Fashion-MNIST,
+    10 % of the training images for the smaller datasets.
+    """
+    check_color_mode(color_mode)
+    if representation not in REPRESENTATIONS:
+        raise DatasetError(f"Unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}.")
+    features = representation == "features"
+    if name in ("mnist", "fashion-mnist"):
+        loader = load_mnist if name == "mnist" else load_fashion_mnist
+        dataset = loader(
+            data_file, validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_SIZE), seed=seed
+        )
+    elif name == "sklearn-digits":
+        dataset = load_sklearn_digits(
+            validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_FRACTION),
+            seed=seed,
+            upscale=not features,
+        )
+    elif Path(name).is_dir():
+        dataset = load_image_folder(
+            name,
+            image_size=image_size,
+            color_mode=color_mode,
+            validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_FRACTION),
+            seed=seed,
+        )
+        image_size = None  # already read at that size
+    else:
+        raise DatasetError(
+            f"Unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, or a folder with one subfolder "
+            "of images per class."
+        )
+    if features:
+        mean, std = standardization if standardization is not None else (None, None)
+        return standardize_features(dataset, mean, std)
+    return match_dataset_format(dataset, image_size, color_mode)
+
+
+def default_if_none(value: int | float | None, default: int | float) -> int | float:
+    """``value``, or ``default`` when it is None."""
+    return default if value is None else value
+
+
+def match_dataset_format(dataset: Dataset, image_size: int | None, color_mode: str) -> Dataset:
+    """The dataset with every split resized to ``image_size`` and converted to ``color_mode``."""
+    if image_size is None and color_mode == "grayscale" and dataset.x_train.shape[-1] == 1:
+        return dataset
+    x_train, x_val, x_test = (
+        match_image_format(x, image_size, color_mode) for x in (dataset.x_train, dataset.x_val, dataset.x_test)
+    )
+    return replace(dataset, x_train=x_train, x_val=x_val, x_test=x_test)
