@@ -214,11 +214,19 @@ def check_classifier(model: keras.Model) -> int:
 
 def outputs_probabilities(model: keras.Model) -> bool:
     """True if the layer producing the output applies softmax; otherwise the output is taken as logits."""
-    layer = _output_operation(model)
-    if type(layer).__name__ == "Softmax":
+    return _produces_probabilities(_output_operation(model))
+
+
+def _produces_probabilities(operation: Any) -> bool:
+    """A softmax layer or activation, or an average of branches that each end in one (an ensemble)."""
+    if type(operation).__name__ == "Softmax":
         return True
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None) == "softmax"
+    if getattr(getattr(operation, "activation", None), "__name__", None) == "softmax":
+        return True
+    if type(operation).__name__ == "Average" and getattr(operation, "_inbound_nodes", None):
+        branches = [tensor._keras_history.operation for tensor in operation._inbound_nodes[0].input_tensors]
+        return bool(branches) and all(_produces_probabilities(branch) for branch in branches)
+    return False
 
 
 def _output_operation(model: keras.Model) -> Any:

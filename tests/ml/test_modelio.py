@@ -464,6 +464,15 @@ def test_outputs_probabilities_looks_inside_a_nested_model() -> None:
     assert outputs_probabilities(keras.Model(inputs, inner(inputs)))
 
 
+def test_outputs_probabilities_accepts_an_average_of_softmax_branches_only() -> None:
+    inputs = keras.Input((8,))
+    softmax_a = keras.layers.Dense(10, activation="softmax")(inputs)
+    softmax_b = keras.layers.Dense(10, activation="softmax")(inputs)
+    logits = keras.layers.Dense(10)(inputs)
+    assert outputs_probabilities(keras.Model(inputs, keras.layers.Average()([softmax_a, softmax_b])))
+    assert not outputs_probabilities(keras.Model(inputs, keras.layers.Average()([softmax_a, logits])))
+
+
 def test_metadata_with_wrong_class_count_falls_back_to_inferred_names(tmp_path: Path) -> None:
     metadata = dataclasses.replace(full_metadata(), class_names=["a", "b"])
     loaded = load_model(save_model(tiny_classifier(num_classes=3), tmp_path / "three.keras", metadata))
