@@ -6,7 +6,9 @@ between batches. The window and the CLI are thin adapters around it.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -16,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ml.data import DEFAULT_VALIDATION_SIZE, Dataset, load_dataset
+from ml.data import Dataset, load_dataset
 from ml.presets import build_model, get_preset
 
 BatchReport = dict[str, Any]
 EpochReport = dict[str, Any]
+PLATEAU_FACTOR = 0.1  # the VGG tutorial divides the learning rate by 10 when validation accuracy stalls
+PLATEAU_PATIENCE = 2
 
 
 class TrainingError(Exception):
@@ -32,7 +36,7 @@ class TrainConfig:
     """Everything that defines a training run; ``None`` means "the preset's default"."""
 
     preset: str = "best"
-    dataset: str = "mnist"
+    dataset: str | None = None  # mnist, fashion-mnist, sklearn-digits or an image folder; None: the preset's
     data_file: str | None = None
     epochs: int | None = None
     batch_size: int | None = None
@@ -41,7 +45,7 @@ class TrainConfig:
     momentum: float | None = None
     nesterov: bool | None = None
     schedule: str | None = None
-    validation_size: int | float = DEFAULT_VALIDATION_SIZE
+    validation_size: int | float | None = None  # None: 5000 images for (Fashion-)MNIST, else 10 %
     augment: bool | None = None
     seed: int = 0
     early_stopping_patience: int | None = None
@@ -49,10 +53,17 @@ class TrainConfig:
     tensorboard_dir: str | None = None
     max_train_samples: int | None = None
     max_test_samples: int | None = None
+    image_size: int | None = None  # folder images are read at this size (default 32); others resized to it
+    color_mode: str = "grayscale"
+    freeze_backbone: bool | None = None  # transfer presets; None: frozen when the weights are pretrained
+    backbone_weights: str | None = None  # transfer presets: None/"imagenet", "none" (from scratch) or a file
+    fine_tune_from: str | None = None  # a model file to continue training instead of a fresh preset model
 
     def resolved(self) -> TrainConfig:
         """A copy with every ``None`` hyperparameter filled from the preset's defaults."""
+        preset = get_preset(self.preset)
         defaults = {
+            "dataset": preset.dataset,
             "epochs": 10,
             "batch_size": 128,
             "optimizer": "adam",
@@ -62,17 +73,43 @@ class TrainConfig:
             "schedule": "constant",
             "augment": False,
         }
-        defaults.update(get_preset(self.preset).defaults)
+        defaults.update(preset.defaults)
         filled = {
-            f.name: defaults[f.name]
-            for f in fields(self)
-            if getattr(self, f.name) is None and f.name in defaults
+            f.name: defaults[f.name] for f in fields(self) if getattr(self, f.name) is None and f.name in defaults
         }
         return replace(self, **filled)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for metadata and logs."""
         return asdict(self)
+
+
+def model_metadata(
+    config: TrainConfig,
+    class_names: list[str],
+    input_scale: str = "0-1",
+    input_mean: list[float] | None = None,
+    input_std: list[float] | None = None,
+    history: dict[str, list[float]] | None = None,
+    test_accuracy: float | None = None,
+):
+    """The :class:`ml.modelio.ModelMetadata` that describes a model trained with ``config``."""
+    from ml import __version__
+    from ml.modelio import ModelMetadata
+
+    return ModelMetadata(
+        class_names=list(class_names),
+        input_scale=input_scale,
+        input_mean=input_mean,
+        input_std=input_std,
+        dataset=config.dataset,
+        preset=config.preset,
+        hyperparameters=config.to_dict(),
+        test_accuracy=test_accuracy,
+        history=dict(history or {}),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        digitlab_version=__version__,
+    )
 
 
 @dataclass
@@ -94,25 +131,47 @@ class TrainResult:
     input_std: list[float] | None = None
     tensorboard_run_dir: str | None = None
     wall_seconds: float = 0.0
+    checkpoint_epoch: int | None = None  # the epoch whose model the checkpoint file holds
 
     def metadata(self):
         """The :class:`ml.modelio.ModelMetadata` to save with this model."""
-        from ml import __version__
-        from ml.modelio import ModelMetadata
-
-        return ModelMetadata(
-            class_names=list(self.class_names),
-            input_scale=self.input_scale,
-            input_mean=self.input_mean,
-            input_std=self.input_std,
-            dataset=self.config.dataset,
-            preset=self.config.preset,
-            hyperparameters=self.config.to_dict(),
-            test_accuracy=self.test_accuracy,
-            history=self.history,
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
-            digitlab_version=__version__,
+        return model_metadata(
+            self.config,
+            self.class_names,
+            self.input_scale,
+            self.input_mean,
+            self.input_std,
+            self.history,
+            self.test_accuracy,
         )
+
+
+class PauseGate:
+    """Pause and resume a run from any thread: ``fit(..., wait_while_paused=gate)``; the CLI and the window share it."""
+
+    def __init__(self, poll_seconds: float = 0.05) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self.poll_seconds = poll_seconds
+
+    @property
+    def paused(self) -> bool:
+        """True between ``pause()`` and ``resume()``."""
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """Hold the run at the end of the current batch."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Let the run continue with its next batch."""
+        self._running.set()
+
+    def wait_while_paused(self, should_stop: Callable[[], bool] | None = None) -> None:
+        """Block while paused; return at once on ``resume()``, or within ``poll_seconds`` once ``should_stop()``."""
+        while not self._running.wait(self.poll_seconds):
+            if should_stop is not None and should_stop():
+                return
 
 
 def configure_device() -> str:
@@ -272,19 +331,19 @@ def fit_inputs_to_model(model, x: np.ndarray) -> np.ndarray:
         return x
     if None not in expected and int(np.prod(expected)) == int(np.prod(x.shape[1:])):
         return x.reshape((len(x), *expected))
-    raise TrainingError(
-        f"The model expects inputs of shape {expected}, but the dataset has {tuple(x.shape[1:])}."
-    )
+    raise TrainingError(f"The model expects inputs of shape {expected}, but the dataset has {tuple(x.shape[1:])}.")
 
 
-def make_callbacks(config: TrainConfig, reporter, stamp: str) -> tuple[list, str | None]:
+def make_callbacks(config: TrainConfig, reporter, stamp: str, metadata=None) -> tuple[list, str | None]:
     """The Keras callbacks the config asks for, and the TensorBoard run folder if any."""
     import keras
 
-    callbacks = [reporter]
+    callbacks = [reporter]  # first: it rolls NaN weights back before the others see the epoch end
     if config.schedule == "plateau":
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.1, patience=2)
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_accuracy", mode="max", factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE
+            )
         )
     if config.early_stopping_patience:
         callbacks.append(
@@ -295,12 +354,133 @@ def make_callbacks(config: TrainConfig, reporter, stamp: str) -> tuple[list, str
     if config.checkpoint_path:
         from ml.checkpoint import BestModelCheckpoint
 
-        callbacks.append(BestModelCheckpoint(config.checkpoint_path, config))
+        callbacks.append(BestModelCheckpoint(config.checkpoint_path, config, metadata))
     run_dir = None
     if config.tensorboard_dir:
         run_dir = str(Path(config.tensorboard_dir) / f"{config.preset}-{stamp}")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=run_dir))
+        callbacks.append(make_tensorboard_logger(run_dir))
     return callbacks, run_dir
+
+
+def make_tensorboard_logger(run_dir: str):
+    """A Keras callback that writes each epoch's scalars as TensorBoard event files in ``run_dir``.
+
+    Keras's own ``TensorBoard`` callback needs the ``tensorboard`` package, which TensorFlow 2.21 no longer
+    installs; TensorFlow's summary writer does not. Same layout as Keras: ``train/`` and ``validation/``
+    folders, tags ``epoch_loss``, ``epoch_accuracy``, ``epoch_learning_rate``. View with ``tensorboard --logdir``.
+    """
+    import keras
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    scalar = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+
+    class TensorBoardScalars(keras.callbacks.Callback):
+        """Per-epoch loss, accuracy and learning rate for TensorBoard's scalar dashboard."""
+
+        def on_train_begin(self, logs=None) -> None:
+            self.writers = {
+                split: tf.summary.create_file_writer(str(Path(run_dir) / split)) for split in ("train", "validation")
+            }
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            values = {key: value for key, value in (logs or {}).items() if np.ndim(value) == 0}
+            values.setdefault("learning_rate", current_learning_rate(self.model.optimizer))
+            for key, value in values.items():
+                split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+                with self.writers[split].as_default():
+                    tf.summary.write(f"epoch_{name}", tf.constant(float(value)), step=epoch, metadata=scalar)
+            for writer in self.writers.values():
+                writer.flush()
+
+        def on_train_end(self, logs=None) -> None:
+            for writer in self.writers.values():
+                writer.close()
+
+    return TensorBoardScalars()
+
+
+def choose_representation(config: TrainConfig, loaded_metadata=None) -> str:
+    """Whether the run trains on images or standardized features: the loaded model's, else the preset's."""
+    if loaded_metadata is not None:
+        return "features" if loaded_metadata.input_scale == "standardize" else "images"
+    return get_preset(config.preset).representation
+
+
+def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset:
+    """The dataset ``config`` names, in the representation its model needs (a fine-tuned model's own scaling)."""
+    standardization = None
+    if loaded_metadata is not None and loaded_metadata.input_mean is not None:
+        standardization = (loaded_metadata.input_mean, loaded_metadata.input_std)
+    return load_dataset(
+        config.dataset,
+        data_file=config.data_file,
+        validation_size=config.validation_size,
+        seed=config.seed,
+        image_size=config.image_size,
+        color_mode=config.color_mode,
+        representation=choose_representation(config, loaded_metadata),
+        standardization=standardization,
+    )
+
+
+def load_model_to_fine_tune(path: str):
+    """The model file to continue training, as a :class:`ml.modelio.LoadedModel`, or a TrainingError."""
+    from ml.modelio import ModelFileError, load_model
+
+    try:
+        return load_model(path)
+    except ModelFileError as error:
+        raise TrainingError(f"Cannot fine-tune {path}: {error}") from error
+
+
+def check_fine_tuning(model, loaded_metadata, dataset: Dataset) -> None:
+    """Refuse a model whose classes or expected input scaling do not match the dataset."""
+    classes = int(model.outputs[0].shape[-1])
+    if classes != dataset.num_classes:
+        raise TrainingError(
+            f"The model scores {classes} classes but {dataset.name} has {dataset.num_classes}; fine-tuning "
+            "needs the same classes."
+        )
+    if loaded_metadata is None:
+        return
+    scale, polarity = loaded_metadata.input_scale, loaded_metadata.input_polarity
+    if scale not in ("0-1", "standardize") or polarity != "white_on_black":
+        raise TrainingError(
+            f"The model expects {polarity.replace('_', ' ')} inputs scaled {scale}; Digit Lab trains on "
+            "white-on-black images in [0, 1], so it cannot fine-tune this model."
+        )
+
+
+def find_checkpoint(callbacks: list):
+    """The run's :class:`ml.checkpoint.BestModelCheckpoint`, if it has one."""
+    from ml.checkpoint import BestModelCheckpoint
+
+    return next((callback for callback in callbacks if isinstance(callback, BestModelCheckpoint)), None)
+
+
+def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
+    """Why training ended before its last epoch (NaN, checkpoint failure, the user, early stopping), if it did."""
+    import keras
+
+    if reporter.nan_batch is not None:
+        epoch, batch = reporter.nan_batch
+        return (
+            f"The loss became NaN at epoch {epoch}, batch {batch}; training stopped and the last good "
+            f"weights (end of epoch {epoch - 1}) were kept. Try a lower learning rate."
+        )
+    checkpoint = find_checkpoint(callbacks)
+    if checkpoint is not None and checkpoint.error:
+        return f"Training stopped: the best-model checkpoint could not be written: {checkpoint.error}"
+    if reporter.stopped_by_user:
+        return "Stopped by the user."
+    stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    if stopper is not None and stopper.stopped_epoch > 0:
+        return (
+            f"Early stopping: val_loss did not improve for {config.early_stopping_patience} epoch(s); the "
+            f"weights of the best epoch ({stopper.best_epoch + 1}) were restored."
+        )
+    return None
 
 
 def fit(
@@ -311,23 +491,34 @@ def fit(
     on_batch: Callable[[BatchReport], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    wait_while_paused: Callable[[], None] | None = None,
+    wait_while_paused: Callable[[], None] | PauseGate | None = None,
 ) -> TrainResult:
-    """Train ``config.preset`` (or continue training ``model``) and evaluate it on the test set."""
+    """Train ``config.preset``, or continue training ``model`` (a Keras model or ``LoadedModel``; or the file
+    ``config.fine_tune_from``), and evaluate it on the test set."""
     import keras
 
+    from ml.modelio import outputs_probabilities
+
+    if dataset is not None and config.dataset is None:
+        config = replace(config, dataset=dataset.name)
     config = config.resolved()
     started = time.perf_counter()
     device = configure_device()
     keras.utils.set_random_seed(config.seed)
+    if model is None and config.fine_tune_from:
+        model = load_model_to_fine_tune(config.fine_tune_from)
+    loaded_metadata = getattr(model, "metadata", None)
+    model = getattr(model, "model", model)
     if dataset is None:
-        dataset = load_dataset(
-            config.dataset, data_file=config.data_file, validation_size=config.validation_size, seed=config.seed
-        )
+        dataset = load_training_data(config, loaded_metadata)
     if config.max_train_samples or config.max_test_samples:
         dataset = dataset.subset(config.max_train_samples, config.max_test_samples)
     if model is None:
-        model = build_model(config.preset, dataset.input_shape, dataset.num_classes)
+        preset = get_preset(config.preset)
+        options = {name: getattr(config, name) for name in preset.factory_options}
+        model = build_model(config.preset, dataset.input_shape, dataset.num_classes, **options)
+    else:
+        check_fine_tuning(model, loaded_metadata, dataset)
     from_logits = not outputs_probabilities(model)
     x_train = fit_inputs_to_model(model, dataset.x_train)
     x_val = fit_inputs_to_model(model, dataset.x_val)
@@ -340,9 +531,12 @@ def fit(
     )
     augment = bool(config.augment) and can_augment(dataset) and x_train.ndim == 4
     train_pipeline = make_train_pipeline(x_train, dataset.y_train, config.batch_size, augment, config.seed)
+    if isinstance(wait_while_paused, PauseGate):
+        wait_while_paused = functools.partial(wait_while_paused.wait_while_paused, should_stop)
     reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, len(x_train))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    callbacks, run_dir = make_callbacks(config, reporter, stamp)
+    metadata = model_metadata(config, dataset.class_names, dataset.input_scale, dataset.input_mean, dataset.input_std)
+    callbacks, run_dir = make_callbacks(config, reporter, stamp, metadata)
     validation = (x_val, dataset.y_val) if len(x_val) else None
     try:
         history = model.fit(
@@ -355,15 +549,7 @@ def fit(
         )
     except Exception as error:  # noqa: BLE001 - an OOM or a bad kernel becomes one clear message
         raise TrainingError(f"Training failed: {type(error).__name__}: {error}") from error
-    stop_reason = None
-    if reporter.nan_batch is not None:
-        epoch, batch = reporter.nan_batch
-        stop_reason = (
-            f"The loss became NaN at epoch {epoch}, batch {batch}; training stopped and the last good "
-            f"weights (end of epoch {epoch - 1}) were kept. Try a lower learning rate."
-        )
-    elif reporter.stopped_by_user:
-        stop_reason = "Stopped by the user."
+    checkpoint = find_checkpoint(callbacks)
     test_loss, test_accuracy = model.evaluate(x_test, dataset.y_test, batch_size=512, verbose=0)
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
@@ -375,17 +561,12 @@ def fit(
         device=device,
         epochs_completed=len(epoch_history.get("loss", [])),
         stopped_by_user=reporter.stopped_by_user,
-        stop_reason=stop_reason,
+        stop_reason=describe_stop(reporter, callbacks, config),
         class_names=list(dataset.class_names),
         input_scale=dataset.input_scale,
         input_mean=dataset.input_mean,
         input_std=dataset.input_std,
         tensorboard_run_dir=run_dir,
         wall_seconds=time.perf_counter() - started,
+        checkpoint_epoch=checkpoint.best_epoch if checkpoint is not None else None,
     )
-
-
-def outputs_probabilities(model) -> bool:
-    """True when the model's last layer ends in a softmax (so the loss must not apply one)."""
-    activation = getattr(model.layers[-1], "activation", None)
-    return getattr(activation, "__name__", "") == "softmax" or model.layers[-1].__class__.__name__ == "Softmax"
