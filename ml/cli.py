@@ -33,8 +33,8 @@ def format_duration(seconds: float) -> str:
 class TerminalProgress:
     """A one-line progress bar per batch with ETA and samples/s, and a line per epoch."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 28) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 28) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now, not at import
         self.width = width
         self.last_draw = 0.0
 
@@ -84,26 +84,87 @@ def confirm(question: str) -> bool:
     return answer in ("", "y", "yes")
 
 
-def run_train(args: argparse.Namespace) -> int:
-    """Train a preset with a terminal progress bar; Ctrl+C stops cleanly and offers the partial model."""
-    quiet_tensorflow()
-    from ml.data import DatasetError
-    from ml.train import TrainConfig, TrainingError, fit
+def train_config_from_args(args: argparse.Namespace, preset: str):
+    """The :class:`ml.train.TrainConfig` that ``digitlab train``'s options describe."""
+    from ml.train import TrainConfig
 
-    config = TrainConfig(
-        preset=args.preset,
+    return TrainConfig(
+        preset=preset,
         dataset=args.dataset,
         data_file=args.data,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
         optimizer=args.optimizer,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
         schedule=args.schedule,
         augment=args.augment,
         seed=args.seed,
+        early_stopping_patience=args.early_stopping,
+        checkpoint_path=args.checkpoint,
+        tensorboard_dir=args.tensorboard,
         max_train_samples=args.max_train_samples,
+        image_size=args.image_size,
+        color_mode=args.color_mode,
+        freeze_backbone=args.freeze_backbone,
+        backbone_weights=args.backbone_weights,
+        fine_tune_from=args.fine_tune,
     ).resolved()
+
+
+def describe_config(config) -> str:
+    """One line that says what a run will do."""
+    parts = [
+        f"Training preset '{config.preset}' on {config.dataset}: {config.epochs} epochs, batch {config.batch_size}",
+        f"{config.optimizer} lr {config.learning_rate:g}"
+        + (f" momentum {config.momentum:g}" if config.momentum else "")
+        + (" nesterov" if config.nesterov else "")
+        + f" ({config.schedule})",
+        f"augmentation {'on' if config.augment else 'off'}",
+        f"seed {config.seed}",
+    ]
+    if config.fine_tune_from:
+        parts.insert(1, f"fine-tuning {config.fine_tune_from}")
+    if config.early_stopping_patience:
+        parts.append(f"early stopping after {config.early_stopping_patience} epoch(s) without progress")
+    if config.checkpoint_path:
+        parts.append(f"best model kept in {config.checkpoint_path}")
+    return ", ".join(parts)
+
+
+def install_pause_toggle(gate) -> object | None:
+    """SIGUSR1 pauses or resumes the run (``kill -USR1 <pid>``); returns the previous handler (POSIX only)."""
+    if not hasattr(signal, "SIGUSR1"):
+        return None
+
+    def toggle(signum, frame) -> None:
+        if gate.paused:
+            gate.resume()
+            sys.stderr.write("\nResumed.\n")
+        else:
+            gate.pause()
+            sys.stderr.write(f"\nPaused after this batch; send SIGUSR1 again (kill -USR1 {os.getpid()}) to resume.\n")
+
+    return signal.signal(signal.SIGUSR1, toggle)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train a preset (or fine-tune a model) with a terminal progress bar; Ctrl+C stops cleanly and offers the
+    partial model; SIGUSR1 pauses and resumes."""
+    quiet_tensorflow()
+    from ml.data import DatasetError
+    from ml.train import PauseGate, TrainingError, fit
+
+    model = None
+    preset = args.preset or "best"
+    if args.fine_tune:
+        model = load_model_or_exit(args.fine_tune)
+        if args.preset is None and model.metadata.preset in PRESETS:
+            preset = model.metadata.preset
+    config = train_config_from_args(args, preset)
     stop_requested = threading.Event()
+    gate = PauseGate()
 
     def request_stop(signum, frame) -> None:
         if stop_requested.is_set():
@@ -112,19 +173,22 @@ def run_train(args: argparse.Namespace) -> int:
         sys.stderr.write("\nStopping after this batch… (press Ctrl+C again to abort without saving)\n")
 
     previous_handler = signal.signal(signal.SIGINT, request_stop)
+    previous_pause_handler = install_pause_toggle(gate)
     progress = TerminalProgress()
 
     def on_batch(report: dict) -> None:
         progress.on_batch({**report, "batch_size": config.batch_size})
 
-    print(
-        f"Training preset '{config.preset}' on {config.dataset}: {config.epochs} epochs, batch {config.batch_size}, "
-        f"{config.optimizer} lr {config.learning_rate:g} ({config.schedule}), augmentation "
-        f"{'on' if config.augment else 'off'}, seed {config.seed}",
-        file=sys.stderr,
-    )
+    print(describe_config(config), file=sys.stderr)
     try:
-        result = fit(config, on_batch=on_batch, on_epoch=progress.on_epoch, should_stop=stop_requested.is_set)
+        result = fit(
+            config,
+            model=model,
+            on_batch=on_batch,
+            on_epoch=progress.on_epoch,
+            should_stop=stop_requested.is_set,
+            wait_while_paused=gate,
+        )
     except KeyboardInterrupt:
         print("\nAborted; nothing was saved.", file=sys.stderr)
         return 130
@@ -133,9 +197,15 @@ def run_train(args: argparse.Namespace) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        if previous_pause_handler is not None:
+            signal.signal(signal.SIGUSR1, previous_pause_handler)
     print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
     if result.stop_reason:
         print(result.stop_reason, file=sys.stderr)
+    if result.tensorboard_run_dir:
+        print(f"TensorBoard logs: {result.tensorboard_run_dir}", file=sys.stderr)
+    if result.checkpoint_epoch is not None:
+        print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
     print(f"test accuracy: {result.test_accuracy:.4f}")
     out = Path(args.out) if args.out else default_output_path(config.preset)
     if result.stopped_by_user and not confirm(
@@ -152,6 +222,38 @@ def run_train(args: argparse.Namespace) -> int:
         return 1
     print(f"saved: {out}", file=sys.stderr)
     return 130 if result.stopped_by_user else 0
+
+
+def presets_table() -> str:
+    """The presets as a text table: name, parameters, default dataset, tutorial figure, description."""
+    from ml.presets import format_parameter_count
+
+    headers = ("preset", "parameters", "input", "dataset", "tutorial figure", "model")
+    rows = [
+        (
+            preset.name,
+            format_parameter_count(preset.parameter_count()),
+            "x".join(str(size) for size in preset.default_input_shape),
+            preset.dataset,
+            preset.tutorial_result or "—",
+            preset.title,
+        )
+        for preset in PRESETS.values()
+    ]
+    widths = [max(len(str(row[column])) for row in (headers, *rows)) for column in range(len(headers))]
+    lines = [
+        "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    """Print the preset table (parameter counts for each preset's default input, 10 classes)."""
+    quiet_tensorflow()
+    print(presets_table())
+    return 0
 
 
 def load_model_or_exit(path: str | None):
@@ -239,21 +341,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitlab", description="Digit Lab: train, predict and evaluate handwritten-digit classifiers."
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate}")
-    train = commands.add_parser("train", help="train a model preset")
-    train.add_argument("--preset", default="best", choices=sorted(PRESETS))
-    train.add_argument("--dataset", default="mnist")
+    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,presets}")
+    train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
+    train.add_argument(
+        "--dataset",
+        metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
+        help="dataset name, or a folder with one subfolder of images per class (default: the preset's)",
+    )
+    train.add_argument("--image-size", type=int, metavar="PIXELS", help="square image size (folders: default 32)")
+    train.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate")
     train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
-    train.add_argument("--schedule", choices=["constant", "cosine", "plateau"])
+    train.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
+    train.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    train.add_argument(
+        "--schedule", choices=["constant", "cosine", "plateau"], help="plateau: lr ÷10 when val accuracy stalls"
+    )
+    train.add_argument("--early-stopping", type=int, metavar="N", help="stop after N epochs without val_loss progress")
+    train.add_argument("--checkpoint", metavar="FILE", help="keep the best epoch's model in FILE (.keras or .h5)")
+    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to a timestamped folder in DIR")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument(
+        "--freeze-backbone",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="transfer presets: keep the pretrained backbone fixed (default: frozen when pretrained)",
+    )
+    train.add_argument(
+        "--backbone-weights",
+        metavar="FILE|imagenet|none",
+        help="transfer presets: ImageNet download (default), a local 'notop' .h5 file, or none (from scratch)",
+    )
+    train.add_argument("--fine-tune", metavar="MODEL", help="continue training a saved .keras or .h5 model")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
+    train.add_argument(
+        "--data",
+        help="MNIST / Fashion-MNIST .npz (keras layout) or a folder with the four IDX .gz files",
+    )
     train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
     train.add_argument("--out", help="where to save the model (.keras or .h5)")
     train.set_defaults(handler=run_train)
+    presets = commands.add_parser("presets", help="list the model presets with parameter counts")
+    presets.set_defaults(handler=run_presets)
     predict = commands.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
