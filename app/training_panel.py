@@ -1,0 +1,735 @@
+"""The training panel: choose a dataset, preset and hyperparameters, train in a worker thread, watch the curves."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.training_worker import TrainingWorker
+from ml.cli import format_duration
+from ml.data import DEFAULT_VALIDATION_SIZE
+from ml.presets import PRESETS
+from ml.train import TrainConfig
+
+# The one place that lists the datasets the panel offers: ml.data.load_dataset name → label shown.
+DATASETS: dict[str, str] = {
+    "mnist": "MNIST handwritten digits",
+}
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
+SETTINGS_GROUP = "training"
+FLUSH_INTERVAL_MS = 40
+VALIDATION_UNITS = ("images", "%")
+DEFAULT_VALIDATION_PERCENT = 10
+TRAINING_COLOR = "#1f77b4"
+VALIDATION_COLOR = "#ff7f0e"
+FALLBACK_PRESET_DEFAULTS: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 128,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "augment": False,
+}
+LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
+    round(mantissa * 10.0**exponent, 12) for exponent in range(-6, 1) for mantissa in (1, 2, 5)
+)
+
+
+def trained_models_folder() -> Path:
+    """The per-user cache folder where freshly trained models are saved before the user keeps one."""
+    cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    return Path(cache or Path.home() / ".cache" / "digitlab") / "trained"
+
+
+def format_progress(report: dict[str, Any], batch_size: int) -> str:
+    """``epoch i/N · batch j/M · ETA m:ss · n samples/s`` for one batch report."""
+    epoch, epochs = int(report["epoch"]), int(report.get("epochs") or 0)
+    batch, steps = int(report["batch"]), int(report.get("steps") or 0)
+    speed = float(report.get("samples_per_second") or 0.0)
+    remaining_batches = max(0, (epochs - epoch) * steps + (steps - batch))
+    eta = remaining_batches * batch_size / speed if speed > 0 else 0.0
+    return (
+        f"epoch {epoch}/{epochs} · batch {batch}/{steps} · ETA {format_duration(eta)} · "
+        f"{speed:,.0f} samples/s"
+    )
+
+
+class LearningRateSpinBox(QDoubleSpinBox):
+    """A learning-rate field that shows ``3e-05`` style numbers and steps along 1-2-5 decades."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(10)
+        self.setRange(1e-7, 10.0)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(False)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        """``0.003`` → ``0.003``; ``3e-05`` → ``3e-05``."""
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        """Parse what the user typed (``1e-3``, ``0.001``)."""
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, position: int) -> object:
+        """Accept anything that parses as a number in range; allow partial input such as ``1e-``."""
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, position
+        in_range = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if in_range else QValidator.State.Intermediate), text, position
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        """Move to the next (or previous) value on the 1-2-5 ladder."""
+        value = self.value()
+        if steps > 0:
+            above = [rate for rate in LEARNING_RATE_LADDER if rate > value * (1 + 1e-9)]
+            target = above[min(steps, len(above)) - 1] if above else value
+        else:
+            below = [rate for rate in LEARNING_RATE_LADDER if rate < value * (1 - 1e-9)]
+            target = below[-min(-steps, len(below))] if below else value
+        self.setValue(target)
+
+
+class CurveBuffer:
+    """Growing float columns (x, loss, accuracy) appended one point at a time without reallocating each time."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._columns = np.empty((3, capacity), dtype=np.float64)
+        self.size = 0
+
+    def append(self, x: float, loss: float, accuracy: float) -> None:
+        """Add one point, doubling the storage when full."""
+        if self.size == self._columns.shape[1]:
+            self._columns = np.concatenate([self._columns, np.empty_like(self._columns)], axis=1)
+        self._columns[:, self.size] = (x, loss, accuracy)
+        self.size += 1
+
+    def clear(self) -> None:
+        """Forget every point (keeps the storage)."""
+        self.size = 0
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of the filled part: x, loss, accuracy."""
+        x, loss, accuracy = self._columns[:, : self.size]
+        return x, loss, accuracy
+
+
+class LossAccuracyCurves(QWidget):
+    """A view of a run's history: training loss/accuracy per batch (lines), validation per epoch (markers)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        foreground = palette.color(QPalette.ColorRole.Text)
+        self.loss_plot = self._make_plot("Loss", "loss", background, foreground)
+        self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground)
+        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground)
+        self.training_loss = self._make_training_item(self.loss_plot)
+        self.validation_loss = self._make_validation_item(self.loss_plot)
+        self.training_accuracy = self._make_training_item(self.accuracy_plot)
+        self.validation_accuracy = self._make_validation_item(self.accuracy_plot)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.accuracy_plot)
+
+    @staticmethod
+    def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
+        """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series."""
+        plot = pg.PlotWidget(background=background)
+        plot.setMinimumSize(260, 220)
+        plot.setTitle(title, color=foreground, size="11pt")
+        item = plot.getPlotItem()
+        for side, label in (("bottom", "epoch"), ("left", y_label)):
+            axis = item.getAxis(side)
+            axis.setLabel(label, color=foreground.name())
+            axis.setTextPen(foreground)
+            axis.setPen(pg.mkPen(foreground.darker(110) if foreground.lightness() > 128 else foreground.lighter(250)))
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        item.setLimits(xMin=0)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        return plot
+
+    @staticmethod
+    def _make_training_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The per-batch training line."""
+        return plot.plot(name="training (per batch)", pen=pg.mkPen(TRAINING_COLOR, width=1.6), antialias=True)
+
+    @staticmethod
+    def _make_validation_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The per-epoch validation markers, joined by a thin dashed line."""
+        return plot.plot(
+            name="validation (per epoch)",
+            pen=pg.mkPen(VALIDATION_COLOR, width=1.2, style=Qt.PenStyle.DashLine),
+            symbol="o",
+            symbolSize=8,
+            symbolBrush=VALIDATION_COLOR,
+            symbolPen=pg.mkPen("w", width=1),
+            antialias=True,
+        )
+
+    def reset(self, epochs: int) -> None:
+        """Empty every series and show epochs 0..``epochs`` on the x axes."""
+        for item in (self.training_loss, self.validation_loss, self.training_accuracy, self.validation_accuracy):
+            item.setData([], [])
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setXRange(0, max(1, epochs), padding=0.02)
+            plot.enableAutoRange(axis="y")
+
+    def set_training(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
+        """Replace the per-batch training series."""
+        self.training_loss.setData(x, loss)
+        self.training_accuracy.setData(x, accuracy)
+
+    def set_validation(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
+        """Replace the per-epoch validation series."""
+        self.validation_loss.setData(x, loss)
+        self.validation_accuracy.setData(x, accuracy)
+
+
+class TrainingPanel(QWidget):
+    """A view of one training run of ``ml.train.fit``: its settings, progress, curves and test accuracy."""
+
+    model_trained = Signal(dict)
+    running_changed = Signal(bool)
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.models_folder = trained_models_folder()
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._run_config: TrainConfig | None = None
+        self._result: dict[str, Any] | None = None
+        self._training_points = CurveBuffer()
+        self._validation_points = CurveBuffer(64)
+        self._drawn_training = 0
+        self._drawn_validation = 0
+        self._latest_batch: dict[str, Any] | None = None
+        self._started_at = 0.0
+        self._stop_requested = False
+        self.samples_per_second_by_epoch: dict[int, float] = {}
+        self._build_controls()
+        self._build_layout()
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush_reports)
+        self._restore_settings()
+        self._connect_controls()
+        self._show_message("")
+        self._set_idle_state()
+
+    # ------------------------------------------------------------------------------------------- building
+
+    def _build_controls(self) -> None:
+        """Create the setting widgets, buttons, progress bar, labels and curves."""
+        self.dataset_combo = QComboBox()
+        for name, label in DATASETS.items():
+            self.dataset_combo.addItem(label, name)
+        self.preset_combo = QComboBox()
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(18)
+        for name, preset in PRESETS.items():
+            self.preset_combo.addItem(preset.title, name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.title, Qt.ItemDataRole.ToolTipRole)
+        self.preset_note = QLabel()
+        self.preset_note.setWordWrap(True)
+        self.preset_note.setEnabled(False)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 1000)
+        self.batch_size_spin = QSpinBox()
+        self.batch_size_spin.setRange(1, 8192)
+        self.batch_size_spin.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.learning_rate_spin = LearningRateSpinBox()
+        self.optimizer_combo = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer_combo.addItem(name, name)
+        self.validation_spin = QSpinBox()
+        self.validation_unit_combo = QComboBox()
+        self.validation_unit_combo.addItem("images", "images")
+        self.validation_unit_combo.addItem("% of training", "%")
+        self.training_limit_spin = QSpinBox()
+        self.training_limit_spin.setRange(0, 60000)
+        self.training_limit_spin.setSingleStep(1000)
+        self.training_limit_spin.setSpecialValueText("all")
+        self.training_limit_spin.setToolTip("Train on the first N training images only, for a quick run.")
+        self.augment_check = QCheckBox("rotate, shift, zoom")
+        self.augment_check.setToolTip("Randomly rotate, shift, zoom and thicken training images (image datasets).")
+        self.start_button = QPushButton("Start training")
+        self.start_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; the model trained so far is tested and kept.")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setMinimumHeight(26)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_label = QLabel()
+        result_font = QFont(self.font())
+        result_font.setPointSizeF(result_font.pointSizeF() * 1.35)
+        result_font.setBold(True)
+        self.result_label.setFont(result_font)
+        self.result_details_label = QLabel()
+        self.result_details_label.setWordWrap(True)
+        self.curves = LossAccuracyCurves()
+        self.curves.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setting_widgets: list[QWidget] = [
+            self.dataset_combo,
+            self.preset_combo,
+            self.epochs_spin,
+            self.batch_size_spin,
+            self.learning_rate_spin,
+            self.optimizer_combo,
+            self.validation_spin,
+            self.validation_unit_combo,
+            self.training_limit_spin,
+            self.augment_check,
+        ]
+
+    def _build_layout(self) -> None:
+        """Settings on the left; progress, result and curves on the right."""
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("Model preset", self.preset_combo)
+        form.addRow(self.preset_note)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_size_spin)
+        form.addRow("Learning rate", self.learning_rate_spin)
+        form.addRow("Optimizer", self.optimizer_combo)
+        validation_row = QHBoxLayout()
+        validation_row.setSpacing(4)
+        validation_row.addWidget(self.validation_spin, 1)
+        validation_row.addWidget(self.validation_unit_combo)
+        form.addRow("Validation", validation_row)
+        form.addRow("Training images", self.training_limit_spin)
+        form.addRow("Augmentation", self.augment_check)
+        setup_box = QGroupBox("Training setup")
+        setup_box.setLayout(form)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button, 1)
+        buttons.addWidget(self.stop_button)
+        left = QVBoxLayout()
+        left.addWidget(setup_box)
+        left.addLayout(buttons)
+        left.addStretch(1)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setFixedWidth(340)
+        left.setContentsMargins(0, 0, 0, 0)
+        result_row = QHBoxLayout()
+        result_row.addWidget(self.result_label)
+        result_row.addWidget(self.result_details_label, 1)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.progress_bar)
+        right.addWidget(self.message_label)
+        right.addLayout(result_row)
+        right.addWidget(self.curves, 1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(left_widget)
+        layout.addLayout(right, 1)
+
+    def _connect_controls(self) -> None:
+        """Wire buttons, the preset picker and settings persistence."""
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.stop_button.clicked.connect(self.request_stop)
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_chosen)
+        self.validation_unit_combo.currentIndexChanged.connect(self._on_validation_unit_changed)
+        for spin in (self.epochs_spin, self.batch_size_spin, self.validation_spin, self.training_limit_spin):
+            spin.valueChanged.connect(self._save_settings)
+        self.learning_rate_spin.valueChanged.connect(self._save_settings)
+        for combo in (self.dataset_combo, self.optimizer_combo):
+            combo.currentIndexChanged.connect(self._save_settings)
+        self.augment_check.toggled.connect(self._save_settings)
+
+    # ------------------------------------------------------------------------------------------- settings
+
+    def _apply_preset_defaults(self, name: str) -> None:
+        """Fill epochs, batch size, learning rate, optimizer and augmentation from the preset's defaults."""
+        preset = PRESETS[name]
+        defaults = {**FALLBACK_PRESET_DEFAULTS, **preset.defaults}
+        self.epochs_spin.setValue(int(defaults["epochs"]))
+        self.batch_size_spin.setValue(int(defaults["batch_size"]))
+        self.learning_rate_spin.setValue(float(defaults["learning_rate"]))
+        self._select_data(self.optimizer_combo, str(defaults["optimizer"]))
+        self.augment_check.setChecked(bool(defaults["augment"]))
+        note = f"Tutorial: {preset.tutorial_result}" if preset.tutorial_result else ""
+        self.preset_note.setText(note)
+        self.preset_note.setVisible(bool(note))
+
+    @staticmethod
+    def _select_data(combo: QComboBox, value: str) -> bool:
+        """Select the item whose data is ``value``; False when there is none."""
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+        return index >= 0
+
+    def _set_validation_unit(self, unit: str) -> None:
+        """Switch the validation field between a number of images and a percentage."""
+        if unit == "%":
+            self.validation_spin.setRange(0, 50)
+            self.validation_spin.setSingleStep(5)
+            self.validation_spin.setSuffix(" %")
+        else:
+            self.validation_spin.setRange(0, 50000)
+            self.validation_spin.setSingleStep(500)
+            self.validation_spin.setSuffix("")
+
+    def _restore_settings(self) -> None:
+        """Load the last training choices (group "training"); the preset's defaults fill what is missing."""
+        settings = self.settings
+        settings.beginGroup(SETTINGS_GROUP)
+        try:
+            self._select_data(self.dataset_combo, str(settings.value("dataset", "mnist")))
+            preset = str(settings.value("preset", "cnn3x3"))
+            if not self._select_data(self.preset_combo, preset):
+                self.preset_combo.setCurrentIndex(0)
+            self._apply_preset_defaults(self.preset_combo.currentData())
+            if settings.contains("epochs"):
+                self.epochs_spin.setValue(int(settings.value("epochs", type=int)))
+            if settings.contains("batch_size"):
+                self.batch_size_spin.setValue(int(settings.value("batch_size", type=int)))
+            if settings.contains("learning_rate"):
+                self.learning_rate_spin.setValue(float(settings.value("learning_rate", type=float)))
+            if settings.contains("optimizer"):
+                self._select_data(self.optimizer_combo, str(settings.value("optimizer")))
+            if settings.contains("augment"):
+                self.augment_check.setChecked(bool(settings.value("augment", type=bool)))
+            unit = str(settings.value("validation_unit", "images"))
+            self._select_data(self.validation_unit_combo, unit if unit in VALIDATION_UNITS else "images")
+            self._set_validation_unit(self.validation_unit_combo.currentData())
+            self.validation_spin.setValue(int(settings.value("validation_amount", DEFAULT_VALIDATION_SIZE, type=int)))
+            self.training_limit_spin.setValue(int(settings.value("training_images", 0, type=int)))
+        finally:
+            settings.endGroup()
+
+    @Slot()
+    def _save_settings(self) -> None:
+        """Remember the current training choices in QSettings (group "training")."""
+        settings = self.settings
+        settings.beginGroup(SETTINGS_GROUP)
+        try:
+            settings.setValue("dataset", self.dataset_combo.currentData())
+            settings.setValue("preset", self.preset_combo.currentData())
+            settings.setValue("epochs", self.epochs_spin.value())
+            settings.setValue("batch_size", self.batch_size_spin.value())
+            settings.setValue("learning_rate", self.learning_rate_spin.value())
+            settings.setValue("optimizer", self.optimizer_combo.currentData())
+            settings.setValue("validation_amount", self.validation_spin.value())
+            settings.setValue("validation_unit", self.validation_unit_combo.currentData())
+            settings.setValue("training_images", self.training_limit_spin.value())
+            settings.setValue("augment", self.augment_check.isChecked())
+        finally:
+            settings.endGroup()
+
+    @Slot(int)
+    def _on_preset_chosen(self, index: int) -> None:
+        """A preset was picked: fill its defaults and remember the choice."""
+        self._apply_preset_defaults(self.preset_combo.itemData(index))
+        self._save_settings()
+
+    @Slot(int)
+    def _on_validation_unit_changed(self, index: int) -> None:
+        """Switch the validation amount between images and a percentage, starting from that unit's default."""
+        unit = self.validation_unit_combo.itemData(index)
+        self._set_validation_unit(unit)
+        self.validation_spin.setValue(DEFAULT_VALIDATION_PERCENT if unit == "%" else DEFAULT_VALIDATION_SIZE)
+        self._save_settings()
+
+    def training_config(self) -> TrainConfig:
+        """The :class:`TrainConfig` the controls describe (preset defaults fill what the panel does not show)."""
+        amount = self.validation_spin.value()
+        validation_size: int | float = amount / 100.0 if self.validation_unit_combo.currentData() == "%" else amount
+        limit = self.training_limit_spin.value()
+        return TrainConfig(
+            preset=self.preset_combo.currentData(),
+            dataset=self.dataset_combo.currentData(),
+            epochs=self.epochs_spin.value(),
+            batch_size=self.batch_size_spin.value(),
+            learning_rate=self.learning_rate_spin.value(),
+            optimizer=self.optimizer_combo.currentData(),
+            validation_size=validation_size,
+            augment=self.augment_check.isChecked(),
+            max_train_samples=limit or None,
+        )
+
+    # ------------------------------------------------------------------------------------------- running
+
+    @property
+    def is_running(self) -> bool:
+        """True from Start until the training thread has ended."""
+        return self._thread is not None
+
+    @Slot()
+    def _on_start_clicked(self) -> None:
+        """Start a run with the controls' settings."""
+        self.start_training()
+
+    def start_training(self, config: TrainConfig | None = None) -> bool:
+        """Start training ``config`` (default: the controls' settings) in a worker thread; False if refused."""
+        if self.is_running:
+            return False
+        config = config or self.training_config()
+        try:
+            resolved = config.resolved()
+        except KeyError as error:
+            self._show_message(str(error.args[0] if error.args else error), "error")
+            return False
+        self._save_settings()
+        self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
+        worker = TrainingWorker(config, self.models_folder)
+        thread = QThread()
+        thread.setObjectName("TrainingThread")
+        worker.moveToThread(thread)
+        worker.batch_finished.connect(self._on_batch_finished)
+        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.fit_ended.connect(self._on_fit_ended)
+        worker.trained.connect(self._on_trained)
+        worker.failed.connect(self._on_failed)
+        thread.finished.connect(self._on_thread_finished)  # before deleteLater, so it runs first
+        thread.started.connect(worker.run)
+        worker.finished.connect(thread.quit)
+        worker.finished.connect(worker.deleteLater)
+        thread.finished.connect(thread.deleteLater)
+        self._worker, self._thread = worker, thread
+        self._set_running_state()
+        thread.start()
+        self._flush_timer.start()
+        self.running_changed.emit(True)
+        return True
+
+    def _reset_run_state(self, config: TrainConfig, epochs: int, batch_size: int) -> None:
+        """Clear the previous run's curves, result and messages."""
+        self._run_config = config
+        self._run_epochs = epochs
+        self._run_batch_size = batch_size
+        self._result = None
+        self._latest_batch = None
+        self._stop_requested = False
+        self._training_points.clear()
+        self._validation_points.clear()
+        self._drawn_training = self._drawn_validation = 0
+        self.samples_per_second_by_epoch = {}
+        self._started_at = time.perf_counter()
+        self.curves.reset(epochs)
+        self.result_label.clear()
+        self.result_details_label.clear()
+        self._show_message("")
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setFormat("Starting TensorFlow and preparing the data…")
+
+    @Slot()
+    def request_stop(self) -> None:
+        """Stop after the current batch; the model trained so far is still tested and offered."""
+        if self._worker is None or self._stop_requested:
+            return
+        self._stop_requested = True
+        self._worker.request_stop()
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping…")
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """End any run (stop, ``quit()``, ``wait()``; never terminate) without testing or saving; True when done."""
+        self._save_settings()
+        thread, worker = self._thread, self._worker
+        if thread is None or worker is None:
+            return True
+        worker.request_abandon()
+        thread.quit()
+        if not thread.wait(max(0, int(timeout_ms))):
+            return False  # still importing TensorFlow or evaluating: the thread ends on its own soon after
+        QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)  # the ended run's queued reports
+        self._result = None
+        self._end_run()
+        self.progress_bar.setFormat("Training cancelled")
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Closing the panel as a top-level window ends its run first."""
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------------------------------- reports
+
+    @Slot(dict)
+    def _on_batch_finished(self, report: dict) -> None:
+        """Buffer one batch report; the flush timer draws it."""
+        if self._worker is None:
+            return
+        steps = report.get("steps") or 1
+        self._training_points.append(
+            report["epoch"] - 1 + report["batch"] / steps, report["loss"], report["accuracy"]
+        )
+        self.samples_per_second_by_epoch[report["epoch"]] = report["samples_per_second"]
+        self._latest_batch = report
+
+    @Slot(dict)
+    def _on_epoch_finished(self, report: dict) -> None:
+        """Buffer one epoch's validation figures."""
+        if self._worker is None:
+            return
+        if "val_loss" in report:
+            self._validation_points.append(
+                float(report["epoch"]), report["val_loss"], report.get("val_accuracy", math.nan)
+            )
+        if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
+            self._flush_reports()
+            self.progress_bar.setFormat("Testing the model on the test set…")
+
+    @Slot()
+    def _on_fit_ended(self) -> None:
+        """Training and testing are done; the worker now saves the model."""
+        if self._worker is not None:
+            self.progress_bar.setFormat("Saving the model…")
+
+    @Slot(dict)
+    def _on_trained(self, summary: dict) -> None:
+        """Keep the run's summary; it is shown and announced once the thread has ended."""
+        if self._worker is not None:
+            self._result = summary
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        """Show why the run failed."""
+        if self._worker is None:
+            return
+        self._flush_reports()
+        self._show_message(message, "error")
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Training failed")
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        """The worker thread has ended: show the result, re-enable the controls, announce the model."""
+        thread = self._thread
+        if thread is None:
+            return
+        if shiboken6.isValid(thread):
+            thread.wait()  # returns at once: the thread has ended, this only lets it finish its clean-up
+        self._end_run()
+
+    @Slot()
+    def _flush_reports(self) -> None:
+        """Draw the batch and epoch reports that arrived since the last flush (throttled by a timer)."""
+        if self._training_points.size != self._drawn_training:
+            self.curves.set_training(*self._training_points.columns())
+            self._drawn_training = self._training_points.size
+            report = self._latest_batch
+            if report is not None:
+                steps = int(report.get("steps") or 0)
+                self.progress_bar.setRange(0, max(1, self._run_epochs * steps))
+                self.progress_bar.setValue((int(report["epoch"]) - 1) * steps + int(report["batch"]))
+                self.progress_bar.setFormat(format_progress(report, self._run_batch_size))
+        if self._validation_points.size != self._drawn_validation:
+            self.curves.set_validation(*self._validation_points.columns())
+            self._drawn_validation = self._validation_points.size
+
+    # ------------------------------------------------------------------------------------------- states
+
+    def _end_run(self) -> None:
+        """Drop the finished thread, show the outcome and give the controls back."""
+        self._flush_timer.stop()
+        self._flush_reports()
+        self._thread = None
+        self._worker = None
+        result = self._result
+        self._result = None
+        if result is not None:
+            self._show_result(result)
+        self._set_idle_state()
+        self.running_changed.emit(False)
+        if result is not None and result.get("path"):
+            self.model_trained.emit(result)
+
+    def _show_result(self, result: dict[str, Any]) -> None:
+        """Show the test accuracy and how the run ended."""
+        accuracy = result.get("test_accuracy")
+        elapsed = format_duration(time.perf_counter() - self._started_at)
+        epochs = int(result.get("epochs_completed") or 0)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1)
+        if accuracy is not None and math.isfinite(accuracy):
+            self.result_label.setText(f"Test accuracy {accuracy:.2%}")
+        details = f"{result.get('preset')} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
+        if result.get("device"):
+            details += f" · {result['device']}"
+        self.result_details_label.setText(details)
+        reason = result.get("stop_reason")
+        if result.get("stopped_by_user"):
+            self.progress_bar.setFormat(f"Stopped by you after {epochs} epoch{'s' if epochs != 1 else ''}")
+        elif reason:
+            self.progress_bar.setFormat("Training stopped early")
+        else:
+            self.progress_bar.setFormat("Training finished")
+        if reason and not result.get("stopped_by_user"):
+            self._show_message(reason, "warning")
+        if not result.get("path"):
+            self._show_message(
+                (reason + " " if reason else "") + "No usable model was produced, so none is offered.", "warning"
+            )
+
+    def _show_message(self, text: str, kind: str = "info") -> None:
+        """Show (or clear) a message line: ``error`` in red, ``warning`` in amber."""
+        colors = {"error": "#c62828", "warning": "#b26a00"}
+        self.message_label.setStyleSheet(f"color: {colors[kind]};" if kind in colors else "")
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
+    def _set_running_state(self) -> None:
+        """Disable what would conflict with the run; enable Stop."""
+        for widget in self.setting_widgets:
+            widget.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.stop_button.setText("Stop")
+
+    def _set_idle_state(self) -> None:
+        """Enable the settings and Start; disable Stop."""
+        for widget in self.setting_widgets:
+            widget.setEnabled(True)
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stop")
+        if self._latest_batch is None and not self.result_label.text() and self.progress_bar.maximum() != 1:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("Ready to train")

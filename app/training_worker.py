@@ -1,0 +1,177 @@
+"""The training job as a QObject worker: runs ``ml.train.fit`` in its own QThread and reports through signals."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ml.train import TrainConfig
+
+OUT_OF_MEMORY_MESSAGE = "Out of memory — try a smaller batch size."
+KEPT_TRAINED_MODELS = 10
+
+
+class TrainingAbandoned(Exception):
+    """Raised from the stop check when the window is closing: skip validation, testing and saving."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True when ``error`` or anything in its cause chain is a host or device out-of-memory error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError) or type(current).__name__ == "ResourceExhaustedError":
+            return True
+        if "OOM when allocating" in str(current) or "out of memory" in str(current).lower():
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def was_abandoned(error: BaseException) -> bool:
+    """True when ``error`` was caused by :class:`TrainingAbandoned` (the window closed mid-run)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TrainingAbandoned):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def describe_error(error: BaseException) -> str:
+    """A plain-words message for an error raised while training or saving."""
+    from ml.data import DatasetError
+    from ml.train import TrainingError
+
+    if is_out_of_memory(error):
+        return OUT_OF_MEMORY_MESSAGE
+    if isinstance(error, TrainingError | DatasetError):
+        return str(error)
+    if type(error).__name__ == "ModelFileError":
+        return f"Training finished, but the model could not be saved: {error}"
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    return f"Training failed: {type(error).__name__}: {error}"
+
+
+def good_epoch_count(history: dict[str, list[float]]) -> int:
+    """Epochs whose training loss stayed finite (a NaN epoch's weights were rolled back)."""
+    return sum(1 for loss in history.get("loss", []) if math.isfinite(loss))
+
+
+def prune_trained_models(folder: Path, keep: int = KEPT_TRAINED_MODELS) -> None:
+    """Delete all but the ``keep`` newest ``.keras`` files in the trained-models cache folder."""
+    files = sorted(folder.glob("*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass  # in use or already gone: the next run tries again
+
+
+class TrainingWorker(QObject):
+    """Runs one training run (``ml.train.fit``) off the GUI thread; stops cooperatively between batches."""
+
+    batch_finished = Signal(dict)
+    epoch_finished = Signal(dict)
+    fit_ended = Signal()
+    trained = Signal(dict)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, config: TrainConfig, models_folder: Path) -> None:
+        super().__init__()
+        self.config = config
+        self.models_folder = Path(models_folder)
+        self._stop_requested = threading.Event()
+        self._abandon_requested = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the run to stop after the current batch; the model trained so far is tested and kept."""
+        self._stop_requested.set()
+
+    def request_abandon(self) -> None:
+        """Ask the run to end after the current batch without validating, testing or saving (window closing)."""
+        self._abandon_requested.set()
+        self._stop_requested.set()
+
+    @property
+    def stop_was_requested(self) -> bool:
+        """True once a stop (or abandon) has been asked for."""
+        return self._stop_requested.is_set()
+
+    def should_stop(self) -> bool:
+        """The stop check ``fit`` calls at every batch end (in the worker thread)."""
+        if self._abandon_requested.is_set():
+            raise TrainingAbandoned
+        return self._stop_requested.is_set()
+
+    @Slot()
+    def run(self) -> None:
+        """Train, test and save the model; emit ``trained`` or ``failed``, and always ``finished``."""
+        try:
+            summary = self._train_and_save()
+        except BaseException as error:  # everything becomes a message: the thread must always end
+            if not was_abandoned(error):
+                self.failed.emit(describe_error(error))
+        else:
+            if summary is not None:
+                self.trained.emit(summary)
+        finally:
+            self.finished.emit()
+
+    def _train_and_save(self) -> dict[str, Any] | None:
+        """Run ``fit`` and save its model to the cache folder; ``None`` when abandoned."""
+        from ml.train import fit
+
+        result = fit(
+            self.config,
+            on_batch=self.batch_finished.emit,
+            on_epoch=self.epoch_finished.emit,
+            should_stop=self.should_stop,
+        )
+        self.fit_ended.emit()
+        if self._abandon_requested.is_set():
+            return None
+        summary: dict[str, Any] = {
+            "path": None,
+            "test_accuracy": result.test_accuracy,
+            "test_loss": result.test_loss,
+            "preset": result.config.preset,
+            "dataset": result.config.dataset,
+            "epochs_completed": result.epochs_completed,
+            "stopped_by_user": result.stopped_by_user,
+            "stop_reason": result.stop_reason,
+            "device": result.device,
+            "wall_seconds": result.wall_seconds,
+            "history": result.history,
+            "config": result.config.to_dict(),
+        }
+        diverged = result.stop_reason is not None and not result.stopped_by_user
+        if diverged:
+            summary["epochs_completed"] = good_epoch_count(result.history)
+        tested = result.test_accuracy is not None and math.isfinite(result.test_accuracy)
+        if summary["epochs_completed"] > 0 and tested:
+            summary["path"] = str(self._save(result))
+        return summary
+
+    def _save(self, result) -> Path:
+        """Save the trained model with its metadata to a fresh file in the cache folder."""
+        from ml.modelio import ModelFileError, save_model
+
+        try:
+            self.models_folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ModelFileError(f"cannot create {self.models_folder}: {error.strerror or error}") from error
+        prune_trained_models(self.models_folder, KEPT_TRAINED_MODELS - 1)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = self.models_folder / f"{result.config.preset}-{stamp}.keras"
+        return save_model(result.model, path, result.metadata())

@@ -1,0 +1,259 @@
+"""The training panel: real short runs on tiny MNIST subsets, stop, shutdown, settings and failures."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from app.training_panel import TrainingPanel
+from ml.data import DatasetError
+from ml.train import TrainConfig, TrainingError, TrainResult
+
+RUN_TIMEOUT_MS = 240_000
+
+PanelFactory = Callable[[], TrainingPanel]
+
+
+@pytest.fixture
+def make_panel(qtbot, settings: QSettings, tmp_path: Path) -> Iterator[PanelFactory]:
+    """Build panels that save models under ``tmp_path``; fail the test if one leaves its thread running."""
+    panels: list[TrainingPanel] = []
+
+    def make() -> TrainingPanel:
+        panel = TrainingPanel(settings)
+        panel.models_folder = tmp_path / "trained"
+        qtbot.addWidget(panel)
+        panel.resize(1100, 650)
+        panels.append(panel)
+        return panel
+
+    yield make
+    left_running = [panel for panel in panels if panel.is_running]
+    for panel in left_running:
+        assert panel.shutdown(30_000), "a training thread would not end"
+    assert not left_running, "the test left a training thread running"
+
+
+def tiny_config(panel: TrainingPanel, **changes) -> TrainConfig:
+    """The panel's config cut down to a few seconds of training."""
+    config = replace(
+        panel.training_config(),
+        preset="cnn3x3",
+        epochs=2,
+        batch_size=64,
+        max_train_samples=640,
+        max_test_samples=256,
+        augment=False,
+    )
+    return replace(config, **changes)
+
+
+def series_length(item) -> int:
+    """Number of points a PlotDataItem holds (its full data, not the downsampled view)."""
+    return 0 if item.xData is None else len(item.xData)
+
+
+def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_panel, qtbot):
+    panel = make_panel()
+    with qtbot.waitSignal(panel.running_changed, timeout=5_000) as started:
+        assert panel.start_training(tiny_config(panel))
+    assert started.args == [True]
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not panel.preset_combo.isEnabled() and not panel.epochs_spin.isEnabled()
+
+    qtbot.waitUntil(lambda: series_length(panel.curves.training_loss) >= 3, timeout=RUN_TIMEOUT_MS)
+    early_points = series_length(panel.curves.training_loss)
+    early_progress = panel.progress_bar.value()
+    assert early_progress > 0
+    assert panel.progress_bar.maximum() == 2 * 10
+    assert "epoch 1/2 · batch" in panel.progress_bar.format() or "epoch 2/2" in panel.progress_bar.format()
+    assert "samples/s" in panel.progress_bar.format() and "ETA" in panel.progress_bar.format()
+
+    with qtbot.waitSignal(panel.model_trained, timeout=RUN_TIMEOUT_MS) as trained:
+        pass
+    summary = trained.args[0]
+    assert not panel.is_running
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled() and panel.preset_combo.isEnabled()
+    assert series_length(panel.curves.training_loss) == 20 > early_points
+    assert series_length(panel.curves.training_accuracy) == 20
+    assert list(panel.curves.validation_loss.xData) == [1.0, 2.0]
+    assert len(panel.curves.validation_accuracy.yData) == 2
+    x_values = panel.curves.training_loss.xData
+    assert x_values[0] == pytest.approx(0.1) and x_values[-1] == pytest.approx(2.0)
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()
+
+    assert summary["preset"] == "cnn3x3"
+    assert summary["epochs_completed"] == 2
+    assert summary["stopped_by_user"] is False
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert f"{summary['test_accuracy']:.2%}" in panel.result_label.text()
+    path = Path(summary["path"])
+    assert path.suffix == ".keras" and path.parent == panel.models_folder and path.exists()
+
+    from ml.modelio import load_model
+
+    loaded = load_model(path)
+    assert loaded.metadata.preset == "cnn3x3"
+    assert loaded.metadata.test_accuracy == pytest.approx(summary["test_accuracy"])
+    assert loaded.num_classes == 10
+
+
+def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
+    panel = make_panel()
+    reports_after_stop: list[int] = []
+    panel.start_training(tiny_config(panel, epochs=3, batch_size=16, max_train_samples=3200))
+    worker = panel._worker
+
+    def count_reports_after_stop(report: dict) -> None:
+        """Runs in the worker thread as each report is emitted: counts those emitted after Stop."""
+        if worker.stop_was_requested:
+            reports_after_stop.append(report["batch"])
+
+    worker.batch_finished.connect(count_reports_after_stop, Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: series_length(panel.curves.training_loss) >= 3, timeout=RUN_TIMEOUT_MS)
+    panel.stop_button.click()
+    assert panel.stop_button.text() == "Stopping…" and not panel.stop_button.isEnabled()
+
+    with qtbot.waitSignal(panel.model_trained, timeout=RUN_TIMEOUT_MS) as trained:
+        pass
+    assert len(reports_after_stop) <= 1, reports_after_stop  # at most the batch running when Stop was clicked
+    assert series_length(panel.curves.training_loss) < 3 * 200
+    summary = trained.args[0]
+    assert summary["stopped_by_user"] is True
+    assert summary["epochs_completed"] == 1
+    assert "Stopped by you" in panel.progress_bar.format()
+    assert panel.start_button.isEnabled()
+
+
+def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
+    panel = make_panel()
+    finished_runs = []
+    panel.model_trained.connect(finished_runs.append)
+    panel.start_training(tiny_config(panel, epochs=5, batch_size=16, max_train_samples=3200))
+    thread = panel._thread
+    qtbot.waitUntil(lambda: series_length(panel.curves.training_loss) >= 2, timeout=RUN_TIMEOUT_MS)
+
+    started = time.perf_counter()
+    assert panel.shutdown(2000)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.5
+    assert not panel.is_running
+    assert thread.isFinished() and not thread.isRunning()
+    assert panel.start_button.isEnabled()
+    qtbot.wait(100)  # queued reports of the ended run must not revive it
+    assert not panel.is_running and finished_runs == []
+
+
+def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, monkeypatch, settings):
+    received: list[TrainConfig] = []
+
+    def capture_fit(config: TrainConfig, **hooks) -> TrainResult:
+        received.append(config)
+        raise TrainingError("captured")
+
+    monkeypatch.setattr("ml.train.fit", capture_fit)
+    panel = make_panel()
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("lenet5x5"))
+    assert panel.epochs_spin.value() == 3 and panel.batch_size_spin.value() == 50
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("mlp"))
+    assert panel.optimizer_combo.currentData() == "sgd" and panel.learning_rate_spin.value() == pytest.approx(0.01)
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("mnist"))
+    panel.epochs_spin.setValue(4)
+    panel.batch_size_spin.setValue(256)
+    panel.learning_rate_spin.setValue(3e-4)
+    panel.optimizer_combo.setCurrentIndex(panel.optimizer_combo.findData("rmsprop"))
+    panel.validation_unit_combo.setCurrentIndex(panel.validation_unit_combo.findData("%"))
+    panel.validation_spin.setValue(15)
+    panel.training_limit_spin.setValue(2000)
+    panel.augment_check.setChecked(True)
+
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_button.click()
+    config = received[0]
+    assert (config.preset, config.dataset, config.epochs, config.batch_size) == ("mlp", "mnist", 4, 256)
+    assert config.learning_rate == pytest.approx(3e-4)
+    assert config.optimizer == "rmsprop"
+    assert config.validation_size == pytest.approx(0.15) and isinstance(config.validation_size, float)
+    assert config.max_train_samples == 2000 and config.augment is True
+    assert config.resolved().early_stopping_patience == 3  # what the panel does not show comes from the preset
+
+    restored = TrainingPanel(settings)
+    qtbot.addWidget(restored)
+    assert restored.training_config() == panel.training_config()
+
+
+def test_validation_as_image_count(make_panel):
+    panel = make_panel()
+    panel.validation_unit_combo.setCurrentIndex(panel.validation_unit_combo.findData("images"))
+    panel.validation_spin.setValue(2500)
+    config = panel.training_config()
+    assert config.validation_size == 2500 and isinstance(config.validation_size, int)
+
+
+class ResourceExhaustedError(Exception):
+    """Stands in for ``tf.errors.ResourceExhaustedError`` (matched by name)."""
+
+
+def wrapped_out_of_memory() -> TrainingError:
+    """What ``fit`` raises when TensorFlow runs out of device memory."""
+    error = TrainingError("Training failed: ResourceExhaustedError: OOM")
+    error.__cause__ = ResourceExhaustedError("OOM when allocating tensor with shape [4096,32,28,28]")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (DatasetError("The MNIST file x.npz is corrupted or was modified"), "The MNIST file x.npz is corrupted"),
+        (MemoryError(), "Out of memory — try a smaller batch size."),
+        (wrapped_out_of_memory(), "Out of memory — try a smaller batch size."),
+        (TrainingError("Unknown optimizer 'adamw'"), "Unknown optimizer 'adamw'"),
+        (RuntimeError("kernel exploded"), "RuntimeError: kernel exploded"),
+    ],
+    ids=["bad-data-file", "memory-error", "resource-exhausted", "training-error", "anything-else"],
+)
+def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel, qtbot, monkeypatch, error, expected):
+    def failing_fit(config: TrainConfig, **hooks) -> TrainResult:
+        raise error
+
+    monkeypatch.setattr("ml.train.fit", failing_fit)
+    panel = make_panel()
+    trained = []
+    panel.model_trained.connect(trained.append)
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_training()
+    assert expected in panel.message_label.text()
+    assert not panel.message_label.isHidden()
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert all(widget.isEnabled() for widget in panel.setting_widgets)
+    assert panel.progress_bar.format() == "Training failed"
+    assert trained == []
+
+
+def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel, qtbot, monkeypatch):
+    reason = "The loss became NaN at epoch 1, batch 3; training stopped. Try a lower learning rate."
+
+    def diverging_fit(config: TrainConfig, *, on_batch=None, **hooks) -> TrainResult:
+        for batch in (1, 2):
+            on_batch({"epoch": 1, "epochs": 2, "batch": batch, "steps": 10, "loss": 2.0 / batch,
+                      "accuracy": 0.1 * batch, "samples_per_second": 1000.0})
+        return TrainResult(model=None, config=config.resolved(), history={"loss": [math.nan]}, test_accuracy=0.1,
+                           test_loss=2.3, device="CPU", epochs_completed=1, stop_reason=reason)
+
+    monkeypatch.setattr("ml.train.fit", diverging_fit)
+    panel = make_panel()
+    trained = []
+    panel.model_trained.connect(trained.append)
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_training()
+    assert reason in panel.message_label.text()
+    assert "No usable model" in panel.message_label.text()
+    assert series_length(panel.curves.training_loss) == 2
+    assert panel.start_button.isEnabled()
+    assert trained == []
