@@ -71,10 +71,7 @@ def format_progress(report: dict[str, Any], batch_size: int) -> str:
     speed = float(report.get("samples_per_second") or 0.0)
     remaining_batches = max(0, (epochs - epoch) * steps + (steps - batch))
     eta = remaining_batches * batch_size / speed if speed > 0 else 0.0
-    return (
-        f"epoch {epoch}/{epochs} · batch {batch}/{steps} · ETA {format_duration(eta)} · "
-        f"{speed:,.0f} samples/s"
-    )
+    return f"epoch {epoch}/{epochs} · batch {batch}/{steps} · ETA {format_duration(eta)} · {speed:,.0f} samples/s"
 
 
 class LearningRateSpinBox(QDoubleSpinBox):
@@ -120,27 +117,73 @@ class LearningRateSpinBox(QDoubleSpinBox):
 
 
 class CurveBuffer:
-    """Growing float columns (x, loss, accuracy) appended one point at a time without reallocating each time."""
+    """Growing float columns appended one row at a time, without reallocating on every append."""
 
-    def __init__(self, capacity: int = 1024) -> None:
-        self._columns = np.empty((3, capacity), dtype=np.float64)
+    def __init__(self, columns: int, capacity: int = 1024) -> None:
+        self._columns = np.empty((columns, capacity), dtype=np.float64)
         self.size = 0
 
-    def append(self, x: float, loss: float, accuracy: float) -> None:
-        """Add one point, doubling the storage when full."""
+    def append(self, *values: float) -> None:
+        """Add one row (one value per column), doubling the storage when full."""
         if self.size == self._columns.shape[1]:
             self._columns = np.concatenate([self._columns, np.empty_like(self._columns)], axis=1)
-        self._columns[:, self.size] = (x, loss, accuracy)
+        self._columns[:, self.size] = values
         self.size += 1
 
     def clear(self) -> None:
-        """Forget every point (keeps the storage)."""
+        """Forget every row (keeps the storage)."""
         self.size = 0
 
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Views of the filled part: x, loss, accuracy."""
-        x, loss, accuracy = self._columns[:, : self.size]
-        return x, loss, accuracy
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Views of the filled part, one array per column."""
+        return tuple(self._columns[:, : self.size])
+
+
+class TrainingSeries:
+    """Per-batch training loss/accuracy recovered from Keras's running epoch means, and their moving average.
+
+    Keras reports, after each batch, the mean over the epoch so far; plotted as is that is a saw-tooth that restarts
+    every epoch. Un-averaging it gives each batch's own value; an exponential moving average (TensorBoard-style,
+    bias-corrected) gives a readable trend across epochs.
+    """
+
+    SMOOTHING = 0.9
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = max(1, int(batch_size))
+        self.points = CurveBuffer(5)  # x, loss, accuracy, smoothed loss, smoothed accuracy
+        self._epoch = -1
+        self._seen = 0
+        self._loss_sum = 0.0
+        self._accuracy_sum = 0.0
+        self._average = [0.0, 0.0]
+        self._average_weight = 0.0
+
+    def add(self, report: dict[str, Any]) -> None:
+        """Add one batch report (``epoch``, ``batch``, ``steps``, running ``loss`` and ``accuracy``)."""
+        epoch, batch = int(report["epoch"]), int(report["batch"])
+        if epoch != self._epoch:
+            self._epoch, self._seen, self._loss_sum, self._accuracy_sum = epoch, 0, 0.0, 0.0
+        seen = batch * self.batch_size  # the last batch may be smaller: its value is then a little off
+        size = max(1, seen - self._seen)
+        loss_sum, accuracy_sum = report["loss"] * seen, report["accuracy"] * seen
+        batch_loss = (loss_sum - self._loss_sum) / size
+        batch_accuracy = min(1.0, max(0.0, (accuracy_sum - self._accuracy_sum) / size))
+        self._seen, self._loss_sum, self._accuracy_sum = seen, loss_sum, accuracy_sum
+        keep = self.SMOOTHING
+        self._average = [
+            keep * self._average[0] + (1 - keep) * batch_loss,
+            keep * self._average[1] + (1 - keep) * batch_accuracy,
+        ]
+        self._average_weight = keep * self._average_weight + (1 - keep)
+        steps = report.get("steps") or 1
+        self.points.append(
+            epoch - 1 + batch / steps,
+            batch_loss,
+            batch_accuracy,
+            self._average[0] / self._average_weight,
+            self._average[1] / self._average_weight,
+        )
 
 
 class LossAccuracyCurves(QWidget):
@@ -153,12 +196,24 @@ class LossAccuracyCurves(QWidget):
         foreground = palette.color(QPalette.ColorRole.Text)
         self.loss_plot = self._make_plot("Loss", "loss", background, foreground)
         self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground)
-        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground)
-        self.training_loss = self._make_training_item(self.loss_plot)
+        legend_background = QColor(background)
+        legend_background.setAlpha(210)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground, brush=legend_background)
+        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
+        self.training_loss = self._make_per_batch_item(self.loss_plot)
+        self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
         self.validation_loss = self._make_validation_item(self.loss_plot)
-        self.training_accuracy = self._make_training_item(self.accuracy_plot)
+        self.training_accuracy = self._make_per_batch_item(self.accuracy_plot)
+        self.smoothed_training_accuracy = self._make_smoothed_item(self.accuracy_plot)
         self.validation_accuracy = self._make_validation_item(self.accuracy_plot)
+        self.items = (
+            self.training_loss,
+            self.smoothed_training_loss,
+            self.validation_loss,
+            self.training_accuracy,
+            self.smoothed_training_accuracy,
+            self.validation_accuracy,
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -186,15 +241,22 @@ class LossAccuracyCurves(QWidget):
         return plot
 
     @staticmethod
-    def _make_training_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
-        """The per-batch training line."""
-        return plot.plot(name="training (per batch)", pen=pg.mkPen(TRAINING_COLOR, width=1.6), antialias=True)
+    def _make_per_batch_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The per-batch training values: a faint, thin line."""
+        color = QColor(TRAINING_COLOR)
+        color.setAlpha(70)
+        return plot.plot(name="training, per batch", pen=pg.mkPen(color, width=1))
+
+    @staticmethod
+    def _make_smoothed_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The moving average of the training values: the main line."""
+        return plot.plot(name="training, smoothed", pen=pg.mkPen(TRAINING_COLOR, width=2), antialias=True)
 
     @staticmethod
     def _make_validation_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
         """The per-epoch validation markers, joined by a thin dashed line."""
         return plot.plot(
-            name="validation (per epoch)",
+            name="validation, per epoch",
             pen=pg.mkPen(VALIDATION_COLOR, width=1.2, style=Qt.PenStyle.DashLine),
             symbol="o",
             symbolSize=8,
@@ -205,16 +267,25 @@ class LossAccuracyCurves(QWidget):
 
     def reset(self, epochs: int) -> None:
         """Empty every series and show epochs 0..``epochs`` on the x axes."""
-        for item in (self.training_loss, self.validation_loss, self.training_accuracy, self.validation_accuracy):
+        for item in self.items:
             item.setData([], [])
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setXRange(0, max(1, epochs), padding=0.02)
             plot.enableAutoRange(axis="y")
 
-    def set_training(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
-        """Replace the per-batch training series."""
+    def set_training(
+        self,
+        x: np.ndarray,
+        loss: np.ndarray,
+        accuracy: np.ndarray,
+        smoothed_loss: np.ndarray,
+        smoothed_accuracy: np.ndarray,
+    ) -> None:
+        """Replace the per-batch training series and their moving averages."""
         self.training_loss.setData(x, loss)
         self.training_accuracy.setData(x, accuracy)
+        self.smoothed_training_loss.setData(x, smoothed_loss)
+        self.smoothed_training_accuracy.setData(x, smoothed_accuracy)
 
     def set_validation(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
         """Replace the per-epoch validation series."""
@@ -236,8 +307,8 @@ class TrainingPanel(QWidget):
         self._worker: TrainingWorker | None = None
         self._run_config: TrainConfig | None = None
         self._result: dict[str, Any] | None = None
-        self._training_points = CurveBuffer()
-        self._validation_points = CurveBuffer(64)
+        self._training_series = TrainingSeries(128)
+        self._validation_points = CurveBuffer(3, 64)
         self._drawn_training = 0
         self._drawn_validation = 0
         self._latest_batch: dict[str, Any] | None = None
@@ -252,6 +323,7 @@ class TrainingPanel(QWidget):
         self._restore_settings()
         self._connect_controls()
         self._show_message("")
+        self._show_result_text("", "")
         self._set_idle_state()
 
     # ------------------------------------------------------------------------------------------- building
@@ -507,12 +579,15 @@ class TrainingPanel(QWidget):
         """Start training ``config`` (default: the controls' settings) in a worker thread; False if refused."""
         if self.is_running:
             return False
-        config = config or self.training_config()
         try:
-            resolved = config.resolved()
+            resolved = (config or self.training_config()).resolved()
         except KeyError as error:
             self._show_message(str(error.args[0] if error.args else error), "error")
             return False
+        if config is None:
+            config = self.training_config()
+        else:
+            self._show_config(resolved)
         self._save_settings()
         self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
         worker = TrainingWorker(config, self.models_folder)
@@ -536,6 +611,21 @@ class TrainingPanel(QWidget):
         self.running_changed.emit(True)
         return True
 
+    def _show_config(self, config: TrainConfig) -> None:
+        """Make the controls show a (resolved) config that was started from code, not from the controls."""
+        self._select_data(self.dataset_combo, config.dataset)
+        self._select_data(self.preset_combo, config.preset)  # fills the preset's defaults first
+        self.epochs_spin.setValue(int(config.epochs))
+        self.batch_size_spin.setValue(int(config.batch_size))
+        self.learning_rate_spin.setValue(float(config.learning_rate))
+        self._select_data(self.optimizer_combo, str(config.optimizer))
+        self.augment_check.setChecked(bool(config.augment))
+        unit = "%" if isinstance(config.validation_size, float) else "images"
+        self._select_data(self.validation_unit_combo, unit)
+        amount = config.validation_size * 100 if unit == "%" else config.validation_size
+        self.validation_spin.setValue(round(amount))
+        self.training_limit_spin.setValue(int(config.max_train_samples or 0))
+
     def _reset_run_state(self, config: TrainConfig, epochs: int, batch_size: int) -> None:
         """Clear the previous run's curves, result and messages."""
         self._run_config = config
@@ -544,14 +634,13 @@ class TrainingPanel(QWidget):
         self._result = None
         self._latest_batch = None
         self._stop_requested = False
-        self._training_points.clear()
+        self._training_series = TrainingSeries(batch_size)
         self._validation_points.clear()
         self._drawn_training = self._drawn_validation = 0
         self.samples_per_second_by_epoch = {}
         self._started_at = time.perf_counter()
         self.curves.reset(epochs)
-        self.result_label.clear()
-        self.result_details_label.clear()
+        self._show_result_text("", "")
         self._show_message("")
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setFormat("Starting TensorFlow and preparing the data…")
@@ -594,10 +683,7 @@ class TrainingPanel(QWidget):
         """Buffer one batch report; the flush timer draws it."""
         if self._worker is None:
             return
-        steps = report.get("steps") or 1
-        self._training_points.append(
-            report["epoch"] - 1 + report["batch"] / steps, report["loss"], report["accuracy"]
-        )
+        self._training_series.add(report)
         self.samples_per_second_by_epoch[report["epoch"]] = report["samples_per_second"]
         self._latest_batch = report
 
@@ -650,9 +736,10 @@ class TrainingPanel(QWidget):
     @Slot()
     def _flush_reports(self) -> None:
         """Draw the batch and epoch reports that arrived since the last flush (throttled by a timer)."""
-        if self._training_points.size != self._drawn_training:
-            self.curves.set_training(*self._training_points.columns())
-            self._drawn_training = self._training_points.size
+        points = self._training_series.points
+        if points.size != self._drawn_training:
+            self.curves.set_training(*points.columns())
+            self._drawn_training = points.size
             report = self._latest_batch
             if report is not None:
                 steps = int(report.get("steps") or 0)
@@ -687,12 +774,11 @@ class TrainingPanel(QWidget):
         epochs = int(result.get("epochs_completed") or 0)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
-        if accuracy is not None and math.isfinite(accuracy):
-            self.result_label.setText(f"Test accuracy {accuracy:.2%}")
+        headline = f"Test accuracy {accuracy:.2%}" if accuracy is not None and math.isfinite(accuracy) else ""
         details = f"{result.get('preset')} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
         if result.get("device"):
             details += f" · {result['device']}"
-        self.result_details_label.setText(details)
+        self._show_result_text(headline, details)
         reason = result.get("stop_reason")
         if result.get("stopped_by_user"):
             self.progress_bar.setFormat(f"Stopped by you after {epochs} epoch{'s' if epochs != 1 else ''}")
@@ -706,6 +792,13 @@ class TrainingPanel(QWidget):
             self._show_message(
                 (reason + " " if reason else "") + "No usable model was produced, so none is offered.", "warning"
             )
+
+    def _show_result_text(self, headline: str, details: str) -> None:
+        """Show (or hide) the result line: the test accuracy in large type, then how the run went."""
+        self.result_label.setText(headline)
+        self.result_details_label.setText(details)
+        self.result_label.setVisible(bool(headline))
+        self.result_details_label.setVisible(bool(details))
 
     def _show_message(self, text: str, kind: str = "info") -> None:
         """Show (or clear) a message line: ``error`` in red, ``warning`` in amber."""

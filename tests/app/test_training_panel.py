@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.training_panel import TrainingPanel
+from app.training_panel import TrainingPanel, TrainingSeries
 from ml.data import DatasetError
 from ml.train import TrainConfig, TrainingError, TrainResult
 
@@ -82,6 +82,8 @@ def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_pa
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled() and panel.preset_combo.isEnabled()
     assert series_length(panel.curves.training_loss) == 20 > early_points
     assert series_length(panel.curves.training_accuracy) == 20
+    assert series_length(panel.curves.smoothed_training_loss) == 20
+    assert series_length(panel.curves.smoothed_training_accuracy) == 20
     assert list(panel.curves.validation_loss.xData) == [1.0, 2.0]
     assert len(panel.curves.validation_accuracy.yData) == 2
     x_values = panel.curves.training_loss.xData
@@ -102,6 +104,29 @@ def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_pa
     assert loaded.metadata.preset == "cnn3x3"
     assert loaded.metadata.test_accuracy == pytest.approx(summary["test_accuracy"])
     assert loaded.num_classes == 10
+
+
+def test_training_series_recovers_each_batch_from_running_means():
+    batch_losses, batch_accuracies = [2.0, 1.0, 0.6, 0.2], [0.25, 0.5, 0.75, 1.0]
+    series = TrainingSeries(batch_size=32)
+    for epoch in (1, 2):
+        for batch in range(1, 5):
+            series.add(
+                {
+                    "epoch": epoch,
+                    "epochs": 2,
+                    "batch": batch,
+                    "steps": 4,
+                    "loss": sum(batch_losses[:batch]) / batch,
+                    "accuracy": sum(batch_accuracies[:batch]) / batch,
+                }
+            )
+    x, loss, accuracy, smoothed_loss, smoothed_accuracy = series.points.columns()
+    assert list(x) == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0])
+    assert list(loss) == pytest.approx(batch_losses * 2)  # no saw-tooth: each epoch's running mean is undone
+    assert list(accuracy) == pytest.approx(batch_accuracies * 2)
+    assert smoothed_loss[0] == pytest.approx(2.0) and smoothed_accuracy[0] == pytest.approx(0.25)  # bias-corrected
+    assert smoothed_loss[-1] < smoothed_loss[0] and smoothed_accuracy[-1] > smoothed_accuracy[0]
 
 
 def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
@@ -241,10 +266,27 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
 
     def diverging_fit(config: TrainConfig, *, on_batch=None, **hooks) -> TrainResult:
         for batch in (1, 2):
-            on_batch({"epoch": 1, "epochs": 2, "batch": batch, "steps": 10, "loss": 2.0 / batch,
-                      "accuracy": 0.1 * batch, "samples_per_second": 1000.0})
-        return TrainResult(model=None, config=config.resolved(), history={"loss": [math.nan]}, test_accuracy=0.1,
-                           test_loss=2.3, device="CPU", epochs_completed=1, stop_reason=reason)
+            on_batch(
+                {
+                    "epoch": 1,
+                    "epochs": 2,
+                    "batch": batch,
+                    "steps": 10,
+                    "loss": 2.0 / batch,
+                    "accuracy": 0.1 * batch,
+                    "samples_per_second": 1000.0,
+                }
+            )
+        return TrainResult(
+            model=None,
+            config=config.resolved(),
+            history={"loss": [math.nan]},
+            test_accuracy=0.1,
+            test_loss=2.3,
+            device="CPU",
+            epochs_completed=1,
+            stop_reason=reason,
+        )
 
     monkeypatch.setattr("ml.train.fit", diverging_fit)
     panel = make_panel()
