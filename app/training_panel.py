@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -72,6 +72,15 @@ def format_progress(report: dict[str, Any], batch_size: int) -> str:
     remaining_batches = max(0, (epochs - epoch) * steps + (steps - batch))
     eta = remaining_batches * batch_size / speed if speed > 0 else 0.0
     return f"epoch {epoch}/{epochs} · batch {batch}/{steps} · ETA {format_duration(eta)} · {speed:,.0f} samples/s"
+
+
+def preset_tooltip(name: str) -> str:
+    """The preset's title, its name and the result its tutorial reports."""
+    preset = PRESETS[name]
+    lines = [f"{preset.title} ({name})"]
+    if preset.tutorial_result:
+        lines.append(f"Tutorial: {preset.tutorial_result}")
+    return "\n".join(lines)
 
 
 class LearningRateSpinBox(QDoubleSpinBox):
@@ -224,7 +233,7 @@ class LossAccuracyCurves(QWidget):
     def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
         """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series."""
         plot = pg.PlotWidget(background=background)
-        plot.setMinimumSize(260, 220)
+        plot.setMinimumSize(260, 180)
         plot.setTitle(title, color=foreground, size="11pt")
         item = plot.getPlotItem()
         for side, label in (("bottom", "epoch"), ("left", y_label)):
@@ -335,13 +344,12 @@ class TrainingPanel(QWidget):
             self.dataset_combo.addItem(label, name)
         self.preset_combo = QComboBox()
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset_combo.setMinimumContentsLength(18)
+        self.preset_combo.setMinimumContentsLength(24)
         for name, preset in PRESETS.items():
             self.preset_combo.addItem(preset.title, name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.title, Qt.ItemDataRole.ToolTipRole)
-        self.preset_note = QLabel()
-        self.preset_note.setWordWrap(True)
-        self.preset_note.setEnabled(False)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, preset_tooltip(name), Qt.ItemDataRole.ToolTipRole
+            )
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 1000)
         self.batch_size_spin = QSpinBox()
@@ -358,13 +366,16 @@ class TrainingPanel(QWidget):
         self.training_limit_spin = QSpinBox()
         self.training_limit_spin.setRange(0, 60000)
         self.training_limit_spin.setSingleStep(1000)
-        self.training_limit_spin.setSpecialValueText("all")
+        self.training_limit_spin.setSpecialValueText("all images")
+        self.training_limit_spin.setSuffix(" images")
         self.training_limit_spin.setToolTip("Train on the first N training images only, for a quick run.")
-        self.augment_check = QCheckBox("rotate, shift, zoom")
+        self.augment_check = QCheckBox("Augment images")
         self.augment_check.setToolTip("Randomly rotate, shift, zoom and thicken training images (image datasets).")
         self.start_button = QPushButton("Start training")
+        self.start_button.setMinimumWidth(120)
         self.start_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setMinimumWidth(90)
         self.stop_button.setToolTip("Stop after the current batch; the model trained so far is tested and kept.")
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
@@ -395,47 +406,56 @@ class TrainingPanel(QWidget):
         ]
 
     def _build_layout(self) -> None:
-        """Settings on the left; progress, result and curves on the right."""
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Dataset", self.dataset_combo)
-        form.addRow("Model preset", self.preset_combo)
-        form.addRow(self.preset_note)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_size_spin)
-        form.addRow("Learning rate", self.learning_rate_spin)
-        form.addRow("Optimizer", self.optimizer_combo)
+        """Settings in a compact grid on the left; progress, buttons, result and curves on the right."""
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        grid.addWidget(QLabel("Dataset"), 0, 0)
+        grid.addWidget(self.dataset_combo, 0, 1, 1, 3)
+        grid.addWidget(QLabel("Model"), 1, 0)
+        grid.addWidget(self.preset_combo, 1, 1, 1, 3)
+        grid.addWidget(QLabel("Epochs"), 2, 0)
+        grid.addWidget(self.epochs_spin, 2, 1)
+        grid.addWidget(QLabel("Batch size"), 2, 2)
+        grid.addWidget(self.batch_size_spin, 2, 3)
+        grid.addWidget(QLabel("Optimizer"), 3, 0)
+        grid.addWidget(self.optimizer_combo, 3, 1)
+        grid.addWidget(QLabel("Learning rate"), 3, 2)
+        grid.addWidget(self.learning_rate_spin, 3, 3)
         validation_row = QHBoxLayout()
         validation_row.setSpacing(4)
         validation_row.addWidget(self.validation_spin, 1)
-        validation_row.addWidget(self.validation_unit_combo)
-        form.addRow("Validation", validation_row)
-        form.addRow("Training images", self.training_limit_spin)
-        form.addRow("Augmentation", self.augment_check)
+        validation_row.addWidget(self.validation_unit_combo, 1)
+        grid.addWidget(QLabel("Validation"), 4, 0)
+        grid.addLayout(validation_row, 4, 1, 1, 3)
+        grid.addWidget(QLabel("Train on"), 5, 0)
+        grid.addWidget(self.training_limit_spin, 5, 1)
+        grid.addWidget(self.augment_check, 5, 2, 1, 2)
         setup_box = QGroupBox("Training setup")
-        setup_box.setLayout(form)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 1)
-        buttons.addWidget(self.stop_button)
+        setup_box.setLayout(grid)
+        setup_box.setFixedWidth(420)
         left = QVBoxLayout()
-        left.addWidget(setup_box)
-        left.addLayout(buttons)
-        left.addStretch(1)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
-        left_widget.setFixedWidth(340)
         left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(setup_box)
+        left.addStretch(1)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress_bar, 1)
+        progress_row.addWidget(self.start_button)
+        progress_row.addWidget(self.stop_button)
         result_row = QHBoxLayout()
         result_row.addWidget(self.result_label)
         result_row.addWidget(self.result_details_label, 1)
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
-        right.addWidget(self.progress_bar)
+        right.addLayout(progress_row)
         right.addWidget(self.message_label)
         right.addLayout(result_row)
         right.addWidget(self.curves, 1)
         layout = QHBoxLayout(self)
-        layout.addWidget(left_widget)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(left)
         layout.addLayout(right, 1)
 
     def _connect_controls(self) -> None:
@@ -462,9 +482,7 @@ class TrainingPanel(QWidget):
         self.learning_rate_spin.setValue(float(defaults["learning_rate"]))
         self._select_data(self.optimizer_combo, str(defaults["optimizer"]))
         self.augment_check.setChecked(bool(defaults["augment"]))
-        note = f"Tutorial: {preset.tutorial_result}" if preset.tutorial_result else ""
-        self.preset_note.setText(note)
-        self.preset_note.setVisible(bool(note))
+        self.preset_combo.setToolTip(preset_tooltip(name))
 
     @staticmethod
     def _select_data(combo: QComboBox, value: str) -> bool:
@@ -664,12 +682,24 @@ class TrainingPanel(QWidget):
         worker.request_abandon()
         thread.quit()
         if not thread.wait(max(0, int(timeout_ms))):
-            return False  # still importing TensorFlow or evaluating: the thread ends on its own soon after
+            self._keep_until_finished(thread)  # still importing TensorFlow or testing: it ends on its own soon
+            return False
         QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)  # the ended run's queued reports
         self._result = None
         self._end_run()
         self.progress_bar.setFormat("Training cancelled")
         return True
+
+    @staticmethod
+    def _keep_until_finished(thread: QThread) -> None:
+        """Hand a thread that outlived the shutdown timeout to the app's exit wait, so it is never destroyed running."""
+        from app.model_worker import keep_until_finished
+
+        try:
+            thread.finished.disconnect(thread.deleteLater)  # the exit wait owns it now
+        except (RuntimeError, TypeError):
+            pass
+        keep_until_finished(thread)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Closing the panel as a top-level window ends its run first."""
