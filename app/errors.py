@@ -108,9 +108,7 @@ class ExceptionReporter(QObject):
         if QApplication.instance() is None:
             return
         if self._dialog is not None and self._dialog.isVisible():
-            self._dialog.setInformativeText(
-                f"More errors followed; all of them are in the log file:\n{self.log_path}"
-            )
+            self._dialog.setInformativeText(f"More errors followed; all of them are in the log file:\n{self.log_path}")
             return
         self._dialog = self.make_dialog(summary, details)
         self._dialog.finished.connect(self._on_dialog_finished)

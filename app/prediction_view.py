@@ -114,7 +114,7 @@ class ProbabilityBars(pg.PlotWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.invertY(True)
         plot.showGrid(x=True, y=False, alpha=0.25)
-        plot.setXRange(0.0, 1.0, padding=0.02)
+        plot.setXRange(0.0, 1.05, padding=0)
         plot.getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in (0, 0.25, 0.5, 0.75, 1.0)]])
         text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
         tick_font = QFont(self.font())

@@ -1,0 +1,766 @@
+"""Digit Lab's main window (canvas, prediction, training dock, menus) and ``run_app``, the window's entry point."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import platform
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal, Slot, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QPalette,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
+from app.errors import ExceptionReporter, configure_logging
+from app.model_worker import ModelController, wait_for_stopping_threads
+from app.prediction_view import PredictionPanel, format_percent
+from ml import __version__
+from ml.assets import bundled_model_path
+
+if importlib.util.find_spec("app.training_panel") is not None:
+    from app.training_panel import TrainingPanel
+else:  # a build without the training panel still draws and predicts
+    TrainingPanel = None
+
+logger = logging.getLogger(__name__)
+
+ORGANIZATION = "DigitLab"
+APPLICATION = "Digit Lab"
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
+MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+MODEL_SAVE_FILTER = "Keras model (*.keras);;Legacy HDF5 model (*.h5)"
+RECENT_MODELS_LIMIT = 8
+SHUTDOWN_TIMEOUT_MS = 2000
+
+
+def format_model_status(description: dict) -> str:
+    """``digitlab-best · 99.6 % test accuracy`` for the status bar."""
+    text = description["display_name"]
+    accuracy = description.get("test_accuracy")
+    if accuracy is not None:
+        text += f" · {format_percent(accuracy)} test accuracy"
+    if description.get("unsaved"):
+        text += " · not saved"
+    return text
+
+
+class MainWindow(QMainWindow):
+    """Digit Lab's window: draw or load a digit, watch the active model decide, train and switch models."""
+
+    prediction_shown = Signal(dict)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self.model_description: dict | None = None
+        self.backend_description: dict | None = None
+        self._close_after_save = False
+        self._close_confirmed = False
+        self._shut_down = False
+
+        self.canvas = DrawingCanvas()
+        self.canvas.set_brush_size(float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE, type=float)))
+        self.prediction = PredictionPanel()
+        self.models = ModelController(self._startup_models(), parent=self)
+        self.training_panel = TrainingPanel(self.settings, self) if TrainingPanel is not None else None
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_central_area()
+        self._build_training_dock()
+        self._build_status_bar()
+        self._connect_signals()
+        self.setAcceptDrops(True)
+        self._restore_window_state()
+        self._update_title()
+        self._update_actions()
+
+    # -------------------------------------------------------------------------------------- building
+
+    def _build_actions(self) -> None:
+        style = self.style()
+        self.open_image_action = self._action("&Open image…", "Ctrl+O", self._on_open_image_triggered)
+        self.open_image_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        self.open_image_action.setToolTip("Open an image of a digit (Ctrl+O); you can also drop or paste one")
+        self.paste_action = self._action("&Paste image", "Ctrl+V", self._on_paste_triggered)
+        self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.open_model_action = self._action("Open &model…", "Ctrl+Shift+O", self._on_open_model_triggered)
+        self.open_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
+        self.save_model_action = self._action("&Save model as…", "Ctrl+S", self._on_save_model_triggered)
+        self.save_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
+        self.previous_model_action = self._action(
+            "Switch to &previous model", "Ctrl+Shift+P", self._on_previous_model_triggered
+        )
+        self.bundled_model_action = self._action("Use the &bundled model", None, self._on_bundled_model_triggered)
+
+        self.undo_action = self._action("&Undo", "Ctrl+Z", self.canvas.undo)
+        self.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.redo_action = self._action("&Redo", None, self.canvas.redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+        self.clear_action = self._action("&Clear", None, self.canvas.clear)
+        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
+        self.clear_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogDiscardButton))
+
+        self.pen_action = self._action("&Pen", "B", None, checkable=True)
+        self.eraser_action = self._action("&Eraser", "E", None, checkable=True)
+        tools = QActionGroup(self)
+        tools.addAction(self.pen_action)
+        tools.addAction(self.eraser_action)
+        self.pen_action.setChecked(True)
+        self.eraser_action.toggled.connect(self.canvas.set_erasing)
+        self.smaller_brush_action = self._action("S&maller brush", "[", self._on_smaller_brush_triggered)
+        self.larger_brush_action = self._action("&Larger brush", "]", self._on_larger_brush_triggered)
+
+        self.show_stages_action = self._action("Show preprocessing &stages", None, None, checkable=True)
+        self.show_stages_action.setChecked(bool(self.settings.value("view/show_stages", True, type=bool)))
+        self.show_stages_action.toggled.connect(self._on_show_stages_toggled)
+        self.about_action = self._action("&About Digit Lab", None, self._on_about_triggered)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _action(self, text: str, shortcut: str | None, handler, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if handler is not None:
+            action.triggered.connect(handler)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction(self.open_image_action)
+        file_menu.addAction(self.paste_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = menu_bar.addMenu("&Edit")
+        for action in (self.undo_action, self.redo_action, self.clear_action):
+            edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        for action in (self.pen_action, self.eraser_action, self.smaller_brush_action, self.larger_brush_action):
+            edit_menu.addAction(action)
+
+        model_menu = menu_bar.addMenu("&Model")
+        model_menu.addAction(self.open_model_action)
+        self.recent_models_menu = QMenu("&Recent models", self)
+        self.recent_models_menu.aboutToShow.connect(self._on_recent_models_about_to_show)
+        model_menu.addMenu(self.recent_models_menu)
+        model_menu.addAction(self.save_model_action)
+        model_menu.addSeparator()
+        model_menu.addAction(self.previous_model_action)
+        model_menu.addAction(self.bundled_model_action)
+        self._rebuild_recent_models_menu()
+
+        self.view_menu = menu_bar.addMenu("&View")
+        self.view_menu.addAction(self.show_stages_action)
+
+        help_menu = menu_bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("ToolsToolBar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addAction(self.open_image_action)
+        toolbar.addSeparator()
+        for action in (self.undo_action, self.redo_action, self.clear_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.pen_action)
+        toolbar.addAction(self.eraser_action)
+        brush_label = QLabel("  Brush ")
+        toolbar.addWidget(brush_label)
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brush_slider.setRange(int(BRUSH_SIZE_RANGE[0]), int(BRUSH_SIZE_RANGE[1]))
+        self.brush_slider.setValue(round(self.canvas.brush_size))
+        self.brush_slider.setFixedWidth(140)
+        self.brush_slider.setToolTip("Brush size ([ and ] change it)")
+        self.brush_slider.valueChanged.connect(self._on_brush_slider_changed)
+        toolbar.addWidget(self.brush_slider)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        toolbar.addAction(self.open_model_action)
+        toolbar.addAction(self.save_model_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.view_menu.addAction(toolbar.toggleViewAction())
+
+    def _build_central_area(self) -> None:
+        canvas_side = QWidget()
+        canvas_layout = QVBoxLayout(canvas_side)
+        canvas_layout.setContentsMargins(8, 8, 4, 4)
+        canvas_layout.addWidget(self.canvas, 1)
+        hint = QLabel("Draw with the left button · right button erases · Esc clears · drop or paste an image")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        canvas_layout.addWidget(hint)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(canvas_side)
+        self.splitter.addWidget(self.prediction)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+        self.prediction.stages_section.setVisible(self.show_stages_action.isChecked())
+
+    def _build_training_dock(self) -> None:
+        self.training_dock = QDockWidget("Training", self)
+        self.training_dock.setObjectName("TrainingDock")
+        if self.training_panel is not None:
+            scroller = QScrollArea()  # the dock may be made smaller than the panel on small screens
+            scroller.setObjectName("TrainingScrollArea")
+            scroller.setWidgetResizable(True)
+            scroller.setFrameShape(QFrame.Shape.NoFrame)
+            scroller.setWidget(self.training_panel)
+            self.training_dock.setWidget(scroller)
+        else:
+            unavailable = QLabel("Training is not available in this build.")
+            unavailable.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.training_dock.setWidget(unavailable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
+        self.view_menu.addAction(self.training_dock.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel("Loading TensorFlow…")
+        self.device_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _connect_signals(self) -> None:
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.history_changed.connect(self._update_actions)
+        self.models.backend_loaded.connect(self._on_backend_loaded)
+        self.models.backend_failed.connect(self._on_backend_failed)
+        self.models.model_loaded.connect(self._on_model_loaded)
+        self.models.model_load_failed.connect(self._on_model_load_failed)
+        self.models.model_saved.connect(self._on_model_saved)
+        self.models.model_save_failed.connect(self._on_model_save_failed)
+        self.models.prediction_finished.connect(self._on_prediction_finished)
+        if self.training_panel is not None:
+            self.training_panel.model_trained.connect(self._on_model_trained)
+            self.training_panel.running_changed.connect(self._on_training_running_changed)
+
+    def _restore_window_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1360, 860)
+            self.splitter.setSizes([440, 920])
+            self.resizeDocks([self.training_dock], [380], Qt.Orientation.Vertical)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter_state = self.settings.value("window/splitter")
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
+
+    def _save_window_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("canvas/brush_size", self.canvas.brush_size)
+        self.settings.setValue("view/show_stages", self.show_stages_action.isChecked())
+        self.settings.sync()
+
+    def _startup_models(self) -> list[tuple[str, str]]:
+        """The last model used (if it still exists), then the bundled model."""
+        bundled = str(bundled_model_path())
+        candidates = []
+        last = self.settings.value("models/last", "", type=str)
+        if last and Path(last).is_file() and Path(last) != Path(bundled):
+            candidates.append((last, "file"))
+        candidates.append((bundled, "bundled"))
+        return candidates
+
+    # ---------------------------------------------------------------------------------- public API
+
+    def start(self) -> None:
+        """Start loading TensorFlow and the model in the background (call once the window is shown)."""
+        self.models.start()
+
+    def load_image_file(self, path: str | os.PathLike) -> bool:
+        """Show an image file on the canvas and predict it; False (with a message) when it cannot be read."""
+        from ml.preprocess import ImageReadError, read_image
+
+        try:
+            gray = read_image(path)
+        except ImageReadError as error:
+            QMessageBox.warning(self, "Cannot open image", str(error))
+            return False
+        self.canvas.set_image(gray)
+        self.settings.setValue("paths/images", str(Path(path).parent))
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        return True
+
+    def load_image(self, image: QImage | np.ndarray, source: str = "the clipboard") -> bool:
+        """Show an in-memory image on the canvas and predict it; False (with a message) when it is unusable."""
+        if isinstance(image, QImage) and image.isNull():
+            self.statusBar().showMessage(f"The image from {source} is empty.", 8000)
+            return False
+        try:
+            self.canvas.set_image(image)
+        except ValueError as error:
+            QMessageBox.warning(self, "Cannot use image", f"Cannot use the image from {source}: {error}")
+            return False
+        self.statusBar().showMessage(f"Pasted an image from {source}", 5000)
+        return True
+
+    def paste_image(self) -> bool:
+        """Paste image data, an image file's URL or an image file's path from the clipboard."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QPixmap):
+                image = image.toImage()
+            if isinstance(image, QImage):
+                return self.load_image(image)
+        path = local_file_from_mime(mime)
+        if path is not None:
+            return self.load_image_file(path)
+        self.statusBar().showMessage("The clipboard holds no image or image file.", 8000)
+        return False
+
+    def open_model_file(self, path: str | os.PathLike) -> None:
+        """Load a model file in the background; on failure a dialog explains why and the old model stays."""
+        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
+        self.models.load_model(str(path))
+
+    def save_model_to(self, path: str | os.PathLike) -> None:
+        """Save the active model to ``path`` in the background (atomically); failures are shown, nothing is lost."""
+        self.statusBar().showMessage(f"Saving model to {Path(path).name}…")
+        self.models.save_model(str(path))
+
+    def has_unsaved_model(self) -> bool:
+        """True while the active model is a trained one that was never saved."""
+        return bool(self.model_description and self.model_description.get("unsaved"))
+
+    def recent_models(self) -> list[str]:
+        """Recently used model files, newest first."""
+        return [str(path) for path in self.settings.value("models/recent", [], type=list) if path]
+
+    # ------------------------------------------------------------------------------------ handlers
+
+    @Slot()
+    def _on_canvas_changed(self) -> None:
+        drawing = self.canvas.image_array()
+        if is_flat(drawing):
+            self.models.cancel_predictions()
+            self.prediction.show_message("Draw a digit")
+            return
+        self.models.request_prediction(drawing)
+
+    @Slot(dict)
+    def _on_prediction_finished(self, result: dict) -> None:
+        probabilities = result["probabilities"]
+        if result["error"]:
+            self.statusBar().showMessage(result["error"], 10000)
+        elif result["blank"]:
+            reason = result["reason"] or "no ink found"
+            self.prediction.show_message(f"Draw a digit ({reason})", result["stages"])
+        elif probabilities is None:
+            self.prediction.show_input(result["image"], result["stages"])
+        else:
+            if len(self.prediction.bars.class_names) != len(probabilities):
+                self.prediction.set_class_names([str(index) for index in range(len(probabilities))])
+            self.prediction.show_prediction(result["image"], probabilities, result["stages"])
+        shown = {
+            "request_id": result["request_id"],
+            "final": result["final"],
+            "blank": result["blank"],
+            "error": result["error"],
+            "probabilities": None if probabilities is None else [float(value) for value in probabilities],
+            "predicted_index": None,
+            "predicted_class": None,
+            "confidence": None,
+        }
+        if probabilities is not None:
+            winner = int(np.argmax(probabilities))
+            shown.update(
+                predicted_index=winner,
+                predicted_class=self.prediction.bars.class_names[winner],
+                confidence=float(probabilities[winner]),
+            )
+        self.prediction_shown.emit(shown)
+
+    @Slot(dict)
+    def _on_backend_loaded(self, description: dict) -> None:
+        self.backend_description = description
+        self.device_label.setText(description["device"])
+        self.model_label.setText("Loading model…")
+
+    @Slot(str)
+    def _on_backend_failed(self, message: str) -> None:
+        self.model_label.setText("No model (TensorFlow did not start)")
+        QMessageBox.critical(self, "TensorFlow did not start", message)
+
+    @Slot(dict)
+    def _on_model_loaded(self, description: dict) -> None:
+        self.model_description = description
+        self.prediction.set_class_names(description["class_names"])
+        self.model_label.setText(f"Model: {format_model_status(description)}")
+        if description["path"]:
+            self.settings.setValue("models/last", description["path"])
+            if description["origin"] != "bundled":
+                self._remember_recent_model(description["path"])
+        self.statusBar().showMessage(f"Active model: {description['display_name']}", 5000)
+        self._update_title()
+        self._update_actions()
+        self._on_canvas_changed()
+
+    @Slot(dict)
+    def _on_model_load_failed(self, failure: dict) -> None:
+        self.statusBar().clearMessage()
+        if failure["startup"]:
+            logger.warning("Start-up model %s did not load: %s", failure["path"], failure["message"])
+            if Path(failure["path"]) == bundled_model_path():
+                self.model_label.setText("No model loaded")
+                QMessageBox.warning(self, "No model", f"{failure['message']}\n\nOpen a model or train one.")
+            else:
+                self.statusBar().showMessage("The last model could not be opened; using the bundled model.", 10000)
+            return
+        QMessageBox.warning(self, "Cannot open model", failure["message"])
+
+    @Slot(dict)
+    def _on_model_saved(self, description: dict) -> None:
+        self.model_description = description
+        self.model_label.setText(f"Model: {format_model_status(description)}")
+        self.settings.setValue("models/last", description["path"])
+        self.settings.setValue("paths/models", str(Path(description["path"]).parent))
+        self._remember_recent_model(description["path"])
+        self.statusBar().showMessage(f"Saved the model to {description['path']}", 8000)
+        self._update_title()
+        self._update_actions()
+        if self._close_after_save:
+            self._close_after_save = False
+            self._close_confirmed = True
+            self.close()
+
+    @Slot(str)
+    def _on_model_save_failed(self, message: str) -> None:
+        self._close_after_save = False
+        self.statusBar().clearMessage()
+        QMessageBox.warning(self, "Cannot save model", message)
+
+    @Slot(dict)
+    def _on_model_trained(self, summary: dict) -> None:
+        if not summary.get("path"):
+            self.statusBar().showMessage("Training ended without a model to use.", 8000)
+            return
+        accuracy = summary.get("test_accuracy")
+        note = f" ({format_percent(accuracy)} test accuracy)" if accuracy is not None else ""
+        self.statusBar().showMessage(f"Loading the trained model{note}…")
+        self.models.load_model(str(summary["path"]), True, "trained")
+
+    @Slot(bool)
+    def _on_training_running_changed(self, running: bool) -> None:
+        self.statusBar().showMessage("Training…" if running else "Training ended.", 0 if running else 5000)
+
+    @Slot()
+    def _on_open_image_triggered(self) -> None:
+        folder = self.settings.value("paths/images", str(Path.home()), type=str)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
+        if path:
+            self.load_image_file(path)
+
+    @Slot()
+    def _on_paste_triggered(self) -> None:
+        self.paste_image()
+
+    @Slot()
+    def _on_open_model_triggered(self) -> None:
+        folder = self.settings.value("paths/models", str(Path.home()), type=str)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", folder, MODEL_OPEN_FILTER)
+        if path:
+            self.open_model_file(path)
+
+    @Slot()
+    def _on_save_model_triggered(self) -> None:
+        path = self._ask_save_path()
+        if path:
+            self.save_model_to(path)
+
+    @Slot()
+    def _on_previous_model_triggered(self) -> None:
+        self.models.switch_to_previous()
+
+    @Slot()
+    def _on_bundled_model_triggered(self) -> None:
+        self.statusBar().showMessage("Loading the bundled model…")
+        self.models.load_model(str(bundled_model_path()), False, "bundled")
+
+    @Slot()
+    def _on_recent_models_about_to_show(self) -> None:
+        self._rebuild_recent_models_menu()
+
+    @Slot()
+    def _on_recent_model_triggered(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.open_model_file(action.data())
+
+    @Slot()
+    def _on_clear_recent_models_triggered(self) -> None:
+        self.settings.setValue("models/recent", [])
+        self._rebuild_recent_models_menu()
+
+    @Slot(int)
+    def _on_brush_slider_changed(self, value: int) -> None:
+        self.canvas.set_brush_size(value)
+
+    @Slot()
+    def _on_smaller_brush_triggered(self) -> None:
+        self.brush_slider.setValue(round(self.canvas.brush_size * 0.8))
+
+    @Slot()
+    def _on_larger_brush_triggered(self) -> None:
+        self.brush_slider.setValue(round(self.canvas.brush_size * 1.25) + 1)
+
+    @Slot(bool)
+    def _on_show_stages_toggled(self, shown: bool) -> None:
+        self.prediction.stages_section.setVisible(shown)
+
+    @Slot()
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "About Digit Lab", self.about_text())
+
+    def about_text(self) -> str:
+        """Versions of Digit Lab and everything it runs on, and the device in use."""
+        backend = self.backend_description
+        rows = [
+            ("Digit Lab", __version__),
+            ("Python", platform.python_version()),
+            ("Qt", qVersion()),
+            ("PySide6", pyside_version),
+            ("pyqtgraph", pg.__version__),
+            ("numpy", np.__version__),
+            ("TensorFlow", backend["tensorflow"] if backend else "loading…"),
+            ("Keras", backend["keras"] if backend else "loading…"),
+            ("Device", backend["device"] if backend else "loading…"),
+        ]
+        table = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{value}</td></tr>" for name, value in rows)
+        return (
+            "<h3>Digit Lab</h3><p>Draw a digit and watch a neural network decide; "
+            f"train, load and compare Keras classifiers.</p><table>{table}</table>"
+        )
+
+    # --------------------------------------------------------------------------------------- events
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept image data and local files."""
+        mime = event.mimeData()
+        if mime.hasImage() or local_file_from_mime(mime) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A dropped model file becomes the active model; a dropped image is shown and predicted."""
+        mime = event.mimeData()
+        path = local_file_from_mime(mime)
+        if path is not None and Path(path).suffix.lower() in MODEL_SUFFIXES:
+            self.open_model_file(path)
+        elif path is not None:
+            self.load_image_file(path)
+        elif mime.hasImage():
+            self.load_image(QImage(mime.imageData()), source="the dropped data")
+        else:
+            return
+        event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask about running training and an unsaved model, then stop every worker and remember the layout."""
+        if not self._shut_down and not self._close_confirmed and not self._confirm_close():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop training and the model worker and join their threads (each within about two seconds)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._save_window_state()
+        if self.training_panel is not None:
+            self.training_panel.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self.models.shutdown(SHUTDOWN_TIMEOUT_MS)
+
+    # ---------------------------------------------------------------------------------------- helpers
+
+    def _confirm_close(self) -> bool:
+        """True when the window may close now; may start a save that closes it when done."""
+        if self.training_panel is not None and self.training_panel.is_running:
+            answer = QMessageBox.question(
+                self,
+                "Training is running",
+                "Training is still running. Stop it and quit?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        if not self.has_unsaved_model():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved model",
+            f"The {self.model_description['display_name']} model has not been saved. Save it before quitting?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.Save:
+            path = self._ask_save_path()
+            if path:
+                self._close_after_save = True
+                self.save_model_to(path)
+        return False
+
+    def _ask_save_path(self) -> str | None:
+        """The file to save the active model to, or None when the dialog is cancelled."""
+        if self.model_description is None:
+            self.statusBar().showMessage("There is no model to save yet.", 5000)
+            return None
+        folder = Path(self.settings.value("paths/models", str(Path.home()), type=str))
+        suggested = folder / f"{self.model_description['display_name'].replace(' ', '-')}.keras"
+        path, chosen_filter = QFileDialog.getSaveFileName(self, "Save model as", str(suggested), MODEL_SAVE_FILTER)
+        if not path:
+            return None
+        if Path(path).suffix.lower() not in MODEL_SUFFIXES:
+            path += ".h5" if "HDF5" in chosen_filter else ".keras"
+        return path
+
+    def _remember_recent_model(self, path: str) -> None:
+        recent = [entry for entry in self.recent_models() if Path(entry) != Path(path)]
+        self.settings.setValue("models/recent", [path, *recent][:RECENT_MODELS_LIMIT])
+        self._rebuild_recent_models_menu()
+
+    def _rebuild_recent_models_menu(self) -> None:
+        menu = self.recent_models_menu
+        menu.clear()
+        recent = self.recent_models()
+        for path in recent:
+            action = menu.addAction(Path(path).name)
+            action.setData(path)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.setEnabled(Path(path).is_file())
+            action.triggered.connect(self._on_recent_model_triggered)
+        if recent:
+            menu.addSeparator()
+        clear = menu.addAction("Clear recent models")
+        clear.setEnabled(bool(recent))
+        clear.triggered.connect(self._on_clear_recent_models_triggered)
+
+    def _update_title(self) -> None:
+        description = self.model_description
+        if description is None:
+            self.setWindowTitle(APPLICATION)
+            self.setWindowModified(False)
+            return
+        name = description["file_name"] or f"{description['display_name']} (unsaved)"
+        self.setWindowTitle(f"{name}[*] — {APPLICATION}")
+        self.setWindowModified(bool(description["unsaved"]))
+
+    @Slot()
+    def _update_actions(self) -> None:
+        self.undo_action.setEnabled(self.canvas.can_undo())
+        self.redo_action.setEnabled(self.canvas.can_redo())
+        has_model = self.model_description is not None
+        self.save_model_action.setEnabled(has_model)
+        previous = self.model_description.get("previous_name") if has_model else None
+        self.previous_model_action.setEnabled(previous is not None)
+        self.previous_model_action.setText(
+            f"Switch to &previous model ({previous})" if previous else "Switch to &previous model"
+        )
+
+
+def local_file_from_mime(mime) -> str | None:
+    """The first local file named by a MIME payload: a URL list, or text holding a file URL or path."""
+    if mime is None:
+        return None
+    if mime.hasUrls():
+        for url in mime.urls():
+            if url.isLocalFile():
+                return url.toLocalFile()
+    if mime.hasText():
+        text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
+        if text.startswith("file:"):
+            return QUrl(text).toLocalFile() or None
+        if text and Path(text).expanduser().is_file():
+            return str(Path(text).expanduser())
+    return None
+
+
+def close_on_interrupt(window: QMainWindow) -> QTimer:
+    """Let Ctrl+C in the terminal close the window properly (Python only sees signals between Qt events)."""
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    reporter = ExceptionReporter(configure_logging())
+    reporter.install()
+    window = MainWindow()
+    reporter.parent_window = window
+    window.show()
+    window.start()
+    close_on_interrupt(window)
+    status = app.exec()
+    window.shutdown()
+    reporter.uninstall()
+    wait_for_stopping_threads()
+    return status
