@@ -1,0 +1,75 @@
+"""Headless Qt for every test, isolated settings and app data, and no test may leave a QThread running."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings, QStandardPaths, QThread  # noqa: E402
+
+QStandardPaths.setTestModeEnabled(True)  # module-scoped fixtures too stay out of the user's folders
+
+ORGANIZATION = "DigitLab"
+APPLICATION = "Digit Lab"
+
+
+def make_settings(folder: Path) -> QSettings:
+    """A QSettings stored as an INI file under ``folder`` (never the user's real settings)."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+@pytest.fixture(autouse=True)
+def isolated_qt_storage(tmp_path: Path) -> Iterator[Path]:
+    """Point every QSettings format and QStandardPaths at test locations for the duration of a test."""
+    QStandardPaths.setTestModeEnabled(True)
+    folder = tmp_path / "qsettings"
+    for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
+@pytest.fixture(scope="session")
+def settings_factory():
+    """``make_settings`` for fixtures of any scope."""
+    return make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """Digit Lab's settings for one test, in an INI file under ``tmp_path``."""
+    return make_settings(tmp_path / "qsettings")
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a QThread it started still running (as napari's test suite does)."""
+    started: WeakKeyDictionary[QThread, str] = WeakKeyDictionary()
+    original_start = QThread.start
+
+    def start_and_remember(thread: QThread, *args, **kwargs) -> None:
+        started[thread] = "".join(traceback.format_stack(limit=6)[:-1])
+        original_start(thread, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", start_and_remember)
+    yield
+    dangling = []
+    for thread, where in list(started.items()):
+        try:
+            if thread.isRunning():
+                dangling.append((thread, where))
+        except RuntimeError:  # the C++ thread object is already deleted, so it is not running
+            continue
+    for thread, _ in dangling:
+        thread.quit()
+        thread.wait(5000)
+    if dangling:
+        places = "\n---\n".join(where for _, where in dangling)
+        pytest.fail(f"{len(dangling)} QThread(s) still running after the test; started at:\n{places}")
