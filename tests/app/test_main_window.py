@@ -1,0 +1,559 @@
+"""MainWindow as a user meets it: start-up, drawing, images, model files, the training panel, closing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtTest import QSignalSpy
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.main_window import MainWindow
+from ml.assets import bundled_model_path
+from ml.preprocess import render_mnist_on_canvas
+
+ROOT = Path(__file__).resolve().parents[2]
+LOAD_TIMEOUT_MS = 120_000
+PREDICTION_TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def wait_until_model_loaded(window: MainWindow) -> None:
+    """Start the window's worker and run the event loop until the first model is active (or fail)."""
+    loop = QEventLoop()
+    loaded = QSignalSpy(window.models.model_loaded)
+    window.models.model_loaded.connect(loop.quit)
+    window.models.model_load_failed.connect(loop.quit)
+    window.models.backend_failed.connect(loop.quit)
+    QTimer.singleShot(LOAD_TIMEOUT_MS, loop.quit)
+    window.start()
+    loop.exec()  # unlike QSignalSpy.wait, this lets the worker thread run Python meanwhile
+    for signal in (window.models.model_loaded, window.models.model_load_failed, window.models.backend_failed):
+        signal.disconnect(loop.quit)
+    assert loaded.count() == 1, "the model did not load"
+
+
+def final_prediction(qtbot, window: MainWindow, action) -> dict:
+    """Run ``action`` and wait for the prediction of the newest drawing to be shown."""
+    with qtbot.waitSignal(
+        window.prediction_shown, timeout=PREDICTION_TIMEOUT_MS, check_params_cb=lambda shown: shown["final"]
+    ) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def mnist_test_digits() -> tuple[np.ndarray, np.ndarray]:
+    with np.load(ROOT / "assets" / "data" / "mnist.npz") as archive:
+        return archive["x_test"].astype(np.float32) / 255.0, archive["y_test"]
+
+
+def canvas_point(window: MainWindow, x: float, y: float) -> QPoint:
+    """Widget coordinates of document point (x, y) on the window's canvas."""
+    rect = window.canvas.document_rect()
+    scale = rect.width() / 280
+    return QPointF(rect.x() + x * scale, rect.y() + y * scale).toPoint()
+
+
+class DialogRecorder:
+    """Stands in for QMessageBox's static functions: records each call and gives a chosen answer."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, answer=QMessageBox.StandardButton.Ok) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        self.answer = answer
+        for kind in ("warning", "critical", "information", "question"):
+            monkeypatch.setattr(QMessageBox, kind, staticmethod(self._recorder(kind)))
+
+    def _recorder(self, kind: str):
+        def record(parent, title, text, *args, **kwargs):
+            self.calls.append((kind, title, text))
+            return self.answer
+
+        return record
+
+
+@pytest.fixture(scope="module")
+def shared_window(qapp, tmp_path_factory, settings_factory):
+    """One started window for the tests that only draw, load images and predict (loading once keeps them fast)."""
+    window = MainWindow(settings_factory(tmp_path_factory.mktemp("shared-window")))
+    window.show()
+    wait_until_model_loaded(window)
+    yield window
+    window.shutdown()
+    window.close()
+    assert not window.models.thread.isRunning()
+
+
+@pytest.fixture
+def window(shared_window, qtbot):
+    """The shared window with a blank canvas and no status message."""
+    shared_window.canvas.clear()
+    shared_window.statusBar().clearMessage()
+    qtbot.waitUntil(lambda: not shared_window.models.is_busy)
+    return shared_window
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """Windows of their own (for tests that change the active model or close the window), closed afterwards."""
+    windows: list[MainWindow] = []
+
+    def make(window_settings=None, start: bool = True) -> MainWindow:
+        new_window = MainWindow(window_settings if window_settings is not None else settings)
+        windows.append(new_window)
+        new_window.show()
+        if start:
+            wait_until_model_loaded(new_window)
+        return new_window
+
+    yield make
+    for each in windows:
+        each.shutdown()
+        each.close()
+        each.deleteLater()
+
+
+@pytest.fixture
+def trained_model_file(tmp_path) -> Path:
+    """A stand-in for the temporary file the training panel hands over (a copy of the bundled model)."""
+    path = tmp_path / "training" / "tmp-trained-best.keras"
+    path.parent.mkdir()
+    shutil.copy(bundled_model_path(), path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------- start-up
+
+
+def test_window_opens_fast_without_tensorflow_which_then_loads_in_a_worker_thread(tmp_path):
+    code = """
+import json, sys, time
+started = time.perf_counter()
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.main_window import MainWindow
+window = MainWindow()
+window.show()
+app.processEvents()
+report = {"shown_after": time.perf_counter() - started, "tf_after_show": "tensorflow" in sys.modules,
+          "keras_after_show": "keras" in sys.modules, "status": window.model_label.text()}
+gaps, last = [], [time.perf_counter()]
+def tick():
+    now = time.perf_counter(); gaps.append(now - last[0]); last[0] = now
+timer = QTimer(); timer.timeout.connect(tick); timer.start(20)
+loop = QEventLoop()
+loaded = []
+window.models.model_loaded.connect(loaded.append)
+window.models.model_loaded.connect(loop.quit)
+QTimer.singleShot(120_000, loop.quit)
+window.start()
+loop.exec()
+report.update(loaded=len(loaded) == 1, tf_after_start="tensorflow" in sys.modules, longest_gap=max(gaps),
+              status_after=window.model_label.text(), device=window.device_label.text())
+window.close()
+report["thread_running_after_close"] = window.models.thread.isRunning()
+print(json.dumps(report))
+"""
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "QT_QPA_PLATFORM": "offscreen",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "PYTHONPATH": ":".join(path for path in sys.path if path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["tf_after_show"] is False and report["keras_after_show"] is False
+    assert report["status"] == "Loading TensorFlow…"
+    assert report["shown_after"] < 5.0, report  # about a second on an idle machine
+    assert report["loaded"] and report["tf_after_start"]
+    assert report["longest_gap"] < 2.0, report  # the event loop kept running while TensorFlow loaded
+    assert "digitlab-best" in report["status_after"] and report["device"]
+    assert report["thread_running_after_close"] is False
+
+
+def test_status_bar_and_title_name_the_device_and_the_active_model(window):
+    assert window.device_label.text() == window.backend_description["device"]
+    assert window.device_label.text() == "CPU" or window.device_label.text().startswith("GPU")
+    assert "digitlab-best" in window.model_label.text() and "test accuracy" in window.model_label.text()
+    assert window.windowTitle() == "digitlab-best.keras[*] — Digit Lab"
+    assert not window.isWindowModified()
+
+
+def test_menus_have_the_expected_shortcuts(window):
+    def shortcuts(action) -> set[str]:
+        return {sequence.toString() for sequence in action.shortcuts()}
+
+    assert shortcuts(window.open_image_action) == {"Ctrl+O"}
+    assert shortcuts(window.save_model_action) == {"Ctrl+S"}
+    assert shortcuts(window.undo_action) == {"Ctrl+Z"}
+    assert shortcuts(window.redo_action) == {"Ctrl+Shift+Z", "Ctrl+Y"}
+    assert shortcuts(window.clear_action) == {"Esc", "Del"}
+    assert shortcuts(window.paste_action) == {"Ctrl+V"}
+    assert shortcuts(window.quit_action) == {QKeySequence("Ctrl+Q").toString()}
+    titles = [action.text().replace("&", "") for action in window.menuBar().actions()]
+    assert titles == ["File", "Edit", "Model", "View", "Help"]
+
+
+def test_about_lists_versions_and_the_device(window):
+    text = window.about_text()
+    for expected in ("Digit Lab", "Python", "Qt", "PySide6", "TensorFlow", "Keras", "numpy", "CPU"):
+        assert expected in text
+    assert window.backend_description["tensorflow"] in text
+
+
+# ---------------------------------------------------------------------------------------------- drawing
+
+
+def test_mouse_strokes_change_the_canvas_and_show_probabilities_that_sum_to_one(qtbot, window):
+    canvas = window.canvas
+    points = [canvas_point(window, x, y) for x, y in [(90, 60), (150, 55), (190, 60), (160, 140), (130, 230)]]
+
+    def draw() -> None:
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=points[0])
+        for point in points[1:]:
+            qtbot.mouseMove(canvas, point)
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=points[-1])
+
+    shown = final_prediction(qtbot, window, draw)
+    assert not canvas.is_blank() and canvas.can_undo()
+    assert len(shown["probabilities"]) == 10
+    assert sum(shown["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+    assert window.prediction.predicted_class.text() == shown["predicted_class"]
+    assert shown["predicted_class"] == "7"
+    assert window.prediction.model_input.pixels.shape == (28, 28)
+    assert np.allclose(window.prediction.bars.probabilities, shown["probabilities"])
+
+
+def test_real_mnist_test_digits_painted_on_the_canvas_are_recognised(qtbot, window):
+    images, labels = mnist_test_digits()
+    predicted = []
+    for image in images[:10]:
+        shown = final_prediction(
+            qtbot, window, lambda image=image: window.canvas.set_image(render_mnist_on_canvas(image))
+        )
+        predicted.append(shown["predicted_index"])
+    correct = sum(int(p == label) for p, label in zip(predicted, labels[:10], strict=True))
+    assert correct >= 9, (predicted, labels[:10].tolist())
+
+
+def test_undo_redo_and_clear_update_the_prediction(qtbot, window):
+    canvas = window.canvas
+    one = final_prediction(qtbot, window, lambda: canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert one["predicted_class"] == "1"
+    final_prediction(qtbot, window, lambda: canvas.draw_stroke([(100, 60), (180, 60)]))
+    undone = final_prediction(qtbot, window, canvas.undo)
+    assert undone["probabilities"] == pytest.approx(one["probabilities"], abs=1e-6)
+    redone = final_prediction(qtbot, window, canvas.redo)
+    assert redone["probabilities"] != pytest.approx(one["probabilities"], abs=1e-6)
+    window.clear_action.trigger()
+    assert canvas.is_blank()
+    assert window.prediction.predicted_class.text() == "–"
+    assert window.prediction.message.text() == "Draw a digit"
+    assert not window.prediction.bars.probabilities.any()
+    back = final_prediction(qtbot, window, window.undo_action.trigger)
+    assert back["probabilities"] == pytest.approx(redone["probabilities"], abs=1e-6)
+
+
+def test_clearing_while_a_prediction_runs_never_shows_a_stale_guess(qtbot, window):
+    shown = []
+    window.prediction_shown.connect(shown.append)
+    window.canvas.draw_stroke([(140, 40), (140, 240)])
+    window.canvas.clear()
+    qtbot.waitUntil(lambda: not window.models.is_busy)
+    window.prediction_shown.disconnect(shown.append)
+    assert shown == []
+    assert window.prediction.predicted_class.text() == "–"
+
+
+def test_keyboard_shortcuts_undo_and_clear(qtbot, window):
+    window.activateWindow()
+    window.canvas.setFocus()
+    final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.is_blank()
+    final_prediction(
+        qtbot, window, lambda: qtbot.keyClick(window.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    )
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert window.canvas.is_blank()
+
+
+def test_a_failing_prediction_is_shown_in_the_status_bar_and_drawing_goes_on(qtbot, window):
+    with qtbot.waitSignal(window.prediction_shown, timeout=PREDICTION_TIMEOUT_MS) as failed:
+        window.models.request_prediction(np.zeros(3, dtype=np.float32))
+    assert failed.args[0]["error"]
+    assert "Prediction failed" in window.statusBar().currentMessage()
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert shown["predicted_class"] == "1"
+
+
+# ----------------------------------------------------------------------------------------------- images
+
+
+def write_digit_png(path: Path, index: int) -> int:
+    """Save MNIST test digit ``index`` as a black-on-white PNG; return its label."""
+    images, labels = mnist_test_digits()
+    Image.fromarray(render_mnist_on_canvas(images[index], size=200)).save(path)
+    return int(labels[index])
+
+
+def test_loading_an_image_file_shows_it_and_predicts_it(qtbot, window, tmp_path):
+    path = tmp_path / "digit.png"
+    label = write_digit_png(path, 1)
+    shown = final_prediction(qtbot, window, lambda: window.load_image_file(path))
+    assert shown["predicted_index"] == label
+    assert not window.canvas.is_blank()
+    assert "digit.png" in window.statusBar().currentMessage()
+    final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(10, 10), (30, 30)]))  # can be drawn over
+    window.canvas.clear()
+    assert window.canvas.is_blank()
+
+
+def test_a_broken_image_file_gives_a_message_and_keeps_the_drawing(qtbot, window, tmp_path, monkeypatch):
+    dialogs = DialogRecorder(monkeypatch)
+    final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    before = window.canvas.image_array()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
+    assert window.load_image_file(broken) is False
+    assert dialogs.calls and dialogs.calls[0][0] == "warning"
+    assert "broken.png" in dialogs.calls[0][2]
+    assert np.array_equal(window.canvas.image_array(), before)
+    assert window.prediction.predicted_class.text() == "1"
+    assert window.load_image_file(tmp_path / "missing.png") is False
+    assert "no such file" in dialogs.calls[1][2]
+
+
+def test_paste_image_data_a_file_url_or_nothing(qtbot, window, tmp_path):
+    clipboard = QGuiApplication.clipboard()
+    images, labels = mnist_test_digits()
+    clipboard.setImage(window.canvas.grab().toImage())
+    window.canvas.set_image(render_mnist_on_canvas(images[2]))
+    qtbot.waitUntil(lambda: not window.models.is_busy)
+    clipboard.setImage(window.canvas.grab().toImage())
+    window.canvas.clear()
+    shown = final_prediction(qtbot, window, window.paste_action.trigger)
+    assert shown["predicted_index"] == labels[2]
+
+    path = tmp_path / "pasted.png"
+    label = write_digit_png(path, 3)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    clipboard.setMimeData(mime)
+    shown = final_prediction(qtbot, window, window.paste_image)
+    assert shown["predicted_index"] == label
+
+    clipboard.setText("just some words")
+    assert window.paste_image() is False
+    assert "no image" in window.statusBar().currentMessage()
+
+
+def test_dropping_an_image_file_loads_it(qtbot, window, tmp_path):
+    path = tmp_path / "dropped.png"
+    label = write_digit_png(path, 4)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(
+        QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    shown = final_prediction(qtbot, window, lambda: window.dropEvent(drop))
+    assert shown["predicted_index"] == label
+
+
+# ------------------------------------------------------------------------------------------ model files
+
+
+def test_opening_a_bad_model_shows_the_error_and_keeps_the_old_model(qtbot, window, tmp_path, monkeypatch):
+    dialogs = DialogRecorder(monkeypatch)
+    fake = tmp_path / "notes.keras"
+    fake.write_text("this is a text file, not a model")
+    before = dict(window.model_description)
+    with qtbot.waitSignal(window.models.model_load_failed, timeout=LOAD_TIMEOUT_MS):
+        window.open_model_file(fake)
+    assert dialogs.calls == [("warning", "Cannot open model", dialogs.calls[0][2])]
+    assert "notes.keras" in dialogs.calls[0][2] and "not a valid .keras file" in dialogs.calls[0][2]
+    assert window.model_description == before
+    assert window.windowTitle().startswith("digitlab-best.keras")
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert shown["predicted_class"] == "1"
+
+
+def test_a_cancelled_save_dialog_changes_nothing(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: ("", "")))
+    spy = QSignalSpy(window.models.model_saved)
+    before = dict(window.model_description)
+    window.save_model_action.trigger()
+    assert spy.count() == 0 and window.model_description == before
+    assert window.recent_models() == []
+
+
+def test_a_failed_save_shows_the_message_and_loses_nothing(qtbot, window, tmp_path, monkeypatch):
+    dialogs = DialogRecorder(monkeypatch)
+    before = dict(window.model_description)
+    with qtbot.waitSignal(window.models.model_save_failed, timeout=LOAD_TIMEOUT_MS):
+        window.save_model_to(tmp_path / "no-such-folder" / "model.keras")
+    assert dialogs.calls[0][:2] == ("warning", "Cannot save model")
+    assert "does not exist" in dialogs.calls[0][2]
+    assert window.model_description == before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_model_as_writes_the_file_and_names_it_in_the_title(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    target = tmp_path / "models" / "my-digits"
+    target.parent.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(target), "Keras model (*.keras)"))
+    )
+    with qtbot.waitSignal(window.models.model_saved, timeout=LOAD_TIMEOUT_MS):
+        window.save_model_action.trigger()
+    saved = target.with_suffix(".keras")
+    assert saved.is_file() and sorted(path.name for path in saved.parent.iterdir()) == ["my-digits.keras"]
+    assert window.windowTitle() == "my-digits.keras[*] — Digit Lab"
+    assert window.recent_models() == [str(saved)]
+    assert [action.text() for action in window.recent_models_menu.actions()][0] == "my-digits.keras"
+    from ml.modelio import load_model
+
+    assert load_model(saved).metadata.test_accuracy == window.model_description["test_accuracy"]
+
+
+def test_a_trained_model_becomes_active_unsaved_and_the_previous_one_is_one_click_away(
+    qtbot, make_window, trained_model_file
+):
+    window = make_window()
+    assert window.training_panel is not None
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        window.training_panel.model_trained.emit(
+            {"path": str(trained_model_file), "test_accuracy": 0.991, "preset": "best"}
+        )
+    assert loaded.args[0]["unsaved"] and window.has_unsaved_model()
+    assert window.isWindowModified() and "(unsaved)" in window.windowTitle()
+    assert "not saved" in window.model_label.text()
+    assert str(trained_model_file) not in window.recent_models()
+    assert window.previous_model_action.isEnabled()
+    assert "digitlab-best" in window.previous_model_action.text()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as switched:
+        window.previous_model_action.trigger()
+    assert switched.args[0]["display_name"] == "digitlab-best" and not window.isWindowModified()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as back:
+        window.previous_model_action.trigger()
+    assert back.args[0]["unsaved"] and window.isWindowModified()
+
+
+def quit_with_unsaved_model(qtbot, make_window, trained_model_file, monkeypatch, answer) -> tuple[MainWindow, list]:
+    window = make_window()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        window.training_panel.model_trained.emit(
+            {"path": str(trained_model_file), "test_accuracy": 0.99, "preset": "best"}
+        )
+    dialogs = DialogRecorder(monkeypatch, answer=answer)
+    return window, dialogs.calls
+
+
+def test_quitting_with_an_unsaved_model_can_be_cancelled(qtbot, make_window, trained_model_file, monkeypatch):
+    window, calls = quit_with_unsaved_model(
+        qtbot, make_window, trained_model_file, monkeypatch, QMessageBox.StandardButton.Cancel
+    )
+    assert window.close() is False
+    assert calls[0][:2] == ("question", "Unsaved model")
+    assert window.isVisible() and window.models.thread.isRunning()
+
+
+def test_quitting_with_an_unsaved_model_can_discard_it(qtbot, make_window, trained_model_file, monkeypatch):
+    window, calls = quit_with_unsaved_model(
+        qtbot, make_window, trained_model_file, monkeypatch, QMessageBox.StandardButton.Discard
+    )
+    assert window.close() is True
+    assert not window.models.thread.isRunning()
+
+
+def test_quitting_with_an_unsaved_model_can_save_it_first(
+    qtbot, make_window, trained_model_file, monkeypatch, tmp_path
+):
+    window, calls = quit_with_unsaved_model(
+        qtbot, make_window, trained_model_file, monkeypatch, QMessageBox.StandardButton.Save
+    )
+    target = tmp_path / "kept.keras"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(target), "")))
+    with qtbot.waitSignal(window.models.model_saved, timeout=LOAD_TIMEOUT_MS):
+        assert window.close() is False  # waits for the save, then closes
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert target.is_file()
+    assert not window.models.thread.isRunning()
+
+
+# ---------------------------------------------------------------------------------- settings and closing
+
+
+def test_the_last_model_and_the_window_geometry_are_remembered(qtbot, make_window, settings, tmp_path):
+    mine = tmp_path / "mine.keras"
+    shutil.copy(bundled_model_path(), mine)
+    first = make_window()
+    with qtbot.waitSignal(first.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        first.open_model_file(mine)
+    first.resize(780, 640)  # fits the offscreen screen
+    first.training_dock.hide()
+    assert first.close()
+    second = make_window(settings)
+    assert second.model_description["display_name"] == "mine"
+    assert second.recent_models() == [str(mine)]
+    assert (second.width(), second.height()) == (780, 640)
+    assert second.training_dock.isHidden()
+
+
+def test_a_missing_last_model_falls_back_to_the_bundled_one(qtbot, make_window, settings, tmp_path):
+    settings.setValue("models/last", str(tmp_path / "deleted.keras"))
+    window = make_window()
+    assert window.model_description["origin"] == "bundled"
+
+
+def test_closing_the_window_stops_every_thread_within_two_seconds(qtbot, make_window):
+    window = make_window()
+    started = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - started < 2.5
+    assert not window.models.thread.isRunning()
+
+
+def test_closing_mid_training_stops_training_and_joins_its_thread(qtbot, make_window, monkeypatch):
+    from ml.train import TrainConfig
+
+    window = make_window()
+    panel = window.training_panel
+    config = TrainConfig(
+        preset="cnn3x3", dataset="mnist", epochs=50, max_train_samples=4000, max_test_samples=500, validation_size=500
+    )
+    with qtbot.waitSignal(panel.running_changed, timeout=10_000):
+        assert panel.start_training(config)
+    qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=60_000)  # batches are being trained
+    dialogs = DialogRecorder(monkeypatch, answer=QMessageBox.StandardButton.Yes)
+    training_thread = panel._thread
+    started = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - started < 3.0
+    assert dialogs.calls[0][:2] == ("question", "Training is running")
+    assert not panel.is_running
+    assert not window.models.thread.isRunning()
+    try:
+        assert not training_thread.isRunning()
+    except RuntimeError:  # already deleted after it finished: certainly not running
+        pass

@@ -1,0 +1,88 @@
+"""ModelController and ModelWorker: start-up in a thread, coalesced predictions, failures as signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.model_worker import ModelController
+from ml.assets import bundled_model_path
+from ml.preprocess import render_mnist_on_canvas
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+
+@pytest.fixture
+def controller(qtbot):
+    instance = ModelController([(str(bundled_model_path()), "bundled")])
+    with qtbot.waitSignal(instance.model_loaded, timeout=120_000) as loaded:
+        instance.start()
+    instance.loaded_description = loaded.args[0]
+    yield instance
+    assert instance.shutdown(2000)
+
+
+def mnist_drawing(index: int) -> np.ndarray:
+    """MNIST test digit ``index`` as the canvas would hand it over: 280x280, black ink on white, 1 = white."""
+    digit = np.load("assets/data/mnist.npz")["x_test"][index].astype(np.float32) / 255.0
+    return render_mnist_on_canvas(digit).astype(np.float32) / 255.0
+
+
+def test_start_up_loads_tensorflow_and_the_bundled_model_in_the_worker_thread(controller):
+    description = controller.loaded_description
+    assert description["display_name"] == "digitlab-best"
+    assert description["class_names"] == [str(digit) for digit in range(10)]
+    assert description["unsaved"] is False and description["origin"] == "bundled"
+    assert controller.thread.isRunning()
+    assert controller.is_model_ready
+
+
+def test_a_burst_of_requests_runs_at_most_one_at_a_time_and_the_newest_wins(qtbot, controller):
+    runs = []
+    controller._worker.prediction_finished.connect(lambda result: runs.append(result["request_id"]))
+    drawings = [mnist_drawing(index) for index in range(3)]  # 7, 2, 1
+    for repeat in range(10):
+        last_id = controller.request_prediction(drawings[repeat % 3])
+    newest = mnist_drawing(3)  # a 0
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000, check_params_cb=lambda r: r["final"]) as done:
+        last_id = controller.request_prediction(newest)
+    result = done.args[0]
+    assert result["request_id"] == last_id
+    assert int(np.argmax(result["probabilities"])) == 0
+    assert len(runs) == 2  # the first request, then only the newest; the eight in between never ran
+    assert not controller.is_busy
+
+
+def test_cancelled_predictions_are_not_reported(qtbot, controller):
+    reported = []
+    controller.prediction_finished.connect(reported.append)
+    controller.request_prediction(mnist_drawing(0))
+    controller.cancel_predictions()
+    assert controller.is_busy  # the request is still running in the worker
+    qtbot.waitUntil(lambda: not controller.is_busy, timeout=30_000)  # its result came back and was dropped
+    assert reported == []
+
+
+def test_a_failing_prediction_is_reported_as_plain_data_and_the_worker_keeps_going(qtbot, controller):
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as failed:
+        controller.request_prediction(np.zeros(5, dtype=np.float32))
+    assert failed.args[0]["error"].startswith("Prediction failed")
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as succeeded:
+        controller.request_prediction(mnist_drawing(1))
+    assert int(np.argmax(succeeded.args[0]["probabilities"])) == 2
+
+
+def test_preprocessing_happens_in_the_worker_and_its_stages_come_back(qtbot, controller):
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(2))
+    result = done.args[0]
+    assert result["image"].shape == (28, 28)
+    assert [name for name, _ in result["stages"]][-1].startswith("centred")
+    assert result["probabilities"].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_missing_model_file_fails_with_the_cores_message(qtbot, controller, tmp_path):
+    with qtbot.waitSignal(controller.model_load_failed, timeout=30_000) as failed:
+        controller.load_model(str(tmp_path / "nowhere.keras"))
+    assert "There is no model file" in failed.args[0]["message"]
+    assert failed.args[0]["startup"] is False
