@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -31,19 +33,29 @@ from PySide6.QtWidgets import (
 
 from app.training_worker import TrainingWorker
 from ml.cli import format_duration
-from ml.data import DEFAULT_VALIDATION_SIZE
+from ml.data import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
 from ml.presets import PRESETS
 from ml.train import TrainConfig
 
-# The one place that lists the datasets the panel offers: ml.data.load_dataset name → label shown.
-DATASETS: dict[str, str] = {
-    "mnist": "MNIST handwritten digits",
+# The datasets come from ml.data.DATASET_NAMES (the one list); these are only their labels (the name when missing).
+DATASET_LABELS: dict[str, str] = {
+    "mnist": "MNIST digits (bundled)",
+    "fashion-mnist": "Fashion-MNIST (your files)",
+    "sklearn-digits": "scikit-learn 8x8 digits",
+}
+FOLDER_DATASET = "folder"  # the combo's entry for an image folder; the folder itself becomes TrainConfig.dataset
+FILE_DATASETS = ("mnist", "fashion-mnist")  # datasets that read an optional/required file (TrainConfig.data_file)
+LARGE_DATASETS = ("mnist", "fashion-mnist")  # 60 000 training images: validation is a count, else a percentage
+DATA_PATH_HINTS: dict[str, str] = {
+    "mnist": "bundled copy, or a .npz / IDX .gz file",
+    "fashion-mnist": "choose the .npz or an IDX .gz file",
+    FOLDER_DATASET: "choose a folder with one subfolder per class",
 }
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 SETTINGS_GROUP = "training"
 FLUSH_INTERVAL_MS = 40
 VALIDATION_UNITS = ("images", "%")
-DEFAULT_VALIDATION_PERCENT = 10
+DEFAULT_VALIDATION_PERCENT = round(DEFAULT_VALIDATION_FRACTION * 100)
 TRAINING_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
 FALLBACK_PRESET_DEFAULTS: dict[str, Any] = {
@@ -340,8 +352,12 @@ class TrainingPanel(QWidget):
     def _build_controls(self) -> None:
         """Create the setting widgets, buttons, progress bar, labels and curves."""
         self.dataset_combo = QComboBox()
-        for name, label in DATASETS.items():
-            self.dataset_combo.addItem(label, name)
+        for name in DATASET_NAMES:
+            self.dataset_combo.addItem(DATASET_LABELS.get(name, name), name)
+        self.dataset_combo.addItem("Image folder (a subfolder per class)", FOLDER_DATASET)
+        self.data_path_edit = QLineEdit()
+        self.data_path_edit.setClearButtonEnabled(True)
+        self.browse_button = QPushButton("Browse…")
         self.preset_combo = QComboBox()
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setMinimumContentsLength(24)
@@ -394,6 +410,8 @@ class TrainingPanel(QWidget):
         self.curves.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setting_widgets: list[QWidget] = [
             self.dataset_combo,
+            self.data_path_edit,
+            self.browse_button,
             self.preset_combo,
             self.epochs_spin,
             self.batch_size_spin,
@@ -412,27 +430,35 @@ class TrainingPanel(QWidget):
         grid.setVerticalSpacing(6)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        grid.addWidget(QLabel("Dataset"), 0, 0)
-        grid.addWidget(self.dataset_combo, 0, 1, 1, 3)
-        grid.addWidget(QLabel("Model"), 1, 0)
-        grid.addWidget(self.preset_combo, 1, 1, 1, 3)
-        grid.addWidget(QLabel("Epochs"), 2, 0)
-        grid.addWidget(self.epochs_spin, 2, 1)
-        grid.addWidget(QLabel("Batch size"), 2, 2)
-        grid.addWidget(self.batch_size_spin, 2, 3)
-        grid.addWidget(QLabel("Optimizer"), 3, 0)
-        grid.addWidget(self.optimizer_combo, 3, 1)
-        grid.addWidget(QLabel("Learning rate"), 3, 2)
-        grid.addWidget(self.learning_rate_spin, 3, 3)
+        data_row = QHBoxLayout()
+        data_row.setSpacing(4)
+        data_row.addWidget(self.data_path_edit, 1)
+        data_row.addWidget(self.browse_button)
         validation_row = QHBoxLayout()
         validation_row.setSpacing(4)
         validation_row.addWidget(self.validation_spin, 1)
         validation_row.addWidget(self.validation_unit_combo, 1)
-        grid.addWidget(QLabel("Validation"), 4, 0)
-        grid.addLayout(validation_row, 4, 1, 1, 3)
-        grid.addWidget(QLabel("Train on"), 5, 0)
-        grid.addWidget(self.training_limit_spin, 5, 1)
-        grid.addWidget(self.augment_check, 5, 2, 1, 2)
+        rows: list[tuple[str, QWidget | QHBoxLayout, str, QWidget | None]] = [
+            ("Dataset", self.dataset_combo, "", None),
+            ("Data", data_row, "", None),
+            ("Model", self.preset_combo, "", None),
+            ("Epochs", self.epochs_spin, "Batch size", self.batch_size_spin),
+            ("Optimizer", self.optimizer_combo, "Learning rate", self.learning_rate_spin),
+            ("Validation", validation_row, "", None),
+            ("Train on", self.training_limit_spin, "", self.augment_check),
+        ]
+        for row, (label, field, second_label, second_field) in enumerate(rows):
+            grid.addWidget(QLabel(label), row, 0)
+            span = 1 if second_field is not None else 3
+            if isinstance(field, QHBoxLayout):
+                grid.addLayout(field, row, 1, 1, span)
+            else:
+                grid.addWidget(field, row, 1, 1, span)
+            if second_label:
+                grid.addWidget(QLabel(second_label), row, 2)
+                grid.addWidget(second_field, row, 3)
+            elif second_field is not None:
+                grid.addWidget(second_field, row, 2, 1, 2)
         setup_box = QGroupBox("Training setup")
         setup_box.setLayout(grid)
         setup_box.setFixedWidth(420)
@@ -463,12 +489,14 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self._on_start_clicked)
         self.stop_button.clicked.connect(self.request_stop)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_chosen)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_chosen)
+        self.browse_button.clicked.connect(self._on_browse_clicked)
+        self.data_path_edit.editingFinished.connect(self._save_settings)
         self.validation_unit_combo.currentIndexChanged.connect(self._on_validation_unit_changed)
         for spin in (self.epochs_spin, self.batch_size_spin, self.validation_spin, self.training_limit_spin):
             spin.valueChanged.connect(self._save_settings)
         self.learning_rate_spin.valueChanged.connect(self._save_settings)
-        for combo in (self.dataset_combo, self.optimizer_combo):
-            combo.currentIndexChanged.connect(self._save_settings)
+        self.optimizer_combo.currentIndexChanged.connect(self._save_settings)
         self.augment_check.toggled.connect(self._save_settings)
 
     # ------------------------------------------------------------------------------------------- settings
@@ -509,6 +537,8 @@ class TrainingPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         try:
             self._select_data(self.dataset_combo, str(settings.value("dataset", "mnist")))
+            self.data_path_edit.setText(str(settings.value("data_path", "")))
+            self._update_data_row()
             preset = str(settings.value("preset", "cnn3x3"))
             if not self._select_data(self.preset_combo, preset):
                 self.preset_combo.setCurrentIndex(0)
@@ -538,6 +568,7 @@ class TrainingPanel(QWidget):
         settings.beginGroup(SETTINGS_GROUP)
         try:
             settings.setValue("dataset", self.dataset_combo.currentData())
+            settings.setValue("data_path", self.data_path_edit.text().strip())
             settings.setValue("preset", self.preset_combo.currentData())
             settings.setValue("epochs", self.epochs_spin.value())
             settings.setValue("batch_size", self.batch_size_spin.value())
@@ -557,6 +588,42 @@ class TrainingPanel(QWidget):
         self._save_settings()
 
     @Slot(int)
+    def _on_dataset_chosen(self, index: int) -> None:
+        """A dataset was picked: show what its data field takes and use its default validation split."""
+        choice = self.dataset_combo.itemData(index)
+        self.data_path_edit.clear()
+        self._update_data_row()
+        large = choice in LARGE_DATASETS
+        self._select_data(self.validation_unit_combo, "images" if large else "%")
+        self._set_validation_unit("images" if large else "%")
+        self.validation_spin.setValue(DEFAULT_VALIDATION_SIZE if large else DEFAULT_VALIDATION_PERCENT)
+        self._save_settings()
+
+    def _update_data_row(self) -> None:
+        """Enable the data field for datasets that read a file or folder, with a hint of what it takes."""
+        choice = self.dataset_combo.currentData()
+        hint = DATA_PATH_HINTS.get(choice, "built in: nothing to choose")
+        self.data_path_edit.setPlaceholderText(hint)
+        self.data_path_edit.setToolTip(hint)
+        uses_path = choice in DATA_PATH_HINTS
+        self.data_path_edit.setEnabled(uses_path and not self.is_running)
+        self.browse_button.setEnabled(uses_path and not self.is_running)
+
+    @Slot()
+    def _on_browse_clicked(self) -> None:
+        """Ask for the dataset's file (MNIST-style datasets) or folder (image folders)."""
+        start = self.data_path_edit.text().strip() or str(Path.home())
+        if self.dataset_combo.currentData() == FOLDER_DATASET:
+            path = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per class)", start)
+        else:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Dataset file", start, "MNIST-style data (*.npz *.gz);;All files (*)"
+            )
+        if path:
+            self.data_path_edit.setText(path)
+            self._save_settings()
+
+    @Slot(int)
     def _on_validation_unit_changed(self, index: int) -> None:
         """Switch the validation amount between images and a percentage, starting from that unit's default."""
         unit = self.validation_unit_combo.itemData(index)
@@ -569,9 +636,12 @@ class TrainingPanel(QWidget):
         amount = self.validation_spin.value()
         validation_size: int | float = amount / 100.0 if self.validation_unit_combo.currentData() == "%" else amount
         limit = self.training_limit_spin.value()
+        choice = self.dataset_combo.currentData()
+        path = self.data_path_edit.text().strip() or None
         return TrainConfig(
             preset=self.preset_combo.currentData(),
-            dataset=self.dataset_combo.currentData(),
+            dataset=(path or "") if choice == FOLDER_DATASET else choice,
+            data_file=path if choice in FILE_DATASETS else None,
             epochs=self.epochs_spin.value(),
             batch_size=self.batch_size_spin.value(),
             learning_rate=self.learning_rate_spin.value(),
@@ -606,6 +676,9 @@ class TrainingPanel(QWidget):
             config = self.training_config()
         else:
             self._show_config(resolved)
+        if not config.dataset:
+            self._show_message("Choose the image folder to train on (Browse…).", "error")
+            return False
         self._save_settings()
         self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
         worker = TrainingWorker(config, self.models_folder)
@@ -631,7 +704,11 @@ class TrainingPanel(QWidget):
 
     def _show_config(self, config: TrainConfig) -> None:
         """Make the controls show a (resolved) config that was started from code, not from the controls."""
-        self._select_data(self.dataset_combo, config.dataset)
+        if self._select_data(self.dataset_combo, str(config.dataset)):
+            self.data_path_edit.setText(config.data_file or "")
+        else:
+            self._select_data(self.dataset_combo, FOLDER_DATASET)
+            self.data_path_edit.setText(str(config.dataset))
         self._select_data(self.preset_combo, config.preset)  # fills the preset's defaults first
         self.epochs_spin.setValue(int(config.epochs))
         self.batch_size_spin.setValue(int(config.batch_size))
@@ -849,6 +926,7 @@ class TrainingPanel(QWidget):
         """Enable the settings and Start; disable Stop."""
         for widget in self.setting_widgets:
             widget.setEnabled(True)
+        self._update_data_row()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")

@@ -213,6 +213,37 @@ def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, m
     assert restored.training_config() == panel.training_config()
 
 
+def test_datasets_come_from_ml_data_and_set_their_data_path_and_validation_split(make_panel, tmp_path):
+    from ml.data import DATASET_NAMES
+
+    panel = make_panel()
+    offered = [panel.dataset_combo.itemData(index) for index in range(panel.dataset_combo.count())]
+    assert offered == [*DATASET_NAMES, "folder"]
+
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("sklearn-digits"))
+    config = panel.training_config()
+    assert config.dataset == "sklearn-digits" and config.data_file is None
+    assert config.validation_size == pytest.approx(0.1)  # small dataset: a percentage, not 5000 images
+    assert not panel.data_path_edit.isEnabled() and not panel.browse_button.isEnabled()
+
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("fashion-mnist"))
+    panel.data_path_edit.setText(str(tmp_path / "fashion.npz"))
+    config = panel.training_config()
+    assert (config.dataset, config.data_file, config.validation_size) == (
+        "fashion-mnist",
+        str(tmp_path / "fashion.npz"),
+        5000,
+    )
+
+    panel.dataset_combo.setCurrentIndex(panel.dataset_combo.findData("folder"))
+    assert panel.data_path_edit.text() == "" and panel.browse_button.isEnabled()
+    assert not panel.start_training()  # no folder chosen yet
+    assert "Choose the image folder" in panel.message_label.text() and not panel.is_running
+    panel.data_path_edit.setText(str(tmp_path))
+    config = panel.training_config()
+    assert config.dataset == str(tmp_path) and config.data_file is None
+
+
 def test_validation_as_image_count(make_panel):
     panel = make_panel()
     panel.validation_unit_combo.setCurrentIndex(panel.validation_unit_combo.findData("images"))
