@@ -49,6 +49,7 @@ from app.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_f
 from app.errors import ExceptionReporter, configure_logging
 from app.model_worker import ModelController, wait_for_stopping_threads
 from app.prediction_view import PredictionPanel, format_percent
+from app.qt_binding_check import qt_binding_problem
 from ml import __version__
 from ml.assets import bundled_model_path
 
@@ -752,6 +753,11 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    problem = qt_binding_problem()
+    if problem is not None:
+        print(f"digitlab: {problem}", file=sys.stderr)
+        QMessageBox.critical(None, "Digit Lab cannot start", problem)
+        return 1
     reporter = ExceptionReporter(configure_logging())
     reporter.install()
     window = MainWindow()
