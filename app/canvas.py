@@ -29,6 +29,8 @@ DOCUMENT_SIZE = 280
 DEFAULT_BRUSH_SIZE = 20.0
 BRUSH_SIZE_RANGE = (4.0, 60.0)
 HISTORY_LIMIT = 200
+MAGNIFY_CRISP_FROM = 4.0
+"""Images enlarged this much or more (a 28x28 digit is enlarged 10x) show crisp pixels instead of a blur."""
 INK = QColor(0, 0, 0)
 PAPER = QColor(255, 255, 255)
 _MIN_POINT_SPACING = 0.75  # document pixels between recorded points; closer ones add nothing visible
@@ -101,7 +103,10 @@ def paint_drawing(painter: QPainter, drawing: Drawing) -> None:
     fill = drawing.background_fill
     painter.fillRect(QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE), QColor(fill, fill, fill))
     if drawing.background is not None:
-        painter.drawImage(background_rect(drawing.background), drawing.background)
+        target = background_rect(drawing.background)
+        magnification = target.width() / drawing.background.width()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, magnification < MAGNIFY_CRISP_FROM)
+        painter.drawImage(target, drawing.background)
     for stroke in drawing.strokes:
         paint_stroke(painter, stroke)
 

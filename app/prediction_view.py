@@ -15,6 +15,7 @@ from app.image_conversion import array_to_qimage
 WINNER_COLOR = QColor(37, 99, 235)
 OTHER_COLOR = QColor(148, 163, 184)
 MNIST_SIDE = 28
+MNIST_CLASSES = 10
 
 
 def section_heading(text: str) -> QLabel:
@@ -114,8 +115,9 @@ class ProbabilityBars(pg.PlotWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.invertY(True)
         plot.showGrid(x=True, y=False, alpha=0.25)
-        plot.setXRange(0.0, 1.05, padding=0)
-        plot.getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in (0, 0.25, 0.5, 0.75, 1.0)]])
+        plot.setXRange(0.0, 1.08, padding=0)  # room for the "100%" label at the end
+        plot.getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in (0.25, 0.5, 0.75, 1.0)]])
+        plot.getAxis("bottom").setHeight(28)
         text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
         tick_font = QFont(self.font())
         tick_font.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.1)
@@ -242,12 +244,9 @@ class PredictionPanel(QWidget):
         super().__init__(parent)
         self.model_input = PixelImageView(side=196, minimum_side=112, grid=True)
         self.model_input.setToolTip("The 28x28 image the model receives, after preprocessing.")
-        self.predicted_class = QLabel("–")
+        self.predicted_class = QLabel("")
         self.predicted_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        big = QFont(self.font())
-        big.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 6)
-        big.setBold(True)
-        self.predicted_class.setFont(big)
+        self.predicted_class.setWordWrap(True)
         self.predicted_class.setMinimumWidth(140)
         self.confidence = QLabel("")
         self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -288,7 +287,17 @@ class PredictionPanel(QWidget):
         layout.setColumnStretch(0, 2)
         layout.setColumnStretch(1, 2)
         layout.setColumnStretch(2, 3)
+        self.set_class_names([str(digit) for digit in range(MNIST_CLASSES)])  # until a model says otherwise
         self.show_message("Draw a digit")
+
+    def _show_class_name(self, name: str) -> None:
+        """The winning class as large as fits: a digit very large, a word such as "Ankle boot" smaller."""
+        scale = 6.0 if len(name) <= 2 else 3.0 if len(name) <= 6 else 2.0
+        font = QFont(self.font())
+        font.setPointSizeF(max(self.font().pointSizeF(), 9.0) * scale)
+        font.setBold(True)
+        self.predicted_class.setFont(font)
+        self.predicted_class.setText(name)
 
     def set_class_names(self, names: Sequence[str]) -> None:
         """Label the bars with the active model's classes."""
@@ -297,7 +306,7 @@ class PredictionPanel(QWidget):
     def show_message(self, text: str, stages: Sequence[tuple[str, np.ndarray]] = ()) -> None:
         """No prediction: an empty model input, empty bars and ``text`` instead of a class."""
         self.model_input.set_image(None)
-        self.predicted_class.setText("–")
+        self._show_class_name("")
         self.predicted_class.setEnabled(False)
         self.confidence.setText("")
         self.message.setText(text)
@@ -318,7 +327,7 @@ class PredictionPanel(QWidget):
         self.bars.set_probabilities(probabilities)
         winner = int(np.argmax(probabilities))
         names = self.bars.class_names
-        self.predicted_class.setText(names[winner] if winner < len(names) else str(winner))
+        self._show_class_name(names[winner] if winner < len(names) else str(winner))
         self.predicted_class.setEnabled(True)
         self.confidence.setText(f"{format_percent(float(probabilities[winner]))} confident")
         self.message.setVisible(False)

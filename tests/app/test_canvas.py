@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -9,6 +13,8 @@ from PySide6.QtGui import QColor, QImage
 
 from app.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas, smooth_path
 from ml.preprocess import render_mnist_on_canvas
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -117,7 +123,7 @@ def test_brush_size_is_clamped(canvas):
 
 
 def test_set_image_shows_a_28x28_digit_scaled_up_that_can_be_drawn_over_and_undone(qtbot, canvas):
-    digit = np.load("assets/data/mnist.npz")["x_test"][0].astype(np.float32) / 255.0
+    digit = np.load(ROOT / "assets" / "data" / "mnist.npz")["x_test"][0].astype(np.float32) / 255.0
     with qtbot.waitSignal(canvas.changed):
         canvas.set_image(1.0 - digit)  # black ink on white, like the canvas
     image = canvas.image_array()
@@ -158,3 +164,37 @@ def test_smooth_path_passes_through_end_points():
     path = smooth_path([(0, 0), (10, 0), (10, 10), (20, 10)])
     assert path.pointAtPercent(0).toTuple() == (0, 0)
     assert path.pointAtPercent(1).toTuple() == (20, 10)
+
+
+def test_a_small_image_is_enlarged_with_crisp_pixels(canvas):
+    checker = np.indices((28, 28)).sum(axis=0) % 2 == 0
+    canvas.set_image(checker.astype(np.float32))
+    image = canvas.image_array()
+    assert set(np.unique(np.round(image[2:278:10, 2:278:10], 2))) == {0.0, 1.0}  # not blurred to grey
+
+
+def test_the_backing_image_follows_the_device_pixel_ratio_on_high_dpi_screens(tmp_path):
+    code = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.canvas import DrawingCanvas\n"
+        "canvas = DrawingCanvas(); canvas.resize(280, 280); canvas.show(); app.processEvents()\n"
+        "canvas.draw_stroke([(40, 40), (200, 200)]); canvas.repaint()\n"
+        "cache = canvas._current_cache()\n"
+        "print(canvas.devicePixelRatioF(), cache.width(), cache.devicePixelRatio(), canvas.image_array().shape)\n"
+    )
+    environment = {
+        "QT_QPA_PLATFORM": "offscreen",
+        "QT_SCALE_FACTOR": "2",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    environment["PYTHONPATH"] = ":".join(path for path in sys.path if path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    ratio, width, cache_ratio, shape = result.stdout.strip().splitlines()[-1].split(" ", 3)
+    assert float(ratio) == 2.0 and float(cache_ratio) == 2.0
+    assert int(width) == 560  # 280 logical pixels at twice the density
+    assert shape == "(280, 280)"  # the model still gets the logical resolution

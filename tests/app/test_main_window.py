@@ -190,6 +190,44 @@ print(json.dumps(report))
     assert report["thread_running_after_close"] is False
 
 
+def test_the_digitlab_command_opens_the_window_and_exits_cleanly(tmp_path):
+    code = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv)
+
+def close_when_a_model_is_active():
+    windows = [w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+    if windows and windows[0].model_description is not None:
+        print("title:", windows[0].windowTitle())
+        windows[0].close()
+    else:
+        QTimer.singleShot(100, close_when_a_model_is_active)
+
+QTimer.singleShot(100, close_when_a_model_is_active)
+from app.__main__ import main
+sys.exit(main([]))
+"""
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "PYTHONPATH": ":".join(path for path in sys.path if path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "title: digitlab-best.keras[*] — Digit Lab" in result.stdout
+    assert "QThread: Destroyed while thread is still running" not in result.stderr
+    settings_file = tmp_path / "config" / "DigitLab" / "Digit Lab.conf"
+    assert "digitlab-best.keras" in settings_file.read_text()  # the last model is remembered
+    assert (tmp_path / "data" / "DigitLab" / "Digit Lab" / "digitlab.log").is_file()
+
+
 def test_status_bar_and_title_name_the_device_and_the_active_model(window):
     assert window.device_label.text() == window.backend_description["device"]
     assert window.device_label.text() == "CPU" or window.device_label.text().startswith("GPU")
@@ -266,7 +304,7 @@ def test_undo_redo_and_clear_update_the_prediction(qtbot, window):
     assert redone["probabilities"] != pytest.approx(one["probabilities"], abs=1e-6)
     window.clear_action.trigger()
     assert canvas.is_blank()
-    assert window.prediction.predicted_class.text() == "–"
+    assert window.prediction.predicted_class.text() == ""
     assert window.prediction.message.text() == "Draw a digit"
     assert not window.prediction.bars.probabilities.any()
     back = final_prediction(qtbot, window, window.undo_action.trigger)
@@ -281,7 +319,7 @@ def test_clearing_while_a_prediction_runs_never_shows_a_stale_guess(qtbot, windo
     qtbot.waitUntil(lambda: not window.models.is_busy)
     window.prediction_shown.disconnect(shown.append)
     assert shown == []
-    assert window.prediction.predicted_class.text() == "–"
+    assert window.prediction.predicted_class.text() == ""
 
 
 def test_keyboard_shortcuts_undo_and_clear(qtbot, window):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from app.model_worker import ModelController
 from ml.assets import bundled_model_path
 from ml.preprocess import render_mnist_on_canvas
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
 
@@ -24,7 +28,7 @@ def controller(qtbot):
 
 def mnist_drawing(index: int) -> np.ndarray:
     """MNIST test digit ``index`` as the canvas would hand it over: 280x280, black ink on white, 1 = white."""
-    digit = np.load("assets/data/mnist.npz")["x_test"][index].astype(np.float32) / 255.0
+    digit = np.load(ROOT / "assets" / "data" / "mnist.npz")["x_test"][index].astype(np.float32) / 255.0
     return render_mnist_on_canvas(digit).astype(np.float32) / 255.0
 
 

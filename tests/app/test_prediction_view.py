@@ -76,7 +76,7 @@ def test_panel_shows_the_winner_large_with_its_confidence(panel):
 def test_blank_shows_no_prediction(panel):
     panel.show_prediction(np.zeros((28, 28)), probabilities_with_winner(1), [])
     panel.show_message("Draw a digit")
-    assert panel.predicted_class.text() == "–"
+    assert panel.predicted_class.text() == ""
     assert panel.message.text() == "Draw a digit" and panel.message.isVisibleTo(panel)
     assert panel.confidence.text() == ""
     assert panel.model_input.pixels is None
@@ -102,3 +102,14 @@ def test_format_percent():
     assert format_percent(0.9731) == "97.3 %"
     assert format_percent(0.00001) == "<0.1 %"
     assert format_percent(0.0) == "0.0 %"
+
+
+def test_a_long_class_name_is_shown_smaller_than_a_digit(qtbot):
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.set_class_names(["Sneaker", "7"])
+    panel.show_prediction(np.zeros((28, 28)), np.array([0.9, 0.1]), [])
+    word_size = panel.predicted_class.font().pointSizeF()
+    panel.show_prediction(np.zeros((28, 28)), np.array([0.1, 0.9]), [])
+    assert panel.predicted_class.text() == "7"
+    assert word_size < panel.predicted_class.font().pointSizeF()
