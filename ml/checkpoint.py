@@ -15,10 +15,11 @@ from ml.modelio import ModelFileError, ModelMetadata, save_model
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
-    """At each epoch end, save the model to ``path`` (``ml.modelio.save_model``: temp file + ``os.replace``)
-    if ``val_accuracy`` beat its best so far (``accuracy`` when the run has no validation set).
+    """A Keras callback that saves the model with its metadata whenever ``val_accuracy`` beats its best so far.
 
-    A failed write leaves the previous checkpoint intact, stops training and is kept in ``error``.
+    Saves go through ``ml.modelio.save_model`` (temp file in the same folder, then ``os.replace``); a run
+    without a validation set is judged on ``accuracy``. A failed write leaves the previous checkpoint intact,
+    stops training and is kept in ``error``.
     """
 
     def __init__(

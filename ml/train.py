@@ -493,8 +493,11 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
     wait_while_paused: Callable[[], None] | PauseGate | None = None,
 ) -> TrainResult:
-    """Train ``config.preset``, or continue training ``model`` (a Keras model or ``LoadedModel``; or the file
-    ``config.fine_tune_from``), and evaluate it on the test set."""
+    """Train ``config.preset``, or fine-tune ``model`` / ``config.fine_tune_from``, and evaluate it on the test set.
+
+    ``model`` may be a Keras model or an ``ml.modelio.LoadedModel`` (whose input scaling is then kept);
+    ``wait_while_paused`` a callable or a :class:`PauseGate` (which then also returns when ``should_stop``).
+    """
     import keras
 
     from ml.modelio import outputs_probabilities
