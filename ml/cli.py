@@ -150,8 +150,7 @@ def install_pause_toggle(gate) -> object | None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train a preset (or fine-tune a model) with a terminal progress bar; Ctrl+C stops cleanly and offers the
-    partial model; SIGUSR1 pauses and resumes."""
+    """Train a preset or fine-tune a model with a progress bar; Ctrl+C stops cleanly, SIGUSR1 pauses/resumes."""
     quiet_tensorflow()
     from ml.data import DatasetError
     from ml.train import PauseGate, TrainingError, fit
