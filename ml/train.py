@@ -49,6 +49,7 @@ class TrainConfig:
     augment: bool | None = None
     seed: int = 0
     early_stopping_patience: int | None = None
+    restore_best_weights: bool = True  # early stopping ends with the weights of the best epoch, not the last
     checkpoint_path: str | None = None
     tensorboard_dir: str | None = None
     max_train_samples: int | None = None
@@ -348,7 +349,9 @@ def make_callbacks(config: TrainConfig, reporter, stamp: str, metadata=None) -> 
     if config.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=int(config.early_stopping_patience), restore_best_weights=True
+                monitor="val_loss",
+                patience=int(config.early_stopping_patience),
+                restore_best_weights=bool(config.restore_best_weights),
             )
         )
     if config.checkpoint_path:
@@ -476,10 +479,12 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
         return "Stopped by the user."
     stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     if stopper is not None and stopper.stopped_epoch > 0:
-        return (
-            f"Early stopping: val_loss did not improve for {config.early_stopping_patience} epoch(s); the "
-            f"weights of the best epoch ({stopper.best_epoch + 1}) were restored."
+        kept = (
+            f"the weights of the best epoch ({stopper.best_epoch + 1}) were restored"
+            if config.restore_best_weights
+            else "the last epoch's weights were kept"
         )
+        return f"Early stopping: val_loss did not improve for {config.early_stopping_patience} epoch(s); {kept}."
     return None
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ml.data import load_dataset
 from ml.presets import build_model
-from ml.train import PauseGate, TrainConfig, fit
+from ml.train import PauseGate, TrainConfig, fit, make_callbacks
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_MLP = ROOT / "tests" / "fixtures" / "tutorial_mlp_28x28_tfkeras2.h5"
@@ -56,6 +56,20 @@ def test_early_stopping_fires_when_validation_loss_cannot_improve(digits_feature
     result = fit(config, dataset=digits_features, on_epoch=epochs.append)
     assert result.epochs_completed == 2 and len(epochs) == 2  # epoch 1 sets the best, epoch 2 runs out of patience
     assert "Early stopping" in result.stop_reason and not result.stopped_by_user
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_early_stopping_restores_the_best_weights_only_when_asked(digits_features, restore):
+    import keras
+
+    config = features_config(epochs=6, learning_rate=0.0, early_stopping_patience=1, restore_best_weights=restore)
+    result = fit(config, dataset=digits_features)
+    (stopper,) = [
+        c for c in make_callbacks(config.resolved(), None, "stamp")[0] if isinstance(c, keras.callbacks.EarlyStopping)
+    ]
+    assert stopper.restore_best_weights is restore
+    assert ("best epoch (1) were restored" in result.stop_reason) is restore
+    assert ("last epoch's weights were kept" in result.stop_reason) is not restore
 
 
 def test_a_nan_loss_stops_training_and_keeps_finite_weights(digits_features):
