@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.errors import ExceptionReporter, configure_logging
+from app.model_summary_dialog import ModelSummaryDialog
 from app.model_worker import ModelController, wait_for_stopping_threads
 from app.prediction_view import PredictionPanel, format_percent
 from app.qt_binding_check import qt_binding_problem
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self._close_after_save = False
         self._close_confirmed = False
         self._shut_down = False
+        self.summary_dialog: ModelSummaryDialog | None = None
+        self._summary_asked_for = False  # the user asked for it (bring it forward), or it follows the model
 
         self.canvas = DrawingCanvas()
         self.canvas.set_brush_size(float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE, type=float)))
@@ -133,6 +136,8 @@ class MainWindow(QMainWindow):
             "Switch to &previous model", "Ctrl+Shift+P", self._on_previous_model_triggered
         )
         self.bundled_model_action = self._action("Use the &bundled model", None, self._on_bundled_model_triggered)
+        self.summary_action = self._action("S&ummary…", "Ctrl+I", self._on_summary_triggered)
+        self.summary_action.setToolTip("The active model's layers, output shapes and parameters, and a diagram")
 
         self.undo_action = self._action("&Undo", "Ctrl+Z", self.canvas.undo)
         self.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
@@ -190,6 +195,7 @@ class MainWindow(QMainWindow):
         self.recent_models_menu.aboutToShow.connect(self._on_recent_models_about_to_show)
         model_menu.addMenu(self.recent_models_menu)
         model_menu.addAction(self.save_model_action)
+        model_menu.addAction(self.summary_action)
         model_menu.addSeparator()
         model_menu.addAction(self.previous_model_action)
         model_menu.addAction(self.bundled_model_action)
@@ -283,6 +289,8 @@ class MainWindow(QMainWindow):
         self.models.model_saved.connect(self._on_model_saved)
         self.models.model_save_failed.connect(self._on_model_save_failed)
         self.models.prediction_finished.connect(self._on_prediction_finished)
+        self.models.model_described.connect(self._on_model_described)
+        self.models.model_description_failed.connect(self._on_model_description_failed)
         if self.training_panel is not None:
             self.training_panel.model_trained.connect(self._on_model_trained)
             self.training_panel.running_changed.connect(self._on_training_running_changed)
@@ -452,6 +460,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self._on_canvas_changed()
+        if self.summary_dialog is not None and self.summary_dialog.isVisible():
+            self.models.describe_active_model()  # the open summary follows the active model
 
     @Slot(dict)
     def _on_model_load_failed(self, failure: dict) -> None:
@@ -533,6 +543,32 @@ class MainWindow(QMainWindow):
     def _on_bundled_model_triggered(self) -> None:
         self.statusBar().showMessage("Loading the bundled model…")
         self.models.load_model(str(bundled_model_path()), False, "bundled")
+
+    @Slot()
+    def _on_summary_triggered(self) -> None:
+        self._summary_asked_for = True
+        self.statusBar().showMessage("Describing the model…", 5000)
+        self.models.describe_active_model()
+
+    @Slot(object)
+    def _on_model_described(self, description) -> None:
+        """Show the active model's summary (one dialog, reused and raised)."""
+        name = self.model_description["display_name"] if self.model_description else None
+        if self.summary_dialog is None:
+            self.summary_dialog = ModelSummaryDialog(description, self)
+        self.summary_dialog.set_description(description, name)
+        asked_for, self._summary_asked_for = self._summary_asked_for, False
+        if not asked_for:
+            return  # an open summary following the active model: updated in place
+        self.statusBar().clearMessage()
+        if self.summary_dialog.isVisible():
+            self.summary_dialog.raise_()  # already open behind the window: bring it forward
+        else:
+            self.summary_dialog.show()
+
+    @Slot(str)
+    def _on_model_description_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
 
     @Slot()
     def _on_recent_models_about_to_show(self) -> None:
@@ -713,6 +749,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(self.canvas.can_redo())
         has_model = self.model_description is not None
         self.save_model_action.setEnabled(has_model)
+        self.summary_action.setEnabled(has_model)
         previous = self.model_description.get("previous_name") if has_model else None
         self.previous_model_action.setEnabled(previous is not None)
         self.previous_model_action.setText(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,25 @@ logger = logging.getLogger(__name__)
 
 _THREADS_STILL_STOPPING: set[QThread] = set()
 """Threads whose job outlasted the shutdown timeout; kept alive here until they finish."""
+
+
+def pin_python_thread_state() -> int:
+    """Keep this Qt thread's Python thread state alive between slot calls; returns the token to unpin it.
+
+    PySide gives a thread that Python did not start a fresh Python thread state for every slot call, so
+    ``threading.local`` data (TensorFlow keeps its eager context there) vanishes between calls and
+    TensorFlow can crash on a later call. One extra ``PyGILState_Ensure`` keeps the state for the thread's life.
+    """
+    ensure = ctypes.pythonapi.PyGILState_Ensure
+    ensure.restype = ctypes.c_int
+    return int(ensure())
+
+
+def unpin_python_thread_state(token: int) -> None:
+    """Undo :func:`pin_python_thread_state` (in the same thread, as it ends)."""
+    release = ctypes.pythonapi.PyGILState_Release
+    release.argtypes = [ctypes.c_int]
+    release(token)
 
 
 @dataclass
@@ -38,6 +58,7 @@ def describe_slot(slot: ModelSlot) -> dict:
     return {
         "path": None if slot.unsaved or loaded.path is None else str(loaded.path),
         "file_name": None if slot.unsaved or loaded.path is None else Path(loaded.path).name,
+        "source_path": None if loaded.path is None else str(loaded.path),  # also an unsaved model's cache file
         "display_name": display_name,
         "class_names": list(metadata.class_names),
         "num_classes": int(loaded.num_classes),
@@ -62,6 +83,8 @@ class ModelWorker(QObject):
     model_saved = Signal(dict)
     model_save_failed = Signal(str)
     prediction_finished = Signal(dict)
+    model_described = Signal(object)  # an ml.summary.ModelDescription: plain data
+    model_description_failed = Signal(str)
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -69,12 +92,14 @@ class ModelWorker(QObject):
         self._active: ModelSlot | None = None
         self._previous: ModelSlot | None = None
         self._backend_ready = False
+        self._thread_state_token: int | None = None
 
     # ------------------------------------------------------------------------------------------ slots
 
     @Slot()
     def start(self) -> None:
         """Import TensorFlow, pick the device, then load the first start-up model that opens."""
+        self._thread_state_token = pin_python_thread_state()
         try:
             import keras
             import tensorflow as tf
@@ -91,6 +116,13 @@ class ModelWorker(QObject):
         for path, origin in self._startup_models:
             if self._load(path, unsaved=False, origin=origin, startup=True):
                 return
+
+    @Slot()
+    def release_thread_state(self) -> None:
+        """Called in the worker's thread as it finishes: let Python delete its thread state."""
+        if self._thread_state_token is not None:
+            unpin_python_thread_state(self._thread_state_token)
+            self._thread_state_token = None
 
     @Slot(str, bool, str)
     def load_model(self, path: str, unsaved: bool, origin: str) -> None:
@@ -134,6 +166,20 @@ class ModelWorker(QObject):
         except Exception as error:  # noqa: BLE001 - a save must never take the worker down
             logger.exception("Saving the model failed")
             self.model_save_failed.emit(f"Could not save the model to {path}: {type(error).__name__}: {error}")
+
+    @Slot()
+    def describe_active_model(self) -> None:
+        """Describe the active model's layers, shapes and parameters (``ml.summary.describe_model``)."""
+        if self._active is None:
+            self.model_description_failed.emit("There is no model to describe yet.")
+            return
+        try:
+            from ml.summary import describe_model
+
+            self.model_described.emit(describe_model(self._active.loaded.model))
+        except Exception as error:  # noqa: BLE001 - reported to the window in plain words
+            logger.exception("Describing the model failed")
+            self.model_description_failed.emit(f"Could not describe the model: {type(error).__name__}: {error}")
 
     @Slot(int, object)
     def predict(self, request_id: int, drawing: np.ndarray) -> None:
@@ -211,10 +257,13 @@ class ModelController(QObject):
     model_saved = Signal(dict)
     model_save_failed = Signal(str)
     prediction_finished = Signal(dict)
+    model_described = Signal(object)
+    model_description_failed = Signal(str)
 
     _load_requested = Signal(str, bool, str)
     _switch_requested = Signal()
     _save_requested = Signal(str)
+    _describe_requested = Signal()
     _prediction_requested = Signal(int, object)
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
@@ -225,10 +274,12 @@ class ModelController(QObject):
         self._worker = ModelWorker(startup_models)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.start)
+        self._thread.finished.connect(self._worker.release_thread_state)  # runs in the finishing thread
         self._thread.finished.connect(self._worker.deleteLater)
         self._load_requested.connect(self._worker.load_model)
         self._switch_requested.connect(self._worker.switch_to_previous)
         self._save_requested.connect(self._worker.save_model)
+        self._describe_requested.connect(self._worker.describe_active_model)
         self._prediction_requested.connect(self._worker.predict)
         self._worker.backend_loaded.connect(self.backend_loaded)
         self._worker.backend_failed.connect(self.backend_failed)
@@ -236,6 +287,8 @@ class ModelController(QObject):
         self._worker.model_load_failed.connect(self.model_load_failed)
         self._worker.model_saved.connect(self.model_saved)
         self._worker.model_save_failed.connect(self.model_save_failed)
+        self._worker.model_described.connect(self.model_described)
+        self._worker.model_description_failed.connect(self.model_description_failed)
         self._worker.prediction_finished.connect(self._on_prediction_finished)
         self._last_request_id = 0
         self._discard_through = 0
@@ -275,6 +328,10 @@ class ModelController(QObject):
     def save_model(self, path: str) -> None:
         """Ask the worker to save the active model to ``path``."""
         self._save_requested.emit(path)
+
+    def describe_active_model(self) -> None:
+        """Ask the worker for the active model's layers (answered by ``model_described``)."""
+        self._describe_requested.emit()
 
     def request_prediction(self, drawing: np.ndarray) -> int:
         """Queue a drawing for preprocessing and inference; returns its request id."""

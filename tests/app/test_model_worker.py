@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.model_worker import ModelController
+from app.model_worker import ModelController, pin_python_thread_state, unpin_python_thread_state
 from ml.assets import bundled_model_path
 from ml.preprocess import render_mnist_on_canvas
 
@@ -90,3 +92,63 @@ def test_a_missing_model_file_fails_with_the_cores_message(qtbot, controller, tm
         controller.load_model(str(tmp_path / "nowhere.keras"))
     assert "There is no model file" in failed.args[0]["message"]
     assert failed.args[0]["startup"] is False
+
+
+def test_the_active_model_is_described_in_the_worker_as_plain_data(qtbot, controller):
+    from ml.summary import ModelDescription
+
+    with qtbot.waitSignal(controller.model_described, timeout=30_000) as described:
+        controller.describe_active_model()
+    description = described.args[0]
+    assert isinstance(description, ModelDescription)
+    assert description.name == "best" and description.total_parameters > 100_000
+    assert description.layers[0].class_name == "InputLayer"
+    assert description.layers[-1].output_shapes == ((None, 10),)
+    assert controller.loaded_description["source_path"] == str(bundled_model_path())
+
+
+class ThreadLocalProbe(QObject):
+    """Stores a thread-local value in one slot call and looks for it in a later one."""
+
+    answered = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+        self.token: int | None = None
+
+    @Slot()
+    def pin_and_store(self) -> None:
+        self.token = pin_python_thread_state()
+        self.local.value = "kept"
+        self.answered.emit(True)
+
+    @Slot()
+    def look(self) -> None:
+        self.answered.emit(getattr(self.local, "value", None) == "kept")
+
+    @Slot()
+    def unpin(self) -> None:
+        unpin_python_thread_state(self.token)
+
+
+class ProbeDriver(QObject):
+    look_requested = Signal()
+
+
+def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
+    """TensorFlow keeps its eager context in threading.local; losing it between calls crashes TensorFlow."""
+    thread = QThread()
+    probe = ThreadLocalProbe()
+    probe.moveToThread(thread)
+    driver = ProbeDriver()
+    driver.look_requested.connect(probe.look)
+    thread.started.connect(probe.pin_and_store)
+    thread.finished.connect(probe.unpin)
+    with qtbot.waitSignal(probe.answered):
+        thread.start()
+    with qtbot.waitSignal(probe.answered) as looked:
+        driver.look_requested.emit()
+    thread.quit()
+    assert thread.wait(2000)
+    assert looked.args == [True]
