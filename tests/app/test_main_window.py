@@ -595,3 +595,31 @@ def test_closing_mid_training_stops_training_and_joins_its_thread(qtbot, make_wi
         assert not training_thread.isRunning()
     except RuntimeError:  # already deleted after it finished: certainly not running
         pass
+
+
+def test_a_legacy_h5_model_opens_and_predicts(qtbot, make_window):
+    window = make_window()
+    legacy = ROOT / "tests" / "fixtures" / "tutorial_mlp_28x28_tfkeras2.h5"
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        window.open_model_file(legacy)
+    assert loaded.args[0]["display_name"] == "tutorial_mlp_28x28_tfkeras2"
+    assert window.windowTitle() == "tutorial_mlp_28x28_tfkeras2.h5[*] — Digit Lab"
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert sum(shown["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+    assert window.recent_models() == [str(legacy)]
+
+
+def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window):
+    from ml.train import TrainConfig
+
+    window = make_window()
+    config = TrainConfig(
+        preset="cnn3x3", dataset="mnist", epochs=1, max_train_samples=1500, max_test_samples=300, validation_size=300
+    )
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        assert window.training_panel.start_training(config)
+    assert loaded.args[0]["unsaved"] and loaded.args[0]["preset"] == "cnn3x3"
+    assert window.isWindowModified()
+    qtbot.waitUntil(lambda: not window.training_panel.is_running, timeout=LOAD_TIMEOUT_MS)
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert sum(shown["probabilities"]) == pytest.approx(1.0, abs=1e-5)
