@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ml.train import TrainConfig
+from ml.train import PauseGate, TrainConfig
 
 OUT_OF_MEMORY_MESSAGE = "Out of memory — try a smaller batch size."
 KEPT_TRAINED_MODELS = 10
@@ -93,6 +93,7 @@ class TrainingWorker(QObject):
         self.models_folder = Path(models_folder)
         self._stop_requested = threading.Event()
         self._abandon_requested = threading.Event()
+        self.pause_gate = PauseGate()  # shared with fit: it holds the run between batches while paused
 
     def request_stop(self) -> None:
         """Ask the run to stop after the current batch; the model trained so far is tested and kept."""
@@ -102,6 +103,19 @@ class TrainingWorker(QObject):
         """Ask the run to end after the current batch without validating, testing or saving (window closing)."""
         self._abandon_requested.set()
         self._stop_requested.set()
+
+    def pause(self) -> None:
+        """Hold the run at the end of the current batch (Stop still works while paused)."""
+        self.pause_gate.pause()
+
+    def resume(self) -> None:
+        """Let a paused run continue with its next batch."""
+        self.pause_gate.resume()
+
+    @property
+    def is_paused(self) -> bool:
+        """True between ``pause()`` and ``resume()``."""
+        return self.pause_gate.paused
 
     @property
     def stop_was_requested(self) -> bool:
@@ -137,6 +151,7 @@ class TrainingWorker(QObject):
             on_batch=self.batch_finished.emit,
             on_epoch=self.epoch_finished.emit,
             should_stop=self.should_stop,
+            wait_while_paused=self.pause_gate,
         )
         self.fit_ended.emit()
         if self._abandon_requested.is_set():
@@ -154,6 +169,10 @@ class TrainingWorker(QObject):
             "wall_seconds": result.wall_seconds,
             "history": result.history,
             "config": result.config.to_dict(),
+            "class_names": list(result.class_names),
+            "tensorboard_run_dir": result.tensorboard_run_dir,
+            "checkpoint_path": result.config.checkpoint_path if result.checkpoint_epoch is not None else None,
+            "checkpoint_epoch": result.checkpoint_epoch,
         }
         diverged = result.stop_reason is not None and not result.stopped_by_user
         if diverged:
