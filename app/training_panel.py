@@ -53,7 +53,8 @@ DATA_PATH_HINTS: dict[str, str] = {
 }
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 SETTINGS_GROUP = "training"
-FLUSH_INTERVAL_MS = 40
+FLUSH_INTERVAL_MS = 40  # progress text and bar
+CURVE_REFRESH_SECONDS = 0.25  # the curves: redrawing a long series costs milliseconds, 4 times a second is plenty
 VALIDATION_UNITS = ("images", "%")
 DEFAULT_VALIDATION_PERCENT = round(DEFAULT_VALIDATION_FRACTION * 100)
 TRAINING_COLOR = "#1f77b4"
@@ -266,12 +267,13 @@ class LossAccuracyCurves(QWidget):
         """The per-batch training values: a faint, thin line."""
         color = QColor(TRAINING_COLOR)
         color.setAlpha(70)
-        return plot.plot(name="training, per batch", pen=pg.mkPen(color, width=1))
+        return plot.plot(name="training, per batch", pen=pg.mkPen(color, width=1), skipFiniteCheck=True)
 
     @staticmethod
     def _make_smoothed_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
         """The moving average of the training values: the main line."""
-        return plot.plot(name="training, smoothed", pen=pg.mkPen(TRAINING_COLOR, width=2), antialias=True)
+        # Not antialiased: a wide antialiased polyline costs tens of milliseconds per repaint once it is long.
+        return plot.plot(name="training, smoothed", pen=pg.mkPen(TRAINING_COLOR, width=2), skipFiniteCheck=True)
 
     @staticmethod
     def _make_validation_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
@@ -333,8 +335,11 @@ class TrainingPanel(QWidget):
         self._drawn_training = 0
         self._drawn_validation = 0
         self._latest_batch: dict[str, Any] | None = None
+        self._shown_batch: dict[str, Any] | None = None
+        self._curves_drawn_at = 0.0
         self._started_at = 0.0
         self._stop_requested = False
+        self._phase = "idle"
         self.samples_per_second_by_epoch: dict[int, float] = {}
         self._build_controls()
         self._build_layout()
@@ -658,6 +663,11 @@ class TrainingPanel(QWidget):
         """True from Start until the training thread has ended."""
         return self._thread is not None
 
+    @property
+    def phase(self) -> str:
+        """Where the run is: ``idle``, ``starting``, ``training``, ``validating``, ``testing`` or ``saving``."""
+        return self._phase if self._thread is not None else "idle"
+
     @Slot()
     def _on_start_clicked(self) -> None:
         """Start a run with the controls' settings."""
@@ -715,10 +725,11 @@ class TrainingPanel(QWidget):
         self.learning_rate_spin.setValue(float(config.learning_rate))
         self._select_data(self.optimizer_combo, str(config.optimizer))
         self.augment_check.setChecked(bool(config.augment))
-        unit = "%" if isinstance(config.validation_size, float) else "images"
-        self._select_data(self.validation_unit_combo, unit)
-        amount = config.validation_size * 100 if unit == "%" else config.validation_size
-        self.validation_spin.setValue(round(amount))
+        if config.validation_size is not None:  # None: the dataset's default, which choosing it has just shown
+            unit = "%" if isinstance(config.validation_size, float) else "images"
+            self._select_data(self.validation_unit_combo, unit)
+            amount = config.validation_size * 100 if unit == "%" else config.validation_size
+            self.validation_spin.setValue(round(amount))
         self.training_limit_spin.setValue(int(config.max_train_samples or 0))
 
     def _reset_run_state(self, config: TrainConfig, epochs: int, batch_size: int) -> None:
@@ -728,12 +739,15 @@ class TrainingPanel(QWidget):
         self._run_batch_size = batch_size
         self._result = None
         self._latest_batch = None
+        self._shown_batch = None
+        self._curves_drawn_at = 0.0
         self._stop_requested = False
         self._training_series = TrainingSeries(batch_size)
         self._validation_points.clear()
         self._drawn_training = self._drawn_validation = 0
         self.samples_per_second_by_epoch = {}
         self._started_at = time.perf_counter()
+        self._phase = "starting"
         self.curves.reset(epochs)
         self._show_result_text("", "")
         self._show_message("")
@@ -793,6 +807,7 @@ class TrainingPanel(QWidget):
         self._training_series.add(report)
         self.samples_per_second_by_epoch[report["epoch"]] = report["samples_per_second"]
         self._latest_batch = report
+        self._phase = "validating" if report["batch"] == report.get("steps") else "training"
 
     @Slot(dict)
     def _on_epoch_finished(self, report: dict) -> None:
@@ -803,14 +818,17 @@ class TrainingPanel(QWidget):
             self._validation_points.append(
                 float(report["epoch"]), report["val_loss"], report.get("val_accuracy", math.nan)
             )
+        self._phase = "training"
         if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
-            self._flush_reports()
+            self._phase = "testing"
+            self._flush_reports(force=True)
             self.progress_bar.setFormat("Testing the model on the test set…")
 
     @Slot()
     def _on_fit_ended(self) -> None:
         """Training and testing are done; the worker now saves the model."""
         if self._worker is not None:
+            self._phase = "saving"
             self.progress_bar.setFormat("Saving the model…")
 
     @Slot(dict)
@@ -824,7 +842,7 @@ class TrainingPanel(QWidget):
         """Show why the run failed."""
         if self._worker is None:
             return
-        self._flush_reports()
+        self._flush_reports(force=True)
         self._show_message(message, "error")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -841,28 +859,34 @@ class TrainingPanel(QWidget):
         self._end_run()
 
     @Slot()
-    def _flush_reports(self) -> None:
-        """Draw the batch and epoch reports that arrived since the last flush (throttled by a timer)."""
+    def _flush_reports(self, force: bool = False) -> None:
+        """Show the reports that arrived since the last flush: progress every tick, curves a few times a second."""
         points = self._training_series.points
+        report = self._latest_batch
+        if report is not None and report is not self._shown_batch:
+            self._shown_batch = report
+            steps = int(report.get("steps") or 0)
+            self.progress_bar.setRange(0, max(1, self._run_epochs * steps))
+            self.progress_bar.setValue((int(report["epoch"]) - 1) * steps + int(report["batch"]))
+            self.progress_bar.setFormat(format_progress(report, self._run_batch_size))
+        now = time.perf_counter()
+        if not force and now - self._curves_drawn_at < CURVE_REFRESH_SECONDS:
+            return
         if points.size != self._drawn_training:
             self.curves.set_training(*points.columns())
             self._drawn_training = points.size
-            report = self._latest_batch
-            if report is not None:
-                steps = int(report.get("steps") or 0)
-                self.progress_bar.setRange(0, max(1, self._run_epochs * steps))
-                self.progress_bar.setValue((int(report["epoch"]) - 1) * steps + int(report["batch"]))
-                self.progress_bar.setFormat(format_progress(report, self._run_batch_size))
+            self._curves_drawn_at = now
         if self._validation_points.size != self._drawn_validation:
             self.curves.set_validation(*self._validation_points.columns())
             self._drawn_validation = self._validation_points.size
+            self._curves_drawn_at = now
 
     # ------------------------------------------------------------------------------------------- states
 
     def _end_run(self) -> None:
         """Drop the finished thread, show the outcome and give the controls back."""
         self._flush_timer.stop()
-        self._flush_reports()
+        self._flush_reports(force=True)
         self._thread = None
         self._worker = None
         result = self._result

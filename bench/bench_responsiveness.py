@@ -1,0 +1,392 @@
+"""The window while it trains, measured in one run: event-loop stalls, training throughput, start-up times.
+
+1. Start-up (a fresh subprocess, like ``python -m app``): seconds from launch to the main window shown, and to the
+   first prediction of a digit image (TensorFlow and the model load in the background).
+2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
+   ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
+   (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
+3. Training throughput inside the window (``ml.train.fit`` in the panel's worker thread, per-batch signals, live
+   curves) vs a plain ``model.fit`` of the same model on the same pipeline, batch size and epochs, without the
+   window: samples/s of the epochs after the first (compile) epoch, medians over ``--rounds`` interleaved rounds.
+
+    QT_QPA_PLATFORM=offscreen nice -n 10 python bench/bench_responsiveness.py [--preset cnn3x3] [--samples 12000]
+        [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup]
+
+Targets: stalls max <= 50 ms and p99 <= 20 ms; throughput ratio >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+STARTUP_CHILD = r"""
+import sys, time
+launched = float(sys.argv[1])
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.main_window import MainWindow
+window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
+window.show()
+app.processEvents()
+print("shown", time.monotonic() - launched, "tensorflow" in sys.modules, flush=True)
+def on_prediction_shown(shown):
+    if shown.get("probabilities") is not None:
+        print("first_prediction", time.monotonic() - launched, flush=True)
+        window.shutdown()
+        app.quit()
+window.prediction_shown.connect(on_prediction_shown)
+window.load_image_file(sys.argv[3])
+window.start()
+QTimer.singleShot(240_000, app.quit)
+app.exec()
+"""
+
+
+BASELINE_PROBE_CHILD = r"""
+import json, sys, threading, time
+interval = float(sys.argv[1]) / 1000.0
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+stalls, last = [], time.perf_counter()
+while not done.is_set():
+    time.sleep(interval)
+    now = time.perf_counter()
+    stalls.append(max(0.0, (now - last - interval) * 1000.0))
+    last = now
+print(json.dumps(stalls))
+"""
+
+
+class BaselineProbe:
+    """The same probe in a separate, idle Python process at the same priority: what the machine alone causes."""
+
+    def __init__(self, interval_ms: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", BASELINE_PROBE_CHILD, str(interval_ms)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def stop(self) -> list[float]:
+        """End the probe and return its stalls in milliseconds."""
+        output, _ = self.process.communicate("", timeout=60)
+        return json.loads(output)
+
+
+def window_available() -> bool:
+    """True when the main window module exists in this checkout."""
+    return importlib.util.find_spec("app.main_window") is not None
+
+
+def write_digit_image(path: Path) -> Path:
+    """Save the first MNIST test digit as a dark-on-light PNG, as a scan would look."""
+    import numpy as np
+    from PIL import Image
+
+    from ml.assets import bundled_mnist_path
+
+    with np.load(bundled_mnist_path()) as archive:
+        digit = archive["x_test"][0]
+    Image.fromarray((255 - digit).astype(np.uint8)).resize((280, 280), Image.Resampling.LANCZOS).save(path)
+    return path
+
+
+def measure_startup(folder: Path) -> dict[str, float | bool]:
+    """Launch a fresh process that builds and shows the main window, then predicts a digit image."""
+    digit = write_digit_image(folder / "digit.png")
+    launched = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", STARTUP_CHILD, str(launched), str(folder / "startup.ini"), str(digit)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    figures: dict[str, float | bool] = {}
+    for line in completed.stdout.splitlines():
+        words = line.split()
+        if words and words[0] == "shown":
+            figures["shown"] = float(words[1])
+            figures["tensorflow_at_show"] = words[2] == "True"
+        elif words and words[0] == "first_prediction":
+            figures["first_prediction"] = float(words[1])
+    if "first_prediction" not in figures:
+        print(completed.stderr[-2000:], file=sys.stderr)
+    return figures
+
+
+class EventLoopProbe:
+    """A precise QTimer that records, per phase, how late each timeout came (actual gap minus interval)."""
+
+    def __init__(self, interval_ms: int, phase: Callable[[], str]) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.interval_ms = interval_ms
+        self.phase = phase
+        self.stalls_ms: dict[str, list[float]] = {}
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._on_timeout)
+        self._last = 0.0
+
+    def start(self) -> None:
+        """Start probing."""
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        """Stop probing."""
+        self.timer.stop()
+
+    def _on_timeout(self) -> None:
+        now = time.perf_counter()
+        stall = (now - self._last) * 1000.0 - self.interval_ms
+        self._last = now
+        self.stalls_ms.setdefault(self.phase(), []).append(max(0.0, stall))
+
+
+RUN_PHASES = ("starting", "training", "validating", "testing", "saving")
+
+
+def after_first_batch(stalls: dict[str, list[float]]) -> list[float]:
+    """The stalls of every phase after the first batch (training, validating, testing, saving)."""
+    return [stall for phase in RUN_PHASES[1:] for stall in stalls.get(phase, [])]
+
+
+def describe_stalls(stalls: list[float]) -> str:
+    """``max 12.3 ms, p99 4.5 ms, p50 0.2 ms, 3 over 50 ms (of 2,345 probes)``."""
+    import numpy as np
+
+    if not stalls:
+        return "no probes"
+    values = np.asarray(stalls)
+    return (
+        f"max {values.max():.1f} ms, p99 {np.percentile(values, 99):.1f} ms, p50 {np.percentile(values, 50):.1f} ms, "
+        f"{int((values > 50).sum())} over 50 ms (of {len(values):,} probes)"
+    )
+
+
+def wait_for(signal, timeout_ms: int, accept: Callable[..., bool] | None = None) -> bool:
+    """Run the event loop until ``signal`` fires (with arguments ``accept`` likes) or the timeout passes."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    fired = []
+
+    def on_signal(*args) -> None:
+        if accept is None or accept(*args):
+            fired.append(True)
+            loop.quit()
+
+    signal.connect(on_signal)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    signal.disconnect(on_signal)
+    return bool(fired)
+
+
+def plain_fit_samples_per_second(config) -> list[float]:
+    """Per-epoch training samples/s of a plain ``model.fit`` (no Digit Lab callbacks, no window)."""
+    import keras
+
+    from ml.modelio import outputs_probabilities
+    from ml.presets import build_model
+    from ml.train import load_training_data, make_optimizer, make_train_pipeline
+
+    config = config.resolved()
+    dataset = load_training_data(config).subset(config.max_train_samples, config.max_test_samples)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.preset, dataset.input_shape, dataset.num_classes)
+    steps = -(-len(dataset.x_train) // config.batch_size)
+    model.compile(
+        optimizer=make_optimizer(config, steps),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not outputs_probabilities(model)),
+        metrics=["accuracy"],
+    )
+    pipeline = make_train_pipeline(dataset.x_train, dataset.y_train, config.batch_size, False, config.seed)
+    rates: list[float] = []
+    samples = len(dataset.x_train)
+
+    class EpochTimer(keras.callbacks.Callback):
+        """Times each epoch's training batches (no validation is run, so epoch end is the last batch)."""
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            float((logs or {}).get("loss", 0.0))  # the epoch's work is done once its loss can be read
+            rates.append(samples / (time.perf_counter() - self.started))
+
+    model.fit(pipeline, epochs=config.epochs, callbacks=[EpochTimer()], shuffle=False, verbose=0)
+    return rates
+
+
+def run_in_window(panel, config, probe_ms: int) -> tuple[list[float], dict[str, list[float]], list[float]]:
+    """Train ``config`` in the panel while probing the event loop (and, as a baseline, a separate process).
+
+    Returns the per-epoch samples/s, the event-loop stalls per phase, and the baseline process's stalls.
+    """
+    baseline = BaselineProbe(probe_ms)
+    probe = EventLoopProbe(probe_ms, lambda: panel.phase)
+    trained: list[dict] = []
+    panel.model_trained.connect(trained.append)
+    probe.start()
+    if not panel.start_training(config):
+        raise SystemExit(f"the panel refused to start: {panel.message_label.text()}")
+    ended = wait_for(panel.running_changed, 30 * 60 * 1000, lambda running: not running)
+    probe.stop()
+    baseline_stalls = baseline.stop()
+    panel.model_trained.disconnect(trained.append)
+    if not ended or not trained:
+        raise SystemExit(f"training did not finish: {panel.message_label.text()}")
+    by_epoch = panel.samples_per_second_by_epoch
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)], probe.stalls_ms, baseline_stalls
+
+
+def parse_arguments() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="cnn3x3")
+    parser.add_argument("--samples", type=int, default=12000, help="MNIST training images")
+    parser.add_argument("--test-samples", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3, help="window runs and plain fits, interleaved")
+    parser.add_argument("--probe-ms", type=int, default=5)
+    parser.add_argument("--panel-only", action="store_true", help="the training panel alone, not the whole window")
+    parser.add_argument("--skip-startup", action="store_true")
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Run the three measurements and print the figures."""
+    args = parse_arguments()
+    use_window = window_available() and not args.panel_only
+    folder = Path(tempfile.mkdtemp(prefix="digitlab-bench-"))
+    print(
+        f"Digit Lab responsiveness benchmark: preset {args.preset}, {args.samples:,} MNIST training images, "
+        f"batch {args.batch_size}, {args.epochs} epochs, {args.rounds} rounds, probe every {args.probe_ms} ms, "
+        f"{'main window' if use_window else 'training panel'}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    if use_window and not args.skip_startup:
+        startup = measure_startup(folder)
+        print(
+            f"start-up (fresh process): window shown after {startup.get('shown', float('nan')):.2f} s "
+            f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
+            f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s",
+            flush=True,
+        )
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings = QSettings(str(folder / "bench.ini"), QSettings.Format.IniFormat)
+    window = None
+    if use_window:
+        from app.main_window import MainWindow
+
+        window = MainWindow(settings)
+        window.resize(1360, 860)
+        window.show()
+        window.start()
+        wait_for(window.models.model_loaded, 180_000)  # as a user would: TensorFlow and a model are loaded
+        panel = window.training_panel
+        # Keep each run's model out of the window's model worker, so that loading it cannot overlap the plain
+        # fit that follows (and so that the benchmark measures training, not model switching).
+        panel.model_trained.disconnect(window._on_model_trained)
+    else:
+        from app.training_panel import TrainingPanel
+
+        panel = TrainingPanel(settings)
+        panel.resize(1300, 420)
+        panel.show()
+    panel.models_folder = folder / "trained"
+    app.processEvents()
+
+    try:
+        measure_training(args, panel, window)
+    finally:
+        if window is not None:
+            window.shutdown()
+            window.close()
+        else:
+            panel.shutdown()
+    return 0
+
+
+def measure_training(args: argparse.Namespace, panel, window) -> None:
+    """Interleave in-window runs and plain fits; print the stalls and the throughput ratio."""
+    from ml.train import TrainConfig
+
+    window_rates: list[float] = []
+    plain_rates: list[float] = []
+    stalls: dict[str, list[float]] = {}
+    baseline_stalls: list[float] = []
+    for round_index in range(args.rounds):
+        config = TrainConfig(
+            preset=args.preset,
+            dataset="mnist",
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            augment=False,
+            max_train_samples=args.samples,
+            max_test_samples=args.test_samples,
+            seed=round_index,
+        )
+        rates, round_stalls, round_baseline = run_in_window(panel, config, args.probe_ms)
+        baseline_stalls.extend(round_baseline)
+        for phase, values in round_stalls.items():
+            stalls.setdefault(phase, []).extend(values)
+        plain = plain_fit_samples_per_second(config)
+        window_rates.extend(rates[1:])
+        plain_rates.extend(plain[1:])
+        print(
+            f"  round {round_index + 1}: in window {' / '.join(f'{rate:,.0f}' for rate in rates)} samples/s, "
+            f"plain model.fit {' / '.join(f'{rate:,.0f}' for rate in plain)} samples/s (per epoch); "
+            f"stalls from the first batch on: {describe_stalls(after_first_batch(round_stalls))}; "
+            f"baseline process: {describe_stalls(round_baseline)}",
+            flush=True,
+        )
+
+    print(f"event-loop stalls from the first batch to the end of the run: {describe_stalls(after_first_batch(stalls))}")
+    for phase in RUN_PHASES:
+        if stalls.get(phase):
+            print(f"  {phase:>10}: {describe_stalls(stalls[phase])}")
+    print(f"  baseline, an idle separate process probing alike during the runs: {describe_stalls(baseline_stalls)}")
+    print("  targets: max <= 50 ms, p99 <= 20 ms")
+    if window_rates and plain_rates:
+        inside, plain = statistics.median(window_rates), statistics.median(plain_rates)
+        print(
+            f"training throughput (epochs after the first, median of {len(window_rates)}): in window {inside:,.0f} "
+            f"samples/s, plain model.fit {plain:,.0f} samples/s, ratio {inside / plain:.3f} (target >= 0.95)"
+        )
+    else:
+        print("training throughput: run at least 2 epochs to measure past the compile epoch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
