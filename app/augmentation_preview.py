@@ -333,6 +333,7 @@ class AugmentationPreviewDialog(QDialog):
             thread.finished.disconnect(thread.deleteLater)
         except (RuntimeError, TypeError):
             pass
+        thread.quit()  # ends its event loop once the worker returns (its own quit would wait for this thread)
         if thread.wait(timeout_ms):
             self._forget_thread()
             thread.deleteLater()

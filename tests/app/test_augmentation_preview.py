@@ -99,3 +99,11 @@ def test_a_dataset_that_cannot_be_read_is_explained(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not dialog.is_busy, timeout=TIMEOUT_MS)
     assert dialog.caption.text().startswith("Cannot preview augmentation")
     assert dialog.examples is None and dialog.shuffle_button.isEnabled()
+
+
+def test_closing_while_examples_are_prepared_waits_for_the_worker(qtbot):
+    dialog = AugmentationPreviewDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.is_busy  # the worker starts at once
+    dialog.reject()  # Close
+    assert not dialog.is_busy
