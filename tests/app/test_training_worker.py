@@ -1,15 +1,26 @@
-"""TrainingWorker in its own QThread: pause and resume continue the same run; Stop ends a paused run."""
+"""TrainingWorker: pause/resume/stop in its own QThread; error messages, abandon, saving and cache pruning."""
 
 from __future__ import annotations
 
+import math
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QThread
 
-from app.training_worker import TrainingWorker
-from ml.train import TrainConfig
+from app.training_worker import (
+    OUT_OF_MEMORY_MESSAGE,
+    TrainingAbandoned,
+    TrainingWorker,
+    describe_error,
+    good_epoch_count,
+    prune_trained_models,
+)
+from ml.data import DatasetError
+from ml.train import TrainConfig, TrainingError, TrainResult
 
 RUN_TIMEOUT_MS = 240_000
 
@@ -85,3 +96,123 @@ def test_stop_while_paused_ends_the_run(qtbot, start_worker):
     qtbot.waitUntil(lambda: len(summaries) == 1, timeout=30_000)
     assert batches == [(1, 1), (1, 2)]
     assert summaries[0]["stopped_by_user"] is True and summaries[0]["epochs_completed"] == 1
+
+
+class ResourceExhaustedError(Exception):
+    """Stands in for ``tf.errors.ResourceExhaustedError`` (matched by name, so TensorFlow is not needed)."""
+
+
+def chained(outer: BaseException, cause: BaseException) -> BaseException:
+    """``outer`` raised ``from cause``."""
+    outer.__cause__ = cause
+    return outer
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (DatasetError("MNIST file not found: x.npz"), "MNIST file not found: x.npz"),
+        (TrainingError("Unknown optimizer 'adamw'"), "Unknown optimizer 'adamw'"),
+        (MemoryError(), OUT_OF_MEMORY_MESSAGE),
+        (chained(TrainingError("Training failed"), ResourceExhaustedError("OOM")), OUT_OF_MEMORY_MESSAGE),
+        (KeyError("Unknown preset 'x'. Known presets: best."), "Unknown preset 'x'. Known presets: best."),
+        (ValueError("bad shape"), "Training failed: ValueError: bad shape"),
+    ],
+)
+def test_errors_become_plain_messages(error, expected):
+    assert describe_error(error) == expected
+
+
+def test_a_save_failure_says_training_finished():
+    class ModelFileError(Exception):
+        pass
+
+    assert describe_error(ModelFileError("disk full")).startswith("Training finished, but the model could not be saved")
+
+
+def test_stop_and_abandon_are_seen_by_the_stop_check():
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), Path("unused"))
+    assert worker.should_stop() is False
+    worker.request_stop()
+    assert worker.should_stop() is True and worker.stop_was_requested
+    worker.request_abandon()
+    with pytest.raises(TrainingAbandoned):
+        worker.should_stop()
+
+
+def record_signals(worker: TrainingWorker) -> dict[str, list]:
+    """Lists that collect what each of the worker's signals carried (same thread: delivered at once)."""
+    seen: dict[str, list] = {"trained": [], "failed": [], "finished": [], "batch": []}
+    worker.trained.connect(seen["trained"].append)
+    worker.failed.connect(seen["failed"].append)
+    worker.finished.connect(lambda: seen["finished"].append(True))
+    worker.batch_finished.connect(seen["batch"].append)
+    return seen
+
+
+def test_run_reports_a_failure_and_always_finishes(monkeypatch, tmp_path):
+    def failing_fit(config, **hooks):
+        raise DatasetError("The MNIST file is corrupted.")
+
+    monkeypatch.setattr("ml.train.fit", failing_fit)
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
+    seen = record_signals(worker)
+    worker.run()
+    assert seen == {"trained": [], "failed": ["The MNIST file is corrupted."], "finished": [True], "batch": []}
+
+
+def test_an_abandoned_run_reports_nothing_but_finishes(monkeypatch, tmp_path):
+    def fit_that_checks_stop(config, *, on_batch=None, should_stop=None, **hooks):
+        on_batch({"epoch": 1, "epochs": 1, "batch": 1, "steps": 5, "loss": 1.0, "accuracy": 0.5})
+        try:
+            should_stop()
+        except Exception as error:  # what ml.train.fit does with anything raised inside model.fit
+            raise TrainingError(f"Training failed: {type(error).__name__}") from error
+        raise AssertionError("should_stop did not raise")
+
+    monkeypatch.setattr("ml.train.fit", fit_that_checks_stop)
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
+    seen = record_signals(worker)
+    worker.request_abandon()
+    worker.run()
+    assert seen["failed"] == [] and seen["trained"] == [] and seen["finished"] == [True]
+    assert len(seen["batch"]) == 1
+
+
+def test_a_diverged_first_epoch_is_not_saved(monkeypatch, tmp_path):
+    def diverging_fit(config, **hooks):
+        return TrainResult(
+            model=None,
+            config=config.resolved(),
+            history={"loss": [math.nan]},
+            test_accuracy=0.1,
+            test_loss=2.3,
+            device="CPU",
+            epochs_completed=1,
+            stop_reason="The loss became NaN at epoch 1, batch 2.",
+        )
+
+    monkeypatch.setattr("ml.train.fit", diverging_fit)
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
+    seen = record_signals(worker)
+    worker.run()
+    summary = seen["trained"][0]
+    assert summary["path"] is None and summary["epochs_completed"] == 0
+    assert summary["stop_reason"].startswith("The loss became NaN")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_good_epochs_stop_at_the_first_non_finite_loss():
+    assert good_epoch_count({"loss": [0.5, 0.3, math.nan]}) == 2
+    assert good_epoch_count({}) == 0
+
+
+def test_pruning_keeps_the_newest_models(tmp_path):
+    for index in range(5):
+        path = tmp_path / f"model-{index}.keras"
+        path.write_bytes(b"x")
+        stamp = time.time() - 100 + index
+        os.utime(path, (stamp, stamp))
+    (tmp_path / "notes.txt").write_text("kept")
+    prune_trained_models(tmp_path, keep=2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model-3.keras", "model-4.keras", "notes.txt"]
