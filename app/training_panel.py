@@ -395,6 +395,9 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start training")
         self.start_button.setMinimumWidth(120)
         self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setMinimumWidth(90)
+        self.pause_button.setToolTip("Hold the run after the current batch; Resume continues the same run.")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setMinimumWidth(90)
         self.stop_button.setToolTip("Stop after the current batch; the model trained so far is tested and kept.")
@@ -474,6 +477,7 @@ class TrainingPanel(QWidget):
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_bar, 1)
         progress_row.addWidget(self.start_button)
+        progress_row.addWidget(self.pause_button)
         progress_row.addWidget(self.stop_button)
         result_row = QHBoxLayout()
         result_row.addWidget(self.result_label)
@@ -493,6 +497,7 @@ class TrainingPanel(QWidget):
         """Wire buttons, the preset picker and settings persistence."""
         self.start_button.clicked.connect(self._on_start_clicked)
         self.stop_button.clicked.connect(self.request_stop)
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_chosen)
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset_chosen)
         self.browse_button.clicked.connect(self._on_browse_clicked)
@@ -763,6 +768,27 @@ class TrainingPanel(QWidget):
         self._worker.request_stop()
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
+        self.pause_button.setEnabled(False)  # a paused run lets go once a stop is asked for
+
+    @property
+    def is_paused(self) -> bool:
+        """True while a run is held between batches by Pause."""
+        return self._worker is not None and self._worker.is_paused
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        """Pause the run after the current batch, or resume a paused run."""
+        if self._worker is None or self._stop_requested:
+            return
+        if self._worker.is_paused:
+            self._worker.resume()
+            self.pause_button.setText("Pause")
+            self._shown_batch = None  # redraw the progress text without "Paused"
+            self._flush_reports()
+        else:
+            self._worker.pause()
+            self.pause_button.setText("Resume")
+            self.progress_bar.setFormat(f"Paused · {self.progress_bar.format()}")
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """End any run (stop, ``quit()``, ``wait()``; never terminate) without testing or saving; True when done."""
@@ -821,6 +847,7 @@ class TrainingPanel(QWidget):
         self._phase = "training"
         if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
             self._phase = "testing"
+            self.pause_button.setEnabled(False)  # no batches are left to pause between
             self._flush_reports(force=True)
             self.progress_bar.setFormat("Testing the model on the test set…")
 
@@ -945,6 +972,8 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.stop_button.setText("Stop")
+        self.pause_button.setEnabled(True)
+        self.pause_button.setText("Pause")
 
     def _set_idle_state(self) -> None:
         """Enable the settings and Start; disable Stop."""
@@ -954,6 +983,8 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")
+        self.pause_button.setEnabled(False)
+        self.pause_button.setText("Pause")
         if self._latest_batch is None and not self.result_label.text() and self.progress_bar.maximum() != 1:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)

@@ -156,6 +156,35 @@ def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
     assert panel.start_button.isEnabled()
 
 
+def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel, qtbot, monkeypatch):
+    def fit_with_a_pause_point(
+        config: TrainConfig, *, on_batch=None, should_stop=None, wait_while_paused=None, **hooks
+    ):
+        report = {"epoch": 1, "epochs": 1, "steps": 2, "loss": 1.0, "accuracy": 0.5, "samples_per_second": 100.0}
+        on_batch({**report, "batch": 1})
+        deadline = time.monotonic() + 30
+        while not wait_while_paused.paused and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the test has pressed Pause
+        wait_while_paused.wait_while_paused(should_stop)  # as fit does at every batch end
+        on_batch({**report, "batch": 2})
+        raise TrainingError("end of the stub run")
+
+    monkeypatch.setattr("ml.train.fit", fit_with_a_pause_point)
+    panel = make_panel()
+    assert not panel.pause_button.isEnabled()
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel._latest_batch is not None, timeout=30_000)
+    panel.pause_button.click()
+    assert panel.is_paused and panel.pause_button.text() == "Resume"
+    assert panel.progress_bar.format().startswith("Paused · ")
+    qtbot.wait(300)
+    assert panel._latest_batch["batch"] == 1 and panel.is_running  # held
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.pause_button.click()
+    assert panel._training_series.points.size == 2  # the same run went on with its second batch
+    assert panel.pause_button.text() == "Pause" and not panel.pause_button.isEnabled()
+
+
 def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
     panel = make_panel()
     finished_runs = []
