@@ -564,11 +564,12 @@ def test_a_missing_last_model_falls_back_to_the_bundled_one(qtbot, make_window, 
     assert window.model_description["origin"] == "bundled"
 
 
-def test_closing_the_window_stops_every_thread_within_two_seconds(qtbot, make_window):
+def test_quit_closes_the_window_and_stops_every_thread_within_two_seconds(qtbot, make_window):
     window = make_window()
     started = time.perf_counter()
-    assert window.close()
+    window.quit_action.trigger()
     assert time.perf_counter() - started < 2.5
+    assert not window.isVisible()
     assert not window.models.thread.isRunning()
 
 

@@ -133,7 +133,17 @@ class ThreadLocalProbe(QObject):
 
 
 class ProbeDriver(QObject):
+    """Lives in the GUI thread: asks the probe to look, and collects its answers (queued across threads)."""
+
     look_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[bool] = []
+
+    @Slot(bool)
+    def record(self, answer: bool) -> None:
+        self.answers.append(answer)
 
 
 def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
@@ -143,12 +153,13 @@ def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
     probe.moveToThread(thread)
     driver = ProbeDriver()
     driver.look_requested.connect(probe.look)
+    probe.answered.connect(driver.record)
     thread.started.connect(probe.pin_and_store)
     thread.finished.connect(probe.unpin)
-    with qtbot.waitSignal(probe.answered):
-        thread.start()
-    with qtbot.waitSignal(probe.answered) as looked:
-        driver.look_requested.emit()
+    thread.start()
+    qtbot.waitUntil(lambda: len(driver.answers) == 1)
+    driver.look_requested.emit()
+    qtbot.waitUntil(lambda: len(driver.answers) == 2)
     thread.quit()
     assert thread.wait(2000)
-    assert looked.args == [True]
+    assert driver.answers == [True, True]
