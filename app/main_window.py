@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, description: dict) -> None:
         self.model_description = description
         self.prediction.set_class_names(description["class_names"])
+        self._tell_training_panel_the_active_model(description)
         self.model_label.setText(f"Model: {format_model_status(description)}")
         if description["path"]:
             self.settings.setValue("models/last", description["path"])
@@ -479,6 +480,7 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_model_saved(self, description: dict) -> None:
         self.model_description = description
+        self._tell_training_panel_the_active_model(description)
         self.model_label.setText(f"Model: {format_model_status(description)}")
         self.settings.setValue("models/last", description["path"])
         self.settings.setValue("paths/models", str(Path(description["path"]).parent))
@@ -710,6 +712,11 @@ class MainWindow(QMainWindow):
         if Path(path).suffix.lower() not in MODEL_SUFFIXES:
             path += ".h5" if "HDF5" in chosen_filter else ".keras"
         return path
+
+    def _tell_training_panel_the_active_model(self, description: dict) -> None:
+        """The panel's "Continue training the active model" trains this model's file (loaded in its own thread)."""
+        if self.training_panel is not None:
+            self.training_panel.set_active_model(description.get("source_path"), description["display_name"])
 
     def _remember_recent_model(self, path: str) -> None:
         recent = [entry for entry in self.recent_models() if Path(entry) != Path(path)]

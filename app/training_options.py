@@ -68,7 +68,6 @@ def default_output_folder() -> Path:
 def hint_label(text: str) -> QLabel:
     """A small, muted, wrapping explanation under a group's controls."""
     label = QLabel(text)
-    label.setWordWrap(True)
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 0.92)

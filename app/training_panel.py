@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QValidator
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QShowEvent, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,14 +27,19 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.augmentation_preview import AugmentationPreviewDialog
+from app.offline_weights_dialog import ask_offline_weights_choice, is_offline_weights_message
+from app.parameter_counter import ParameterCounter, model_input
+from app.training_options import TrainingOptions
 from app.training_worker import TrainingWorker
 from ml.cli import format_duration
 from ml.data import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
-from ml.presets import PRESETS
+from ml.presets import PRESETS, format_parameter_count
 from ml.train import TrainConfig
 
 # The datasets come from ml.data.DATASET_NAMES (the one list); these are only their labels (the name when missing).
@@ -66,6 +71,8 @@ FALLBACK_PRESET_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-3,
     "augment": False,
 }
+PARAMETER_COUNT_DELAY_MS = 1500  # after the panel first shows: the window and its model load first
+SETUP_WIDTH = 450
 LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
     round(mantissa * 10.0**exponent, 12) for exponent in range(-6, 1) for mantissa in (1, 2, 5)
 )
@@ -94,6 +101,17 @@ def preset_tooltip(name: str) -> str:
     if preset.tutorial_result:
         lines.append(f"Tutorial: {preset.tutorial_result}")
     return "\n".join(lines)
+
+
+def preset_caption(name: str, parameters: int | None, counted: bool) -> str:
+    """Two lines under the preset picker: the tutorial's reported figure, then the parameter count."""
+    preset = PRESETS[name]
+    tutorial = f"Tutorial: {preset.tutorial_result}" if preset.tutorial_result else "Digit Lab's own preset"
+    if parameters is not None:
+        count = f"{parameters:,} parameters"
+    else:
+        count = "counting parameters…" if not counted else "does not fit this dataset's input"
+    return f"{tutorial}\n{count}"
 
 
 class LearningRateSpinBox(QDoubleSpinBox):
@@ -341,6 +359,12 @@ class TrainingPanel(QWidget):
         self._stop_requested = False
         self._phase = "idle"
         self.samples_per_second_by_epoch: dict[int, float] = {}
+        self._active_model_path: str | None = None
+        self._active_model_name = ""
+        self._offline_weights_message: str | None = None
+        self.augmentation_preview: AugmentationPreviewDialog | None = None
+        self.parameter_counter = ParameterCounter(self)
+        self._parameter_counting_scheduled = False
         self._build_controls()
         self._build_layout()
         self._flush_timer = QTimer(self)
@@ -392,6 +416,21 @@ class TrainingPanel(QWidget):
         self.training_limit_spin.setToolTip("Train on the first N training images only, for a quick run.")
         self.augment_check = QCheckBox("Augment images")
         self.augment_check.setToolTip("Randomly rotate, shift, zoom and thicken training images (image datasets).")
+        self.preview_button = QPushButton("Preview…")
+        self.preview_button.setToolTip("See training images of the chosen dataset with random augmentations")
+        self.preset_caption = QLabel()
+        self.preset_caption.setTextFormat(Qt.TextFormat.PlainText)  # no word wrap: it would make the dock scroll
+        self.preset_caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.preset_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        caption_font = QFont(self.font())
+        caption_font.setPointSizeF(caption_font.pointSizeF() * 0.92)
+        self.preset_caption.setFont(caption_font)
+        self.fine_tune_check = QCheckBox("Continue training the active model")
+        self.fine_tune_check.setToolTip(
+            "Train the active model's own weights further (fine-tune) instead of a new model of the chosen preset; "
+            "the preset still supplies the training defaults."
+        )
+        self.options = TrainingOptions(self)
         self.start_button = QPushButton("Start training")
         self.start_button.setMinimumWidth(120)
         self.start_button.setDefault(True)
@@ -429,7 +468,7 @@ class TrainingPanel(QWidget):
             self.validation_unit_combo,
             self.training_limit_spin,
             self.augment_check,
-        ]
+        ]  # the options lock their own widgets, and the fine-tune box needs an active model as well
 
     def _build_layout(self) -> None:
         """Settings in a compact grid on the left; progress, buttons, result and curves on the right."""
@@ -446,14 +485,20 @@ class TrainingPanel(QWidget):
         validation_row.setSpacing(4)
         validation_row.addWidget(self.validation_spin, 1)
         validation_row.addWidget(self.validation_unit_combo, 1)
-        rows: list[tuple[str, QWidget | QHBoxLayout, str, QWidget | None]] = [
+        augment_row = QHBoxLayout()
+        augment_row.setSpacing(4)
+        augment_row.addWidget(self.augment_check, 1)
+        augment_row.addWidget(self.preview_button)
+        rows: list[tuple[str, QWidget | QHBoxLayout, str, QWidget | QHBoxLayout | None]] = [
             ("Dataset", self.dataset_combo, "", None),
             ("Data", data_row, "", None),
             ("Model", self.preset_combo, "", None),
+            ("", self.preset_caption, "", None),
+            ("", self.fine_tune_check, "", None),
             ("Epochs", self.epochs_spin, "Batch size", self.batch_size_spin),
             ("Optimizer", self.optimizer_combo, "Learning rate", self.learning_rate_spin),
             ("Validation", validation_row, "", None),
-            ("Train on", self.training_limit_spin, "", self.augment_check),
+            ("Train on", self.training_limit_spin, "", augment_row),
         ]
         for row, (label, field, second_label, second_field) in enumerate(rows):
             grid.addWidget(QLabel(label), row, 0)
@@ -465,15 +510,22 @@ class TrainingPanel(QWidget):
             if second_label:
                 grid.addWidget(QLabel(second_label), row, 2)
                 grid.addWidget(second_field, row, 3)
+            elif isinstance(second_field, QHBoxLayout):
+                grid.addLayout(second_field, row, 2, 1, 2)
             elif second_field is not None:
                 grid.addWidget(second_field, row, 2, 1, 2)
-        setup_box = QGroupBox("Training setup")
-        setup_box.setLayout(grid)
-        setup_box.setFixedWidth(420)
+        grid.setRowStretch(len(rows), 1)
+        setup_page = QWidget()
+        setup_page.setLayout(grid)
+        self.setup_tabs = QTabWidget()
+        self.setup_tabs.setDocumentMode(True)
+        self.setup_tabs.addTab(setup_page, "Setup")
+        self.setup_tabs.addTab(self.options.run_page, "Options")
+        self.setup_tabs.addTab(self.options.images_page, "Images && transfer")
+        self.setup_tabs.setFixedWidth(SETUP_WIDTH)
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
-        left.addWidget(setup_box)
-        left.addStretch(1)
+        left.addWidget(self.setup_tabs)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_bar, 1)
         progress_row.addWidget(self.start_button)
@@ -506,8 +558,14 @@ class TrainingPanel(QWidget):
         for spin in (self.epochs_spin, self.batch_size_spin, self.validation_spin, self.training_limit_spin):
             spin.valueChanged.connect(self._save_settings)
         self.learning_rate_spin.valueChanged.connect(self._save_settings)
-        self.optimizer_combo.currentIndexChanged.connect(self._save_settings)
+        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_chosen)
         self.augment_check.toggled.connect(self._save_settings)
+        self.preview_button.clicked.connect(self._on_preview_clicked)
+        self.fine_tune_check.toggled.connect(self._on_fine_tune_toggled)
+        self.data_path_edit.editingFinished.connect(self._update_options_context)
+        self.options.changed.connect(self._save_settings)
+        self.options.changed.connect(self._update_options_context)
+        self.parameter_counter.counted.connect(self._on_parameters_counted)
 
     # ------------------------------------------------------------------------------------------- settings
 
@@ -521,6 +579,8 @@ class TrainingPanel(QWidget):
         self._select_data(self.optimizer_combo, str(defaults["optimizer"]))
         self.augment_check.setChecked(bool(defaults["augment"]))
         self.preset_combo.setToolTip(preset_tooltip(name))
+        self.options.apply_preset_defaults(name)
+        self._update_options_context()
 
     @staticmethod
     def _select_data(combo: QComboBox, value: str) -> bool:
@@ -570,6 +630,8 @@ class TrainingPanel(QWidget):
             self.training_limit_spin.setValue(int(settings.value("training_images", 0, type=int)))
         finally:
             settings.endGroup()
+        self.options.restore_settings(settings)
+        self._update_options_context()
 
     @Slot()
     def _save_settings(self) -> None:
@@ -590,6 +652,7 @@ class TrainingPanel(QWidget):
             settings.setValue("augment", self.augment_check.isChecked())
         finally:
             settings.endGroup()
+        self.options.save_settings(settings)
 
     @Slot(int)
     def _on_preset_chosen(self, index: int) -> None:
@@ -607,7 +670,24 @@ class TrainingPanel(QWidget):
         self._select_data(self.validation_unit_combo, "images" if large else "%")
         self._set_validation_unit("images" if large else "%")
         self.validation_spin.setValue(DEFAULT_VALIDATION_SIZE if large else DEFAULT_VALIDATION_PERCENT)
+        self._update_options_context()
         self._save_settings()
+
+    @Slot(int)
+    def _on_optimizer_chosen(self, index: int) -> None:
+        """An optimizer was picked: momentum and Nesterov apply to some only."""
+        self._update_options_context()
+        self._save_settings()
+
+    @Slot()
+    def _update_options_context(self) -> None:
+        """Tell the options what applies (preset, dataset, optimizer) and refresh the preset caption."""
+        self.options.set_context(
+            self.preset_combo.currentData(), self.dataset_combo.currentData(), self.optimizer_combo.currentData()
+        )
+        if self._parameter_counting_scheduled:
+            self.count_parameters()
+        self._show_preset_caption()
 
     def _update_data_row(self) -> None:
         """Enable the data field for datasets that read a file or folder, with a hint of what it takes."""
@@ -631,6 +711,7 @@ class TrainingPanel(QWidget):
             )
         if path:
             self.data_path_edit.setText(path)
+            self._update_options_context()
             self._save_settings()
 
     @Slot(int)
@@ -648,7 +729,7 @@ class TrainingPanel(QWidget):
         limit = self.training_limit_spin.value()
         choice = self.dataset_combo.currentData()
         path = self.data_path_edit.text().strip() or None
-        return TrainConfig(
+        config = TrainConfig(
             preset=self.preset_combo.currentData(),
             dataset=(path or "") if choice == FOLDER_DATASET else choice,
             data_file=path if choice in FILE_DATASETS else None,
@@ -660,6 +741,10 @@ class TrainingPanel(QWidget):
             augment=self.augment_check.isChecked(),
             max_train_samples=limit or None,
         )
+        config = self.options.apply_to(config)
+        if self.fine_tune_check.isChecked() and self._active_model_path:
+            config = replace(config, fine_tune_from=self._active_model_path)
+        return config
 
     # ------------------------------------------------------------------------------------------- running
 
@@ -688,11 +773,18 @@ class TrainingPanel(QWidget):
             self._show_message(str(error.args[0] if error.args else error), "error")
             return False
         if config is None:
+            problem = self.options.problem()
+            if problem:
+                self._show_message(problem, "error")
+                return False
             config = self.training_config()
         else:
             self._show_config(resolved)
         if not config.dataset:
             self._show_message("Choose the image folder to train on (Browse…).", "error")
+            return False
+        if config.fine_tune_from and not Path(config.fine_tune_from).is_file():
+            self._show_message(f"The active model's file {config.fine_tune_from} no longer exists.", "error")
             return False
         self._save_settings()
         self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
@@ -736,6 +828,10 @@ class TrainingPanel(QWidget):
             amount = config.validation_size * 100 if unit == "%" else config.validation_size
             self.validation_spin.setValue(round(amount))
         self.training_limit_spin.setValue(int(config.max_train_samples or 0))
+        self.options.show_config(config)
+        self.fine_tune_check.setChecked(
+            bool(config.fine_tune_from) and config.fine_tune_from == self._active_model_path
+        )
 
     def _reset_run_state(self, config: TrainConfig, epochs: int, batch_size: int) -> None:
         """Clear the previous run's curves, result and messages."""
@@ -753,6 +849,9 @@ class TrainingPanel(QWidget):
         self.samples_per_second_by_epoch = {}
         self._started_at = time.perf_counter()
         self._phase = "starting"
+        self._offline_weights_message = None
+        if config.tensorboard_dir:
+            self.options.set_log_folder(None)  # the run's own folder, once it is written
         self.curves.reset(epochs)
         self._show_result_text("", "")
         self._show_message("")
@@ -793,6 +892,9 @@ class TrainingPanel(QWidget):
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """End any run (stop, ``quit()``, ``wait()``; never terminate) without testing or saving; True when done."""
         self._save_settings()
+        self.parameter_counter.shutdown(timeout_ms)
+        if self.augmentation_preview is not None:
+            self.augmentation_preview.shutdown(timeout_ms)
         thread, worker = self._thread, self._worker
         if thread is None or worker is None:
             return True
@@ -823,6 +925,138 @@ class TrainingPanel(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
+    # ------------------------------------------------------------------------------------------- active model
+
+    def set_active_model(self, path: str | None, display_name: str) -> None:
+        """The window's active model and its file: what "Continue training the active model" trains further."""
+        self._active_model_path = path
+        self._active_model_name = display_name
+        self.fine_tune_check.setText(
+            f"Continue training the active model ({display_name})"
+            if display_name
+            else "Continue training the active model"
+        )
+        if not path:
+            self.fine_tune_check.setChecked(False)
+        self.fine_tune_check.setEnabled(bool(path) and not self.is_running)
+
+    @Slot(bool)
+    def _on_fine_tune_toggled(self, checked: bool) -> None:
+        """Fine-tuning keeps the active model's architecture; the preset then only supplies training defaults."""
+        self._show_preset_caption()
+        self._save_settings()
+
+    # ------------------------------------------------------------------------------------------- presets
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Count the presets' parameters soon after the panel first shows (never at start-up)."""
+        super().showEvent(event)
+        if not self._parameter_counting_scheduled:
+            self._parameter_counting_scheduled = True
+            QTimer.singleShot(PARAMETER_COUNT_DELAY_MS, self.count_parameters)
+
+    @Slot()
+    def count_parameters(self) -> None:
+        """Count every preset's parameters for the chosen dataset's input, the chosen preset first (in a worker)."""
+        self._parameter_counting_scheduled = True
+        chosen = self.preset_combo.currentData()
+        names = [chosen, *(name for name in PRESETS if name != chosen)]
+        self.parameter_counter.request([self._count_key(name) for name in names])
+        self._show_preset_caption()
+
+    def _count_key(self, name: str) -> tuple[str, tuple[int, ...], int]:
+        """The preset, input shape and class count that the current dataset choice gives."""
+        shape, classes = model_input(
+            name,
+            self.dataset_combo.currentData(),
+            self.data_path_edit.text().strip() or None,
+            self.options.image_size_spin.value(),
+            self.options.color_combo.currentData(),
+        )
+        return name, shape, classes
+
+    @Slot(str)
+    def _on_parameters_counted(self, name: str) -> None:
+        """Show a newly counted preset's parameters in the picker and, if chosen, under it."""
+        index = self.preset_combo.findData(name)
+        key = self._count_key(name)
+        if index >= 0 and self.parameter_counter.is_known(key):
+            count = self.parameter_counter.parameters(key)
+            suffix = f"  ·  {format_parameter_count(count)}" if count is not None else ""
+            self.preset_combo.setItemText(index, PRESETS[name].title + suffix)
+        self._show_preset_caption()
+
+    def _show_preset_caption(self) -> None:
+        """The chosen preset's tutorial figure and parameter count (or that the active model is continued)."""
+        name = self.preset_combo.currentData()
+        if name is None:
+            return
+        if self.fine_tune_check.isChecked() and self._active_model_path:
+            self._set_caption(
+                f"Continuing {self._active_model_name} (its own architecture and weights);\n"
+                "the preset below supplies the training defaults."
+            )
+            return
+        key = self._count_key(name)
+        if not self._parameter_counting_scheduled:
+            self._set_caption(preset_caption(name, None, True).splitlines()[0])
+            return
+        self._set_caption(
+            preset_caption(name, self.parameter_counter.parameters(key), self.parameter_counter.is_known(key))
+        )
+
+    def _set_caption(self, text: str) -> None:
+        """Show ``text`` under the preset picker, each line elided to the column (the full text as tooltip)."""
+        metrics = self.preset_caption.fontMetrics()
+        width = SETUP_WIDTH - 110
+        lines = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in text.splitlines()]
+        self.preset_caption.setText("\n".join(lines))
+        self.preset_caption.setToolTip(text)
+
+    # ------------------------------------------------------------------------------------------- augmentation
+
+    def augmentation_source(self) -> dict[str, Any]:
+        """The dataset the augmentation preview shows: the chosen one (MNIST while no folder is chosen)."""
+        config = self.training_config()
+        if not config.dataset:
+            return {"dataset": "mnist", "data_file": None, "image_size": None, "color_mode": "grayscale"}
+        return {
+            "dataset": config.dataset,
+            "data_file": config.data_file,
+            "image_size": config.image_size,
+            "color_mode": config.color_mode,
+        }
+
+    @Slot()
+    def _on_preview_clicked(self) -> None:
+        """Show what augmentation does to the chosen dataset's training images."""
+        if self.augmentation_preview is None:
+            self.augmentation_preview = AugmentationPreviewDialog(self.augmentation_source(), self)
+        else:
+            self.augmentation_preview.set_source(self.augmentation_source())
+        self.augmentation_preview.show()
+        self.augmentation_preview.raise_()
+
+    # ------------------------------------------------------------------------------------------- offline weights
+
+    @Slot()
+    def _offer_ways_out_of_offline_weights(self) -> None:
+        """ImageNet weights out of reach: offer a local weights file or training from scratch, then restart."""
+        message, self._offline_weights_message = self._offline_weights_message, None
+        if not message or self.is_running or self._run_config is None:
+            return
+        choice = ask_offline_weights_choice(message, self)
+        if choice == "file" and not self.options.choose_weights_file():
+            return
+        if choice not in ("file", "scratch"):
+            return
+        if choice == "scratch":
+            self.options.set_backbone_weights("none")
+        weights = self.options.weights_file_edit.text().strip() if choice == "file" else "none"
+        self.start_training(
+            replace(self._run_config, backbone_weights=weights, freeze_backbone=self.options.freeze_check.isChecked())
+        )
+
     # ------------------------------------------------------------------------------------------- reports
 
     @Slot(dict)
@@ -845,6 +1079,8 @@ class TrainingPanel(QWidget):
                 float(report["epoch"]), report["val_loss"], report.get("val_accuracy", math.nan)
             )
         self._phase = "training"
+        if self._run_config is not None and self._run_config.tensorboard_dir and not self.options.log_folder:
+            self.options.set_log_folder(self._run_config.tensorboard_dir)  # written now; the run's subfolder at the end
         if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
             self._phase = "testing"
             self.pause_button.setEnabled(False)  # no batches are left to pause between
@@ -871,6 +1107,8 @@ class TrainingPanel(QWidget):
             return
         self._flush_reports(force=True)
         self._show_message(message, "error")
+        if is_offline_weights_message(message):
+            self._offline_weights_message = message
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Training failed")
@@ -924,6 +1162,8 @@ class TrainingPanel(QWidget):
         self.running_changed.emit(False)
         if result is not None and result.get("path"):
             self.model_trained.emit(result)
+        if self._offline_weights_message:
+            QTimer.singleShot(0, self._offer_ways_out_of_offline_weights)
 
     def _show_result(self, result: dict[str, Any]) -> None:
         """Show the test accuracy and how the run ended."""
@@ -936,7 +1176,11 @@ class TrainingPanel(QWidget):
         details = f"{result.get('preset')} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
         if result.get("device"):
             details += f" · {result['device']}"
+        if result.get("checkpoint_path"):
+            details += f" · best epoch ({result.get('checkpoint_epoch')}) saved to {result['checkpoint_path']}"
         self._show_result_text(headline, details)
+        if result.get("tensorboard_run_dir"):
+            self.options.set_log_folder(result["tensorboard_run_dir"])
         reason = result.get("stop_reason")
         if result.get("stopped_by_user"):
             self.progress_bar.setFormat(f"Stopped by you after {epochs} epoch{'s' if epochs != 1 else ''}")
@@ -974,12 +1218,16 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Stop")
         self.pause_button.setEnabled(True)
         self.pause_button.setText("Pause")
+        self.options.set_running(True)
+        self.fine_tune_check.setEnabled(False)
 
     def _set_idle_state(self) -> None:
         """Enable the settings and Start; disable Stop."""
         for widget in self.setting_widgets:
             widget.setEnabled(True)
         self._update_data_row()
+        self.options.set_running(False)
+        self.fine_tune_check.setEnabled(bool(self._active_model_path))
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")
