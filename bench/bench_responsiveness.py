@@ -339,7 +339,7 @@ def main() -> int:
 
 
 def measure_training(args: argparse.Namespace, panel, window) -> None:
-    """Interleave in-window runs and plain fits; print the stalls and the throughput ratio."""
+    """Interleave in-window runs and plain fits (ABBA order); print the stalls and the throughput ratio."""
     from ml.train import TrainConfig
 
     window_rates: list[float] = []
@@ -357,11 +357,15 @@ def measure_training(args: argparse.Namespace, panel, window) -> None:
             max_test_samples=args.test_samples,
             seed=round_index,
         )
+        plain_first = round_index % 2 == 1  # A B, B A, A B, …: slow drifts of the machine's load hit both alike
+        if plain_first:
+            plain = plain_fit_samples_per_second(config)
         rates, round_stalls, round_baseline = run_in_window(panel, config, args.probe_ms)
         baseline_stalls.extend(round_baseline)
         for phase, values in round_stalls.items():
             stalls.setdefault(phase, []).extend(values)
-        plain = plain_fit_samples_per_second(config)
+        if not plain_first:
+            plain = plain_fit_samples_per_second(config)
         window_rates.extend(rates[1:])
         plain_rates.extend(plain[1:])
         print(
