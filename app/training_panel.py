@@ -1034,8 +1034,10 @@ class TrainingPanel(QWidget):
             self.augmentation_preview = AugmentationPreviewDialog(self.augmentation_source(), self)
         else:
             self.augmentation_preview.set_source(self.augmentation_source())
-        self.augmentation_preview.show()
-        self.augmentation_preview.raise_()
+        if self.augmentation_preview.isVisible():
+            self.augmentation_preview.raise_()  # already open behind the window: bring it forward
+        else:
+            self.augmentation_preview.show()
 
     # ------------------------------------------------------------------------------------------- offline weights
 

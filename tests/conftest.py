@@ -73,3 +73,33 @@ def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if dangling:
         places = "\n---\n".join(where for _, where in dangling)
         pytest.fail(f"{len(dangling)} QThread(s) still running after the test; started at:\n{places}")
+
+
+def draw_shape_images(folder: Path, classes: tuple[str, ...], per_class: int, size: int, seed: int = 0) -> Path:
+    """An image folder with one subfolder per class of simple white shapes on black (circle, square, triangle)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    for name in classes:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            image = Image.new("L", (size, size), 0)
+            draw = ImageDraw.Draw(image)
+            half = rng.integers(size // 5, size // 3)
+            cx, cy = rng.integers(half + 1, size - half - 1, size=2)
+            box = (cx - half, cy - half, cx + half, cy + half)
+            if name == "circle":
+                draw.ellipse(box, fill=255)
+            elif name == "square":
+                draw.rectangle(box, fill=255)
+            else:
+                draw.polygon([(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)], fill=255)
+            image.save(folder / name / f"{index:03d}.png")
+    return folder
+
+
+@pytest.fixture
+def shape_folder(tmp_path: Path) -> Path:
+    """A 3-class image folder (circle, square, triangle), 24 images of 20x20 pixels per class."""
+    return draw_shape_images(tmp_path / "shapes", ("circle", "square", "triangle"), per_class=24, size=20)
