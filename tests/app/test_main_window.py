@@ -624,3 +624,39 @@ def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window)
     qtbot.waitUntil(lambda: not window.training_panel.is_running, timeout=LOAD_TIMEOUT_MS)
     shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
     assert sum(shown["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_class_names_saved_with_a_model_label_the_probability_bars(qtbot, make_window, tmp_path):
+    from ml.data import FASHION_MNIST_CLASS_NAMES
+    from ml.modelio import ModelMetadata, save_model
+    from ml.presets import build_model
+
+    path = save_model(
+        build_model("mlp", (28, 28, 1), 10),
+        tmp_path / "fashion.keras",
+        ModelMetadata(class_names=list(FASHION_MNIST_CLASS_NAMES), dataset="fashion-mnist", preset="mlp"),
+    )
+    window = make_window()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        window.open_model_file(path)
+    assert window.prediction.bars.class_names == FASHION_MNIST_CLASS_NAMES
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    assert shown["predicted_class"] in FASHION_MNIST_CLASS_NAMES and len(shown["probabilities"]) == 10
+    assert window.prediction.bars.class_names == FASHION_MNIST_CLASS_NAMES  # kept after predicting
+    assert window.training_panel.fine_tune_check.text().endswith("(fashion)")  # the panel knows the active model
+
+
+def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(qtbot, make_window, shape_folder):
+    from ml.train import TrainConfig
+
+    window = make_window()
+    config = TrainConfig(preset="cnn3x3", dataset=str(shape_folder), epochs=2, batch_size=16, image_size=20)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        assert window.training_panel.start_training(config)
+    assert loaded.args[0]["class_names"] == ["circle", "square", "triangle"]
+    assert window.prediction.bars.class_names == ["circle", "square", "triangle"]
+    qtbot.waitUntil(lambda: not window.training_panel.is_running, timeout=LOAD_TIMEOUT_MS)
+    shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(60, 60), (220, 60), (220, 220)]))
+    assert shown["predicted_class"] in ("circle", "square", "triangle") and len(shown["probabilities"]) == 3
+    panel = window.training_panel
+    assert panel.fine_tune_check.isEnabled() and panel._active_model_path == loaded.args[0]["source_path"]
