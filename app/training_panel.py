@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QShowEvent, QValidator
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -71,7 +71,6 @@ FALLBACK_PRESET_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-3,
     "augment": False,
 }
-PARAMETER_COUNT_DELAY_MS = 1500  # after the panel first shows: the window and its model load first
 SETUP_WIDTH = 450
 LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
     round(mantissa * 10.0**exponent, 12) for exponent in range(-6, 1) for mantissa in (1, 2, 5)
@@ -928,7 +927,10 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------------------------------- active model
 
     def set_active_model(self, path: str | None, display_name: str) -> None:
-        """The window's active model and its file: what "Continue training the active model" trains further."""
+        """The window's active model and its file: what "Continue training the active model" trains further.
+
+        The first call also starts counting the presets' parameters: TensorFlow has loaded by then.
+        """
         self._active_model_path = path
         self._active_model_name = display_name
         self.fine_tune_check.setText(
@@ -939,6 +941,8 @@ class TrainingPanel(QWidget):
         if not path:
             self.fine_tune_check.setChecked(False)
         self.fine_tune_check.setEnabled(bool(path) and not self.is_running)
+        if not self._parameter_counting_scheduled:
+            self.count_parameters()
 
     @Slot(bool)
     def _on_fine_tune_toggled(self, checked: bool) -> None:
@@ -948,16 +952,13 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------------------------------------- presets
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        """Count the presets' parameters soon after the panel first shows (never at start-up)."""
-        super().showEvent(event)
-        if not self._parameter_counting_scheduled:
-            self._parameter_counting_scheduled = True
-            QTimer.singleShot(PARAMETER_COUNT_DELAY_MS, self.count_parameters)
-
     @Slot()
     def count_parameters(self) -> None:
-        """Count every preset's parameters for the chosen dataset's input, the chosen preset first (in a worker)."""
+        """Count every preset's parameters for the chosen dataset's input, the chosen preset first (in a worker).
+
+        Each count builds a Keras model, so this never runs at start-up: the window asks once its first model has
+        loaded (``set_active_model``); from then on a changed dataset or preset counts what is missing.
+        """
         self._parameter_counting_scheduled = True
         chosen = self.preset_combo.currentData()
         names = [chosen, *(name for name in PRESETS if name != chosen)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -44,6 +44,11 @@ def wait_until_model_loaded(window: MainWindow) -> None:
     for signal in (window.models.model_loaded, window.models.model_load_failed, window.models.backend_failed):
         signal.disconnect(loop.quit)
     assert loaded.count() == 1, "the model did not load"
+    counter = window.training_panel.parameter_counter  # the first model starts the panel's parameter counts
+    deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+    while counter.is_counting and time.monotonic() < deadline:  # let them finish inside this test
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
 
 
 def final_prediction(qtbot, window: MainWindow, action) -> dict:

@@ -431,7 +431,8 @@ def test_the_preset_caption_shows_the_tutorial_figure_and_the_parameter_count(ma
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("lenet5x5"))
     assert panel.preset_caption.text() == "Tutorial: 99.3% test accuracy after 3 epochs (MNIST)"  # nothing built yet
     assert not panel.parameter_counter.is_counting
-    panel.show()  # counting starts a moment after the panel first shows
+    panel.set_active_model(None, "")  # the window's first model has loaded: TensorFlow is up, counting starts
+    assert panel.parameter_counter.is_counting
     qtbot.waitUntil(lambda: "3,274,634 parameters" in panel.preset_caption.text(), timeout=120_000)
     assert panel.preset_caption.text().splitlines()[0].startswith("Tutorial: 99.3%")
     lenet = panel.preset_combo.findData("lenet5x5")
