@@ -943,6 +943,7 @@ class TrainingPanel(QWidget):
         self.fine_tune_check.setEnabled(bool(path) and not self.is_running)
         if not self._parameter_counting_scheduled:
             self.count_parameters()
+        self._show_preset_caption()  # names the model a checked "Continue training" now continues
 
     @Slot(bool)
     def _on_fine_tune_toggled(self, checked: bool) -> None:
