@@ -13,10 +13,10 @@ import tensorflow as tf
 class AugmentSettings:
     """Ranges of the random transforms applied to each training image."""
 
-    rotation_degrees: float = 12.0
+    rotation_degrees: float = 10.0
     shift_fraction: float = 0.08
-    zoom_range: float = 0.12
-    thickness_probability: float = 0.5
+    zoom_range: float = 0.10
+    thickness_probability: float = 0.25
 
 
 def random_affine_transforms(batch_size: tf.Tensor, size: int, settings: AugmentSettings) -> tf.Tensor:

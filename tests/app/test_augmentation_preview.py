@@ -49,7 +49,8 @@ def test_the_preview_shows_mnist_training_digits_and_augmentations_that_differ_f
     assert examples["labels"] == [label for label in examples["labels"] if label in "0123456789"]
     assert len(dialog.grid.originals) == PREVIEW_COLUMNS
     assert sum(len(row) for row in dialog.grid.augmented) == PREVIEW_ROWS * PREVIEW_COLUMNS
-    assert "rotation ±12°" in dialog.caption.text() and "MNIST" in dialog.caption.text()
+    rotation = f"rotation ±{examples['settings']['rotation_degrees']:g}°"
+    assert rotation in dialog.caption.text() and "MNIST" in dialog.caption.text()
 
 
 def test_images_are_magnified_by_whole_pixels(make_dialog):
