@@ -275,8 +275,9 @@ def run_predict(args: argparse.Namespace) -> int:
     from ml.predictor import Predictor
     from ml.preprocess import ImageReadError, preprocess_file
 
-    predictor = Predictor(load_model_or_exit(args.model))
-    class_names = predictor.class_names
+    loaded = load_model_or_exit(args.model)
+    predictor = Predictor(loaded)
+    class_names = loaded.metadata.class_names
     records: list[dict] = []
     images, image_records = [], []
     for file in args.images:
