@@ -1,0 +1,57 @@
+"""A non-editable install (a built wheel) finds the bundled model and MNIST, from any working folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (built,) = out.glob("digitlab-*.whl")
+    return built
+
+
+def test_wheel_contains_code_and_assets(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "ml/train.py" in names and "app/__main__.py" in names
+    assert "digitlab_assets/data/mnist.npz" in names
+    assert "digitlab_assets/data/mnist.npz.sha256" in names
+    assert "digitlab_assets/models/digitlab-best.keras" in names
+    assert not any(name.startswith("tests/") for name in names)
+
+
+def test_installed_wheel_finds_assets_outside_the_checkout(wheel, tmp_path):
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    code = (
+        "import ml.assets as a, ml.data as d\n"
+        "print(a.__file__)\n"
+        "print(a.bundled_model_path().is_file(), a.bundled_mnist_path().is_file())\n"
+        "print(len(d.load_mnist().x_test))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    module_file, found, test_images = run.stdout.strip().splitlines()
+    assert module_file.startswith(str(site))
+    assert found.split() == ["True", "True"]
+    assert test_images == "10000"
