@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.image_conversion import array_to_qimage
+from app.worker_thread import start_worker_thread
 
 PREVIEW_COLUMNS = 8
 PREVIEW_ROWS = 4
@@ -273,18 +274,10 @@ class AugmentationPreviewDialog(QDialog):
         """Prepare examples in a worker thread (TensorFlow's augmentation must not run in the GUI thread)."""
         self.shuffle_button.setEnabled(False)
         worker = AugmentationWorker(self.source, self.seed, self._pool)
-        thread = QThread()
-        thread.setObjectName("AugmentationPreviewThread")
-        worker.moveToThread(thread)
         worker.examples_ready.connect(self._on_examples_ready)
         worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_finished)
-        thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
-        worker.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
-        self._worker, self._thread = worker, thread
-        thread.start()
+        self._worker = worker
+        self._thread = start_worker_thread(worker, "AugmentationPreviewThread", self._on_thread_finished)
 
     @Slot(dict)
     def _on_examples_ready(self, examples: dict) -> None:

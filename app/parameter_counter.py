@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.worker_thread import start_worker_thread
 from ml.presets import get_preset
 
 CountKey = tuple[str, tuple[int, ...], int]  # preset name, input shape, number of classes
@@ -120,17 +121,9 @@ class ParameterCounter(QObject):
             return
         worker = ParameterCountWorker(self._waiting)
         self._waiting = []
-        thread = QThread()
-        thread.setObjectName("ParameterCountThread")
-        worker.moveToThread(thread)
         worker.counted.connect(self._on_counted)
-        thread.finished.connect(self._on_thread_finished)
-        thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
-        worker.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
-        self._worker, self._thread = worker, thread
-        thread.start()
+        self._worker = worker
+        self._thread = start_worker_thread(worker, "ParameterCountThread", self._on_thread_finished)
 
     @Slot(object, object)
     def _on_counted(self, key: CountKey, count: int | None) -> None:

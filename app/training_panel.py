@@ -37,6 +37,7 @@ from app.offline_weights_dialog import ask_offline_weights_choice, is_offline_we
 from app.parameter_counter import ParameterCounter, model_input
 from app.training_options import TrainingOptions
 from app.training_worker import TrainingWorker
+from app.worker_thread import start_worker_thread
 from ml.cli import format_duration
 from ml.data import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
 from ml.presets import PRESETS, format_parameter_count
@@ -788,22 +789,14 @@ class TrainingPanel(QWidget):
         self._save_settings()
         self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
         worker = TrainingWorker(config, self.models_folder)
-        thread = QThread()
-        thread.setObjectName("TrainingThread")
-        worker.moveToThread(thread)
         worker.batch_finished.connect(self._on_batch_finished)
         worker.epoch_finished.connect(self._on_epoch_finished)
         worker.fit_ended.connect(self._on_fit_ended)
         worker.trained.connect(self._on_trained)
         worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_finished)  # before deleteLater, so it runs first
-        thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
-        worker.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
-        self._worker, self._thread = worker, thread
+        self._worker = worker
+        self._thread = start_worker_thread(worker, "TrainingThread", self._on_thread_finished)
         self._set_running_state()
-        thread.start()
         self._flush_timer.start()
         self.running_changed.emit(True)
         return True
