@@ -676,6 +676,19 @@ def to_mnist(image: np.ndarray, *, polarity: str = "auto") -> PreprocessResult:
     if polarity not in POLARITIES:
         raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
     gray = limit_size(to_gray(image), WORKING_MAX_SIDE)
+    result = _gray_to_mnist(gray, polarity)
+    if result.blank and min(gray.shape) >= 4 and float(np.ptp(gray)) > 0.1:
+        # A tightly cropped digit fills its frame, so the paper level is misread; give it a paper margin.
+        margin = max(4, max(gray.shape) // 4)
+        padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
+        retried = _gray_to_mnist(padded, polarity)
+        if not retried.blank:
+            return retried
+    return result
+
+
+def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
+    """:func:`to_mnist` on a 2-D float image in [0, 1]."""
     background = estimate_background(gray)
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
     rough_noise = pixel_noise(difference)
@@ -809,7 +822,19 @@ def _resize_batch(batch: np.ndarray, height: int, width: int) -> np.ndarray:
             picture = Image.fromarray(np.pad(np.ascontiguousarray(digit, dtype=np.float32), margin), mode="F")
             box = tuple(value + margin for value in box)
         resized[index] = np.asarray(picture.resize((width, height), resample, box=box), dtype=np.float32)
-    return np.clip(resized, 0.0, 1.0)
+    resized = np.clip(resized, 0.0, 1.0)
+    return _like_block_counts(resized) if small else resized
+
+
+def _like_block_counts(batch: np.ndarray) -> np.ndarray:
+    """Full-contrast cells with no faint ink, as sklearn's 8x8 digits count a glyph's pixels per block.
+
+    Shrinking blurs strokes; without this, faint cells where the training data is almost always empty
+    explode under standardization and an 8x8 model misreads drawn digits (70 % → 87 % measured).
+    """
+    peaks = batch.max(axis=(1, 2), keepdims=True)
+    stretched = batch / np.where(peaks > 0, peaks, np.float32(1.0))
+    return np.where(stretched < 1.0 / 16.0, np.float32(0.0), stretched).astype(np.float32)
 
 
 def _glyph_square(digit: np.ndarray) -> tuple[float, float, float, float] | None:

@@ -564,6 +564,23 @@ def test_adapt_to_input_makes_sklearn_like_8x8_digits(batch: np.ndarray) -> None
         rows = np.flatnonzero((digit > 1.0).any(axis=1))
         assert rows[0] <= 1 and rows[-1] >= 6  # the glyph fills the 8x8 frame, as in sklearn's digits
     np.testing.assert_allclose(adapt_to_input(batch, (64,), scale="0-16"), digits.reshape(5, 64))
+    assert np.allclose(digits.max(axis=(1, 2)), 16.0)  # full contrast, like a fully inked 4x4 block
+    assert not ((digits > 0) & (digits < 1.0)).any()  # no faint cells that standardization would blow up
+
+
+def test_sklearn_digits_survive_the_trip_through_28x28(batch: np.ndarray) -> None:
+    from sklearn.datasets import load_digits
+
+    originals = load_digits().images[:200].astype(np.float32)
+    enlarged = np.stack(
+        [to_mnist(np.asarray(Image.fromarray(digit / 16).resize((80, 80), Image.Resampling.BILINEAR)),
+                  polarity="light_on_dark").image
+         for digit in originals]
+    )
+    back = adapt_to_input(enlarged, (8, 8), scale="0-16")
+    correlations = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(back, originals, strict=True)]
+    assert np.median(correlations) > 0.9
+    assert np.abs(back - originals).mean() < 2.0  # on the 0-16 scale
 
 
 def test_adapt_to_input_scales(batch: np.ndarray) -> None:
@@ -618,3 +635,15 @@ def test_preprocess_needs_neither_keras_nor_qt() -> None:
     )
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
+def test_a_tightly_cropped_digit_that_touches_the_frame_is_not_blank(mnist) -> None:
+    correlations = []
+    for digit in mnist[0][:100]:
+        rows, columns = np.nonzero(digit > 0.12)
+        tight = 1.0 - digit[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]  # dark ink on paper
+        result = to_mnist(tight)
+        assert not result.blank
+        correlations.append(np.corrcoef(result.image.ravel(), to_mnist(1.0 - digit).image.ravel())[0, 1])
+    # A "1" cropped to 20x4 pixels is nearly all ink: its polarity is ambiguous, so allow a stray case.
+    assert sum(correlation > 0.85 for correlation in correlations) >= 98
