@@ -202,13 +202,16 @@ def _normalize_values(array: np.ndarray) -> np.ndarray:
 
 
 def _stretch(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, dtype=np.float32)
+    largest = float(np.abs(values[finite]).max())
+    if largest > 0:
+        values = values / largest  # finite values now in [-1, 1]: no overflow below
     if not finite.all():
-        values = np.where(finite, values, float(np.median(values[finite])) if finite.any() else 0.0)
+        values = np.where(finite, values, float(np.median(values[finite])))
     low, high = float(values.min()), float(values.max())
-    if not math.isfinite(high - low):
-        values = values / max(abs(low), abs(high))
-        low, high = float(values.min()), float(values.max())
     if high <= low:
         return np.full(values.shape, 1.0 if high > 0 else 0.0, dtype=np.float32)
     return ((values - low) / (high - low)).astype(np.float32)
