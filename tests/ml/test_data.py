@@ -10,12 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ml.assets import bundled_mnist_path
 from ml.data import (
     FASHION_MNIST_CLASS_NAMES,
     FOLDER_TEST_FRACTION,
     IDX_FILE_NAMES,
     DatasetError,
+    expected_sha256,
     load_dataset,
+    load_mnist,
+    sha256_of,
 )
 
 CLASS_SHADES = {"circle": 40, "cross": 140, "square": 230}  # each class has its own brightness
@@ -203,3 +207,27 @@ def test_image_folder_needs_two_classes(tmp_path):
 def test_unknown_dataset_lists_the_choices():
     with pytest.raises(DatasetError, match="fashion-mnist, sklearn-digits"):
         load_dataset("cifar-100")
+
+
+def test_bundled_mnist_matches_its_recorded_hash():
+    archive = bundled_mnist_path()
+    assert sha256_of(archive) == expected_sha256(archive)
+
+
+def test_a_modified_mnist_file_is_refused_with_a_clear_message(tmp_path):
+    copy = tmp_path / "mnist.npz"
+    data = bytearray(bundled_mnist_path().read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the archive
+    copy.write_bytes(bytes(data))
+    (tmp_path / "mnist.npz.sha256").write_text((bundled_mnist_path().parent / "mnist.npz.sha256").read_text())
+    with pytest.raises(DatasetError, match="corrupted or was modified") as refused:
+        load_mnist(copy)
+    assert str(copy) in str(refused.value) and "SHA-256" in str(refused.value)
+
+
+def test_a_file_without_a_recorded_hash_loads_when_it_is_mnist_shaped(tmp_path):
+    with np.load(bundled_mnist_path()) as archive:
+        small = {key: archive[key][:50] for key in ("x_train", "y_train", "x_test", "y_test")}
+    np.savez(tmp_path / "small.npz", **small)
+    dataset = load_mnist(tmp_path / "small.npz", validation_size=10)
+    assert (len(dataset.x_train), len(dataset.x_val), len(dataset.x_test)) == (40, 10, 50)
