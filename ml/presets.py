@@ -202,7 +202,7 @@ PRESETS: dict[str, Preset] = {
             "Digit Lab best: 3 BN CNNs averaged + augmentation",
             build_best,
             dict(
-                epochs=30,
+                epochs=40,
                 batch_size=128,
                 optimizer="adam",
                 learning_rate=3e-3,
