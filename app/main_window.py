@@ -300,7 +300,8 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 860)
             self.splitter.setSizes([440, 920])
-            self.resizeDocks([self.training_dock], [380], Qt.Orientation.Vertical)
+            panel_height = self.training_panel.sizeHint().height() if self.training_panel is not None else 380
+            self.resizeDocks([self.training_dock], [min(panel_height, self.height() // 2)], Qt.Orientation.Vertical)
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)

@@ -264,7 +264,7 @@ class LossAccuracyCurves(QWidget):
     def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
         """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series."""
         plot = pg.PlotWidget(background=background)
-        plot.setMinimumSize(260, 180)
+        plot.setMinimumSize(260, 150)
         plot.setTitle(title, color=foreground, size="11pt")
         item = plot.getPlotItem()
         for side, label in (("bottom", "epoch"), ("left", y_label)):
