@@ -204,14 +204,20 @@ def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
     assert not panel.is_running and finished_runs == []
 
 
-def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, monkeypatch, settings):
-    received: list[TrainConfig] = []
+@pytest.fixture
+def received(monkeypatch) -> list[TrainConfig]:
+    """The configs that ``ml.train.fit`` is called with (it then fails at once, as a refused run would)."""
+    configs: list[TrainConfig] = []
 
     def capture_fit(config: TrainConfig, **hooks) -> TrainResult:
-        received.append(config)
+        configs.append(config)
         raise TrainingError("captured")
 
     monkeypatch.setattr("ml.train.fit", capture_fit)
+    return configs
+
+
+def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, settings, received):
     panel = make_panel()
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("lenet5x5"))
     assert panel.epochs_spin.value() == 3 and panel.batch_size_spin.value() == 50
@@ -364,14 +370,7 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
 # ------------------------------------------------------------------------------------ issue #4: every tutorial system
 
 
-def test_advanced_choices_reach_the_config_fit_receives(make_panel, qtbot, monkeypatch, settings, shape_folder):
-    received: list[TrainConfig] = []
-
-    def capture_fit(config: TrainConfig, **hooks) -> TrainResult:
-        received.append(config)
-        raise TrainingError("captured")
-
-    monkeypatch.setattr("ml.train.fit", capture_fit)
+def test_advanced_choices_reach_the_config_fit_receives(make_panel, qtbot, settings, shape_folder, received):
     panel = make_panel()
     options = panel.options
     assert [panel.setup_tabs.tabText(index) for index in range(3)] == ["Setup", "Options", "Images && transfer"]
