@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+
+
+def missing_display() -> str | None:
+    """A plain explanation when no screen is available for the window (Linux without X11 or Wayland)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "digitlab: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open.\n"
+        "Run it in a desktop session, or under a virtual screen (xvfb-run digitlab), or use the command line:\n"
+        "  digitlab train | predict | evaluate | presets   (digitlab --help)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -13,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ml.cli import main as cli_main
 
         return cli_main(arguments)
+    problem = missing_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     try:
         from app.main_window import run_app
     except ImportError:

@@ -1,0 +1,33 @@
+"""The ``digitlab`` entry point: subcommands go to the CLI; without a screen the bare command explains itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_digitlab(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *arguments], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_without_a_display_the_bare_command_says_what_to_do_instead_of_crashing():
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = run_digitlab(environment=environment)
+    assert result.returncode == 2
+    assert "no display found" in result.stderr and "xvfb-run" in result.stderr
+    assert "Reinstalling" not in result.stderr  # Qt's misleading abort message never appears
+
+
+def test_subcommands_work_without_a_display():
+    environment = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    result = run_digitlab("presets", environment=environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0].split()[:2] == ["preset", "parameters"]
