@@ -59,8 +59,8 @@ DATA_PATH_HINTS: dict[str, str] = {
 }
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 SETTINGS_GROUP = "training"
-FLUSH_INTERVAL_MS = 40  # progress text and bar
-CURVE_REFRESH_SECONDS = 0.25  # the curves: redrawing a long series costs milliseconds, 4 times a second is plenty
+FLUSH_INTERVAL_MS = 100  # progress text and bar: 10 updates a second read as live
+CURVE_REFRESH_SECONDS = 0.5  # the curves: each redraw takes CPU from training on small machines; twice a second
 VALIDATION_UNITS = ("images", "%")
 DEFAULT_VALIDATION_PERCENT = round(DEFAULT_VALIDATION_FRACTION * 100)
 TRAINING_COLOR = "#1f77b4"
@@ -312,7 +312,10 @@ class LossAccuracyCurves(QWidget):
             item.setData([], [])
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setXRange(0, max(1, epochs), padding=0.02)
-            plot.enableAutoRange(axis="y")
+        self.loss_plot.enableAutoRange(axis="y")
+        # Accuracy lives in [0, 1]: a fixed axis spares re-laying out its ticks on every refresh.
+        self.accuracy_plot.disableAutoRange(axis="y")
+        self.accuracy_plot.setYRange(0.0, 1.0, padding=0.02)
 
     def set_training(
         self,
