@@ -61,8 +61,11 @@ def series_length(item) -> int:
 
 def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_panel, qtbot):
     panel = make_panel()
+    progress_texts: list[str] = []  # every text the bar shows: a tiny run can reach testing between two looks
+    show_text = panel.progress_bar.setFormat
+    panel.progress_bar.setFormat = lambda text: (progress_texts.append(text), show_text(text))[1]
     with qtbot.waitSignal(panel.running_changed, timeout=5_000) as started:
-        assert panel.start_training(tiny_config(panel))
+        assert panel.start_training(tiny_config(panel, batch_size=16))  # 40 batches an epoch: curves refresh mid-run
     assert started.args == [True]
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     assert not panel.preset_combo.isEnabled() and not panel.epochs_spin.isEnabled()
@@ -71,23 +74,23 @@ def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_pa
     early_points = series_length(panel.curves.training_loss)
     early_progress = panel.progress_bar.value()
     assert early_progress > 0
-    assert panel.progress_bar.maximum() == 2 * 10
-    assert "epoch 1/2 · batch" in panel.progress_bar.format() or "epoch 2/2" in panel.progress_bar.format()
-    assert "samples/s" in panel.progress_bar.format() and "ETA" in panel.progress_bar.format()
+    assert panel.progress_bar.maximum() == 2 * 40
+    batch_texts = [text for text in progress_texts if "epoch 1/2 · batch" in text or "epoch 2/2 · batch" in text]
+    assert batch_texts and all("samples/s" in text and "ETA" in text for text in batch_texts)
 
     with qtbot.waitSignal(panel.model_trained, timeout=RUN_TIMEOUT_MS) as trained:
         pass
     summary = trained.args[0]
     assert not panel.is_running
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled() and panel.preset_combo.isEnabled()
-    assert series_length(panel.curves.training_loss) == 20 > early_points
-    assert series_length(panel.curves.training_accuracy) == 20
-    assert series_length(panel.curves.smoothed_training_loss) == 20
-    assert series_length(panel.curves.smoothed_training_accuracy) == 20
+    assert series_length(panel.curves.training_loss) == 80 > early_points
+    assert series_length(panel.curves.training_accuracy) == 80
+    assert series_length(panel.curves.smoothed_training_loss) == 80
+    assert series_length(panel.curves.smoothed_training_accuracy) == 80
     assert list(panel.curves.validation_loss.xData) == [1.0, 2.0]
     assert len(panel.curves.validation_accuracy.yData) == 2
     x_values = panel.curves.training_loss.xData
-    assert x_values[0] == pytest.approx(0.1) and x_values[-1] == pytest.approx(2.0)
+    assert x_values[0] == pytest.approx(1 / 40) and x_values[-1] == pytest.approx(2.0)  # batch 1 of 40 = epoch 0.025
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
 
     assert summary["preset"] == "cnn3x3"
