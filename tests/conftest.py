@@ -103,3 +103,24 @@ def draw_shape_images(folder: Path, classes: tuple[str, ...], per_class: int, si
 def shape_folder(tmp_path: Path) -> Path:
     """A 3-class image folder (circle, square, triangle), 24 images of 20x20 pixels per class."""
     return draw_shape_images(tmp_path / "shapes", ("circle", "square", "triangle"), per_class=24, size=20)
+
+
+@pytest.fixture
+def diverged_result():
+    """Build what ``ml.train.fit`` returns when the loss became NaN in the first epoch."""
+    from ml.train import TrainResult
+
+    def make(config, reason: str = "The loss became NaN at epoch 1, batch 2."):
+        return TrainResult(
+            model=None,
+            config=config.resolved(),
+            history={"loss": [float("nan")]},
+            test_accuracy=0.1,
+            test_loss=2.3,
+            device="CPU",
+            epochs_completed=1,
+            stop_reason=reason,
+        )
+
+    return make
+

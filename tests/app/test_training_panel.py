@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -330,7 +329,7 @@ def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel,
     assert trained == []
 
 
-def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel, qtbot, monkeypatch):
+def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel, qtbot, monkeypatch, diverged_result):
     reason = "The loss became NaN at epoch 1, batch 3; training stopped. Try a lower learning rate."
 
     def diverging_fit(config: TrainConfig, *, on_batch=None, **hooks) -> TrainResult:
@@ -346,16 +345,7 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
                     "samples_per_second": 1000.0,
                 }
             )
-        return TrainResult(
-            model=None,
-            config=config.resolved(),
-            history={"loss": [math.nan]},
-            test_accuracy=0.1,
-            test_loss=2.3,
-            device="CPU",
-            epochs_completed=1,
-            stop_reason=reason,
-        )
+        return diverged_result(config, reason)
 
     monkeypatch.setattr("ml.train.fit", diverging_fit)
     panel = make_panel()

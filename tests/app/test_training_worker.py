@@ -20,7 +20,7 @@ from app.training_worker import (
     prune_trained_models,
 )
 from ml.data import DatasetError
-from ml.train import TrainConfig, TrainingError, TrainResult
+from ml.train import TrainConfig, TrainingError
 
 RUN_TIMEOUT_MS = 240_000
 
@@ -179,18 +179,9 @@ def test_an_abandoned_run_reports_nothing_but_finishes(monkeypatch, tmp_path):
     assert len(seen["batch"]) == 1
 
 
-def test_a_diverged_first_epoch_is_not_saved(monkeypatch, tmp_path):
+def test_a_diverged_first_epoch_is_not_saved(monkeypatch, tmp_path, diverged_result):
     def diverging_fit(config, **hooks):
-        return TrainResult(
-            model=None,
-            config=config.resolved(),
-            history={"loss": [math.nan]},
-            test_accuracy=0.1,
-            test_loss=2.3,
-            device="CPU",
-            epochs_completed=1,
-            stop_reason="The loss became NaN at epoch 1, batch 2.",
-        )
+        return diverged_result(config)
 
     monkeypatch.setattr("ml.train.fit", diverging_fit)
     worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
