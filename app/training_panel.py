@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -61,6 +62,7 @@ OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 SETTINGS_GROUP = "training"
 FLUSH_INTERVAL_MS = 100  # progress text and bar: 10 updates a second read as live
 CURVE_REFRESH_SECONDS = 0.5  # the curves: each redraw takes CPU from training on small machines; twice a second
+LOSS_AXIS_HEADROOM = 1.15  # the loss axis grows to 15 % above the data, so that small rises do not move it
 VALIDATION_UNITS = ("images", "%")
 DEFAULT_VALIDATION_PERCENT = round(DEFAULT_VALIDATION_FRACTION * 100)
 TRAINING_COLOR = "#1f77b4"
@@ -156,6 +158,11 @@ class LearningRateSpinBox(QDoubleSpinBox):
         self.setValue(target)
 
 
+def cache_rendering(item: QGraphicsItem) -> None:
+    """Keep a pixmap of ``item`` so that repainting what lies under it (a curve) does not redraw it."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 class CurveBuffer:
     """Growing float columns appended one row at a time, without reallocating on every append."""
 
@@ -240,6 +247,11 @@ class LossAccuracyCurves(QWidget):
         legend_background.setAlpha(210)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground, brush=legend_background)
         self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            cache_rendering(plot.getPlotItem().legend)
+        self._loss_top = 0.0  # the top of the loss axis while it follows the data (0: nothing shown yet)
+        self._loss_follows_data = True
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_loss_zoomed)
         self.training_loss = self._make_per_batch_item(self.loss_plot)
         self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
         self.validation_loss = self._make_validation_item(self.loss_plot)
@@ -272,6 +284,7 @@ class LossAccuracyCurves(QWidget):
             axis.setLabel(label, color=foreground.name())
             axis.setTextPen(foreground)
             axis.setPen(pg.mkPen(foreground.darker(110) if foreground.lightness() > 128 else foreground.lighter(250)))
+            cache_rendering(axis)  # with the grid, each axis spans the view: redrawn (text and all) on every refresh
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
@@ -312,10 +325,14 @@ class LossAccuracyCurves(QWidget):
             item.setData([], [])
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setXRange(0, max(1, epochs), padding=0.02)
-        self.loss_plot.enableAutoRange(axis="y")
-        # Accuracy lives in [0, 1]: a fixed axis spares re-laying out its ticks on every refresh.
-        self.accuracy_plot.disableAutoRange(axis="y")
+        # Fixed y axes, moved only when needed, spare re-laying out their ticks on every refresh: accuracy lives in
+        # [0, 1]; loss starts at 0 and its top grows with the data (see _follow_loss).
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.disableAutoRange(axis="y")
         self.accuracy_plot.setYRange(0.0, 1.0, padding=0.02)
+        self._loss_top = 0.0
+        self._loss_follows_data = True
+        self.loss_plot.setYRange(0.0, 1.0, padding=0.02)
 
     def set_training(
         self,
@@ -330,11 +347,29 @@ class LossAccuracyCurves(QWidget):
         self.training_accuracy.setData(x, accuracy)
         self.smoothed_training_loss.setData(x, smoothed_loss)
         self.smoothed_training_accuracy.setData(x, smoothed_accuracy)
+        self._follow_loss(loss, smoothed_loss)
 
     def set_validation(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
         """Replace the per-epoch validation series."""
         self.validation_loss.setData(x, loss)
         self.validation_accuracy.setData(x, accuracy)
+        self._follow_loss(loss)
+
+    def _follow_loss(self, *series: np.ndarray) -> None:
+        """Raise the loss axis's top (with headroom) when the data goes above it, unless the user has zoomed."""
+        if not self._loss_follows_data:
+            return
+        values = np.concatenate([np.asarray(values, dtype=np.float64).ravel() for values in series])
+        values = values[np.isfinite(values)]
+        if not values.size or values.max() <= self._loss_top:
+            return
+        self._loss_top = float(values.max()) * LOSS_AXIS_HEADROOM
+        self.loss_plot.setYRange(0.0, self._loss_top, padding=0.02)
+
+    @Slot()
+    def _on_loss_zoomed(self) -> None:
+        """The user panned or zoomed the loss plot: leave its range alone until the next run."""
+        self._loss_follows_data = False
 
 
 class TrainingPanel(QWidget):

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.training_panel import TrainingPanel, TrainingSeries
+from app.training_panel import LossAccuracyCurves, TrainingPanel, TrainingSeries
 from ml.data import DatasetError
 from ml.train import TrainConfig, TrainingError, TrainResult
 
@@ -129,6 +130,35 @@ def test_training_series_recovers_each_batch_from_running_means():
     assert list(accuracy) == pytest.approx(batch_accuracies * 2)
     assert smoothed_loss[0] == pytest.approx(2.0) and smoothed_accuracy[0] == pytest.approx(0.25)  # bias-corrected
     assert smoothed_loss[-1] < smoothed_loss[0] and smoothed_accuracy[-1] > smoothed_accuracy[0]
+
+
+def test_loss_axis_starts_at_zero_grows_with_the_data_and_leaves_a_user_zoom_alone(qtbot):
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs=2)
+    view = curves.loss_plot.getViewBox()
+    x, falling = np.linspace(0.1, 1.0, 10), np.linspace(2.3, 0.3, 10)
+    curves.set_training(x, falling, 1 - falling / 3, falling, 1 - falling / 3)
+    low, high = view.viewRange()[1]
+    assert low <= 0.0 and 2.3 < high
+
+    curves.set_training(
+        np.append(x, 1.1), np.append(falling, 0.2), np.append(1 - falling / 3, 0.95), *[np.append(x, 1.1)] * 2
+    )
+    assert view.viewRange()[1] == [low, high]  # data below the top: the axis (and its ticks) stay put
+
+    curves.set_validation(np.array([1.0]), np.array([2.0 * high]), np.array([0.5]))
+    assert view.viewRange()[1][1] > 2.0 * high  # a higher value raises the top
+
+    view.scaleBy((1.0, 0.5))
+    view.sigRangeChangedManually.emit([False, True])  # what a wheel zoom emits
+    zoomed = view.viewRange()[1]
+    curves.set_validation(np.array([1.0, 2.0]), np.array([2.0 * high, 10.0 * high]), np.array([0.5, 0.6]))
+    assert view.viewRange()[1] == zoomed
+
+    curves.reset(epochs=2)  # a new run follows its data again
+    curves.set_training(x, falling, 1 - falling / 3, falling, 1 - falling / 3)
+    assert view.viewRange()[1][1] < 2.0 * high
 
 
 def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
