@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.user_folders import user_cache_folder
+
 logger = logging.getLogger(__name__)
 
 _THREADS_STILL_STOPPING: set[QThread] = set()
@@ -101,10 +103,10 @@ class ModelWorker(QObject):
         """Import TensorFlow, pick the device, then load the first start-up model that opens."""
         self._thread_state_token = pin_python_thread_state()
         try:
-            import keras
-            import tensorflow as tf
-
+            from app.tensorflow_import import import_tensorflow
             from ml.train import configure_device
+
+            tf, keras = import_tensorflow()
 
             device = configure_device()
             self._backend_ready = True
@@ -224,7 +226,8 @@ class ModelWorker(QObject):
             except ModelFileError as error:
                 self.model_load_failed.emit({"path": path, "message": str(error), "startup": startup})
                 return False
-            slot = ModelSlot(loaded=loaded, predictor=Predictor(loaded), unsaved=unsaved, origin=origin)
+            predictor = Predictor(loaded, tflite_cache=user_cache_folder() / "tflite")
+            slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin)
         except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
             logger.exception("Loading %s failed", path)
             message = f"Could not use the model '{Path(path).name}': {type(error).__name__}: {error}"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -38,6 +38,7 @@ from app.offline_weights_dialog import ask_offline_weights_choice, is_offline_we
 from app.parameter_counter import ParameterCounter, model_input
 from app.training_options import TrainingOptions
 from app.training_worker import TrainingWorker
+from app.user_folders import user_cache_folder
 from app.worker_thread import start_worker_thread
 from ml.cli import format_duration
 from ml.data import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
@@ -82,8 +83,7 @@ LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
 
 def trained_models_folder() -> Path:
     """The per-user cache folder where freshly trained models are saved before the user keeps one."""
-    cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
-    return Path(cache or Path.home() / ".cache" / "digitlab") / "trained"
+    return user_cache_folder() / "trained"
 
 
 def format_progress(report: dict[str, Any], batch_size: int) -> str:

@@ -1,7 +1,7 @@
 """The window while it trains, measured in one run: event-loop stalls, training throughput, start-up times.
 
 1. Start-up (a fresh subprocess, like ``python -m app``): seconds from launch to the main window shown, and to the
-   first prediction of a digit image (TensorFlow and the model load in the background).
+   first prediction of a digit image (TensorFlow and the model load in the background); the event-loop stalls between.
 2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
    ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
    (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
@@ -10,7 +10,7 @@
    window: samples/s of the epochs after the first (compile) epoch, medians over ``--rounds`` interleaved rounds.
 
     QT_QPA_PLATFORM=offscreen nice -n 10 python bench/bench_responsiveness.py [--preset cnn3x3] [--samples 12000]
-        [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup]
+        [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup | --startup-only]
 
 Targets: stalls max <= 50 ms and p99 <= 20 ms; throughput ratio >= 0.95.
 """
@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -39,7 +40,7 @@ if str(ROOT) not in sys.path:
 STARTUP_CHILD = r"""
 import sys, time
 launched = float(sys.argv[1])
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from app.main_window import MainWindow
@@ -47,9 +48,20 @@ window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
 window.show()
 app.processEvents()
 print("shown", time.monotonic() - launched, "tensorflow" in sys.modules, flush=True)
+stalls, last = [], [time.perf_counter()]
+def probe():
+    now = time.perf_counter()
+    stalls.append(max(0.0, (now - last[0]) * 1000.0 - 5.0))
+    last[0] = now
+timer = QTimer()
+timer.setTimerType(Qt.TimerType.PreciseTimer)
+timer.timeout.connect(probe)
+timer.start(5)
 def on_prediction_shown(shown):
     if shown.get("probabilities") is not None:
+        timer.stop()
         print("first_prediction", time.monotonic() - launched, flush=True)
+        print("stalls", *stalls, flush=True)
         window.shutdown()
         app.quit()
 window.prediction_shown.connect(on_prediction_shown)
@@ -110,8 +122,8 @@ def write_digit_image(path: Path) -> Path:
     return path
 
 
-def measure_startup(folder: Path) -> dict[str, float | bool]:
-    """Launch a fresh process that builds and shows the main window, then predicts a digit image."""
+def measure_startup(folder: Path) -> dict[str, Any]:
+    """Launch a fresh process that shows the main window, then predicts a digit image; probe its event loop between."""
     digit = write_digit_image(folder / "digit.png")
     launched = time.monotonic()
     completed = subprocess.run(
@@ -122,7 +134,7 @@ def measure_startup(folder: Path) -> dict[str, float | bool]:
         timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    figures: dict[str, float | bool] = {}
+    figures: dict[str, Any] = {}
     for line in completed.stdout.splitlines():
         words = line.split()
         if words and words[0] == "shown":
@@ -130,6 +142,8 @@ def measure_startup(folder: Path) -> dict[str, float | bool]:
             figures["tensorflow_at_show"] = words[2] == "True"
         elif words and words[0] == "first_prediction":
             figures["first_prediction"] = float(words[1])
+        elif words and words[0] == "stalls":
+            figures["stalls"] = [float(word) for word in words[1:]]
     if "first_prediction" not in figures:
         print(completed.stderr[-2000:], file=sys.stderr)
     return figures
@@ -276,6 +290,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--probe-ms", type=int, default=5)
     parser.add_argument("--panel-only", action="store_true", help="the training panel alone, not the whole window")
     parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--startup-only", action="store_true", help="measure start-up only, no training")
     return parser.parse_args()
 
 
@@ -296,9 +311,12 @@ def main() -> int:
         print(
             f"start-up (fresh process): window shown after {startup.get('shown', float('nan')):.2f} s "
             f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
-            f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s",
+            f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s; event-loop stalls while "
+            f"TensorFlow and the model load: {describe_stalls(startup.get('stalls', []))}",
             flush=True,
         )
+    if args.startup_only:
+        return 0
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -24,6 +28,7 @@ PROBABILITY_TOLERANCE = 1e-4  # a fast path must match Keras's probabilities thi
 _VERIFICATION_IMAGES = 4
 _PIXEL_SCALE_BEFORE_STANDARDIZING = "0-1"  # "standardize" models: (pixel in [0, 1] - mean) / std per feature
 _TFLITE_THREADS = 1  # one thread is fastest for a model this small and leaves the other core to the GUI
+TFLITE_CACHE_KEPT = 20  # converted models kept in a cache folder (the least recently used go first)
 
 RunBatch = Callable[[np.ndarray], np.ndarray]
 
@@ -31,8 +36,12 @@ RunBatch = Callable[[np.ndarray], np.ndarray]
 class Predictor:
     """Class probabilities for one image, fast."""
 
-    def __init__(self, loaded: LoadedModel) -> None:
-        """Build and verify the fastest inference path for ``loaded`` (takes a second or two)."""
+    def __init__(self, loaded: LoadedModel, tflite_cache: Path | None = None) -> None:
+        """Build and verify the fastest inference path for ``loaded`` (takes a second or two).
+
+        With ``tflite_cache`` (a folder), the TFLite conversion is kept there and reused for the same model: the
+        conversion holds Python's GIL for about 0.2 s, which a window would feel as a freeze.
+        """
         self.loaded = loaded
         self.class_names: list[str] = list(loaded.metadata.class_names)
         self.applies_softmax = not outputs_probabilities(loaded.model)
@@ -46,6 +55,8 @@ class Predictor:
             reduce_retracing=True,
         )
         self.fallback_reasons: dict[str, str] = {}
+        self._tflite_cache_file = tflite_cache_file(loaded, Path(tflite_cache)) if tflite_cache is not None else None
+        self._converted_flatbuffer: bytes | None = None
         self.backend, self._run_single = self._choose_single_image_path()
 
     # ------------------------------------------------------------------------------------------ public
@@ -107,25 +118,34 @@ class Predictor:
         """The first backend that builds and reproduces Keras's probabilities within the tolerance."""
         samples = self._verification_batches()
         references = [self._to_probabilities(self._keras_eager(sample)) for sample in samples]
-        builders: dict[str, Callable[[], RunBatch]] = {
-            "tflite": self._build_tflite,
-            "xla": lambda: self._build_graph(jit_compile=True),
-            "tf.function": lambda: self._build_graph(jit_compile=False),
-        }
-        for name, build in builders.items():
+        candidates: list[tuple[str, Callable[[], RunBatch | None]]] = [
+            ("tflite", self._load_cached_tflite),
+            ("tflite", self._build_tflite),
+            ("xla", lambda: self._build_graph(jit_compile=True)),
+            ("tf.function", lambda: self._build_graph(jit_compile=False)),
+        ]
+        for name, build in candidates:
             try:
                 run = build()
+                if run is None:
+                    continue  # nothing cached
                 difference = max(
                     float(np.abs(self._to_probabilities(run(sample)) - reference).max())
                     for sample, reference in zip(samples, references, strict=True)
                 )
             except Exception as error:  # a backend that cannot handle this model is simply skipped
                 self.fallback_reasons[name] = f"{type(error).__name__}: {error}"
-                continue
-            if difference <= PROBABILITY_TOLERANCE:
+                difference = None
+            if difference is not None and difference <= PROBABILITY_TOLERANCE:
                 logger.debug("Predictor backend %s (max difference %.2g)", name, difference)
+                self.fallback_reasons.pop(name, None)
+                if build == self._build_tflite:
+                    self._store_tflite()
                 return name, run
-            self.fallback_reasons[name] = f"probabilities differ from Keras by {difference:.3g}"
+            if difference is not None:
+                self.fallback_reasons[name] = f"probabilities differ from Keras by {difference:.3g}"
+            if build == self._load_cached_tflite:
+                self._forget_cached_tflite()  # damaged or stale: convert afresh
         return "eager", self._keras_eager
 
     def _verification_batches(self) -> list[np.ndarray]:
@@ -162,7 +182,13 @@ class Predictor:
         with warnings.catch_warnings(), _native_stderr_silenced():
             warnings.simplefilter("ignore")
             converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function], holder)
-            flatbuffer = converter.convert()
+            self._converted_flatbuffer = converter.convert()
+        return self._run_tflite(self._converted_flatbuffer)
+
+    def _run_tflite(self, flatbuffer: bytes) -> RunBatch:
+        """A function that runs a TFLite flatbuffer's interpreter on one batch."""
+        with warnings.catch_warnings(), _native_stderr_silenced():
+            warnings.simplefilter("ignore")
             interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=_TFLITE_THREADS)
             interpreter.allocate_tensors()
         input_index = interpreter.get_input_details()[0]["index"]
@@ -174,6 +200,60 @@ class Predictor:
             return interpreter.get_tensor(output_index)
 
         return run
+
+    # ------------------------------------------------------------------------------------- TFLite cache
+
+    def _load_cached_tflite(self) -> RunBatch | None:
+        """The interpreter of a cached conversion of this model, or None when none is cached."""
+        path = self._tflite_cache_file
+        if path is None or not path.is_file():
+            return None
+        flatbuffer = path.read_bytes()
+        with contextlib.suppress(OSError):
+            os.utime(path)  # most recently used
+        return self._run_tflite(flatbuffer)
+
+    def _store_tflite(self) -> None:
+        """Keep the verified conversion in the cache (atomically), and prune the oldest entries."""
+        path, flatbuffer = self._tflite_cache_file, self._converted_flatbuffer
+        if path is None or flatbuffer is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
+                try:
+                    part.write(flatbuffer)
+                except OSError:
+                    Path(part.name).unlink(missing_ok=True)
+                    raise
+            os.replace(part.name, path)
+            entries = sorted(path.parent.glob("*.tflite"), key=lambda entry: entry.stat().st_mtime, reverse=True)
+            for old in entries[TFLITE_CACHE_KEPT:]:
+                old.unlink(missing_ok=True)
+        except OSError as error:
+            logger.debug("Could not cache the TFLite model: %s", error)
+
+    def _forget_cached_tflite(self) -> None:
+        """Delete this model's cached conversion (it failed to load or to match Keras)."""
+        path = self._tflite_cache_file
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+
+
+def tflite_cache_file(loaded: LoadedModel, folder: Path) -> Path | None:
+    """The cache file for ``loaded``'s TFLite conversion: named by a digest of TensorFlow's version, the input
+    shape, the architecture and every weight; None for a model without a config (converted every time)."""
+    try:
+        model = loaded.model
+        digest = hashlib.sha256(f"{tf.__version__} {tuple(loaded.input_shape)}".encode())
+        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+        for weight in model.weights:  # not model.variables: those include random-seed states, new at every load
+            digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    except Exception as error:  # noqa: BLE001 - e.g. a subclassed model without get_config
+        logger.debug("No TFLite cache key: %s", error)
+        return None
+    return folder / f"{digest.hexdigest()}.tflite"
 
 
 @contextlib.contextmanager

@@ -209,6 +209,76 @@ def test_a_fast_path_with_wrong_numbers_is_rejected(monkeypatch: pytest.MonkeyPa
     assert "differ from Keras" in predictor.fallback_reasons["tflite"]
 
 
+@pytest.fixture
+def saved_classifier(tmp_path: Path) -> Path:
+    """A small classifier saved as a .keras file: each load is a new model object with the file's layer names."""
+    path = tmp_path / "classifier.keras"
+    conv_classifier().save(path)
+    return path
+
+
+def test_tflite_conversion_is_cached_and_reused_for_the_same_model(
+    tmp_path: Path, saved_classifier: Path, monkeypatch
+) -> None:
+    cache = tmp_path / "tflite"
+    first = Predictor(load_model(saved_classifier), tflite_cache=cache)
+    assert first.backend == "tflite"
+    assert len(list(cache.glob("*.tflite"))) == 1
+
+    def no_conversion(self):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(Predictor, "_build_tflite", no_conversion)
+    again = Predictor(load_model(saved_classifier), tflite_cache=cache)
+    image = digit_like_images(1)[0]
+
+    assert again.backend == "tflite"
+    assert again.fallback_reasons == {}
+    np.testing.assert_allclose(again.predict_one(image), first.predict_one(image), atol=1e-6, rtol=0)
+
+
+def test_a_changed_model_gets_its_own_conversion(tmp_path: Path) -> None:
+    model = conv_classifier()
+    Predictor(wrap(model), tflite_cache=tmp_path)
+    output_layer = model.layers[-1]
+    output_layer.bias.assign(output_layer.bias + np.linspace(-3.0, 3.0, 10, dtype=np.float32))
+    changed = Predictor(wrap(model), tflite_cache=tmp_path)
+    images = digit_like_images(3)
+
+    assert len(list(tmp_path.glob("*.tflite"))) == 2
+    predicted = np.stack([changed.predict_one(image) for image in images])
+    expected = keras_probabilities(model, images, ModelMetadata())
+    np.testing.assert_allclose(predicted, expected, atol=PROBABILITY_TOLERANCE, rtol=0)
+
+
+def test_a_damaged_cached_conversion_is_replaced(tmp_path: Path, saved_classifier: Path) -> None:
+    cache = tmp_path / "tflite"
+    Predictor(load_model(saved_classifier), tflite_cache=cache)
+    (entry,) = cache.glob("*.tflite")
+    entry.write_bytes(entry.read_bytes()[:200])  # a truncated file, as after a crash
+    loaded = load_model(saved_classifier)
+    model = loaded.model
+    predictor = Predictor(loaded, tflite_cache=cache)
+    images = digit_like_images(2)
+
+    assert predictor.backend == "tflite"
+    assert len(entry.read_bytes()) > 200
+    predicted = np.stack([predictor.predict_one(image) for image in images])
+    np.testing.assert_allclose(
+        predicted, keras_probabilities(model, images, ModelMetadata()), atol=PROBABILITY_TOLERANCE, rtol=0
+    )
+
+
+def test_an_unwritable_cache_folder_only_costs_the_cache(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "occupied"
+    not_a_folder.write_text("a file where the cache folder would go")
+
+    predictor = Predictor(wrap(conv_classifier()), tflite_cache=not_a_folder)
+
+    assert predictor.backend == "tflite"
+    assert not_a_folder.read_text() == "a file where the cache folder would go"
+
+
 def test_predict_one_rejects_a_batch(cnn_predictor: Predictor) -> None:
     with pytest.raises(ValueError, match="one \\(28, 28\\) image"):
         cnn_predictor.predict_one(np.zeros((2, 28, 28), np.float32))

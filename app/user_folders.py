@@ -1,0 +1,13 @@
+"""The per-user folders Digit Lab writes to (Qt's standard locations, with plain fallbacks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths
+
+
+def user_cache_folder() -> Path:
+    """The per-user cache folder: trained models not yet kept, converted TFLite models."""
+    cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    return Path(cache) if cache else Path.home() / ".cache" / "digitlab"
