@@ -43,7 +43,9 @@ launched = float(sys.argv[1])
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from app.main_window import MainWindow
+from app.main_window import APPLICATION, ORGANIZATION, MainWindow
+app.setOrganizationName(ORGANIZATION)  # the app's own cache folder (converted models), as a launch would use
+app.setApplicationName(APPLICATION)
 window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
 window.show()
 app.processEvents()
