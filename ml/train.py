@@ -26,6 +26,8 @@ BatchReport = dict[str, Any]
 EpochReport = dict[str, Any]
 PLATEAU_FACTOR = 0.1  # the VGG tutorial divides the learning rate by 10 when validation accuracy stalls
 PLATEAU_PATIENCE = 2
+PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
+TEST_BATCH_SIZE = 512
 
 
 class TrainingError(Exception):
@@ -303,10 +305,6 @@ def make_progress_callback(
                 on_epoch(report)
 
     return ProgressReporter()
-
-
-PREFETCHED_BATCHES = 2
-TEST_BATCH_SIZE = 512
 
 
 def pipeline_options():

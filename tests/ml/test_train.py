@@ -12,7 +12,7 @@ from PIL import Image
 
 from ml.data import load_dataset
 from ml.presets import build_model
-from ml.train import PauseGate, TrainConfig, fit, make_callbacks
+from ml.train import PauseGate, TrainConfig, fit, make_callbacks, make_eval_pipeline, make_train_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_MLP = ROOT / "tests" / "fixtures" / "tutorial_mlp_28x28_tfkeras2.h5"
@@ -176,7 +176,10 @@ def test_stop_while_paused_ends_the_run_promptly(digits_features):
     stopper = threading.Thread(target=stop_when_held)
     stopper.start()
     result = fit(
-        features_config(epochs=3), dataset=digits_features, on_batch=on_batch, should_stop=stop.is_set,
+        features_config(epochs=3),
+        dataset=digits_features,
+        on_batch=on_batch,
+        should_stop=stop.is_set,
         wait_while_paused=gate,
     )
     stopper.join()
@@ -268,3 +271,18 @@ def test_the_cli_trains_with_the_new_options_and_fine_tunes(tmp_path, capsys):
     again = load_model(tuned).metadata
     assert again.preset == "mlp-digits" and again.hyperparameters["fine_tune_from"] == str(out)
     assert again.input_mean == loaded.metadata.input_mean  # the model's own standardization is kept
+
+
+def test_pipelines_run_without_autotuning_and_cover_every_sample():
+    images = np.arange(10 * 4, dtype=np.float32).reshape(10, 2, 2)
+    labels = np.arange(10)
+    training = make_train_pipeline(images, labels, batch_size=4, augment=False, seed=0)
+    evaluation = make_eval_pipeline(images, labels, batch_size=4)
+
+    # Autotuning made dropping each epoch's iterator wait 2-3 s for its thread (one epoch in three).
+    assert training.options().autotune.enabled is False
+    assert evaluation.options().autotune.enabled is False
+    epochs = [np.concatenate([batch.numpy() for _, batch in training]) for _ in range(2)]
+    assert all(sorted(epoch.tolist()) == list(range(10)) for epoch in epochs)
+    assert epochs[0].tolist() != epochs[1].tolist()  # reshuffled every epoch
+    assert np.concatenate([batch.numpy() for _, batch in evaluation]).tolist() == list(range(10))  # in order
