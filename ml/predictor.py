@@ -221,12 +221,13 @@ class Predictor:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
+                part_path = Path(part.name)
                 try:
                     part.write(flatbuffer)
-                except OSError:
-                    Path(part.name).unlink(missing_ok=True)
-                    raise
-            os.replace(part.name, path)
+                    part.close()
+                    os.replace(part_path, path)
+                finally:
+                    part_path.unlink(missing_ok=True)  # only left when writing or renaming failed
             entries = sorted(path.parent.glob("*.tflite"), key=lambda entry: entry.stat().st_mtime, reverse=True)
             for old in entries[TFLITE_CACHE_KEPT:]:
                 old.unlink(missing_ok=True)
