@@ -28,6 +28,8 @@ PLATEAU_FACTOR = 0.1  # the VGG tutorial divides the learning rate by 10 when va
 PLATEAU_PATIENCE = 2
 PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
 TEST_BATCH_SIZE = 512
+RECALIBRATION_BATCHES = 50  # after a mid-epoch stop: batches whose statistics replace batch norm's lagging averages
+FIXED_TEST_SETS = ("mnist", "fashion-mnist")  # test sets that do not depend on the run's seed or image settings
 
 
 class TrainingError(Exception):
@@ -136,6 +138,9 @@ class TrainResult:
     tensorboard_run_dir: str | None = None
     wall_seconds: float = 0.0
     checkpoint_epoch: int | None = None  # the epoch whose model the checkpoint file holds
+    recalibrated_batches: int = 0  # batch-norm statistics re-estimated on this many training batches (mid-epoch stop)
+    test_images: np.ndarray | None = field(default=None, repr=False)  # the test set, to compare another model on it
+    test_labels: np.ndarray | None = field(default=None, repr=False)
 
     def metadata(self):
         """The :class:`ml.modelio.ModelMetadata` to save with this model."""
@@ -242,6 +247,7 @@ def make_progress_callback(
             super().__init__()
             self.stopped_by_user = False
             self.nan_batch: tuple[int, int] | None = None
+            self.stopped_mid_epoch = False
             self.last_good_weights: list[np.ndarray] | None = None
             self.paused_seconds = 0.0
 
@@ -287,6 +293,7 @@ def make_progress_callback(
                 self.paused_seconds += waited
             if should_stop is not None and should_stop():
                 self.stopped_by_user = True
+                self.stopped_mid_epoch = bool(steps) and batch + 1 < steps
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None) -> None:
@@ -512,6 +519,116 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
     return None
 
 
+def nested_layers(model) -> list:
+    """Every layer of ``model``, including those inside nested models (a transfer preset's backbone)."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(nested_layers(layer))
+    return found
+
+
+def recalibrate_batch_norm(
+    model, images: np.ndarray, batches: int = RECALIBRATION_BATCHES, batch_size: int = 128, seed: int = 0
+) -> int:
+    """Re-estimate trainable BatchNormalization layers' moving mean and variance; returns the batches used.
+
+    A run stopped mid-epoch keeps moving averages that lag its weights (momentum 0.99 averages the last ~100
+    batches, taken while the weights still changed fast): a stop at 97 % training accuracy tested at 27 %. This
+    replaces them with the plain average of ``batches`` training batches' statistics under the final weights.
+    Only moving_mean / moving_variance change; Dropout is held in inference mode; frozen layers are left alone.
+    """
+    import keras
+
+    layers = nested_layers(model)
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    if not norms or len(images) == 0:
+        return 0
+    dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    momenta = [layer.momentum for layer in norms]
+    rates = [layer.rate for layer in dropouts]
+    order = np.random.default_rng(seed).permutation(len(images))
+    count = min(batches, math.ceil(len(images) / batch_size))
+    try:
+        for layer in dropouts:
+            layer.rate = 0.0  # Dropout.call only drops when rate > 0
+        for index in range(count):
+            for layer in norms:
+                layer.momentum = index / (index + 1)  # running mean over batches: the first batch replaces the old
+            chosen = np.sort(order[index * batch_size : (index + 1) * batch_size])
+            model(images[chosen], training=True)  # eager: each call reads the momentum just set
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+        for layer, rate in zip(dropouts, rates, strict=True):
+            layer.rate = rate
+    return count
+
+
+@dataclass(frozen=True)
+class ReferenceAccuracy:
+    """Another model's test accuracy, to compare a new run with: on the run's own test set, or as recorded."""
+
+    accuracy: float
+    dataset: str | None
+    same_test_set: bool
+
+
+def has_same_test_set(metadata, config: TrainConfig) -> bool:
+    """True when ``metadata``'s recorded test accuracy was measured on the test set ``config`` tests on."""
+    recorded = metadata.hyperparameters or {}
+    if metadata.dataset != config.dataset or recorded.get("data_file") != config.data_file:
+        return False
+    if recorded.get("max_test_samples") is not None or config.max_test_samples is not None:
+        return False
+    if config.dataset in FIXED_TEST_SETS:
+        return True
+    return config.dataset == "sklearn-digits" and recorded.get("seed") == config.seed  # its split follows the seed
+
+
+def accuracy_on_test_set(loaded, result: TrainResult) -> float | None:
+    """``loaded``'s accuracy on ``result``'s test set, or None when it cannot read those inputs or classes."""
+    metadata = loaded.metadata
+    if result.test_images is None or list(metadata.class_names) != list(result.class_names):
+        return None
+    same_scaling = (metadata.input_scale, metadata.input_mean, metadata.input_std) == (
+        result.input_scale,
+        result.input_mean,
+        result.input_std,
+    )
+    if not same_scaling or metadata.input_polarity != "white_on_black":
+        return None
+    try:
+        images = fit_inputs_to_model(loaded.model, result.test_images)
+    except TrainingError:
+        return None
+    scores = loaded.model.predict(images, batch_size=TEST_BATCH_SIZE, verbose=0)
+    return float(np.mean(np.argmax(scores, axis=-1) == np.asarray(result.test_labels)))
+
+
+def reference_accuracy(path: str | os.PathLike, result: TrainResult) -> ReferenceAccuracy | None:
+    """How well the model in ``path`` does on the test set ``result`` was tested on, to compare the two fairly.
+
+    Its recorded accuracy when that was measured on the same test set; else it is evaluated on ``result``'s test
+    images; else (other classes or inputs) its recorded accuracy on its own dataset; None when nothing is known.
+    """
+    from ml.modelio import ModelFileError, load_model
+
+    try:
+        loaded = load_model(path)
+    except ModelFileError:
+        return None
+    metadata = loaded.metadata
+    if metadata.test_accuracy is not None and has_same_test_set(metadata, result.config):
+        return ReferenceAccuracy(float(metadata.test_accuracy), result.config.dataset, True)
+    measured = accuracy_on_test_set(loaded, result)
+    if measured is not None:
+        return ReferenceAccuracy(measured, result.config.dataset, True)
+    if metadata.test_accuracy is not None:
+        return ReferenceAccuracy(float(metadata.test_accuracy), metadata.dataset, False)
+    return None
+
+
 def fit(
     config: TrainConfig,
     *,
@@ -582,6 +699,15 @@ def fit(
     except Exception as error:  # noqa: BLE001 - an OOM or a bad kernel becomes one clear message
         raise TrainingError(f"Training failed: {type(error).__name__}: {error}") from error
     checkpoint = find_checkpoint(callbacks)
+    recalibrated = 0
+    if reporter.stopped_mid_epoch:
+        recalibrated = recalibrate_batch_norm(model, x_train, batch_size=config.batch_size, seed=config.seed)
+    stop_reason = describe_stop(reporter, callbacks, config)
+    if recalibrated:
+        stop_reason = (
+            f"{stop_reason} The stop came mid-epoch, so the batch-normalization statistics were re-estimated "
+            f"on {recalibrated} training batches before testing."
+        )
     test_pipeline = make_eval_pipeline(x_test, dataset.y_test, TEST_BATCH_SIZE)
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
@@ -594,7 +720,7 @@ def fit(
         device=device,
         epochs_completed=len(epoch_history.get("loss", [])),
         stopped_by_user=reporter.stopped_by_user,
-        stop_reason=describe_stop(reporter, callbacks, config),
+        stop_reason=stop_reason,
         class_names=list(dataset.class_names),
         input_scale=dataset.input_scale,
         input_mean=dataset.input_mean,
@@ -602,4 +728,7 @@ def fit(
         tensorboard_run_dir=run_dir,
         wall_seconds=time.perf_counter() - started,
         checkpoint_epoch=checkpoint.best_epoch if checkpoint is not None else None,
+        recalibrated_batches=recalibrated,
+        test_images=dataset.x_test,
+        test_labels=dataset.y_test,
     )

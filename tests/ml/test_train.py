@@ -1,4 +1,4 @@
-"""fit(): stopping, seeds, early stopping, NaN, plateau schedule, TensorBoard, pause/resume, fine-tuning, CLI."""
+"""fit(): stopping, seeds, early stopping, NaN, plateau, TensorBoard, pause, fine-tuning, CLI, batch norm, compare."""
 
 from __future__ import annotations
 
@@ -286,3 +286,100 @@ def test_pipelines_run_without_autotuning_and_cover_every_sample():
     assert all(sorted(epoch.tolist()) == list(range(10)) for epoch in epochs)
     assert epochs[0].tolist() != epochs[1].tolist()  # reshuffled every epoch
     assert np.concatenate([batch.numpy() for _, batch in evaluation]).tolist() == list(range(10))  # in order
+
+
+# ------------------------------------------------------------------------------ batch norm after a stop, comparisons
+
+
+def dense_batch_norm_model(inputs: int, classes: int):
+    """Dense → Dropout → BatchNorm → ReLU → Dense: batch norm sees what dropout leaves, so a dropping pass shows."""
+    import keras
+    from keras import layers
+
+    features = keras.Input((inputs,))
+    x = layers.Dense(32, use_bias=False, name="hidden")(features)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    x = layers.BatchNormalization(name="norm")(x)
+    x = layers.ReLU()(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
+    model = keras.Model(features, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(model.predict(x, verbose=0).argmax(axis=1) == y))
+
+
+def test_recalibrating_batch_norm_replaces_stale_statistics_and_changes_nothing_else(digits_features):
+    import keras
+
+    from ml.train import recalibrate_batch_norm
+
+    data = digits_features
+    keras.utils.set_random_seed(0)
+    model = dense_batch_norm_model(data.x_train.shape[1], data.num_classes)
+    model.fit(data.x_train, data.y_train, epochs=4, batch_size=64, verbose=0)
+    trained = accuracy(model, data.x_test, data.y_test)
+    norm = model.get_layer("norm")
+    norm.moving_mean.assign(norm.moving_mean.numpy() + 3.0)  # as stale as a freshly started run's
+    norm.moving_variance.assign(norm.moving_variance.numpy() * 25.0)
+    stale = accuracy(model, data.x_test, data.y_test)
+    assert stale < trained - 0.2, (stale, trained)
+    statistics = {id(norm.moving_mean), id(norm.moving_variance)}
+    others = [(variable.path, variable.numpy().copy()) for variable in model.weights if id(variable) not in statistics]
+
+    used = recalibrate_batch_norm(model, data.x_train, batches=1000, batch_size=64)
+
+    assert used == -(-len(data.x_train) // 64)  # every batch, since fewer than asked for exist
+    recalibrated = accuracy(model, data.x_test, data.y_test)
+    assert recalibrated >= trained - 0.02, (recalibrated, trained)
+    for (path, before), variable in zip(others, [v for v in model.weights if id(v) not in statistics], strict=True):
+        np.testing.assert_array_equal(variable.numpy(), before, err_msg=path)
+    # Dropout stayed in inference mode: the statistics are those of the un-dropped hidden activations.
+    hidden = model.get_layer("hidden")(data.x_train).numpy()
+    np.testing.assert_allclose(norm.moving_mean.numpy(), hidden.mean(axis=0), atol=0.05 * hidden.std())
+    np.testing.assert_allclose(norm.moving_variance.numpy(), hidden.var(axis=0), rtol=0.1)
+    assert norm.momentum == 0.99 and model.get_layer("dropout").rate == 0.5  # restored
+
+
+def test_recalibrating_a_model_without_batch_norm_does_nothing(digits_features):
+    from ml.train import recalibrate_batch_norm
+
+    model = build_model("mlp-digits", digits_features.input_shape, 10)
+    before = [weight.copy() for weight in model.get_weights()]
+    assert recalibrate_batch_norm(model, digits_features.x_train) == 0
+    for weight, kept in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(weight, kept)
+
+
+def test_a_run_stopped_mid_epoch_has_its_batch_norm_statistics_re_estimated(digits_images):
+    batches: list[dict] = []
+    config = TrainConfig(preset="fast", epochs=2, batch_size=32, max_train_samples=640)
+    result = fit(config, dataset=digits_images, on_batch=batches.append, should_stop=lambda: len(batches) >= 5)
+    assert result.stopped_by_user and batches[-1]["batch"] == 5 < batches[-1]["steps"]
+    assert result.recalibrated_batches == 20  # every one of the 640 images' batches of 32 (fewer than 50)
+    assert "re-estimated on 20 training batches" in result.stop_reason
+    finished = fit(TrainConfig(preset="fast", epochs=1, batch_size=32, max_train_samples=64), dataset=digits_images)
+    assert finished.recalibrated_batches == 0 and finished.stop_reason is None  # a finished run is left as trained
+
+
+def test_the_active_model_is_compared_on_the_runs_own_test_set(tmp_path, digits_features):
+    from ml.assets import bundled_model_path
+    from ml.modelio import save_model
+    from ml.train import ReferenceAccuracy, reference_accuracy
+
+    result = fit(features_config(), dataset=digits_features)
+    saved = save_model(result.model, tmp_path / "digits.keras", result.metadata())
+    recorded = reference_accuracy(saved, result)  # same dataset, seed and full test set: its recorded figure
+    assert recorded == ReferenceAccuracy(result.test_accuracy, "sklearn-digits", True)
+
+    partial = fit(features_config(max_test_samples=200), dataset=digits_features)
+    measured = reference_accuracy(saved, partial)  # another test set: evaluated on the run's 200 images
+    expected = accuracy(result.model, digits_features.x_test[:200], digits_features.y_test[:200])
+    assert measured.same_test_set and measured.accuracy == pytest.approx(expected, abs=1e-9)
+    assert measured.accuracy != pytest.approx(result.test_accuracy, abs=1e-9)  # so it was measured, not recalled
+
+    other = reference_accuracy(bundled_model_path(), result)  # 28x28 images cannot be scored as 64 features
+    assert other == ReferenceAccuracy(pytest.approx(0.997), "mnist", False)
+    assert reference_accuracy(tmp_path / "missing.keras", result) is None
