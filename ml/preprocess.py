@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
 import os
+import stat
+import typing
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from ml.regular_files import file_kind
 
 MNIST_SIZE = 28
 MNIST_GLYPH_SIZE = 20
@@ -62,35 +69,232 @@ class PreprocessResult:
 # ----------------------------------------------------------------------------------------------------------
 # Reading files and arrays
 
+ALLOWED_IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+"""The only decoders Digit Lab lets Pillow use: none of them runs an external program (EPS runs Ghostscript)."""
+ALLOWED_FORMATS_TEXT = "PNG, JPEG, BMP, GIF, TIFF, WebP and PPM/PGM/PBM"
+MAX_IMAGE_PIXELS = 100_000_000
+"""Digit Lab's own limit on the pixels it decodes (10000x10000): at most ~0.4 GB decoded, well under 1 GB peak."""
+_BAND_BYTES = 16 * 1024 * 1024
+"""Full-size images are converted and reduced in bands of about this size, never as a whole-image copy."""
+_NUMERIC_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N", "I;16S")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_EXIF_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SIGNATURES = (  # (offset, magic bytes, name) of formats Digit Lab refuses, to name them in the message
+    (0, b"%!PS-Adobe", "PostScript (EPS)"),
+    (0, b"%!", "PostScript"),
+    (0, b"\xc5\xd0\xd3\xc6", "PostScript (DOS EPS)"),
+    (0, b"%PDF", "PDF"),
+    (0, b"\x00\x00\x01\x00", "ICO (Windows icon)"),
+    (0, b"\x00\x00\x02\x00", "CUR (Windows cursor)"),
+    (0, b"icns", "ICNS (macOS icon)"),
+    (0, b"8BPS", "PSD (Photoshop)"),
+    (0, b"\x01\xda", "SGI"),
+    (0, b"#define", "XBM"),
+    (0, b"/* XPM */", "XPM"),
+    (0, b"gimp xcf", "XCF (GIMP)"),
+    (0, b"DDS ", "DDS"),
+    (0, b"\x59\xa6\x6a\x95", "Sun raster"),
+    (0, b"qoif", "QOI"),
+    (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (0, b"SIMPLE  =", "FITS"),
+    (0, b"BLP", "BLP"),
+    (0, b"<svg", "SVG"),
+    (0, b"<?xml", "XML (perhaps SVG)"),
+    (4, b"ftypavif", "AVIF"),
+    (4, b"ftyphei", "HEIF"),
+    (4, b"ftypmif1", "HEIF"),
+    (0, b"PK\x03\x04", "a zip archive"),
+    (0, b"\x89HDF", "HDF5 (perhaps a model file)"),
+)
+
 
 def read_image(source: str | os.PathLike | bytes, *, max_side: int | None = READ_MAX_SIDE) -> np.ndarray:
-    """Read an image file or encoded bytes into a 2-D float32 array in [0, 1] (1 = white)."""
+    """Read an image file or encoded bytes into a 2-D float32 array in [0, 1] (1 = white).
+
+    Only the formats in ``ALLOWED_IMAGE_FORMATS`` are decoded, only regular files are opened, and big images
+    are reduced band by band while decoding, so no file can run a program, block or take gigabytes.
+    """
+    return _read(source, max_side, color=False)
+
+
+def read_image_rgb(source: str | os.PathLike | bytes, *, max_side: int | None = READ_MAX_SIDE) -> np.ndarray:
+    """:func:`read_image` in colour: an (H, W, 3) float32 array in [0, 1] (alpha dropped, as for a dataset)."""
+    return _read(source, max_side, color=True)
+
+
+def _read(source: str | os.PathLike | bytes, max_side: int | None, *, color: bool) -> np.ndarray:
     name = _describe_source(source)
     try:
-        if isinstance(source, bytes | bytearray | memoryview):
-            opened = Image.open(io.BytesIO(bytes(source)))
-        else:
-            opened = Image.open(os.fspath(source))
-        with opened as image:
+        with _open_source(source, name) as handle, _open_allowed(handle, name) as image:
             if max_side:
-                image.draft(None, (max_side, max_side))
+                image.draft(None, (max_side, max_side))  # JPEG decodes at 1/2, 1/4 or 1/8 size
+            _check_pixel_count(image, name)
             image.load()
-            gray = image_to_gray(_exif_upright(image))
+            pixels = _reduced_pixels(image, max_side, color)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageReadError(
+            f"Cannot read {name}: the image is far too large (hundreds of megapixels); Digit Lab opens images "
+            f"of up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels."
+        ) from None
+    except MemoryError:
+        raise ImageReadError(f"Cannot read {name}: not enough memory to open it.") from None
+    except Exception as error:  # Pillow's decoders raise many types (OSError, SyntaxError, struct.error, ...)
+        raise ImageReadError(f"Cannot read {name}: the file is truncated or damaged ({error}).") from None
+    if max_side and not color:
+        return limit_size(pixels, max_side)
+    if max_side:
+        return np.stack([limit_size(pixels[..., channel], max_side) for channel in range(3)], axis=-1)
+    return pixels
+
+
+@contextlib.contextmanager
+def _open_source(source: str | os.PathLike | bytes, name: str) -> Iterator[typing.BinaryIO]:
+    """The bytes, or the file opened without blocking and checked to be a regular file before any read."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        yield io.BytesIO(bytes(source))
+        return
+    try:
+        descriptor = os.open(os.fspath(source), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ImageReadError(f"Cannot read {name}: there is no such file.") from None
     except IsADirectoryError:
         raise ImageReadError(f"Cannot read {name}: it is a folder, not an image file.") from None
     except PermissionError:
         raise ImageReadError(f"Cannot read {name}: permission denied.") from None
-    except Image.DecompressionBombError:
-        raise ImageReadError(f"Cannot read {name}: the image is too large to open safely.") from None
+    except OSError as error:
+        raise ImageReadError(f"Cannot read {name}: {error.strerror or error}.") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise ImageReadError(f"Cannot read {name}: it is a folder, not an image file.")
+        raise ImageReadError(f"Cannot read {name}: it is not a regular file ({file_kind(mode)}).")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(descriptor, True)
+    with os.fdopen(descriptor, "rb") as handle:
+        yield handle
+
+
+def _open_allowed(handle: typing.BinaryIO, name: str) -> Image.Image:
+    """Open with the allowed decoders only; anything else is refused, naming what it seems to be."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # Digit Lab applies its own limit
+            return Image.open(handle, formats=ALLOWED_IMAGE_FORMATS)
     except UnidentifiedImageError:
-        raise ImageReadError(f"Cannot read {name}: not an image file (or it is damaged).") from None
-    except MemoryError:
-        raise ImageReadError(f"Cannot read {name}: not enough memory to open it.") from None
-    except Exception as error:  # Pillow's decoders raise many types (OSError, SyntaxError, struct.error, ...)
-        raise ImageReadError(f"Cannot read {name}: the file is truncated or damaged ({error}).") from None
-    return limit_size(gray, max_side) if max_side else gray
+        pass
+    handle.seek(0)
+    detected = identify_format(handle.read(64))
+    if detected is None:
+        raise ImageReadError(
+            f"Cannot read {name}: not an image file (or it is damaged). Digit Lab reads {ALLOWED_FORMATS_TEXT}."
+        )
+    raise ImageReadError(
+        f"Cannot read {name}: it is {detected}, not an image format Digit Lab opens. "
+        f"Digit Lab reads {ALLOWED_FORMATS_TEXT}; convert the file to PNG first."
+    )
+
+
+def identify_format(header: bytes) -> str | None:
+    """The name of a refused format from a file's first bytes, by signature alone (nothing is decoded)."""
+    for offset, magic, format_name in _SIGNATURES:
+        if header[offset : offset + len(magic)] == magic:
+            return format_name
+    if len(header) >= 18 and header[0] == 0x0A and header[1] in (0, 2, 3, 4, 5) and header[2] == 1:
+        return "PCX"
+    return None
+
+
+def _check_pixel_count(image: Image.Image, name: str) -> None:
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            f"Cannot read {name}: the image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"Digit Lab opens images of up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels. Scale it down first."
+        )
+
+
+def _reduced_pixels(image: Image.Image, max_side: int | None, color: bool) -> np.ndarray:
+    """The loaded image as float32 gray (or RGB), box-reduced while converting so no full-size copy is made."""
+    factor = max(1, max(image.size) // max_side) if max_side else 1
+    transpose = _EXIF_TRANSPOSES.get(_exif_orientation(image))
+    if image.mode in _NUMERIC_MODES:
+        gray = _stretch(_block_means(image, factor))
+        if transpose is not None:
+            gray = np.asarray(Image.fromarray(gray, mode="F").transpose(transpose), dtype=np.float32)
+        return np.repeat(gray[..., None], 3, axis=-1) if color else gray
+    has_alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
+    target = "RGB" if color else ("RGBA" if has_alpha else "L")
+    reduced = _reduce_in_bands(image, target, factor)
+    if transpose is not None:
+        reduced = reduced.transpose(transpose)
+    if target == "RGBA":
+        pixels = np.asarray(reduced, dtype=np.float32) / np.float32(255.0)
+        return composite_on_paper(_luma(pixels[..., :3]), pixels[..., 3])
+    return np.asarray(reduced, dtype=np.float32) / np.float32(255.0)
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block should not stop the picture itself from being read
+        return 1
+
+
+def _band_rows(image: Image.Image, factor: int, bytes_per_pixel: int) -> int:
+    """Rows per band: a multiple of ``factor`` holding about ``_BAND_BYTES``."""
+    rows = max(1, _BAND_BYTES // max(1, image.size[0] * bytes_per_pixel))
+    return max(factor, rows - rows % factor)
+
+
+def _reduce_in_bands(image: Image.Image, target: str, factor: int) -> Image.Image:
+    """``image.convert(target).reduce(factor)``, one band at a time (alpha is premultiplied by reduce)."""
+    width, height = image.size
+    if factor == 1 and height * width * 4 <= _BAND_BYTES:
+        return _converted(image, target)
+    reduced = Image.new(target, (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = _band_rows(image, factor, 4)
+    for top in range(0, height, rows):
+        band = _converted(image.crop((0, top, width, min(height, top + rows))), target)
+        reduced.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    return reduced
+
+
+def _converted(image: Image.Image, target: str) -> Image.Image:
+    if image.mode == target:
+        return image.copy()
+    try:
+        return image.convert(target)
+    except ValueError:  # no direct conversion (e.g. LAB, HSV): go through RGB
+        return image.convert("RGBA" if "A" in image.mode else "RGB").convert(target)
+
+
+def _block_means(image: Image.Image, factor: int) -> np.ndarray:
+    """Means of ``factor`` x ``factor`` blocks of a 16/32-bit integer or float image, in float64 per band."""
+    width, height = image.size
+    columns = np.arange(0, width, factor)
+    column_counts = np.diff(np.append(columns, width))
+    means = np.empty((math.ceil(height / factor), len(columns)), dtype=np.float64)
+    rows = _band_rows(image, factor, 8)
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(height, top + rows)))
+        values = np.asarray(band.convert("I") if band.mode.startswith("I;16") else band).astype(np.float64)
+        starts = np.arange(0, values.shape[0], factor)
+        row_counts = np.diff(np.append(starts, values.shape[0]))
+        sums = np.add.reduceat(np.add.reduceat(values, starts, axis=0), columns, axis=1)
+        means[top // factor : top // factor + len(starts)] = sums / np.outer(row_counts, column_counts)
+    return means
 
 
 def image_to_gray(image: Image.Image) -> np.ndarray:
@@ -164,13 +368,6 @@ def _describe_source(source: object) -> str:
         return f"'{Path(os.fspath(source)).name}'"  # type: ignore[arg-type]
     except TypeError:
         return repr(source)
-
-
-def _exif_upright(image: Image.Image) -> Image.Image:
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block should not stop the picture itself from being read
-        return image
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
