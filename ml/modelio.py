@@ -9,8 +9,11 @@ import importlib
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ import h5py
 import keras
 
 from ml import __version__
+from ml.regular_files import irregular_file_kind
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -45,6 +49,10 @@ _UNSAFE_BUILTIN_CLASSES = {  # built into Keras, yet they run code or graphs fro
     "FlaxLayer": "a FlaxLayer, which wraps an arbitrary Flax module",
 }
 _IGNORED_CONFIG_KEYS = ("compile_config",)  # loss/metrics are never built: models load with compile=False
+_TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}(\.keras|\.h5|\.hdf5)")
+"""What ``save_model``'s ``mkstemp(prefix=".<stem>.", suffix=<suffix>)`` names its temporary files."""
+STALE_TEMPORARY_SECONDS = 300
+"""A save rewrites its temporary file as it goes and takes seconds, so one untouched for 5 minutes is left over."""
 
 
 class ModelFileError(Exception):
@@ -260,6 +268,7 @@ def save_model(model: keras.Model, path: str | os.PathLike, metadata: ModelMetad
         created=metadata.created or datetime.now(UTC).isoformat(timespec="seconds"),
         digitlab_version=metadata.digitlab_version or __version__,
     )
+    remove_stale_temporaries(path.parent)
     try:
         handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
     except OSError as error:
@@ -278,6 +287,31 @@ def save_model(model: keras.Model, path: str | os.PathLike, metadata: ModelMetad
         unchanged = " The previous file was left unchanged." if path.exists() else ""
         raise ModelFileError(f"Could not save model to {path}: {_reason(error)}.{unchanged}") from error
     return path
+
+
+def remove_stale_temporaries(folder: Path, *, older_than: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Delete temporary files an interrupted save left in ``folder`` (``.<stem>.<8 chars>.keras``); return them.
+
+    Only regular files of exactly that naming and untouched for ``older_than`` seconds go, so a save that another
+    process or thread is writing right now keeps its file, and nothing else in the folder is touched.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _TEMPORARY_NAME.fullmatch(entry.name):
+            continue
+        try:
+            status = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(status.st_mode) and now - status.st_mtime >= older_than:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue  # gone already, or not ours to delete: the save itself goes on
+    return removed
 
 
 def _write_model_file(model: keras.Model, temporary_path: Path, metadata: ModelMetadata) -> None:
@@ -324,6 +358,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         _refuse_folder(path, name)
     if not path.exists():
         raise ModelFileError(f"There is no model file at {path}.")
+    kind = irregular_file_kind(path)
+    if kind is not None:
+        raise ModelFileError(f"{name} is not a regular file ({kind}); Digit Lab opens model files only.")
     suffix = path.suffix.lower()
     if suffix in KERAS_SUFFIXES:
         config, metadata_text = _read_keras_archive(path, name)
