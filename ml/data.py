@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image
 
 from ml.assets import bundled_mnist_path
+from ml.preprocess import ALLOWED_FORMATS_TEXT, ImageReadError, read_image, read_image_rgb
+from ml.regular_files import irregular_file_kind
 
 DATASET_NAMES = ("mnist", "fashion-mnist", "sklearn-digits")
 REPRESENTATIONS = ("images", "features")
@@ -41,6 +43,8 @@ SKLEARN_DIGITS_TEST_SIZE = 0.3  # the tutorial's 70/30 train/test split
 FOLDER_TEST_FRACTION = 0.15
 FOLDER_TEST_SEED = 1234  # fixed, so a folder's test images do not change with the training seed
 DEFAULT_FOLDER_IMAGE_SIZE = 32
+FOLDER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
+_LISTED_BAD_FILES = 5
 IDX_FILE_NAMES = {
     "x_train": "train-images-idx3-ubyte.gz",
     "y_train": "train-labels-idx1-ubyte.gz",
@@ -103,6 +107,13 @@ class Dataset:
         )
 
 
+def check_regular_file(path: Path, label: str = "data") -> None:
+    """Refuse a named pipe, device or socket before opening it: reading one blocks or never ends."""
+    kind = irregular_file_kind(path)
+    if kind is not None:
+        raise DatasetError(f"The {label} file {path} is not a regular file ({kind}); choose the file itself.")
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -117,6 +128,7 @@ def expected_sha256(npz_path: Path) -> str | None:
     record = npz_path.with_name(npz_path.name + ".sha256")
     if not record.exists():
         return None
+    check_regular_file(record, "hash")
     return record.read_text().split()[0].strip().lower()
 
 
@@ -125,6 +137,7 @@ def read_mnist_npz(path: Path, *, verify: bool = True, label: str = "MNIST") -> 
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{label} file not found: {path}")
+    check_regular_file(path, label)
     if verify:
         expected = expected_sha256(path)
         if expected is not None:
@@ -147,6 +160,7 @@ def read_mnist_npz(path: Path, *, verify: bool = True, label: str = "MNIST") -> 
 
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into a uint8 array."""
+    check_regular_file(Path(path), "IDX")
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
         with opener(path, "rb") as handle:
@@ -393,48 +407,77 @@ def load_image_folder(
 ) -> Dataset:
     """Images in one subfolder per class (the folder names, sorted, are the class names), read into memory.
 
-    Images are resized to ``image_size`` squares (default 32) and read as grayscale or rgb. Splits:
+    Images are resized to ``image_size`` squares (default 32) and read as grayscale or rgb, each through
+    :func:`ml.preprocess.read_image`, the one reader that allows only image formats, caps memory and never
+    opens a pipe; a folder holding files it refuses is refused, naming them. Splits:
     ``FOLDER_TEST_FRACTION`` (15 %) of the images are held out as the test set with a fixed seed
     (``FOLDER_TEST_SEED``), so the test set stays the same whatever the training seed; the validation set
     (``validation_size``, default 10 %) comes out of the remaining training images, shuffled with ``seed``.
     """
-    import keras
-
     folder = Path(folder)
     check_color_mode(color_mode)
     size = int(image_size or DEFAULT_FOLDER_IMAGE_SIZE)
     try:
-        batches = keras.utils.image_dataset_from_directory(
-            folder,
-            labels="inferred",
-            label_mode="int",
-            color_mode=color_mode,
-            batch_size=256,
-            image_size=(size, size),
-            shuffle=False,
-            verbose=False,
-        )
-    except (ValueError, OSError) as error:
-        raise DatasetError(f"Cannot read the image folder {folder}: {error}") from None
-    class_names = list(batches.class_names)
+        class_folders = sorted(entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    except OSError as error:
+        raise DatasetError(f"Cannot read the image folder {folder}: {error.strerror or error}.") from None
+    class_names = [entry.name for entry in class_folders]
     if len(class_names) < 2:
         raise DatasetError(
             f"The image folder {folder} has {len(class_names)} class subfolder(s); it needs one subfolder per "
             "class and at least two classes."
         )
-    images, labels = [], []
-    try:
-        for image_batch, label_batch in batches:
-            images.append(image_batch.numpy() / np.float32(255.0))
-            labels.append(label_batch.numpy())
-    except Exception as error:  # noqa: BLE001 - a corrupt image file becomes one clear message
-        raise DatasetError(f"Cannot decode an image in {folder}: {error}") from None
+    images, labels, refused = [], [], []
+    for label, class_folder in enumerate(class_folders):
+        for path in folder_image_files(class_folder):
+            try:
+                images.append(read_folder_image(path, size, color_mode))
+            except ImageReadError as error:
+                refused.append(f"{path.relative_to(folder)}: {_refusal_reason(str(error))}")
+                continue
+            labels.append(label)
+    if refused:
+        more = f"; and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
+        raise DatasetError(
+            f"{len(refused)} of the {len(refused) + len(images)} image files in {folder} cannot be read: "
+            + "; ".join(refused[:_LISTED_BAD_FILES])
+            + f"{more}. Remove them or convert them to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
+        )
     if not images:
-        raise DatasetError(f"The image folder {folder} holds no images (.png, .jpg, .bmp or .gif).")
-    x, y = np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
+        raise DatasetError(
+            f"The image folder {folder} holds no images ({', '.join(FOLDER_IMAGE_SUFFIXES)}) in its class subfolders."
+        )
+    x, y = np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64)
     x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     return image_dataset_from_arrays(str(folder), arrays, class_names, validation_size=validation_size, seed=seed)
+
+
+def folder_image_files(class_folder: Path) -> list[Path]:
+    """The image files under one class folder (sub-folders included), sorted; hidden files are left out."""
+    found = []
+    for root, folders, files in os.walk(class_folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and name.lower().endswith(FOLDER_IMAGE_SUFFIXES):
+                found.append(Path(root) / name)
+    return found
+
+
+def read_folder_image(path: Path, size: int, color_mode: str) -> np.ndarray:
+    """One image file as a float32 (size, size, 1 or 3) array in [0, 1], read by Digit Lab's one safe reader."""
+    max_side = max(4 * size, 64)
+    if color_mode == "rgb":
+        pixels = read_image_rgb(path, max_side=max_side)
+    else:
+        pixels = read_image(path, max_side=max_side)[..., None]
+    return resize_images(pixels[None], size, size)[0]
+
+
+def _refusal_reason(message: str) -> str:
+    """``Cannot read 'x.png': it is PDF, not ... Digit Lab reads ...`` → ``it is PDF, not ...``."""
+    reason = message.split(": ", 1)[-1]
+    return reason.split(" Digit Lab reads")[0].rstrip(" .;")
 
 
 def load_dataset(
