@@ -136,7 +136,7 @@ def _read(source: str | os.PathLike | bytes, max_side: int | None, *, color: boo
     try:
         with _open_source(source, name) as handle, _open_allowed(handle, name) as image:
             if max_side:
-                image.draft(None, (max_side, max_side))  # JPEG decodes at 1/2, 1/4 or 1/8 size
+                image.draft(None, _draft_size(image.size, max_side))  # JPEG decodes at 1/2, 1/4 or 1/8 size
             _check_pixel_count(image, name)
             image.load()
             pixels = _reduced_pixels(image, max_side, color)
@@ -145,7 +145,7 @@ def _read(source: str | os.PathLike | bytes, max_side: int | None, *, color: boo
     except Image.DecompressionBombError:
         raise ImageReadError(
             f"Cannot read {name}: the image is far too large (hundreds of megapixels); Digit Lab opens images "
-            f"of up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels."
+            f"of up to {MAX_IMAGE_PIXELS / 1e6:g} megapixels."
         ) from None
     except MemoryError:
         raise ImageReadError(f"Cannot read {name}: not enough memory to open it.") from None
@@ -216,12 +216,18 @@ def identify_format(header: bytes) -> str | None:
     return None
 
 
+def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The smallest size with the image's shape whose longer side is ``max_side`` (draft keeps at least this)."""
+    scale = min(1.0, max_side / max(size))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
+
+
 def _check_pixel_count(image: Image.Image, name: str) -> None:
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageReadError(
-            f"Cannot read {name}: the image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"Digit Lab opens images of up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels. Scale it down first."
+            f"Cannot read {name}: the image is {width}x{height} pixels ({width * height / 1e6:.3g} megapixels); "
+            f"Digit Lab opens images of up to {MAX_IMAGE_PIXELS / 1e6:g} megapixels. Scale it down first."
         )
 
 

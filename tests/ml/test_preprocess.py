@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageDraw, ImageFilter
 
+from ml import preprocess
 from ml.assets import bundled_mnist_path
 from ml.preprocess import (
     ImageReadError,
@@ -21,6 +24,7 @@ from ml.preprocess import (
     adapt_to_input,
     center_of_mass,
     estimate_stroke_width,
+    limit_size,
     preprocess_file,
     read_image,
     render_mnist_on_canvas,
@@ -573,9 +577,13 @@ def test_sklearn_digits_survive_the_trip_through_28x28(batch: np.ndarray) -> Non
 
     originals = load_digits().images[:200].astype(np.float32)
     enlarged = np.stack(
-        [to_mnist(np.asarray(Image.fromarray(digit / 16).resize((80, 80), Image.Resampling.BILINEAR)),
-                  polarity="light_on_dark").image
-         for digit in originals]
+        [
+            to_mnist(
+                np.asarray(Image.fromarray(digit / 16).resize((80, 80), Image.Resampling.BILINEAR)),
+                polarity="light_on_dark",
+            ).image
+            for digit in originals
+        ]
     )
     back = adapt_to_input(enlarged, (8, 8), scale="0-16")
     correlations = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(back, originals, strict=True)]
@@ -647,3 +655,148 @@ def test_a_tightly_cropped_digit_that_touches_the_frame_is_not_blank(mnist) -> N
         correlations.append(np.corrcoef(result.image.ravel(), to_mnist(1.0 - digit).image.ravel())[0, 1])
     # A "1" cropped to 20x4 pixels is nearly all ink: its polarity is ambiguous, so allow a stray case.
     assert sum(correlation > 0.85 for correlation in correlations) >= 98
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Hostile files: only image formats, no blocking, capped memory
+
+POSTSCRIPT_WRITING_A_FILE = (
+    "%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n{{}} loop\n"
+)
+
+
+@pytest.fixture
+def no_programs(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Fail any attempt to start an external program (Ghostscript, djpeg, ...) and record it."""
+    import subprocess
+
+    started: list[tuple] = []
+
+    def refuse(*args, **kwargs):
+        started.append(args)
+        raise AssertionError(f"an external program was started: {args}")
+
+    for name in ("Popen", "check_call", "call", "run", "check_output"):
+        monkeypatch.setattr(subprocess, name, refuse)
+    monkeypatch.setattr(os, "system", refuse)
+    return started
+
+
+def test_postscript_named_png_is_refused_naming_its_format_and_runs_nothing(
+    tmp_path: Path, no_programs: list[tuple]
+) -> None:
+    marker = tmp_path / "marker"
+    path = tmp_path / "digit.png"
+    path.write_text(POSTSCRIPT_WRITING_A_FILE.format(marker=marker))
+    with pytest.raises(ImageReadError, match="'digit.png': it is PostScript \\(EPS\\)") as raised:
+        preprocess_file(path)
+    assert "PNG, JPEG" in str(raised.value)
+    with pytest.raises(ImageReadError, match="PostScript"):
+        read_image(path.read_bytes())
+    assert not marker.exists() and no_programs == []
+
+
+@pytest.mark.parametrize(
+    ("image_format", "mode", "named"),
+    [("PDF", "L", "PDF"), ("ICO", "RGBA", "ICO"), ("XBM", "1", "XBM"), ("SGI", "L", "SGI"), ("PCX", "L", "PCX")],
+)
+def test_other_formats_are_refused_by_name(
+    tmp_path: Path, canvas: np.ndarray, no_programs: list[tuple], image_format: str, mode: str, named: str
+) -> None:
+    path = tmp_path / "digit.png"
+    path.write_bytes(encode(Image.fromarray(canvas).resize((64, 64)).convert(mode), image_format))
+    with pytest.raises(ImageReadError, match=f"it is {named}"):
+        read_image(path)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "mode"),
+    [("PNG", "LA"), ("JPEG", "RGB"), ("BMP", "P"), ("GIF", "L"), ("TIFF", "I;16"), ("WEBP", "RGBA"), ("PPM", "L")],
+)
+def test_every_allowed_format_is_read(
+    tmp_path: Path, canvas: np.ndarray, canvas_result: PreprocessResult, image_format: str, mode: str
+) -> None:
+    picture = Image.fromarray(canvas)
+    if mode == "I;16":
+        picture = Image.fromarray(canvas.astype(np.uint16) * 257)
+    elif mode == "LA":
+        picture = Image.merge("LA", (picture, Image.new("L", picture.size, 255)))
+    elif mode != "L":
+        picture = picture.convert(mode)
+    path = tmp_path / f"digit.{image_format.lower()}"
+    path.write_bytes(encode(picture, image_format))
+    assert correlation(assert_valid_mnist(preprocess_file(path)), canvas_result.image) > 0.98
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "character device"])
+def test_a_pipe_or_device_is_refused_without_blocking(tmp_path: Path, kind: str) -> None:
+    if kind == "named pipe":
+        path = tmp_path / "digit.png"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    outcome: list[BaseException] = []
+    reader = threading.Thread(target=lambda: outcome.append(_raised(read_image, path)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "reading blocked"
+    assert isinstance(outcome[0], ImageReadError)
+    assert f"it is not a regular file (a {kind})" in str(outcome[0])
+
+
+def _raised(function, *args) -> BaseException | None:
+    try:
+        function(*args)
+    except BaseException as error:  # noqa: BLE001 - handed to the test thread
+        return error
+    return None
+
+
+def test_images_over_the_pixel_limit_are_refused_stating_size_and_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preprocess, "MAX_IMAGE_PIXELS", 20_000)
+    path = tmp_path / "wide.png"
+    Image.new("L", (300, 100), 255).save(path)
+    with pytest.raises(ImageReadError, match="300x100 pixels \\(0.03 megapixels\\).*up to 0.02 megapixels"):
+        read_image(path)
+    Image.new("L", (100, 100), 255).save(path)
+    assert read_image(path).shape == (100, 100)
+
+
+def test_a_big_jpeg_over_the_limit_is_read_at_its_draft_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preprocess, "MAX_IMAGE_PIXELS", 1_000_000)
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (2400, 1600), (250, 250, 250)).save(path)  # 3.8 MP, decoded at 1/2 size: 0.96 MP
+    assert read_image(path, max_side=1000).shape == (667, 1000)
+    same_as_png = tmp_path / "photo.png"
+    Image.new("RGB", (2400, 1600), (250, 250, 250)).save(same_as_png)  # no draft: all 3.8 MP decoded
+    with pytest.raises(ImageReadError, match="2400x1600 pixels"):
+        read_image(same_as_png, max_side=1000)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "F", "I", "I;16"])
+def test_reading_in_bands_matches_reading_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, canvas: np.ndarray, mode: str
+) -> None:
+    tall = np.tile(canvas, (5, 2))  # 1400x560: reduced by 2 to a longer side of at most 1000
+    picture, image_format = _as_mode(tall, mode)
+    path = tmp_path / f"tall.{image_format.lower()}"
+    picture.save(path, image_format)
+    whole = read_image(path, max_side=1000)
+    monkeypatch.setattr(preprocess, "_BAND_BYTES", 20_000)  # bands of a few rows
+    banded = read_image(path, max_side=1000)
+    assert whole.shape == banded.shape and max(whole.shape) <= 1000
+    np.testing.assert_allclose(banded, whole, atol=1e-5)
+    expected = limit_size(tall.astype(np.float32) / 255.0, 1000)
+    assert np.corrcoef(banded.ravel(), expected.ravel())[0, 1] > 0.99
+
+
+def test_huge_integer_values_are_reduced_without_wrapping(tmp_path: Path, canvas: np.ndarray) -> None:
+    values = np.where(np.tile(canvas, (4, 4)) < 128, 2**31 - 10, 2**31 - 1000).astype(np.int32)
+    path = tmp_path / "wide-range.tif"
+    Image.fromarray(values).save(path)
+    gray = read_image(path, max_side=500)
+    expected = limit_size(np.tile(canvas, (4, 4)).astype(np.float32) / 255.0, 500)
+    assert gray.shape == expected.shape
+    assert np.corrcoef(gray.ravel(), expected.ravel())[0, 1] < -0.9  # big values where the ink is: inverted
