@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import os
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,12 +18,14 @@ import pytest
 
 from ml.modelio import (
     METADATA_ENTRY,
+    STALE_TEMPORARY_SECONDS,
     LoadedModel,
     ModelFileError,
     ModelMetadata,
     check_classifier,
     load_model,
     outputs_probabilities,
+    remove_stale_temporaries,
     save_model,
 )
 
@@ -479,3 +484,62 @@ def test_metadata_with_wrong_class_count_falls_back_to_inferred_names(tmp_path: 
 
     assert loaded.metadata.class_names == ["0", "1", "2"]
     assert loaded.metadata.preset == "small_cnn"
+
+
+# ------------------------------------------------------------------------------------- hostile paths
+
+
+def test_a_named_pipe_as_model_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    os.mkfifo(path)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_model(path)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome.append(error)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=10)
+    assert not loader.is_alive(), "loading the model blocked on a named pipe"
+    assert isinstance(outcome[0], ModelFileError)
+    assert "'model.keras' is not a regular file (a named pipe)" in str(outcome[0])
+
+
+def test_a_character_device_as_model_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "model.h5"
+    link.symlink_to("/dev/zero")
+    assert_refused(link, "not a regular file (a character device)")
+
+
+def test_saving_removes_stale_temporaries_of_its_own_naming_only(tmp_path: Path) -> None:
+    old = time.time() - 2 * STALE_TEMPORARY_SECONDS
+    stale = [tmp_path / ".existing.gou5qvf8.keras", tmp_path / ".other.ab_c1234.h5"]
+    kept = [
+        tmp_path / ".hidden-notes",  # an unrelated dotfile
+        tmp_path / ".existing.partial.keras",  # another program's temporary (not 8 characters)
+        tmp_path / "existing.gou5qvf8.keras",  # not hidden: a user's own file
+        tmp_path / ".existing.GOU5QVF8.keras",  # mkstemp never uses capitals
+    ]
+    for path in stale + kept:
+        path.write_bytes(b"")
+        os.utime(path, (old, old))
+    in_progress = tmp_path / ".existing.zzzz9999.keras"  # a concurrent save writing right now
+    in_progress.write_bytes(b"PK")
+    save_model(tiny_classifier(), tmp_path / "existing.keras", full_metadata())
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept) and in_progress.exists()
+    assert load_model(tmp_path / "existing.keras").metadata.preset == full_metadata().preset
+
+
+def test_removing_stale_temporaries_reports_them_and_leaves_folders_alone(tmp_path: Path) -> None:
+    folder_like = tmp_path / ".model.abcdefgh.keras"
+    folder_like.mkdir()
+    stale = tmp_path / ".model.12345678.keras"
+    stale.write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path, older_than=0) == [stale]
+    assert folder_like.is_dir()
+    assert remove_stale_temporaries(tmp_path / "missing", older_than=0) == []
