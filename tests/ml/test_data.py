@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +233,83 @@ def test_a_file_without_a_recorded_hash_loads_when_it_is_mnist_shaped(tmp_path):
     np.savez(tmp_path / "small.npz", **small)
     dataset = load_mnist(tmp_path / "small.npz", validation_size=10)
     assert (len(dataset.x_train), len(dataset.x_val), len(dataset.x_test)) == (40, 10, 50)
+
+
+# ------------------------------------------------------------------------------------- hostile files
+
+
+@pytest.fixture
+def no_programs(monkeypatch):
+    """Fail any attempt to start an external program (Ghostscript for EPS, ...)."""
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"an external program was started: {args}")
+
+    for name in ("Popen", "check_call", "call", "run", "check_output"):
+        monkeypatch.setattr(subprocess, name, refuse)
+
+
+def load_without_blocking(function, *args, **kwargs):
+    """Run ``function`` in a thread; fail if it blocks, else return what it raised (or None)."""
+    outcome = []
+
+    def run():
+        try:
+            function(*args, **kwargs)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "loading blocked"
+    return outcome[0]
+
+
+def test_image_folder_with_postscript_named_png_is_refused_naming_the_file(tmp_path, no_programs):
+    folder = write_image_folder(tmp_path / "shapes")
+    marker = tmp_path / "marker"
+    (folder / "cross" / "evil.png").write_text(
+        f"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n"
+    )
+    with pytest.raises(DatasetError) as refused:
+        load_dataset(str(folder), image_size=16)
+    message = str(refused.value)
+    assert "1 of the 25 image files" in message and "cross/evil.png: it is PostScript (EPS)" in message
+    assert not marker.exists()
+
+
+def test_image_folder_with_a_named_pipe_is_refused_without_blocking(tmp_path):
+    folder = write_image_folder(tmp_path / "shapes")
+    os.mkfifo(folder / "circle" / "pipe.png")
+    error = load_without_blocking(load_dataset, str(folder), image_size=16)
+    assert isinstance(error, DatasetError) and "circle/pipe.png: it is not a regular file (a named pipe)" in str(error)
+
+
+def test_image_folder_reads_every_allowed_format_and_skips_other_files(tmp_path):
+    folder = tmp_path / "formats"
+    for name, shade in (("dark", 30), ("light", 220)):
+        (folder / name).mkdir(parents=True)
+        for suffix, image_format in ((".tif", "TIFF"), (".webp", "WEBP"), (".pgm", "PPM"), (".bmp", "BMP")):
+            Image.new("L", (20, 20), shade).save(folder / name / f"image{suffix}", image_format)
+        (folder / name / "notes.txt").write_text("not an image")
+        (folder / name / "._image.png").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata beside a copied file
+    dataset = load_dataset(str(folder), image_size=8, validation_size=0)
+    images = np.concatenate([dataset.x_train, dataset.x_test])
+    labels = np.concatenate([dataset.y_train, dataset.y_test])
+    assert len(images) == 8
+    assert np.allclose(images.mean(axis=(1, 2, 3)), np.where(labels == 0, 30, 220) / 255.0, atol=0.01)
+
+
+@pytest.mark.parametrize("name", ["mnist.npz", "train-images-idx3-ubyte.gz"])
+def test_a_named_pipe_as_data_file_is_refused_without_blocking(tmp_path, name):
+    if name.endswith(".gz"):
+        for other in IDX_FILE_NAMES.values():
+            write_idx(tmp_path / other, np.zeros((2, 28, 28) if "images" in other else (2,), np.uint8))
+        (tmp_path / name).unlink()
+    os.mkfifo(tmp_path / name)
+    error = load_without_blocking(load_mnist, tmp_path / name)
+    assert isinstance(error, DatasetError)
+    assert f"{tmp_path / name} is not a regular file (a named pipe)" in str(error)
