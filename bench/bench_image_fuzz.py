@@ -372,7 +372,10 @@ def main() -> None:
             row.max_rss_mb = max(row.max_rss_mb, outcome["rss_mb"])
             row.max_seconds = max(row.max_seconds, outcome["seconds"])
             if kind in ("crash", "hang") or not case.category.startswith(("valid", "corrupt")):
-                row.examples.append(f"{case.path.name}: {kind} — {outcome.get('message', '')}")
+                row.examples.append(
+                    f"{case.path.name}: {kind}, {outcome['rss_mb']:.0f} MB, {outcome['seconds']:.2f} s"
+                    f" — {outcome.get('message', '')}"
+                )
         total = time.perf_counter() - started
     print_table(rows, baseline_mb, total)
 
