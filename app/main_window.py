@@ -51,6 +51,7 @@ from app.model_summary_dialog import ModelSummaryDialog
 from app.model_worker import ModelController, wait_for_stopping_threads
 from app.prediction_view import PredictionPanel, format_percent
 from app.qt_binding_check import qt_binding_problem
+from app.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
 from ml import __version__
 from ml.assets import bundled_model_path
 
@@ -285,6 +286,7 @@ class MainWindow(QMainWindow):
         self.models.backend_loaded.connect(self._on_backend_loaded)
         self.models.backend_failed.connect(self._on_backend_failed)
         self.models.model_loaded.connect(self._on_model_loaded)
+        self.models.model_set_aside.connect(self._on_model_set_aside)
         self.models.model_load_failed.connect(self._on_model_load_failed)
         self.models.model_saved.connect(self._on_model_saved)
         self.models.model_save_failed.connect(self._on_model_save_failed)
@@ -505,10 +507,31 @@ class MainWindow(QMainWindow):
         if not summary.get("path"):
             self.statusBar().showMessage("Training ended without a model to use.", 8000)
             return
+        question = trained_model_question(summary, self.model_description)
+        if question is not None and not self._ask_to_use_trained_model(question):
+            if not self._shut_down:
+                self.statusBar().showMessage(f"Keeping {question.kept_name}; setting the new model aside…")
+                self.models.set_aside_model(str(summary["path"]), True, "trained")
+            return
+        if self._shut_down:
+            return
         accuracy = summary.get("test_accuracy")
         note = f" ({format_percent(accuracy)} test accuracy)" if accuracy is not None else ""
         self.statusBar().showMessage(f"Loading the trained model{note}…")
         self.models.load_model(str(summary["path"]), True, "trained")
+
+    def _ask_to_use_trained_model(self, question: TrainedModelQuestion) -> bool:
+        """True to make the run's model active; the tests replace this to answer."""
+        return ask_to_use_trained_model(question, self)
+
+    @Slot(dict)
+    def _on_model_set_aside(self, description: dict) -> None:
+        self.model_description = description
+        switch = "Model ▸ Switch to previous model"
+        self.statusBar().showMessage(
+            f"Kept {description['display_name']}; the new model is one switch away ({switch}).", 10000
+        )
+        self._update_actions()
 
     @Slot(bool)
     def _on_training_running_changed(self, running: bool) -> None:

@@ -81,6 +81,7 @@ class ModelWorker(QObject):
     backend_loaded = Signal(dict)
     backend_failed = Signal(str)
     model_loaded = Signal(dict)
+    model_set_aside = Signal(dict)  # a model loaded as the previous one; carries the (unchanged) active model's
     model_load_failed = Signal(dict)
     model_saved = Signal(dict)
     model_save_failed = Signal(str)
@@ -134,6 +135,14 @@ class ModelWorker(QObject):
             self.model_load_failed.emit({"path": path, "message": message, "startup": False})
             return
         self._load(path, unsaved=unsaved, origin=origin, startup=False)
+
+    @Slot(str, bool, str)
+    def set_aside_model(self, path: str, unsaved: bool, origin: str) -> None:
+        """Load ``path`` as the previous model, one switch away, and keep the active model active."""
+        if not self._backend_ready or self._active is None:
+            self.load_model(path, unsaved, origin)  # nothing to keep: it simply becomes the model
+            return
+        self._load(path, unsaved=unsaved, origin=origin, startup=False, activate=False)
 
     @Slot()
     def switch_to_previous(self) -> None:
@@ -215,8 +224,8 @@ class ModelWorker(QObject):
 
     # ----------------------------------------------------------------------------------------- helpers
 
-    def _load(self, path: str, unsaved: bool, origin: str, startup: bool) -> bool:
-        """Load, build the predictor and activate; report failure with the core's message."""
+    def _load(self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True) -> bool:
+        """Load, build the predictor and activate (or set it aside); report failure with the core's message."""
         try:
             from ml.modelio import ModelFileError, load_model
             from ml.predictor import Predictor
@@ -233,6 +242,10 @@ class ModelWorker(QObject):
             message = f"Could not use the model '{Path(path).name}': {type(error).__name__}: {error}"
             self.model_load_failed.emit({"path": path, "message": message, "startup": startup})
             return False
+        if not activate:
+            self._previous = slot
+            self.model_set_aside.emit(self._describe_active())
+            return True
         if self._active is not None:
             self._previous = self._active
         self._active = slot
@@ -256,6 +269,7 @@ class ModelController(QObject):
     backend_loaded = Signal(dict)
     backend_failed = Signal(str)
     model_loaded = Signal(dict)
+    model_set_aside = Signal(dict)
     model_load_failed = Signal(dict)
     model_saved = Signal(dict)
     model_save_failed = Signal(str)
@@ -264,6 +278,7 @@ class ModelController(QObject):
     model_description_failed = Signal(str)
 
     _load_requested = Signal(str, bool, str)
+    _set_aside_requested = Signal(str, bool, str)
     _switch_requested = Signal()
     _save_requested = Signal(str)
     _describe_requested = Signal()
@@ -280,6 +295,7 @@ class ModelController(QObject):
         self._thread.finished.connect(self._worker.release_thread_state)  # runs in the finishing thread
         self._thread.finished.connect(self._worker.deleteLater)
         self._load_requested.connect(self._worker.load_model)
+        self._set_aside_requested.connect(self._worker.set_aside_model)
         self._switch_requested.connect(self._worker.switch_to_previous)
         self._save_requested.connect(self._worker.save_model)
         self._describe_requested.connect(self._worker.describe_active_model)
@@ -287,6 +303,7 @@ class ModelController(QObject):
         self._worker.backend_loaded.connect(self.backend_loaded)
         self._worker.backend_failed.connect(self.backend_failed)
         self._worker.model_loaded.connect(self._on_model_loaded)
+        self._worker.model_set_aside.connect(self.model_set_aside)
         self._worker.model_load_failed.connect(self.model_load_failed)
         self._worker.model_saved.connect(self.model_saved)
         self._worker.model_save_failed.connect(self.model_save_failed)
@@ -323,6 +340,10 @@ class ModelController(QObject):
     def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
         """Ask the worker to load ``path`` as the active model."""
         self._load_requested.emit(path, unsaved, origin)
+
+    def set_aside_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
+        """Ask the worker to load ``path`` as the previous model, keeping the active one (``model_set_aside``)."""
+        self._set_aside_requested.emit(path, unsaved, origin)
 
     def switch_to_previous(self) -> None:
         """Ask the worker to swap the active and previous models."""

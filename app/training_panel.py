@@ -826,7 +826,7 @@ class TrainingPanel(QWidget):
             return False
         self._save_settings()
         self._reset_run_state(config, int(resolved.epochs), int(resolved.batch_size))
-        worker = TrainingWorker(config, self.models_folder)
+        worker = TrainingWorker(config, self.models_folder, reference_model=self._active_model_path)
         worker.batch_finished.connect(self._on_batch_finished)
         worker.epoch_finished.connect(self._on_epoch_finished)
         worker.fit_ended.connect(self._on_fit_ended)

@@ -87,10 +87,12 @@ class TrainingWorker(QObject):
     failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, config: TrainConfig, models_folder: Path) -> None:
+    def __init__(self, config: TrainConfig, models_folder: Path, reference_model: str | None = None) -> None:
+        """``reference_model``: the active model's file, measured on the run's test set so the two compare fairly."""
         super().__init__()
         self.config = config
         self.models_folder = Path(models_folder)
+        self.reference_model = reference_model
         self._stop_requested = threading.Event()
         self._abandon_requested = threading.Event()
         self.pause_gate = PauseGate()  # shared with fit: it holds the run between batches while paused
@@ -180,7 +182,22 @@ class TrainingWorker(QObject):
         tested = result.test_accuracy is not None and math.isfinite(result.test_accuracy)
         if summary["epochs_completed"] > 0 and tested:
             summary["path"] = str(self._save(result))
+            summary.update(self._compare_with_reference(result))
         return summary
+
+    def _compare_with_reference(self, result) -> dict[str, Any]:
+        """The active model's accuracy on this run's test set (or as recorded), for the window to compare."""
+        from ml.train import reference_accuracy
+
+        if not self.reference_model:
+            return {}
+        reference = reference_accuracy(self.reference_model, result)
+        return {
+            "reference_path": self.reference_model,
+            "reference_accuracy": None if reference is None else reference.accuracy,
+            "reference_dataset": None if reference is None else reference.dataset,
+            "reference_same_test_set": reference is not None and reference.same_test_set,
+        }
 
     def _save(self, result) -> Path:
         """Save the trained model with its metadata to a fresh file in the cache folder."""

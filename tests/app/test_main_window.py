@@ -486,7 +486,7 @@ def test_a_trained_model_becomes_active_unsaved_and_the_previous_one_is_one_clic
     assert window.training_panel is not None
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
         window.training_panel.model_trained.emit(
-            {"path": str(trained_model_file), "test_accuracy": 0.991, "preset": "best"}
+            {"path": str(trained_model_file), "test_accuracy": 0.998, "preset": "best"}
         )
     assert loaded.args[0]["unsaved"] and window.has_unsaved_model()
     assert window.isWindowModified() and "(unsaved)" in window.windowTitle()
@@ -502,11 +502,81 @@ def test_a_trained_model_becomes_active_unsaved_and_the_previous_one_is_one_clic
     assert back.args[0]["unsaved"] and window.isWindowModified()
 
 
+def answer_trained_model_questions(monkeypatch, window: MainWindow, use: bool) -> list:
+    """Answer the "use the new model or keep the old one?" question with ``use``; returns the questions asked."""
+    asked: list = []
+
+    def answer(question) -> bool:
+        asked.append(question)
+        return use
+
+    monkeypatch.setattr(window, "_ask_to_use_trained_model", answer)
+    return asked
+
+
+def run_summary(window: MainWindow, path: Path, **overrides) -> dict:
+    """What the training worker reports: the run's test accuracy and the active model's on the same test set."""
+    summary = {
+        "path": str(path),
+        "test_accuracy": 0.2743,
+        "preset": "fast",
+        "dataset": "mnist",
+        "epochs_completed": 1,
+        "stopped_by_user": False,
+        "reference_path": window.model_description["source_path"],
+        "reference_accuracy": 0.997,
+        "reference_dataset": "mnist",
+        "reference_same_test_set": True,
+    }
+    return {**summary, **overrides}
+
+
+def test_a_stopped_run_asks_and_keeping_leaves_the_old_model_active_with_the_new_one_a_switch_away(
+    qtbot, make_window, trained_model_file, monkeypatch
+):
+    window = make_window()
+    asked = answer_trained_model_questions(monkeypatch, window, use=False)
+    loaded = QSignalSpy(window.models.model_loaded)
+    with qtbot.waitSignal(window.models.model_set_aside, timeout=LOAD_TIMEOUT_MS):
+        window.training_panel.model_trained.emit(
+            run_summary(window, trained_model_file, stopped_by_user=True, test_accuracy=0.9981)
+        )
+    assert len(asked) == 1 and asked[0].text == "Use the new model (99.81 %) or keep digitlab-best (99.70 %)?"
+    assert loaded.count() == 0  # the active model never changed
+    assert window.model_description["display_name"] == "digitlab-best" and not window.has_unsaved_model()
+    assert "Kept digitlab-best" in window.statusBar().currentMessage()
+    assert window.previous_model_action.isEnabled() and "trained best" in window.previous_model_action.text()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as switched:
+        window.previous_model_action.trigger()
+    assert switched.args[0]["unsaved"] and switched.args[0]["display_name"] == "trained best"
+    assert "digitlab-best" in window.previous_model_action.text()
+
+
+def test_a_worse_run_asks_and_using_it_installs_it_with_the_old_one_a_switch_away(
+    qtbot, make_window, trained_model_file, monkeypatch
+):
+    window = make_window()
+    asked = answer_trained_model_questions(monkeypatch, window, use=True)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        window.training_panel.model_trained.emit(run_summary(window, trained_model_file))
+    assert len(asked) == 1 and "(27.43 %) or keep digitlab-best (99.70 %)" in asked[0].text
+    assert loaded.args[0]["unsaved"] and window.has_unsaved_model()
+    assert "digitlab-best" in window.previous_model_action.text()
+
+
+def test_a_finished_run_that_tests_better_installs_without_asking(qtbot, make_window, trained_model_file, monkeypatch):
+    window = make_window()
+    asked = answer_trained_model_questions(monkeypatch, window, use=False)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        window.training_panel.model_trained.emit(run_summary(window, trained_model_file, test_accuracy=0.9975))
+    assert asked == [] and loaded.args[0]["unsaved"]
+
+
 def quit_with_unsaved_model(qtbot, make_window, trained_model_file, monkeypatch, answer) -> tuple[MainWindow, list]:
     window = make_window()
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
         window.training_panel.model_trained.emit(
-            {"path": str(trained_model_file), "test_accuracy": 0.99, "preset": "best"}
+            {"path": str(trained_model_file), "test_accuracy": 0.998, "preset": "best"}
         )
     dialogs = DialogRecorder(monkeypatch, answer=answer)
     return window, dialogs.calls
@@ -615,16 +685,19 @@ def test_a_legacy_h5_model_opens_and_predicts(qtbot, make_window):
     assert window.recent_models() == [str(legacy)]
 
 
-def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window):
+def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window, monkeypatch):
     from ml.train import TrainConfig
 
     window = make_window()
+    asked = answer_trained_model_questions(monkeypatch, window, use=True)
     config = TrainConfig(
         preset="cnn3x3", dataset="mnist", epochs=1, max_train_samples=1500, max_test_samples=300, validation_size=300
     )
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
         assert window.training_panel.start_training(config)
     assert loaded.args[0]["unsaved"] and loaded.args[0]["preset"] == "cnn3x3"
+    # 1500 images cannot match the bundled model, measured on the same 300 test images: the user was asked.
+    assert len(asked) == 1 and "on the same test set" in asked[0].reasons
     assert window.isWindowModified()
     qtbot.waitUntil(lambda: not window.training_panel.is_running, timeout=LOAD_TIMEOUT_MS)
     shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
@@ -651,10 +724,13 @@ def test_class_names_saved_with_a_model_label_the_probability_bars(qtbot, make_w
     assert window.training_panel.fine_tune_check.text().endswith("(fashion)")  # the panel knows the active model
 
 
-def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(qtbot, make_window, shape_folder):
+def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(
+    qtbot, make_window, shape_folder, monkeypatch
+):
     from ml.train import TrainConfig
 
     window = make_window()
+    answer_trained_model_questions(monkeypatch, window, use=True)  # asked if it tests below the bundled 99.7 %
     config = TrainConfig(preset="cnn3x3", dataset=str(shape_folder), epochs=2, batch_size=16, image_size=20)
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
         assert window.training_panel.start_training(config)

@@ -30,8 +30,8 @@ def start_worker(qtbot, tmp_path: Path) -> Iterator:
     """Start a worker for ``config`` in a thread wired as the panel wires it; the thread is joined afterwards."""
     threads: list[QThread] = []
 
-    def start(config: TrainConfig, on_batch, summaries: list) -> TrainingWorker:
-        worker = TrainingWorker(config, tmp_path / "trained")
+    def start(config: TrainConfig, on_batch, summaries: list, reference: str | None = None) -> TrainingWorker:
+        worker = TrainingWorker(config, tmp_path / "trained", reference_model=reference)
         thread = QThread()
         worker.moveToThread(thread)
         # Both run in the worker thread as the signals are emitted (the test polls; it never blocks on them).
@@ -96,6 +96,21 @@ def test_stop_while_paused_ends_the_run(qtbot, start_worker):
     qtbot.waitUntil(lambda: len(summaries) == 1, timeout=30_000)
     assert batches == [(1, 1), (1, 2)]
     assert summaries[0]["stopped_by_user"] is True and summaries[0]["epochs_completed"] == 1
+    assert "reference_accuracy" not in summaries[0]  # no active model to compare with
+
+
+def test_the_run_reports_the_active_models_accuracy_to_compare_with(qtbot, start_worker):
+    from ml.assets import bundled_model_path
+
+    summaries: list[dict] = []
+    worker = start_worker(quick_config(), lambda report: None, summaries, reference=str(bundled_model_path()))
+    qtbot.waitUntil(lambda: len(summaries) == 1, timeout=RUN_TIMEOUT_MS)
+    assert worker.reference_model == str(bundled_model_path())  # (holding the worker keeps it alive meanwhile)
+    summary = summaries[0]
+    assert Path(summary["path"]).is_file() and summary["reference_path"] == str(bundled_model_path())
+    # An MNIST image model cannot score 64 standardized features: its recorded figure, named as MNIST's.
+    assert summary["reference_accuracy"] == pytest.approx(0.997)
+    assert summary["reference_dataset"] == "mnist" and summary["reference_same_test_set"] is False
 
 
 class ResourceExhaustedError(Exception):
