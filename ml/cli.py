@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -71,6 +73,85 @@ class TerminalProgress:
 def default_output_path(preset: str) -> Path:
     """``digitlab-<preset>-<timestamp>.keras`` in the current folder."""
     return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
+
+
+MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")  # what ml.modelio.save_model writes (checked without Keras)
+
+
+def prepare_output_path(out: Path) -> str | None:
+    """Why ``out`` cannot take the trained model, or None once its folder exists and takes files (before training).
+
+    Checked before training, so that a wrong name or an unwritable folder never throws a run's work away at the
+    end: a missing folder is created, and writing is proved by creating and deleting a file there.
+    """
+    if out.suffix.lower() not in MODEL_FILE_SUFFIXES:
+        return f"cannot save a model as '{out.name}': give a file name ending in .keras (or .h5)."
+    if out.is_dir():
+        return f"{out} is a folder; give a file name, such as {out / 'model.keras'}."
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot create the folder {folder} for the model: {error.strerror or error}."
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".digitlab-write-check-"):
+            pass
+    except OSError as error:
+        return f"cannot write the model to {folder}: {error.strerror or error}."
+    return None
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[list[int]]:
+    """Hold Ctrl+C until the block ends, so a save finishes (it is atomic either way); yields the signals held."""
+    held: list[int] = []
+
+    def hold(signum, frame) -> None:
+        if not held:
+            sys.stderr.write("\nFinishing the save first…\n")
+        held.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def keep_in_user_folder(result, out: Path) -> Path | None:
+    """Save a model that could not go to ``out`` in the per-user kept-models folder; None if that fails too."""
+    from ml.modelio import ModelFileError, save_model
+    from ml.user_folders import kept_models_folder
+
+    folder = kept_models_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return save_model(result.model, folder / f"{out.stem}-{datetime.now():%Y%m%d-%H%M%S}.keras", result.metadata())
+    except (OSError, ModelFileError):
+        return None
+
+
+def save_trained_model(result, out: Path) -> int:
+    """Save to ``out``, holding Ctrl+C meanwhile; if the save fails (a full disk), keep the model and say where."""
+    from ml.modelio import ModelFileError, save_model
+
+    status = 0
+    with interrupts_held() as held:
+        try:
+            save_model(result.model, out, result.metadata())
+            print(f"saved: {out}", file=sys.stderr)
+        except ModelFileError as error:
+            status = 1
+            print(f"error: {error}", file=sys.stderr)
+            kept = keep_in_user_folder(result, out)
+            if kept is not None:
+                print(f"The trained model was kept in {kept} instead; move it where you want it.", file=sys.stderr)
+            else:
+                print("The trained model could not be kept anywhere else either.", file=sys.stderr)
+    if held and status == 0:
+        print("Interrupted: the save was finished first.", file=sys.stderr)
+        return 130
+    return status
 
 
 def confirm(question: str) -> bool:
@@ -162,6 +243,11 @@ def run_train(args: argparse.Namespace) -> int:
         if args.preset is None and model.metadata.preset in PRESETS:
             preset = model.metadata.preset
     config = train_config_from_args(args, preset)
+    out = Path(args.out).expanduser() if args.out else default_output_path(config.preset)
+    problem = prepare_output_path(out)
+    if problem:
+        print(f"error: {problem} Nothing was trained.", file=sys.stderr)
+        return 2
     stop_requested = threading.Event()
     gate = PauseGate()
 
@@ -206,21 +292,13 @@ def run_train(args: argparse.Namespace) -> int:
     if result.checkpoint_epoch is not None:
         print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
     print(f"test accuracy: {result.test_accuracy:.4f}")
-    out = Path(args.out) if args.out else default_output_path(config.preset)
     if result.stopped_by_user and not confirm(
         f"Save the model trained so far ({result.epochs_completed} epochs) to {out}?"
     ):
         print("Not saved.", file=sys.stderr)
         return 130
-    from ml.modelio import ModelFileError, save_model
-
-    try:
-        save_model(result.model, out, result.metadata())
-    except ModelFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"saved: {out}", file=sys.stderr)
-    return 130 if result.stopped_by_user else 0
+    status = save_trained_model(result, out)
+    return 130 if result.stopped_by_user and status == 0 else status
 
 
 def presets_table() -> str:
@@ -382,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="MNIST / Fashion-MNIST .npz (keras layout) or a folder with the four IDX .gz files",
     )
     train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
-    train.add_argument("--out", help="where to save the model (.keras or .h5)")
+    train.add_argument("--out", help="where to save the model (.keras or .h5; checked, and its folder made, first)")
     train.set_defaults(handler=run_train)
     presets = commands.add_parser("presets", help="list the model presets with parameter counts")
     presets.set_defaults(handler=run_presets)

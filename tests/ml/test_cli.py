@@ -1,4 +1,4 @@
-"""The command line: predict --json records, blank and broken files, evaluate, train and Ctrl+C."""
+"""The command line: predict --json records, blank and broken files, evaluate, train, Ctrl+C, where models go."""
 
 from __future__ import annotations
 
@@ -121,3 +121,134 @@ def test_train_stops_cleanly_on_ctrl_c_and_saves_what_was_trained(tmp_path):
     loaded = load_model(out)
     assert loaded.metadata.preset == "mlp"
     assert loaded.metadata.hyperparameters["epochs"] == 50
+
+
+# --------------------------------------------------------------------------- where the trained model goes
+
+
+def tiny_train_args(out: Path) -> list[str]:
+    """One quick epoch of the 8x8-digits MLP (a second or two), saved to ``out``."""
+    return ["train", "--preset", "mlp-digits", "--dataset", "sklearn-digits", "--epochs", "1", "--out", str(out)]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if training starts: a refused destination must be refused before any work is done."""
+
+    def fit(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("ml.train.fit", fit)
+
+
+def test_the_cli_knows_the_suffixes_the_model_files_have():
+    from ml.cli import MODEL_FILE_SUFFIXES
+    from ml.modelio import SUPPORTED_SUFFIXES
+
+    assert MODEL_FILE_SUFFIXES == SUPPORTED_SUFFIXES
+
+
+def test_a_wrong_suffix_is_refused_before_training(tmp_path, capsys, no_training):
+    assert main(tiny_train_args(tmp_path / "model.txt")) == 2
+    err = capsys.readouterr().err
+    assert "cannot save a model as 'model.txt'" in err and "Nothing was trained" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_made_is_refused_before_training(tmp_path, capsys, no_training):
+    (tmp_path / "notes").write_text("a file where the folder should be")
+    assert main(tiny_train_args(tmp_path / "notes" / "model.keras")) == 2
+    assert f"cannot create the folder {tmp_path / 'notes'}" in capsys.readouterr().err
+
+
+def test_an_unwritable_folder_is_refused_before_training(tmp_path, capsys, no_training, monkeypatch):
+    import errno
+    import tempfile
+
+    tried: list[str] = []
+
+    def read_only(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own keyword
+        tried.append(str(dir))
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    assert main(tiny_train_args(tmp_path / "model.keras")) == 2
+    assert tried == [str(tmp_path)]  # it tried to write there, and that failed
+    assert f"cannot write the model to {tmp_path}: Read-only file system" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_refused_before_training(tmp_path, capsys, no_training):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    try:
+        assert main(tiny_train_args(folder / "model.keras")) == 2
+    finally:
+        folder.chmod(0o700)
+    assert f"cannot write the model to {folder}" in capsys.readouterr().err
+
+
+def test_missing_folders_are_made_and_the_model_saved_there(tmp_path, capsys):
+    out = tmp_path / "runs" / "today" / "model.keras"
+    assert main(tiny_train_args(out)) == 0
+    assert out.is_file() and f"saved: {out}" in capsys.readouterr().err
+    assert [path.name for path in out.parent.iterdir()] == ["model.keras"]  # the write check left nothing behind
+
+
+def test_a_save_that_fails_at_the_end_keeps_the_model_in_the_user_folder(tmp_path, capsys, monkeypatch):
+    import ml.modelio
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    out = tmp_path / "model.keras"
+    real_save = ml.modelio.save_model
+
+    def save_to_a_full_disk(model, path, metadata):
+        if Path(path) == out:
+            raise ml.modelio.ModelFileError(f"Could not save model to {out}: No space left on device.")
+        return real_save(model, path, metadata)
+
+    monkeypatch.setattr(ml.modelio, "save_model", save_to_a_full_disk)
+    assert main(tiny_train_args(out)) == 1
+    err = capsys.readouterr().err
+    kept = list((tmp_path / "data" / "DigitLab" / "Digit Lab" / "trained").glob("model-*.keras"))
+    assert len(kept) == 1 and f"The trained model was kept in {kept[0]} instead" in err
+    assert "No space left on device" in err and not out.exists()
+    from ml.modelio import load_model
+
+    assert load_model(kept[0]).metadata.preset == "mlp-digits"
+
+
+SLOW_SAVE = """
+import sys, time
+import ml.modelio
+real_save = ml.modelio.save_model
+def slow_save(model, path, metadata):
+    sys.stderr.write("SAVING\\n"); sys.stderr.flush()
+    time.sleep(3)  # Ctrl+C arrives now, in the middle of the save
+    return real_save(model, path, metadata)
+ml.modelio.save_model = slow_save
+from ml.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_during_the_final_save_finishes_the_save_quietly(tmp_path):
+    out = tmp_path / "model.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SAVE, *tiny_train_args(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    seen = ""
+    while not seen.endswith("SAVING\n"):
+        char = process.stderr.read(1)
+        assert char, f"the run ended before saving: {seen[-2000:]}"
+        seen += char
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert "Finishing the save first" in stderr and "Interrupted: the save was finished first." in stderr
+    from ml.modelio import load_model
+
+    assert load_model(out).metadata.preset == "mlp-digits"
