@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the command line (``train``, ``predict``, ``evaluate``, …) or open the window."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments:
-        from ml.cli import main as cli_main
+        from ml.cli.main import main as cli_main
 
         return cli_main(arguments)
     problem = missing_display()

@@ -32,7 +32,7 @@ DEFAULT_SOURCE: dict[str, Any] = {"dataset": "mnist", "data_file": None, "image_
 
 def load_preview_pool(source: dict[str, Any], seed: int) -> dict[str, Any]:
     """A random sample of the source dataset's training images (float (N, H, W, C) in [0, 1]) and their labels."""
-    from ml.data import load_dataset
+    from ml.data.datasets import load_dataset
 
     dataset = load_dataset(
         source.get("dataset") or "mnist",
@@ -49,8 +49,8 @@ def load_preview_pool(source: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def augment_preview(pool: dict[str, Any], seed: int, columns: int, rows: int) -> dict[str, Any]:
-    """``columns`` images from the pool and ``rows`` augmentations of each (``ml.augment.augmented_examples``)."""
-    from ml.augment import AugmentSettings, augmented_examples
+    """``columns`` images from the pool and ``rows`` augmentations of each (``ml.data.augment.augmented_examples``)."""
+    from ml.data.augment import AugmentSettings, augmented_examples
 
     images = pool["images"]
     if images.ndim != 4 or images.shape[1] != images.shape[2]:
@@ -90,7 +90,7 @@ class AugmentationWorker(QObject):
             examples["pool"] = pool
             self.examples_ready.emit(examples)
         except Exception as error:  # noqa: BLE001 - shown in the dialog in plain words
-            from ml.data import DatasetError
+            from ml.errors import DatasetError
 
             message = str(error) if isinstance(error, DatasetError | ValueError) else f"{type(error).__name__}: {error}"
             self.failed.emit(f"Cannot preview augmentation: {message}")

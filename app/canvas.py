@@ -126,7 +126,7 @@ def as_gray_array(image: np.ndarray | QImage) -> np.ndarray:
     """A QImage or a numpy image (gray or colour, any dtype) as 2-D float32 gray in [0, 1]."""
     if isinstance(image, QImage):
         return qimage_to_array(image)
-    from ml.preprocess import to_gray
+    from ml.preprocess.gray import to_gray
 
     return to_gray(np.asarray(image))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
-from ml.preprocess import to_gray
+from ml.preprocess.gray import to_gray
 
 
 def array_to_qimage(gray: np.ndarray) -> QImage:

@@ -337,7 +337,8 @@ class MainWindow(QMainWindow):
 
     def load_image_file(self, path: str | os.PathLike) -> bool:
         """Show an image file on the canvas and predict it; False (with a message) when it cannot be read."""
-        from ml.preprocess import ImageReadError, read_image
+        from ml.errors import ImageReadError
+        from ml.preprocess.read import read_image
 
         try:
             gray = read_image(path)

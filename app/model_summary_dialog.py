@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ml.summary import LayerDescription, ModelDescription
+from ml.models.summary import LayerDescription, ModelDescription
 
 BOX_WIDTH = 224.0
 BOX_HEIGHT = 42.0
@@ -206,7 +206,7 @@ class LayerDiagram(QGraphicsScene):
 
 
 class ModelSummaryDialog(QDialog):
-    """A view of a :class:`ml.summary.ModelDescription`: a layer table, the totals and a layer diagram."""
+    """A view of a :class:`ml.models.summary.ModelDescription`: a layer table, the totals and a layer diagram."""
 
     def __init__(self, description: ModelDescription, parent: QWidget | None = None) -> None:
         super().__init__(parent)

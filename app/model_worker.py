@@ -43,8 +43,8 @@ def unpin_python_thread_state(token: int) -> None:
 class ModelSlot:
     """A model the worker holds: the loaded file, its fast predictor, and whether it is saved anywhere."""
 
-    loaded: Any  # ml.modelio.LoadedModel; never leaves the worker's thread
-    predictor: Any  # ml.predictor.Predictor
+    loaded: Any  # ml.models.files.LoadedModel; never leaves the worker's thread
+    predictor: Any  # ml.inference.predictor.Predictor
     unsaved: bool
     origin: str  # "file", "bundled" or "trained"
 
@@ -86,7 +86,7 @@ class ModelWorker(QObject):
     model_saved = Signal(dict)
     model_save_failed = Signal(str)
     prediction_finished = Signal(dict)
-    model_described = Signal(object)  # an ml.summary.ModelDescription: plain data
+    model_described = Signal(object)  # an ml.models.summary.ModelDescription: plain data
     model_description_failed = Signal(str)
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
@@ -105,7 +105,7 @@ class ModelWorker(QObject):
         self._thread_state_token = pin_python_thread_state()
         try:
             from app.tensorflow_import import import_tensorflow
-            from ml.train import configure_device
+            from ml.runtime import configure_device
 
             tf, keras = import_tensorflow()
 
@@ -159,7 +159,8 @@ class ModelWorker(QObject):
             self.model_save_failed.emit("There is no model to save yet.")
             return
         try:
-            from ml.modelio import ModelFileError, save_model
+            from ml.errors import ModelFileError
+            from ml.models.files import save_model
 
             loaded = self._active.loaded
             try:
@@ -180,12 +181,12 @@ class ModelWorker(QObject):
 
     @Slot()
     def describe_active_model(self) -> None:
-        """Describe the active model's layers, shapes and parameters (``ml.summary.describe_model``)."""
+        """Describe the active model's layers, shapes and parameters (``ml.models.summary.describe_model``)."""
         if self._active is None:
             self.model_description_failed.emit("There is no model to describe yet.")
             return
         try:
-            from ml.summary import describe_model
+            from ml.models.summary import describe_model
 
             self.model_described.emit(describe_model(self._active.loaded.model))
         except Exception as error:  # noqa: BLE001 - reported to the window in plain words
@@ -205,7 +206,7 @@ class ModelWorker(QObject):
             "error": None,
         }
         try:
-            from ml.preprocess import to_mnist
+            from ml.preprocess.pipeline import to_mnist
 
             prepared = to_mnist(drawing)
             result.update(
@@ -227,8 +228,9 @@ class ModelWorker(QObject):
     def _load(self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True) -> bool:
         """Load, build the predictor and activate (or set it aside); report failure with the core's message."""
         try:
-            from ml.modelio import ModelFileError, load_model
-            from ml.predictor import Predictor
+            from ml.errors import ModelFileError
+            from ml.inference.predictor import Predictor
+            from ml.models.files import load_model
 
             try:
                 loaded = load_model(path)

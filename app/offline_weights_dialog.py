@@ -6,12 +6,12 @@ import re
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-OFFLINE_WEIGHTS_MARKER = "Could not fetch the ImageNet weights"  # how ml.transfer.offline_weights_message begins
+OFFLINE_WEIGHTS_MARKER = "Could not fetch the ImageNet weights"  # how ml.models.transfer.offline_weights_message begins
 WEIGHTS_URL_PATTERN = re.compile(r"https?://\S+?\.h5")
 
 
 def is_offline_weights_message(message: str) -> bool:
-    """True for the TrainingError message ``ml.transfer`` gives when the ImageNet weights cannot be fetched."""
+    """True for the TrainingError message ``ml.models.transfer`` gives when the ImageNet weights cannot be fetched."""
     return message.startswith(OFFLINE_WEIGHTS_MARKER)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.worker_thread import start_worker_thread
-from ml.presets import get_preset
+from ml.models.presets import get_preset
 
 CountKey = tuple[str, tuple[int, ...], int]  # preset name, input shape, number of classes
 MNIST_SHAPE = (28, 28, 1)
@@ -35,7 +35,7 @@ def model_input(
     image_size: int | None = None,
     color_mode: str = "grayscale",
 ) -> tuple[tuple[int, ...], int]:
-    """The (input shape, class count) a preset's model gets for a dataset choice, as ``ml.train.fit`` builds it."""
+    """The (input shape, class count) a preset's model gets for a dataset choice, as ``fit`` builds it."""
     preset = get_preset(preset_name)
     if dataset == "folder":
         size = int(image_size or DEFAULT_FOLDER_SIZE)
@@ -69,7 +69,7 @@ class ParameterCountWorker(QObject):
     def run(self) -> None:
         """Count each request in turn; always emit ``finished``."""
         try:
-            from ml.presets import parameter_count
+            from ml.models.presets import parameter_count
 
             for key in self.requests:
                 if self._stop_requested.is_set():

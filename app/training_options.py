@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ml.presets import PRESETS
-from ml.train import PLATEAU_PATIENCE, TrainConfig
+from ml.models.presets import PRESETS
+from ml.training.config import PLATEAU_PATIENCE, TrainConfig
 
 SETTINGS_GROUP = "training_options"
 SCHEDULES: tuple[tuple[str, str], ...] = (

@@ -40,12 +40,12 @@ from app.training_options import TrainingOptions
 from app.training_worker import TrainingWorker
 from app.user_folders import user_cache_folder
 from app.worker_thread import start_worker_thread
-from ml.cli import format_duration
-from ml.data import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
-from ml.presets import PRESETS, format_parameter_count
-from ml.train import TrainConfig
+from ml.data.datasets import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
+from ml.models.presets import PRESETS, format_parameter_count
+from ml.training.config import TrainConfig
+from ml.training.reports import format_duration
 
-# The datasets come from ml.data.DATASET_NAMES (the one list); these are only their labels (the name when missing).
+# The datasets come from DATASET_NAMES (the one list); these are only their labels (the name when missing).
 DATASET_LABELS: dict[str, str] = {
     "mnist": "MNIST digits (bundled)",
     "fashion-mnist": "Fashion-MNIST (your files)",
@@ -373,7 +373,7 @@ class LossAccuracyCurves(QWidget):
 
 
 class TrainingPanel(QWidget):
-    """A view of one training run of ``ml.train.fit``: its settings, progress, curves and test accuracy."""
+    """A view of one training run of ``ml.training.fit.fit``: its settings, progress, curves and test accuracy."""
 
     model_trained = Signal(dict)
     running_changed = Signal(bool)

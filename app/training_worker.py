@@ -1,4 +1,4 @@
-"""The training job as a QObject worker: runs ``ml.train.fit`` in its own QThread and reports through signals."""
+"""The training job as a QObject worker: runs ``ml.training.fit.fit`` in its own QThread and reports through signals."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ml.train import PauseGate, TrainConfig
+from ml.training.config import PauseGate, TrainConfig
 
 OUT_OF_MEMORY_MESSAGE = "Out of memory — try a smaller batch size."
 KEPT_TRAINED_MODELS = 10
@@ -48,8 +48,7 @@ def was_abandoned(error: BaseException) -> bool:
 
 def describe_error(error: BaseException) -> str:
     """A plain-words message for an error raised while training or saving."""
-    from ml.data import DatasetError
-    from ml.train import TrainingError
+    from ml.errors import DatasetError, TrainingError
 
     if is_out_of_memory(error):
         return OUT_OF_MEMORY_MESSAGE
@@ -78,7 +77,7 @@ def prune_trained_models(folder: Path, keep: int = KEPT_TRAINED_MODELS) -> None:
 
 
 class TrainingWorker(QObject):
-    """Runs one training run (``ml.train.fit``) off the GUI thread; stops cooperatively between batches."""
+    """Runs one training run (``ml.training.fit.fit``) off the GUI thread; stops cooperatively between batches."""
 
     batch_finished = Signal(dict)
     epoch_finished = Signal(dict)
@@ -146,7 +145,7 @@ class TrainingWorker(QObject):
 
     def _train_and_save(self) -> dict[str, Any] | None:
         """Run ``fit`` and save its model to the cache folder; ``None`` when abandoned."""
-        from ml.train import fit
+        from ml.training.fit import fit
 
         result = fit(
             self.config,
@@ -187,7 +186,7 @@ class TrainingWorker(QObject):
 
     def _compare_with_reference(self, result) -> dict[str, Any]:
         """The active model's accuracy on this run's test set (or as recorded), for the window to compare."""
-        from ml.train import reference_accuracy
+        from ml.training.reference import reference_accuracy
 
         if not self.reference_model:
             return {}
@@ -201,7 +200,8 @@ class TrainingWorker(QObject):
 
     def _save(self, result) -> Path:
         """Save the trained model with its metadata to a fresh file in the cache folder."""
-        from ml.modelio import ModelFileError, save_model
+        from ml.errors import ModelFileError
+        from ml.models.files import save_model
 
         try:
             self.models_folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Hostile images: a generated corpus through ``ml.preprocess.preprocess_file`` (what ``digitlab predict`` calls).
+"""Hostile images: a generated corpus through ``preprocess_file`` (what ``digitlab predict`` calls).
 
 Each file is read in a forked child with a timeout, so a hang or a crash is counted instead of stopping the run;
 the child's peak RSS comes from ``os.wait4``. Categories: valid images in every allowed format and many modes,
@@ -32,7 +32,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml.preprocess import ImageReadError, preprocess_file  # noqa: E402
+from ml.errors import ImageReadError
+from ml.preprocess.pipeline import preprocess_file
 
 GIANT_SIDE = 10000
 HUGE_SIDE = 13000

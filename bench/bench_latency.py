@@ -1,7 +1,7 @@
 """Single-image inference latency, all paths measured in one run on the same model and the same digits.
 
 Rows: Digit Lab's ``Predictor.predict_one`` (its chosen backend), the same including preprocessing
-(``ml.preprocess.to_mnist`` on a 280x280 canvas, as the window does on every stroke), eager ``model(x)`` and
+(``ml.preprocess.pipeline.to_mnist`` on a 280x280 canvas, as the window does on every stroke), eager ``model(x)`` and
 ``model.predict``. Uses the bundled model when there is one, else builds the ``best`` preset (same size).
 
     python bench/bench_latency.py [--repeats 300] [--model path.keras]
@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def load_or_build_model(model_path: str | None):
     """The model to measure and a description of where it came from."""
     from ml.assets import bundled_model_path
-    from ml.modelio import LoadedModel, ModelMetadata, load_model
+    from ml.models.files import LoadedModel, load_model
+    from ml.models.metadata import ModelMetadata
 
     path = Path(model_path) if model_path else bundled_model_path()
     if path.exists():
         return load_model(path), str(path)
-    from ml.presets import build_model
+    from ml.models.presets import build_model
 
     model = build_model("best", (28, 28, 1), 10)
     return LoadedModel(model, ModelMetadata(preset="best"), None, False), "built: 'best' preset (untrained)"
@@ -58,8 +59,9 @@ def main() -> None:
     import numpy as np
 
     from ml.assets import bundled_mnist_path
-    from ml.predictor import Predictor
-    from ml.preprocess import adapt_to_input, render_mnist_on_canvas, to_mnist
+    from ml.inference.model_input import adapt_to_input
+    from ml.inference.predictor import Predictor
+    from ml.preprocess.pipeline import render_mnist_on_canvas, to_mnist
 
     loaded, source = load_or_build_model(args.model)
     model = loaded.model

@@ -5,7 +5,7 @@
 2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
    ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
    (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
-3. Training throughput inside the window (``ml.train.fit`` in the panel's worker thread, per-batch signals, live
+3. Training throughput inside the window (``ml.training.fit.fit`` in the panel's worker thread, per-batch signals, live
    curves) vs a plain ``model.fit`` of the same model on the same pipeline, batch size and epochs, without the
    window: samples/s of the epochs after the first (compile) epoch, medians over ``--rounds`` interleaved rounds.
 
@@ -226,9 +226,11 @@ def plain_fit_samples_per_second(config) -> list[float]:
     """Per-epoch training samples/s of a plain ``model.fit`` (no Digit Lab callbacks, no window)."""
     import keras
 
-    from ml.modelio import outputs_probabilities
-    from ml.presets import build_model
-    from ml.train import load_training_data, make_optimizer, make_train_pipeline
+    from ml.models.classifier import outputs_probabilities
+    from ml.models.presets import build_model
+    from ml.training.callbacks import make_optimizer
+    from ml.training.fit import load_training_data
+    from ml.training.pipelines import make_train_pipeline
 
     config = config.resolved()
     dataset = load_training_data(config).subset(config.max_train_samples, config.max_test_samples)
@@ -360,7 +362,7 @@ def main() -> int:
 
 def measure_training(args: argparse.Namespace, panel, window) -> None:
     """Interleave in-window runs and plain fits (ABBA order); print the stalls and the throughput ratio."""
-    from ml.train import TrainConfig
+    from ml.training.config import TrainConfig
 
     window_rates: list[float] = []
     plain_rates: list[float] = []

@@ -1,6 +1,6 @@
 """Training benchmarks, each measured in one run.
 
-1. Throughput of Digit Lab's training loop (``ml.train.fit`` with its per-batch reporting, stop checks and
+1. Throughput of Digit Lab's training loop (``ml.training.fit.fit`` with its per-batch reporting, stop checks and
    pause gate) vs a plain ``model.fit`` of the same model on the same pipeline, interleaved A/B/A/B… so machine
    noise hits both; medians of the steady-state (second) epoch.
 2. Wall time from start to ≥ 99.0 % MNIST test accuracy for the fastest preset: the whole
@@ -27,8 +27,8 @@ def plain_fit_epoch_seconds(preset: str, dataset, batch_size: int, seed: int) ->
     """Seconds of the second epoch of a plain ``model.fit`` (no Digit Lab callbacks)."""
     import keras
 
-    from ml.presets import build_model
-    from ml.train import make_train_pipeline
+    from ml.models.presets import build_model
+    from ml.training.pipelines import make_train_pipeline
 
     keras.utils.set_random_seed(seed)
     model = build_model(preset, dataset.input_shape, dataset.num_classes)
@@ -49,8 +49,9 @@ def plain_fit_epoch_seconds(preset: str, dataset, batch_size: int, seed: int) ->
 
 
 def digitlab_fit_epoch_seconds(preset: str, dataset, batch_size: int, seed: int) -> float:
-    """Seconds of the second epoch of ``ml.train.fit`` with every reporting hook attached."""
-    from ml.train import PauseGate, TrainConfig, fit
+    """Seconds of the second epoch of ``ml.training.fit.fit`` with every reporting hook attached."""
+    from ml.training.config import PauseGate, TrainConfig
+    from ml.training.fit import fit
 
     batches: list[dict] = []
     epochs: list[dict] = []
@@ -64,7 +65,7 @@ def digitlab_fit_epoch_seconds(preset: str, dataset, batch_size: int, seed: int)
 
 def throughput(args: argparse.Namespace) -> None:
     """Interleave both loops and print samples/s medians and their ratio."""
-    from ml.data import load_mnist
+    from ml.data.datasets import load_mnist
 
     dataset = load_mnist(validation_size=2000).subset(args.samples, 2000)
     ours, plain = [], []

@@ -107,8 +107,8 @@ def shape_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def diverged_result():
-    """Build what ``ml.train.fit`` returns when the loss became NaN in the first epoch."""
-    from ml.train import TrainResult
+    """Build what ``ml.training.fit.fit`` returns when the loss became NaN in the first epoch."""
+    from ml.training.config import TrainResult
 
     def make(config, reason: str = "The loss became NaN at epoch 1, batch 2."):
         return TrainResult(

@@ -31,7 +31,10 @@ def test_ml_sources_never_import_qt_or_app():
 
 
 def test_importing_every_ml_module_loads_no_qt():
-    modules = sorted(f"ml.{path.stem}" for path in (ROOT / "ml").glob("*.py") if path.stem != "__init__")
+    modules = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for path in (ROOT / "ml").rglob("*.py")
+    )
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

@@ -41,7 +41,7 @@ def test_installed_wheel_finds_assets_outside_the_checkout(wheel, tmp_path):
     )
     assert install.returncode == 0, install.stderr[-2000:]
     code = (
-        "import ml.assets as a, ml.data as d\n"
+        "import ml.assets as a, ml.data.datasets as d\n"
         "print(a.__file__)\n"
         "print(a.bundled_model_path().is_file(), a.bundled_mnist_path().is_file())\n"
         "print(len(d.load_mnist().x_test))\n"

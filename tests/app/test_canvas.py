@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 
 from app.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas, smooth_path
-from ml.preprocess import render_mnist_on_canvas
+from ml.preprocess.pipeline import render_mnist_on_canvas
 
 ROOT = Path(__file__).resolve().parents[2]
 

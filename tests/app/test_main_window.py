@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
-from ml.preprocess import render_mnist_on_canvas
+from ml.preprocess.pipeline import render_mnist_on_canvas
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_MS = 120_000
@@ -474,7 +474,7 @@ def test_save_model_as_writes_the_file_and_names_it_in_the_title(qtbot, make_win
     assert window.windowTitle() == "my-digits.keras[*] — Digit Lab"
     assert window.recent_models() == [str(saved)]
     assert [action.text() for action in window.recent_models_menu.actions()][0] == "my-digits.keras"
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     assert load_model(saved).metadata.test_accuracy == window.model_description["test_accuracy"]
 
@@ -649,7 +649,7 @@ def test_quit_closes_the_window_and_stops_every_thread_within_two_seconds(qtbot,
 
 
 def test_closing_mid_training_stops_training_and_joins_its_thread(qtbot, make_window, monkeypatch):
-    from ml.train import TrainConfig
+    from ml.training.config import TrainConfig
 
     window = make_window()
     panel = window.training_panel
@@ -686,7 +686,7 @@ def test_a_legacy_h5_model_opens_and_predicts(qtbot, make_window):
 
 
 def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window, monkeypatch):
-    from ml.train import TrainConfig
+    from ml.training.config import TrainConfig
 
     window = make_window()
     asked = answer_trained_model_questions(monkeypatch, window, use=True)
@@ -705,9 +705,10 @@ def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window,
 
 
 def test_class_names_saved_with_a_model_label_the_probability_bars(qtbot, make_window, tmp_path):
-    from ml.data import FASHION_MNIST_CLASS_NAMES
-    from ml.modelio import ModelMetadata, save_model
-    from ml.presets import build_model
+    from ml.data.datasets import FASHION_MNIST_CLASS_NAMES
+    from ml.models.files import save_model
+    from ml.models.metadata import ModelMetadata
+    from ml.models.presets import build_model
 
     path = save_model(
         build_model("mlp", (28, 28, 1), 10),
@@ -727,7 +728,7 @@ def test_class_names_saved_with_a_model_label_the_probability_bars(qtbot, make_w
 def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(
     qtbot, make_window, shape_folder, monkeypatch
 ):
-    from ml.train import TrainConfig
+    from ml.training.config import TrainConfig
 
     window = make_window()
     answer_trained_model_questions(monkeypatch, window, use=True)  # asked if it tests below the bundled 99.7 %

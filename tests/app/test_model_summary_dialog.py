@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.model_summary_dialog import LayerBox, ModelSummaryDialog, place_layers
-from ml.summary import LayerDescription, ModelDescription
+from ml.models.summary import LayerDescription, ModelDescription
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,8 +102,8 @@ def test_place_layers_gives_each_branch_its_own_column():
 
 
 def test_a_real_preset_shows_every_layer_and_the_keras_totals(qtbot):
-    from ml.presets import build_model
-    from ml.summary import describe_model
+    from ml.models.presets import build_model
+    from ml.models.summary import describe_model
 
     model = build_model("best", (28, 28, 1), 10)
     dialog = ModelSummaryDialog(describe_model(model))
@@ -132,7 +132,7 @@ def test_the_model_menu_shows_the_active_models_summary_and_follows_model_change
             window.summary_action.trigger()
         dialog = window.summary_dialog
         assert dialog is not None and dialog.isVisible()
-        from ml.modelio import load_model
+        from ml.models.files import load_model
 
         bundled = load_model(bundled_model_path()).model
         assert dialog.table.topLevelItemCount() == len(dialog.description.layers) == len(bundled.layers)

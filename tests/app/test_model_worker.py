@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.model_worker import ModelController, pin_python_thread_state, unpin_python_thread_state
 from ml.assets import bundled_model_path
-from ml.preprocess import render_mnist_on_canvas
+from ml.preprocess.pipeline import render_mnist_on_canvas
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_a_missing_model_file_fails_with_the_cores_message(qtbot, controller, tm
 
 
 def test_the_active_model_is_described_in_the_worker_as_plain_data(qtbot, controller):
-    from ml.summary import ModelDescription
+    from ml.models.summary import ModelDescription
 
     with qtbot.waitSignal(controller.model_described, timeout=30_000) as described:
         controller.describe_active_model()

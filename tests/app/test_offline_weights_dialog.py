@@ -1,4 +1,4 @@
-"""The offline-weights dialog: recognises ml.transfer's message and offers a local file or training from scratch."""
+"""The offline-weights dialog: recognises ml.models.transfer's message and offers a local file or training from scratch."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from app.offline_weights_dialog import OfflineWeightsDialog, is_offline_weights_message, weights_url
-from ml.transfer import BACKBONES, WEIGHTS_URL, offline_weights_message
+from ml.models.transfer import BACKBONES, WEIGHTS_URL, offline_weights_message
 
 
 @pytest.fixture
 def message() -> str:
-    """The message ml.transfer gives when VGG16's ImageNet weights cannot be downloaded."""
+    """The message ml.models.transfer gives when VGG16's ImageNet weights cannot be downloaded."""
     return offline_weights_message(BACKBONES["vgg16"], OSError("[Errno -2] Name or service not known"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.parameter_counter import ParameterCounter, folder_class_count, model_input
-from ml.presets import PRESETS
+from ml.models.presets import PRESETS
 
 
 @pytest.fixture
@@ -18,16 +18,16 @@ def counter(qtbot):
 def test_counts_match_the_presets_and_are_computed_off_the_gui_thread(qtbot, counter, monkeypatch):
     import threading
 
-    import ml.presets
+    import ml.models.presets
 
     threads: list[str] = []
-    original = ml.presets.parameter_count
+    original = ml.models.presets.parameter_count
 
     def remember_thread(*args):
         threads.append(threading.current_thread().name)
         return original(*args)
 
-    monkeypatch.setattr(ml.presets, "parameter_count", remember_thread)
+    monkeypatch.setattr(ml.models.presets, "parameter_count", remember_thread)
     keys = [("lenet5x5", (28, 28, 1), 10), ("mlp-digits", (64,), 10), ("cnn3x3", (28, 28, 1), 10)]
     counter.request(keys)
     assert counter.is_counting

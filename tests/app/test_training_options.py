@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QDesktopServices
 
 from app.training_options import TrainingOptions, default_output_folder
-from ml.train import TrainConfig
+from ml.training.config import TrainConfig
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from app.training_panel import LossAccuracyCurves, TrainingPanel, TrainingSeries
-from ml.data import DatasetError
-from ml.train import TrainConfig, TrainingError, TrainResult
+from ml.errors import DatasetError, TrainingError
+from ml.training.config import TrainConfig, TrainResult
 
 RUN_TIMEOUT_MS = 240_000
 
@@ -101,7 +101,7 @@ def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_pa
     path = Path(summary["path"])
     assert path.suffix == ".keras" and path.parent == panel.models_folder and path.exists()
 
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     loaded = load_model(path)
     assert loaded.metadata.preset == "cnn3x3"
@@ -201,7 +201,7 @@ def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel,
         on_batch({**report, "batch": 2})
         raise TrainingError("end of the stub run")
 
-    monkeypatch.setattr("ml.train.fit", fit_with_a_pause_point)
+    monkeypatch.setattr("ml.training.fit.fit", fit_with_a_pause_point)
     panel = make_panel()
     assert not panel.pause_button.isEnabled()
     panel.start_training()
@@ -238,14 +238,14 @@ def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
 
 @pytest.fixture
 def received(monkeypatch) -> list[TrainConfig]:
-    """The configs that ``ml.train.fit`` is called with (it then fails at once, as a refused run would)."""
+    """The configs that ``ml.training.fit.fit`` is called with (it then fails at once, as a refused run would)."""
     configs: list[TrainConfig] = []
 
     def capture_fit(config: TrainConfig, **hooks) -> TrainResult:
         configs.append(config)
         raise TrainingError("captured")
 
-    monkeypatch.setattr("ml.train.fit", capture_fit)
+    monkeypatch.setattr("ml.training.fit.fit", capture_fit)
     return configs
 
 
@@ -281,7 +281,7 @@ def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, s
 
 
 def test_datasets_come_from_ml_data_and_set_their_data_path_and_validation_split(make_panel, tmp_path):
-    from ml.data import DATASET_NAMES
+    from ml.data.datasets import DATASET_NAMES
 
     panel = make_panel()
     offered = [panel.dataset_combo.itemData(index) for index in range(panel.dataset_combo.count())]
@@ -345,7 +345,7 @@ def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel,
     def failing_fit(config: TrainConfig, **hooks) -> TrainResult:
         raise error
 
-    monkeypatch.setattr("ml.train.fit", failing_fit)
+    monkeypatch.setattr("ml.training.fit.fit", failing_fit)
     panel = make_panel()
     trained = []
     panel.model_trained.connect(trained.append)
@@ -377,7 +377,7 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
             )
         return diverged_result(config, reason)
 
-    monkeypatch.setattr("ml.train.fit", diverging_fit)
+    monkeypatch.setattr("ml.training.fit.fit", diverging_fit)
     panel = make_panel()
     trained = []
     panel.model_trained.connect(trained.append)
@@ -468,8 +468,8 @@ def test_the_preset_caption_shows_the_tutorial_figure_and_the_parameter_count(ma
 
 
 def test_fine_tuning_trains_the_active_models_weights(make_panel, qtbot, tmp_path):
-    from ml.modelio import save_model
-    from ml.train import fit
+    from ml.models.files import save_model
+    from ml.training.fit import fit
 
     pretrained = fit(
         TrainConfig(preset="cnn3x3", epochs=2, batch_size=64, max_train_samples=2000, max_test_samples=500)
@@ -510,7 +510,7 @@ def test_a_folder_run_with_checkpoint_and_tensorboard_keeps_both_and_opens_the_l
 ):
     from PySide6.QtGui import QDesktopServices
 
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile())))
@@ -546,13 +546,13 @@ def test_offline_imagenet_weights_offer_both_ways_out_and_restart(
     from keras.src.utils import file_utils
     from PySide6.QtWidgets import QFileDialog
 
-    import ml.train
+    import ml.training.fit
 
     def no_network(fname=None, origin=None, **kwargs):
         raise Exception(f"URL fetch failure on {origin}: [Errno -2] Name or service not known")
 
     monkeypatch.setattr(file_utils, "get_file", no_network)
-    real_fit = ml.train.fit
+    real_fit = ml.training.fit.fit
     received: list[TrainConfig] = []
 
     def fit_then_stop(config: TrainConfig, **hooks) -> TrainResult:
@@ -561,7 +561,7 @@ def test_offline_imagenet_weights_offer_both_ways_out_and_restart(
             return real_fit(config, **hooks)  # fails: the ImageNet weights cannot be downloaded
         raise TrainingError("restarted")
 
-    monkeypatch.setattr("ml.train.fit", fit_then_stop)
+    monkeypatch.setattr("ml.training.fit.fit", fit_then_stop)
     offered: list[str] = []
     monkeypatch.setattr(
         "app.training_panel.ask_offline_weights_choice", lambda message, parent: offered.append(message) or way_out

@@ -19,8 +19,8 @@ from app.training_worker import (
     good_epoch_count,
     prune_trained_models,
 )
-from ml.data import DatasetError
-from ml.train import TrainConfig, TrainingError
+from ml.errors import DatasetError, TrainingError
+from ml.training.config import TrainConfig
 
 RUN_TIMEOUT_MS = 240_000
 
@@ -169,7 +169,7 @@ def test_run_reports_a_failure_and_always_finishes(monkeypatch, tmp_path):
     def failing_fit(config, **hooks):
         raise DatasetError("The MNIST file is corrupted.")
 
-    monkeypatch.setattr("ml.train.fit", failing_fit)
+    monkeypatch.setattr("ml.training.fit.fit", failing_fit)
     worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
     seen = record_signals(worker)
     worker.run()
@@ -181,11 +181,11 @@ def test_an_abandoned_run_reports_nothing_but_finishes(monkeypatch, tmp_path):
         on_batch({"epoch": 1, "epochs": 1, "batch": 1, "steps": 5, "loss": 1.0, "accuracy": 0.5})
         try:
             should_stop()
-        except Exception as error:  # what ml.train.fit does with anything raised inside model.fit
+        except Exception as error:  # what ml.training.fit.fit does with anything raised inside model.fit
             raise TrainingError(f"Training failed: {type(error).__name__}") from error
         raise AssertionError("should_stop did not raise")
 
-    monkeypatch.setattr("ml.train.fit", fit_that_checks_stop)
+    monkeypatch.setattr("ml.training.fit.fit", fit_that_checks_stop)
     worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
     seen = record_signals(worker)
     worker.request_abandon()
@@ -198,7 +198,7 @@ def test_a_diverged_first_epoch_is_not_saved(monkeypatch, tmp_path, diverged_res
     def diverging_fit(config, **hooks):
         return diverged_result(config)
 
-    monkeypatch.setattr("ml.train.fit", diverging_fit)
+    monkeypatch.setattr("ml.training.fit.fit", diverging_fit)
     worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
     seen = record_signals(worker)
     worker.run()

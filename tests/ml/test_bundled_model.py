@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from ml.assets import bundled_model_path
-from ml.data import load_mnist
-from ml.modelio import load_model
-from ml.predictor import Predictor
-from ml.preprocess import render_mnist_on_canvas, to_mnist
+from ml.data.datasets import load_mnist
+from ml.inference.predictor import Predictor
+from ml.models.files import load_model
+from ml.preprocess.pipeline import render_mnist_on_canvas, to_mnist
 
 
 @pytest.fixture(scope="module")

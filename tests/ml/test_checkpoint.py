@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.checkpoint import BestModelCheckpoint
-from ml.data import load_dataset
-from ml.modelio import ModelMetadata, load_model
-from ml.train import TrainConfig, fit
+from ml.data.datasets import load_dataset
+from ml.models.files import load_model
+from ml.models.metadata import ModelMetadata
+from ml.training.checkpoint import BestModelCheckpoint
+from ml.training.config import TrainConfig
+from ml.training.fit import fit
 
 
 def tiny_model():

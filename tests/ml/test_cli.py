@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.cli import main
+from ml.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ def test_train_stops_cleanly_on_ctrl_c_and_saves_what_was_trained(tmp_path):
     assert "Stopping after this batch" in stderr
     assert "test accuracy:" in stdout
     assert out.is_file()
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     loaded = load_model(out)
     assert loaded.metadata.preset == "mlp"
@@ -138,12 +138,12 @@ def no_training(monkeypatch):
     def fit(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr("ml.train.fit", fit)
+    monkeypatch.setattr("ml.training.fit.fit", fit)
 
 
 def test_the_cli_knows_the_suffixes_the_model_files_have():
-    from ml.cli import MODEL_FILE_SUFFIXES
-    from ml.modelio import SUPPORTED_SUFFIXES
+    from ml.cli.train import MODEL_FILE_SUFFIXES
+    from ml.models.files import SUPPORTED_SUFFIXES
 
     assert MODEL_FILE_SUFFIXES == SUPPORTED_SUFFIXES
 
@@ -196,38 +196,39 @@ def test_missing_folders_are_made_and_the_model_saved_there(tmp_path, capsys):
 
 
 def test_a_save_that_fails_at_the_end_keeps_the_model_in_the_user_folder(tmp_path, capsys, monkeypatch):
-    import ml.modelio
+    import ml.errors
+    import ml.models.files
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     out = tmp_path / "model.keras"
-    real_save = ml.modelio.save_model
+    real_save = ml.models.files.save_model
 
     def save_to_a_full_disk(model, path, metadata):
         if Path(path) == out:
-            raise ml.modelio.ModelFileError(f"Could not save model to {out}: No space left on device.")
+            raise ml.errors.ModelFileError(f"Could not save model to {out}: No space left on device.")
         return real_save(model, path, metadata)
 
-    monkeypatch.setattr(ml.modelio, "save_model", save_to_a_full_disk)
+    monkeypatch.setattr(ml.models.files, "save_model", save_to_a_full_disk)
     assert main(tiny_train_args(out)) == 1
     err = capsys.readouterr().err
     kept = list((tmp_path / "data" / "DigitLab" / "Digit Lab" / "trained").glob("model-*.keras"))
     assert len(kept) == 1 and f"The trained model was kept in {kept[0]} instead" in err
     assert "No space left on device" in err and not out.exists()
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     assert load_model(kept[0]).metadata.preset == "mlp-digits"
 
 
 SLOW_SAVE = """
 import sys, time
-import ml.modelio
-real_save = ml.modelio.save_model
+import ml.models.files
+real_save = ml.models.files.save_model
 def slow_save(model, path, metadata):
     sys.stderr.write("SAVING\\n"); sys.stderr.flush()
     time.sleep(3)  # Ctrl+C arrives now, in the middle of the save
     return real_save(model, path, metadata)
-ml.modelio.save_model = slow_save
-from ml.cli import main
+ml.models.files.save_model = slow_save
+from ml.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -249,6 +250,6 @@ def test_ctrl_c_during_the_final_save_finishes_the_save_quietly(tmp_path):
     assert process.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert "Finishing the save first" in stderr and "Interrupted: the save was finished first." in stderr
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     assert load_model(out).metadata.preset == "mlp-digits"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ml import preprocess
-from ml.cli import main
+from ml.cli.main import main
+from ml.preprocess import read
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_predict_refuses_postscript_fifo_device_and_oversized_images_and_predict
     picture = Image.new("L", (140, 140), 255)
     picture.paste(0, (60, 20, 80, 120))
     picture.save(good)
-    monkeypatch.setattr(preprocess, "MAX_IMAGE_PIXELS", 30_000)
+    monkeypatch.setattr(read, "MAX_IMAGE_PIXELS", 30_000)
     big = tmp_path / "big.png"
     Image.new("L", (400, 300), 255).save(big)
     status = run_without_blocking(["predict", str(eps), str(fifo), "/dev/zero", str(big), str(good), "--json"])

@@ -13,16 +13,9 @@ import pytest
 from PIL import Image
 
 from ml.assets import bundled_mnist_path
-from ml.data import (
-    FASHION_MNIST_CLASS_NAMES,
-    FOLDER_TEST_FRACTION,
-    IDX_FILE_NAMES,
-    DatasetError,
-    expected_sha256,
-    load_dataset,
-    load_mnist,
-    sha256_of,
-)
+from ml.data.datasets import FASHION_MNIST_CLASS_NAMES, FOLDER_TEST_FRACTION, load_dataset, load_mnist
+from ml.data.sources import IDX_FILE_NAMES, expected_sha256, sha256_of
+from ml.errors import DatasetError
 
 CLASS_SHADES = {"circle": 40, "cross": 140, "square": 230}  # each class has its own brightness
 

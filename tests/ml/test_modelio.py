@@ -16,18 +16,17 @@ import keras
 import numpy as np
 import pytest
 
-from ml.modelio import (
+from ml.errors import ModelFileError
+from ml.models.classifier import check_classifier, outputs_probabilities
+from ml.models.files import (
     METADATA_ENTRY,
     STALE_TEMPORARY_SECONDS,
     LoadedModel,
-    ModelFileError,
-    ModelMetadata,
-    check_classifier,
     load_model,
-    outputs_probabilities,
     remove_stale_temporaries,
     save_model,
 )
+from ml.models.metadata import ModelMetadata
 
 REPO_ROOT = Path(__file__).parents[2]
 MLP_FIXTURE = REPO_ROOT / "tests/fixtures/tutorial_mlp_28x28_tfkeras2.h5"

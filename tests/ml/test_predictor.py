@@ -9,9 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from ml.modelio import LoadedModel, ModelMetadata, load_model
-from ml.predictor import PROBABILITY_TOLERANCE, Predictor
-from ml.preprocess import adapt_to_input
+from ml.inference.model_input import adapt_to_input
+from ml.inference.predictor import PROBABILITY_TOLERANCE, Predictor
+from ml.models.files import LoadedModel, load_model
+from ml.models.metadata import ModelMetadata
 
 REPO_ROOT = Path(__file__).parents[2]
 MLP_FIXTURE = REPO_ROOT / "tests/fixtures/tutorial_mlp_28x28_tfkeras2.h5"

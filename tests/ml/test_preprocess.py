@@ -16,20 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageDraw, ImageFilter
 
-from ml import preprocess
 from ml.assets import bundled_mnist_path
-from ml.preprocess import (
-    ImageReadError,
-    PreprocessResult,
-    adapt_to_input,
-    center_of_mass,
-    estimate_stroke_width,
-    limit_size,
-    preprocess_file,
-    read_image,
-    render_mnist_on_canvas,
-    to_mnist,
-)
+from ml.errors import ImageReadError
+from ml.inference.model_input import adapt_to_input
+from ml.preprocess import gray, read
+from ml.preprocess.glyph import center_of_mass, estimate_stroke_width
+from ml.preprocess.gray import limit_size
+from ml.preprocess.pipeline import PreprocessResult, preprocess_file, render_mnist_on_canvas, to_mnist
+from ml.preprocess.read import read_image
 
 SAMPLE_COUNT = 40
 
@@ -637,7 +631,7 @@ def test_render_mnist_on_canvas_paints_into_the_box(seven: np.ndarray) -> None:
 
 def test_preprocess_needs_neither_keras_nor_qt() -> None:
     code = (
-        "import sys, ml.preprocess; "
+        "import sys, ml.preprocess.pipeline; "
         "loaded = [name for name in ('keras', 'tensorflow', 'PySide6', 'scipy') if name in sys.modules]; "
         "print(loaded); sys.exit(bool(loaded))"
     )
@@ -755,7 +749,7 @@ def _raised(function, *args) -> BaseException | None:
 def test_images_over_the_pixel_limit_are_refused_stating_size_and_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(preprocess, "MAX_IMAGE_PIXELS", 20_000)
+    monkeypatch.setattr(read, "MAX_IMAGE_PIXELS", 20_000)
     path = tmp_path / "wide.png"
     Image.new("L", (300, 100), 255).save(path)
     with pytest.raises(ImageReadError, match="300x100 pixels \\(0.03 megapixels\\).*up to 0.02 megapixels"):
@@ -765,7 +759,7 @@ def test_images_over_the_pixel_limit_are_refused_stating_size_and_limit(
 
 
 def test_a_big_jpeg_over_the_limit_is_read_at_its_draft_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preprocess, "MAX_IMAGE_PIXELS", 1_000_000)
+    monkeypatch.setattr(read, "MAX_IMAGE_PIXELS", 1_000_000)
     path = tmp_path / "photo.jpg"
     Image.new("RGB", (2400, 1600), (250, 250, 250)).save(path)  # 3.8 MP, decoded at 1/2 size: 0.96 MP
     assert read_image(path, max_side=1000).shape == (667, 1000)
@@ -784,7 +778,7 @@ def test_reading_in_bands_matches_reading_whole(
     path = tmp_path / f"tall.{image_format.lower()}"
     picture.save(path, image_format)
     whole = read_image(path, max_side=1000)
-    monkeypatch.setattr(preprocess, "_BAND_BYTES", 20_000)  # bands of a few rows
+    monkeypatch.setattr(gray, "_BAND_BYTES", 20_000)  # bands of a few rows
     banded = read_image(path, max_side=1000)
     assert whole.shape == banded.shape and max(whole.shape) <= 1000
     np.testing.assert_allclose(banded, whole, atol=1e-5)

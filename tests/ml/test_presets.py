@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.data import Dataset
-from ml.presets import PRESETS, build_model, get_preset, parameter_count, vgg_block_count
+from ml.data.datasets import Dataset
+from ml.models.presets import PRESETS, build_model, get_preset, parameter_count, vgg_block_count
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def tiny_dataset(input_shape: tuple[int, ...], num_classes: int = 3, count: int 
 
 
 def test_registry_imports_without_keras():
-    code = "import sys, ml.presets; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    code = "import sys, ml.models.presets; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
@@ -65,7 +65,8 @@ def test_unknown_preset_and_options_are_refused():
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_builds_and_trains_one_epoch(name):
-    from ml.train import TrainConfig, fit
+    from ml.training.config import TrainConfig
+    from ml.training.fit import fit
 
     preset = get_preset(name)
     shape = (64,) if preset.representation == "features" else (28, 28, 1)
@@ -81,7 +82,7 @@ def test_every_preset_builds_and_trains_one_epoch(name):
 
 
 def test_presets_command_prints_a_table_with_counts_and_figures(capsys):
-    from ml.cli import main
+    from ml.cli.main import main
 
     assert main(["presets"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -10,8 +10,8 @@ from pathlib import Path
 import keras
 import pytest
 
-from ml.presets import build_model
-from ml.summary import ModelDescription, describe_model, format_shape
+from ml.models.presets import build_model
+from ml.models.summary import ModelDescription, describe_model, format_shape
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,6 +108,6 @@ def test_the_description_is_plain_data():
 
 
 def test_importing_the_module_does_not_import_keras():
-    code = "import sys, ml.summary; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    code = "import sys, ml.models.summary; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr

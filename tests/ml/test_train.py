@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.data import load_dataset
-from ml.presets import build_model
-from ml.train import PauseGate, TrainConfig, fit, make_callbacks, make_eval_pipeline, make_train_pipeline
+from ml.data.datasets import load_dataset
+from ml.models.presets import build_model
+from ml.training.callbacks import make_callbacks
+from ml.training.config import PauseGate, TrainConfig
+from ml.training.fit import fit
+from ml.training.pipelines import make_eval_pipeline, make_train_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY_MLP = ROOT / "tests" / "fixtures" / "tutorial_mlp_28x28_tfkeras2.h5"
@@ -196,7 +199,7 @@ def test_pause_gate_returns_promptly_when_stop_is_requested():
 
 
 def test_fine_tuning_the_legacy_tutorial_mlp_improves_it_on_new_data(tmp_path, digits_images):
-    from ml.modelio import load_model, save_model
+    from ml.models.files import load_model, save_model
 
     loaded = load_model(LEGACY_MLP)
     assert loaded.input_shape == (28, 28)
@@ -216,11 +219,11 @@ def test_fine_tuning_the_legacy_tutorial_mlp_improves_it_on_new_data(tmp_path, d
 
 
 def test_fine_tuning_refuses_a_model_with_other_classes(tmp_path):
-    from ml.train import TrainingError
+    from ml.errors import TrainingError
 
     rng = np.random.default_rng(0)
     x, y = rng.random((8, 28, 28, 1), dtype=np.float32), np.arange(8) % 2
-    from ml.data import Dataset
+    from ml.data.datasets import Dataset
 
     dataset = Dataset("two", x, y, x, y, x, y, ["a", "b"])
     with pytest.raises(TrainingError, match="same classes"):
@@ -228,7 +231,7 @@ def test_fine_tuning_refuses_a_model_with_other_classes(tmp_path):
 
 
 def test_a_folder_datasets_class_names_reach_the_saved_model(tmp_path):
-    from ml.modelio import load_model
+    from ml.models.files import load_model
 
     for shade, name in ((30, "apple"), (130, "banana"), (230, "cherry")):
         (tmp_path / "fruit" / name).mkdir(parents=True)
@@ -246,8 +249,8 @@ def test_a_folder_datasets_class_names_reach_the_saved_model(tmp_path):
 
 
 def test_the_cli_trains_with_the_new_options_and_fine_tunes(tmp_path, capsys):
-    from ml.cli import main
-    from ml.modelio import load_model
+    from ml.cli.main import main
+    from ml.models.files import load_model
 
     out, checkpoint, logs = tmp_path / "digits.keras", tmp_path / "best.keras", tmp_path / "logs"
     arguments = ["train", "--preset", "mlp-digits", "--epochs", "2", "--optimizer", "sgd", "--lr", "0.05"]
@@ -314,7 +317,7 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 def test_recalibrating_batch_norm_replaces_stale_statistics_and_changes_nothing_else(digits_features):
     import keras
 
-    from ml.train import recalibrate_batch_norm
+    from ml.training.batch_norm import recalibrate_batch_norm
 
     data = digits_features
     keras.utils.set_random_seed(0)
@@ -344,7 +347,7 @@ def test_recalibrating_batch_norm_replaces_stale_statistics_and_changes_nothing_
 
 
 def test_recalibrating_a_model_without_batch_norm_does_nothing(digits_features):
-    from ml.train import recalibrate_batch_norm
+    from ml.training.batch_norm import recalibrate_batch_norm
 
     model = build_model("mlp-digits", digits_features.input_shape, 10)
     before = [weight.copy() for weight in model.get_weights()]
@@ -366,8 +369,8 @@ def test_a_run_stopped_mid_epoch_has_its_batch_norm_statistics_re_estimated(digi
 
 def test_the_active_model_is_compared_on_the_runs_own_test_set(tmp_path, digits_features):
     from ml.assets import bundled_model_path
-    from ml.modelio import save_model
-    from ml.train import ReferenceAccuracy, reference_accuracy
+    from ml.models.files import save_model
+    from ml.training.reference import ReferenceAccuracy, reference_accuracy
 
     result = fit(features_config(), dataset=digits_features)
     saved = save_model(result.model, tmp_path / "digits.keras", result.metadata())

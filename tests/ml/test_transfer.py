@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.data import Dataset
-from ml.train import TrainConfig, TrainingError, fit
-from ml.transfer import BACKBONES, build_transfer_model, scale_for_backbone
+from ml.data.datasets import Dataset
+from ml.errors import TrainingError
+from ml.models.transfer import BACKBONES, build_transfer_model, scale_for_backbone
+from ml.training.config import TrainConfig
+from ml.training.fit import fit
 
 
 @pytest.fixture
@@ -102,7 +104,8 @@ def test_inputs_are_scaled_as_the_backbone_expects(name):
 
 
 def test_a_grayscale_transfer_model_saves_and_loads_safely(tmp_path):
-    from ml.modelio import ModelMetadata, load_model, save_model
+    from ml.models.files import load_model, save_model
+    from ml.models.metadata import ModelMetadata
 
     model = build_transfer_model("mobilenetv2", (28, 28, 1), 3, backbone_weights="none")
     path = save_model(model, tmp_path / "transfer.keras", ModelMetadata(class_names=["a", "b", "c"]))

@@ -11,6 +11,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.errors import TrainingError
+
 MIN_BACKBONE_SIZE = 32
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -42,13 +44,6 @@ BACKBONES: dict[str, Backbone] = {
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 
 
-def training_error(message: str) -> Exception:
-    """A :class:`ml.train.TrainingError` (imported late: ml.train imports the presets that import us)."""
-    from ml.train import TrainingError
-
-    return TrainingError(message)
-
-
 def resolve_backbone_weights(backbone_weights: str | None) -> str | None:
     """``None``/``"imagenet"`` → ``"imagenet"``; ``"none"`` → ``None`` (from scratch); else a checked file path."""
     if backbone_weights is None or backbone_weights.lower() == "imagenet":
@@ -57,7 +52,7 @@ def resolve_backbone_weights(backbone_weights: str | None) -> str | None:
         return None
     path = Path(backbone_weights).expanduser()
     if not path.is_file():
-        raise training_error(f"The backbone weights file {path} does not exist.")
+        raise TrainingError(f"The backbone weights file {path} does not exist.")
     return str(path)
 
 
@@ -83,9 +78,9 @@ def make_backbone(backbone: Backbone, size: tuple[int, int], weights: str | None
             return application(include_top=False, weights=weights, input_shape=(*size, 3))
     except Exception as error:  # noqa: BLE001 - download and file errors become one clear message
         if weights == "imagenet":
-            raise training_error(offline_weights_message(backbone, error)) from error
+            raise TrainingError(offline_weights_message(backbone, error)) from error
         if weights is not None:
-            raise training_error(
+            raise TrainingError(
                 f"Could not load the backbone weights from {weights}: {error}. The file must hold the "
                 f"'notop' weights of {backbone.title} (include_top=False), e.g. {backbone.notop_weights_file}."
             ) from error
@@ -119,7 +114,7 @@ def build_transfer_model(
 
     backbone = BACKBONES[backbone_name]
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
-        raise training_error(
+        raise TrainingError(
             f"{backbone.title} transfer learning needs (height, width, 1 or 3) images, not inputs of shape "
             f"{tuple(input_shape)}."
         )

@@ -23,7 +23,7 @@ class Preset:
     defaults: dict[str, Any] = field(default_factory=dict)
     tutorial_result: str | None = None
     dataset: str = "mnist"
-    representation: str = "images"  # "features": flat standardized vectors (see ml.data.load_dataset)
+    representation: str = "images"  # "features": flat standardized vectors (see ml.data.datasets.load_dataset)
     default_input_shape: tuple[int, ...] = (28, 28, 1)
     factory_options: tuple[str, ...] = ()  # TrainConfig fields the factory takes as keyword arguments
 
@@ -178,15 +178,15 @@ def build_vgg(input_shape: tuple[int, ...], num_classes: int):
 
 
 def build_vgg16_transfer(input_shape: tuple[int, ...], num_classes: int, **options: Any):
-    """VGG16 (ImageNet) backbone with a new classification head; see :mod:`ml.transfer`."""
-    from ml.transfer import build_transfer_model
+    """VGG16 (ImageNet) backbone with a new classification head; see :mod:`ml.models.transfer`."""
+    from ml.models.transfer import build_transfer_model
 
     return build_transfer_model("vgg16", input_shape, num_classes, **options)
 
 
 def build_mobilenetv2_transfer(input_shape: tuple[int, ...], num_classes: int, **options: Any):
-    """MobileNetV2 (ImageNet) backbone with a new classification head; see :mod:`ml.transfer`."""
-    from ml.transfer import build_transfer_model
+    """MobileNetV2 (ImageNet) backbone with a new classification head; see :mod:`ml.models.transfer`."""
+    from ml.models.transfer import build_transfer_model
 
     return build_transfer_model("mobilenetv2", input_shape, num_classes, **options)
 

@@ -1,11 +1,9 @@
-"""Save and load Digit Lab model files safely: atomic writes, metadata inside the file, no foreign code."""
+"""Save and load Digit Lab model files safely: atomic writes, metadata inside the file."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import importlib
 import json
 import math
 import os
@@ -16,8 +14,7 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,142 +23,23 @@ import h5py
 import keras
 
 from ml import __version__
+from ml.errors import ModelFileError
+from ml.models.classifier import check_classifier
+from ml.models.metadata import ModelMetadata
+from ml.models.safety import check_config_is_safe
 from ml.regular_files import irregular_file_kind
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
 SUPPORTED_SUFFIXES = KERAS_SUFFIXES + H5_SUFFIXES
-INPUT_SCALES = ("0-1", "0-255", "-1-1", "0-16", "standardize")
-INPUT_POLARITIES = ("white_on_black", "black_on_white")
-
 METADATA_ENTRY = "digitlab.json"  # extra entry in the .keras zip; Keras's loader reads only its own entries
 H5_METADATA_ATTRIBUTE = "digitlab_metadata"
 _KERAS_CONFIG_ENTRY = "config.json"
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024
-_MODEL_CLASS_NAMES = frozenset({"Sequential", "Functional", "Model"})
-_NESTED_LAYER_KEYS = ("layers", "layer", "backward_layer", "forward_layer", "cell", "cells")
-_UNSAFE_BUILTIN_CLASSES = {  # built into Keras, yet they run code or graphs from outside the model file's layers
-    "Lambda": "a Lambda layer, which can run arbitrary code",
-    "__lambda__": "a serialized Python lambda, which can run arbitrary code",
-    "TFSMLayer": "a TFSMLayer, which runs an external TensorFlow SavedModel",
-    "TorchModuleWrapper": "a TorchModuleWrapper, which unpickles a PyTorch module (arbitrary code)",
-    "JaxLayer": "a JaxLayer, which wraps arbitrary JAX functions",
-    "FlaxLayer": "a FlaxLayer, which wraps an arbitrary Flax module",
-}
-_IGNORED_CONFIG_KEYS = ("compile_config",)  # loss/metrics are never built: models load with compile=False
 _TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}(\.keras|\.h5|\.hdf5)")
 """What ``save_model``'s ``mkstemp(prefix=".<stem>.", suffix=<suffix>)`` names its temporary files."""
 STALE_TEMPORARY_SECONDS = 300
 """A save rewrites its temporary file as it goes and takes seconds, so one untouched for 5 minutes is left over."""
-
-
-class ModelFileError(Exception):
-    """A model file Digit Lab refuses or cannot read; str(e) is a clear user-facing message."""
-
-
-def _default_class_names() -> list[str]:
-    return [str(digit) for digit in range(10)]
-
-
-@dataclass
-class ModelMetadata:
-    """What Digit Lab knows about a model beyond its weights: classes, expected input, provenance."""
-
-    class_names: list[str] = field(default_factory=_default_class_names)
-    input_polarity: str = "white_on_black"
-    input_scale: str = "0-1"
-    input_mean: list[float] | None = None
-    input_std: list[float] | None = None
-    dataset: str | None = None
-    preset: str | None = None
-    hyperparameters: dict = field(default_factory=dict)
-    test_accuracy: float | None = None
-    history: dict[str, list[float]] = field(default_factory=dict)
-    created: str | None = None
-    digitlab_version: str | None = None
-
-    def to_json(self) -> str:
-        """Serialise to a JSON object (all fields)."""
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ModelMetadata:
-        """Parse ``to_json`` output; unknown keys are ignored and malformed fields fall back to defaults."""
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("Digit Lab metadata must be a JSON object.")
-        values: dict[str, Any] = {}
-        for name, parse in _FIELD_PARSERS.items():
-            if name not in data:
-                continue
-            with contextlib.suppress(TypeError, ValueError):
-                values[name] = parse(data[name])
-        return cls(**values)
-
-
-def _parse_string_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise ValueError("expected a non-empty list")
-    return [str(item) for item in value]
-
-
-def _parse_float_list_or_none(value: Any) -> list[float] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise ValueError("expected a list of numbers")
-    return [float(item) for item in value]
-
-
-def _parse_choice(choices: tuple[str, ...]) -> Any:
-    def parse(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"expected one of {choices}")
-        return value
-
-    return parse
-
-
-def _parse_string_or_none(value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value
-
-
-def _parse_float_or_none(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("expected a number")
-    return float(value)
-
-
-def _parse_dict(value: Any) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError("expected an object")
-    return value
-
-
-def _parse_history(value: Any) -> dict[str, list[float]]:
-    if not isinstance(value, dict):
-        raise ValueError("expected an object")
-    return {str(key): [float(item) for item in series] for key, series in value.items()}
-
-
-_FIELD_PARSERS: dict[str, Any] = {
-    "class_names": _parse_string_list,
-    "input_polarity": _parse_choice(INPUT_POLARITIES),
-    "input_scale": _parse_choice(INPUT_SCALES),
-    "input_mean": _parse_float_list_or_none,
-    "input_std": _parse_float_list_or_none,
-    "dataset": _parse_string_or_none,
-    "preset": _parse_string_or_none,
-    "hyperparameters": _parse_dict,
-    "test_accuracy": _parse_float_or_none,
-    "history": _parse_history,
-    "created": _parse_string_or_none,
-    "digitlab_version": _parse_string_or_none,
-}
 
 
 @dataclass
@@ -189,70 +67,6 @@ class LoadedModel:
         if self.path is not None:
             return self.path.stem
         return self.metadata.preset or self.model.name
-
-
-# ----------------------------------------------------------------------------------------------- checks
-
-
-def check_classifier(model: keras.Model) -> int:
-    """Return the number of classes; raise ModelFileError unless the model maps one input to (None, k>=2)."""
-    try:
-        inputs, outputs = list(model.inputs), list(model.outputs)
-    except (AttributeError, ValueError) as error:
-        raise ModelFileError(
-            "The model has no defined inputs and outputs (it was never built), so Digit Lab cannot use it."
-        ) from error
-    if len(inputs) != 1:
-        raise ModelFileError(
-            f"The model has {len(inputs)} inputs; Digit Lab needs a model with exactly one image input."
-        )
-    if len(outputs) != 1:
-        raise ModelFileError(
-            f"The model has {len(outputs)} outputs; Digit Lab needs a classifier with exactly one output."
-        )
-    shape = tuple(outputs[0].shape)
-    if len(shape) != 2 or shape[1] is None or int(shape[1]) < 2:
-        raise ModelFileError(
-            f"The model is not a classifier: its output has shape {_format_shape(shape)}, but Digit Lab "
-            "needs one score per class, shape (None, k) with k >= 2 (a regression head or an image output "
-            "cannot be shown as class probabilities)."
-        )
-    return int(shape[1])
-
-
-def outputs_probabilities(model: keras.Model) -> bool:
-    """True if the layer producing the output applies softmax; otherwise the output is taken as logits."""
-    return _produces_probabilities(_output_operation(model))
-
-
-def _produces_probabilities(operation: Any) -> bool:
-    """A softmax layer or activation, or an average of branches that each end in one (an ensemble)."""
-    if type(operation).__name__ == "Softmax":
-        return True
-    if getattr(getattr(operation, "activation", None), "__name__", None) == "softmax":
-        return True
-    if type(operation).__name__ == "Average" and getattr(operation, "_inbound_nodes", None):
-        branches = [tensor._keras_history.operation for tensor in operation._inbound_nodes[0].input_tensors]
-        return bool(branches) and all(_produces_probabilities(branch) for branch in branches)
-    return False
-
-
-def _output_operation(model: keras.Model) -> Any:
-    """The layer (or op) that produces the model's output, looking inside nested models."""
-    try:
-        operation = model.outputs[0]._keras_history.operation
-    except (AttributeError, IndexError, ValueError):
-        operation = model.layers[-1] if model.layers else None
-    if isinstance(operation, keras.Model) and operation is not model:
-        return _output_operation(operation)
-    return operation
-
-
-def _format_shape(shape: tuple) -> str:
-    return str(tuple(None if size is None else int(size) for size in shape))
-
-
-# ----------------------------------------------------------------------------------------------- saving
 
 
 def save_model(model: keras.Model, path: str | os.PathLike, metadata: ModelMetadata) -> Path:
@@ -347,9 +161,6 @@ def _supported_text() -> str:
     return ", ".join(SUPPORTED_SUFFIXES[:-1]) + " and " + SUPPORTED_SUFFIXES[-1]
 
 
-# ----------------------------------------------------------------------------------------------- loading
-
-
 def load_model(path: str | os.PathLike) -> LoadedModel:
     """Read a .keras or legacy .h5 classifier after checking it holds only built-in Keras layers."""
     path = Path(path).expanduser()
@@ -370,7 +181,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         _refuse_folder(path.parent, f"'{path.parent.name}'")
     else:
         raise ModelFileError(f"{name} is not a model file Digit Lab can open: it reads {_supported_text()} files.")
-    _check_config_is_safe(config, name)
+    check_config_is_safe(config, name)
     model = _load_with_keras(path, name)
     try:
         num_classes = check_classifier(model)
@@ -476,98 +287,6 @@ def _load_with_keras(path: Path, name: str) -> keras.Model:
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"{name} holds a single Keras layer, not a model.")
     return model
-
-
-# ------------------------------------------------------------------------------------- config inspection
-
-
-def _check_config_is_safe(config: dict, name: str) -> None:
-    """Refuse Lambda layers, wrappers of foreign code or graphs, and any class that is not built into Keras."""
-    for node, is_layer in _walk_config(config, is_layer=True):
-        class_name = str(node.get("class_name"))
-        if class_name in _UNSAFE_BUILTIN_CLASSES:
-            raise ModelFileError(
-                f"{name} contains {_UNSAFE_BUILTIN_CLASSES[class_name]}; Digit Lab refuses to load it."
-            )
-        if class_name.startswith("__") and class_name.endswith("__"):
-            continue  # Keras's own markers for tensors, tuples and arrays inside configs
-        if not _is_builtin(node, is_layer):
-            raise ModelFileError(
-                f"{name} uses a custom {_describe_custom(node, is_layer)} that Digit Lab does not "
-                "know. Digit Lab never runs code from model files; rebuild the model from built-in Keras "
-                "layers to open it here."
-            )
-
-
-def _describe_custom(node: dict, is_layer: bool) -> str:
-    """E.g. "layer 'MyLayer' (registered as 'MyPackage>MyLayer')" for the refusal message."""
-    class_name = str(node.get("class_name"))
-    if class_name == "function" and isinstance(node.get("config"), str):
-        class_name = node["config"]  # Keras 3 records plain functions as class "function"
-    registered = node.get("registered_name")
-    kind = "layer" if is_layer else "component"
-    description = f"{kind} '{class_name.split('>')[-1]}'"
-    if isinstance(registered, str) and ">" in registered:
-        description += f" (registered as '{registered}')"
-    return description
-
-
-def _walk_config(node: Any, is_layer: bool) -> Iterator[tuple[dict, bool]]:
-    """Yield every dict that names a class, flagging those that sit where a layer or model belongs."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk_config(item, is_layer)
-        return
-    if not isinstance(node, dict):
-        return
-    names_class = "class_name" in node
-    if names_class:
-        yield node, is_layer
-    for key, value in node.items():
-        if key in _IGNORED_CONFIG_KEYS:
-            continue
-        if key == "config" and names_class and isinstance(value, dict):
-            for inner_key, inner_value in value.items():
-                yield from _walk_config(inner_value, inner_key in _NESTED_LAYER_KEYS)
-        else:
-            yield from _walk_config(value, False)
-
-
-def _is_builtin(node: dict, is_layer: bool) -> bool:
-    class_name = node.get("class_name")
-    if not isinstance(class_name, str) or ">" in class_name:
-        return False
-    registered = node.get("registered_name")
-    if isinstance(registered, str) and ">" in registered:
-        return False
-    if "module" in node:  # Keras 3 config: the module says where the class lives
-        module = node["module"]
-        if not isinstance(module, str) or module.split(".")[0] != "keras":
-            return False
-        return not is_layer or class_name in _builtin_layer_names() or _is_keras_operation(module, class_name)
-    return not is_layer or class_name in _builtin_layer_names()  # Keras 2 (tf.keras) .h5 config
-
-
-@functools.cache
-def _builtin_layer_names() -> frozenset[str]:
-    names = {
-        attribute
-        for attribute, value in vars(keras.layers).items()
-        if isinstance(value, type) and issubclass(value, keras.layers.Layer)
-    }
-    return frozenset(names | _MODEL_CLASS_NAMES)
-
-
-def _is_keras_operation(module: str, class_name: str) -> bool:
-    """True for Keras's own ops (e.g. keras.src.ops.numpy.Add) recorded in functional configs."""
-    try:
-        candidate = getattr(importlib.import_module(module), class_name, None)
-    except ImportError:
-        return False
-    return isinstance(candidate, type) and issubclass(candidate, keras.Operation)
-
-
-# ------------------------------------------------------------------------------------------- metadata
 
 
 def _resolve_metadata(text: str | None, model: keras.Model, num_classes: int) -> tuple[ModelMetadata, bool]:

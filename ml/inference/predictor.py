@@ -18,8 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ml.modelio import LoadedModel, outputs_probabilities
-from ml.preprocess import adapt_to_input
+from ml.inference.model_input import adapt_to_input
+from ml.models.classifier import outputs_probabilities
+from ml.models.files import LoadedModel
 
 logger = logging.getLogger(__name__)
 

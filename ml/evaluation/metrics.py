@@ -33,9 +33,7 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate_probabilities(
-    labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]
-) -> EvaluationReport:
+def evaluate_probabilities(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> EvaluationReport:
     """Compare predicted probabilities (N, k) with integer labels (N,)."""
     labels = np.asarray(labels, dtype=np.int64)
     predicted = np.asarray(probabilities).argmax(axis=1)

@@ -11,13 +11,15 @@ from typing import Any
 import keras
 import numpy as np
 
-from ml.modelio import ModelFileError, ModelMetadata, save_model
+from ml.errors import ModelFileError
+from ml.models.files import save_model
+from ml.models.metadata import ModelMetadata
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
     """A Keras callback that saves the model with its metadata whenever ``val_accuracy`` beats its best so far.
 
-    Saves go through ``ml.modelio.save_model`` (temp file in the same folder, then ``os.replace``); a run
+    Saves go through ``ml.models.files.save_model`` (temp file in the same folder, then ``os.replace``); a run
     without a validation set is judged on ``accuracy``. A failed write leaves the previous checkpoint intact,
     stops training and is kept in ``error``.
     """

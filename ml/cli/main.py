@@ -1,0 +1,84 @@
+"""``digitlab train | predict | evaluate | presets``: the same jobs as the window, without one."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ml.cli.evaluate import run_evaluate
+from ml.cli.predict import run_predict
+from ml.cli.presets import run_presets
+from ml.cli.train import run_train
+from ml.models.presets import PRESETS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``digitlab`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="digitlab", description="Digit Lab: train, predict and evaluate handwritten-digit classifiers."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,presets}")
+    train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
+    train.add_argument(
+        "--dataset",
+        metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
+        help="dataset name, or a folder with one subfolder of images per class (default: the preset's)",
+    )
+    train.add_argument("--image-size", type=int, metavar="PIXELS", help="square image size (folders: default 32)")
+    train.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
+    train.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
+    train.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    train.add_argument(
+        "--schedule", choices=["constant", "cosine", "plateau"], help="plateau: lr ÷10 when val accuracy stalls"
+    )
+    train.add_argument("--early-stopping", type=int, metavar="N", help="stop after N epochs without val_loss progress")
+    train.add_argument("--checkpoint", metavar="FILE", help="keep the best epoch's model in FILE (.keras or .h5)")
+    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to a timestamped folder in DIR")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument(
+        "--freeze-backbone",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="transfer presets: keep the pretrained backbone fixed (default: frozen when pretrained)",
+    )
+    train.add_argument(
+        "--backbone-weights",
+        metavar="FILE|imagenet|none",
+        help="transfer presets: ImageNet download (default), a local 'notop' .h5 file, or none (from scratch)",
+    )
+    train.add_argument("--fine-tune", metavar="MODEL", help="continue training a saved .keras or .h5 model")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--data",
+        help="MNIST / Fashion-MNIST .npz (keras layout) or a folder with the four IDX .gz files",
+    )
+    train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
+    train.add_argument("--out", help="where to save the model (.keras or .h5; checked, and its folder made, first)")
+    train.set_defaults(handler=run_train)
+    presets = commands.add_parser("presets", help="list the model presets with parameter counts")
+    presets.set_defaults(handler=run_presets)
+    predict = commands.add_parser("predict", help="predict the digit in image files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.set_defaults(handler=run_predict)
+    evaluate = commands.add_parser("evaluate", help="evaluate a model on a test set")
+    evaluate.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    evaluate.add_argument("--dataset", default="mnist")
+    evaluate.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
+    evaluate.set_defaults(handler=run_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand and return its exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    return args.handler(args)

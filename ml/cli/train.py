@@ -1,0 +1,253 @@
+"""``digitlab train``: a run with a progress bar, Ctrl+C to stop, the model saved with its card."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from ml.cli.predict import load_model_or_exit
+from ml.cli.progress import TerminalProgress, quiet_tensorflow
+from ml.models.presets import PRESETS
+from ml.training.reports import format_duration
+
+
+def default_output_path(preset: str) -> Path:
+    """``digitlab-<preset>-<timestamp>.keras`` in the current folder."""
+    return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
+
+
+MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")  # what ml.models.files.save_model writes (checked without Keras)
+
+
+def prepare_output_path(out: Path) -> str | None:
+    """Why ``out`` cannot take the trained model, or None once its folder exists and takes files (before training).
+
+    Checked before training, so that a wrong name or an unwritable folder never throws a run's work away at the
+    end: a missing folder is created, and writing is proved by creating and deleting a file there.
+    """
+    if out.suffix.lower() not in MODEL_FILE_SUFFIXES:
+        return f"cannot save a model as '{out.name}': give a file name ending in .keras (or .h5)."
+    if out.is_dir():
+        return f"{out} is a folder; give a file name, such as {out / 'model.keras'}."
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot create the folder {folder} for the model: {error.strerror or error}."
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".digitlab-write-check-"):
+            pass
+    except OSError as error:
+        return f"cannot write the model to {folder}: {error.strerror or error}."
+    return None
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[list[int]]:
+    """Hold Ctrl+C until the block ends, so a save finishes (it is atomic either way); yields the signals held."""
+    held: list[int] = []
+
+    def hold(signum, frame) -> None:
+        if not held:
+            sys.stderr.write("\nFinishing the save first…\n")
+        held.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def keep_in_user_folder(result, out: Path) -> Path | None:
+    """Save a model that could not go to ``out`` in the per-user kept-models folder; None if that fails too."""
+    from ml.errors import ModelFileError
+    from ml.models.files import save_model
+    from ml.user_folders import kept_models_folder
+
+    folder = kept_models_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return save_model(result.model, folder / f"{out.stem}-{datetime.now():%Y%m%d-%H%M%S}.keras", result.metadata())
+    except (OSError, ModelFileError):
+        return None
+
+
+def save_trained_model(result, out: Path) -> int:
+    """Save to ``out``, holding Ctrl+C meanwhile; if the save fails (a full disk), keep the model and say where."""
+    from ml.errors import ModelFileError
+    from ml.models.files import save_model
+
+    status = 0
+    with interrupts_held() as held:
+        try:
+            save_model(result.model, out, result.metadata())
+            print(f"saved: {out}", file=sys.stderr)
+        except ModelFileError as error:
+            status = 1
+            print(f"error: {error}", file=sys.stderr)
+            kept = keep_in_user_folder(result, out)
+            if kept is not None:
+                print(f"The trained model was kept in {kept} instead; move it where you want it.", file=sys.stderr)
+            else:
+                print("The trained model could not be kept anywhere else either.", file=sys.stderr)
+    if held and status == 0:
+        print("Interrupted: the save was finished first.", file=sys.stderr)
+        return 130
+    return status
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question when a person is at the terminal; assume yes otherwise."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return True
+    try:
+        answer = input(f"{question} [Y/n] ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer in ("", "y", "yes")
+
+
+def train_config_from_args(args: argparse.Namespace, preset: str):
+    """The :class:`ml.training.config.TrainConfig` that ``digitlab train``'s options describe."""
+    from ml.training.config import TrainConfig
+
+    return TrainConfig(
+        preset=preset,
+        dataset=args.dataset,
+        data_file=args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+        schedule=args.schedule,
+        augment=args.augment,
+        seed=args.seed,
+        early_stopping_patience=args.early_stopping,
+        checkpoint_path=args.checkpoint,
+        tensorboard_dir=args.tensorboard,
+        max_train_samples=args.max_train_samples,
+        image_size=args.image_size,
+        color_mode=args.color_mode,
+        freeze_backbone=args.freeze_backbone,
+        backbone_weights=args.backbone_weights,
+        fine_tune_from=args.fine_tune,
+    ).resolved()
+
+
+def describe_config(config) -> str:
+    """One line that says what a run will do."""
+    parts = [
+        f"Training preset '{config.preset}' on {config.dataset}: {config.epochs} epochs, batch {config.batch_size}",
+        f"{config.optimizer} lr {config.learning_rate:g}"
+        + (f" momentum {config.momentum:g}" if config.momentum else "")
+        + (" nesterov" if config.nesterov else "")
+        + f" ({config.schedule})",
+        f"augmentation {'on' if config.augment else 'off'}",
+        f"seed {config.seed}",
+    ]
+    if config.fine_tune_from:
+        parts.insert(1, f"fine-tuning {config.fine_tune_from}")
+    if config.early_stopping_patience:
+        parts.append(f"early stopping after {config.early_stopping_patience} epoch(s) without progress")
+    if config.checkpoint_path:
+        parts.append(f"best model kept in {config.checkpoint_path}")
+    return ", ".join(parts)
+
+
+def install_pause_toggle(gate) -> object | None:
+    """SIGUSR1 pauses or resumes the run (``kill -USR1 <pid>``); returns the previous handler (POSIX only)."""
+    if not hasattr(signal, "SIGUSR1"):
+        return None
+
+    def toggle(signum, frame) -> None:
+        if gate.paused:
+            gate.resume()
+            sys.stderr.write("\nResumed.\n")
+        else:
+            gate.pause()
+            sys.stderr.write(f"\nPaused after this batch; send SIGUSR1 again (kill -USR1 {os.getpid()}) to resume.\n")
+
+    return signal.signal(signal.SIGUSR1, toggle)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train a preset or fine-tune a model with a progress bar; Ctrl+C stops cleanly, SIGUSR1 pauses/resumes."""
+    quiet_tensorflow()
+    from ml.errors import DatasetError, TrainingError
+    from ml.training.config import PauseGate
+    from ml.training.fit import fit
+
+    model = None
+    preset = args.preset or "best"
+    if args.fine_tune:
+        model = load_model_or_exit(args.fine_tune)
+        if args.preset is None and model.metadata.preset in PRESETS:
+            preset = model.metadata.preset
+    config = train_config_from_args(args, preset)
+    out = Path(args.out).expanduser() if args.out else default_output_path(config.preset)
+    problem = prepare_output_path(out)
+    if problem:
+        print(f"error: {problem} Nothing was trained.", file=sys.stderr)
+        return 2
+    stop_requested = threading.Event()
+    gate = PauseGate()
+
+    def request_stop(signum, frame) -> None:
+        if stop_requested.is_set():
+            raise KeyboardInterrupt
+        stop_requested.set()
+        sys.stderr.write("\nStopping after this batch… (press Ctrl+C again to abort without saving)\n")
+
+    previous_handler = signal.signal(signal.SIGINT, request_stop)
+    previous_pause_handler = install_pause_toggle(gate)
+    progress = TerminalProgress()
+
+    def on_batch(report: dict) -> None:
+        progress.on_batch({**report, "batch_size": config.batch_size})
+
+    print(describe_config(config), file=sys.stderr)
+    try:
+        result = fit(
+            config,
+            model=model,
+            on_batch=on_batch,
+            on_epoch=progress.on_epoch,
+            should_stop=stop_requested.is_set,
+            wait_while_paused=gate,
+        )
+    except KeyboardInterrupt:
+        print("\nAborted; nothing was saved.", file=sys.stderr)
+        return 130
+    except (TrainingError, DatasetError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+        if previous_pause_handler is not None:
+            signal.signal(signal.SIGUSR1, previous_pause_handler)
+    print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
+    if result.stop_reason:
+        print(result.stop_reason, file=sys.stderr)
+    if result.tensorboard_run_dir:
+        print(f"TensorBoard logs: {result.tensorboard_run_dir}", file=sys.stderr)
+    if result.checkpoint_epoch is not None:
+        print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    if result.stopped_by_user and not confirm(
+        f"Save the model trained so far ({result.epochs_completed} epochs) to {out}?"
+    ):
+        print("Not saved.", file=sys.stderr)
+        return 130
+    status = save_trained_model(result, out)
+    return 130 if result.stopped_by_user and status == 0 else status

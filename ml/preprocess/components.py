@@ -1,0 +1,116 @@
+"""Connected ink components: label them, drop specks, keep the glyph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_SPECK_FRACTION = 0.05
+_MIN_GLYPH_FRACTION = 0.04
+_MIN_GLYPH_PIXELS = 3
+_BORDER_CONTACT_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class _Runs:
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    labels: np.ndarray
+
+
+def _label_runs(mask: np.ndarray) -> _Runs:
+    """8-connected components of a mask, as horizontal runs labelled by their component's first run."""
+    height, width = mask.shape
+    stride = width + 2
+    padded = np.zeros((height, stride), dtype=bool)
+    padded[:, 1:-1] = mask
+    flat = padded.ravel()
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    run_starts, run_ends = changes[0::2], changes[1::2]
+    rows = run_starts // stride
+    starts = run_starts - rows * stride - 1
+    ends = run_ends - rows * stride - 1
+    count = rows.size
+    parent = np.arange(count)
+    if count > 1:
+        start_keys = rows * stride + starts
+        end_keys = rows * stride + ends
+        below = rows > 0
+        below_index = np.flatnonzero(below)
+        previous_row = rows[below] - 1
+        first = np.searchsorted(end_keys, previous_row * stride + starts[below], side="left")
+        last = np.searchsorted(start_keys, previous_row * stride + ends[below], side="right")
+        pair_counts = np.maximum(last - first, 0)
+        total = int(pair_counts.sum())
+        if total:
+            lower_runs = np.repeat(below_index, pair_counts)
+            offsets = np.arange(total) - np.repeat(np.cumsum(pair_counts) - pair_counts, pair_counts)
+            upper_runs = np.repeat(first, pair_counts) + offsets
+            parent = _union_components(parent, upper_runs, lower_runs)
+    return _Runs(rows=rows, starts=starts, ends=ends, labels=parent)
+
+
+def _union_components(parent: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Connected components of a graph given as edge lists: hook larger roots onto smaller, then jump."""
+    while True:
+        root_first, root_second = parent[first], parent[second]
+        different = root_first != root_second
+        if not different.any():
+            return parent
+        smaller = np.minimum(root_first[different], root_second[different])
+        larger = np.maximum(root_first[different], root_second[different])
+        np.minimum.at(parent, larger, smaller)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+
+
+def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
+    """Drop specks and paper edges along the border; return the ink and its box (top, bottom, left, right)."""
+    runs = _label_runs(soft_ink > 0)
+    if runs.rows.size == 0:
+        return None, None
+    height, width = soft_ink.shape
+    lengths = runs.ends - runs.starts
+    areas = np.bincount(runs.labels, weights=lengths)
+    on_top_or_bottom = (runs.rows == 0) | (runs.rows == height - 1)
+    border_pixels = np.where(on_top_or_bottom, lengths, (runs.starts == 0).astype(int) + (runs.ends == width))
+    border_contact = np.bincount(runs.labels, weights=border_pixels, minlength=areas.size)
+    along_border = border_contact >= _BORDER_CONTACT_FRACTION * min(height, width)
+    if along_border.any() and not along_border[areas > 0].all():
+        inner_areas = np.where(along_border, 0.0, areas)
+        if _is_glyph_sized(runs, int(np.argmax(inner_areas)), soft_ink.shape):
+            areas = inner_areas  # a table edge or shadow runs along the border; a digit only crosses it
+    largest = int(np.argmax(areas))
+    if not _is_glyph_sized(runs, largest, soft_ink.shape):
+        return None, None
+    kept_components = areas >= _SPECK_FRACTION * areas[largest]
+    kept = kept_components[runs.labels]
+    box = (
+        int(runs.rows[kept].min()),
+        int(runs.rows[kept].max()) + 1,
+        int(runs.starts[kept].min()),
+        int(runs.ends[kept].max()),
+    )
+    if kept.all():
+        return soft_ink, box
+    stride = width + 2
+    edges = np.zeros(height * stride + 1, dtype=np.int8)
+    edges[runs.rows[kept] * stride + runs.starts[kept] + 1] = 1
+    edges[runs.rows[kept] * stride + runs.ends[kept] + 1] = -1
+    keep_mask = np.cumsum(edges[:-1], dtype=np.int8).reshape(height, stride)[:, 1:-1].astype(bool)
+    return np.where(keep_mask, soft_ink, np.float32(0.0)), box
+
+
+def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:
+    """Whether a component is big enough to be a digit rather than a speck."""
+    members = runs.labels == label
+    extent = max(
+        int(runs.rows[members].max() - runs.rows[members].min()) + 1,
+        int(runs.ends[members].max() - runs.starts[members].min()),
+    )
+    return extent >= max(_MIN_GLYPH_PIXELS, _MIN_GLYPH_FRACTION * max(shape))

@@ -1,0 +1,186 @@
+"""The paper: uneven lighting, polarity, noise and background suppression."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from PIL import Image
+
+_MIN_INK_CONTRAST = 0.08
+_MIN_NOISE_MARGIN = 0.03
+_BACKGROUND_GRID = 32
+
+
+def estimate_background(gray: np.ndarray) -> np.ndarray | float:
+    """The paper's brightness: a robust quadratic surface (uneven lighting), or one level when flat or small."""
+    height, width = gray.shape
+    if min(height, width) < 16:
+        return _paper_level(gray)
+    factors = (math.ceil(width / _BACKGROUND_GRID), math.ceil(height / _BACKGROUND_GRID))
+    picture = Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32), mode="F")
+    cells = np.asarray(picture.reduce(factors), dtype=np.float64)
+    values = cells.ravel()
+    level = _most_common_level(values)
+    kept = np.abs(values - level) <= max(3.0 * 1.4826 * float(np.median(np.abs(values - level))), 0.01)
+    if kept.sum() < 0.3 * values.size:
+        return float(np.median(values))
+    if float(np.ptp(values[kept])) <= 0.02:
+        return float(np.median(values[kept]))
+    design = _cell_design(height, width, factors)
+    coefficients = np.zeros(design.shape[1])
+    for _ in range(6):
+        kept_design = design[kept]
+        coefficients = _solve_least_squares(kept_design, values[kept])
+        residuals = values - design @ coefficients
+        spread = 1.4826 * float(np.median(np.abs(residuals[kept])))
+        now_kept = np.abs(residuals) <= max(3.0 * spread, 0.01)
+        if now_kept.sum() < 0.3 * values.size:
+            return float(np.median(values))
+        if np.array_equal(now_kept, kept):
+            break
+        kept = now_kept
+    surface = design @ coefficients
+    if float(surface.max() - surface.min()) < 0.01:
+        return float(np.median(values[kept]))
+    full_rows = np.linspace(-1.0, 1.0, height, dtype=np.float32)
+    full_columns = np.linspace(-1.0, 1.0, width, dtype=np.float32)
+    c0, c_row, c_column, c_row2, c_both, c_column2 = coefficients.astype(np.float32)
+    row_part = c0 + c_row * full_rows + c_row2 * full_rows**2
+    column_part = c_column * full_columns + c_column2 * full_columns**2
+    return row_part[:, None] + column_part[None, :] + c_both * np.outer(full_rows, full_columns)
+
+
+@functools.lru_cache(maxsize=8)
+def _cell_design(height: int, width: int, factors: tuple[int, int]) -> np.ndarray:
+    """Quadratic terms at the centres of ``Image.reduce(factors)`` cells, in coordinates running -1..1."""
+    column_factor, row_factor = factors
+    rows = _block_centres(height, row_factor) * (2.0 / max(height - 1, 1)) - 1.0
+    columns = _block_centres(width, column_factor) * (2.0 / max(width - 1, 1)) - 1.0
+    row_grid, column_grid = np.meshgrid(rows, columns, indexing="ij")
+    design = _quadratic_terms(row_grid.ravel(), column_grid.ravel())
+    design.flags.writeable = False
+    return design
+
+
+def _block_centres(size: int, factor: int) -> np.ndarray:
+    starts = np.arange(0, size, factor)
+    return starts + (np.minimum(factor, size - starts) - 1) / 2.0
+
+
+def _solve_least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    normal = design.T @ design
+    try:
+        return np.linalg.solve(normal, design.T @ values)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(design, values, rcond=None)[0]
+
+
+def _most_common_level(values: np.ndarray, bins: int = 50) -> float:
+    """The centre of the fullest histogram bin: paper is the largest area of one brightness."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6:
+        return low
+    indices = np.minimum(((values - low) * (bins / (high - low))).astype(np.intp), bins - 1)
+    fullest = int(np.argmax(np.bincount(indices, minlength=bins)))
+    return float(np.median(values[indices == fullest]))
+
+
+def _paper_level(gray: np.ndarray) -> float:
+    """One paper level: the median of the Otsu class (ink or paper) that the border mostly belongs to."""
+    values = gray.ravel()
+    ring_level = float(np.median(_border_ring(gray)))
+    threshold = otsu_threshold(values)
+    paper = values[values < threshold] if ring_level < threshold else values[values >= threshold]
+    return float(np.median(paper)) if paper.size else ring_level
+
+
+def _border_ring(image: np.ndarray) -> np.ndarray:
+    """The outermost pixels, where paper is most likely."""
+    if min(image.shape) <= 2:
+        return image.ravel()
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
+def _quadratic_terms(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(rows), rows, columns, rows**2, rows * columns, columns**2], axis=1)
+
+
+def pixel_noise(image: np.ndarray) -> float:
+    """Robust standard deviation of pixel noise from neighbour differences (0 for tiny, mostly-edge images)."""
+    if min(image.shape) < 32:
+        return 0.0
+    step = max(1, image.shape[0] // 48)
+    across = np.abs(np.diff(image[::step], axis=1)).ravel()
+    if across.size == 0:
+        across = np.abs(np.diff(image, axis=0)).ravel()
+    return 1.4826 / math.sqrt(2.0) * float(np.median(across)) if across.size else 0.0
+
+
+def paper_noise(ink: np.ndarray) -> float:
+    """Robust standard deviation of the paper around zero, from the pixels on the side away from the ink."""
+    flat = ink.ravel()
+    step = max(1, flat.size // 10000)
+    paper_side = flat[::step]
+    paper_side = paper_side[paper_side <= 0]
+    return 1.4826 * float(np.median(-paper_side)) if paper_side.size else 0.0
+
+
+def detect_polarity(difference: np.ndarray, paper_level: float, noise_sigma: float) -> bool:
+    """True when the ink is darker than the paper, judged by which side of the paper has more contrast."""
+    margin = max(3.0 * noise_sigma, 0.05)
+    if difference.size > 40_000:
+        difference = difference[::2]
+    darker = float(np.maximum(-difference - margin, 0.0).sum())
+    lighter = float(np.maximum(difference - margin, 0.0).sum())
+    if darker == lighter:
+        return paper_level > 0.5
+    return darker > lighter
+
+
+def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2 radius + 1)-pixel square, edges extended: calms sensor noise before thresholding."""
+    size = 2 * radius + 1
+    blurred = image.astype(np.float64)
+    for axis in (0, 1):
+        widths = [(0, 0), (0, 0)]
+        widths[axis] = (radius + 1, radius)
+        sums = np.cumsum(np.pad(blurred, widths, mode="edge"), axis=axis)
+        ahead = sums[size:] if axis == 0 else sums[:, size:]
+        behind = sums[:-size] if axis == 0 else sums[:, :-size]
+        blurred = (ahead - behind) / size
+    return blurred.astype(np.float32)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
+    """The threshold that best splits ``values`` into two classes (Otsu's method)."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6:
+        return low
+    bin_width = (high - low) / bins
+    indices = np.minimum(((values - low) * (1.0 / bin_width)).astype(np.intp), bins - 1)
+    counts = np.bincount(indices, minlength=bins)
+    edges = low + bin_width * np.arange(bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_below = np.cumsum(counts)
+    weight_above = weight_below[-1] - weight_below
+    sum_below = np.cumsum(counts * centres)
+    mean_below = sum_below / np.maximum(weight_below, 1)
+    mean_above = (sum_below[-1] - sum_below) / np.maximum(weight_above, 1)
+    between = weight_below * weight_above * (mean_below - mean_above) ** 2
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def suppress_background(ink: np.ndarray, noise_sigma: float) -> np.ndarray | None:
+    """Ink strength above the paper noise mapped softly to [0, 1] (anti-aliased edges kept); None if no ink."""
+    floor = max(4.0 * noise_sigma, _MIN_NOISE_MARGIN)
+    candidates = ink[ink > floor]
+    if candidates.size == 0:
+        return None
+    core = candidates[candidates >= otsu_threshold(candidates)]
+    ink_level = float(np.quantile(core, 0.75))
+    if ink_level < max(6.0 * noise_sigma, _MIN_INK_CONTRAST) or ink_level <= floor:
+        return None
+    soft = (ink - np.float32(floor)) * np.float32(1.0 / (ink_level - floor))
+    return np.clip(soft, 0.0, 1.0, out=soft).astype(np.float32, copy=False)

@@ -1,0 +1,139 @@
+"""Any image to MNIST's 28x28, with every stage kept for the window to show."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from ml.preprocess.components import remove_specks
+from ml.preprocess.geometry import MNIST_GLYPH_SIZE, MNIST_SIZE
+from ml.preprocess.glyph import center_by_mass, normalize_stroke_width, resize_glyph, scaled_to_glyph_size, unit_max
+from ml.preprocess.gray import limit_size, to_gray
+from ml.preprocess.paper import (
+    _border_ring,
+    box_blur,
+    detect_polarity,
+    estimate_background,
+    paper_noise,
+    pixel_noise,
+    suppress_background,
+)
+from ml.preprocess.read import read_image
+
+WORKING_MAX_SIDE = 1024
+"""Larger inputs are box-downscaled to this longer side first, for speed."""
+POLARITIES = ("auto", "dark_on_light", "light_on_dark")
+_NOISY = 0.01
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline, as a 2-D float32 image in [0, 1], white ink on black."""
+
+    name: str
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    """The MNIST-style image (None when blank) and every stage that led to it."""
+
+    image: np.ndarray | None
+    stages: tuple[Stage, ...]
+    blank: bool
+    reason: str | None
+    inverted: bool
+
+
+def to_mnist(image: np.ndarray, *, polarity: str = "auto") -> PreprocessResult:
+    """A digit image (2-D gray, HxWx3 or HxWx4, any real dtype) as an MNIST-style 28x28, with every stage.
+
+    ``polarity`` is "auto" (decide from which side of the paper the ink lies), "dark_on_light" or
+    "light_on_dark". Raises ValueError only for arrays that are not images (wrong rank, empty, not numbers).
+    """
+    if polarity not in POLARITIES:
+        raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
+    gray = limit_size(to_gray(image), WORKING_MAX_SIDE)
+    result = _gray_to_mnist(gray, polarity)
+    if result.blank and min(gray.shape) >= 4 and float(np.ptp(_border_ring(gray))) > 0.1:
+        # Ink on the frame: a tightly cropped digit whose paper level was misread. Retry with a paper margin.
+        margin = max(4, max(gray.shape) // 4)
+        padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
+        retried = _gray_to_mnist(padded, polarity)
+        if not retried.blank:
+            return retried
+    return result
+
+
+def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
+    """:func:`to_mnist` on a 2-D float image in [0, 1]."""
+    background = estimate_background(gray)
+    difference = gray - np.float32(background) if np.isscalar(background) else gray - background
+    rough_noise = pixel_noise(difference)
+    paper_level = float(np.mean(background))
+    if polarity == "auto":
+        inverted = detect_polarity(difference, paper_level, rough_noise)
+    else:
+        inverted = polarity == "dark_on_light"
+    ink_display = np.float32(1.0) - gray if inverted else np.array(gray, dtype=np.float32, copy=True)
+    stages: list[Stage] = [Stage("input (grayscale)", ink_display)]
+
+    def blank(reason: str) -> PreprocessResult:
+        return PreprocessResult(None, tuple(stages), blank=True, reason=reason, inverted=inverted)
+
+    ink = -difference if inverted else difference
+    noise = max(rough_noise, paper_noise(ink))
+    if noise > _NOISY:
+        ink = box_blur(ink, max(1, round(max(ink.shape) / 280)))
+        noise = paper_noise(ink)
+    soft_ink = suppress_background(ink, noise)
+    if soft_ink is None:
+        return blank("no ink found")
+    soft_ink, box = remove_specks(soft_ink)
+    if soft_ink is None or box is None:
+        return blank("no ink found (only specks)")
+    stages.append(Stage("background removed", soft_ink))
+    top, bottom, left, right = box
+    crop = soft_ink[top:bottom, left:right]
+    stages.append(Stage("cropped", crop))
+    glyph = normalize_stroke_width(resize_glyph(crop), allow_erosion=max(crop.shape) >= 2 * MNIST_GLYPH_SIZE)
+    glyph = unit_max(glyph)
+    stages.append(Stage("stroke width normalised", glyph))
+    stages.append(Stage(f"scaled to {MNIST_GLYPH_SIZE} px", scaled_to_glyph_size(glyph)))
+    centred = unit_max(center_by_mass(glyph))
+    if float(centred.max()) <= 0:
+        return blank("no ink found")
+    stages.append(Stage(f"centred {MNIST_SIZE}x{MNIST_SIZE}", centred))
+    return PreprocessResult(centred, tuple(stages), blank=False, reason=None, inverted=inverted)
+
+
+def preprocess_file(source: str | os.PathLike | bytes, *, polarity: str = "auto") -> PreprocessResult:
+    """Read an image file (path or encoded bytes) and run it through :func:`to_mnist`."""
+    return to_mnist(read_image(source), polarity=polarity)
+
+
+def render_mnist_on_canvas(
+    image28: np.ndarray,
+    size: int = 280,
+    *,
+    box: tuple[int, int, int, int] | None = None,
+    ink_dark: bool = True,
+) -> np.ndarray:
+    """Paint a 28x28 white-on-black digit into ``box`` (x, y, w, h) of a ``size`` square uint8 canvas."""
+    digit = np.clip(np.asarray(image28, dtype=np.float32), 0.0, 1.0)
+    if box is None:
+        margin = round(size / 14)
+        box = (margin, margin, size - 2 * margin, size - 2 * margin)
+    x, y, box_width, box_height = box
+    picture = Image.fromarray(np.ascontiguousarray(digit), mode="F")
+    scaled = np.clip(np.asarray(picture.resize((box_width, box_height), Image.Resampling.BICUBIC)), 0.0, 1.0)
+    ink = np.zeros((size, size), dtype=np.float32)
+    top, left = max(y, 0), max(x, 0)
+    bottom, right = min(y + box_height, size), min(x + box_width, size)
+    if bottom > top and right > left:
+        ink[top:bottom, left:right] = scaled[top - y : bottom - y, left - x : right - x]
+    levels = 1.0 - ink if ink_dark else ink
+    return np.round(levels * 255.0).astype(np.uint8)

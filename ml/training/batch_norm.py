@@ -1,0 +1,55 @@
+"""A model stopped mid-epoch: re-estimate its batch-norm statistics before testing it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+RECALIBRATION_BATCHES = 50  # after a mid-epoch stop: batches whose statistics replace batch norm's lagging averages
+
+
+def nested_layers(model) -> list:
+    """Every layer of ``model``, including those inside nested models (a transfer preset's backbone)."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(nested_layers(layer))
+    return found
+
+
+def recalibrate_batch_norm(
+    model, images: np.ndarray, batches: int = RECALIBRATION_BATCHES, batch_size: int = 128, seed: int = 0
+) -> int:
+    """Re-estimate trainable BatchNormalization layers' moving mean and variance; returns the batches used.
+
+    A run stopped mid-epoch keeps moving averages that lag its weights (momentum 0.99 averages the last ~100
+    batches, taken while the weights still changed fast): a stop at 97 % training accuracy tested at 27 %. This
+    replaces them with the plain average of ``batches`` training batches' statistics under the final weights.
+    Only moving_mean / moving_variance change; Dropout is held in inference mode; frozen layers are left alone.
+    """
+    import keras
+
+    layers = nested_layers(model)
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    if not norms or len(images) == 0:
+        return 0
+    dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    momenta = [layer.momentum for layer in norms]
+    rates = [layer.rate for layer in dropouts]
+    order = np.random.default_rng(seed).permutation(len(images))
+    count = min(batches, math.ceil(len(images) / batch_size))
+    try:
+        for layer in dropouts:
+            layer.rate = 0.0  # Dropout.call only drops when rate > 0
+        for index in range(count):
+            for layer in norms:
+                layer.momentum = index / (index + 1)  # running mean over batches: the first batch replaces the old
+            chosen = np.sort(order[index * batch_size : (index + 1) * batch_size])
+            model(images[chosen], training=True)  # eager: each call reads the momentum just set
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+        for layer, rate in zip(dropouts, rates, strict=True):
+            layer.rate = rate
+    return count
