@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     try:
-        from app.main_window import run_app
+        from app.launch import run_app
     except ImportError:
         print("The Digit Lab window is not available in this build; use `digitlab --help`.", file=sys.stderr)
         return 2

@@ -1,39 +1,26 @@
-"""Digit Lab's main window (canvas, prediction, training dock, menus) and ``run_app``, the window's entry point."""
+"""Digit Lab's main window: composes the rooms (canvas, prediction, training dock, models) with menus and docks."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import platform
-import signal
-import sys
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal, Slot, qVersion
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,
-    QImage,
     QKeySequence,
     QPalette,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QScrollArea,
     QSizePolicy,
@@ -45,30 +32,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
-from app.errors import ExceptionReporter, configure_logging
-from app.model_summary_dialog import ModelSummaryDialog
-from app.model_worker import ModelController, wait_for_stopping_threads
-from app.prediction_view import PredictionPanel, format_percent
-from app.qt_binding_check import qt_binding_problem
-from app.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
-from ml import __version__
+from app.common.about import about_text
+from app.draw.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
+from app.draw.image_input import ImageInput
+from app.draw.prediction_view import PredictionPanel, format_percent
+from app.models.controller import ModelController
+from app.models.model_files import ModelFiles
+from app.models.summary_dialog import ModelSummary
+from app.train.panel import TrainingPanel
+from app.train.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
 from ml.assets import bundled_model_path
-
-if importlib.util.find_spec("app.training_panel") is not None:
-    from app.training_panel import TrainingPanel
-else:  # a build without the training panel still draws and predicts
-    TrainingPanel = None
+from ml.user_folders import APPLICATION, ORGANIZATION
 
 logger = logging.getLogger(__name__)
-
-ORGANIZATION = "DigitLab"
-APPLICATION = "Digit Lab"
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
-MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
-MODEL_SAVE_FILTER = "Keras model (*.keras);;Legacy HDF5 model (*.h5)"
-RECENT_MODELS_LIMIT = 8
 SHUTDOWN_TIMEOUT_MS = 2000
 
 
@@ -97,14 +73,15 @@ class MainWindow(QMainWindow):
         self._close_after_save = False
         self._close_confirmed = False
         self._shut_down = False
-        self.summary_dialog: ModelSummaryDialog | None = None
-        self._summary_asked_for = False  # the user asked for it (bring it forward), or it follows the model
 
         self.canvas = DrawingCanvas()
         self.canvas.set_brush_size(float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE, type=float)))
         self.prediction = PredictionPanel()
         self.models = ModelController(self._startup_models(), parent=self)
-        self.training_panel = TrainingPanel(self.settings, self) if TrainingPanel is not None else None
+        self.training_panel = TrainingPanel(self.settings, self)
+        self.images = ImageInput(self.canvas, self.settings, self)
+        self.model_files = ModelFiles(self.settings, self)
+        self.summary = ModelSummary(self.models, self)
 
         self._build_actions()
         self._build_menus()
@@ -122,14 +99,14 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         style = self.style()
-        self.open_image_action = self._action("&Open image…", "Ctrl+O", self._on_open_image_triggered)
+        self.open_image_action = self._action("&Open image…", "Ctrl+O", self.images.ask_and_open)
         self.open_image_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
         self.open_image_action.setToolTip("Open an image of a digit (Ctrl+O); you can also drop or paste one")
-        self.paste_action = self._action("&Paste image", "Ctrl+V", self._on_paste_triggered)
+        self.paste_action = self._action("&Paste image", "Ctrl+V", self.images.paste)
         self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        self.open_model_action = self._action("Open &model…", "Ctrl+Shift+O", self._on_open_model_triggered)
+        self.open_model_action = self._action("Open &model…", "Ctrl+Shift+O", self.model_files.ask_open_path)
         self.open_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
         self.save_model_action = self._action("&Save model as…", "Ctrl+S", self._on_save_model_triggered)
         self.save_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
@@ -137,7 +114,7 @@ class MainWindow(QMainWindow):
             "Switch to &previous model", "Ctrl+Shift+P", self._on_previous_model_triggered
         )
         self.bundled_model_action = self._action("Use the &bundled model", None, self._on_bundled_model_triggered)
-        self.summary_action = self._action("S&ummary…", "Ctrl+I", self._on_summary_triggered)
+        self.summary_action = self._action("S&ummary…", "Ctrl+I", self.summary.request)
         self.summary_action.setToolTip("The active model's layers, output shapes and parameters, and a diagram")
 
         self.undo_action = self._action("&Undo", "Ctrl+Z", self.canvas.undo)
@@ -161,7 +138,7 @@ class MainWindow(QMainWindow):
 
         self.show_stages_action = self._action("Show preprocessing &stages", None, None, checkable=True)
         self.show_stages_action.setChecked(bool(self.settings.value("view/show_stages", True, type=bool)))
-        self.show_stages_action.toggled.connect(self._on_show_stages_toggled)
+        self.show_stages_action.toggled.connect(self.prediction.stages_section.setVisible)
         self.about_action = self._action("&About Digit Lab", None, self._on_about_triggered)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -192,15 +169,12 @@ class MainWindow(QMainWindow):
 
         model_menu = menu_bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
-        self.recent_models_menu = QMenu("&Recent models", self)
-        self.recent_models_menu.aboutToShow.connect(self._on_recent_models_about_to_show)
-        model_menu.addMenu(self.recent_models_menu)
+        model_menu.addMenu(self.model_files.recent_menu)
         model_menu.addAction(self.save_model_action)
         model_menu.addAction(self.summary_action)
         model_menu.addSeparator()
         model_menu.addAction(self.previous_model_action)
         model_menu.addAction(self.bundled_model_action)
-        self._rebuild_recent_models_menu()
 
         self.view_menu = menu_bar.addMenu("&View")
         self.view_menu.addAction(self.show_stages_action)
@@ -227,7 +201,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.setValue(round(self.canvas.brush_size))
         self.brush_slider.setFixedWidth(140)
         self.brush_slider.setToolTip("Brush size ([ and ] change it)")
-        self.brush_slider.valueChanged.connect(self._on_brush_slider_changed)
+        self.brush_slider.valueChanged.connect(self.canvas.set_brush_size)
         toolbar.addWidget(self.brush_slider)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -260,17 +234,12 @@ class MainWindow(QMainWindow):
     def _build_training_dock(self) -> None:
         self.training_dock = QDockWidget("Training", self)
         self.training_dock.setObjectName("TrainingDock")
-        if self.training_panel is not None:
-            scroller = QScrollArea()  # the dock may be made smaller than the panel on small screens
-            scroller.setObjectName("TrainingScrollArea")
-            scroller.setWidgetResizable(True)
-            scroller.setFrameShape(QFrame.Shape.NoFrame)
-            scroller.setWidget(self.training_panel)
-            self.training_dock.setWidget(scroller)
-        else:
-            unavailable = QLabel("Training is not available in this build.")
-            unavailable.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.training_dock.setWidget(unavailable)
+        scroller = QScrollArea()  # the dock may be made smaller than the panel on small screens
+        scroller.setObjectName("TrainingScrollArea")
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(self.training_panel)
+        self.training_dock.setWidget(scroller)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
         self.view_menu.addAction(self.training_dock.toggleViewAction())
 
@@ -291,18 +260,19 @@ class MainWindow(QMainWindow):
         self.models.model_saved.connect(self._on_model_saved)
         self.models.model_save_failed.connect(self._on_model_save_failed)
         self.models.prediction_finished.connect(self._on_prediction_finished)
-        self.models.model_described.connect(self._on_model_described)
-        self.models.model_description_failed.connect(self._on_model_description_failed)
-        if self.training_panel is not None:
-            self.training_panel.model_trained.connect(self._on_model_trained)
-            self.training_panel.running_changed.connect(self._on_training_running_changed)
+        self.summary.status_changed.connect(self._show_status)
+        self.training_panel.model_trained.connect(self._on_model_trained)
+        self.training_panel.running_changed.connect(self._on_training_running_changed)
+        self.images.status_changed.connect(self._show_status)
+        self.images.model_file_dropped.connect(self.open_model_file)
+        self.model_files.open_requested.connect(self.open_model_file)
 
     def _restore_window_state(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1360, 860)
             self.splitter.setSizes([440, 920])
-            panel_height = self.training_panel.sizeHint().height() if self.training_panel is not None else 380
+            panel_height = self.training_panel.sizeHint().height()
             self.resizeDocks([self.training_dock], [min(panel_height, self.height() // 2)], Qt.Orientation.Vertical)
         state = self.settings.value("window/state")
         if state is not None:
@@ -335,49 +305,6 @@ class MainWindow(QMainWindow):
         """Start loading TensorFlow and the model in the background (call once the window is shown)."""
         self.models.start()
 
-    def load_image_file(self, path: str | os.PathLike) -> bool:
-        """Show an image file on the canvas and predict it; False (with a message) when it cannot be read."""
-        from ml.errors import ImageReadError
-        from ml.preprocess.read import read_image
-
-        try:
-            gray = read_image(path)
-        except ImageReadError as error:
-            QMessageBox.warning(self, "Cannot open image", str(error))
-            return False
-        self.canvas.set_image(gray)
-        self.settings.setValue("paths/images", str(Path(path).parent))
-        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
-        return True
-
-    def load_image(self, image: QImage | np.ndarray, source: str = "the clipboard") -> bool:
-        """Show an in-memory image on the canvas and predict it; False (with a message) when it is unusable."""
-        if isinstance(image, QImage) and image.isNull():
-            self.statusBar().showMessage(f"The image from {source} is empty.", 8000)
-            return False
-        try:
-            self.canvas.set_image(image)
-        except ValueError as error:
-            QMessageBox.warning(self, "Cannot use image", f"Cannot use the image from {source}: {error}")
-            return False
-        self.statusBar().showMessage(f"Pasted an image from {source}", 5000)
-        return True
-
-    def paste_image(self) -> bool:
-        """Paste image data, an image file's URL or an image file's path from the clipboard."""
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is not None and mime.hasImage():
-            image = mime.imageData()
-            if isinstance(image, QPixmap):
-                image = image.toImage()
-            if isinstance(image, QImage):
-                return self.load_image(image)
-        path = local_file_from_mime(mime)
-        if path is not None:
-            return self.load_image_file(path)
-        self.statusBar().showMessage("The clipboard holds no image or image file.", 8000)
-        return False
-
     def open_model_file(self, path: str | os.PathLike) -> None:
         """Load a model file in the background; on failure a dialog explains why and the old model stays."""
         self.statusBar().showMessage(f"Loading model {Path(path).name}…")
@@ -392,10 +319,6 @@ class MainWindow(QMainWindow):
         """True while the active model is a trained one that was never saved."""
         return bool(self.model_description and self.model_description.get("unsaved"))
 
-    def recent_models(self) -> list[str]:
-        """Recently used model files, newest first."""
-        return [str(path) for path in self.settings.value("models/recent", [], type=list) if path]
-
     # ------------------------------------------------------------------------------------ handlers
 
     @Slot()
@@ -409,36 +332,9 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def _on_prediction_finished(self, result: dict) -> None:
-        probabilities = result["probabilities"]
         if result["error"]:
             self.statusBar().showMessage(result["error"], 10000)
-        elif result["blank"]:
-            reason = result["reason"] or "no ink found"
-            self.prediction.show_message(f"Draw a digit ({reason})", result["stages"])
-        elif probabilities is None:
-            self.prediction.show_input(result["image"], result["stages"])
-        else:
-            if len(self.prediction.bars.class_names) != len(probabilities):
-                self.prediction.set_class_names([str(index) for index in range(len(probabilities))])
-            self.prediction.show_prediction(result["image"], probabilities, result["stages"])
-        shown = {
-            "request_id": result["request_id"],
-            "final": result["final"],
-            "blank": result["blank"],
-            "error": result["error"],
-            "probabilities": None if probabilities is None else [float(value) for value in probabilities],
-            "predicted_index": None,
-            "predicted_class": None,
-            "confidence": None,
-        }
-        if probabilities is not None:
-            winner = int(np.argmax(probabilities))
-            shown.update(
-                predicted_index=winner,
-                predicted_class=self.prediction.bars.class_names[winner],
-                confidence=float(probabilities[winner]),
-            )
-        self.prediction_shown.emit(shown)
+        self.prediction_shown.emit(self.prediction.show_result(result))
 
     @Slot(dict)
     def _on_backend_loaded(self, description: dict) -> None:
@@ -453,20 +349,13 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:
-        self.model_description = description
+        self._show_active_model(description)
         self.prediction.set_class_names(description["class_names"])
-        self._tell_training_panel_the_active_model(description)
-        self.model_label.setText(f"Model: {format_model_status(description)}")
-        if description["path"]:
-            self.settings.setValue("models/last", description["path"])
-            if description["origin"] != "bundled":
-                self._remember_recent_model(description["path"])
+        if description["path"] and description["origin"] != "bundled":
+            self.model_files.remember(description["path"])
         self.statusBar().showMessage(f"Active model: {description['display_name']}", 5000)
-        self._update_title()
-        self._update_actions()
         self._on_canvas_changed()
-        if self.summary_dialog is not None and self.summary_dialog.isVisible():
-            self.models.describe_active_model()  # the open summary follows the active model
+        self.summary.follow(description["display_name"])
 
     @Slot(dict)
     def _on_model_load_failed(self, failure: dict) -> None:
@@ -483,15 +372,9 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def _on_model_saved(self, description: dict) -> None:
-        self.model_description = description
-        self._tell_training_panel_the_active_model(description)
-        self.model_label.setText(f"Model: {format_model_status(description)}")
-        self.settings.setValue("models/last", description["path"])
-        self.settings.setValue("paths/models", str(Path(description["path"]).parent))
-        self._remember_recent_model(description["path"])
+        self._show_active_model(description)
+        self.model_files.remember_saved(description["path"])
         self.statusBar().showMessage(f"Saved the model to {description['path']}", 8000)
-        self._update_title()
-        self._update_actions()
         if self._close_after_save:
             self._close_after_save = False
             self._close_confirmed = True
@@ -539,24 +422,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Training…" if running else "Training ended.", 0 if running else 5000)
 
     @Slot()
-    def _on_open_image_triggered(self) -> None:
-        folder = self.settings.value("paths/images", str(Path.home()), type=str)
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder, IMAGE_FILTER)
-        if path:
-            self.load_image_file(path)
-
-    @Slot()
-    def _on_paste_triggered(self) -> None:
-        self.paste_image()
-
-    @Slot()
-    def _on_open_model_triggered(self) -> None:
-        folder = self.settings.value("paths/models", str(Path.home()), type=str)
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", folder, MODEL_OPEN_FILTER)
-        if path:
-            self.open_model_file(path)
-
-    @Slot()
     def _on_save_model_triggered(self) -> None:
         path = self._ask_save_path()
         if path:
@@ -571,50 +436,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Loading the bundled model…")
         self.models.load_model(str(bundled_model_path()), False, "bundled")
 
-    @Slot()
-    def _on_summary_triggered(self) -> None:
-        self._summary_asked_for = True
-        self.statusBar().showMessage("Describing the model…", 5000)
-        self.models.describe_active_model()
-
-    @Slot(object)
-    def _on_model_described(self, description) -> None:
-        """Show the active model's summary (one dialog, reused and raised)."""
-        name = self.model_description["display_name"] if self.model_description else None
-        if self.summary_dialog is None:
-            self.summary_dialog = ModelSummaryDialog(description, self)
-        self.summary_dialog.set_description(description, name)
-        asked_for, self._summary_asked_for = self._summary_asked_for, False
-        if not asked_for:
-            return  # an open summary following the active model: updated in place
-        self.statusBar().clearMessage()
-        if self.summary_dialog.isVisible():
-            self.summary_dialog.raise_()  # already open behind the window: bring it forward
+    @Slot(str, int)
+    def _show_status(self, message: str, milliseconds: int) -> None:
+        """Show a room's message in the status bar (an empty one clears it)."""
+        if message:
+            self.statusBar().showMessage(message, milliseconds)
         else:
-            self.summary_dialog.show()
-
-    @Slot(str)
-    def _on_model_description_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message, 8000)
-
-    @Slot()
-    def _on_recent_models_about_to_show(self) -> None:
-        self._rebuild_recent_models_menu()
-
-    @Slot()
-    def _on_recent_model_triggered(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            self.open_model_file(action.data())
-
-    @Slot()
-    def _on_clear_recent_models_triggered(self) -> None:
-        self.settings.setValue("models/recent", [])
-        self._rebuild_recent_models_menu()
-
-    @Slot(int)
-    def _on_brush_slider_changed(self, value: int) -> None:
-        self.canvas.set_brush_size(value)
+            self.statusBar().clearMessage()
 
     @Slot()
     def _on_smaller_brush_triggered(self) -> None:
@@ -624,55 +452,21 @@ class MainWindow(QMainWindow):
     def _on_larger_brush_triggered(self) -> None:
         self.brush_slider.setValue(round(self.canvas.brush_size * 1.25) + 1)
 
-    @Slot(bool)
-    def _on_show_stages_toggled(self, shown: bool) -> None:
-        self.prediction.stages_section.setVisible(shown)
-
     @Slot()
     def _on_about_triggered(self) -> None:
-        QMessageBox.about(self, "About Digit Lab", self.about_text())
-
-    def about_text(self) -> str:
-        """Versions of Digit Lab and everything it runs on, and the device in use."""
-        backend = self.backend_description
-        rows = [
-            ("Digit Lab", __version__),
-            ("Python", platform.python_version()),
-            ("Qt", qVersion()),
-            ("PySide6", pyside_version),
-            ("pyqtgraph", pg.__version__),
-            ("numpy", np.__version__),
-            ("TensorFlow", backend["tensorflow"] if backend else "loading…"),
-            ("Keras", backend["keras"] if backend else "loading…"),
-            ("Device", backend["device"] if backend else "loading…"),
-        ]
-        table = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{value}</td></tr>" for name, value in rows)
-        return (
-            "<h3>Digit Lab</h3><p>Draw a digit and watch a neural network decide; "
-            f"train, load and compare Keras classifiers.</p><table>{table}</table>"
-        )
+        QMessageBox.about(self, "About Digit Lab", about_text(self.backend_description))
 
     # --------------------------------------------------------------------------------------- events
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept image data and local files."""
-        mime = event.mimeData()
-        if mime.hasImage() or local_file_from_mime(mime) is not None:
+        if self.images.accepts(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         """A dropped model file becomes the active model; a dropped image is shown and predicted."""
-        mime = event.mimeData()
-        path = local_file_from_mime(mime)
-        if path is not None and Path(path).suffix.lower() in MODEL_SUFFIXES:
-            self.open_model_file(path)
-        elif path is not None:
-            self.load_image_file(path)
-        elif mime.hasImage():
-            self.load_image(QImage(mime.imageData()), source="the dropped data")
-        else:
-            return
-        event.acceptProposedAction()
+        if self.images.drop(event.mimeData()):
+            event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about running training and an unsaved model, then stop every worker and remember the layout."""
@@ -688,15 +482,14 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self._save_window_state()
-        if self.training_panel is not None:
-            self.training_panel.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self.training_panel.shutdown(SHUTDOWN_TIMEOUT_MS)
         self.models.shutdown(SHUTDOWN_TIMEOUT_MS)
 
     # ---------------------------------------------------------------------------------------- helpers
 
     def _confirm_close(self) -> bool:
         """True when the window may close now; may start a save that closes it when done."""
-        if self.training_panel is not None and self.training_panel.is_running:
+        if self.training_panel.is_running:
             answer = QMessageBox.question(
                 self,
                 "Training is running",
@@ -729,41 +522,18 @@ class MainWindow(QMainWindow):
         if self.model_description is None:
             self.statusBar().showMessage("There is no model to save yet.", 5000)
             return None
-        folder = Path(self.settings.value("paths/models", str(Path.home()), type=str))
-        suggested = folder / f"{self.model_description['display_name'].replace(' ', '-')}.keras"
-        path, chosen_filter = QFileDialog.getSaveFileName(self, "Save model as", str(suggested), MODEL_SAVE_FILTER)
-        if not path:
-            return None
-        if Path(path).suffix.lower() not in MODEL_SUFFIXES:
-            path += ".h5" if "HDF5" in chosen_filter else ".keras"
-        return path
+        return self.model_files.ask_save_path(self.model_description["display_name"])
 
-    def _tell_training_panel_the_active_model(self, description: dict) -> None:
-        """The panel's "Continue training the active model" trains this model's file (loaded in its own thread)."""
-        if self.training_panel is not None:
-            self.training_panel.set_active_model(description.get("source_path"), description["display_name"])
-
-    def _remember_recent_model(self, path: str) -> None:
-        recent = [entry for entry in self.recent_models() if Path(entry) != Path(path)]
-        self.settings.setValue("models/recent", [path, *recent][:RECENT_MODELS_LIMIT])
-        self._rebuild_recent_models_menu()
-
-    def _rebuild_recent_models_menu(self) -> None:
-        menu = self.recent_models_menu
-        menu.clear()
-        recent = self.recent_models()
-        for path in recent:
-            action = menu.addAction(Path(path).name)
-            action.setData(path)
-            action.setToolTip(path)
-            action.setStatusTip(path)
-            action.setEnabled(Path(path).is_file())
-            action.triggered.connect(self._on_recent_model_triggered)
-        if recent:
-            menu.addSeparator()
-        clear = menu.addAction("Clear recent models")
-        clear.setEnabled(bool(recent))
-        clear.triggered.connect(self._on_clear_recent_models_triggered)
+    def _show_active_model(self, description: dict) -> None:
+        """The active model in the status bar and title, in the training panel, and as the next launch's model."""
+        self.model_description = description
+        self.model_label.setText(f"Model: {format_model_status(description)}")
+        if description["path"]:
+            self.settings.setValue("models/last", description["path"])
+        # "Continue training the active model" trains this model's file (loaded in its own thread)
+        self.training_panel.set_active_model(description.get("source_path"), description["display_name"])
+        self._update_title()
+        self._update_actions()
 
     def _update_title(self) -> None:
         description = self.model_description
@@ -787,55 +557,3 @@ class MainWindow(QMainWindow):
         self.previous_model_action.setText(
             f"Switch to &previous model ({previous})" if previous else "Switch to &previous model"
         )
-
-
-def local_file_from_mime(mime) -> str | None:
-    """The first local file named by a MIME payload: a URL list, or text holding a file URL or path."""
-    if mime is None:
-        return None
-    if mime.hasUrls():
-        for url in mime.urls():
-            if url.isLocalFile():
-                return url.toLocalFile()
-    if mime.hasText():
-        text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
-        if text.startswith("file:"):
-            return QUrl(text).toLocalFile() or None
-        if text and Path(text).expanduser().is_file():
-            return str(Path(text).expanduser())
-    return None
-
-
-def close_on_interrupt(window: QMainWindow) -> QTimer:
-    """Let Ctrl+C in the terminal close the window properly (Python only sees signals between Qt events)."""
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    timer = QTimer(window)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
-    return timer
-
-
-def run_app(argv: list[str] | None = None) -> int:
-    """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    app.setOrganizationName(ORGANIZATION)
-    app.setApplicationName(APPLICATION)
-    app.setApplicationVersion(__version__)
-    problem = qt_binding_problem()
-    if problem is not None:
-        print(f"digitlab: {problem}", file=sys.stderr)
-        QMessageBox.critical(None, "Digit Lab cannot start", problem)
-        return 1
-    reporter = ExceptionReporter(configure_logging())
-    reporter.install()
-    window = MainWindow()
-    reporter.parent_window = window
-    window.show()
-    window.start()
-    close_on_interrupt(window)
-    status = app.exec()
-    window.shutdown()
-    reporter.uninstall()
-    wait_for_stopping_threads()
-    return status

@@ -43,7 +43,8 @@ launched = float(sys.argv[1])
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from app.main_window import APPLICATION, ORGANIZATION, MainWindow
+from app.main_window import MainWindow
+from ml.user_folders import APPLICATION, ORGANIZATION
 app.setOrganizationName(ORGANIZATION)  # the app's own cache folder (converted models), as a launch would use
 app.setApplicationName(APPLICATION)
 window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
@@ -67,7 +68,7 @@ def on_prediction_shown(shown):
         window.shutdown()
         app.quit()
 window.prediction_shown.connect(on_prediction_shown)
-window.load_image_file(sys.argv[3])
+window.images.open_file(sys.argv[3])
 window.start()
 QTimer.singleShot(240_000, app.quit)
 app.exec()
@@ -266,19 +267,19 @@ def run_in_window(panel, config, probe_ms: int) -> tuple[list[float], dict[str, 
     Returns the per-epoch samples/s, the event-loop stalls per phase, and the baseline process's stalls.
     """
     baseline = BaselineProbe(probe_ms)
-    probe = EventLoopProbe(probe_ms, lambda: panel.phase)
+    probe = EventLoopProbe(probe_ms, lambda: panel.run.phase)
     trained: list[dict] = []
     panel.model_trained.connect(trained.append)
     probe.start()
     if not panel.start_training(config):
-        raise SystemExit(f"the panel refused to start: {panel.message_label.text()}")
+        raise SystemExit(f"the panel refused to start: {panel.run.message_label.text()}")
     ended = wait_for(panel.running_changed, 30 * 60 * 1000, lambda running: not running)
     probe.stop()
     baseline_stalls = baseline.stop()
     panel.model_trained.disconnect(trained.append)
     if not ended or not trained:
-        raise SystemExit(f"training did not finish: {panel.message_label.text()}")
-    by_epoch = panel.samples_per_second_by_epoch
+        raise SystemExit(f"training did not finish: {panel.run.message_label.text()}")
+    by_epoch = panel.run.samples_per_second_by_epoch
     return [by_epoch[epoch] for epoch in sorted(by_epoch)], probe.stalls_ms, baseline_stalls
 
 
@@ -341,12 +342,12 @@ def main() -> int:
         # fit that follows (and so that the benchmark measures training, not model switching).
         panel.model_trained.disconnect(window._on_model_trained)
     else:
-        from app.training_panel import TrainingPanel
+        from app.train.panel import TrainingPanel
 
         panel = TrainingPanel(settings)
         panel.resize(1300, 420)
         panel.show()
-    panel.models_folder = folder / "trained"
+    panel.run.models_folder = folder / "trained"
     app.processEvents()
 
     try:

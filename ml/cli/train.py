@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ml.cli.predict import load_model_or_exit
 from ml.cli.progress import TerminalProgress, quiet_tensorflow
+from ml.models.formats import SUPPORTED_SUFFIXES
 from ml.models.presets import PRESETS
 from ml.training.reports import format_duration
 
@@ -24,7 +25,6 @@ def default_output_path(preset: str) -> Path:
     return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
 
 
-MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")  # what ml.models.files.save_model writes (checked without Keras)
 
 
 def prepare_output_path(out: Path) -> str | None:
@@ -33,7 +33,7 @@ def prepare_output_path(out: Path) -> str | None:
     Checked before training, so that a wrong name or an unwritable folder never throws a run's work away at the
     end: a missing folder is created, and writing is proved by creating and deleting a file there.
     """
-    if out.suffix.lower() not in MODEL_FILE_SUFFIXES:
+    if out.suffix.lower() not in SUPPORTED_SUFFIXES:
         return f"cannot save a model as '{out.name}': give a file name ending in .keras (or .h5)."
     if out.is_dir():
         return f"{out} is a folder; give a file name, such as {out / 'model.keras'}."

@@ -25,13 +25,11 @@ import keras
 from ml import __version__
 from ml.errors import ModelFileError
 from ml.models.classifier import check_classifier
+from ml.models.formats import H5_SUFFIXES, KERAS_SUFFIXES, SUPPORTED_SUFFIXES
 from ml.models.metadata import ModelMetadata
 from ml.models.safety import check_config_is_safe
 from ml.regular_files import irregular_file_kind
 
-KERAS_SUFFIXES = (".keras",)
-H5_SUFFIXES = (".h5", ".hdf5")
-SUPPORTED_SUFFIXES = KERAS_SUFFIXES + H5_SUFFIXES
 METADATA_ENTRY = "digitlab.json"  # extra entry in the .keras zip; Keras's loader reads only its own entries
 H5_METADATA_ATTRIBUTE = "digitlab_metadata"
 _KERAS_CONFIG_ENTRY = "config.json"

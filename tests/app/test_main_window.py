@@ -17,6 +17,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.common.about import about_text
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
 from ml.preprocess.pipeline import render_mnist_on_canvas
@@ -44,7 +45,7 @@ def wait_until_model_loaded(window: MainWindow) -> None:
     for signal in (window.models.model_loaded, window.models.model_load_failed, window.models.backend_failed):
         signal.disconnect(loop.quit)
     assert loaded.count() == 1, "the model did not load"
-    counter = window.training_panel.parameter_counter  # the first model starts the panel's parameter counts
+    counter = window.training_panel.form.parameter_counter  # the first model starts the panel's parameter counts
     deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
     while counter.is_counting and time.monotonic() < deadline:  # let them finish inside this test
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
@@ -257,7 +258,7 @@ def test_menus_have_the_expected_shortcuts(window):
 
 
 def test_about_lists_versions_and_the_device(window):
-    text = window.about_text()
+    text = about_text(window.backend_description)
     for expected in ("Digit Lab", "Python", "Qt", "PySide6", "TensorFlow", "Keras", "numpy", "CPU"):
         assert expected in text
     assert window.backend_description["tensorflow"] in text
@@ -362,7 +363,7 @@ def write_digit_png(path: Path, index: int) -> int:
 def test_loading_an_image_file_shows_it_and_predicts_it(qtbot, window, tmp_path):
     path = tmp_path / "digit.png"
     label = write_digit_png(path, 1)
-    shown = final_prediction(qtbot, window, lambda: window.load_image_file(path))
+    shown = final_prediction(qtbot, window, lambda: window.images.open_file(path))
     assert shown["predicted_index"] == label
     assert not window.canvas.is_blank()
     assert "digit.png" in window.statusBar().currentMessage()
@@ -377,12 +378,12 @@ def test_a_broken_image_file_gives_a_message_and_keeps_the_drawing(qtbot, window
     before = window.canvas.image_array()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
-    assert window.load_image_file(broken) is False
+    assert window.images.open_file(broken) is False
     assert dialogs.calls and dialogs.calls[0][0] == "warning"
     assert "broken.png" in dialogs.calls[0][2]
     assert np.array_equal(window.canvas.image_array(), before)
     assert window.prediction.predicted_class.text() == "1"
-    assert window.load_image_file(tmp_path / "missing.png") is False
+    assert window.images.open_file(tmp_path / "missing.png") is False
     assert "no such file" in dialogs.calls[1][2]
 
 
@@ -402,11 +403,11 @@ def test_paste_image_data_a_file_url_or_nothing(qtbot, window, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     clipboard.setMimeData(mime)
-    shown = final_prediction(qtbot, window, window.paste_image)
+    shown = final_prediction(qtbot, window, window.images.paste)
     assert shown["predicted_index"] == label
 
     clipboard.setText("just some words")
-    assert window.paste_image() is False
+    assert window.images.paste() is False
     assert "no image" in window.statusBar().currentMessage()
 
 
@@ -446,7 +447,7 @@ def test_a_cancelled_save_dialog_changes_nothing(qtbot, window, tmp_path, monkey
     before = dict(window.model_description)
     window.save_model_action.trigger()
     assert spy.count() == 0 and window.model_description == before
-    assert window.recent_models() == []
+    assert window.model_files.recent() == []
 
 
 def test_a_failed_save_shows_the_message_and_loses_nothing(qtbot, window, tmp_path, monkeypatch):
@@ -472,8 +473,8 @@ def test_save_model_as_writes_the_file_and_names_it_in_the_title(qtbot, make_win
     saved = target.with_suffix(".keras")
     assert saved.is_file() and sorted(path.name for path in saved.parent.iterdir()) == ["my-digits.keras"]
     assert window.windowTitle() == "my-digits.keras[*] — Digit Lab"
-    assert window.recent_models() == [str(saved)]
-    assert [action.text() for action in window.recent_models_menu.actions()][0] == "my-digits.keras"
+    assert window.model_files.recent() == [str(saved)]
+    assert [action.text() for action in window.model_files.recent_menu.actions()][0] == "my-digits.keras"
     from ml.models.files import load_model
 
     assert load_model(saved).metadata.test_accuracy == window.model_description["test_accuracy"]
@@ -491,7 +492,7 @@ def test_a_trained_model_becomes_active_unsaved_and_the_previous_one_is_one_clic
     assert loaded.args[0]["unsaved"] and window.has_unsaved_model()
     assert window.isWindowModified() and "(unsaved)" in window.windowTitle()
     assert "not saved" in window.model_label.text()
-    assert str(trained_model_file) not in window.recent_models()
+    assert str(trained_model_file) not in window.model_files.recent()
     assert window.previous_model_action.isEnabled()
     assert "digitlab-best" in window.previous_model_action.text()
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as switched:
@@ -628,7 +629,7 @@ def test_the_last_model_and_the_window_geometry_are_remembered(qtbot, make_windo
     assert first.close()
     second = make_window(settings)
     assert second.model_description["display_name"] == "mine"
-    assert second.recent_models() == [str(mine)]
+    assert second.model_files.recent() == [str(mine)]
     assert (second.width(), second.height()) == (780, 640)
     assert second.training_dock.isHidden()
 
@@ -658,9 +659,9 @@ def test_closing_mid_training_stops_training_and_joins_its_thread(qtbot, make_wi
     )
     with qtbot.waitSignal(panel.running_changed, timeout=10_000):
         assert panel.start_training(config)
-    qtbot.waitUntil(lambda: panel.progress_bar.value() > 0, timeout=60_000)  # batches are being trained
+    qtbot.waitUntil(lambda: panel.run.progress_bar.value() > 0, timeout=60_000)  # batches are being trained
     dialogs = DialogRecorder(monkeypatch, answer=QMessageBox.StandardButton.Yes)
-    training_thread = panel._thread
+    training_thread = panel.run._thread
     started = time.perf_counter()
     assert window.close()
     assert time.perf_counter() - started < 3.0
@@ -682,7 +683,7 @@ def test_a_legacy_h5_model_opens_and_predicts(qtbot, make_window):
     assert window.windowTitle() == "tutorial_mlp_28x28_tfkeras2.h5[*] — Digit Lab"
     shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
     assert sum(shown["probabilities"]) == pytest.approx(1.0, abs=1e-5)
-    assert window.recent_models() == [str(legacy)]
+    assert window.model_files.recent() == [str(legacy)]
 
 
 def test_training_in_the_dock_makes_the_trained_model_active(qtbot, make_window, monkeypatch):
@@ -722,7 +723,7 @@ def test_class_names_saved_with_a_model_label_the_probability_bars(qtbot, make_w
     shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
     assert shown["predicted_class"] in FASHION_MNIST_CLASS_NAMES and len(shown["probabilities"]) == 10
     assert window.prediction.bars.class_names == FASHION_MNIST_CLASS_NAMES  # kept after predicting
-    assert window.training_panel.fine_tune_check.text().endswith("(fashion)")  # the panel knows the active model
+    assert window.training_panel.form.fine_tune_check.text().endswith("(fashion)")  # the panel knows the active model
 
 
 def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(
@@ -741,4 +742,4 @@ def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(
     shown = final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(60, 60), (220, 60), (220, 220)]))
     assert shown["predicted_class"] in ("circle", "square", "triangle") and len(shown["probabilities"]) == 3
     panel = window.training_panel
-    assert panel.fine_tune_check.isEnabled() and panel._active_model_path == loaded.args[0]["source_path"]
+    assert panel.form.fine_tune_check.isEnabled() and panel.form.active_model_path == loaded.args[0]["source_path"]

@@ -1,0 +1,43 @@
+"""Run a one-shot QObject worker in its own QThread, wired the way superqt's ``new_worker_qthread`` does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread
+
+
+def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable[[], None]) -> QThread:
+    """Move ``worker`` (with ``run`` and ``finished``) to a new named QThread and start it.
+
+    started→run, finished→quit, finished→deleteLater for worker and thread; ``on_thread_finished`` runs
+    before the thread is deleted. Connect the worker's own signals before calling this.
+    """
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.finished.connect(on_thread_finished)
+    thread.started.connect(worker.run)
+    worker.finished.connect(thread.quit)
+    worker.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
+
+
+_THREADS_STILL_STOPPING: set[QThread] = set()
+"""Threads whose job outlasted the shutdown timeout; kept alive here until they finish."""
+
+
+def keep_until_finished(thread: QThread) -> None:
+    """Hold a reference to a thread that is still finishing its last job, so it is never destroyed running."""
+    _THREADS_STILL_STOPPING.add(thread)
+
+
+def wait_for_stopping_threads(timeout_ms: int = 30000) -> bool:
+    """Wait for threads left finishing their last job (called once, as the application exits)."""
+    for thread in list(_THREADS_STILL_STOPPING):
+        if not thread.wait(timeout_ms):
+            return False
+        _THREADS_STILL_STOPPING.discard(thread)
+    return True

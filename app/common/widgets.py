@@ -1,0 +1,79 @@
+"""Small widgets the rooms share: a learning-rate field, muted hints, a path field with its Browse button."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QPalette, QValidator
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
+    round(mantissa * 10.0**exponent, 12) for exponent in range(-6, 1) for mantissa in (1, 2, 5)
+)
+
+
+def hint_label(text: str) -> QLabel:
+    """A small, muted, wrapping explanation under a group's controls."""
+    label = QLabel(text)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.92)
+    label.setFont(font)
+    return label
+
+
+def path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    """A path field with its Browse button."""
+    row = QHBoxLayout()
+    row.setSpacing(4)
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class LearningRateSpinBox(QDoubleSpinBox):
+    """A learning-rate field that shows ``3e-05`` style numbers and steps along 1-2-5 decades."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(10)
+        self.setRange(1e-7, 10.0)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(False)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        """``0.003`` → ``0.003``; ``3e-05`` → ``3e-05``."""
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        """Parse what the user typed (``1e-3``, ``0.001``)."""
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, position: int) -> object:
+        """Accept anything that parses as a number in range; allow partial input such as ``1e-``."""
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, position
+        in_range = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if in_range else QValidator.State.Intermediate), text, position
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        """Move to the next (or previous) value on the 1-2-5 ladder."""
+        value = self.value()
+        if steps > 0:
+            above = [rate for rate in LEARNING_RATE_LADDER if rate > value * (1 + 1e-9)]
+            target = above[min(steps, len(above)) - 1] if above else value
+        else:
+            below = [rate for rate in LEARNING_RATE_LADDER if rate < value * (1 - 1e-9)]
+            target = below[-min(-steps, len(below))] if below else value
+        self.setValue(target)
+
+
+def select_data(combo: QComboBox, value: str) -> bool:
+    """Select the item whose data is ``value``; False when there is none."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    return index >= 0

@@ -1,0 +1,395 @@
+"""The drawing area: smooth black ink on white paper, an eraser, per-stroke undo/redo and images to draw over."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QEnterEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.common.images import array_to_qimage, qimage_to_array
+
+DOCUMENT_SIZE = 280
+"""Side of the square drawing in logical pixels; :meth:`DrawingCanvas.image_array` has this resolution."""
+DEFAULT_BRUSH_SIZE = 20.0
+BRUSH_SIZE_RANGE = (4.0, 60.0)
+HISTORY_LIMIT = 200
+MAGNIFY_CRISP_FROM = 4.0
+"""Images enlarged this much or more (a 28x28 digit is enlarged 10x) show crisp pixels instead of a blur."""
+INK = QColor(0, 0, 0)
+PAPER = QColor(255, 255, 255)
+_MIN_POINT_SPACING = 0.75  # document pixels between recorded points; closer ones add nothing visible
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One pen or eraser stroke, in document coordinates."""
+
+    points: tuple[Point, ...]
+    width: float
+    erases: bool = False
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """An immutable snapshot of the canvas: an optional image underneath and the strokes over it."""
+
+    background: QImage | None = None
+    background_fill: int = 255
+    strokes: tuple[Stroke, ...] = ()
+
+
+def smooth_path(points: Sequence[Point]) -> QPainterPath:
+    """A path through ``points`` smoothed with quadratic segments between successive midpoints."""
+    path = QPainterPath(QPointF(*points[0]))
+    if len(points) == 2:
+        path.lineTo(QPointF(*points[1]))
+    for index in range(1, len(points) - 1):
+        control = QPointF(*points[index])
+        following = points[index + 1]
+        midpoint = QPointF((points[index][0] + following[0]) / 2, (points[index][1] + following[1]) / 2)
+        path.quadTo(control, midpoint)
+    if len(points) > 2:
+        path.lineTo(QPointF(*points[-1]))
+    return path
+
+
+def stroke_pen(stroke: Stroke) -> QPen:
+    """The round-capped, round-joined pen a stroke is painted with."""
+    pen = QPen(PAPER if stroke.erases else INK, stroke.width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
+    """Paint one stroke (a dot when it has a single point) in document coordinates."""
+    painter.setPen(stroke_pen(stroke))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if len(stroke.points) == 1:
+        painter.drawPoint(QPointF(*stroke.points[0]))
+    else:
+        painter.drawPath(smooth_path(stroke.points))
+
+
+def background_rect(image: QImage) -> QRectF:
+    """Where an image sits in the document: scaled to fit, aspect kept, centred."""
+    scale = DOCUMENT_SIZE / max(image.width(), image.height())
+    width, height = image.width() * scale, image.height() * scale
+    return QRectF((DOCUMENT_SIZE - width) / 2, (DOCUMENT_SIZE - height) / 2, width, height)
+
+
+def paint_drawing(painter: QPainter, drawing: Drawing) -> None:
+    """Paint paper, background image and strokes in document coordinates (the painter maps them to its device)."""
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    fill = drawing.background_fill
+    painter.fillRect(QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE), QColor(fill, fill, fill))
+    if drawing.background is not None:
+        target = background_rect(drawing.background)
+        magnification = target.width() / drawing.background.width()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, magnification < MAGNIFY_CRISP_FROM)
+        painter.drawImage(target, drawing.background)
+    for stroke in drawing.strokes:
+        paint_stroke(painter, stroke)
+
+
+def border_gray_level(gray: np.ndarray) -> int:
+    """The median gray level (0-255) of an image's outermost pixels: the colour to pad it with."""
+    edges = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return int(round(float(np.median(edges)) * 255.0))
+
+
+def is_flat(gray: np.ndarray, tolerance: float = 0.02) -> bool:
+    """True when an image is one flat colour: nothing drawn, or everything erased."""
+    return float(gray.max() - gray.min()) < tolerance
+
+
+def as_gray_array(image: np.ndarray | QImage) -> np.ndarray:
+    """A QImage or a numpy image (gray or colour, any dtype) as 2-D float32 gray in [0, 1]."""
+    if isinstance(image, QImage):
+        return qimage_to_array(image)
+    from ml.preprocess.gray import to_gray
+
+    return to_gray(np.asarray(image))
+
+
+class DrawingCanvas(QWidget):
+    """A view of a :class:`Drawing`: the user paints black ink on white paper; every edit emits ``changed``."""
+
+    changed = Signal()
+    history_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._history: list[Drawing] = [Drawing()]
+        self._position = 0
+        self._brush_size = DEFAULT_BRUSH_SIZE
+        self._erasing = False
+        self._live_points: list[Point] = []
+        self._live_erases = False
+        self._hover: QPointF | None = None
+        self._cache: QImage | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setMouseTracking(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setMinimumSize(DOCUMENT_SIZE, DOCUMENT_SIZE)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setToolTip("Draw with the left mouse button, erase with the right one.")
+
+    # ------------------------------------------------------------------------------------------ public
+
+    @property
+    def drawing(self) -> Drawing:
+        """The current (committed) drawing."""
+        return self._history[self._position]
+
+    @property
+    def brush_size(self) -> float:
+        """Pen width in document pixels (the document is 280 pixels wide)."""
+        return self._brush_size
+
+    def set_brush_size(self, size: float) -> None:
+        """Set the pen width in document pixels, clamped to :data:`BRUSH_SIZE_RANGE`."""
+        low, high = BRUSH_SIZE_RANGE
+        self._brush_size = float(min(max(size, low), high))
+        self.update()
+
+    @property
+    def erasing(self) -> bool:
+        """True when the left button erases instead of drawing."""
+        return self._erasing
+
+    def set_erasing(self, erasing: bool) -> None:
+        """Switch the left button between pen and eraser."""
+        self._erasing = bool(erasing)
+
+    def can_undo(self) -> bool:
+        """True when there is an edit to undo."""
+        return self._position > 0
+
+    def can_redo(self) -> bool:
+        """True when there is an undone edit to redo."""
+        return self._position < len(self._history) - 1
+
+    def undo(self) -> None:
+        """Go back one edit (a stroke, a clear or a loaded image)."""
+        if self.can_undo():
+            self._position -= 1
+            self._after_history_move()
+
+    def redo(self) -> None:
+        """Re-apply the last undone edit."""
+        if self.can_redo():
+            self._position += 1
+            self._after_history_move()
+
+    def clear(self) -> None:
+        """Blank paper (undoable); does nothing when already blank."""
+        if self.drawing != Drawing():
+            self._commit(Drawing())
+
+    def set_image(self, image: np.ndarray | QImage) -> None:
+        """Show an image (gray or colour array, or QImage) scaled to fit, to be drawn over; undoable."""
+        gray = as_gray_array(image)
+        self._commit(Drawing(background=array_to_qimage(gray), background_fill=border_gray_level(gray)))
+
+    def draw_stroke(self, points: Iterable[Sequence[float]], width: float | None = None, erase: bool = False) -> None:
+        """Add a stroke through ``points`` given in document coordinates (0-280), as if drawn with the mouse."""
+        stroke_points = tuple((float(x), float(y)) for x, y in points)
+        if not stroke_points:
+            return
+        stroke = Stroke(stroke_points, self._brush_size if width is None else float(width), erase)
+        self._commit(replace(self.drawing, strokes=(*self.drawing.strokes, stroke)))
+
+    def image_array(self) -> np.ndarray:
+        """The drawing (with any stroke in progress) as 2-D float32 gray in [0, 1], 280x280, 1 = white."""
+        image = QImage(DOCUMENT_SIZE, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
+        painter = QPainter(image)
+        paint_drawing(painter, self.drawing)
+        if self._live_points:
+            paint_stroke(painter, self._live_stroke())
+        painter.end()
+        return qimage_to_array(image)
+
+    def is_blank(self) -> bool:
+        """True when the drawing is one flat colour (nothing drawn, or everything erased)."""
+        return is_flat(self.image_array())
+
+    # --------------------------------------------------------------------------------------- geometry
+
+    def sizeHint(self) -> QSize:
+        """Room for the document at 1.5x."""
+        return QSize(420, 420)
+
+    def hasHeightForWidth(self) -> bool:
+        """The canvas prefers to be square."""
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """Square."""
+        return width
+
+    def document_rect(self) -> QRectF:
+        """The largest centred square in the widget, where the document is shown."""
+        side = float(min(self.width(), self.height()))
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def to_document(self, position: QPointF) -> Point:
+        """Widget coordinates → document coordinates (0-280)."""
+        rect = self.document_rect()
+        scale = DOCUMENT_SIZE / max(rect.width(), 1.0)
+        return ((position.x() - rect.x()) * scale, (position.y() - rect.y()) * scale)
+
+    # ------------------------------------------------------------------------------------------ events
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """Start a stroke: left button draws (or erases in eraser mode), right button erases."""
+        if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return super().mousePressEvent(event)
+        self._live_erases = self._erasing or event.button() == Qt.MouseButton.RightButton
+        self._live_points = [self.to_document(event.position())]
+        self._hover = event.position()
+        self.update()
+        self.changed.emit()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        """Extend the stroke in progress, or move the brush outline."""
+        self._hover = event.position()
+        if not self._live_points:
+            self.update()
+            return
+        point = self.to_document(event.position())
+        last = self._live_points[-1]
+        if math.hypot(point[0] - last[0], point[1] - last[1]) < _MIN_POINT_SPACING:
+            return
+        self._live_points.append(point)
+        self.update()
+        self.changed.emit()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """Finish the stroke in progress and make it one undoable edit."""
+        if not self._live_points:
+            return super().mouseReleaseEvent(event)
+        stroke = self._live_stroke()
+        self._live_points = []
+        drawing = replace(self.drawing, strokes=(*self.drawing.strokes, stroke))
+        self._push(drawing)
+        if self._cache is not None:
+            painter = self._cache_painter()
+            paint_stroke(painter, stroke)
+            painter.end()
+        self.update()
+        self.history_changed.emit()
+        self.changed.emit()
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        """Show the brush outline."""
+        self._hover = event.position()
+        self.update()
+
+    def leaveEvent(self, event: object) -> None:
+        """Hide the brush outline."""
+        self._hover = None
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The cached rendering has the wrong size now."""
+        self._cache = None
+        super().resizeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paper from the cache, the stroke in progress on top, and the brush outline."""
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
+        rect = self.document_rect()
+        if rect.width() < 1:
+            return
+        painter.drawImage(rect.topLeft(), self._current_cache())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.save()
+        painter.setClipRect(rect)
+        painter.translate(rect.topLeft())
+        painter.scale(rect.width() / DOCUMENT_SIZE, rect.height() / DOCUMENT_SIZE)
+        if self._live_points:
+            paint_stroke(painter, self._live_stroke())
+        painter.restore()
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+        self._paint_brush_outline(painter, rect)
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def _live_stroke(self) -> Stroke:
+        return Stroke(tuple(self._live_points), self._brush_size, self._live_erases)
+
+    def _commit(self, drawing: Drawing) -> None:
+        """Make ``drawing`` the current state as a new undoable edit, repaint and notify."""
+        self._live_points = []
+        self._push(drawing)
+        self._cache = None
+        self.update()
+        self.history_changed.emit()
+        self.changed.emit()
+
+    def _push(self, drawing: Drawing) -> None:
+        del self._history[self._position + 1 :]
+        self._history.append(drawing)
+        if len(self._history) > HISTORY_LIMIT:
+            del self._history[0]
+        self._position = len(self._history) - 1
+
+    def _after_history_move(self) -> None:
+        self._live_points = []
+        self._cache = None
+        self.update()
+        self.history_changed.emit()
+        self.changed.emit()
+
+    def _current_cache(self) -> QImage:
+        """The committed drawing rendered at the widget's size and device pixel ratio (crisp on high-DPI)."""
+        ratio = self.devicePixelRatioF()
+        side = round(self.document_rect().width() * ratio)
+        if self._cache is None or self._cache.width() != side or self._cache.devicePixelRatio() != ratio:
+            self._cache = QImage(side, side, QImage.Format.Format_RGB32)
+            self._cache.setDevicePixelRatio(ratio)
+            painter = self._cache_painter()
+            paint_drawing(painter, self.drawing)
+            painter.end()
+        return self._cache
+
+    def _cache_painter(self) -> QPainter:
+        """A painter on the cache that takes document coordinates."""
+        assert self._cache is not None
+        painter = QPainter(self._cache)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        scale = self._cache.width() / self._cache.devicePixelRatio() / DOCUMENT_SIZE
+        painter.scale(scale, scale)
+        return painter
+
+    def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
+        if self._hover is None or not rect.contains(self._hover):
+            return
+        radius = self._brush_size * rect.width() / DOCUMENT_SIZE / 2
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(120, 120, 120, 160), 1))
+        painter.drawEllipse(self._hover, radius, radius)

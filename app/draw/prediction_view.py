@@ -1,0 +1,366 @@
+"""Views of a prediction: the 28x28 model input, the winning class, per-class probability bars, the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.common.images import array_to_qimage
+
+WINNER_COLOR = QColor(37, 99, 235)
+OTHER_COLOR = QColor(148, 163, 184)
+MNIST_SIDE = 28
+MNIST_CLASSES = 10
+
+
+def section_heading(text: str) -> QLabel:
+    """A small bold caption above a part of the panel."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setForegroundRole(QPalette.ColorRole.WindowText)
+    return label
+
+
+class PixelImageView(QWidget):
+    """A view of a small gray image (white ink on black): nearest-neighbour when magnified, smooth when shrunk."""
+
+    def __init__(
+        self,
+        side: int = 168,
+        minimum_side: int = 84,
+        grid: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._side = side
+        self._grid = grid
+        self._image = None
+        self._pixels: np.ndarray | None = None
+        self.setMinimumSize(minimum_side, minimum_side)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    @property
+    def pixels(self) -> np.ndarray | None:
+        """The image shown, or None."""
+        return self._pixels
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """Show a 2-D gray array in [0, 1] (1 = white), or nothing."""
+        self._pixels = None if image is None else np.asarray(image, dtype=np.float32)
+        self._image = None if image is None else array_to_qimage(self._pixels)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        """The preferred square."""
+        return QSize(self._side, self._side)
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn: an integer magnification when magnifying, so every pixel is equal."""
+        available = float(min(self.width(), self.height()))
+        if self._image is None:
+            side_w = side_h = available
+        else:
+            width, height = self._image.width(), self._image.height()
+            scale = available / max(width, height)
+            if scale >= 1:
+                scale = float(int(scale))
+            side_w, side_h = width * scale, height * scale
+        return QRectF((self.width() - side_w) / 2, (self.height() - side_h) / 2, side_w, side_h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Black square, the image, and an optional faint pixel grid."""
+        painter = QPainter(self)
+        rect = self.image_rect()
+        painter.fillRect(rect, Qt.GlobalColor.black)
+        if self._image is not None:
+            magnifying = rect.width() >= self._image.width()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not magnifying)
+            painter.drawImage(rect, self._image)
+            if self._grid and magnifying and rect.width() / self._image.width() >= 5:
+                self._paint_grid(painter, rect)
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+
+    def _paint_grid(self, painter: QPainter, rect: QRectF) -> None:
+        assert self._image is not None
+        painter.setPen(QPen(QColor(255, 255, 255, 28), 1))
+        step_x = rect.width() / self._image.width()
+        step_y = rect.height() / self._image.height()
+        for column in range(1, self._image.width()):
+            x = rect.left() + column * step_x
+            painter.drawLine(round(x), round(rect.top()), round(x), round(rect.bottom()))
+        for row in range(1, self._image.height()):
+            y = rect.top() + row * step_y
+            painter.drawLine(round(rect.left()), round(y), round(rect.right()), round(y))
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """A view of one probability per class as horizontal bars, labelled with the class names, winner highlighted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background=None)
+        self._class_names: list[str] = []
+        self._probabilities = np.zeros(0)
+        self._labels: list[pg.TextItem] = []
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.invertY(True)
+        plot.showGrid(x=True, y=False, alpha=0.25)
+        plot.setXRange(0.0, 1.08, padding=0)  # room for the "100%" label at the end
+        plot.getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in (0.25, 0.5, 0.75, 1.0)]])
+        plot.getAxis("bottom").setHeight(28)
+        text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        tick_font = QFont(self.font())
+        tick_font.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.1)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setTextPen(text_color)
+            axis.setPen(self.palette().color(QPalette.ColorRole.Mid))
+            axis.setTickFont(tick_font)
+        plot.getAxis("left").setStyle(tickLength=0)
+        self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
+        plot.addItem(self._bars)
+        self.setMinimumHeight(160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    @property
+    def class_names(self) -> list[str]:
+        """The labels of the bars."""
+        return list(self._class_names)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The values shown (zeros when no prediction)."""
+        return self._probabilities.copy()
+
+    def set_class_names(self, names: Sequence[str]) -> None:
+        """One bar per class name; the bars reset to zero."""
+        names = [str(name) for name in names]
+        if names == self._class_names:
+            return
+        self._class_names = names
+        plot = self.getPlotItem()
+        for label in self._labels:
+            plot.removeItem(label)
+        self._labels = []
+        for index in range(len(names)):
+            label = pg.TextItem("", color=self._text_color, anchor=(0, 0.5))
+            label.setPos(0, index)
+            plot.addItem(label)
+            self._labels.append(label)
+        plot.getAxis("left").setTicks([list(enumerate(names))])
+        plot.setYRange(-0.6, len(names) - 0.4, padding=0)
+        self.set_probabilities(None)
+
+    def set_probabilities(self, probabilities: Sequence[float] | np.ndarray | None) -> None:
+        """Show one probability per class (highlighting the largest), or empty bars for None."""
+        count = len(self._class_names)
+        values = np.zeros(count) if probabilities is None else np.asarray(probabilities, dtype=np.float64)
+        if values.shape != (count,):
+            raise ValueError(f"Expected {count} probabilities, got shape {values.shape}.")
+        self._probabilities = values
+        winner = int(np.argmax(values)) if probabilities is not None and count else -1
+        brushes = [pg.mkBrush(WINNER_COLOR if index == winner else OTHER_COLOR) for index in range(count)]
+        self._bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=values, brushes=brushes)
+        for index, (label, value) in enumerate(zip(self._labels, values, strict=True)):
+            label.setText("" if probabilities is None else format_percent(value))
+            inside = value > 0.8  # a long bar carries its label inside, so it is never clipped
+            label.setAnchor((1, 0.5) if inside else (0, 0.5))
+            label.setColor(QColor("white") if inside else self._text_color)
+            label.setPos(float(value) - 0.015 if inside else float(value) + 0.015, index)
+
+
+def format_percent(value: float) -> str:
+    """``0.9731`` → ``97.3 %``; tiny values as ``<0.1 %``."""
+    if 0 < value < 0.0005:
+        return "<0.1 %"
+    return f"{value * 100:.1f} %"
+
+
+class StageStrip(QWidget):
+    """A view of the preprocessing stages, each as a small thumbnail with its name."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(6)
+        self._names: list[str] = []
+        self._thumbnails: list[PixelImageView] = []
+        self._layout.addStretch(1)
+
+    @property
+    def stage_names(self) -> list[str]:
+        """Names of the stages shown."""
+        return list(self._names)
+
+    def set_stages(self, stages: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Show each (name, image) stage; the thumbnails are rebuilt only when the names change."""
+        names = [name for name, _ in stages]
+        if names != self._names:
+            self._rebuild(names)
+        for thumbnail, (_, image) in zip(self._thumbnails, stages, strict=True):
+            thumbnail.set_image(image)
+
+    def _rebuild(self, names: list[str]) -> None:
+        while self._layout.count() > 1:
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self._names = names
+        self._thumbnails = []
+        caption_font = QFont(self.font())
+        caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
+        for position, name in enumerate(names):
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            thumbnail = PixelImageView(side=56, minimum_side=48)
+            caption = QLabel(name)
+            caption.setFont(caption_font)
+            caption.setWordWrap(True)
+            caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            caption.setFixedWidth(66)
+            column.addWidget(thumbnail, 0, Qt.AlignmentFlag.AlignHCenter)
+            column.addWidget(caption, 1)
+            holder = QWidget()
+            holder.setLayout(column)
+            self._layout.insertWidget(position, holder)
+            self._thumbnails.append(thumbnail)
+
+
+class PredictionPanel(QWidget):
+    """A view of the latest prediction: model input, winning class and confidence, bars and stages."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_input = PixelImageView(side=196, minimum_side=112, grid=True)
+        self.model_input.setToolTip("The 28x28 image the model receives, after preprocessing.")
+        self.predicted_class = QLabel("")
+        self.predicted_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.predicted_class.setWordWrap(True)
+        self.predicted_class.setMinimumWidth(140)
+        self.confidence = QLabel("")
+        self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        medium = QFont(self.font())
+        medium.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.3)
+        self.confidence.setFont(medium)
+        self.message = QLabel("Draw a digit")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.bars = ProbabilityBars()
+        self.stages = StageStrip()
+
+        verdict = QVBoxLayout()
+        verdict.addStretch(1)
+        verdict.addWidget(self.predicted_class)
+        verdict.addWidget(self.confidence)
+        verdict.addWidget(self.message)
+        verdict.addStretch(1)
+
+        self.stages_section = QWidget()
+        stages_layout = QVBoxLayout(self.stages_section)
+        stages_layout.setContentsMargins(0, 8, 0, 0)
+        stages_layout.addWidget(section_heading("Preprocessing"))
+        stages_layout.addWidget(self.stages)
+
+        layout = QGridLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.setHorizontalSpacing(16)
+        layout.addWidget(section_heading("What the model sees"), 0, 0)
+        layout.addWidget(section_heading("Prediction"), 0, 1, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(section_heading("Probabilities"), 0, 2)
+        layout.addWidget(self.model_input, 1, 0)
+        layout.addLayout(verdict, 1, 1)
+        layout.addWidget(self.stages_section, 2, 0, 1, 2)
+        layout.addWidget(self.bars, 1, 2, 3, 1)
+        layout.setRowStretch(3, 1)
+        layout.setColumnStretch(0, 2)
+        layout.setColumnStretch(1, 2)
+        layout.setColumnStretch(2, 3)
+        self.set_class_names([str(digit) for digit in range(MNIST_CLASSES)])  # until a model says otherwise
+        self.show_message("Draw a digit")
+
+    def _show_class_name(self, name: str) -> None:
+        """The winning class as large as fits: a digit very large, a word such as "Ankle boot" smaller."""
+        scale = 6.0 if len(name) <= 2 else 3.0 if len(name) <= 6 else 2.0
+        font = QFont(self.font())
+        font.setPointSizeF(max(self.font().pointSizeF(), 9.0) * scale)
+        font.setBold(True)
+        self.predicted_class.setFont(font)
+        self.predicted_class.setText(name)
+
+    def set_class_names(self, names: Sequence[str]) -> None:
+        """Label the bars with the active model's classes."""
+        self.bars.set_class_names(names)
+
+    def show_message(self, text: str, stages: Sequence[tuple[str, np.ndarray]] = ()) -> None:
+        """No prediction: an empty model input, empty bars and ``text`` instead of a class."""
+        self.model_input.set_image(None)
+        self._show_class_name("")
+        self.predicted_class.setEnabled(False)
+        self.confidence.setText("")
+        self.message.setText(text)
+        self.message.setVisible(True)
+        self.bars.set_probabilities(None)
+        self.stages.set_stages(stages)
+
+    def show_input(self, image28: np.ndarray, stages: Sequence[tuple[str, np.ndarray]]) -> None:
+        """The model input and stages, while the probabilities are not known yet."""
+        self.model_input.set_image(image28)
+        self.stages.set_stages(stages)
+
+    def show_prediction(
+        self, image28: np.ndarray, probabilities: np.ndarray, stages: Sequence[tuple[str, np.ndarray]]
+    ) -> None:
+        """The model input, the winning class large with its confidence, and every class's bar."""
+        self.show_input(image28, stages)
+        self.bars.set_probabilities(probabilities)
+        winner = int(np.argmax(probabilities))
+        names = self.bars.class_names
+        self._show_class_name(names[winner] if winner < len(names) else str(winner))
+        self.predicted_class.setEnabled(True)
+        self.confidence.setText(f"{format_percent(float(probabilities[winner]))} confident")
+        self.message.setVisible(False)
+
+    def show_result(self, result: dict) -> dict:
+        """Show a prediction result (or why there is none) and return what is shown, as plain data."""
+        probabilities = result["probabilities"]
+        if result["error"]:
+            pass  # the window reports it; the last prediction stays
+        elif result["blank"]:
+            reason = result["reason"] or "no ink found"
+            self.show_message(f"Draw a digit ({reason})", result["stages"])
+        elif probabilities is None:
+            self.show_input(result["image"], result["stages"])
+        else:
+            if len(self.bars.class_names) != len(probabilities):
+                self.set_class_names([str(index) for index in range(len(probabilities))])
+            self.show_prediction(result["image"], probabilities, result["stages"])
+        shown = {
+            "request_id": result["request_id"],
+            "final": result["final"],
+            "blank": result["blank"],
+            "error": result["error"],
+            "probabilities": None if probabilities is None else [float(value) for value in probabilities],
+            "predicted_index": None,
+            "predicted_class": None,
+            "confidence": None,
+        }
+        if probabilities is not None:
+            winner = int(np.argmax(probabilities))
+            shown.update(
+                predicted_index=winner,
+                predicted_class=self.bars.class_names[winner],
+                confidence=float(probabilities[winner]),
+            )
+        return shown

@@ -1,0 +1,56 @@
+"""Open the window: the QApplication, error reporting, the window, and a clean exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QMessageBox,
+)
+
+from app.common.errors import ExceptionReporter, configure_logging
+from app.common.qt_binding_check import qt_binding_problem
+from app.common.threads import wait_for_stopping_threads
+from app.main_window import MainWindow
+from ml import __version__
+from ml.user_folders import APPLICATION, ORGANIZATION
+
+
+def close_on_interrupt(window: QMainWindow) -> QTimer:
+    """Let Ctrl+C in the terminal close the window properly (Python only sees signals between Qt events)."""
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    problem = qt_binding_problem()
+    if problem is not None:
+        print(f"digitlab: {problem}", file=sys.stderr)
+        QMessageBox.critical(None, "Digit Lab cannot start", problem)
+        return 1
+    reporter = ExceptionReporter(configure_logging())
+    reporter.install()
+    window = MainWindow()
+    reporter.parent_window = window
+    window.show()
+    window.start()
+    close_on_interrupt(window)
+    status = app.exec()
+    window.shutdown()
+    reporter.uninstall()
+    wait_for_stopping_threads()
+    return status

@@ -1,0 +1,156 @@
+"""The window's side of the model thread: one request in flight, the newest wins, results as signals."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.common.threads import keep_until_finished
+from app.models.worker import ModelWorker, logger
+
+
+class ModelController(QObject):
+    """The window's handle on the :class:`ModelWorker`: owns its thread and coalesces prediction requests.
+
+    At most one prediction is in flight; while it runs only the newest drawing is kept, and it is sent
+    when the running one returns, so the newest drawing always wins and requests never pile up.
+    """
+
+    backend_loaded = Signal(dict)
+    backend_failed = Signal(str)
+    model_loaded = Signal(dict)
+    model_set_aside = Signal(dict)
+    model_load_failed = Signal(dict)
+    model_saved = Signal(dict)
+    model_save_failed = Signal(str)
+    prediction_finished = Signal(dict)
+    model_described = Signal(object)
+    model_description_failed = Signal(str)
+
+    _load_requested = Signal(str, bool, str)
+    _set_aside_requested = Signal(str, bool, str)
+    _switch_requested = Signal()
+    _save_requested = Signal(str)
+    _describe_requested = Signal()
+    _prediction_requested = Signal(int, object)
+
+    def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
+        """``startup_models``: (path, origin) pairs tried in order until one loads."""
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("ModelWorkerThread")
+        self._worker = ModelWorker(startup_models)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.start)
+        self._thread.finished.connect(self._worker.release_thread_state)  # runs in the finishing thread
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._load_requested.connect(self._worker.load_model)
+        self._set_aside_requested.connect(self._worker.set_aside_model)
+        self._switch_requested.connect(self._worker.switch_to_previous)
+        self._save_requested.connect(self._worker.save_model)
+        self._describe_requested.connect(self._worker.describe_active_model)
+        self._prediction_requested.connect(self._worker.predict)
+        self._worker.backend_loaded.connect(self.backend_loaded)
+        self._worker.backend_failed.connect(self.backend_failed)
+        self._worker.model_loaded.connect(self._on_model_loaded)
+        self._worker.model_set_aside.connect(self.model_set_aside)
+        self._worker.model_load_failed.connect(self.model_load_failed)
+        self._worker.model_saved.connect(self.model_saved)
+        self._worker.model_save_failed.connect(self.model_save_failed)
+        self._worker.model_described.connect(self.model_described)
+        self._worker.model_description_failed.connect(self.model_description_failed)
+        self._worker.prediction_finished.connect(self._on_prediction_finished)
+        self._last_request_id = 0
+        self._discard_through = 0
+        self._in_flight: int | None = None
+        self._pending: tuple[int, np.ndarray] | None = None
+        self._model_ready = False
+        self._stopped = False
+
+    @property
+    def thread(self) -> QThread:
+        """The worker's thread."""
+        return self._thread
+
+    @property
+    def is_model_ready(self) -> bool:
+        """True once a model has loaded."""
+        return self._model_ready
+
+    @property
+    def is_busy(self) -> bool:
+        """True while a prediction is running or waiting."""
+        return self._in_flight is not None or self._pending is not None
+
+    def start(self) -> None:
+        """Start the worker's thread; TensorFlow loads there."""
+        if not self._thread.isRunning() and not self._stopped:
+            self._thread.start()
+
+    def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
+        """Ask the worker to load ``path`` as the active model."""
+        self._load_requested.emit(path, unsaved, origin)
+
+    def set_aside_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
+        """Ask the worker to load ``path`` as the previous model, keeping the active one (``model_set_aside``)."""
+        self._set_aside_requested.emit(path, unsaved, origin)
+
+    def switch_to_previous(self) -> None:
+        """Ask the worker to swap the active and previous models."""
+        self._switch_requested.emit()
+
+    def save_model(self, path: str) -> None:
+        """Ask the worker to save the active model to ``path``."""
+        self._save_requested.emit(path)
+
+    def describe_active_model(self) -> None:
+        """Ask the worker for the active model's layers (answered by ``model_described``)."""
+        self._describe_requested.emit()
+
+    def request_prediction(self, drawing: np.ndarray) -> int:
+        """Queue a drawing for preprocessing and inference; returns its request id."""
+        self._last_request_id += 1
+        self._pending = (self._last_request_id, drawing)
+        self._send_pending_if_idle()
+        return self._last_request_id
+
+    def cancel_predictions(self) -> None:
+        """Forget the waiting drawing and ignore the result of the running one."""
+        self._pending = None
+        self._discard_through = self._last_request_id
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop the worker's thread (after its current job) and wait for it; True when it has stopped."""
+        self._stopped = True
+        self._pending = None
+        if not self._thread.isRunning():
+            return True
+        self._thread.quit()
+        stopped = self._thread.wait(timeout_ms)
+        if not stopped:
+            logger.warning("The model worker is still busy after %d ms; it will stop when its job ends", timeout_ms)
+            keep_until_finished(self._thread)
+        return stopped
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def _send_pending_if_idle(self) -> None:
+        if self._in_flight is not None or self._pending is None or not self._model_ready or self._stopped:
+            return
+        request_id, drawing = self._pending
+        self._pending = None
+        self._in_flight = request_id
+        self._prediction_requested.emit(request_id, drawing)
+
+    @Slot(dict)
+    def _on_model_loaded(self, description: dict) -> None:
+        self._model_ready = True
+        self.model_loaded.emit(description)
+        self._send_pending_if_idle()
+
+    @Slot(dict)
+    def _on_prediction_finished(self, result: dict) -> None:
+        self._in_flight = None
+        if result["request_id"] > self._discard_through:
+            self.prediction_finished.emit({**result, "final": self._pending is None})
+        self._send_pending_if_idle()

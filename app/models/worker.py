@@ -1,0 +1,258 @@
+"""The model thread's worker: the only place that holds Keras models; loads, predicts, saves, describes."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.common.user_folders import user_cache_folder
+
+logger = logging.getLogger(__name__)
+
+
+def pin_python_thread_state() -> int:
+    """Keep this Qt thread's Python thread state alive between slot calls; returns the token to unpin it.
+
+    PySide gives a thread that Python did not start a fresh Python thread state for every slot call, so
+    ``threading.local`` data (TensorFlow keeps its eager context there) vanishes between calls and
+    TensorFlow can crash on a later call. One extra ``PyGILState_Ensure`` keeps the state for the thread's life.
+    """
+    ensure = ctypes.pythonapi.PyGILState_Ensure
+    ensure.restype = ctypes.c_int
+    return int(ensure())
+
+
+def unpin_python_thread_state(token: int) -> None:
+    """Undo :func:`pin_python_thread_state` (in the same thread, as it ends)."""
+    release = ctypes.pythonapi.PyGILState_Release
+    release.argtypes = [ctypes.c_int]
+    release(token)
+
+
+@dataclass
+class ModelSlot:
+    """A model the worker holds: the loaded file, its fast predictor, and whether it is saved anywhere."""
+
+    loaded: Any  # ml.models.files.LoadedModel; never leaves the worker's thread
+    predictor: Any  # ml.inference.predictor.Predictor
+    unsaved: bool
+    origin: str  # "file", "bundled" or "trained"
+
+
+def describe_slot(slot: ModelSlot) -> dict:
+    """Plain data about a model for the window (names, accuracy, classes); no Keras objects."""
+    loaded = slot.loaded
+    metadata = loaded.metadata
+    if slot.unsaved:
+        display_name = f"trained {metadata.preset or loaded.model.name}"
+    else:
+        display_name = loaded.display_name
+    return {
+        "path": None if slot.unsaved or loaded.path is None else str(loaded.path),
+        "file_name": None if slot.unsaved or loaded.path is None else Path(loaded.path).name,
+        "source_path": None if loaded.path is None else str(loaded.path),  # also an unsaved model's cache file
+        "display_name": display_name,
+        "class_names": list(metadata.class_names),
+        "num_classes": int(loaded.num_classes),
+        "input_shape": list(loaded.input_shape),
+        "test_accuracy": metadata.test_accuracy,
+        "preset": metadata.preset,
+        "dataset": metadata.dataset,
+        "has_metadata": bool(loaded.has_metadata),
+        "unsaved": slot.unsaved,
+        "origin": slot.origin,
+        "backend": getattr(slot.predictor, "backend", ""),
+    }
+
+
+class ModelWorker(QObject):
+    """Owns TensorFlow and the models: loads, saves and runs them in its own thread, reporting by signals."""
+
+    backend_loaded = Signal(dict)
+    backend_failed = Signal(str)
+    model_loaded = Signal(dict)
+    model_set_aside = Signal(dict)  # a model loaded as the previous one; carries the (unchanged) active model's
+    model_load_failed = Signal(dict)
+    model_saved = Signal(dict)
+    model_save_failed = Signal(str)
+    prediction_finished = Signal(dict)
+    model_described = Signal(object)  # an ml.models.summary.ModelDescription: plain data
+    model_description_failed = Signal(str)
+
+    def __init__(self, startup_models: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._startup_models = list(startup_models)
+        self._active: ModelSlot | None = None
+        self._previous: ModelSlot | None = None
+        self._backend_ready = False
+        self._thread_state_token: int | None = None
+
+    # ------------------------------------------------------------------------------------------ slots
+
+    @Slot()
+    def start(self) -> None:
+        """Import TensorFlow, pick the device, then load the first start-up model that opens."""
+        self._thread_state_token = pin_python_thread_state()
+        try:
+            from app.common.tensorflow_import import import_tensorflow
+            from ml.runtime import configure_device
+
+            tf, keras = import_tensorflow()
+
+            device = configure_device()
+            self._backend_ready = True
+            self.backend_loaded.emit({"device": device, "tensorflow": tf.__version__, "keras": keras.__version__})
+        except Exception as error:  # noqa: BLE001 - reported to the window in plain words
+            logger.exception("TensorFlow could not start")
+            self.backend_failed.emit(f"TensorFlow could not start: {type(error).__name__}: {error}")
+            return
+        for path, origin in self._startup_models:
+            if self._load(path, unsaved=False, origin=origin, startup=True):
+                return
+
+    @Slot()
+    def release_thread_state(self) -> None:
+        """Called in the worker's thread as it finishes: let Python delete its thread state."""
+        if self._thread_state_token is not None:
+            unpin_python_thread_state(self._thread_state_token)
+            self._thread_state_token = None
+
+    @Slot(str, bool, str)
+    def load_model(self, path: str, unsaved: bool, origin: str) -> None:
+        """Load ``path`` as the active model; the one it replaces becomes the previous model."""
+        if not self._backend_ready:
+            message = "TensorFlow did not start, so no model can be loaded."
+            self.model_load_failed.emit({"path": path, "message": message, "startup": False})
+            return
+        self._load(path, unsaved=unsaved, origin=origin, startup=False)
+
+    @Slot(str, bool, str)
+    def set_aside_model(self, path: str, unsaved: bool, origin: str) -> None:
+        """Load ``path`` as the previous model, one switch away, and keep the active model active."""
+        if not self._backend_ready or self._active is None:
+            self.load_model(path, unsaved, origin)  # nothing to keep: it simply becomes the model
+            return
+        self._load(path, unsaved=unsaved, origin=origin, startup=False, activate=False)
+
+    @Slot()
+    def switch_to_previous(self) -> None:
+        """Swap the active and the previous model."""
+        if self._previous is None:
+            return
+        self._active, self._previous = self._previous, self._active
+        self.model_loaded.emit(self._describe_active())
+
+    @Slot(str)
+    def save_model(self, path: str) -> None:
+        """Save the active model to ``path`` atomically, with its metadata."""
+        if self._active is None:
+            self.model_save_failed.emit("There is no model to save yet.")
+            return
+        try:
+            from ml.errors import ModelFileError
+            from ml.models.files import save_model
+
+            loaded = self._active.loaded
+            try:
+                written = save_model(loaded.model, path, loaded.metadata)
+            except ModelFileError as error:
+                self.model_save_failed.emit(str(error))
+                return
+            self._active = dataclasses.replace(
+                self._active,
+                loaded=dataclasses.replace(loaded, path=Path(written)),
+                unsaved=False,
+                origin="file",
+            )
+            self.model_saved.emit(self._describe_active())
+        except Exception as error:  # noqa: BLE001 - a save must never take the worker down
+            logger.exception("Saving the model failed")
+            self.model_save_failed.emit(f"Could not save the model to {path}: {type(error).__name__}: {error}")
+
+    @Slot()
+    def describe_active_model(self) -> None:
+        """Describe the active model's layers, shapes and parameters (``ml.models.summary.describe_model``)."""
+        if self._active is None:
+            self.model_description_failed.emit("There is no model to describe yet.")
+            return
+        try:
+            from ml.models.summary import describe_model
+
+            self.model_described.emit(describe_model(self._active.loaded.model))
+        except Exception as error:  # noqa: BLE001 - reported to the window in plain words
+            logger.exception("Describing the model failed")
+            self.model_description_failed.emit(f"Could not describe the model: {type(error).__name__}: {error}")
+
+    @Slot(int, object)
+    def predict(self, request_id: int, drawing: np.ndarray) -> None:
+        """Preprocess a 2-D gray drawing (1 = white) to MNIST style and score it with the active model."""
+        result: dict[str, Any] = {
+            "request_id": request_id,
+            "blank": True,
+            "reason": None,
+            "image": None,
+            "stages": [],
+            "probabilities": None,
+            "error": None,
+        }
+        try:
+            from ml.preprocess.pipeline import to_mnist
+
+            prepared = to_mnist(drawing)
+            result.update(
+                blank=prepared.blank,
+                reason=prepared.reason,
+                image=prepared.image,
+                stages=[(stage.name, stage.image) for stage in prepared.stages],
+            )
+            if not prepared.blank and self._active is not None:
+                probabilities = self._active.predictor.predict_one(prepared.image)
+                result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
+        except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
+            logger.exception("Prediction failed")
+            result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
+        self.prediction_finished.emit(result)
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def _load(self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True) -> bool:
+        """Load, build the predictor and activate (or set it aside); report failure with the core's message."""
+        try:
+            from ml.errors import ModelFileError
+            from ml.inference.predictor import Predictor
+            from ml.models.files import load_model
+
+            try:
+                loaded = load_model(path)
+            except ModelFileError as error:
+                self.model_load_failed.emit({"path": path, "message": str(error), "startup": startup})
+                return False
+            predictor = Predictor(loaded, tflite_cache=user_cache_folder() / "tflite")
+            slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin)
+        except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
+            logger.exception("Loading %s failed", path)
+            message = f"Could not use the model '{Path(path).name}': {type(error).__name__}: {error}"
+            self.model_load_failed.emit({"path": path, "message": message, "startup": startup})
+            return False
+        if not activate:
+            self._previous = slot
+            self.model_set_aside.emit(self._describe_active())
+            return True
+        if self._active is not None:
+            self._previous = self._active
+        self._active = slot
+        self.model_loaded.emit(self._describe_active())
+        return True
+
+    def _describe_active(self) -> dict:
+        assert self._active is not None
+        description = describe_slot(self._active)
+        description["previous_name"] = None if self._previous is None else describe_slot(self._previous)["display_name"]
+        return description

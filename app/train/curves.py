@@ -1,0 +1,233 @@
+"""Loss and accuracy curves of a run: buffers of batch and epoch figures, and the plots that draw them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QHBoxLayout,
+    QWidget,
+)
+
+LOSS_AXIS_HEADROOM = 1.15  # the loss axis grows to 15 % above the data, so that small rises do not move it
+TRAINING_COLOR = "#1f77b4"
+VALIDATION_COLOR = "#ff7f0e"
+
+
+def cache_rendering(item: QGraphicsItem) -> None:
+    """Keep a pixmap of ``item`` so that repainting what lies under it (a curve) does not redraw it."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class CurveBuffer:
+    """Growing float columns appended one row at a time, without reallocating on every append."""
+
+    def __init__(self, columns: int, capacity: int = 1024) -> None:
+        self._columns = np.empty((columns, capacity), dtype=np.float64)
+        self.size = 0
+
+    def append(self, *values: float) -> None:
+        """Add one row (one value per column), doubling the storage when full."""
+        if self.size == self._columns.shape[1]:
+            self._columns = np.concatenate([self._columns, np.empty_like(self._columns)], axis=1)
+        self._columns[:, self.size] = values
+        self.size += 1
+
+    def clear(self) -> None:
+        """Forget every row (keeps the storage)."""
+        self.size = 0
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Views of the filled part, one array per column."""
+        return tuple(self._columns[:, : self.size])
+
+
+class TrainingSeries:
+    """Per-batch training loss/accuracy recovered from Keras's running epoch means, and their moving average.
+
+    Keras reports, after each batch, the mean over the epoch so far; plotted as is that is a saw-tooth that restarts
+    every epoch. Un-averaging it gives each batch's own value; an exponential moving average (TensorBoard-style,
+    bias-corrected) gives a readable trend across epochs.
+    """
+
+    SMOOTHING = 0.9
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = max(1, int(batch_size))
+        self.points = CurveBuffer(5)  # x, loss, accuracy, smoothed loss, smoothed accuracy
+        self._epoch = -1
+        self._seen = 0
+        self._loss_sum = 0.0
+        self._accuracy_sum = 0.0
+        self._average = [0.0, 0.0]
+        self._average_weight = 0.0
+
+    def add(self, report: dict[str, Any]) -> None:
+        """Add one batch report (``epoch``, ``batch``, ``steps``, running ``loss`` and ``accuracy``)."""
+        epoch, batch = int(report["epoch"]), int(report["batch"])
+        if epoch != self._epoch:
+            self._epoch, self._seen, self._loss_sum, self._accuracy_sum = epoch, 0, 0.0, 0.0
+        seen = batch * self.batch_size  # the last batch may be smaller: its value is then a little off
+        size = max(1, seen - self._seen)
+        loss_sum, accuracy_sum = report["loss"] * seen, report["accuracy"] * seen
+        batch_loss = (loss_sum - self._loss_sum) / size
+        batch_accuracy = min(1.0, max(0.0, (accuracy_sum - self._accuracy_sum) / size))
+        self._seen, self._loss_sum, self._accuracy_sum = seen, loss_sum, accuracy_sum
+        keep = self.SMOOTHING
+        self._average = [
+            keep * self._average[0] + (1 - keep) * batch_loss,
+            keep * self._average[1] + (1 - keep) * batch_accuracy,
+        ]
+        self._average_weight = keep * self._average_weight + (1 - keep)
+        steps = report.get("steps") or 1
+        self.points.append(
+            epoch - 1 + batch / steps,
+            batch_loss,
+            batch_accuracy,
+            self._average[0] / self._average_weight,
+            self._average[1] / self._average_weight,
+        )
+
+
+class LossAccuracyCurves(QWidget):
+    """A view of a run's history: training loss/accuracy per batch (lines), validation per epoch (markers)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        foreground = palette.color(QPalette.ColorRole.Text)
+        self.loss_plot = self._make_plot("Loss", "loss", background, foreground)
+        self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
+        legend_background = QColor(background)
+        legend_background.setAlpha(210)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground, brush=legend_background)
+        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            cache_rendering(plot.getPlotItem().legend)
+        self._loss_top = 0.0  # the top of the loss axis while it follows the data (0: nothing shown yet)
+        self._loss_follows_data = True
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_loss_zoomed)
+        self.training_loss = self._make_per_batch_item(self.loss_plot)
+        self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
+        self.validation_loss = self._make_validation_item(self.loss_plot)
+        self.training_accuracy = self._make_per_batch_item(self.accuracy_plot)
+        self.smoothed_training_accuracy = self._make_smoothed_item(self.accuracy_plot)
+        self.validation_accuracy = self._make_validation_item(self.accuracy_plot)
+        self.items = (
+            self.training_loss,
+            self.smoothed_training_loss,
+            self.validation_loss,
+            self.training_accuracy,
+            self.smoothed_training_accuracy,
+            self.validation_accuracy,
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.accuracy_plot)
+
+    @staticmethod
+    def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
+        """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series."""
+        plot = pg.PlotWidget(background=background)
+        plot.setMinimumSize(260, 150)
+        plot.setTitle(title, color=foreground, size="11pt")
+        item = plot.getPlotItem()
+        for side, label in (("bottom", "epoch"), ("left", y_label)):
+            axis = item.getAxis(side)
+            axis.setLabel(label, color=foreground.name())
+            axis.setTextPen(foreground)
+            axis.setPen(pg.mkPen(foreground.darker(110) if foreground.lightness() > 128 else foreground.lighter(250)))
+            cache_rendering(axis)  # with the grid, each axis spans the view: redrawn (text and all) on every refresh
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        item.setLimits(xMin=0)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        return plot
+
+    @staticmethod
+    def _make_per_batch_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The per-batch training values: a faint, thin line."""
+        color = QColor(TRAINING_COLOR)
+        color.setAlpha(70)
+        return plot.plot(name="training, per batch", pen=pg.mkPen(color, width=1), skipFiniteCheck=True)
+
+    @staticmethod
+    def _make_smoothed_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The moving average of the training values: the main line."""
+        # Not antialiased: a wide antialiased polyline costs tens of milliseconds per repaint once it is long.
+        return plot.plot(name="training, smoothed", pen=pg.mkPen(TRAINING_COLOR, width=2), skipFiniteCheck=True)
+
+    @staticmethod
+    def _make_validation_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """The per-epoch validation markers, joined by a thin dashed line."""
+        return plot.plot(
+            name="validation, per epoch",
+            pen=pg.mkPen(VALIDATION_COLOR, width=1.2, style=Qt.PenStyle.DashLine),
+            symbol="o",
+            symbolSize=8,
+            symbolBrush=VALIDATION_COLOR,
+            symbolPen=pg.mkPen("w", width=1),
+            antialias=True,
+        )
+
+    def reset(self, epochs: int) -> None:
+        """Empty every series and show epochs 0..``epochs`` on the x axes."""
+        for item in self.items:
+            item.setData([], [])
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setXRange(0, max(1, epochs), padding=0.02)
+        # Fixed y axes, moved only when needed, spare re-laying out their ticks on every refresh: accuracy lives in
+        # [0, 1]; loss starts at 0 and its top grows with the data (see _follow_loss).
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.disableAutoRange(axis="y")
+        self.accuracy_plot.setYRange(0.0, 1.0, padding=0.02)
+        self._loss_top = 0.0
+        self._loss_follows_data = True
+        self.loss_plot.setYRange(0.0, 1.0, padding=0.02)
+
+    def set_training(
+        self,
+        x: np.ndarray,
+        loss: np.ndarray,
+        accuracy: np.ndarray,
+        smoothed_loss: np.ndarray,
+        smoothed_accuracy: np.ndarray,
+    ) -> None:
+        """Replace the per-batch training series and their moving averages."""
+        self.training_loss.setData(x, loss)
+        self.training_accuracy.setData(x, accuracy)
+        self.smoothed_training_loss.setData(x, smoothed_loss)
+        self.smoothed_training_accuracy.setData(x, smoothed_accuracy)
+        self._follow_loss(loss, smoothed_loss)
+
+    def set_validation(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray) -> None:
+        """Replace the per-epoch validation series."""
+        self.validation_loss.setData(x, loss)
+        self.validation_accuracy.setData(x, accuracy)
+        self._follow_loss(loss)
+
+    def _follow_loss(self, *series: np.ndarray) -> None:
+        """Raise the loss axis's top (with headroom) when the data goes above it, unless the user has zoomed."""
+        if not self._loss_follows_data:
+            return
+        values = np.concatenate([np.asarray(values, dtype=np.float64).ravel() for values in series])
+        values = values[np.isfinite(values)]
+        if not values.size or values.max() <= self._loss_top:
+            return
+        self._loss_top = float(values.max()) * LOSS_AXIS_HEADROOM
+        self.loss_plot.setYRange(0.0, self._loss_top, padding=0.02)
+
+    @Slot()
+    def _on_loss_zoomed(self) -> None:
+        """The user panned or zoomed the loss plot: leave its range alone until the next run."""
+        self._loss_follows_data = False

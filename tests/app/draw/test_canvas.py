@@ -1,0 +1,200 @@
+"""DrawingCanvas: mouse strokes, programmatic strokes, undo/redo, clear, images, eraser and rendering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage
+
+from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas, smooth_path
+from ml.preprocess.pipeline import render_mnist_on_canvas
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def canvas(qtbot) -> DrawingCanvas:
+    widget = DrawingCanvas()
+    qtbot.addWidget(widget)
+    widget.resize(DOCUMENT_SIZE, DOCUMENT_SIZE)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def drag(qtbot, canvas: DrawingCanvas, points: list[tuple[int, int]], button=Qt.MouseButton.LeftButton) -> None:
+    """Press at the first point, move through the others and release at the last, like a user."""
+    qtbot.mousePress(canvas, button, pos=QPoint(*points[0]))
+    for point in points[1:]:
+        qtbot.mouseMove(canvas, QPoint(*point))
+    qtbot.mouseRelease(canvas, button, pos=QPoint(*points[-1]))
+
+
+def test_a_new_canvas_is_blank_white_at_document_resolution(canvas):
+    image = canvas.image_array()
+    assert image.shape == (DOCUMENT_SIZE, DOCUMENT_SIZE)
+    assert image.dtype == np.float32
+    assert image.min() == 1.0
+    assert canvas.is_blank()
+    assert not canvas.can_undo() and not canvas.can_redo()
+
+
+def test_mouse_stroke_paints_black_ink_and_is_one_undoable_edit(qtbot, canvas):
+    with qtbot.waitSignal(canvas.history_changed):
+        drag(qtbot, canvas, [(60, 60), (100, 90), (140, 140), (150, 200)])
+    image = canvas.image_array()
+    assert not canvas.is_blank()
+    assert image[140, 140] < 0.1  # ink on the stroke
+    assert image[20, 250] == 1.0  # paper elsewhere
+    assert len(canvas.drawing.strokes) == 1 and len(canvas.drawing.strokes[0].points) == 4
+    canvas.undo()
+    assert canvas.is_blank()
+    canvas.redo()
+    assert np.array_equal(canvas.image_array(), image)
+
+
+def test_every_mouse_move_while_drawing_emits_changed(qtbot, canvas):
+    changes = []
+    canvas.changed.connect(lambda: changes.append(canvas.image_array()))
+    drag(qtbot, canvas, [(50, 50), (90, 50), (130, 50)])
+    assert len(changes) >= 3  # press, moves, release
+    assert (changes[0] < 0.5).sum() < (changes[-1] < 0.5).sum()  # the stroke grows while it is drawn
+
+
+def test_a_click_paints_a_round_dot_of_the_brush_size(qtbot, canvas):
+    canvas.set_brush_size(20)
+    drag(qtbot, canvas, [(140, 140)])
+    ink = canvas.image_array() < 0.5
+    rows, columns = np.nonzero(ink)
+    assert 16 <= rows.max() - rows.min() <= 22 and 16 <= columns.max() - columns.min() <= 22
+    assert abs(ink.sum() - np.pi * 10**2) < 0.15 * np.pi * 10**2  # a disc, not a square
+
+
+def test_strokes_are_antialiased_with_round_caps(canvas):
+    canvas.draw_stroke([(60, 140), (220, 140)], width=30)
+    image = canvas.image_array()
+    greys = image[(image > 0.05) & (image < 0.95)]
+    assert greys.size > 20  # soft edges
+    assert image[140, 50] < 0.2  # a round cap reaches half the width beyond the end point
+
+
+def test_undo_redo_clear_walk_the_history(canvas):
+    canvas.draw_stroke([(40, 40), (100, 100)])
+    canvas.draw_stroke([(200, 40), (200, 200)])
+    two_strokes = canvas.image_array()
+    canvas.clear()
+    assert canvas.is_blank()
+    canvas.undo()
+    assert np.array_equal(canvas.image_array(), two_strokes)
+    canvas.undo()
+    assert len(canvas.drawing.strokes) == 1
+    canvas.redo()
+    canvas.redo()
+    assert canvas.is_blank() and not canvas.can_redo()
+    canvas.undo()
+    canvas.draw_stroke([(10, 10), (20, 20)])  # a new edit drops the redo history
+    assert not canvas.can_redo()
+
+
+def test_eraser_removes_ink(canvas):
+    canvas.draw_stroke([(40, 140), (240, 140)], width=20)
+    canvas.set_erasing(True)
+    canvas.draw_stroke([(40, 140), (240, 140)], width=40, erase=True)
+    assert canvas.is_blank()
+
+
+def test_right_button_erases(qtbot, canvas):
+    canvas.draw_stroke([(40, 140), (240, 140)], width=20)
+    canvas.set_brush_size(50)
+    drag(qtbot, canvas, [(30, 140), (140, 140), (250, 140)], button=Qt.MouseButton.RightButton)
+    assert canvas.is_blank()
+
+
+def test_brush_size_is_clamped(canvas):
+    canvas.set_brush_size(1000)
+    assert canvas.brush_size == BRUSH_SIZE_RANGE[1]
+    canvas.set_brush_size(0)
+    assert canvas.brush_size == BRUSH_SIZE_RANGE[0]
+
+
+def test_set_image_shows_a_28x28_digit_scaled_up_that_can_be_drawn_over_and_undone(qtbot, canvas):
+    digit = np.load(ROOT / "assets" / "data" / "mnist.npz")["x_test"][0].astype(np.float32) / 255.0
+    with qtbot.waitSignal(canvas.changed):
+        canvas.set_image(1.0 - digit)  # black ink on white, like the canvas
+    image = canvas.image_array()
+    assert not canvas.is_blank()
+    assert np.corrcoef(image[5::10, 5::10].ravel(), 1.0 - digit.ravel())[0, 1] > 0.9
+    canvas.draw_stroke([(10, 270), (270, 270)])
+    assert image[270, 140] > 0.9 and canvas.image_array()[270, 140] < 0.1
+    canvas.undo()
+    canvas.undo()
+    assert canvas.is_blank()
+
+
+def test_set_image_accepts_a_transparent_qimage_and_uint8_arrays(canvas):
+    picture = QImage(100, 50, QImage.Format.Format_ARGB32)
+    picture.fill(QColor(0, 0, 0, 0))
+    for x in range(20, 80):
+        for y in range(20, 30):
+            picture.setPixelColor(x, y, QColor(0, 0, 0, 255))
+    canvas.set_image(picture)
+    image = canvas.image_array()
+    assert image[140, 140] < 0.1 and image[10, 10] > 0.9  # transparent parts are paper
+    square = np.zeros((28, 28), dtype=np.float32)
+    square[10:18, 10:18] = 1.0
+    canvas.set_image(render_mnist_on_canvas(square))  # uint8, ink dark
+    image = canvas.image_array()
+    assert image[140, 140] < 0.1 and image[30, 30] > 0.9
+
+
+def test_cache_is_rendered_at_the_device_pixel_ratio(canvas):
+    canvas.draw_stroke([(40, 40), (200, 200)])
+    canvas.repaint()
+    cache = canvas._current_cache()
+    assert cache.devicePixelRatio() == canvas.devicePixelRatioF()
+    assert cache.width() == round(canvas.document_rect().width() * canvas.devicePixelRatioF())
+
+
+def test_smooth_path_passes_through_end_points():
+    path = smooth_path([(0, 0), (10, 0), (10, 10), (20, 10)])
+    assert path.pointAtPercent(0).toTuple() == (0, 0)
+    assert path.pointAtPercent(1).toTuple() == (20, 10)
+
+
+def test_a_small_image_is_enlarged_with_crisp_pixels(canvas):
+    checker = np.indices((28, 28)).sum(axis=0) % 2 == 0
+    canvas.set_image(checker.astype(np.float32))
+    image = canvas.image_array()
+    assert set(np.unique(np.round(image[2:278:10, 2:278:10], 2))) == {0.0, 1.0}  # not blurred to grey
+
+
+def test_the_backing_image_follows_the_device_pixel_ratio_on_high_dpi_screens(tmp_path):
+    code = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.draw.canvas import DrawingCanvas\n"
+        "canvas = DrawingCanvas(); canvas.resize(280, 280); canvas.show(); app.processEvents()\n"
+        "canvas.draw_stroke([(40, 40), (200, 200)]); canvas.repaint()\n"
+        "cache = canvas._current_cache()\n"
+        "print(canvas.devicePixelRatioF(), cache.width(), cache.devicePixelRatio(), canvas.image_array().shape)\n"
+    )
+    environment = {
+        "QT_QPA_PLATFORM": "offscreen",
+        "QT_SCALE_FACTOR": "2",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    environment["PYTHONPATH"] = ":".join(path for path in sys.path if path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    ratio, width, cache_ratio, shape = result.stdout.strip().splitlines()[-1].split(" ", 3)
+    assert float(ratio) == 2.0 and float(cache_ratio) == 2.0
+    assert int(width) == 560  # 280 logical pixels at twice the density
+    assert shape == "(280, 280)"  # the model still gets the logical resolution

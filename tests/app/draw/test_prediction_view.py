@@ -1,0 +1,115 @@
+"""PredictionPanel, ProbabilityBars, PixelImageView and StageStrip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.draw.prediction_view import (
+    OTHER_COLOR,
+    WINNER_COLOR,
+    PixelImageView,
+    PredictionPanel,
+    ProbabilityBars,
+    format_percent,
+)
+
+DIGITS = [str(digit) for digit in range(10)]
+
+
+@pytest.fixture
+def panel(qtbot) -> PredictionPanel:
+    widget = PredictionPanel()
+    qtbot.addWidget(widget)
+    widget.set_class_names(DIGITS)
+    widget.resize(900, 420)
+    widget.show()
+    return widget
+
+
+def probabilities_with_winner(winner: int, count: int = 10) -> np.ndarray:
+    values = np.full(count, 0.02)
+    values[winner] = 1.0 - 0.02 * (count - 1)
+    return values
+
+
+def test_bars_are_created_once_and_updated_in_place(qtbot):
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    bars.set_class_names(DIGITS)
+    item = bars._bars
+    for winner in (3, 7):
+        bars.set_probabilities(probabilities_with_winner(winner))
+        assert bars._bars is item
+        assert np.allclose(item.opts["width"], probabilities_with_winner(winner))
+        colors = [brush.color().name() for brush in item.opts["brushes"]]
+        assert colors[winner] == WINNER_COLOR.name()
+        assert colors.count(OTHER_COLOR.name()) == 9
+    assert bars.getPlotItem().listDataItems().count(item) <= 1
+    assert [item for item in bars.getPlotItem().items if item is bars._bars] == [item]
+
+
+def test_bars_are_labelled_with_the_models_class_names(qtbot):
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    names = ["T-shirt", "Trouser", "Pullover"]
+    bars.set_class_names(names)
+    ticks = bars.getPlotItem().getAxis("left")._tickLevels
+    assert [label for _, label in ticks[0]] == names
+    bars.set_probabilities([0.1, 0.7, 0.2])
+    assert [label.textItem.toPlainText() for label in bars._labels] == ["10.0 %", "70.0 %", "20.0 %"]
+    with pytest.raises(ValueError):
+        bars.set_probabilities([0.5, 0.5])
+
+
+def test_panel_shows_the_winner_large_with_its_confidence(panel):
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[8:20, 12:16] = 1.0
+    panel.show_prediction(image, probabilities_with_winner(4), [("input", image), ("centred", image)])
+    assert panel.predicted_class.text() == "4"
+    assert panel.confidence.text() == "82.0 % confident"
+    assert not panel.message.isVisibleTo(panel)
+    assert np.array_equal(panel.model_input.pixels, image)
+    assert panel.stages.stage_names == ["input", "centred"]
+
+
+def test_blank_shows_no_prediction(panel):
+    panel.show_prediction(np.zeros((28, 28)), probabilities_with_winner(1), [])
+    panel.show_message("Draw a digit")
+    assert panel.predicted_class.text() == ""
+    assert panel.message.text() == "Draw a digit" and panel.message.isVisibleTo(panel)
+    assert panel.confidence.text() == ""
+    assert panel.model_input.pixels is None
+    assert not panel.bars.probabilities.any()
+
+
+def test_model_input_is_magnified_by_a_whole_number_with_crisp_pixels(qtbot):
+    view = PixelImageView(side=200, grid=True)
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[::2, ::2] = 1.0  # a checkerboard would blur to grey with smoothing
+    view.set_image(image)
+    rect = view.image_rect()
+    assert rect.width() == 28 * 7
+    grabbed = view.grab().toImage()
+    origin_x, origin_y = int(rect.x()), int(rect.y())
+    assert grabbed.pixelColor(origin_x + 3, origin_y + 3).value() == 255  # inside pixel (0, 0): white
+    assert grabbed.pixelColor(origin_x + 7 + 3, origin_y + 3).value() == 0  # inside pixel (0, 1): black
+
+
+def test_format_percent():
+    assert format_percent(0.9731) == "97.3 %"
+    assert format_percent(0.00001) == "<0.1 %"
+    assert format_percent(0.0) == "0.0 %"
+
+
+def test_a_long_class_name_is_shown_smaller_than_a_digit(qtbot):
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.set_class_names(["Sneaker", "7"])
+    panel.show_prediction(np.zeros((28, 28)), np.array([0.9, 0.1]), [])
+    word_size = panel.predicted_class.font().pointSizeF()
+    panel.show_prediction(np.zeros((28, 28)), np.array([0.1, 0.9]), [])
+    assert panel.predicted_class.text() == "7"
+    assert word_size < panel.predicted_class.font().pointSizeF()

@@ -1,0 +1,166 @@
+"""ModelController and ModelWorker: start-up in a thread, coalesced predictions, failures as signals."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.models.controller import ModelController
+from app.models.worker import pin_python_thread_state, unpin_python_thread_state
+from ml.assets import bundled_model_path
+from ml.preprocess.pipeline import render_mnist_on_canvas
+
+ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+
+@pytest.fixture
+def controller(qtbot):
+    instance = ModelController([(str(bundled_model_path()), "bundled")])
+    with qtbot.waitSignal(instance.model_loaded, timeout=120_000) as loaded:
+        instance.start()
+    instance.loaded_description = loaded.args[0]
+    yield instance
+    assert instance.shutdown(2000)
+
+
+def mnist_drawing(index: int) -> np.ndarray:
+    """MNIST test digit ``index`` as the canvas would hand it over: 280x280, black ink on white, 1 = white."""
+    digit = np.load(ROOT / "assets" / "data" / "mnist.npz")["x_test"][index].astype(np.float32) / 255.0
+    return render_mnist_on_canvas(digit).astype(np.float32) / 255.0
+
+
+def test_start_up_loads_tensorflow_and_the_bundled_model_in_the_worker_thread(controller):
+    description = controller.loaded_description
+    assert description["display_name"] == "digitlab-best"
+    assert description["class_names"] == [str(digit) for digit in range(10)]
+    assert description["unsaved"] is False and description["origin"] == "bundled"
+    assert controller.thread.isRunning()
+    assert controller.is_model_ready
+
+
+def test_a_burst_of_requests_runs_at_most_one_at_a_time_and_the_newest_wins(qtbot, controller):
+    runs = []
+    controller._worker.prediction_finished.connect(lambda result: runs.append(result["request_id"]))
+    drawings = [mnist_drawing(index) for index in range(3)]  # 7, 2, 1
+    for repeat in range(10):
+        last_id = controller.request_prediction(drawings[repeat % 3])
+    newest = mnist_drawing(3)  # a 0
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000, check_params_cb=lambda r: r["final"]) as done:
+        last_id = controller.request_prediction(newest)
+    result = done.args[0]
+    assert result["request_id"] == last_id
+    assert int(np.argmax(result["probabilities"])) == 0
+    assert len(runs) == 2  # the first request, then only the newest; the eight in between never ran
+    assert not controller.is_busy
+
+
+def test_cancelled_predictions_are_not_reported(qtbot, controller):
+    reported = []
+    controller.prediction_finished.connect(reported.append)
+    controller.request_prediction(mnist_drawing(0))
+    controller.cancel_predictions()
+    assert controller.is_busy  # the request is still running in the worker
+    qtbot.waitUntil(lambda: not controller.is_busy, timeout=30_000)  # its result came back and was dropped
+    assert reported == []
+
+
+def test_a_failing_prediction_is_reported_as_plain_data_and_the_worker_keeps_going(qtbot, controller):
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as failed:
+        controller.request_prediction(np.zeros(5, dtype=np.float32))
+    assert failed.args[0]["error"].startswith("Prediction failed")
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as succeeded:
+        controller.request_prediction(mnist_drawing(1))
+    assert int(np.argmax(succeeded.args[0]["probabilities"])) == 2
+
+
+def test_preprocessing_happens_in_the_worker_and_its_stages_come_back(qtbot, controller):
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(2))
+    result = done.args[0]
+    assert result["image"].shape == (28, 28)
+    assert [name for name, _ in result["stages"]][-1].startswith("centred")
+    assert result["probabilities"].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_missing_model_file_fails_with_the_cores_message(qtbot, controller, tmp_path):
+    with qtbot.waitSignal(controller.model_load_failed, timeout=30_000) as failed:
+        controller.load_model(str(tmp_path / "nowhere.keras"))
+    assert "There is no model file" in failed.args[0]["message"]
+    assert failed.args[0]["startup"] is False
+
+
+def test_the_active_model_is_described_in_the_worker_as_plain_data(qtbot, controller):
+    from ml.models.summary import ModelDescription
+
+    with qtbot.waitSignal(controller.model_described, timeout=30_000) as described:
+        controller.describe_active_model()
+    description = described.args[0]
+    assert isinstance(description, ModelDescription)
+    assert description.name == "best" and description.total_parameters > 100_000
+    assert description.layers[0].class_name == "InputLayer"
+    assert description.layers[-1].output_shapes == ((None, 10),)
+    assert controller.loaded_description["source_path"] == str(bundled_model_path())
+
+
+class ThreadLocalProbe(QObject):
+    """Stores a thread-local value in one slot call and looks for it in a later one."""
+
+    answered = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+        self.token: int | None = None
+
+    @Slot()
+    def pin_and_store(self) -> None:
+        self.token = pin_python_thread_state()
+        self.local.value = "kept"
+        self.answered.emit(True)
+
+    @Slot()
+    def look(self) -> None:
+        self.answered.emit(getattr(self.local, "value", None) == "kept")
+
+    @Slot()
+    def unpin(self) -> None:
+        unpin_python_thread_state(self.token)
+
+
+class ProbeDriver(QObject):
+    """Lives in the GUI thread: asks the probe to look, and collects its answers (queued across threads)."""
+
+    look_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[bool] = []
+
+    @Slot(bool)
+    def record(self, answer: bool) -> None:
+        self.answers.append(answer)
+
+
+def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
+    """TensorFlow keeps its eager context in threading.local; losing it between calls crashes TensorFlow."""
+    thread = QThread()
+    probe = ThreadLocalProbe()
+    probe.moveToThread(thread)
+    driver = ProbeDriver()
+    driver.look_requested.connect(probe.look)
+    probe.answered.connect(driver.record)
+    thread.started.connect(probe.pin_and_store)
+    thread.finished.connect(probe.unpin)
+    thread.start()
+    qtbot.waitUntil(lambda: len(driver.answers) == 1)
+    driver.look_requested.emit()
+    qtbot.waitUntil(lambda: len(driver.answers) == 2)
+    thread.quit()
+    assert thread.wait(2000)
+    assert driver.answers == [True, True]

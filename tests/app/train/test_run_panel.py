@@ -1,0 +1,213 @@
+"""The run: real short runs on tiny MNIST subsets, progress and curves, stop, pause, shutdown and failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ml.errors import DatasetError, TrainingError
+from ml.training.config import TrainConfig, TrainResult
+from tests.app.train.runs import RUN_TIMEOUT_MS, series_length, tiny_config
+
+
+def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_panel, qtbot):
+    panel = make_panel()
+    progress_texts: list[str] = []  # every text the bar shows: a tiny run can reach testing between two looks
+    show_text = panel.run.progress_bar.setFormat
+    panel.run.progress_bar.setFormat = lambda text: (progress_texts.append(text), show_text(text))[1]
+    with qtbot.waitSignal(panel.running_changed, timeout=5_000) as started:
+        assert panel.start_training(tiny_config(panel, batch_size=16))  # 40 batches an epoch: curves refresh mid-run
+    assert started.args == [True]
+    assert not panel.run.start_button.isEnabled() and panel.run.stop_button.isEnabled()
+    assert not panel.form.preset_combo.isEnabled() and not panel.form.epochs_spin.isEnabled()
+
+    qtbot.waitUntil(lambda: series_length(panel.run.curves.training_loss) >= 3, timeout=RUN_TIMEOUT_MS)
+    early_points = series_length(panel.run.curves.training_loss)
+    early_progress = panel.run.progress_bar.value()
+    assert early_progress > 0
+    assert panel.run.progress_bar.maximum() == 2 * 40
+    batch_texts = [text for text in progress_texts if "epoch 1/2 · batch" in text or "epoch 2/2 · batch" in text]
+    assert batch_texts and all("samples/s" in text and "ETA" in text for text in batch_texts)
+
+    with qtbot.waitSignal(panel.model_trained, timeout=RUN_TIMEOUT_MS) as trained:
+        pass
+    summary = trained.args[0]
+    assert not panel.is_running
+    assert (
+        panel.run.start_button.isEnabled()
+        and not panel.run.stop_button.isEnabled()
+        and panel.form.preset_combo.isEnabled()
+    )
+    assert series_length(panel.run.curves.training_loss) == 80 > early_points
+    assert series_length(panel.run.curves.training_accuracy) == 80
+    assert series_length(panel.run.curves.smoothed_training_loss) == 80
+    assert series_length(panel.run.curves.smoothed_training_accuracy) == 80
+    assert list(panel.run.curves.validation_loss.xData) == [1.0, 2.0]
+    assert len(panel.run.curves.validation_accuracy.yData) == 2
+    x_values = panel.run.curves.training_loss.xData
+    assert x_values[0] == pytest.approx(1 / 40) and x_values[-1] == pytest.approx(2.0)  # batch 1 of 40 = epoch 0.025
+    assert panel.run.progress_bar.value() == panel.run.progress_bar.maximum()
+
+    assert summary["preset"] == "cnn3x3"
+    assert summary["epochs_completed"] == 2
+    assert summary["stopped_by_user"] is False
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert f"{summary['test_accuracy']:.2%}" in panel.run.result_label.text()
+    path = Path(summary["path"])
+    assert path.suffix == ".keras" and path.parent == panel.run.models_folder and path.exists()
+
+    from ml.models.files import load_model
+
+    loaded = load_model(path)
+    assert loaded.metadata.preset == "cnn3x3"
+    assert loaded.metadata.test_accuracy == pytest.approx(summary["test_accuracy"])
+    assert loaded.num_classes == 10
+
+
+def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
+    panel = make_panel()
+    reports_after_stop: list[int] = []
+    panel.start_training(tiny_config(panel, epochs=3, batch_size=16, max_train_samples=3200))
+    worker = panel.run._worker
+
+    def count_reports_after_stop(report: dict) -> None:
+        """Runs in the worker thread as each report is emitted: counts those emitted after Stop."""
+        if worker.stop_was_requested:
+            reports_after_stop.append(report["batch"])
+
+    worker.batch_finished.connect(count_reports_after_stop, Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: series_length(panel.run.curves.training_loss) >= 3, timeout=RUN_TIMEOUT_MS)
+    panel.run.stop_button.click()
+    assert panel.run.stop_button.text() == "Stopping…" and not panel.run.stop_button.isEnabled()
+
+    with qtbot.waitSignal(panel.model_trained, timeout=RUN_TIMEOUT_MS) as trained:
+        pass
+    assert len(reports_after_stop) <= 1, reports_after_stop  # at most the batch running when Stop was clicked
+    assert series_length(panel.run.curves.training_loss) < 3 * 200
+    summary = trained.args[0]
+    assert summary["stopped_by_user"] is True
+    assert summary["epochs_completed"] == 1
+    assert "Stopped by you" in panel.run.progress_bar.format()
+    assert panel.run.start_button.isEnabled()
+
+
+def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel, qtbot, monkeypatch):
+    def fit_with_a_pause_point(
+        config: TrainConfig, *, on_batch=None, should_stop=None, wait_while_paused=None, **hooks
+    ):
+        report = {"epoch": 1, "epochs": 1, "steps": 2, "loss": 1.0, "accuracy": 0.5, "samples_per_second": 100.0}
+        on_batch({**report, "batch": 1})
+        deadline = time.monotonic() + 30
+        while not wait_while_paused.paused and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the test has pressed Pause
+        wait_while_paused.wait_while_paused(should_stop)  # as fit does at every batch end
+        on_batch({**report, "batch": 2})
+        raise TrainingError("end of the stub run")
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_with_a_pause_point)
+    panel = make_panel()
+    assert not panel.run.pause_button.isEnabled()
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel.run._latest_batch is not None, timeout=30_000)
+    panel.run.pause_button.click()
+    assert panel.run.is_paused and panel.run.pause_button.text() == "Resume"
+    assert panel.run.progress_bar.format().startswith("Paused · ")
+    qtbot.wait(300)
+    assert panel.run._latest_batch["batch"] == 1 and panel.is_running  # held
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.run.pause_button.click()
+    assert panel.run._training_series.points.size == 2  # the same run went on with its second batch
+    assert panel.run.pause_button.text() == "Pause" and not panel.run.pause_button.isEnabled()
+
+
+def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
+    panel = make_panel()
+    finished_runs = []
+    panel.model_trained.connect(finished_runs.append)
+    panel.start_training(tiny_config(panel, epochs=5, batch_size=16, max_train_samples=3200))
+    thread = panel.run._thread
+    qtbot.waitUntil(lambda: series_length(panel.run.curves.training_loss) >= 2, timeout=RUN_TIMEOUT_MS)
+
+    started = time.perf_counter()
+    assert panel.shutdown(2000)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.5
+    assert not panel.is_running
+    assert thread.isFinished() and not thread.isRunning()
+    assert panel.run.start_button.isEnabled()
+    qtbot.wait(100)  # queued reports of the ended run must not revive it
+    assert not panel.is_running and finished_runs == []
+
+
+class ResourceExhaustedError(Exception):
+    """Stands in for ``tf.errors.ResourceExhaustedError`` (matched by name)."""
+
+
+def wrapped_out_of_memory() -> TrainingError:
+    """What ``fit`` raises when TensorFlow runs out of device memory."""
+    error = TrainingError("Training failed: ResourceExhaustedError: OOM")
+    error.__cause__ = ResourceExhaustedError("OOM when allocating tensor with shape [4096,32,28,28]")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (DatasetError("The MNIST file x.npz is corrupted or was modified"), "The MNIST file x.npz is corrupted"),
+        (MemoryError(), "Out of memory — try a smaller batch size."),
+        (wrapped_out_of_memory(), "Out of memory — try a smaller batch size."),
+        (TrainingError("Unknown optimizer 'adamw'"), "Unknown optimizer 'adamw'"),
+        (RuntimeError("kernel exploded"), "RuntimeError: kernel exploded"),
+    ],
+    ids=["bad-data-file", "memory-error", "resource-exhausted", "training-error", "anything-else"],
+)
+def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel, qtbot, monkeypatch, error, expected):
+    def failing_fit(config: TrainConfig, **hooks) -> TrainResult:
+        raise error
+
+    monkeypatch.setattr("ml.training.fit.fit", failing_fit)
+    panel = make_panel()
+    trained = []
+    panel.model_trained.connect(trained.append)
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_training()
+    assert expected in panel.run.message_label.text()
+    assert not panel.run.message_label.isHidden()
+    assert panel.run.start_button.isEnabled() and not panel.run.stop_button.isEnabled()
+    assert all(widget.isEnabled() for widget in panel.form.setting_widgets)
+    assert panel.run.progress_bar.format() == "Training failed"
+    assert trained == []
+
+
+def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel, qtbot, monkeypatch, diverged_result):
+    reason = "The loss became NaN at epoch 1, batch 3; training stopped. Try a lower learning rate."
+
+    def diverging_fit(config: TrainConfig, *, on_batch=None, **hooks) -> TrainResult:
+        for batch in (1, 2):
+            on_batch(
+                {
+                    "epoch": 1,
+                    "epochs": 2,
+                    "batch": batch,
+                    "steps": 10,
+                    "loss": 2.0 / batch,
+                    "accuracy": 0.1 * batch,
+                    "samples_per_second": 1000.0,
+                }
+            )
+        return diverged_result(config, reason)
+
+    monkeypatch.setattr("ml.training.fit.fit", diverging_fit)
+    panel = make_panel()
+    trained = []
+    panel.model_trained.connect(trained.append)
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_training()
+    assert reason in panel.run.message_label.text()
+    assert "No usable model" in panel.run.message_label.text()
+    assert series_length(panel.run.curves.training_loss) == 2
+    assert panel.run.start_button.isEnabled()
+    assert trained == []

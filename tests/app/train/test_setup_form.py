@@ -1,0 +1,83 @@
+"""The setup form: datasets and their data paths, validation, the preset caption and the augmentation preview."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.train.runs import RUN_TIMEOUT_MS
+
+
+def test_datasets_come_from_ml_data_and_set_their_data_path_and_validation_split(make_panel, tmp_path):
+    from ml.data.datasets import DATASET_NAMES
+
+    panel = make_panel()
+    offered = [panel.form.dataset_combo.itemData(index) for index in range(panel.form.dataset_combo.count())]
+    assert offered == [*DATASET_NAMES, "folder"]
+
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("sklearn-digits"))
+    config = panel.training_config()
+    assert config.dataset == "sklearn-digits" and config.data_file is None
+    assert config.validation_size == pytest.approx(0.1)  # small dataset: a percentage, not 5000 images
+    assert not panel.form.data_path_edit.isEnabled() and not panel.form.browse_button.isEnabled()
+
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("fashion-mnist"))
+    panel.form.data_path_edit.setText(str(tmp_path / "fashion.npz"))
+    config = panel.training_config()
+    assert (config.dataset, config.data_file, config.validation_size) == (
+        "fashion-mnist",
+        str(tmp_path / "fashion.npz"),
+        5000,
+    )
+
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("folder"))
+    assert panel.form.data_path_edit.text() == "" and panel.form.browse_button.isEnabled()
+    assert not panel.start_training()  # no folder chosen yet
+    assert "Choose the image folder" in panel.run.message_label.text() and not panel.is_running
+    panel.form.data_path_edit.setText(str(tmp_path))
+    config = panel.training_config()
+    assert config.dataset == str(tmp_path) and config.data_file is None
+
+
+def test_validation_as_image_count(make_panel):
+    panel = make_panel()
+    panel.form.validation_unit_combo.setCurrentIndex(panel.form.validation_unit_combo.findData("images"))
+    panel.form.validation_spin.setValue(2500)
+    config = panel.training_config()
+    assert config.validation_size == 2500 and isinstance(config.validation_size, int)
+
+
+def test_the_preset_caption_shows_the_tutorial_figure_and_the_parameter_count(make_panel, qtbot):
+    panel = make_panel()
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("mnist"))
+    panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("lenet5x5"))
+    assert (
+        panel.form.preset_caption.text() == "Tutorial: 99.3% test accuracy after 3 epochs (MNIST)"
+    )  # nothing built yet
+    assert not panel.form.parameter_counter.is_counting
+    panel.set_active_model(None, "")  # the window's first model has loaded: TensorFlow is up, counting starts
+    assert panel.form.parameter_counter.is_counting
+    qtbot.waitUntil(lambda: "3,274,634 parameters" in panel.form.preset_caption.text(), timeout=120_000)
+    assert panel.form.preset_caption.text().splitlines()[0].startswith("Tutorial: 99.3%")
+    lenet = panel.form.preset_combo.findData("lenet5x5")
+    assert panel.form.preset_combo.itemText(lenet).endswith("·  3.27 M")
+    qtbot.waitUntil(lambda: not panel.form.parameter_counter.is_counting, timeout=120_000)
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("sklearn-digits"))
+    panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("mlp-digits"))  # 64 standardized pixels
+    qtbot.waitUntil(lambda: "37,510 parameters" in panel.form.preset_caption.text(), timeout=120_000)
+    assert "97.8% test accuracy" in panel.form.preset_caption.text()
+    qtbot.waitUntil(lambda: not panel.form.parameter_counter.is_counting, timeout=120_000)
+
+
+def test_preview_opens_the_augmentation_preview_of_the_chosen_dataset(make_panel, qtbot, shape_folder):
+    panel = make_panel()
+    panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("folder"))
+    panel.form.data_path_edit.setText(str(shape_folder))
+    panel.form.preview_button.click()
+    preview = panel.form.augmentation_preview
+    assert preview is not None and preview.isVisible()
+    assert preview.source["dataset"] == str(shape_folder)
+    with qtbot.waitSignal(preview.examples_shown, timeout=RUN_TIMEOUT_MS):
+        pass
+    assert set(preview.examples["labels"]) <= {"circle", "square", "triangle"}
+    assert preview.shutdown(RUN_TIMEOUT_MS)
+    preview.close()

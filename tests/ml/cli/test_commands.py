@@ -1,0 +1,254 @@
+"""The command line: predict --json records, blank and broken files, evaluate, train, Ctrl+C, where models go."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    with np.load(ROOT / "assets" / "data" / "mnist.npz") as archive:
+        return archive["x_test"][:12], archive["y_test"][:12]
+
+
+def write_digit_png(path: Path, digit: np.ndarray) -> Path:
+    """A scan-like file: the digit as dark ink on white paper, enlarged."""
+    Image.fromarray(255 - digit).resize((140, 140), Image.Resampling.BICUBIC).save(path)
+    return path
+
+
+def read_json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.strip().splitlines()]
+
+
+def interrupt_once_printed(process: subprocess.Popen, marker: str) -> tuple[str, str]:
+    """Read the run's stderr until ``marker`` appears, press Ctrl+C, and return its (stdout, stderr)."""
+    seen = ""
+    while marker not in seen:
+        char = process.stderr.read(1)
+        assert char, f"the run ended before printing {marker!r}: {seen[-2000:]}"
+        seen += char
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=120)
+
+
+def test_predict_json_gives_one_record_per_file(tmp_path, capsys, mnist_test):
+    images, labels = mnist_test
+    files = [str(write_digit_png(tmp_path / f"digit{i}.png", image)) for i, image in enumerate(images)]
+    assert main(["predict", *files, "--json"]) == 0
+    records = read_json_lines(capsys.readouterr().out)
+    assert [record["file"] for record in records] == files
+    for record in records:
+        assert set(record) == {"file", "prediction", "confidence", "probabilities"}
+        assert len(record["probabilities"]) == 10
+        assert sum(record["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        assert record["confidence"] == pytest.approx(max(record["probabilities"]), abs=1e-6)
+        assert record["prediction"] == int(np.argmax(record["probabilities"]))
+    predicted = [record["prediction"] for record in records]
+    assert sum(p == int(y) for p, y in zip(predicted, labels, strict=True)) >= 11
+
+
+def test_predict_reports_blank_and_broken_files_and_still_does_the_rest(tmp_path, capsys, mnist_test):
+    good = write_digit_png(tmp_path / "seven.png", mnist_test[0][0])
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 255).save(blank)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(good.read_bytes()[:60])
+    missing = tmp_path / "missing.png"
+    status = main(["predict", str(blank), str(broken), str(good), str(missing), "--json"])
+    assert status != 0
+    blank_record, broken_record, good_record, missing_record = read_json_lines(capsys.readouterr().out)
+    assert blank_record["prediction"] is None and blank_record["reason"]
+    assert "error" in broken_record and "broken.png" in broken_record["error"]
+    assert "error" in missing_record and "missing.png" in missing_record["error"]
+    assert good_record["prediction"] == int(mnist_test[1][0])
+
+
+def test_predict_all_blank_files_succeeds(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (64, 64), "white").save(blank)
+    assert main(["predict", str(blank)]) == 0
+    assert "no prediction" in capsys.readouterr().out
+
+
+def test_predict_with_a_bad_model_file_says_why(tmp_path, capsys):
+    bad = tmp_path / "model.keras"
+    bad.write_text("not a model")
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", str(bad), "--model", str(bad)])
+    assert stop.value.code == 2
+    assert "model.keras" in capsys.readouterr().err
+
+
+def test_evaluate_prints_accuracy_per_class_and_confusion(tmp_path, capsys):
+    with np.load(ROOT / "assets" / "data" / "mnist.npz") as archive:
+        arrays = {key: archive[key] for key in ("x_train", "y_train")}
+        arrays.update(x_test=archive["x_test"][:500], y_test=archive["y_test"][:500])
+    small = tmp_path / "small.npz"
+    np.savez(small, **arrays)
+    assert main(["evaluate", "--data", str(small)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy:")[1].split()[0])
+    assert accuracy >= 0.98
+    assert "per-class accuracy" in out and "confusion matrix" in out
+    matrix_rows = [line for line in out.splitlines()[-10:]]
+    assert sum(int(v) for row in matrix_rows for v in row.split()[1:]) == 500
+
+
+def test_train_stops_cleanly_on_ctrl_c_and_saves_what_was_trained(tmp_path):
+    out = tmp_path / "partial.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "train", "--preset", "mlp", "--dataset", "mnist", "--epochs", "50",
+         "--max-train-samples", "20000", "--batch-size", "32", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    stdout, stderr = interrupt_once_printed(process, "epoch 1/50 |")
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Stopping after this batch" in stderr
+    assert "test accuracy:" in stdout
+    assert out.is_file()
+    from ml.models.files import load_model
+
+    loaded = load_model(out)
+    assert loaded.metadata.preset == "mlp"
+    assert loaded.metadata.hyperparameters["epochs"] == 50
+
+
+# --------------------------------------------------------------------------- where the trained model goes
+
+
+def tiny_train_args(out: Path) -> list[str]:
+    """One quick epoch of the 8x8-digits MLP (a second or two), saved to ``out``."""
+    return ["train", "--preset", "mlp-digits", "--dataset", "sklearn-digits", "--epochs", "1", "--out", str(out)]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if training starts: a refused destination must be refused before any work is done."""
+
+    def fit(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("ml.training.fit.fit", fit)
+
+
+def test_the_output_suffix_check_needs_no_keras():
+    code = "import sys, ml.cli.train, ml.models.formats; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"  # --out is checked at once, before TensorFlow loads
+
+
+def test_a_wrong_suffix_is_refused_before_training(tmp_path, capsys, no_training):
+    assert main(tiny_train_args(tmp_path / "model.txt")) == 2
+    err = capsys.readouterr().err
+    assert "cannot save a model as 'model.txt'" in err and "Nothing was trained" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_made_is_refused_before_training(tmp_path, capsys, no_training):
+    (tmp_path / "notes").write_text("a file where the folder should be")
+    assert main(tiny_train_args(tmp_path / "notes" / "model.keras")) == 2
+    assert f"cannot create the folder {tmp_path / 'notes'}" in capsys.readouterr().err
+
+
+def test_an_unwritable_folder_is_refused_before_training(tmp_path, capsys, no_training, monkeypatch):
+    import errno
+    import tempfile
+
+    tried: list[str] = []
+
+    def read_only(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own keyword
+        tried.append(str(dir))
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    assert main(tiny_train_args(tmp_path / "model.keras")) == 2
+    assert tried == [str(tmp_path)]  # it tried to write there, and that failed
+    assert f"cannot write the model to {tmp_path}: Read-only file system" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_refused_before_training(tmp_path, capsys, no_training):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    try:
+        assert main(tiny_train_args(folder / "model.keras")) == 2
+    finally:
+        folder.chmod(0o700)
+    assert f"cannot write the model to {folder}" in capsys.readouterr().err
+
+
+def test_missing_folders_are_made_and_the_model_saved_there(tmp_path, capsys):
+    out = tmp_path / "runs" / "today" / "model.keras"
+    assert main(tiny_train_args(out)) == 0
+    assert out.is_file() and f"saved: {out}" in capsys.readouterr().err
+    assert [path.name for path in out.parent.iterdir()] == ["model.keras"]  # the write check left nothing behind
+
+
+def test_a_save_that_fails_at_the_end_keeps_the_model_in_the_user_folder(tmp_path, capsys, monkeypatch):
+    import ml.errors
+    import ml.models.files
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    out = tmp_path / "model.keras"
+    real_save = ml.models.files.save_model
+
+    def save_to_a_full_disk(model, path, metadata):
+        if Path(path) == out:
+            raise ml.errors.ModelFileError(f"Could not save model to {out}: No space left on device.")
+        return real_save(model, path, metadata)
+
+    monkeypatch.setattr(ml.models.files, "save_model", save_to_a_full_disk)
+    assert main(tiny_train_args(out)) == 1
+    err = capsys.readouterr().err
+    kept = list((tmp_path / "data" / "DigitLab" / "Digit Lab" / "trained").glob("model-*.keras"))
+    assert len(kept) == 1 and f"The trained model was kept in {kept[0]} instead" in err
+    assert "No space left on device" in err and not out.exists()
+    from ml.models.files import load_model
+
+    assert load_model(kept[0]).metadata.preset == "mlp-digits"
+
+
+SLOW_SAVE = """
+import sys, time
+import ml.models.files
+real_save = ml.models.files.save_model
+def slow_save(model, path, metadata):
+    sys.stderr.write("SAVING\\n"); sys.stderr.flush()
+    time.sleep(3)  # Ctrl+C arrives now, in the middle of the save
+    return real_save(model, path, metadata)
+ml.models.files.save_model = slow_save
+from ml.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_during_the_final_save_finishes_the_save_quietly(tmp_path):
+    out = tmp_path / "model.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SAVE, *tiny_train_args(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    stdout, stderr = interrupt_once_printed(process, "SAVING\n")
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert "Finishing the save first" in stderr and "Interrupted: the save was finished first." in stderr
+    from ml.models.files import load_model
+
+    assert load_model(out).metadata.preset == "mlp-digits"

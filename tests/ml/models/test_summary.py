@@ -1,0 +1,113 @@
+"""describe_model: layers, output shapes, parameter totals and wiring as plain data, for presets and Sequential."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from ml.models.presets import build_model
+from ml.models.summary import ModelDescription, describe_model, format_shape
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(
+    ("preset", "input_shape", "options"),
+    [
+        ("cnn3x3", (28, 28, 1), {}),
+        ("lenet5x5", (28, 28, 1), {}),
+        ("best", (28, 28, 1), {}),
+        ("mlp-digits", (64,), {}),
+        ("vgg", (32, 32, 3), {}),
+    ],
+)
+def test_totals_equal_count_params_and_the_layers_add_up(preset, input_shape, options):
+    model = build_model(preset, input_shape, 10, **options)
+    description = describe_model(model)
+    assert description.total_parameters == model.count_params()
+    assert sum(layer.parameters for layer in description.layers) == model.count_params()
+    trainable = sum(int(keras.ops.size(weight)) for weight in model.trainable_weights)
+    assert description.trainable_parameters == trainable
+    assert sum(layer.trainable_parameters for layer in description.layers) == trainable
+    assert [layer.name for layer in description.layers if layer.class_name != "InputLayer"] == [
+        layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"
+    ]
+    assert description.layers[-1].output_shapes == ((None, 10),)
+
+
+def test_output_shapes_and_parameters_follow_the_keras_mnist_cnn():
+    description = describe_model(build_model("cnn3x3", (28, 28, 1), 10))
+    rows = [(layer.class_name, layer.output_shape_text, layer.parameters) for layer in description.layers]
+    assert rows == [
+        ("InputLayer", "(None, 28, 28, 1)", 0),
+        ("Conv2D", "(None, 26, 26, 32)", 320),
+        ("Conv2D", "(None, 24, 24, 64)", 18496),
+        ("MaxPooling2D", "(None, 12, 12, 64)", 0),
+        ("Dropout", "(None, 12, 12, 64)", 0),
+        ("Flatten", "(None, 9216)", 0),
+        ("Dense", "(None, 128)", 1179776),
+        ("Dropout", "(None, 128)", 0),
+        ("Dense", "(None, 10)", 1290),
+    ]
+    assert description.total_parameters == 1_199_882  # the figure the Keras example prints
+    names = [layer.name for layer in description.layers]
+    assert all(layer.inbound == (names[index],) for index, layer in enumerate(description.layers[1:]))
+
+
+def test_the_ensemble_lists_three_towers_feeding_the_average():
+    description = describe_model(build_model("best", (28, 28, 1), 10))
+    average = description.layer("probabilities")
+    assert average.class_name == "Average"
+    assert average.inbound == ("tower0_probabilities", "tower1_probabilities", "tower2_probabilities")
+    first_convolutions = [layer for layer in description.layers if layer.inbound == ("image",)]
+    assert len(first_convolutions) == 3
+    batch_norm = next(layer for layer in description.layers if layer.class_name == "BatchNormalization")
+    assert batch_norm.non_trainable_parameters == batch_norm.parameters // 2  # moving mean and variance
+    assert description.non_trainable_parameters == sum(layer.non_trainable_parameters for layer in description.layers)
+
+
+def test_a_frozen_backbone_counts_as_non_trainable_and_the_flip_operation_keeps_the_chain():
+    model = build_model("vgg16-transfer", (28, 28, 1), 3, backbone_weights="none", freeze_backbone=True)
+    description = describe_model(model)
+    backbone = description.layer("vgg16")
+    assert backbone.class_name == "Functional" and not backbone.trainable
+    assert backbone.parameters == 14_714_688 and backbone.trainable_parameters == 0
+    assert backbone.output_shapes == ((None, 1, 1, 512),)
+    assert description.layer("gray_to_rgb").inbound == ("resize_for_backbone",)  # [x, x, x] listed once
+    flip = next(layer for layer in description.layers if layer.name.startswith("flip"))  # "flip_3" after others
+    assert flip.inbound == ("imagenet_mean",) and backbone.inbound == (flip.name,)
+    assert description.trainable_parameters == 512 * 3 + 3
+    assert description.total_parameters == model.count_params()
+
+
+def test_a_sequential_model_is_described_as_a_chain():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2, name="scores")])
+    description = describe_model(model)
+    assert [layer.output_shapes for layer in description.layers] == [((None, 3),), ((None, 2),)]
+    assert description.layers[1].inbound == (description.layers[0].name,)
+    assert description.total_parameters == 4 * 3 + 3 + 3 * 2 + 2 == model.count_params()
+
+
+def test_the_description_is_plain_data():
+    description = describe_model(build_model("mlp-digits", (64,), 10))
+
+    def plain(value) -> bool:
+        if isinstance(value, tuple):
+            return all(plain(item) for item in value)
+        if dataclasses.is_dataclass(value):
+            return all(plain(getattr(value, field.name)) for field in dataclasses.fields(value))
+        return value is None or isinstance(value, str | int | bool)
+
+    assert isinstance(description, ModelDescription) and plain(description)
+    assert format_shape((None, 28, 28, 1)) == "(None, 28, 28, 1)"
+
+
+def test_importing_the_module_does_not_import_keras():
+    code = "import sys, ml.models.summary; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
