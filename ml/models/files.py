@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import re
@@ -26,10 +27,20 @@ from ml import __version__
 from ml.errors import ModelFileError
 from ml.models.classifier import check_classifier
 from ml.models.formats import H5_SUFFIXES, KERAS_SUFFIXES, SUPPORTED_SUFFIXES
+from ml.models.limits import (
+    check_archive_sizes,
+    check_can_feed,
+    check_config_depth,
+    check_declared_sizes,
+    check_finite_weights,
+    check_h5_sizes,
+    shorten,
+)
 from ml.models.metadata import ModelMetadata
 from ml.models.safety import check_config_is_safe
 from ml.regular_files import irregular_file_kind
 
+logger = logging.getLogger(__name__)
 METADATA_ENTRY = "digitlab.json"  # extra entry in the .keras zip; Keras's loader reads only its own entries
 H5_METADATA_ATTRIBUTE = "digitlab_metadata"
 _KERAS_CONFIG_ENTRY = "config.json"
@@ -180,13 +191,17 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     else:
         raise ModelFileError(f"{name} is not a model file Digit Lab can open: it reads {_supported_text()} files.")
     check_config_is_safe(config, name)
+    check_declared_sizes(config, name)
     model = _load_with_keras(path, name)
     try:
         num_classes = check_classifier(model)
     except ModelFileError as error:
         raise ModelFileError(f"Cannot use {name}: {error}") from error
     metadata, has_metadata = _resolve_metadata(metadata_text, model, num_classes)
-    return LoadedModel(model=model, metadata=metadata, path=path, has_metadata=has_metadata)
+    loaded = LoadedModel(model=model, metadata=metadata, path=path, has_metadata=has_metadata)
+    check_can_feed(loaded.input_shape, metadata.input_mean, metadata.input_std, name)
+    check_finite_weights(model.weights, name)
+    return loaded
 
 
 def _refuse_folder(path: Path, name: str) -> NoReturn:
@@ -214,14 +229,15 @@ def _read_keras_archive(path: Path, name: str) -> tuple[dict, str | None]:
             names = set(archive.namelist())
             if _KERAS_CONFIG_ENTRY not in names:
                 raise ModelFileError(f"{name} is a zip archive but not a Keras model: it has no {_KERAS_CONFIG_ENTRY}.")
+            check_archive_sizes(archive, name)
             config_text = _read_zip_entry(archive, _KERAS_CONFIG_ENTRY, name)
             metadata_text = None
             if METADATA_ENTRY in names:
                 metadata_text = _read_zip_entry(archive, METADATA_ENTRY, name)
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
         raise damaged from error
-    except OSError as error:
-        raise ModelFileError(f"Could not read {name}: {_reason(error)}.") from error
+    except (OSError, RuntimeError, ValueError) as error:  # h5py reading the weights' directory says OSError
+        raise ModelFileError(f"Could not read {name}: {shorten(_reason(error))}.") from error
     return _parse_config(config_text, name), metadata_text
 
 
@@ -245,8 +261,11 @@ def _read_h5_file(path: Path, name: str) -> tuple[dict, str | None]:
         with h5py.File(path, "r") as h5_file:
             config_text = h5_file.attrs.get("model_config")
             metadata_text = h5_file.attrs.get(H5_METADATA_ATTRIBUTE)
-    except (OSError, KeyError, ValueError) as error:
-        raise ModelFileError(f"{name} is a damaged HDF5 file: {_reason(error)}.") from error
+            if config_text is not None and len(config_text) > _MAX_CONFIG_BYTES:
+                raise ModelFileError(f"{name} has an implausibly large model configuration; Digit Lab refuses it.")
+            check_h5_sizes(h5_file, name)
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        raise ModelFileError(f"{name} is a damaged HDF5 file: {shorten(_reason(error))}.") from error
     if config_text is None:
         raise ModelFileError(
             f"{name} is an HDF5 file but holds no Keras model (no model_config); if it holds only weights "
@@ -268,8 +287,13 @@ def _parse_config(text: str, name: str) -> dict:
         config = json.loads(text)
     except ValueError as error:
         raise ModelFileError(f"{name} has an unreadable model configuration (not JSON).") from error
+    except RecursionError as error:  # json's parser recurses once per bracket
+        raise ModelFileError(
+            f"{name} has a model configuration nested too deeply to read; no Keras model is built like that."
+        ) from error
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelFileError(f"{name} has a model configuration Digit Lab does not understand.")
+    check_config_depth(config, name)
     return config
 
 
@@ -280,8 +304,9 @@ def _load_with_keras(path: Path, name: str) -> keras.Model:
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except zipfile.BadZipFile as error:
         raise ModelFileError(f"{name} is not a valid .keras file (damaged or truncated): {_reason(error)}.") from error
-    except Exception as error:  # any Keras/h5py failure becomes a readable message
-        raise ModelFileError(f"Keras could not load {name}: {_reason(error)}.") from error
+    except Exception as error:  # any Keras/h5py failure becomes a readable message, its whole text in the log
+        logger.info("Keras could not load %s", path, exc_info=True)
+        raise ModelFileError(f"Keras could not load {name}: {shorten(_reason(error))}.") from error
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"{name} holds a single Keras layer, not a model.")
     return model
@@ -294,7 +319,7 @@ def _resolve_metadata(text: str | None, model: keras.Model, num_classes: int) ->
         return inferred, False
     try:
         metadata = ModelMetadata.from_json(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return inferred, False
     if len(metadata.class_names) != num_classes:
         metadata.class_names = inferred.class_names

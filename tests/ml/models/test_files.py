@@ -62,8 +62,8 @@ def full_metadata() -> ModelMetadata:
         class_names=[f"digit {index}" for index in range(10)],
         input_polarity="black_on_white",
         input_scale="standardize",
-        input_mean=[0.1, 0.2],
-        input_std=[1.5, 2.5],
+        input_mean=[0.1],  # one value for every input value (a per-value list must match the input)
+        input_std=[1.5],
         dataset="mnist",
         preset="small_cnn",
         hyperparameters={"epochs": 3, "learning_rate": 0.001, "augment": True},

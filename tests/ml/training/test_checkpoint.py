@@ -16,7 +16,7 @@ from ml.training.fit import fit
 def tiny_model():
     import keras
 
-    inputs = keras.Input((4,))
+    inputs = keras.Input((16,))  # 4x4 pixels: the smallest digit Digit Lab can feed
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
 
 
