@@ -1,10 +1,15 @@
-"""``digitlab predict``: images in, classes out (text or one JSON object per line)."""
+"""``digitlab predict``: images in, classes out (text or one JSON object per line, each printed as it is done)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
 import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 from ml.cli.progress import quiet_tensorflow
 
@@ -22,49 +27,104 @@ def load_model_or_exit(path: str | None):
         raise SystemExit(2) from None
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    """Predict the digit in each image; ``--json`` prints one object per line."""
-    quiet_tensorflow()
-    import numpy as np
+@contextlib.contextmanager
+def stdout_kept_for_results(enabled: bool) -> Iterator[TextIO]:
+    """Yield the stream results go to; when ``enabled``, everything else written to stdout goes to stderr.
 
+    Libraries write to file descriptor 1 behind Python's back (TensorFlow Lite's delegate notice, C++ logs), which
+    would break a JSON stream; so descriptor 1 points at stderr meanwhile and results go to a copy of the real one.
+    """
+    if not enabled:
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    results: TextIO = sys.stdout  # already replaced (a test's capture): results go there
+    if _writes_to_descriptor_1(sys.stdout):
+        results = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    try:
+        yield results
+    finally:
+        results.flush()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        if results is not sys.stdout:
+            results.close()
+
+
+def _writes_to_descriptor_1(stream: TextIO) -> bool:
+    try:
+        return stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def predict_record(file: str, predictor, class_names: list[str]) -> dict:
+    """The result for one image file: a prediction, ``prediction: null`` with a reason, or an error."""
     from ml.errors import ImageReadError
-    from ml.inference.predictor import Predictor
+    from ml.models.limits import shorten
     from ml.preprocess.pipeline import preprocess_file
 
-    loaded = load_model_or_exit(args.model)
-    predictor = Predictor(loaded)
-    class_names = loaded.metadata.class_names
-    records: list[dict] = []
-    images, image_records = [], []
-    for file in args.images:
-        record: dict = {"file": file}
-        records.append(record)
+    record: dict = {"file": file}
+    try:
+        prepared = preprocess_file(file)
+    except ImageReadError as error:
+        record["error"] = str(error)
+        return record
+    if prepared.blank:
+        record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
+        return record
+    try:
+        row = predictor.predict_one(prepared.image)
+    except Exception as error:  # noqa: BLE001 - a model that fails on this image: said, and the next file goes on
+        record["error"] = f"the model could not score this image: {shorten(str(error) or type(error).__name__)}"
+        return record
+    if not all(math.isfinite(float(value)) for value in row):
+        record.update(
+            prediction=None,
+            confidence=None,
+            reason="the model's output is not a number (NaN or infinite) for this image",
+        )
+        return record
+    winner = max(range(len(row)), key=lambda index: float(row[index]))
+    record.update(
+        prediction=winner if class_names == [str(i) for i in range(len(row))] else class_names[winner],
+        confidence=round(float(row[winner]), 6),
+        probabilities=[round(float(p), 6) for p in row],
+    )
+    return record
+
+
+def format_record(record: dict, as_json: bool) -> str:
+    """One output line: JSON (strict: never NaN), or words."""
+    if as_json:
+        return json.dumps(record, allow_nan=False)
+    if "error" in record:
+        return f"{record['file']}: error: {record['error']}"
+    if record["prediction"] is None:
+        return f"{record['file']}: no prediction ({record['reason']})"
+    return f"{record['file']}: {record['prediction']} ({record['confidence']:.1%})"
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Predict the digit in each image, printing and flushing each file's line as soon as it is done."""
+    quiet_tensorflow()
+    from ml.inference.predictor import Predictor
+    from ml.models.limits import shorten
+
+    failed = False
+    with stdout_kept_for_results(args.json) as results:
+        loaded = load_model_or_exit(args.model)
         try:
-            prepared = preprocess_file(file)
-        except ImageReadError as error:
-            record["error"] = str(error)
-            continue
-        if prepared.blank:
-            record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
-            continue
-        images.append(prepared.image)
-        image_records.append(record)
-    if images:
-        probabilities = predictor.predict_batch(np.stack(images))
-        for record, row in zip(image_records, probabilities, strict=True):
-            winner = int(np.argmax(row))
-            record.update(
-                prediction=winner if class_names == [str(i) for i in range(len(row))] else class_names[winner],
-                confidence=round(float(row[winner]), 6),
-                probabilities=[round(float(p), 6) for p in row],
-            )
-    for record in records:
-        if args.json:
-            print(json.dumps(record))
-        elif "error" in record:
-            print(f"{record['file']}: error: {record['error']}")
-        elif record["prediction"] is None:
-            print(f"{record['file']}: no prediction ({record['reason']})")
-        else:
-            print(f"{record['file']}: {record['prediction']} ({record['confidence']:.1%})")
-    return 1 if any("error" in record for record in records) else 0
+            predictor = Predictor(loaded)
+        except Exception as error:  # noqa: BLE001 - a model Keras loaded but cannot run: one clear line
+            print(f"error: Digit Lab cannot run {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
+            return 2
+        class_names = loaded.metadata.class_names
+        for file in args.images:
+            record = predict_record(file, predictor, class_names)
+            failed = failed or "error" in record
+            print(format_record(record, args.json), file=results, flush=True)
+    return 1 if failed else 0

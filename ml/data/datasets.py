@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ml.data.sources import download_fashion_mnist, read_idx_arrays, read_mnist_arrays
+from ml.data.validation import check_dataset, images_to_unit, labels_to_int
 from ml.errors import DatasetError, ImageReadError
 from ml.preprocess.read import ALLOWED_FORMATS_TEXT, read_image, read_image_rgb
 
@@ -94,10 +95,9 @@ def split_validation(
     return x[train_index], y[train_index], x[val_index], y[val_index]
 
 
-def images_to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W) or (N, H, W, C) → float32 (N, H, W, C) in [0, 1]."""
-    images = np.asarray(images)
-    scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+def images_to_float(images: np.ndarray, where: str = "the images") -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) pixels → float32 (N, H, W, C) in [0, 1], by :mod:`ml.data.validation`'s rule."""
+    scaled = images_to_unit(images, where)
     return scaled[..., None] if scaled.ndim == 3 else scaled
 
 
@@ -166,14 +166,15 @@ def image_dataset_from_arrays(
 ) -> Dataset:
     """A :class:`Dataset` of [0, 1] images from raw x/y train/test arrays, validation held out of train."""
     x_train, y_train, x_val, y_val = split_validation(arrays["x_train"], arrays["y_train"], validation_size, seed)
+    classes = len(class_names)
     return Dataset(
         name,
-        images_to_float(x_train),
-        np.asarray(y_train, np.int64),
-        images_to_float(x_val),
-        np.asarray(y_val, np.int64),
-        images_to_float(arrays["x_test"]),
-        np.asarray(arrays["y_test"], np.int64),
+        images_to_float(x_train, f"{name}, train split"),
+        labels_to_int(y_train, classes, f"{name}, train split"),
+        images_to_float(x_val, f"{name}, validation split"),
+        labels_to_int(y_val, classes, f"{name}, validation split"),
+        images_to_float(arrays["x_test"], f"{name}, test split"),
+        labels_to_int(arrays["y_test"], classes, f"{name}, test split"),
         list(class_names),
     )
 
@@ -291,6 +292,12 @@ def load_image_folder(
         raise DatasetError(
             f"The image folder {folder} holds no images ({', '.join(FOLDER_IMAGE_SUFFIXES)}) in its class subfolders."
         )
+    empty = [name for index, name in enumerate(class_names) if index not in set(labels)]
+    if empty:
+        raise DatasetError(
+            f"The image folder {folder} has class subfolders with no images: {', '.join(empty[:_LISTED_BAD_FILES])}"
+            f"{' …' if len(empty) > _LISTED_BAD_FILES else ''}. Add images or remove the empty folders."
+        )
     x, y = np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64)
     x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -334,6 +341,7 @@ def load_dataset(
     color_mode: str = "grayscale",
     representation: str = "images",
     standardization: tuple[list[float], list[float]] | None = None,
+    for_training: bool = True,
 ) -> Dataset:
     """Load ``mnist``, ``fashion-mnist``, ``sklearn-digits`` or an image folder, as images or as features.
 
@@ -343,7 +351,8 @@ def load_dataset(
     on the training split (or with ``standardization`` = (mean, std) of an earlier model), as the MLP
     tutorials do; the mean and std are recorded in the dataset for the model's metadata. sklearn digits give
     their 64 original pixels as features. ``validation_size`` None: 5000 images for MNIST and Fashion-MNIST,
-    10 % of the training images for the smaller datasets.
+    10 % of the training images for the smaller datasets. Every dataset passes :mod:`ml.data.validation` first
+    (``for_training=False`` when only its test split will be used).
     """
     check_color_mode(color_mode)
     if representation not in REPRESENTATIONS:
@@ -374,6 +383,7 @@ def load_dataset(
             f"Unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, or a folder with one subfolder "
             "of images per class."
         )
+    check_dataset(dataset, for_training=for_training)
     if features:
         mean, std = standardization if standardization is not None else (None, None)
         return standardize_features(dataset, mean, std)

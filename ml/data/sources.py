@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.assets import bundled_mnist_path
+from ml.data.validation import check_npz_directory, check_raw_arrays
 from ml.errors import DatasetError
 from ml.regular_files import irregular_file_kind
 
@@ -69,13 +70,15 @@ def read_mnist_npz(path: Path, *, verify: bool = True, label: str = "MNIST") -> 
                     f"The {label} file {path} is corrupted or was modified: its SHA-256 is {actual[:16]}…, "
                     f"expected {expected[:16]}…. Restore it from a fresh copy of Digit Lab."
                 )
+    declared = check_npz_directory(path, label)
+    missing = [key for key in IDX_FILE_NAMES if key not in declared]
+    if missing:
+        raise DatasetError(f"{path} is not a keras-layout {label} archive: it lacks {', '.join(missing)}.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: np.asarray(archive[key]) for key in IDX_FILE_NAMES}
-    except KeyError as missing:
-        raise DatasetError(f"{path} is not a keras-layout {label} archive: it lacks {missing}.") from None
     except Exception as error:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise DatasetError(f"Cannot read {path} as a .npz archive: {error}") from None
+        raise DatasetError(f"Cannot read {path} as a .npz archive: {' '.join(str(error).split())[:200]}") from None
     check_mnist_arrays(arrays, str(path))
     return arrays
 
@@ -108,14 +111,16 @@ def read_mnist_idx_folder(folder: Path, *, label: str = "MNIST") -> dict[str, np
     return arrays
 
 
-def check_mnist_arrays(arrays: dict[str, np.ndarray], origin: str) -> None:
-    """Refuse arrays that are not MNIST-shaped (N, 28, 28) images with matching labels."""
+def check_mnist_arrays(arrays: dict[str, np.ndarray], origin: str, num_classes: int = 10) -> None:
+    """Refuse arrays that are not MNIST-shaped (N, H, W) images with matching labels, or that fail the data rules."""
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
             raise DatasetError(
-                f"{origin}: {split} images {images.shape} and labels {labels.shape} are not MNIST-shaped."
+                f"{origin}: {split} images {images.shape} and labels {labels.shape} are not MNIST-shaped "
+                "(N, H, W) images with one label each."
             )
+    check_raw_arrays(arrays, num_classes, origin)
 
 
 def download_with_keras(loader: str, label: str, advice: str = "") -> dict[str, np.ndarray]:
