@@ -81,10 +81,14 @@ def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, i
     border_pixels = np.where(on_top_or_bottom, lengths, (runs.starts == 0).astype(int) + (runs.ends == width))
     border_contact = np.bincount(runs.labels, weights=border_pixels, minlength=areas.size)
     along_border = border_contact >= _BORDER_CONTACT_FRACTION * min(height, width)
-    if along_border.any() and not along_border[areas > 0].all():
+    if along_border.any():
         inner_areas = np.where(along_border, 0.0, areas)
-        if _is_glyph_sized(runs, int(np.argmax(inner_areas)), soft_ink.shape):
+        if inner_areas.max() > 0 and _is_glyph_sized(runs, int(np.argmax(inner_areas)), soft_ink.shape):
             areas = inner_areas  # a table edge or shadow runs along the border; a digit only crosses it
+        else:
+            # Only shading runs along the border (a corner's vignetting, a shadow, a table edge): a blank sheet.
+            # A digit cut by a tight crop runs along it too; the caller retries that one with a paper margin.
+            return None, None
     largest = int(np.argmax(areas))
     if not _is_glyph_sized(runs, largest, soft_ink.shape):
         return None, None

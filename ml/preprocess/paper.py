@@ -103,6 +103,25 @@ def _border_ring(image: np.ndarray) -> np.ndarray:
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
 
 
+def frame_cuts_ink(gray: np.ndarray, contrast: float = 0.1) -> bool:
+    """True when a side of the image steps sharply between paper and ink: a digit cut by a tight crop.
+
+    A lighting gradient or a soft shadow also spans ``contrast`` along the frame, but only over many pixels;
+    ink cut by the frame changes within a few. Steps are taken over 1/60 of the longer side after a light
+    smoothing (sensor noise), so a blurred, enlarged crop still counts and a sheet's gradient does not.
+    """
+    step = max(2, max(gray.shape) // 60)
+    for side in (gray[0], gray[-1], gray[:, 0], gray[:, -1]):
+        if side.size < 2 * step + 3:
+            if float(np.ptp(side)) > contrast:
+                return True
+            continue
+        smoothed = np.convolve(side.astype(np.float64), np.full(3, 1 / 3), mode="valid")
+        if float(np.abs(smoothed[step:] - smoothed[:-step]).max()) > contrast:
+            return True
+    return False
+
+
 def _quadratic_terms(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(rows), rows, columns, rows**2, rows * columns, columns**2], axis=1)
 

@@ -17,6 +17,7 @@ from ml.preprocess.paper import (
     box_blur,
     detect_polarity,
     estimate_background,
+    frame_cuts_ink,
     paper_noise,
     pixel_noise,
     suppress_background,
@@ -58,7 +59,7 @@ def to_mnist(image: np.ndarray, *, polarity: str = "auto") -> PreprocessResult:
         raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
     gray = limit_size(to_gray(image), WORKING_MAX_SIDE)
     result = _gray_to_mnist(gray, polarity)
-    if result.blank and min(gray.shape) >= 4 and float(np.ptp(_border_ring(gray))) > 0.1:
+    if result.blank and min(gray.shape) >= 4 and frame_cuts_ink(gray):
         # Ink on the frame: a tightly cropped digit whose paper level was misread. Retry with a paper margin.
         margin = max(4, max(gray.shape) // 4)
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
