@@ -33,12 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.common.about import about_text
+from app.common.dock_share import DockHeightShare
 from app.draw.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.prediction_view import PredictionPanel, format_percent
 from app.models.controller import ModelController
 from app.models.model_files import ModelFiles
+from app.models.names import format_model_status
 from app.models.summary_dialog import ModelSummary
+from app.models.unsaved_models import ask_before_quitting, confirm_dropping, unsaved_models_dropped
 from app.train.panel import TrainingPanel
 from app.train.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
 from ml.assets import bundled_model_path
@@ -46,17 +49,6 @@ from ml.user_folders import APPLICATION, ORGANIZATION
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 2000
-
-
-def format_model_status(description: dict) -> str:
-    """``digitlab-best · 99.6 % test accuracy`` for the status bar."""
-    text = description["display_name"]
-    accuracy = description.get("test_accuracy")
-    if accuracy is not None:
-        text += f" · {format_percent(accuracy)} test accuracy"
-    if description.get("unsaved"):
-        text += " · not saved"
-    return text
 
 
 class MainWindow(QMainWindow):
@@ -229,6 +221,10 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
+        self.removeAction(self.clear_action)  # Esc and Delete clear the canvas only while focus is in the drawing area,
+        self.splitter.addAction(self.clear_action)  # never while typing in a training field
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.canvas.setFocus()
         self.prediction.stages_section.setVisible(self.show_stages_action.isChecked())
 
     def _build_training_dock(self) -> None:
@@ -241,6 +237,7 @@ class MainWindow(QMainWindow):
         scroller.setWidget(self.training_panel)
         self.training_dock.setWidget(scroller)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
+        self.dock_share = DockHeightShare(self, self.training_dock)  # a taller window gives the charts height too
         self.view_menu.addAction(self.training_dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:
@@ -263,6 +260,7 @@ class MainWindow(QMainWindow):
         self.summary.status_changed.connect(self._show_status)
         self.training_panel.model_trained.connect(self._on_model_trained)
         self.training_panel.running_changed.connect(self._on_training_running_changed)
+        self.training_panel.status_changed.connect(self._show_status)
         self.images.status_changed.connect(self._show_status)
         self.images.model_file_dropped.connect(self.open_model_file)
         self.model_files.open_requested.connect(self.open_model_file)
@@ -307,6 +305,8 @@ class MainWindow(QMainWindow):
 
     def open_model_file(self, path: str | os.PathLike) -> None:
         """Load a model file in the background; on failure a dialog explains why and the old model stays."""
+        if not self._confirm_dropping(f"Opening {Path(path).name}"):
+            return
         self.statusBar().showMessage(f"Loading model {Path(path).name}…")
         self.models.load_model(str(path))
 
@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_canvas_changed(self) -> None:
-        drawing = self.canvas.image_array()
+        drawing = self.canvas.prediction_input()  # an opened image's own pixels, as `digitlab predict` reads them
         if is_flat(drawing):
             self.models.cancel_predictions()
             self.prediction.show_message("Draw a digit")
@@ -391,6 +391,9 @@ class MainWindow(QMainWindow):
         if not summary.get("path"):
             self.statusBar().showMessage("Training ended without a model to use.", 8000)
             return
+        if not self._confirm_dropping("The new model from this run"):
+            self.statusBar().showMessage(f"The new model was not loaded; it is kept as {summary['path']}.", 15000)
+            return
         question = trained_model_question(summary, self.model_description)
         if question is not None and not self._ask_to_use_trained_model(question):
             if not self._shut_down:
@@ -407,6 +410,10 @@ class MainWindow(QMainWindow):
     def _ask_to_use_trained_model(self, question: TrainedModelQuestion) -> bool:
         """True to make the run's model active; the tests replace this to answer."""
         return ask_to_use_trained_model(question, self)
+
+    def _confirm_dropping(self, action: str) -> bool:
+        """True when ``action`` (making another model active) drops no unsaved model, or the user agrees to it."""
+        return confirm_dropping(unsaved_models_dropped(self.model_description), action, self)
 
     @Slot(dict)
     def _on_model_set_aside(self, description: dict) -> None:
@@ -433,6 +440,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_bundled_model_triggered(self) -> None:
+        if not self._confirm_dropping("Using the bundled model"):
+            return
         self.statusBar().showMessage("Loading the bundled model…")
         self.models.load_model(str(bundled_model_path()), False, "bundled")
 
@@ -499,23 +508,13 @@ class MainWindow(QMainWindow):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        if not self.has_unsaved_model():
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Unsaved model",
-            f"The {self.model_description['display_name']} model has not been saved. Save it before quitting?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
-        )
-        if answer == QMessageBox.StandardButton.Discard:
-            return True
-        if answer == QMessageBox.StandardButton.Save:
+        answer = ask_before_quitting(self.model_description, self)
+        if answer == "save":
             path = self._ask_save_path()
             if path:
                 self._close_after_save = True
                 self.save_model_to(path)
-        return False
+        return answer == "quit"
 
     def _ask_save_path(self) -> str | None:
         """The file to save the active model to, or None when the dialog is cancelled."""

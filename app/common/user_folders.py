@@ -11,3 +11,8 @@ def user_cache_folder() -> Path:
     """The per-user cache folder: trained models not yet kept, converted TFLite models."""
     cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
     return Path(cache) if cache else Path.home() / ".cache" / "digitlab"
+
+
+def trained_models_folder() -> Path:
+    """Where freshly trained models are saved before the user keeps one (the newest few runs stay there)."""
+    return user_cache_folder() / "trained"

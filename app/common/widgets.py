@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QPalette, QValidator
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QValidator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 LEARNING_RATE_LADDER: tuple[float, ...] = tuple(
     round(mantissa * 10.0**exponent, 12) for exponent in range(-6, 1) for mantissa in (1, 2, 5)
@@ -18,6 +28,48 @@ def hint_label(text: str) -> QLabel:
     font.setPointSizeF(font.pointSizeF() * 0.92)
     label.setFont(font)
     return label
+
+
+class ElidedLabel(QLabel):
+    """Plain text whose lines are cut with an ellipsis at the label's width; ``text()`` and the tooltip keep it all.
+
+    It never asks for more width than it is given, so a long name cannot widen a form or make a dock scroll.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        """Show ``text`` (elided where needed) with the whole of it as the tooltip."""
+        super().setText(text)
+        self.setToolTip(text if text else "")
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """No minimum width; the height of its lines."""
+        return QSize(0, super().minimumSizeHint().height())
+
+    def elided_lines(self) -> list[str]:
+        """The lines as painted at the current width."""
+        width = max(0, self.contentsRect().width())
+        metrics = self.fontMetrics()
+        return [metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in self.text().splitlines()]
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Paint each line elided to the width."""
+        painter = QPainter(self)
+        alignment = self.alignment() if self.alignment() else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(alignment),
+            self.palette(),
+            self.isEnabled(),
+            "\n".join(self.elided_lines()),
+            self.foregroundRole(),
+        )
 
 
 def path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:

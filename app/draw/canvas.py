@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -26,6 +26,8 @@ from app.common.images import array_to_qimage, qimage_to_array
 
 DOCUMENT_SIZE = 280
 """Side of the square drawing in logical pixels; :meth:`DrawingCanvas.image_array` has this resolution."""
+MINIMUM_SIDE = 220
+"""The canvas may shrink below the document's size (it is drawn scaled) so that small windows keep the dock whole."""
 DEFAULT_BRUSH_SIZE = 20.0
 BRUSH_SIZE_RANGE = (4.0, 60.0)
 HISTORY_LIMIT = 200
@@ -49,11 +51,16 @@ class Stroke:
 
 @dataclass(frozen=True)
 class Drawing:
-    """An immutable snapshot of the canvas: an optional image underneath and the strokes over it."""
+    """An immutable snapshot of the canvas: an optional image underneath and the strokes over it.
+
+    ``source`` keeps the image's own pixels (2-D float gray): with nothing drawn over it, they are what is predicted,
+    exactly as ``digitlab predict`` reads the file, rather than the image scaled and padded into the 280 px square.
+    """
 
     background: QImage | None = None
     background_fill: int = 255
     strokes: tuple[Stroke, ...] = ()
+    source: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def smooth_path(points: Sequence[Point]) -> QPainterPath:
@@ -150,7 +157,8 @@ class DrawingCanvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setMinimumSize(DOCUMENT_SIZE, DOCUMENT_SIZE)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # drawing takes the focus, so Esc then clears this canvas
+        self.setMinimumSize(MINIMUM_SIDE, MINIMUM_SIDE)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -211,7 +219,7 @@ class DrawingCanvas(QWidget):
     def set_image(self, image: np.ndarray | QImage) -> None:
         """Show an image (gray or colour array, or QImage) scaled to fit, to be drawn over; undoable."""
         gray = as_gray_array(image)
-        self._commit(Drawing(background=array_to_qimage(gray), background_fill=border_gray_level(gray)))
+        self._commit(Drawing(background=array_to_qimage(gray), background_fill=border_gray_level(gray), source=gray))
 
     def draw_stroke(self, points: Iterable[Sequence[float]], width: float | None = None, erase: bool = False) -> None:
         """Add a stroke through ``points`` given in document coordinates (0-280), as if drawn with the mouse."""
@@ -230,6 +238,13 @@ class DrawingCanvas(QWidget):
             paint_stroke(painter, self._live_stroke())
         painter.end()
         return qimage_to_array(image)
+
+    def prediction_input(self) -> np.ndarray:
+        """What to predict: an opened image's own pixels while nothing is drawn over it, else :meth:`image_array`."""
+        drawing = self.drawing
+        if drawing.source is not None and not drawing.strokes and not self._live_points:
+            return drawing.source
+        return self.image_array()
 
     def is_blank(self) -> bool:
         """True when the drawing is one flat colour (nothing drawn, or everything erased)."""

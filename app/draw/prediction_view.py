@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.common.images import array_to_qimage
@@ -116,7 +116,6 @@ class ProbabilityBars(pg.PlotWidget):
         plot.invertY(True)
         plot.showGrid(x=True, y=False, alpha=0.25)
         plot.setXRange(0.0, 1.08, padding=0)  # room for the "100%" label at the end
-        plot.getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in (0.25, 0.5, 0.75, 1.0)]])
         plot.getAxis("bottom").setHeight(28)
         text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
         tick_font = QFont(self.font())
@@ -127,10 +126,29 @@ class ProbabilityBars(pg.PlotWidget):
             axis.setPen(self.palette().color(QPalette.ColorRole.Mid))
             axis.setTickFont(tick_font)
         plot.getAxis("left").setStyle(tickLength=0)
+        self._tick_font = tick_font
+        self.percent_ticks: tuple[float, ...] = ()
+        self._fit_percent_ticks()
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
         plot.addItem(self._bars)
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Fewer percent ticks when narrow, so that "25%50%75%" never runs together."""
+        super().resizeEvent(event)
+        if hasattr(self, "percent_ticks"):  # pyqtgraph resizes once while it builds the plot
+            self._fit_percent_ticks()
+
+    def _fit_percent_ticks(self) -> None:
+        """Every quarter when there is room for each label and a gap, else only 50 % and 100 %."""
+        label_width = QFontMetrics(self._tick_font).horizontalAdvance("100%") + 12
+        axis_width = max(0.0, self.width() - self.getPlotItem().getAxis("left").width() - 16)
+        quarter = axis_width * 0.25 / 1.08
+        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= label_width else (0.5, 1.0)
+        if ticks != self.percent_ticks:
+            self.percent_ticks = ticks
+            self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
 
     @property
     def class_names(self) -> list[str]:
@@ -339,7 +357,7 @@ class PredictionPanel(QWidget):
             pass  # the window reports it; the last prediction stays
         elif result["blank"]:
             reason = result["reason"] or "no ink found"
-            self.show_message(f"Draw a digit ({reason})", result["stages"])
+            self.show_message(f"No digit found: {reason}", result["stages"])
         elif probabilities is None:
             self.show_input(result["image"], result["stages"])
         else:

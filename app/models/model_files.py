@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from app.models.names import file_name_for
 from ml.models.formats import SUPPORTED_SUFFIXES
 
 MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
@@ -53,7 +54,7 @@ class ModelFiles(QObject):
     def ask_save_path(self, display_name: str) -> str | None:
         """The file to save a model called ``display_name`` to, or None when the dialog is cancelled."""
         folder = Path(self.settings.value("paths/models", str(Path.home()), type=str))
-        suggested = folder / f"{display_name.replace(' ', '-')}.keras"
+        suggested = folder / f"{file_name_for(display_name)}.keras"
         path, chosen_filter = QFileDialog.getSaveFileName(
             self.window, "Save model as", str(suggested), MODEL_SAVE_FILTER
         )

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.common.user_folders import user_cache_folder
+from app.models.names import trained_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def describe_slot(slot: ModelSlot) -> dict:
     loaded = slot.loaded
     metadata = loaded.metadata
     if slot.unsaved:
-        display_name = f"trained {metadata.preset or loaded.model.name}"
+        display_name = trained_model_name(metadata, loaded.model.name)
     else:
         display_name = loaded.display_name
     return {
@@ -255,4 +256,5 @@ class ModelWorker(QObject):
         assert self._active is not None
         description = describe_slot(self._active)
         description["previous_name"] = None if self._previous is None else describe_slot(self._previous)["display_name"]
+        description["previous_unsaved"] = self._previous is not None and self._previous.unsaved
         return description

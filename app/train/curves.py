@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,10 +12,14 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
+    QToolButton,
     QWidget,
 )
 
 LOSS_AXIS_HEADROOM = 1.15  # the loss axis grows to 15 % above the data, so that small rises do not move it
+LOG_AXIS_MARGIN = 0.1  # decades of room above and below the data on the log-scale loss axis
+LOG_AXIS_STEP = 0.5  # the log axis moves in half decades, so that a falling loss does not re-lay it out each refresh
+SMALLEST_LOSS = 1e-6  # un-averaged per-batch losses can dip to (or a hair below) 0; the log axis needs them positive
 TRAINING_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
 
@@ -22,6 +27,15 @@ VALIDATION_COLOR = "#ff7f0e"
 def cache_rendering(item: QGraphicsItem) -> None:
     """Keep a pixmap of ``item`` so that repainting what lies under it (a curve) does not redraw it."""
     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class EpochAxis(pg.AxisItem):
+    """An x axis in epochs: ticks only at whole epochs (1, 2, 5, 10… apart), even before any data arrives."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802
+        """pyqtgraph's spacings, without those finer than one epoch."""
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1.0, 0.0)]
 
 
 class CurveBuffer:
@@ -110,9 +124,20 @@ class LossAccuracyCurves(QWidget):
         self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
         for plot in (self.loss_plot, self.accuracy_plot):
             cache_rendering(plot.getPlotItem().legend)
-        self._loss_top = 0.0  # the top of the loss axis while it follows the data (0: nothing shown yet)
+        self._loss_low = math.inf  # the smallest and largest loss shown in this run
+        self._loss_high = 0.0
+        self._loss_range: tuple[float, float] | None = None  # the loss axis while it follows the data
         self._loss_follows_data = True
         self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_loss_zoomed)
+        self.log_scale_button = QToolButton(self.loss_plot)
+        self.log_scale_button.setText("log scale")
+        self.log_scale_button.setCheckable(True)
+        self.log_scale_button.setAutoRaise(True)
+        self.log_scale_button.setToolTip(
+            "Show the loss on a logarithmic axis: the first batches' high loss no longer squashes the rest flat"
+        )
+        self.log_scale_button.move(4, 4)
+        self.log_scale_button.toggled.connect(self.set_log_scale)
         self.training_loss = self._make_per_batch_item(self.loss_plot)
         self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
         self.validation_loss = self._make_validation_item(self.loss_plot)
@@ -127,6 +152,16 @@ class LossAccuracyCurves(QWidget):
             self.smoothed_training_accuracy,
             self.validation_accuracy,
         )
+        self.test_accuracy_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DotLine),
+            label="test {value:.2%}",
+            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]},
+        )
+        self.test_accuracy_line.setVisible(False)
+        self.accuracy_plot.addItem(self.test_accuracy_line, ignoreBounds=True)
+        self.log_scale_button.setChecked(True)  # the first batches' loss would squash a linear axis flat
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -135,13 +170,17 @@ class LossAccuracyCurves(QWidget):
 
     @staticmethod
     def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
-        """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series."""
-        plot = pg.PlotWidget(background=background)
-        plot.setMinimumSize(260, 150)
-        plot.setTitle(title, color=foreground, size="11pt")
+        """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series.
+
+        No title row: the y axis names the figure, and the height goes to the curve.
+        """
+        plot = pg.PlotWidget(background=background, axisItems={"bottom": EpochAxis("bottom")})
+        plot.setMinimumSize(240, 120)
+        plot.setAccessibleName(title)
         item = plot.getPlotItem()
         for side, label in (("bottom", "epoch"), ("left", y_label)):
             axis = item.getAxis(side)
+            axis.enableAutoSIPrefix(False)  # plain decimals (0.002), never "loss (x0.001)"
             axis.setLabel(label, color=foreground.name())
             axis.setTextPen(foreground)
             axis.setPen(pg.mkPen(foreground.darker(110) if foreground.lightness() > 128 else foreground.lighter(250)))
@@ -184,6 +223,7 @@ class LossAccuracyCurves(QWidget):
         """Empty every series and show epochs 0..``epochs`` on the x axes."""
         for item in self.items:
             item.setData([], [])
+        self.show_test_accuracy(None)
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setXRange(0, max(1, epochs), padding=0.02)
         # Fixed y axes, moved only when needed, spare re-laying out their ticks on every refresh: accuracy lives in
@@ -191,9 +231,33 @@ class LossAccuracyCurves(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.disableAutoRange(axis="y")
         self.accuracy_plot.setYRange(0.0, 1.0, padding=0.02)
-        self._loss_top = 0.0
+        self._loss_low, self._loss_high = math.inf, 0.0
+        self._loss_range = None
         self._loss_follows_data = True
-        self.loss_plot.setYRange(0.0, 1.0, padding=0.02)
+        self._show_loss_range()
+
+    def show_test_accuracy(self, accuracy: float | None) -> None:
+        """Mark the finished run's test accuracy on the accuracy plot (None hides the mark)."""
+        shown = accuracy is not None and math.isfinite(accuracy)
+        if shown:
+            self.test_accuracy_line.setValue(float(accuracy))
+        self.test_accuracy_line.setVisible(shown)
+
+    @property
+    def log_scale(self) -> bool:
+        """True while the loss axis is logarithmic."""
+        return self.log_scale_button.isChecked()
+
+    @Slot(bool)
+    def set_log_scale(self, on: bool) -> None:
+        """Switch the loss axis between linear (from 0) and logarithmic; it follows the data again."""
+        if self.log_scale_button.isChecked() != on:
+            self.log_scale_button.setChecked(on)  # toggled calls back here
+            return
+        self.loss_plot.setLogMode(y=on)
+        self._loss_range = None
+        self._loss_follows_data = True
+        self._show_loss_range()
 
     def set_training(
         self,
@@ -204,6 +268,7 @@ class LossAccuracyCurves(QWidget):
         smoothed_accuracy: np.ndarray,
     ) -> None:
         """Replace the per-batch training series and their moving averages."""
+        loss, smoothed_loss = np.maximum(loss, SMALLEST_LOSS), np.maximum(smoothed_loss, SMALLEST_LOSS)
         self.training_loss.setData(x, loss)
         self.training_accuracy.setData(x, accuracy)
         self.smoothed_training_loss.setData(x, smoothed_loss)
@@ -217,15 +282,40 @@ class LossAccuracyCurves(QWidget):
         self._follow_loss(loss)
 
     def _follow_loss(self, *series: np.ndarray) -> None:
-        """Raise the loss axis's top (with headroom) when the data goes above it, unless the user has zoomed."""
-        if not self._loss_follows_data:
-            return
+        """Widen the loss axis (with headroom) when the data leaves it, unless the user has zoomed."""
         values = np.concatenate([np.asarray(values, dtype=np.float64).ravel() for values in series])
         values = values[np.isfinite(values)]
-        if not values.size or values.max() <= self._loss_top:
+        if not values.size:
             return
-        self._loss_top = float(values.max()) * LOSS_AXIS_HEADROOM
-        self.loss_plot.setYRange(0.0, self._loss_top, padding=0.02)
+        self._loss_low = min(self._loss_low, max(float(values.min()), SMALLEST_LOSS))
+        self._loss_high = max(self._loss_high, float(values.max()))
+        if self._loss_follows_data:
+            self._show_loss_range()
+
+    def _show_loss_range(self) -> None:
+        """Set the loss axis to hold every loss so far, moving it only when the data has left it."""
+        if self.log_scale:
+            if self._loss_high <= 0:
+                wanted = (-2.0, 1.0)  # 0.01 to 10 until data arrives
+            else:
+                low, high = math.log10(self._loss_low), math.log10(self._loss_high)
+                shown = self._loss_range
+                if (
+                    shown is not None
+                    and shown[0] <= low - LOG_AXIS_MARGIN / 2
+                    and high + LOG_AXIS_MARGIN / 2 <= shown[1]
+                ):
+                    return
+                wanted = (
+                    math.floor((low - LOG_AXIS_MARGIN) / LOG_AXIS_STEP) * LOG_AXIS_STEP,
+                    math.ceil((high + LOG_AXIS_MARGIN) / LOG_AXIS_STEP) * LOG_AXIS_STEP,
+                )
+        else:
+            if self._loss_range is not None and self._loss_high <= self._loss_range[1]:
+                return
+            wanted = (0.0, self._loss_high * LOSS_AXIS_HEADROOM if self._loss_high > 0 else 1.0)
+        self._loss_range = wanted
+        self.loss_plot.setYRange(*wanted, padding=0.02)
 
     @Slot()
     def _on_loss_zoomed(self) -> None:

@@ -64,6 +64,14 @@ def default_output_folder() -> Path:
     return Path(documents or Path.home()) / "Digit Lab"
 
 
+def compact(layout: QGridLayout | QHBoxLayout) -> None:
+    """Tight margins and rows inside a group box, so that each tab fits a 1024x700 window's dock."""
+    layout.setContentsMargins(6, 2, 6, 4)
+    layout.setSpacing(3)
+    if isinstance(layout, QGridLayout):
+        layout.setHorizontalSpacing(6)
+
+
 class TrainingOptions(QObject):
     """A view of the TrainConfig fields beyond the basics; ``apply_to`` writes them into a config."""
 
@@ -99,6 +107,7 @@ class TrainingOptions(QObject):
                 self.schedule_combo.count() - 1, SCHEDULE_TIPS[name], Qt.ItemDataRole.ToolTipRole
             )
         optimizer_grid = QGridLayout()
+        compact(optimizer_grid)
         optimizer_grid.setColumnStretch(1, 1)
         optimizer_grid.addWidget(QLabel("Momentum"), 0, 0)
         optimizer_grid.addWidget(self.momentum_spin, 0, 1)
@@ -117,6 +126,7 @@ class TrainingOptions(QObject):
         self.restore_best_check = QCheckBox("Restore the best epoch's weights")
         self.restore_best_check.setChecked(True)
         early_row = QHBoxLayout(self.early_stopping_box)
+        compact(early_row)
         early_row.addWidget(QLabel("Patience"))
         early_row.addWidget(self.patience_spin)
         early_row.addSpacing(8)
@@ -143,6 +153,7 @@ class TrainingOptions(QObject):
         for button in (self.checkpoint_browse, self.tensorboard_browse):
             button.setFixedWidth(32)
         output_grid = QGridLayout()
+        compact(output_grid)
         output_grid.setColumnStretch(1, 1)
         output_grid.addWidget(self.checkpoint_check, 0, 0)
         output_grid.addLayout(path_row(self.checkpoint_edit, self.checkpoint_browse), 0, 1)
@@ -154,8 +165,8 @@ class TrainingOptions(QObject):
 
         self.run_page = QWidget()
         layout = QVBoxLayout(self.run_page)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
+        layout.setContentsMargins(4, 4, 4, 2)
+        layout.setSpacing(3)
         layout.addWidget(self.optimizer_box)
         layout.addWidget(self.early_stopping_box)
         layout.addWidget(self.output_box)
@@ -172,6 +183,7 @@ class TrainingOptions(QObject):
         for name, title in COLOR_MODES:
             self.color_combo.addItem(title, name)
         folder_grid = QGridLayout()
+        compact(folder_grid)
         folder_grid.setColumnStretch(1, 1)
         folder_grid.setColumnStretch(3, 1)
         folder_grid.addWidget(QLabel("Image size"), 0, 0)
@@ -195,6 +207,7 @@ class TrainingOptions(QObject):
         self.freeze_check = QCheckBox("Freeze the backbone (train only the new head)")
         self.freeze_check.setChecked(True)
         transfer_grid = QGridLayout()
+        compact(transfer_grid)
         transfer_grid.setColumnStretch(1, 1)
         transfer_grid.addWidget(QLabel("Weights"), 0, 0)
         transfer_grid.addWidget(self.weights_combo, 0, 1)
@@ -208,8 +221,8 @@ class TrainingOptions(QObject):
 
         self.images_page = QWidget()
         layout = QVBoxLayout(self.images_page)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
+        layout.setContentsMargins(4, 4, 4, 2)
+        layout.setSpacing(3)
         layout.addWidget(self.folder_box)
         layout.addWidget(self.transfer_box)
         layout.addStretch(1)

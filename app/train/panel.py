@@ -20,6 +20,7 @@ class TrainingPanel(QWidget):
 
     model_trained = Signal(dict)
     running_changed = Signal(bool)
+    status_changed = Signal(str, int)  # a message for the window's status bar and how long to show it (ms)
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +35,7 @@ class TrainingPanel(QWidget):
         self.run.running_changed.connect(self._on_running_changed)
         self.run.model_trained.connect(self.model_trained)
         self.run.failed.connect(self._on_failed)
+        self.run.status_changed.connect(self.status_changed)
         self.run.log_folder_found.connect(self.form.options.set_log_folder)
 
     @property

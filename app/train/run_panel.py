@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -13,7 +12,8 @@ from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.common.threads import keep_until_finished, start_worker_thread
-from app.common.user_folders import user_cache_folder
+from app.common.user_folders import trained_models_folder
+from app.common.widgets import ElidedLabel
 from app.train.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.train.worker import TrainingWorker
 from ml.training.config import TrainConfig
@@ -21,11 +21,6 @@ from ml.training.reports import format_duration
 
 FLUSH_INTERVAL_MS = 100  # progress text and bar: 10 updates a second read as live
 CURVE_REFRESH_SECONDS = 0.5  # the curves: each redraw takes CPU from training on small machines; twice a second
-
-
-def trained_models_folder() -> Path:
-    """The per-user cache folder where freshly trained models are saved before the user keeps one."""
-    return user_cache_folder() / "trained"
 
 
 def format_progress(report: dict[str, Any], batch_size: int) -> str:
@@ -38,6 +33,15 @@ def format_progress(report: dict[str, Any], batch_size: int) -> str:
     return f"epoch {epoch}/{epochs} · batch {batch}/{steps} · ETA {format_duration(eta)} · {speed:,.0f} samples/s"
 
 
+def stopped_by_you(epochs_completed: int, last_batch: dict[str, Any] | None) -> str:
+    """How a stopped run ended: at which batch of which epoch, or after how many whole epochs."""
+    if last_batch is not None:
+        batch, steps = int(last_batch["batch"]), int(last_batch.get("steps") or 0)
+        if 0 < batch < steps:
+            return f"Stopped by you at batch {batch}/{steps} of epoch {int(last_batch['epoch'])}"
+    return f"Stopped by you after {epochs_completed} epoch{'s' if epochs_completed != 1 else ''}"
+
+
 class RunPanel(QWidget):
     """A view of one run of ``fit`` in a worker thread: its progress, curves and test accuracy."""
 
@@ -46,6 +50,7 @@ class RunPanel(QWidget):
     running_changed = Signal(bool)
     failed = Signal(str)
     log_folder_found = Signal(object)  # the run's TensorBoard folder (str), or None while it is not written yet
+    status_changed = Signal(str, int)  # a message for the window's status bar and how long to show it (ms)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,8 +107,11 @@ class RunPanel(QWidget):
         result_font.setPointSizeF(result_font.pointSizeF() * 1.35)
         result_font.setBold(True)
         self.result_label.setFont(result_font)
-        self.result_details_label = QLabel()
-        self.result_details_label.setWordWrap(True)
+        self.result_details_label = ElidedLabel()  # one line: a long checkpoint path must not push the curves down
+        for label in (self.result_label, self.result_details_label):
+            policy = label.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # the result row's height is kept, so the curves never jump
+            label.setSizePolicy(policy)
         self.curves = LossAccuracyCurves()
         self.curves.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -123,6 +131,14 @@ class RunPanel(QWidget):
         right.addWidget(self.message_label)
         right.addLayout(result_row)
         right.addWidget(self.curves, 1)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        """False: the dock's scroll area would otherwise size the panel to the wrapped message's preferred height.
+
+        A scroll area gives a height-for-width widget its *preferred* height, so a wrapped message made the dock
+        scroll and hid the charts' x axes; without it the panel takes the dock's height and the charts shrink.
+        """
+        return False
 
     # ------------------------------------------------------------------------------------------- running
 
@@ -202,10 +218,12 @@ class RunPanel(QWidget):
             self.pause_button.setText("Pause")
             self._shown_batch = None  # redraw the progress text without "Paused"
             self._flush_reports()
+            self.status_changed.emit("Training resumed.", 3000)
         else:
             self._worker.pause()
             self.pause_button.setText("Resume")
             self.progress_bar.setFormat(f"Paused · {self.progress_bar.format()}")
+            self.status_changed.emit("Training paused: Resume continues the same run.", 0)
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """End any run (stop, ``quit()``, ``wait()``; never terminate) without testing or saving; True when done."""
@@ -313,7 +331,8 @@ class RunPanel(QWidget):
             steps = int(report.get("steps") or 0)
             self.progress_bar.setRange(0, max(1, self._run_epochs * steps))
             self.progress_bar.setValue((int(report["epoch"]) - 1) * steps + int(report["batch"]))
-            self.progress_bar.setFormat(format_progress(report, self._run_batch_size))
+            paused = "Paused · " if self.is_paused else ""
+            self.progress_bar.setFormat(paused + format_progress(report, self._run_batch_size))
         now = time.perf_counter()
         if not force and now - self._curves_drawn_at < CURVE_REFRESH_SECONDS:
             return
@@ -351,7 +370,8 @@ class RunPanel(QWidget):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
         headline = f"Test accuracy {accuracy:.2%}" if accuracy is not None and math.isfinite(accuracy) else ""
-        details = f"{result.get('preset')} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
+        built = f"continued {result.get('preset') or 'model'}" if result.get("continued") else result.get("preset")
+        details = f"{built} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
         if result.get("device"):
             details += f" · {result['device']}"
         if result.get("checkpoint_path"):
@@ -359,9 +379,10 @@ class RunPanel(QWidget):
         self._show_result_text(headline, details)
         if result.get("tensorboard_run_dir"):
             self.log_folder_found.emit(result["tensorboard_run_dir"])
+        self.curves.show_test_accuracy(accuracy)
         reason = result.get("stop_reason")
         if result.get("stopped_by_user"):
-            self.progress_bar.setFormat(f"Stopped by you after {epochs} epoch{'s' if epochs != 1 else ''}")
+            self.progress_bar.setFormat(stopped_by_you(epochs, self._latest_batch))
         elif reason:
             self.progress_bar.setFormat("Training stopped early")
         else:
@@ -374,7 +395,7 @@ class RunPanel(QWidget):
             )
 
     def _show_result_text(self, headline: str, details: str) -> None:
-        """Show (or hide) the result line: the test accuracy in large type, then how the run went."""
+        """Show (or hide, keeping its height) the result line: the test accuracy in large type, then how it went."""
         self.result_label.setText(headline)
         self.result_details_label.setText(details)
         self.result_label.setVisible(bool(headline))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -17,14 +18,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.common.widgets import LearningRateSpinBox, hint_label, select_data
+from app.common.widgets import ElidedLabel, LearningRateSpinBox, select_data
 from app.train.augmentation_preview import AugmentationPreviewDialog
 from app.train.options_form import FOLDER_DATASET, TrainingOptions
 from app.train.parameter_counter import ParameterCounter, model_input
@@ -138,9 +138,12 @@ class SetupForm(QWidget):
         self.augment_check.setToolTip("Randomly rotate, shift, zoom and thicken training images (image datasets).")
         self.preview_button = QPushButton("Preview…")
         self.preview_button.setToolTip("See training images of the chosen dataset with random augmentations")
-        self.preset_caption = hint_label("")
-        self.preset_caption.setTextFormat(Qt.TextFormat.PlainText)  # no word wrap: it would make the dock scroll
-        self.preset_caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.preset_caption = ElidedLabel()  # no word wrap: it would make the dock scroll; lines end in "…" instead
+        self.preset_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        caption_font = self.preset_caption.font()
+        caption_font.setPointSizeF(caption_font.pointSizeF() * 0.92)
+        self.preset_caption.setFont(caption_font)
+        self.preset_caption.setMinimumHeight(2 * self.preset_caption.fontMetrics().lineSpacing())
         self.fine_tune_check = QCheckBox("Continue training the active model")
         self.fine_tune_check.setToolTip(
             "Train the active model's own weights further (fine-tune) instead of a new model of the chosen preset; "
@@ -165,8 +168,9 @@ class SetupForm(QWidget):
     def _build_layout(self) -> None:
         """The settings in a compact grid on the Setup tab, beside the options' two tabs."""
         grid = QGridLayout()
+        grid.setContentsMargins(6, 4, 6, 2)  # compact: the whole form fits a 1024x700 window's dock
         grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(6)
+        grid.setVerticalSpacing(3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         data_row = QHBoxLayout()
@@ -302,6 +306,8 @@ class SetupForm(QWidget):
         )
         if self._parameter_counting_scheduled:
             self.count_parameters()
+        for name in PRESETS:  # counts for another dataset's input would be stale: show this one's, or none yet
+            self._show_preset_title(name)
         self._show_preset_caption()
 
     def update_data_row(self) -> None:
@@ -441,13 +447,18 @@ class SetupForm(QWidget):
     @Slot(str)
     def _on_parameters_counted(self, name: str) -> None:
         """Show a newly counted preset's parameters in the picker and, if chosen, under it."""
-        index = self.preset_combo.findData(name)
-        key = self._count_key(name)
-        if index >= 0 and self.parameter_counter.is_known(key):
-            count = self.parameter_counter.parameters(key)
-            suffix = f"  ·  {format_parameter_count(count)}" if count is not None else ""
-            self.preset_combo.setItemText(index, PRESETS[name].title + suffix)
+        self._show_preset_title(name)
         self._show_preset_caption()
+
+    def _show_preset_title(self, name: str) -> None:
+        """The preset's title in the picker, with its parameter count for the current dataset once counted."""
+        index = self.preset_combo.findData(name)
+        if index < 0:
+            return
+        key = self._count_key(name)
+        count = self.parameter_counter.parameters(key) if self.parameter_counter.is_known(key) else None
+        suffix = f"  ·  {format_parameter_count(count)}" if count is not None else ""
+        self.preset_combo.setItemText(index, PRESETS[name].title + suffix)
 
     def _show_preset_caption(self) -> None:
         """The chosen preset's tutorial figure and parameter count (or that the active model is continued)."""
@@ -456,8 +467,8 @@ class SetupForm(QWidget):
             return
         if self.fine_tune_check.isChecked() and self.active_model_path:
             self._set_caption(
-                f"Continuing {self._active_model_name} (its own architecture and weights);\n"
-                "the preset below supplies the training defaults."
+                f"Continues {self._active_model_name} (its own layers and weights)\n"
+                "The preset above lends epochs, batch size and learning rate"
             )
             return
         key = self._count_key(name)
@@ -469,12 +480,8 @@ class SetupForm(QWidget):
         )
 
     def _set_caption(self, text: str) -> None:
-        """Show ``text`` under the preset picker, each line elided to the column (the full text as tooltip)."""
-        metrics = self.preset_caption.fontMetrics()
-        width = SETUP_WIDTH - 110
-        lines = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in text.splitlines()]
-        self.preset_caption.setText("\n".join(lines))
-        self.preset_caption.setToolTip(text)
+        """Show ``text`` under the preset picker; each line is elided to the column (the full text as tooltip)."""
+        self.preset_caption.setText(text)
 
     # ------------------------------------------------------------------------------------------- augmentation
 

@@ -66,6 +66,11 @@ def good_epoch_count(history: dict[str, list[float]]) -> int:
     return sum(1 for loss in history.get("loss", []) if math.isfinite(loss))
 
 
+def model_preset(result) -> str | None:
+    """The preset the run's model was built from: a continued model's own, not the one lending the defaults."""
+    return result.continued_preset if result.config.fine_tune_from else result.config.preset
+
+
 def prune_trained_models(folder: Path, keep: int = KEPT_TRAINED_MODELS) -> None:
     """Delete all but the ``keep`` newest ``.keras`` files in the trained-models cache folder."""
     files = sorted(folder.glob("*.keras"), key=lambda path: path.stat().st_mtime, reverse=True)
@@ -161,7 +166,8 @@ class TrainingWorker(QObject):
             "path": None,
             "test_accuracy": result.test_accuracy,
             "test_loss": result.test_loss,
-            "preset": result.config.preset,
+            "preset": model_preset(result),
+            "continued": bool(result.config.fine_tune_from),
             "dataset": result.config.dataset,
             "epochs_completed": result.epochs_completed,
             "stopped_by_user": result.stopped_by_user,
@@ -209,5 +215,6 @@ class TrainingWorker(QObject):
             raise ModelFileError(f"cannot create {self.models_folder}: {error.strerror or error}") from error
         prune_trained_models(self.models_folder, KEPT_TRAINED_MODELS - 1)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        path = self.models_folder / f"{result.config.preset}-{stamp}.keras"
+        prefix = "continued" if result.config.fine_tune_from else result.config.preset
+        path = self.models_folder / f"{prefix}-{stamp}.keras"
         return save_model(result.model, path, result.metadata())

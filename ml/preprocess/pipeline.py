@@ -95,7 +95,7 @@ def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
         return blank("no ink found")
     soft_ink, box = remove_specks(soft_ink)
     if soft_ink is None or box is None:
-        return blank("no ink found (only specks)")
+        return blank("only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))
     top, bottom, left, right = box
     crop = soft_ink[top:bottom, left:right]

@@ -80,8 +80,13 @@ def model_metadata(
     input_std: list[float] | None = None,
     history: dict[str, list[float]] | None = None,
     test_accuracy: float | None = None,
+    continued_preset: str | None = None,
 ):
-    """The :class:`ml.models.metadata.ModelMetadata` that describes a model trained with ``config``."""
+    """The :class:`ml.models.metadata.ModelMetadata` that describes a model trained with ``config``.
+
+    A continued model (``config.fine_tune_from``) keeps its own architecture, so its preset is the one its file
+    recorded (``continued_preset``, None for a model without one), not the preset that lent the training defaults.
+    """
     from ml import __version__
     from ml.models.metadata import ModelMetadata
 
@@ -91,7 +96,7 @@ def model_metadata(
         input_mean=input_mean,
         input_std=input_std,
         dataset=config.dataset,
-        preset=config.preset,
+        preset=continued_preset if config.fine_tune_from else config.preset,
         hyperparameters=config.to_dict(),
         test_accuracy=test_accuracy,
         history=dict(history or {}),
@@ -123,6 +128,7 @@ class TrainResult:
     recalibrated_batches: int = 0  # batch-norm statistics re-estimated on this many training batches (mid-epoch stop)
     test_images: np.ndarray | None = field(default=None, repr=False)  # the test set, to compare another model on it
     test_labels: np.ndarray | None = field(default=None, repr=False)
+    continued_preset: str | None = None  # the preset a continued model's file recorded
 
     def metadata(self):
         """The :class:`ml.models.metadata.ModelMetadata` to save with this model."""
@@ -134,6 +140,7 @@ class TrainResult:
             self.input_std,
             self.history,
             self.test_accuracy,
+            self.continued_preset,
         )
 
 

@@ -106,6 +106,7 @@ def fit(
     if model is None and config.fine_tune_from:
         model = load_model_to_fine_tune(config.fine_tune_from)
     loaded_metadata = getattr(model, "metadata", None)
+    continued_preset = getattr(loaded_metadata, "preset", None)
     model = getattr(model, "model", model)
     if dataset is None:
         dataset = load_training_data(config, loaded_metadata)
@@ -133,7 +134,14 @@ def fit(
         wait_while_paused = functools.partial(wait_while_paused.wait_while_paused, should_stop)
     reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, len(x_train))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    metadata = model_metadata(config, dataset.class_names, dataset.input_scale, dataset.input_mean, dataset.input_std)
+    metadata = model_metadata(
+        config,
+        dataset.class_names,
+        dataset.input_scale,
+        dataset.input_mean,
+        dataset.input_std,
+        continued_preset=continued_preset,
+    )
     callbacks, run_dir = make_callbacks(config, reporter, stamp, metadata)
     validation = make_eval_pipeline(x_val, dataset.y_val, config.batch_size) if len(x_val) else None
     try:
@@ -178,6 +186,7 @@ def fit(
         wall_seconds=time.perf_counter() - started,
         checkpoint_epoch=checkpoint.best_epoch if checkpoint is not None else None,
         recalibrated_batches=recalibrated,
+        continued_preset=continued_preset,
         test_images=dataset.x_test,
         test_labels=dataset.y_test,
     )

@@ -18,6 +18,7 @@ from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.common.about import about_text
+from app.common.user_folders import trained_models_folder
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
 from ml.preprocess.pipeline import render_mnist_on_canvas
@@ -549,7 +550,7 @@ def test_a_stopped_run_asks_and_keeping_leaves_the_old_model_active_with_the_new
     assert window.previous_model_action.isEnabled() and "trained best" in window.previous_model_action.text()
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as switched:
         window.previous_model_action.trigger()
-    assert switched.args[0]["unsaved"] and switched.args[0]["display_name"] == "trained best"
+    assert switched.args[0]["unsaved"] and switched.args[0]["display_name"].startswith("trained best · mnist · ")
     assert "digitlab-best" in window.previous_model_action.text()
 
 
@@ -743,3 +744,118 @@ def test_a_model_trained_on_an_image_folder_shows_the_folder_names_in_the_bars(
     assert shown["predicted_class"] in ("circle", "square", "triangle") and len(shown["probabilities"]) == 3
     panel = window.training_panel
     assert panel.form.fine_tune_check.isEnabled() and panel.form.active_model_path == loaded.args[0]["source_path"]
+
+
+# ----------------------------------------------------------------------------------- issue 14: the window as met
+
+
+def photo_of(digit: np.ndarray | None, seed: int = 0) -> np.ndarray:
+    """A wide grey photo with a lighting gradient and noise, holding ``digit`` (or nothing) off-centre."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:300, 0:760] / 760
+    paper = 0.62 + 0.1 * columns + 0.05 * rows + rng.normal(0, 0.01, (300, 760))
+    if digit is not None:
+        ink = np.asarray(Image.fromarray(digit, mode="F").resize((170, 170), Image.Resampling.BICUBIC)).clip(0, 1)
+        paper[60:230, 520:690] *= 1.0 - 0.75 * ink
+    return np.clip(np.round(paper * 255), 0, 255).astype(np.uint8)
+
+
+def cli_prediction(path: Path, capsys) -> dict:
+    from ml.cli.main import main
+
+    capsys.readouterr()
+    assert main(["predict", str(path), "--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_an_opened_photo_gets_the_same_answer_in_the_window_and_from_digitlab_predict(qtbot, window, tmp_path, capsys):
+    from ml.preprocess.pipeline import preprocess_file
+
+    digits, labels = mnist_test_digits()
+    for index in (0, 1, 2, 4):
+        path = tmp_path / f"photo-{index}.jpg"
+        Image.fromarray(photo_of(digits[index], seed=index)).save(path, quality=85)
+        shown = final_prediction(qtbot, window, lambda path=path: window.images.open_file(path))
+        record = cli_prediction(path, capsys)
+        assert shown["predicted_index"] == record["prediction"] == labels[index]
+        assert np.array_equal(window.prediction.model_input.pixels, preprocess_file(path).image)  # the same input
+
+
+def test_a_photo_of_blank_paper_says_no_digit_in_the_window_and_the_cli(qtbot, window, tmp_path, capsys):
+    path = tmp_path / "blank-sheet.png"
+    Image.fromarray(photo_of(None)).save(path)
+    shown = final_prediction(qtbot, window, lambda: window.images.open_file(path))
+    assert shown["blank"] and shown["predicted_index"] is None
+    assert window.prediction.message.isVisible() and "No digit found" in window.prediction.message.text()
+    record = cli_prediction(path, capsys)
+    assert record["prediction"] is None and record["reason"]
+
+
+def trained_copy(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.keras"
+    shutil.copy(bundled_model_path(), path)
+    return path
+
+
+def test_unsaved_runs_get_distinct_names_and_are_never_dropped_without_asking(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    window = make_window()
+    answer_trained_model_questions(monkeypatch, window, use=True)
+    for name in ("first", "second"):
+        with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+            window.training_panel.model_trained.emit(
+                {"path": str(trained_copy(tmp_path, name)), "test_accuracy": 0.998, "preset": "fast"}
+            )
+    active, previous = window.model_description["display_name"], window.model_description["previous_name"]
+    assert window.model_description["previous_unsaved"] and active.startswith("trained ")
+    # both are copies of one file, so only the run's time tells them apart here; real runs differ in accuracy too
+    assert " · " in active and "%" in active
+    dialogs = DialogRecorder(monkeypatch, answer=QMessageBox.StandardButton.Cancel)
+    loaded = QSignalSpy(window.models.model_loaded)
+    window.bundled_model_action.trigger()
+    window.open_model_file(trained_copy(tmp_path, "other"))
+    window.training_panel.model_trained.emit({"path": str(trained_copy(tmp_path, "third")), "test_accuracy": 0.99})
+    assert [call[:2] for call in dialogs.calls] == [("question", "Unsaved model")] * 3
+    assert all(previous in call[2] and "has not been saved" in call[2] for call in dialogs.calls)
+    assert "Using the bundled model will remove it" in dialogs.calls[0][2]
+    assert "Opening other.keras will remove it" in dialogs.calls[1][2]
+    assert str(trained_models_folder()) in dialogs.calls[0][2]  # where the unsaved model's file stays
+    qtbot.wait(200)
+    assert loaded.count() == 0 and window.model_description["display_name"] == active  # nothing was dropped
+    assert "not loaded" in window.statusBar().currentMessage()
+
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as bundled:
+        window.bundled_model_action.trigger()
+    assert bundled.args[0]["display_name"] == "digitlab-best" and bundled.args[0]["previous_name"] == active
+
+
+def test_quitting_asks_about_an_unsaved_previous_model_too(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    answer_trained_model_questions(monkeypatch, window, use=False)  # kept aside: the run's model is the previous one
+    with qtbot.waitSignal(window.models.model_set_aside, timeout=LOAD_TIMEOUT_MS):
+        window.training_panel.model_trained.emit(
+            run_summary(window, trained_copy(tmp_path, "aside"), stopped_by_user=True)
+        )
+    assert not window.has_unsaved_model() and window.model_description["previous_unsaved"]
+    dialogs = DialogRecorder(monkeypatch, answer=QMessageBox.StandardButton.Cancel)
+    assert window.close() is False
+    assert dialogs.calls and "Quitting will remove it" in dialogs.calls[0][2] and window.isVisible()
+    dialogs.answer = QMessageBox.StandardButton.Discard
+    assert window.close() is True
+
+
+def test_escape_in_a_training_field_leaves_the_drawing_alone(qtbot, window):
+    window.activateWindow()
+    final_prediction(qtbot, window, lambda: window.canvas.draw_stroke([(140, 40), (140, 240)]))
+    field = window.training_panel.form.epochs_spin
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    for key in (Qt.Key.Key_Escape, Qt.Key.Key_Delete):
+        qtbot.keyClick(field, key)
+    assert not window.canvas.is_blank()  # typing in the dock never clears the canvas
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.MiddleButton)  # clicking the canvas gives it the focus
+    qtbot.waitUntil(window.canvas.hasFocus)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert window.canvas.is_blank()

@@ -198,3 +198,17 @@ def test_the_backing_image_follows_the_device_pixel_ratio_on_high_dpi_screens(tm
     assert float(ratio) == 2.0 and float(cache_ratio) == 2.0
     assert int(width) == 560  # 280 logical pixels at twice the density
     assert shape == "(280, 280)"  # the model still gets the logical resolution
+
+
+def test_an_opened_image_is_predicted_from_its_own_pixels_until_drawn_over(canvas):
+    photo = np.full((300, 500), 0.8, dtype=np.float32)  # wide: the 280 px square would pad and shrink it
+    photo[100:200, 240:260] = 0.1
+    canvas.set_image(photo)
+    given = canvas.prediction_input()
+    assert given.shape == (300, 500) and np.array_equal(given, photo)  # what `digitlab predict` would read
+    canvas.draw_stroke([(20, 20), (60, 60)])
+    assert canvas.prediction_input().shape == (DOCUMENT_SIZE, DOCUMENT_SIZE)  # drawn over: the composite
+    canvas.undo()
+    assert canvas.prediction_input().shape == (300, 500)
+    canvas.clear()
+    assert canvas.prediction_input().shape == (DOCUMENT_SIZE, DOCUMENT_SIZE) and canvas.is_blank()

@@ -113,3 +113,20 @@ def test_a_long_class_name_is_shown_smaller_than_a_digit(qtbot):
     panel.show_prediction(np.zeros((28, 28)), np.array([0.1, 0.9]), [])
     assert panel.predicted_class.text() == "7"
     assert word_size < panel.predicted_class.font().pointSizeF()
+
+
+def test_percent_ticks_never_run_together_on_a_narrow_panel(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    bars.set_class_names(DIGITS)
+    bars.show()
+    for width, expected in ((200, (0.5, 1.0)), (600, (0.25, 0.5, 0.75, 1.0))):
+        bars.resize(width, 300)
+        qtbot.waitUntil(lambda width=width: bars.width() == width)
+        assert bars.percent_ticks == expected
+        axis = bars.getPlotItem().getAxis("bottom")
+        label_width = QFontMetrics(axis.style["tickFont"]).horizontalAdvance("100%")
+        gap = axis.width() * (bars.percent_ticks[1] - bars.percent_ticks[0]) / 1.08
+        assert gap >= label_width + 12  # each label keeps a clear gap before the next one

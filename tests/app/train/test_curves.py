@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.train.curves import LossAccuracyCurves, TrainingSeries
+from app.train.curves import EpochAxis, LossAccuracyCurves, TrainingSeries
 
 
 def test_training_series_recovers_each_batch_from_running_means():
@@ -34,6 +34,7 @@ def test_training_series_recovers_each_batch_from_running_means():
 def test_loss_axis_starts_at_zero_grows_with_the_data_and_leaves_a_user_zoom_alone(qtbot):
     curves = LossAccuracyCurves()
     qtbot.addWidget(curves)
+    curves.set_log_scale(False)
     curves.reset(epochs=2)
     view = curves.loss_plot.getViewBox()
     x, falling = np.linspace(0.1, 1.0, 10), np.linspace(2.3, 0.3, 10)
@@ -58,3 +59,74 @@ def test_loss_axis_starts_at_zero_grows_with_the_data_and_leaves_a_user_zoom_alo
     curves.reset(epochs=2)  # a new run follows its data again
     curves.set_training(x, falling, 1 - falling / 3, falling, 1 - falling / 3)
     assert view.viewRange()[1][1] < 2.0 * high
+
+
+def first_batch_spike() -> tuple[np.ndarray, np.ndarray]:
+    """A run's loss: 2.3 on the first batch, then a slow fall from 0.3 to 0.03 (what squashed the linear axis)."""
+    x = np.linspace(0.01, 2.0, 200)
+    loss = np.concatenate([[2.3], np.geomspace(0.3, 0.03, 199)])
+    return x, loss
+
+
+def test_the_loss_starts_on_a_log_axis_that_shows_the_low_part_of_the_curve(qtbot):
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs=2)
+    assert curves.log_scale and curves.log_scale_button.isChecked()
+    x, loss = first_batch_spike()
+    curves.set_training(x, loss, 1 - loss / 3, loss, 1 - loss / 3)
+    low, high = curves.loss_plot.getViewBox().viewRange()[1]  # in decades
+    assert low < np.log10(0.03) and np.log10(2.3) < high
+    # the losses of 0.03-0.1 fill a fair part of the axis (on the linear axis, 0 to 2.6, they got under 4 %)
+    assert (np.log10(0.1) - np.log10(0.03)) / (high - low) > 0.15
+
+    curves.set_log_scale(False)
+    low, high = curves.loss_plot.getViewBox().viewRange()[1]
+    assert low <= 0.0 and 2.3 < high < 3.0  # linear again, from 0, still holding the spike
+
+
+def test_a_log_axis_stays_put_while_the_loss_stays_inside_it(qtbot):
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs=2)
+    x, loss = first_batch_spike()
+    curves.set_training(x[:100], loss[:100], loss[:100], loss[:100], loss[:100])
+    before = curves.loss_plot.getViewBox().viewRange()[1]
+    curves.set_training(x[:101], loss[:101], loss[:101], loss[:101], loss[:101])
+    assert curves.loss_plot.getViewBox().viewRange()[1] == before
+    tiny = np.append(loss, [1e-9, -1e-7])  # un-averaged batch losses can reach 0 or a hair below
+    curves.set_training(np.linspace(0.01, 2.0, tiny.size), tiny, tiny, tiny, tiny)
+    assert np.isfinite(curves.loss_plot.getViewBox().viewRange()[1]).all()
+
+
+def test_loss_ticks_are_plain_decimals_and_epoch_ticks_whole_numbers(qtbot):
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.set_log_scale(False)
+    curves.reset(epochs=3)
+    tiny = np.linspace(0.004, 0.001, 30)
+    curves.set_training(np.linspace(0.1, 3.0, 30), tiny, tiny, tiny, tiny)
+    left = curves.loss_plot.getPlotItem().getAxis("left")
+    assert left.labelText == "loss" and left.autoSIPrefixScale == 1.0 and "x0.001" not in left.labelString()
+    axis = curves.loss_plot.getPlotItem().getAxis("bottom")
+    assert isinstance(axis, EpochAxis)
+    empty = LossAccuracyCurves()
+    qtbot.addWidget(empty)
+    empty.reset(epochs=3)  # no data yet: the ticks are still whole epochs
+    for plot in (empty.loss_plot, empty.accuracy_plot):
+        bottom = plot.getPlotItem().getAxis("bottom")
+        levels = bottom.tickSpacing(0.0, 3.0, 400)
+        assert levels and all(spacing >= 1 and float(spacing).is_integer() for spacing, _ in levels)
+        values = [value for _, ticks in bottom.tickValues(0.0, 3.0, 400) for value in ticks]
+        assert values and all(float(value).is_integer() for value in values)
+
+
+def test_the_test_accuracy_is_marked_on_the_accuracy_plot_until_the_next_run(qtbot):
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.reset(epochs=1)
+    assert not curves.test_accuracy_line.isVisible()
+    curves.show_test_accuracy(0.9821)
+    assert curves.test_accuracy_line.isVisible() and curves.test_accuracy_line.value() == 0.9821
+    curves.reset(epochs=1)
+    assert not curves.test_accuracy_line.isVisible()

@@ -102,7 +102,7 @@ def test_advanced_choices_reach_the_config_fit_receives(make_panel, qtbot, setti
 
 
 def test_fine_tuning_trains_the_active_models_weights(make_panel, qtbot, tmp_path):
-    from ml.models.files import save_model
+    from ml.models.files import load_model, save_model
     from ml.training.fit import fit
 
     pretrained = fit(
@@ -116,7 +116,12 @@ def test_fine_tuning_trains_the_active_models_weights(make_panel, qtbot, tmp_pat
     assert panel.form.fine_tune_check.isEnabled() and "pretrained" in panel.form.fine_tune_check.text()
     panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("cnn3x3"))
     panel.form.fine_tune_check.setChecked(True)
-    assert panel.form.preset_caption.text().startswith("Continuing pretrained")
+    panel.show()
+    qtbot.waitExposed(panel)
+    caption = panel.form.preset_caption.text().splitlines()
+    assert caption[0] == "Continues pretrained (its own layers and weights)"
+    assert "preset above" in caption[1]  # the picker sits above the caption
+    assert all(line in panel.form.preset_caption.elided_lines() for line in caption)  # both lines fit, uncut
     assert panel.training_config().fine_tune_from == str(path)
 
     def first_batch_loss(config: TrainConfig) -> tuple[float, dict]:
@@ -129,8 +134,12 @@ def test_fine_tuning_trains_the_active_models_weights(make_panel, qtbot, tmp_pat
             "fine_tune_from": worker_config.fine_tune_from,
         }
 
-    continued_loss, continued = first_batch_loss(tiny_config(panel, epochs=1, max_train_samples=512))
+    # the picker lends only the training defaults: an unrelated preset must not name the continued model
+    continued_loss, continued = first_batch_loss(tiny_config(panel, preset="fast", epochs=1, max_train_samples=512))
     assert continued["fine_tune_from"] == str(path)
+    assert continued["preset"] == "cnn3x3" and continued["continued"] is True
+    assert load_model(continued["path"]).metadata.preset == "cnn3x3"
+    assert Path(continued["path"]).name.startswith("continued-")
     panel.form.fine_tune_check.setChecked(False)
     fresh_loss, fresh = first_batch_loss(tiny_config(panel, epochs=1, max_train_samples=512))
     assert fresh["fine_tune_from"] is None

@@ -112,9 +112,15 @@ def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel,
     assert not panel.run.pause_button.isEnabled()
     panel.start_training()
     qtbot.waitUntil(lambda: panel.run._latest_batch is not None, timeout=30_000)
+    statuses: list[str] = []
+    panel.status_changed.connect(lambda text, milliseconds: statuses.append(text))
     panel.run.pause_button.click()
     assert panel.run.is_paused and panel.run.pause_button.text() == "Resume"
     assert panel.run.progress_bar.format().startswith("Paused · ")
+    assert statuses and statuses[-1].startswith("Training paused")  # the window's status bar says so too
+    panel.run._shown_batch = None  # as when a report arrives while paused: the next refresh keeps "Paused"
+    panel.run._flush_reports()
+    assert panel.run.progress_bar.format().startswith("Paused · epoch 1/1 · batch 1/2")
     qtbot.wait(300)
     assert panel.run._latest_batch["batch"] == 1 and panel.is_running  # held
     with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
@@ -211,3 +217,12 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
     assert series_length(panel.run.curves.training_loss) == 2
     assert panel.run.start_button.isEnabled()
     assert trained == []
+
+
+def test_a_stop_mid_epoch_says_at_which_batch():
+    from app.train.run_panel import stopped_by_you
+
+    mid_epoch = {"epoch": 1, "batch": 255, "steps": 430}
+    assert stopped_by_you(1, mid_epoch) == "Stopped by you at batch 255/430 of epoch 1"
+    assert stopped_by_you(2, {"epoch": 2, "batch": 430, "steps": 430}) == "Stopped by you after 2 epochs"
+    assert stopped_by_you(1, None) == "Stopped by you after 1 epoch"

@@ -81,3 +81,20 @@ def test_preview_opens_the_augmentation_preview_of_the_chosen_dataset(make_panel
     assert set(preview.examples["labels"]) <= {"circle", "square", "triangle"}
     assert preview.shutdown(RUN_TIMEOUT_MS)
     preview.close()
+
+
+def test_the_picker_never_shows_a_count_made_for_another_datasets_input(make_panel, monkeypatch):
+    panel = make_panel()
+    form = panel.form
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
+    mnist_shape = form._count_key("mlp-digits")[1]  # 784 features; 64 for the 8x8 digits
+    counter = form.parameter_counter
+    monkeypatch.setattr(counter, "is_known", lambda key: key[1] == mnist_shape)  # counted for MNIST's input only
+    monkeypatch.setattr(counter, "parameters", lambda key: 49_000 if key[1] == mnist_shape else None)
+    form._on_parameters_counted("mlp-digits")
+    mlp = form.preset_combo.findData("mlp-digits")
+    assert form.preset_combo.itemText(mlp).endswith("49.0 k")
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("sklearn-digits"))  # an 8x8 input
+    assert "49.0 k" not in form.preset_combo.itemText(mlp)
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
+    assert form.preset_combo.itemText(mlp).endswith("49.0 k")

@@ -1,0 +1,76 @@
+"""The window's layout at the sizes people use: the training charts fit in the dock, whole, with a result shown."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QWidget
+
+from app.main_window import MainWindow
+
+LONG_DETAILS = "fast · 2 epochs · 0:41 · CPU · best epoch (2) saved to " + "/a/rather/long/folder" * 8 + "/best.keras"
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A window without TensorFlow (layout only), shown, closed afterwards."""
+    window = MainWindow(settings)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.shutdown()
+    window.close()
+
+
+def rect_in(widget: QWidget, ancestor: QWidget, rect: QRect | None = None) -> QRect:
+    """``rect`` (default: the whole widget) in ``ancestor``'s coordinates."""
+    rect = rect if rect is not None else widget.rect()
+    return QRect(widget.mapTo(ancestor, rect.topLeft()), rect.size())
+
+
+def resize_and_settle(qtbot, window: MainWindow, width: int, height: int) -> None:
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: window.width() == width and window.height() == height, timeout=5_000)
+    qtbot.wait(100)  # the dock follows the window on the next turn of the event loop
+
+
+def assert_charts_whole_in_the_dock(window: MainWindow) -> list[int]:
+    """The plot areas and their x axes lie inside the dock's visible area, nothing scrolls; their heights."""
+    scroller = window.training_dock.widget()
+    viewport = scroller.viewport()
+    visible = viewport.rect()
+    assert scroller.verticalScrollBar().maximum() == 0, "the dock scrolls"
+    heights = []
+    for plot in (window.training_panel.run.curves.loss_plot, window.training_panel.run.curves.accuracy_plot):
+        item = plot.getPlotItem()
+        view = plot.mapFromScene(item.getViewBox().sceneBoundingRect()).boundingRect()
+        axis = plot.mapFromScene(item.getAxis("bottom").sceneBoundingRect()).boundingRect()
+        for part in (view, axis):
+            assert visible.contains(rect_in(plot, viewport, part)), (part, visible)
+        assert view.height() >= 100, "the curve has too little height to read"
+        heights.append(view.height())
+    form = window.training_panel.form
+    last_row = form.training_limit_spin
+    assert visible.contains(rect_in(last_row, viewport)), "the setup form's last row is cut"
+    return heights
+
+
+def test_the_charts_fit_at_1024x700_and_1600x1000_with_a_result_shown(qtbot, window):
+    window.training_panel.run._show_result_text("Test accuracy 98.21 %", LONG_DETAILS)
+    window.training_panel.run.show_message("Training stopped early: the loss stopped improving.", "warning")
+    resize_and_settle(qtbot, window, 1024, 700)
+    small = assert_charts_whole_in_the_dock(window)
+    resize_and_settle(qtbot, window, 1600, 1000)
+    large = assert_charts_whole_in_the_dock(window)
+    assert min(large) >= min(small) + 60, "a larger window must give the charts more height too"
+    resize_and_settle(qtbot, window, 1024, 700)
+    assert_charts_whole_in_the_dock(window)
+
+
+def test_the_result_line_does_not_take_height_from_the_charts(qtbot, window):
+    resize_and_settle(qtbot, window, 1024, 700)
+    before = assert_charts_whole_in_the_dock(window)
+    window.training_panel.run._show_result_text("Test accuracy 98.21 %", LONG_DETAILS)
+    qtbot.wait(50)
+    assert assert_charts_whole_in_the_dock(window) == before
+    assert window.training_panel.run.result_details_label.text() == LONG_DETAILS  # the tooltip holds it all
