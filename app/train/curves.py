@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
@@ -120,23 +120,22 @@ class LossAccuracyCurves(QWidget):
         self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
         legend_background = QColor(background)
         legend_background.setAlpha(210)
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=foreground, brush=legend_background)
+        # One legend, in the accuracy plot's bottom-right corner, which a rising accuracy leaves empty; the same
+        # three series are drawn alike in the loss plot, where a legend would cover the curve on small screens.
         self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            cache_rendering(plot.getPlotItem().legend)
+        cache_rendering(self.accuracy_plot.getPlotItem().legend)
         self._loss_low = math.inf  # the smallest and largest loss shown in this run
         self._loss_high = 0.0
         self._loss_range: tuple[float, float] | None = None  # the loss axis while it follows the data
         self._loss_follows_data = True
         self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_loss_zoomed)
-        self.log_scale_button = QToolButton(self.loss_plot)
-        self.log_scale_button.setText("log scale")
+        self.log_scale_button = QToolButton(self.loss_plot)  # in the empty corner between the two axes
+        self.log_scale_button.setText("log")
         self.log_scale_button.setCheckable(True)
         self.log_scale_button.setAutoRaise(True)
         self.log_scale_button.setToolTip(
             "Show the loss on a logarithmic axis: the first batches' high loss no longer squashes the rest flat"
         )
-        self.log_scale_button.move(4, 4)
         self.log_scale_button.toggled.connect(self.set_log_scale)
         self.training_loss = self._make_per_batch_item(self.loss_plot)
         self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
@@ -157,7 +156,7 @@ class LossAccuracyCurves(QWidget):
             movable=False,
             pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DotLine),
             label="test {value:.2%}",
-            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]},
+            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 0), (0, 0)]},  # below: 99 % is the top
         )
         self.test_accuracy_line.setVisible(False)
         self.accuracy_plot.addItem(self.test_accuracy_line, ignoreBounds=True)
@@ -236,12 +235,20 @@ class LossAccuracyCurves(QWidget):
         self._loss_follows_data = True
         self._show_loss_range()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """Keep the log-scale switch in the loss plot's bottom-left corner, where no tick or curve is drawn."""
+        super().resizeEvent(event)
+        button = self.log_scale_button
+        button.adjustSize()
+        button.move(2, max(0, self.loss_plot.height() - button.height() - 2))
+
     def show_test_accuracy(self, accuracy: float | None) -> None:
         """Mark the finished run's test accuracy on the accuracy plot (None hides the mark)."""
         shown = accuracy is not None and math.isfinite(accuracy)
+        self.test_accuracy_line.setVisible(shown)
         if shown:
             self.test_accuracy_line.setValue(float(accuracy))
-        self.test_accuracy_line.setVisible(shown)
+            self.test_accuracy_line.label.valueChanged()  # the label ignores changes made while it was hidden
 
     @property
     def log_scale(self) -> bool:

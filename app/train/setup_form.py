@@ -400,10 +400,11 @@ class SetupForm(QWidget):
         """
         self.active_model_path = path
         self._active_model_name = display_name
-        self.fine_tune_check.setText(
-            f"Continue training the active model ({display_name})"
+        self.fine_tune_check.setToolTip(  # the name can be long: the caption and the tooltip say it, not the box
+            f"Train {display_name}'s own weights further (fine-tune) instead of a new model of the chosen preset; "
+            "the preset still supplies the training defaults."
             if display_name
-            else "Continue training the active model"
+            else "Train the active model's own weights further instead of a new model of the chosen preset."
         )
         if not path:
             self.fine_tune_check.setChecked(False)

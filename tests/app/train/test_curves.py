@@ -128,5 +128,6 @@ def test_the_test_accuracy_is_marked_on_the_accuracy_plot_until_the_next_run(qtb
     assert not curves.test_accuracy_line.isVisible()
     curves.show_test_accuracy(0.9821)
     assert curves.test_accuracy_line.isVisible() and curves.test_accuracy_line.value() == 0.9821
+    assert curves.test_accuracy_line.label.toPlainText() == "test 98.21%"
     curves.reset(epochs=1)
     assert not curves.test_accuracy_line.isVisible()

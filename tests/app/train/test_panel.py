@@ -113,7 +113,7 @@ def test_fine_tuning_trains_the_active_models_weights(make_panel, qtbot, tmp_pat
     panel = make_panel()
     assert not panel.form.fine_tune_check.isEnabled()  # no active model yet
     panel.set_active_model(str(path), "pretrained")
-    assert panel.form.fine_tune_check.isEnabled() and "pretrained" in panel.form.fine_tune_check.text()
+    assert panel.form.fine_tune_check.isEnabled() and "pretrained" in panel.form.fine_tune_check.toolTip()
     panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("cnn3x3"))
     panel.form.fine_tune_check.setChecked(True)
     panel.show()
