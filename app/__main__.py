@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    from app.common.platform_check import xcb_problem
+
+    missing = xcb_problem()
+    if missing is not None:
+        print(missing.message(), file=sys.stderr)
+        return 2
     try:
         from app.launch import run_app
     except ImportError:

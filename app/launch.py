@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
@@ -18,6 +17,7 @@ from app.common.qt_binding_check import qt_binding_problem
 from app.common.threads import wait_for_stopping_threads
 from app.main_window import MainWindow
 from ml import __version__
+from ml.native_log import configure_tensorflow_logging
 from ml.user_folders import APPLICATION, ORGANIZATION
 
 
@@ -32,7 +32,7 @@ def close_on_interrupt(window: QMainWindow) -> QTimer:
 
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    configure_tensorflow_logging()  # TensorFlow's chatter stays off the terminal unless DIGITLAB_DEBUG=1
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

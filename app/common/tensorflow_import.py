@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
+
 logger = logging.getLogger(__name__)
 
 NATIVE_LIBRARY_PATTERNS = ("libtensorflow_framework.so.*", "libtensorflow_cc.so.*")  # dependency order
@@ -59,16 +61,20 @@ def preload_without_gil(paths: list[Path]) -> int:
 
 def import_tensorflow() -> tuple[ModuleType, ModuleType]:
     """Import and return ``(tensorflow, keras)`` with the GIL held as little as possible (see the module)."""
-    preload_without_gil(tensorflow_native_libraries())
+    quiet = configure_tensorflow_logging()
     collecting = gc.isenabled()
-    gc.disable()
-    try:
-        import keras
-        import tensorflow
-    finally:
-        if not _FROZEN_ONCE.is_set():  # once per process: a later freeze would also keep whatever garbage then exists
-            _FROZEN_ONCE.set()
-            gc.freeze()  # before re-enabling: else the first young-generation pass walks every imported object
-        if collecting:
-            gc.enable()
+    with native_chatter_filtered(quiet):  # TensorFlow's start-up chatter, unless DIGITLAB_DEBUG=1
+        preload_without_gil(tensorflow_native_libraries())
+        gc.disable()
+        try:
+            import keras
+            import tensorflow
+
+            tensorflow.config.list_physical_devices("GPU")  # where "failed call to cuInit" is printed
+        finally:
+            if not _FROZEN_ONCE.is_set():  # once per process: a later freeze would also keep garbage that then exists
+                _FROZEN_ONCE.set()
+                gc.freeze()  # before re-enabling: else the first young-generation pass walks every imported object
+            if collecting:
+                gc.enable()
     return tensorflow, keras

@@ -10,12 +10,16 @@ from ml.cli.predict import run_predict
 from ml.cli.presets import run_presets
 from ml.cli.train import run_train
 from ml.models.presets import PRESETS
+from ml.native_log import request_debug
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``digitlab`` argument parser."""
     parser = argparse.ArgumentParser(
         prog="digitlab", description="Digit Lab: train, predict and evaluate handwritten-digit classifiers."
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own start-up messages (as DIGITLAB_DEBUG=1 does)"
     )
     commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,presets}")
     train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
@@ -81,4 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return 2
+    if args.verbose:
+        request_debug()
     return args.handler(args)

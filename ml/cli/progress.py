@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import TextIO
 
+from ml.native_log import start_tensorflow_quietly
 from ml.training.reports import format_duration
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ start-up chatter off the terminal."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """Keep TensorFlow's start-up chatter off the terminal (unless ``--verbose`` or ``DIGITLAB_DEBUG=1``)."""
+    start_tensorflow_quietly()
 
 
 class TerminalProgress:
