@@ -15,6 +15,7 @@ from app.common.threads import keep_until_finished, start_worker_thread
 from app.common.user_folders import trained_models_folder
 from app.common.widgets import ElidedLabel
 from app.train.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
+from app.train.failure_words import in_window_words
 from app.train.worker import TrainingWorker
 from ml.training.config import TrainConfig
 from ml.training.reports import format_duration
@@ -305,7 +306,7 @@ class RunPanel(QWidget):
         if self._worker is None:
             return
         self._flush_reports(force=True)
-        self.show_message(message, "error")
+        self.show_message(in_window_words(message), "error")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Training failed")

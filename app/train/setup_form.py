@@ -43,7 +43,7 @@ FILE_DATASETS = ("mnist", "fashion-mnist")  # datasets that read an optional/req
 LARGE_DATASETS = ("mnist", "fashion-mnist")  # 60 000 training images: validation is a count, else a percentage
 DATA_PATH_HINTS: dict[str, str] = {
     "mnist": "bundled copy, or a .npz / IDX .gz file",
-    "fashion-mnist": "choose the .npz or an IDX .gz file",
+    "fashion-mnist": "downloaded once, or Browse… for your .npz or one of its 4 IDX .gz files",
     FOLDER_DATASET: "choose a folder with one subfolder per class",
 }
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
@@ -76,6 +76,19 @@ def preset_caption(name: str, parameters: int | None, counted: bool) -> str:
     else:
         count = "counting parameters…" if not counted else "does not fit this dataset's input"
     return f"{tutorial}\n{count}"
+
+
+def preset_for_dataset(current: str, dataset: str) -> str:
+    """The preset to train on ``dataset``: ``current`` unless only the other kind of input suits one of them.
+
+    The 8x8 scikit-learn digits have presets of their own (a 28x28 CNN reached 43 % on them after 2 epochs), and
+    those presets are made for 8x8 features; the 28x28 presets suit MNIST, Fashion-MNIST and image folders alike.
+    """
+    made_for = PRESETS[current].dataset if current in PRESETS else None
+    if (dataset == "sklearn-digits") == (made_for == "sklearn-digits"):
+        return current
+    wanted = "sklearn-digits" if dataset == "sklearn-digits" else "mnist"
+    return next((name for name, preset in PRESETS.items() if preset.dataset == wanted), current)
 
 
 class SetupForm(QWidget):
@@ -285,6 +298,9 @@ class SetupForm(QWidget):
         choice = self.dataset_combo.itemData(index)
         self.data_path_edit.clear()
         self.update_data_row()
+        fitting = preset_for_dataset(self.preset_combo.currentData(), choice)
+        if fitting != self.preset_combo.currentData():
+            select_data(self.preset_combo, fitting)  # applies its defaults
         large = choice in LARGE_DATASETS
         select_data(self.validation_unit_combo, "images" if large else "%")
         self.set_validation_unit("images" if large else "%")

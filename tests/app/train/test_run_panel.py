@@ -167,8 +167,15 @@ def wrapped_out_of_memory() -> TrainingError:
         (wrapped_out_of_memory(), "Out of memory — try a smaller batch size."),
         (TrainingError("Unknown optimizer 'adamw'"), "Unknown optimizer 'adamw'"),
         (RuntimeError("kernel exploded"), "RuntimeError: kernel exploded"),
+        (
+            DatasetError(
+                "Could not download Fashion-MNIST (no network?): <urlopen error [Errno -3]>. Supply the files "
+                "yourself: --data FOLDER holding the four IDX .gz files"
+            ),
+            "Choose your own copy with Data → Browse…",
+        ),
     ],
-    ids=["bad-data-file", "memory-error", "resource-exhausted", "training-error", "anything-else"],
+    ids=["bad-data-file", "memory-error", "resource-exhausted", "training-error", "anything-else", "offline-fashion"],
 )
 def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel, qtbot, monkeypatch, error, expected):
     def failing_fit(config: TrainConfig, **hooks) -> TrainResult:
@@ -181,6 +188,7 @@ def test_a_failing_fit_shows_the_message_and_gives_the_controls_back(make_panel,
     with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
         panel.start_training()
     assert expected in panel.run.message_label.text()
+    assert "--data" not in panel.run.message_label.text() and "urlopen" not in panel.run.message_label.text()
     assert not panel.run.message_label.isHidden()
     assert panel.run.start_button.isEnabled() and not panel.run.stop_button.isEnabled()
     assert all(widget.isEnabled() for widget in panel.form.setting_widgets)

@@ -98,3 +98,20 @@ def test_the_picker_never_shows_a_count_made_for_another_datasets_input(make_pan
     assert "49.0 k" not in form.preset_combo.itemText(mlp)
     form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
     assert form.preset_combo.itemText(mlp).endswith("49.0 k")
+
+
+def test_choosing_a_dataset_switches_to_a_preset_that_suits_its_input(make_panel):
+    from ml.models.presets import PRESETS
+
+    form = make_panel().form
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
+    form.preset_combo.setCurrentIndex(form.preset_combo.findData("cnn3x3"))
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("sklearn-digits"))
+    chosen = form.preset_combo.currentData()
+    assert PRESETS[chosen].dataset == "sklearn-digits"  # not a 28x28 CNN on 8x8 digits
+    assert form.epochs_spin.value() == PRESETS[chosen].defaults["epochs"]  # with its own defaults
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("fashion-mnist"))
+    assert PRESETS[form.preset_combo.currentData()].dataset != "sklearn-digits"
+    form.preset_combo.setCurrentIndex(form.preset_combo.findData("cnn3x3"))
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
+    assert form.preset_combo.currentData() == "cnn3x3"  # a 28x28 preset suits every 28x28 dataset: kept
