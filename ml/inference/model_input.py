@@ -7,9 +7,26 @@ import math
 import numpy as np
 from PIL import Image
 
+from ml.models.metadata import ModelMetadata
 from ml.preprocess.geometry import MNIST_SIZE
 
 SCALES = ("0-1", "0-255", "-1-1", "0-16")
+_PIXEL_SCALE_BEFORE_STANDARDIZING = "0-1"  # "standardize" models: (pixel in [0, 1] - mean) / std per feature
+
+
+def prepare_for_model(images28: np.ndarray, input_shape: tuple, metadata: ModelMetadata) -> np.ndarray:
+    """Digit Lab's (N, 28, 28) white-on-black images ([0, 1] floats or uint8) -> the float32 batch a model expects,
+    following its card (polarity, scale, standardisation)."""
+    if images28.dtype == np.uint8:
+        images28 = images28.astype(np.float32) / 255.0
+    images28 = images28.astype(np.float32, copy=False)
+    if metadata.input_polarity == "black_on_white":
+        images28 = 1.0 - images28
+    scale = metadata.input_scale
+    if scale == "standardize":
+        scale = _PIXEL_SCALE_BEFORE_STANDARDIZING  # adapt_to_input standardizes when given mean/std
+    batch = adapt_to_input(images28, input_shape, scale=scale, mean=metadata.input_mean, std=metadata.input_std)
+    return np.ascontiguousarray(batch, dtype=np.float32)
 
 
 def adapt_to_input(

@@ -7,18 +7,17 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ml.inference.model_input import adapt_to_input
+from ml.inference.model_input import prepare_for_model
+from ml.inference.tflite import convert_to_tflite, tflite_runner
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 
@@ -27,7 +26,6 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("tflite", "xla", "tf.function", "eager")
 PROBABILITY_TOLERANCE = 1e-4  # a fast path must match Keras's probabilities this closely
 _VERIFICATION_IMAGES = 4
-_PIXEL_SCALE_BEFORE_STANDARDIZING = "0-1"  # "standardize" models: (pixel in [0, 1] - mean) / std per feature
 _TFLITE_THREADS = 1  # one thread is fastest for a model this small and leaves the other core to the GUI
 TFLITE_CACHE_KEPT = 20  # converted models kept in a cache folder (the least recently used go first)
 
@@ -91,29 +89,13 @@ class Predictor:
 
     def _prepare(self, images28: np.ndarray) -> np.ndarray:
         """Digit Lab's 28x28 white-on-black [0, 1] images -> the batch this model expects."""
-        if images28.dtype == np.uint8:
-            images28 = images28.astype(np.float32) / 255.0
-        images28 = images28.astype(np.float32, copy=False)
-        metadata = self.loaded.metadata
-        if metadata.input_polarity == "black_on_white":
-            images28 = 1.0 - images28
-        scale = metadata.input_scale
-        if scale == "standardize":
-            scale = _PIXEL_SCALE_BEFORE_STANDARDIZING  # adapt_to_input standardizes when given mean/std
-        batch = adapt_to_input(
-            images28, self._input_shape, scale=scale, mean=metadata.input_mean, std=metadata.input_std
-        )
-        return np.ascontiguousarray(batch, dtype=np.float32)
+        return prepare_for_model(images28, self._input_shape, self.loaded.metadata)
 
     def _run_batch(self, batch: np.ndarray) -> np.ndarray:
         return self._run_batch_graph(batch).numpy()
 
     def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
-        if not self.applies_softmax:
-            return raw
-        shifted = raw.astype(np.float64) - raw.max(axis=-1, keepdims=True)
-        exponentials = np.exp(shifted)
-        return exponentials / exponentials.sum(axis=-1, keepdims=True)
+        return as_probabilities(raw, self.applies_softmax)
 
     def _choose_single_image_path(self) -> tuple[str, RunBatch]:
         """The first backend that builds and reproduces Keras's probabilities within the tolerance."""
@@ -172,35 +154,12 @@ class Predictor:
 
     def _build_tflite(self) -> RunBatch:
         """Convert the inference graph (batch 1) to TFLite and return a function that runs the interpreter."""
-        model = self.loaded.model
-        holder = tf.Module()  # holds the tf.Variables so the converter freezes their values into the model
-        holder.model_variables = [variable.value for variable in model.variables]
-        holder.serve = tf.function(
-            lambda batch: model(batch, training=False),
-            input_signature=[tf.TensorSpec(self._single_shape, tf.float32)],
-        )
-        concrete_function = holder.serve.get_concrete_function()
-        with warnings.catch_warnings(), _native_stderr_silenced():
-            warnings.simplefilter("ignore")
-            converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function], holder)
-            self._converted_flatbuffer = converter.convert()
+        self._converted_flatbuffer = convert_to_tflite(self.loaded.model, self._single_shape)
         return self._run_tflite(self._converted_flatbuffer)
 
     def _run_tflite(self, flatbuffer: bytes) -> RunBatch:
         """A function that runs a TFLite flatbuffer's interpreter on one batch."""
-        with warnings.catch_warnings(), _native_stderr_silenced():
-            warnings.simplefilter("ignore")
-            interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=_TFLITE_THREADS)
-            interpreter.allocate_tensors()
-        input_index = interpreter.get_input_details()[0]["index"]
-        output_index = interpreter.get_output_details()[0]["index"]
-
-        def run(batch: np.ndarray) -> np.ndarray:
-            interpreter.set_tensor(input_index, batch)
-            interpreter.invoke()
-            return interpreter.get_tensor(output_index)
-
-        return run
+        return tflite_runner(flatbuffer, threads=_TFLITE_THREADS)
 
     # ------------------------------------------------------------------------------------- TFLite cache
 
@@ -243,6 +202,15 @@ class Predictor:
                 path.unlink(missing_ok=True)
 
 
+def as_probabilities(raw: np.ndarray, applies_softmax: bool) -> np.ndarray:
+    """A model's outputs as probabilities: as they are, or through a softmax for a model that outputs logits."""
+    if not applies_softmax:
+        return raw
+    shifted = raw.astype(np.float64) - raw.max(axis=-1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
 def tflite_cache_file(loaded: LoadedModel, folder: Path) -> Path | None:
     """The cache file for ``loaded``'s TFLite conversion: named by a digest of TensorFlow's version, the input
     shape, the architecture and every weight; None for a model without a config (converted every time)."""
@@ -256,24 +224,3 @@ def tflite_cache_file(loaded: LoadedModel, folder: Path) -> Path | None:
         logger.debug("No TFLite cache key: %s", error)
         return None
     return folder / f"{digest.hexdigest()}.tflite"
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide the C++ converter's INFO lines (MLIR passes, XNNPACK) that Python's warnings cannot filter.
-
-    This redirects file descriptor 2 for the duration of the conversion only (well under a second).
-    """
-    sys.stderr.flush()
-    try:
-        saved_stderr = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)

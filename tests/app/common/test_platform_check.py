@@ -43,7 +43,9 @@ def plugin_needing_a_missing_library(tmp_path: Path) -> Path:
     folder = tmp_path / "build"
     folder.mkdir()
     (folder / "dep.c").write_text("int digitlab_missing_symbol(void) { return 7; }\n")
-    (folder / "plugin.c").write_text("int digitlab_missing_symbol(void);\nint plugin(void) { return digitlab_missing_symbol(); }\n")
+    (folder / "plugin.c").write_text(
+        "int digitlab_missing_symbol(void);\nint plugin(void) { return digitlab_missing_symbol(); }\n"
+    )
     dependency = folder / "libdigitlab-absent-xcb.so.0"
     subprocess.run([compiler, "-shared", "-fPIC", "-Wl,-soname,libdigitlab-absent-xcb.so.0", "-o", str(dependency),
                     str(folder / "dep.c")], check=True)
