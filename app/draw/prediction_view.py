@@ -261,7 +261,7 @@ class PredictionPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_input = PixelImageView(side=196, minimum_side=112, grid=True)
-        self.model_input.setToolTip("The 28x28 image the model receives, after preprocessing.")
+        self.model_input.setToolTip("The image the model receives, after preprocessing (28x28, or its own size).")
         self.predicted_class = QLabel("")
         self.predicted_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.predicted_class.setWordWrap(True)
@@ -363,7 +363,8 @@ class PredictionPanel(QWidget):
         else:
             if len(self.bars.class_names) != len(probabilities):
                 self.set_class_names([str(index) for index in range(len(probabilities))])
-            self.show_prediction(result["image"], probabilities, result["stages"])
+            seen = result.get("model_view")  # what a model of another size or scale receives, else the 28x28
+            self.show_prediction(result["image"] if seen is None else seen, probabilities, result["stages"])
         shown = {
             "request_id": result["request_id"],
             "final": result["final"],

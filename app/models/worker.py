@@ -200,10 +200,12 @@ class ModelWorker(QObject):
             "reason": None,
             "image": None,
             "stages": [],
+            "model_view": None,  # what a model of another size or scale receives (None: the 28x28 image)
             "probabilities": None,
             "error": None,
         }
         try:
+            from ml.inference.input_view import input_stages
             from ml.preprocess.pipeline import to_mnist
 
             prepared = to_mnist(drawing)
@@ -216,6 +218,10 @@ class ModelWorker(QObject):
             if not prepared.blank and self._active is not None:
                 probabilities = self._active.predictor.predict_one(prepared.image)
                 result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
+                loaded = self._active.loaded
+                model_stages = input_stages(prepared.image, loaded.input_shape, loaded.metadata)  # 8x8 sees 8x8
+                result["stages"] += model_stages
+                result["model_view"] = model_stages[-1][1] if model_stages else None
         except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
             logger.exception("Prediction failed")
             result["error"] = f"Prediction failed: {type(error).__name__}: {error}"

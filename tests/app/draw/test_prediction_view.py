@@ -130,3 +130,22 @@ def test_percent_ticks_never_run_together_on_a_narrow_panel(qtbot):
         label_width = QFontMetrics(axis.style["tickFont"]).horizontalAdvance("100%")
         gap = axis.width() * (bars.percent_ticks[1] - bars.percent_ticks[0]) / 1.08
         assert gap >= label_width + 12  # each label keeps a clear gap before the next one
+
+
+def test_what_the_model_sees_is_its_own_input_when_it_has_one(panel):
+    image28 = np.zeros((28, 28), dtype=np.float32)
+    seen = np.eye(8, dtype=np.float32)
+    result = {
+        "request_id": 1,
+        "final": True,
+        "blank": False,
+        "error": None,
+        "image": image28,
+        "model_view": seen,
+        "stages": [("resized to 8x8", seen)],
+        "probabilities": probabilities_with_winner(3),
+    }
+    panel.show_result(result)
+    assert panel.model_input.pixels.shape == (8, 8)
+    panel.show_result({**result, "model_view": None})
+    assert panel.model_input.pixels.shape == (28, 28)

@@ -164,3 +164,29 @@ def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
     thread.quit()
     assert thread.wait(2000)
     assert driver.answers == [True, True]
+
+
+def test_an_8x8_model_shows_the_8x8_it_receives_with_a_standardized_stage(qtbot, controller, tmp_path):
+    from ml.models.files import save_model
+    from ml.models.metadata import ModelMetadata
+    from ml.models.presets import build_model
+
+    model = build_model("mlp-digits", (64,), 10)
+    rng = np.random.default_rng(0)
+    metadata = ModelMetadata(
+        input_scale="standardize", input_mean=list(rng.uniform(0, 0.3, 64)), input_std=list(rng.uniform(0.1, 0.4, 64))
+    )
+    path = save_model(model, tmp_path / "digits8.keras", metadata)
+    with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
+        controller.load_model(str(path))
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(0))
+    result = done.args[0]
+    assert [name for name, _ in result["stages"]][-2:] == ["resized to 8x8", "standardized"]
+    assert result["model_view"].shape == (8, 8) and result["image"].shape == (28, 28)
+
+
+def test_a_28x28_model_has_no_extra_view(qtbot, controller):
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(0))
+    assert done.args[0]["model_view"] is None
