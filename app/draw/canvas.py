@@ -162,7 +162,6 @@ class DrawingCanvas(QWidget):
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
-        self.setToolTip("Draw with the left mouse button, erase with the right one.")
 
     # ------------------------------------------------------------------------------------------ public
 

@@ -198,9 +198,11 @@ class ProbabilityBars(pg.PlotWidget):
 
 
 def format_percent(value: float) -> str:
-    """``0.9731`` → ``97.3 %``; tiny values as ``<0.1 %``."""
+    """``0.9731`` → ``97.3 %``; tiny values as ``<0.1 %``, near-certain ones as ``>99.9 %`` (never a rounded 100 %)."""
     if 0 < value < 0.0005:
         return "<0.1 %"
+    if 0.9995 <= value < 1:
+        return ">99.9 %"
     return f"{value * 100:.1f} %"
 
 

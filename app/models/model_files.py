@@ -26,6 +26,7 @@ class ModelFiles(QObject):
         self.settings = settings
         self.window = window
         self.recent_menu = QMenu("&Recent models", window)
+        self.recent_menu.setToolTipsVisible(True)  # each entry's tooltip holds the whole path
         self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
         self.rebuild_recent_menu()
 
@@ -71,7 +72,7 @@ class ModelFiles(QObject):
         menu.clear()
         recent = self.recent()
         for path in recent:
-            action = menu.addAction(Path(path).name)
+            action = menu.addAction(f"{Path(path).name}  —  {Path(path).parent}")  # the folder tells copies apart
             action.setData(path)
             action.setToolTip(path)
             action.setStatusTip(path)

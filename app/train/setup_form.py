@@ -75,7 +75,12 @@ def preset_caption(name: str, parameters: int | None, counted: bool) -> str:
         count = f"{parameters:,} parameters"
     else:
         count = "counting parameters…" if not counted else "does not fit this dataset's input"
-    return f"{tutorial}\n{count}"
+    return f"{tutorial}\n{command_name(name)} · {count}"
+
+
+def command_name(name: str) -> str:
+    """How the command line and the README call a preset: ``--preset fast``."""
+    return f"--preset {name}"
 
 
 def preset_for_dataset(current: str, dataset: str) -> str:
@@ -489,8 +494,8 @@ class SetupForm(QWidget):
             )
             return
         key = self._count_key(name)
-        if not self._parameter_counting_scheduled:
-            self._set_caption(preset_caption(name, None, True).splitlines()[0])
+        if not self._parameter_counting_scheduled:  # TensorFlow is not up yet: nothing is counted
+            self._set_caption(f"{preset_caption(name, None, True).splitlines()[0]}\n{command_name(name)}")
             return
         self._set_caption(
             preset_caption(name, self.parameter_counter.parameters(key), self.parameter_counter.is_known(key))

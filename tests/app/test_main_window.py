@@ -475,7 +475,9 @@ def test_save_model_as_writes_the_file_and_names_it_in_the_title(qtbot, make_win
     assert saved.is_file() and sorted(path.name for path in saved.parent.iterdir()) == ["my-digits.keras"]
     assert window.windowTitle() == "my-digits.keras[*] — Digit Lab"
     assert window.model_files.recent() == [str(saved)]
-    assert [action.text() for action in window.model_files.recent_menu.actions()][0] == "my-digits.keras"
+    first = window.model_files.recent_menu.actions()[0]
+    assert first.text() == f"my-digits.keras  —  {saved.parent}" and first.toolTip() == str(saved)
+    assert window.model_files.recent_menu.toolTipsVisible()
     from ml.models.files import load_model
 
     assert load_model(saved).metadata.test_accuracy == window.model_description["test_accuracy"]

@@ -102,6 +102,7 @@ def test_format_percent():
     assert format_percent(0.9731) == "97.3 %"
     assert format_percent(0.00001) == "<0.1 %"
     assert format_percent(0.0) == "0.0 %"
+    assert format_percent(0.99996) == ">99.9 %" and format_percent(1.0) == "100.0 %"  # only exact certainty
 
 
 def test_a_long_class_name_is_shown_smaller_than_a_digit(qtbot):

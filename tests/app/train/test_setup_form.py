@@ -50,14 +50,15 @@ def test_the_preset_caption_shows_the_tutorial_figure_and_the_parameter_count(ma
     panel = make_panel()
     panel.form.dataset_combo.setCurrentIndex(panel.form.dataset_combo.findData("mnist"))
     panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("lenet5x5"))
-    assert (
-        panel.form.preset_caption.text() == "Tutorial: 99.3% test accuracy after 3 epochs (MNIST)"
-    )  # nothing built yet
+    assert (  # nothing built yet; the second line names the preset as the command line and the README do
+        panel.form.preset_caption.text() == "Tutorial: 99.3% test accuracy after 3 epochs (MNIST)\n--preset lenet5x5"
+    )
     assert not panel.form.parameter_counter.is_counting
     panel.set_active_model(None, "")  # the window's first model has loaded: TensorFlow is up, counting starts
     assert panel.form.parameter_counter.is_counting
     qtbot.waitUntil(lambda: "3,274,634 parameters" in panel.form.preset_caption.text(), timeout=120_000)
     assert panel.form.preset_caption.text().splitlines()[0].startswith("Tutorial: 99.3%")
+    assert panel.form.preset_caption.text().splitlines()[1] == "--preset lenet5x5 · 3,274,634 parameters"
     lenet = panel.form.preset_combo.findData("lenet5x5")
     assert panel.form.preset_combo.itemText(lenet).endswith("·  3.27 M")
     qtbot.waitUntil(lambda: not panel.form.parameter_counter.is_counting, timeout=120_000)
