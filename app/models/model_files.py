@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from app.common.user_folders import trained_models_folder
 from app.models.names import file_name_for
 from ml.models.formats import SUPPORTED_SUFFIXES
 
 MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 MODEL_SAVE_FILTER = "Keras model (*.keras);;Legacy HDF5 model (*.h5)"
 RECENT_MODELS_LIMIT = 8
+
+
+def default_models_folder() -> Path:
+    """Where model files go until the user picks another folder: "Digit Lab models" in the Documents folder."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(documents or Path.home()) / "Digit Lab models"
 
 
 class ModelFiles(QObject):
@@ -46,15 +53,20 @@ class ModelFiles(QObject):
         self.remember(path)
 
     def ask_open_path(self) -> None:
-        """Ask for a model file and request it opened."""
-        folder = self.settings.value("paths/models", str(Path.home()), type=str)
+        """Ask for a model file and request it opened (first in the models folder, else where unsaved runs are)."""
+        start = next((folder for folder in (default_models_folder(), trained_models_folder()) if folder.is_dir()), None)
+        folder = self.settings.value("paths/models", str(start or Path.home()), type=str)
         path, _ = QFileDialog.getOpenFileName(self.window, "Open model", folder, MODEL_OPEN_FILTER)
         if path:
             self.open_requested.emit(path)
 
     def ask_save_path(self, display_name: str) -> str | None:
         """The file to save a model called ``display_name`` to, or None when the dialog is cancelled."""
-        folder = Path(self.settings.value("paths/models", str(Path.home()), type=str))
+        folder = Path(self.settings.value("paths/models", str(default_models_folder()), type=str))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # the first save goes to a folder of its own, not $HOME
+        except OSError:
+            folder = Path.home()
         suggested = folder / f"{file_name_for(display_name)}.keras"
         path, chosen_filter = QFileDialog.getSaveFileName(
             self.window, "Save model as", str(suggested), MODEL_SAVE_FILTER
