@@ -280,6 +280,7 @@ class PredictionPanel(QWidget):
         self.bars = ProbabilityBars()
         self.stages = StageStrip()
 
+        self._keep_verdict_height(medium)
         verdict = QVBoxLayout()
         verdict.addStretch(1)
         verdict.addWidget(self.predicted_class)
@@ -309,6 +310,19 @@ class PredictionPanel(QWidget):
         layout.setColumnStretch(2, 3)
         self.set_class_names([str(digit) for digit in range(MNIST_CLASSES)])  # until a model says otherwise
         self.show_message("Draw a digit")
+
+    def _keep_verdict_height(self, confidence_font: QFont) -> None:
+        """Fixed heights for the class, the confidence and the message, so the panel never jumps between states."""
+        largest = QFont(self.font())
+        largest.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 6.0)
+        largest.setBold(True)
+        self.predicted_class.setFixedHeight(QFontMetrics(largest).height())
+        self.confidence.setFixedHeight(QFontMetrics(confidence_font).height())
+        self.message.setFixedHeight(3 * QFontMetrics(self.message.font()).lineSpacing())  # up to three lines
+        for label in (self.confidence, self.message):
+            policy = label.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            label.setSizePolicy(policy)
 
     def _show_class_name(self, name: str) -> None:
         """The winning class as large as fits: a digit very large, a word such as "Ankle boot" smaller."""

@@ -150,3 +150,21 @@ def test_what_the_model_sees_is_its_own_input_when_it_has_one(panel):
     assert panel.model_input.pixels.shape == (8, 8)
     panel.show_result({**result, "model_view": None})
     assert panel.model_input.pixels.shape == (28, 28)
+
+
+def test_the_panel_keeps_its_layout_between_blank_predicted_and_message_states(panel, qtbot):
+    def layout() -> tuple:
+        qtbot.wait(20)
+        parts = (panel.model_input, panel.stages_section, panel.predicted_class, panel.confidence, panel.message)
+        return tuple(part.geometry().getRect() for part in parts)
+
+    panel.show_message("Draw a digit")
+    blank = layout()
+    panel.show_prediction(np.zeros((28, 28), dtype=np.float32), probabilities_with_winner(7), [])
+    assert layout() == blank
+    panel.show_message("No digit found: only specks or shading, no ink, in a message long enough to wrap twice")
+    assert layout() == blank
+    panel.set_class_names(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                           "Bag", "Ankle boot"])  # fmt: skip
+    panel.show_prediction(np.zeros((28, 28), dtype=np.float32), probabilities_with_winner(9), [])
+    assert layout() == blank
