@@ -12,6 +12,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QWidget,
 )
 
@@ -70,6 +73,23 @@ class ElidedLabel(QLabel):
             "\n".join(self.elided_lines()),
             self.foregroundRole(),
         )
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box whose shown choice ends in "…" when it is wider than the box (the list shows it all)."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Paint the frame and arrow as usual, with the current text elided to the room left for it."""
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        room = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        metrics = self.fontMetrics()
+        option.currentText = metrics.elidedText(option.currentText, Qt.TextElideMode.ElideRight, room.width())
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 def path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:

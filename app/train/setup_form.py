@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.common.widgets import ElidedLabel, LearningRateSpinBox, select_data
+from app.common.widgets import ElidedComboBox, ElidedLabel, LearningRateSpinBox, select_data
 from app.train.augmentation_preview import AugmentationPreviewDialog
 from app.train.options_form import FOLDER_DATASET, TrainingOptions
 from app.train.parameter_counter import ParameterCounter, model_input
@@ -125,7 +125,7 @@ class SetupForm(QWidget):
         self.data_path_edit = QLineEdit()
         self.data_path_edit.setClearButtonEnabled(True)
         self.browse_button = QPushButton("Browse…")
-        self.preset_combo = QComboBox()
+        self.preset_combo = ElidedComboBox()  # long titles end in "…" rather than being cut
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setMinimumContentsLength(24)
         for name, preset in PRESETS.items():
@@ -204,25 +204,30 @@ class SetupForm(QWidget):
         augment_row.addWidget(self.augment_check, 1)
         augment_row.addWidget(self.preview_button)
         rows: list[tuple[str, QWidget | QHBoxLayout, str, QWidget | QHBoxLayout | None]] = [
-            ("Dataset", self.dataset_combo, "", None),
-            ("Data", data_row, "", None),
-            ("Model", self.preset_combo, "", None),
+            ("Data&set", self.dataset_combo, "", None),  # mnemonics: Alt+letter, none shared with the menus
+            ("D&ata", data_row, "", None),
+            ("M&odel", self.preset_combo, "", None),
             ("", self.preset_caption, "", None),
             ("", self.fine_tune_check, "", None),
-            ("Epochs", self.epochs_spin, "Batch size", self.batch_size_spin),
-            ("Optimizer", self.optimizer_combo, "Learning rate", self.learning_rate_spin),
-            ("Validation", validation_row, "", None),
-            ("Train on", self.training_limit_spin, "", augment_row),
+            ("E&pochs", self.epochs_spin, "&Batch size", self.batch_size_spin),
+            ("Optimi&zer", self.optimizer_combo, "&Learning rate", self.learning_rate_spin),
+            ("Valida&tion", validation_row, "", None),
+            ("T&rain on", self.training_limit_spin, "", augment_row),
         ]
+        buddies = {"D&ata": self.data_path_edit, "Valida&tion": self.validation_spin}
         for row, (label, field, second_label, second_field) in enumerate(rows):
-            grid.addWidget(QLabel(label), row, 0)
+            label_widget = QLabel(label)
+            label_widget.setBuddy(buddies.get(label, field if isinstance(field, QWidget) else None))
+            grid.addWidget(label_widget, row, 0)
             span = 1 if second_field is not None else 3
             if isinstance(field, QHBoxLayout):
                 grid.addLayout(field, row, 1, 1, span)
             else:
                 grid.addWidget(field, row, 1, 1, span)
             if second_label:
-                grid.addWidget(QLabel(second_label), row, 2)
+                second_label_widget = QLabel(second_label)
+                second_label_widget.setBuddy(second_field)
+                grid.addWidget(second_label_widget, row, 2)
                 grid.addWidget(second_field, row, 3)
             elif isinstance(second_field, QHBoxLayout):
                 grid.addLayout(second_field, row, 2, 1, 2)

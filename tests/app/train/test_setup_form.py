@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from tests.app.train.runs import RUN_TIMEOUT_MS
 
@@ -116,3 +117,23 @@ def test_choosing_a_dataset_switches_to_a_preset_that_suits_its_input(make_panel
     form.preset_combo.setCurrentIndex(form.preset_combo.findData("cnn3x3"))
     form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("mnist"))
     assert form.preset_combo.currentData() == "cnn3x3"  # a 28x28 preset suits every 28x28 dataset: kept
+
+
+def test_every_setting_has_a_mnemonic_that_focuses_its_field(make_panel, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    panel = make_panel()
+    panel.show()
+    qtbot.waitExposed(panel)
+    labels = [label for label in panel.form.setup_tabs.widget(0).findChildren(QLabel) if "&" in label.text()]
+    letters = [label.text()[label.text().index("&") + 1].lower() for label in labels]
+    assert len(labels) == 9 and len(set(letters)) == 9  # one each, none repeated
+    assert not set(letters) & {"f", "e", "m", "v", "h"}  # the menus' own Alt+letters
+    assert all(label.buddy() is not None for label in labels)
+    epochs = next(label for label in labels if label.text() == "E&pochs")
+    panel.activateWindow()
+    panel.form.dataset_combo.setFocus()
+    qtbot.waitUntil(panel.form.dataset_combo.hasFocus)
+    qtbot.keyClick(panel.form.dataset_combo, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(panel.form.epochs_spin.hasFocus)
+    assert epochs.buddy() is panel.form.epochs_spin
