@@ -1,4 +1,4 @@
-"""``digitlab train | predict | evaluate | presets``: the same jobs as the window, without one."""
+"""``digitlab train | predict | evaluate | export | presets``: the same jobs as the window, without one."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import argparse
 from collections.abc import Sequence
 
 from ml.cli.evaluate import run_evaluate
+from ml.cli.export import run_export
 from ml.cli.predict import run_predict
 from ml.cli.presets import run_presets
 from ml.cli.train import run_train
 from ml.models.presets import PRESETS
 from ml.native_log import request_debug
+
+EXPORT_FORMATS = ("tflite", "tflite-int8", "savedmodel", "h5")  # ml.export.exporter.FORMATS, without importing Keras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own start-up messages (as DIGITLAB_DEBUG=1 does)"
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,presets}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,export,presets}")
     train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
     train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
     train.add_argument(
@@ -76,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default="mnist")
     evaluate.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
     evaluate.set_defaults(handler=run_evaluate)
+    export = commands.add_parser("export", help="export a model to TFLite, int8 TFLite, SavedModel or HDF5, verified")
+    export.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), help="what to write")
+    export.add_argument("--out", required=True, metavar="PATH", help=".tflite, .h5, or a folder for savedmodel")
+    export.set_defaults(handler=run_export)
     return parser
 
 

@@ -1,0 +1,212 @@
+"""Exports in every format, reloaded on their own and compared; atomic writes; refusals in plain words."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ml.export import exporter
+from ml.export.exporter import ExportError, check_destination, export_model, sidecar_path
+from ml.export.verification import keras_probabilities, mnist_reference, model_inputs
+from ml.models.files import load_model
+from tests.ml.export.tiny import tiny_digit_model
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_digit_model()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return mnist_reference()
+
+
+@pytest.fixture(scope="module")
+def expected(tiny, reference):
+    return keras_probabilities(tiny, model_inputs(tiny, reference.test_images))
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+def run_tflite_file(path: Path, inputs: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Score with TensorFlow's own interpreter, one image at a time (independent of Digit Lab's runner)."""
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    rows = []
+    for image in inputs:
+        batch = image[None]
+        if source["dtype"] == np.int8:
+            scale, zero = source["quantization"]
+            batch = np.clip(np.round(batch / scale + zero), -128, 127).astype(np.int8)
+        interpreter.set_tensor(source["index"], batch)
+        interpreter.invoke()
+        raw = interpreter.get_tensor(target["index"])[0]
+        if target["dtype"] == np.int8:
+            scale, zero = target["quantization"]
+            raw = (raw.astype(np.float32) - zero) * scale
+        rows.append(raw)
+    return np.array(rows), source
+
+
+def test_tflite_export_matches_keras_and_says_so(tiny, reference, expected, tmp_path):
+    report = export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    assert listing(tmp_path) == ["digits.json", "digits.tflite"]  # no temporary left
+    probabilities, source = run_tflite_file(tmp_path / "digits.tflite", model_inputs(tiny, reference.test_images[:200]))
+    assert source["dtype"] == np.float32
+    assert np.abs(probabilities - expected[:200]).max() < 1e-4
+    check = report.verification
+    assert check.images == 1000
+    assert check.max_probability_difference < 1e-4
+    assert check.exported_accuracy == check.keras_accuracy
+    assert check.keras_accuracy == pytest.approx(np.mean(expected.argmax(1) == reference.test_labels))
+    assert report.size_bytes == (tmp_path / "digits.tflite").stat().st_size
+    assert any("max probability difference" in line for line in report.as_lines())
+
+
+def test_int8_export_is_integer_only_and_reports_its_accuracy_drop(tiny, reference, expected, tmp_path):
+    report = export_model(tiny, "tflite-int8", tmp_path / "digits-int8.tflite", reference=reference)
+    probabilities, source = run_tflite_file(
+        tmp_path / "digits-int8.tflite", model_inputs(tiny, reference.test_images)
+    )
+    assert source["dtype"] == np.int8
+    accuracy = float(np.mean(probabilities.argmax(1) == reference.test_labels))
+    check = report.verification
+    assert check.exported_accuracy == pytest.approx(accuracy)
+    assert check.accuracy_drop == pytest.approx(check.keras_accuracy - accuracy)
+    assert abs(check.accuracy_drop) < 0.02
+    assert 0 < check.max_probability_difference < 0.2  # quantised: close, not equal
+    assert any("int8 accuracy drop" in line for line in report.as_lines())
+    sidecar = json.loads((tmp_path / "digits-int8.json").read_text())
+    quantization = sidecar["tensors"]["input"]["quantization"]
+    assert sidecar["tensors"]["input"]["dtype"] == "int8" and quantization["scale"] > 0
+    assert sidecar["verification"]["accuracy_drop"] == pytest.approx(check.accuracy_drop)
+    float_report = export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    assert report.size_bytes < float_report.size_bytes / 2  # int8 weights: about a quarter of float32
+
+
+def test_savedmodel_export_reloads_with_tensorflow_alone(tiny, reference, expected, tmp_path):
+    report = export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
+    assert listing(tmp_path) == ["digits", "digits.json"]
+    served = tf.saved_model.load(str(tmp_path / "digits"))
+    probabilities = served.serve(tf.constant(model_inputs(tiny, reference.test_images[:100]))).numpy()
+    assert np.abs(probabilities - expected[:100]).max() < 1e-5
+    assert report.verification.max_probability_difference < 1e-5
+    card = json.loads((tmp_path / "digits.json").read_text())
+    assert card["class_names"] == [str(digit) for digit in range(10)]
+    assert card["input_convention"]["polarity"] == "white_on_black" and card["input_convention"]["scale"] == "0-1"
+    assert card["model_card"]["preset"] == "tiny"
+
+
+def test_savedmodel_export_replaces_an_older_savedmodel_but_not_other_folders(tiny, reference, tmp_path):
+    export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
+    export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
+    assert (tmp_path / "digits" / "saved_model.pb").is_file()
+    assert listing(tmp_path) == ["digits", "digits.json"]
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "holiday.jpg").write_bytes(b"jpeg")
+    with pytest.raises(ExportError, match="holds other files"):
+        export_model(tiny, "savedmodel", other, reference=reference)
+    assert listing(other) == ["holiday.jpg"]
+
+
+def test_h5_export_keeps_the_card_inside_and_reloads_safely(tiny, reference, expected, tmp_path):
+    report = export_model(tiny, "h5", tmp_path / "digits.h5", reference=reference)
+    assert report.sidecar is None and listing(tmp_path) == ["digits.h5"]
+    reloaded = load_model(tmp_path / "digits.h5")
+    assert reloaded.has_metadata and reloaded.metadata.preset == "tiny"
+    probabilities = keras.ops.convert_to_numpy(reloaded.model(model_inputs(tiny, reference.test_images[:100])))
+    assert np.abs(probabilities - expected[:100]).max() < 1e-6
+    assert report.verification.max_probability_difference < 1e-6
+
+
+def test_an_export_that_fails_verification_leaves_nothing_and_keeps_the_old_file(tiny, reference, tmp_path,
+                                                                                   monkeypatch):
+    target = tmp_path / "digits.tflite"
+    target.write_bytes(b"the previous export")
+    real_compare = exporter.compare
+    monkeypatch.setattr(exporter, "compare", lambda reference_, exported, labels: dataclasses.replace(
+        real_compare(reference_, exported, labels), max_probability_difference=0.5))
+    with pytest.raises(ExportError, match="differ by up to 0.5"):
+        export_model(tiny, "tflite", target, reference=reference)
+    assert listing(tmp_path) == ["digits.tflite"]
+    assert target.read_bytes() == b"the previous export"
+
+
+def test_an_interrupted_export_leaves_no_partial_file(tiny, reference, tmp_path, monkeypatch):
+    def interrupted(*_arguments, **_keywords):
+        (tmp_path / next(name for name in listing(tmp_path) if name.startswith("."))).joinpath("x").write_bytes(b"x")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exporter, "convert_to_tflite", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    assert listing(tmp_path) == []
+
+
+def test_a_converter_failure_becomes_one_plain_line(tiny, reference, tmp_path, monkeypatch):
+    def broken(*_arguments, **_keywords):
+        raise RuntimeError("MLIR pass failed\n" + "x" * 2000)
+
+    monkeypatch.setattr(exporter, "convert_to_tflite", broken)
+    with pytest.raises(ExportError) as caught:
+        export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    message = str(caught.value)
+    assert message.startswith("Could not export tiny as tflite") and "MLIR pass failed" in message
+    assert len(message) < 500 and "\n" not in message
+    assert listing(tmp_path) == []
+
+
+def test_an_int8_export_losing_too_much_accuracy_is_refused(tiny, reference, tmp_path):
+    with pytest.raises(ExportError, match="int8 export loses .* Export as tflite"):
+        export_model(tiny, "tflite-int8", tmp_path / "q.tflite", reference=reference, max_int8_drop=-1.0)
+    assert listing(tmp_path) == []
+
+
+def test_models_of_other_classes_are_compared_without_mnist_labels(tiny, reference, tmp_path):
+    letters = dataclasses.replace(tiny, metadata=dataclasses.replace(tiny.metadata, class_names=list("abcdefghij")))
+    report = export_model(letters, "tflite", tmp_path / "letters.tflite", reference=reference)
+    assert report.verification.keras_accuracy is None and report.verification.agreement == 1.0
+    assert not any(line.startswith("accuracy") for line in report.as_lines())
+    assert json.loads((tmp_path / "letters.json").read_text())["class_names"] == list("abcdefghij")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "message"),
+    [
+        ("tflite", "digits.h5", "must be named .tflite"),
+        ("h5", "digits.keras", "must be named .h5 or .hdf5"),
+        ("onnx", "digits.onnx", "Unknown export format"),
+    ],
+)
+def test_destinations_are_checked_first(tmp_path, fmt, name, message):
+    with pytest.raises(ExportError, match=message):
+        check_destination(fmt, tmp_path / name)
+
+
+def test_missing_folders_and_folders_in_the_way_are_refused(tmp_path):
+    with pytest.raises(ExportError, match="does not exist"):
+        check_destination("tflite", tmp_path / "absent" / "digits.tflite")
+    (tmp_path / "digits.tflite").mkdir()
+    with pytest.raises(ExportError, match="folder of that name is in the way"):
+        check_destination("tflite", tmp_path / "digits.tflite")
+    (tmp_path / "model").write_text("a file")
+    with pytest.raises(ExportError, match="file of that name is in the way"):
+        check_destination("savedmodel", tmp_path / "model")
+
+
+def test_sidecar_names():
+    assert sidecar_path(Path("/a/digits.tflite"), "tflite") == Path("/a/digits.json")
+    assert sidecar_path(Path("/a/digits.v2"), "savedmodel") == Path("/a/digits.v2.json")
+    assert sidecar_path(Path("/a/digits.h5"), "h5") is None
