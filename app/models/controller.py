@@ -26,12 +26,16 @@ class ModelController(QObject):
     prediction_finished = Signal(dict)
     model_described = Signal(object)
     model_description_failed = Signal(str)
+    export_progress = Signal(str)
+    export_finished = Signal(dict)
+    export_failed = Signal(str)
 
     _load_requested = Signal(str, bool, str)
     _set_aside_requested = Signal(str, bool, str)
     _switch_requested = Signal()
     _save_requested = Signal(str)
     _describe_requested = Signal()
+    _export_requested = Signal(str, str)
     _prediction_requested = Signal(int, object)
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
@@ -49,6 +53,10 @@ class ModelController(QObject):
         self._switch_requested.connect(self._worker.switch_to_previous)
         self._save_requested.connect(self._worker.save_model)
         self._describe_requested.connect(self._worker.describe_active_model)
+        self._export_requested.connect(self._worker.export_active_model)
+        self._worker.export_progress.connect(self.export_progress)
+        self._worker.export_finished.connect(self.export_finished)
+        self._worker.export_failed.connect(self.export_failed)
         self._prediction_requested.connect(self._worker.predict)
         self._worker.backend_loaded.connect(self.backend_loaded)
         self._worker.backend_failed.connect(self.backend_failed)
@@ -106,6 +114,10 @@ class ModelController(QObject):
     def describe_active_model(self) -> None:
         """Ask the worker for the active model's layers (answered by ``model_described``)."""
         self._describe_requested.emit()
+
+    def export_active_model(self, fmt: str, path: str) -> None:
+        """Ask the worker to export the active model (answered by ``export_finished`` or ``export_failed``)."""
+        self._export_requested.emit(fmt, path)
 
     def request_prediction(self, drawing: np.ndarray) -> int:
         """Queue a drawing for preprocessing and inference; returns its request id."""

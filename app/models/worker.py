@@ -86,6 +86,9 @@ class ModelWorker(QObject):
     prediction_finished = Signal(dict)
     model_described = Signal(object)  # an ml.models.summary.ModelDescription: plain data
     model_description_failed = Signal(str)
+    export_progress = Signal(str)  # what the export is doing, for the status bar
+    export_finished = Signal(dict)  # ml.export.exporter.ExportReport.as_dict(): plain data
+    export_failed = Signal(str)
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -190,6 +193,26 @@ class ModelWorker(QObject):
         except Exception as error:  # noqa: BLE001 - reported to the window in plain words
             logger.exception("Describing the model failed")
             self.model_description_failed.emit(f"Could not describe the model: {type(error).__name__}: {error}")
+
+    @Slot(str, str)
+    def export_active_model(self, fmt: str, path: str) -> None:
+        """Export the active model (``ml.export.exporter.export_model``: verified, atomic), reporting progress."""
+        if self._active is None:
+            self.export_failed.emit("There is no model to export yet.")
+            return
+        try:
+            from ml.errors import DigitLabError
+            from ml.export.exporter import export_model
+
+            try:
+                report = export_model(self._active.loaded, fmt, path, progress=self.export_progress.emit)
+            except DigitLabError as error:
+                self.export_failed.emit(str(error))
+                return
+            self.export_finished.emit(report.as_dict())
+        except Exception as error:  # noqa: BLE001 - an export must never take the worker down
+            logger.exception("Exporting the model failed")
+            self.export_failed.emit(f"Could not export the model to {path}: {type(error).__name__}: {error}")
 
     @Slot(int, object)
     def predict(self, request_id: int, drawing: np.ndarray) -> None:
