@@ -50,9 +50,7 @@ def configure_tensorflow_logging() -> bool:
     """
     quiet = not debug_requested()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if quiet else "0")
-    if quiet:
-        for name in ("absl", "tensorflow"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_python_loggers()
     return quiet
 
 
@@ -114,3 +112,11 @@ def start_tensorflow_quietly() -> None:
             tf.config.list_physical_devices("GPU")  # where "failed call to cuInit" is printed
         except Exception:  # noqa: BLE001 - the caller's import reports it in its own words
             return
+    configure_tensorflow_logging()  # again: importing absl's logging resets its logger's level
+
+
+def quiet_python_loggers() -> None:
+    """Keep absl's and TensorFlow's Python warnings (legacy HDF5, retracing) off the terminal unless debugging."""
+    if not debug_requested():
+        for name in ("absl", "tensorflow"):
+            logging.getLogger(name).setLevel(logging.ERROR)

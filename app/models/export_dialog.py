@@ -1,0 +1,199 @@
+"""Model ▸ Export…: pick a format and a path; the model thread exports, verifies and reports the figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.controller import ModelController
+
+# (format, label, suffix, what it is): the formats of ml.export.exporter.FORMATS (which imports TensorFlow)
+EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
+    ("tflite", "TensorFlow Lite (float32)", ".tflite", "For phones and small devices; the same probabilities."),
+    (
+        "tflite-int8",
+        "TensorFlow Lite, int8 quantised",
+        ".tflite",
+        "About a quarter of the size, integers only (microcontrollers, Edge TPU); slightly different probabilities.",
+    ),
+    ("savedmodel", "TensorFlow SavedModel (a folder)", "", "For TensorFlow Serving and TensorFlow tools."),
+    ("h5", "Keras HDF5 (.h5)", ".h5", "For older Keras and tf.keras code."),
+)
+LAST_FOLDER_KEY = "export/folder"
+LAST_FORMAT_KEY = "export/format"
+
+
+def path_for_format(path: str, fmt: str) -> str:
+    """``path`` with the suffix ``fmt`` needs (a SavedModel folder has none)."""
+    if not path.strip():
+        return path
+    suffix = next(choice[2] for choice in EXPORT_CHOICES if choice[0] == fmt)
+    current = Path(path)
+    known = {choice[2] for choice in EXPORT_CHOICES if choice[2]} | {".hdf5"}
+    stem = current.with_suffix("") if current.suffix.lower() in known else current
+    return str(stem.with_name(stem.name + suffix))
+
+
+class ExportDialog(QDialog):
+    """The format and where to write it; the path's suffix follows the format."""
+
+    def __init__(self, default_path: str, fmt: str = "tflite", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ExportDialog")
+        self.setWindowTitle("Export model")
+        self.format_box = QComboBox()
+        for name, label, _suffix, _about in EXPORT_CHOICES:
+            self.format_box.addItem(label, name)
+        self.about_label = QLabel()
+        self.about_label.setWordWrap(True)
+        self.path_edit = QLineEdit(default_path)
+        self.browse_button = QPushButton("Browse…")
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(self.browse_button)
+        form = QFormLayout()
+        form.addRow("Format:", self.format_box)
+        form.addRow("", self.about_label)
+        form.addRow("Save to:", path_row)
+        note = QLabel(
+            "The export is reloaded and compared with the model on 1,000 MNIST test images before it is written. "
+            "Class names and the input convention go in a .json file beside it."
+        )
+        note.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+        self.format_box.currentIndexChanged.connect(self._on_format_changed)
+        self.path_edit.textChanged.connect(self._update_button)
+        self.browse_button.clicked.connect(self._browse)
+        self.set_format(fmt)
+        self._on_format_changed()
+
+    def set_format(self, fmt: str) -> None:
+        """Select ``fmt`` (unknown names are ignored)."""
+        index = self.format_box.findData(fmt)
+        if index >= 0:
+            self.format_box.setCurrentIndex(index)
+
+    def choice(self) -> tuple[str, str]:
+        """(format, path) as chosen."""
+        return str(self.format_box.currentData()), self.path_edit.text().strip()
+
+    @Slot()
+    def _on_format_changed(self) -> None:
+        fmt = str(self.format_box.currentData())
+        self.about_label.setText(next(choice[3] for choice in EXPORT_CHOICES if choice[0] == fmt))
+        self.path_edit.setText(path_for_format(self.path_edit.text(), fmt))
+
+    @Slot()
+    def _update_button(self) -> None:
+        self.export_button.setEnabled(bool(self.path_edit.text().strip()))
+
+    @Slot()
+    def _browse(self) -> None:
+        fmt, current = self.choice()
+        suffix = next(choice[2] for choice in EXPORT_CHOICES if choice[0] == fmt)
+        file_filter = f"{fmt} (*{suffix})" if suffix else "SavedModel folder (*)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export model to", current, file_filter)
+        if path:
+            self.path_edit.setText(path_for_format(path, fmt))
+
+
+class ModelExport(QObject):
+    """Model ▸ Export…: the dialog, the export in the model thread, progress in the status bar, the result shown."""
+
+    status_changed = Signal(str, int)  # a message for the status bar and how long to show it (ms); 0 keeps it
+    export_done = Signal(dict)  # the report's plain data, after the result is shown
+
+    def __init__(self, models: ModelController, settings: QSettings, window: QWidget) -> None:
+        super().__init__(window)
+        self.models = models
+        self.settings = settings
+        self.window = window
+        self.model_name = "model"
+        self.dialog: ExportDialog | None = None
+        self.message_box: QMessageBox | None = None
+        self.running = False
+        models.export_progress.connect(self._on_progress)
+        models.export_finished.connect(self._on_finished)
+        models.export_failed.connect(self._on_failed)
+
+    def follow(self, display_name: str) -> None:
+        """The active model's name, for the default file name."""
+        self.model_name = display_name or "model"
+
+    @Slot()
+    def request(self) -> None:
+        """Open the dialog (one export at a time)."""
+        if self.running:
+            self.status_changed.emit("An export is already running.", 5000)
+            return
+        fmt = str(self.settings.value(LAST_FORMAT_KEY, "tflite"))
+        folder = Path(str(self.settings.value(LAST_FOLDER_KEY, str(Path.home()))))
+        default = path_for_format(str(folder / _file_stem(self.model_name)), fmt)
+        self.dialog = ExportDialog(default, fmt, self.window)
+        self.dialog.accepted.connect(self._on_dialog_accepted)
+        self.dialog.open()
+
+    def export(self, fmt: str, path: str) -> None:
+        """Start exporting the active model as ``fmt`` to ``path`` in the model thread."""
+        self.running = True
+        self.settings.setValue(LAST_FORMAT_KEY, fmt)
+        self.settings.setValue(LAST_FOLDER_KEY, str(Path(path).expanduser().parent))
+        self.status_changed.emit(f"Exporting {self.model_name} as {fmt}…", 0)
+        self.models.export_active_model(fmt, str(Path(path).expanduser()))
+
+    @Slot()
+    def _on_dialog_accepted(self) -> None:
+        if self.dialog is not None:
+            fmt, path = self.dialog.choice()
+            if path:
+                self.export(fmt, path)
+
+    @Slot(str)
+    def _on_progress(self, message: str) -> None:
+        self.status_changed.emit(message, 0)
+
+    @Slot(dict)
+    def _on_finished(self, report: dict) -> None:
+        self.running = False
+        self.status_changed.emit(f"Exported {Path(report['path']).name}, verified.", 10000)
+        self._show(QMessageBox.Icon.Information, "Model exported", "\n".join(report["lines"]))
+        self.export_done.emit(report)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.running = False
+        self.status_changed.emit("The export failed; nothing was written.", 10000)
+        self._show(QMessageBox.Icon.Warning, "Export failed", message)
+
+    def _show(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
+        """A window-modal message that does not block the event loop."""
+        self.message_box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
+        self.message_box.setObjectName("ExportResult")
+        self.message_box.open()
+
+
+def _file_stem(name: str) -> str:
+    cleaned = "".join(character if character.isalnum() or character in "-_." else "-" for character in name)
+    return cleaned.strip("-.") or "model"

@@ -1,0 +1,97 @@
+"""Model ▸ Export…: the dialog, the export in the model thread, the status bar and the result in plain words."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from app.models.export_dialog import EXPORT_CHOICES, ExportDialog, path_for_format
+
+
+def test_the_dialog_offers_exactly_the_cores_formats():
+    from ml.export.exporter import FORMATS
+
+    assert [choice[0] for choice in EXPORT_CHOICES] == list(FORMATS)
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt", "expected"),
+    [
+        ("/a/digits.tflite", "h5", "/a/digits.h5"),
+        ("/a/digits.h5", "savedmodel", "/a/digits"),
+        ("/a/digits", "tflite-int8", "/a/digits.tflite"),
+        ("/a/my.model", "tflite", "/a/my.model.tflite"),
+        ("", "h5", ""),
+    ],
+)
+def test_the_path_follows_the_format(path, fmt, expected):
+    assert path_for_format(path, fmt) == expected
+
+
+def test_changing_the_format_changes_the_suffix_and_the_description(qtbot):
+    dialog = ExportDialog("/tmp/digits.tflite", "tflite")
+    qtbot.addWidget(dialog)
+    dialog.set_format("h5")
+    assert dialog.choice() == ("h5", "/tmp/digits.h5")
+    assert "Keras" in dialog.about_label.text()
+    dialog.path_edit.setText("")
+    assert not dialog.export_button.isEnabled()
+
+
+def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settings, tmp_path):
+    from app.main_window import MainWindow
+    from ml.models.files import save_model
+    from tests.ml.export.tiny import tiny_digit_model
+
+    tiny = tiny_digit_model()
+    model_file = save_model(tiny.model, tmp_path / "tiny.keras", tiny.metadata)
+    window = MainWindow(settings)
+    try:
+        window.show()
+        with qtbot.waitSignal(window.models.model_loaded, timeout=120_000):
+            window.start()
+        with qtbot.waitSignal(window.models.model_loaded, timeout=60_000):
+            window.open_model_file(model_file)
+        model_menu = window.menuBar().actions()[2].menu()
+        assert window.export_action in model_menu.actions()
+
+        window.export_action.trigger()
+        dialog = window.exporter.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.path_edit.text().endswith("tiny.tflite")  # named after the active model
+        dialog.set_format("tflite-int8")
+        target = tmp_path / "out" / "tiny-int8.tflite"
+        target.parent.mkdir()
+        dialog.path_edit.setText(str(target))
+        progress: list[str] = []
+        window.exporter.status_changed.connect(lambda message, _ms: progress.append(message))
+        with qtbot.waitSignal(window.exporter.export_done, timeout=120_000) as done:
+            dialog.export_button.click()
+        report = done.args[0]
+        assert sorted(os.listdir(target.parent)) == ["tiny-int8.json", "tiny-int8.tflite"]
+        assert report["format"] == "tflite-int8" and report["verification"]["images"] == 1000
+        assert any("Reloading the export" in message for message in progress)  # progress in the status bar
+        box = window.exporter.message_box
+        assert box is not None and box.isVisible() and box.icon() == QMessageBox.Icon.Information
+        assert "int8 accuracy drop" in box.text() and "max probability difference" in box.text()
+        assert json.loads((target.parent / "tiny-int8.json").read_text())["file"] == "tiny-int8.tflite"
+        box.close()
+
+        window.export_action.trigger()  # the last format is remembered; a missing folder is refused plainly
+        dialog = window.exporter.dialog
+        assert dialog.choice()[0] == "tflite-int8"
+        dialog.path_edit.setText(str(tmp_path / "absent" / "x.tflite"))
+        with qtbot.waitSignal(window.models.export_failed, timeout=60_000):
+            dialog.export_button.click()
+        box = window.exporter.message_box
+        assert box.icon() == QMessageBox.Icon.Warning
+        assert "does not exist" in box.text() and "Traceback" not in box.text()
+        assert "nothing was written" in window.statusBar().currentMessage()
+        assert not (tmp_path / "absent").exists()
+        box.close()
+    finally:
+        window.shutdown()
+        window.close()
