@@ -59,3 +59,30 @@ def test_preloaded_tensorflow_imports_and_computes_and_freezes_its_objects_once(
     assert report["collector_enabled"]
     assert report["frozen"] > 100_000  # TensorFlow's and Keras's objects are out of later full collections
     assert report["frozen_again"] == report["frozen"]  # a second call freezes nothing new (no garbage kept)
+
+
+QUIET_CHILD = r"""
+import os
+from app.common.tensorflow_import import import_tensorflow
+tf, keras = import_tensorflow()
+os.write(2, b"E0000 00:00:1.0 1 kernel.cc:1] a real error\n")  # after the import: not held back
+print(os.environ["TF_CPP_MIN_LOG_LEVEL"], float(tf.reduce_sum(tf.constant([1.0, 2.0]))))
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_windows_import_holds_back_tensorflows_chatter_unless_debugging(debug):
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    if debug:
+        environment["DIGITLAB_DEBUG"] = "1"
+    completed = subprocess.run([sys.executable, "-c", QUIET_CHILD], cwd=ROOT, capture_output=True, text=True,
+                               timeout=240, env=environment)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.split() == ["0" if debug else "3", "3.0"]  # the level TensorFlow was imported with
+    assert "a real error" in completed.stderr
+    chatter = [line for line in completed.stderr.splitlines() if "oneDNN" in line or "absl::InitializeLog" in line
+               or "cuda drivers" in line or "cpu_feature_guard" in line]
+    if debug:
+        assert chatter  # TensorFlow 2.21 on x86 always announces oneDNN and its CPU features
+    else:
+        assert chatter == [], completed.stderr
