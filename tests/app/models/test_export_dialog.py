@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.models.export_dialog import EXPORT_CHOICES, ExportDialog, path_for_format
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_dialog_offers_exactly_the_cores_formats():
@@ -41,13 +46,22 @@ def test_changing_the_format_changes_the_suffix_and_the_description(qtbot):
     assert not dialog.export_button.isEnabled()
 
 
+def tiny_model_file(folder: Path) -> Path:
+    """The tiny trained model saved to a file by another process: no Keras object lives in the test's own thread,
+    where its collection could race the model thread's TensorFlow."""
+    path = folder / "tiny.keras"
+    script = (
+        "import sys; from ml.models.files import save_model; from tests.ml.export.tiny import tiny_digit_model; "
+        "tiny = tiny_digit_model(); save_model(tiny.model, sys.argv[1], tiny.metadata)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    return path
+
+
 def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settings, tmp_path):
     from app.main_window import MainWindow
-    from ml.models.files import save_model
-    from tests.ml.export.tiny import tiny_digit_model
 
-    tiny = tiny_digit_model()
-    model_file = save_model(tiny.model, tmp_path / "tiny.keras", tiny.metadata)
+    model_file = tiny_model_file(tmp_path)
     window = MainWindow(settings)
     try:
         window.show()
