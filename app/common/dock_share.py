@@ -22,6 +22,10 @@ class DockHeightShare(QObject):
         self.dock = dock
         self.share: float | None = None
         self._asked_for: int | None = None
+        self._wanted = 0
+        self._timer = QTimer(self)  # a child: it dies with this object, so it never fires into a closed window
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._resize_to_wanted)
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -33,8 +37,8 @@ class DockHeightShare(QObject):
             if self.window.isVisible() and old_height > 0 and new_height != old_height and self._docked():
                 self._learn_share(old_height)
                 if self.share is not None:
-                    wanted = round(self.share * new_height)
-                    QTimer.singleShot(0, lambda height=wanted: self.resize_dock(height))
+                    self._wanted = round(self.share * new_height)
+                    self._timer.start(0)  # after the layout has taken the new size
         return False
 
     def _docked(self) -> bool:
@@ -48,6 +52,9 @@ class DockHeightShare(QObject):
         moved_by_user = self._asked_for is None or abs(height - self._asked_for) > 4
         if self.share is None or (moved_by_user and not squeezed):
             self.share = height / window_height
+
+    def _resize_to_wanted(self) -> None:
+        self.resize_dock(self._wanted)
 
     def resize_dock(self, height: int) -> None:
         """Give the dock ``height`` pixels, but at least what its contents need."""
