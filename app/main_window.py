@@ -110,8 +110,6 @@ class MainWindow(QMainWindow):
         self.bundled_model_action = self._action("Use the &bundled model", None, self._on_bundled_model_triggered)
         self.summary_action = self._action("S&ummary…", "Ctrl+I", self.summary.request)
         self.summary_action.setToolTip("The active model's layers, output shapes and parameters, and a diagram")
-        self.export_action = self._action("&Export…", None, self.exporter.request)
-        self.export_action.setToolTip("TFLite, int8 TFLite, SavedModel or HDF5, verified on MNIST test images")
 
         self.undo_action = self._action("&Undo", "Ctrl+Z", self.canvas.undo)
         self.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
@@ -166,8 +164,7 @@ class MainWindow(QMainWindow):
         model_menu = menu_bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
         model_menu.addMenu(self.model_files.recent_menu)
-        model_menu.addAction(self.save_model_action)
-        model_menu.addAction(self.export_action)
+        model_menu.addActions([self.save_model_action, self.exporter.action])
         model_menu.addAction(self.summary_action)
         model_menu.addSeparator()
         model_menu.addAction(self.previous_model_action)
@@ -263,7 +260,6 @@ class MainWindow(QMainWindow):
         self.models.model_save_failed.connect(self._on_model_save_failed)
         self.models.prediction_finished.connect(self._on_prediction_finished)
         self.summary.status_changed.connect(self._show_status)
-        self.exporter.status_changed.connect(self._show_status)
         self.training_panel.model_trained.connect(self._on_model_trained)
         self.training_panel.running_changed.connect(self._on_training_running_changed)
         self.training_panel.status_changed.connect(self._show_status)
@@ -362,7 +358,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Active model: {description['display_name']}", 5000)
         self._on_canvas_changed()
         self.summary.follow(description["display_name"])
-        self.exporter.follow(description["display_name"])
 
     @Slot(dict)
     def _on_model_load_failed(self, failure: dict) -> None:

@@ -41,7 +41,8 @@ def main() -> int:
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="digitlab-export-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"model: {model_path.name} ({model_path.stat().st_size / 1e6:.2f} MB), {args.images:,} MNIST test images")
-    print("| format | size | max probability difference | same class | Keras accuracy | export accuracy | drop | time |")
+    print("| format | size | max probability difference | same class | Keras accuracy | export accuracy | drop "
+          "| time |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|")
     failures = 0
     for fmt in FORMATS:

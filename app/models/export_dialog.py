@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -134,6 +136,12 @@ class ModelExport(QObject):
         self.dialog: ExportDialog | None = None
         self.message_box: QMessageBox | None = None
         self.running = False
+        self.action = QAction("&Export…", window)  # the window puts it in the Model menu
+        self.action.setToolTip("TFLite, int8 TFLite, SavedModel or HDF5, verified on MNIST test images")
+        self.action.triggered.connect(self.request)
+        if isinstance(window, QMainWindow):
+            self.status_changed.connect(self._show_status)
+        models.model_loaded.connect(lambda description: self.follow(description.get("display_name", "")))
         models.export_progress.connect(self._on_progress)
         models.export_finished.connect(self._on_finished)
         models.export_failed.connect(self._on_failed)
@@ -186,6 +194,10 @@ class ModelExport(QObject):
         self.running = False
         self.status_changed.emit("The export failed; nothing was written.", 10000)
         self._show(QMessageBox.Icon.Warning, "Export failed", message)
+
+    @Slot(str, int)
+    def _show_status(self, message: str, milliseconds: int) -> None:
+        self.window.statusBar().showMessage(message, milliseconds)
 
     def _show(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
         """A window-modal message that does not block the event loop."""

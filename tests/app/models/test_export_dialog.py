@@ -70,9 +70,9 @@ def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settin
         with qtbot.waitSignal(window.models.model_loaded, timeout=60_000):
             window.open_model_file(model_file)
         model_menu = window.menuBar().actions()[2].menu()
-        assert window.export_action in model_menu.actions()
+        assert window.exporter.action in model_menu.actions()
 
-        window.export_action.trigger()
+        window.exporter.action.trigger()
         dialog = window.exporter.dialog
         assert dialog is not None and dialog.isVisible()
         assert dialog.path_edit.text().endswith("tiny.tflite")  # named after the active model
@@ -94,7 +94,7 @@ def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settin
         assert json.loads((target.parent / "tiny-int8.json").read_text())["file"] == "tiny-int8.tflite"
         box.close()
 
-        window.export_action.trigger()  # the last format is remembered; a missing folder is refused plainly
+        window.exporter.action.trigger()  # the last format is remembered; a missing folder is refused plainly
         dialog = window.exporter.dialog
         assert dialog.choice()[0] == "tflite-int8"
         dialog.path_edit.setText(str(tmp_path / "absent" / "x.tflite"))
