@@ -129,21 +129,16 @@ class ProbabilityBars(pg.PlotWidget):
         self._tick_font = tick_font
         self.percent_ticks: tuple[float, ...] = ()
         self._fit_percent_ticks()
+        plot.getViewBox().sigResized.connect(self._fit_percent_ticks)  # a signal, not a resizeEvent override
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
         plot.addItem(self._bars)
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Fewer percent ticks when narrow, so that "25%50%75%" never runs together."""
-        super().resizeEvent(event)
-        if hasattr(self, "percent_ticks"):  # pyqtgraph resizes once while it builds the plot
-            self._fit_percent_ticks()
-
     def _fit_percent_ticks(self) -> None:
-        """Every quarter when there is room for each label and a gap, else only 50 % and 100 %."""
+        """Every quarter when there is room for each label and a gap, else only 50 % and 100 % (no "25%50%75%")."""
         label_width = QFontMetrics(self._tick_font).horizontalAdvance("100%") + 12
-        axis_width = max(0.0, self.width() - self.getPlotItem().getAxis("left").width() - 16)
+        axis_width = max(0.0, self.getPlotItem().getViewBox().width())
         quarter = axis_width * 0.25 / 1.08
         ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= label_width else (0.5, 1.0)
         if ticks != self.percent_ticks:
