@@ -1,4 +1,9 @@
-"""Images from outside onto the canvas: Open…, drops and the clipboard; a refused file is explained, never raised."""
+"""Images from outside onto the canvas: Open…, drops and the clipboard; a refused file is explained, never raised.
+
+Files are read in a worker thread, so a slow or hostile file never freezes the window: the status bar says
+"Reading <name>…", and a read that takes longer than ``READ_TIMEOUT_MS`` is given up (the read itself cannot be
+killed; its late result is ignored and the user is told).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QObject, QSettings, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QSettings, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from app.common.threads import keep_until_finished, start_worker_thread
 from app.draw.canvas import DrawingCanvas
 from ml.models.formats import SUPPORTED_SUFFIXES
+
+READ_TIMEOUT_MS = 15_000
+"""The longest a file is waited for: Digit Lab's reader caps pixels, so a legitimate image reads in a second or two."""
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm *.pbm);;All files (*)"
 
@@ -33,32 +42,153 @@ def local_file_from_mime(mime) -> str | None:
     return None
 
 
+def _short(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ImageReadWorker(QObject):
+    """Reads one image file off the GUI thread with Digit Lab's safe reader; says what it read or why not."""
+
+    read = Signal(int, object)  # request number, the (H, W) float32 image
+    refused = Signal(int, str)  # request number, the message
+    finished = Signal()
+
+    def __init__(self, request: int, path: str) -> None:
+        super().__init__()
+        self.request = request
+        self.path = path
+
+    def run(self) -> None:
+        """Read the file; every failure becomes a message, and ``finished`` always follows."""
+        try:
+            from ml.errors import ImageReadError
+            from ml.preprocess.read import read_image
+        except Exception as error:  # noqa: BLE001 - even a failed import ends in a message
+            self.refused.emit(self.request, f"Cannot read '{Path(self.path).name}': {_short(error)}")
+            self.finished.emit()
+            return
+        try:
+            self.read.emit(self.request, read_image(self.path))
+        except ImageReadError as error:
+            self.refused.emit(self.request, str(error))
+        except Exception as error:  # noqa: BLE001 - the thread must end with a message, whatever the file did
+            self.refused.emit(self.request, f"Cannot read '{Path(self.path).name}': {_short(error)}")
+        finally:
+            self.finished.emit()
+
+
 class ImageInput(QObject):
     """Puts images from files, drops and the clipboard on a canvas; model files dropped are handed on."""
 
     status_changed = Signal(str, int)  # a message for the status bar and how long to show it (ms)
     model_file_dropped = Signal(str)
+    image_loaded = Signal(str)  # the file now on the canvas
+    image_refused = Signal(str, str)  # the file and why it was not used (refused, unreadable or too slow)
 
     def __init__(self, canvas: DrawingCanvas, settings: QSettings, window: QWidget) -> None:
         super().__init__(window)
         self.canvas = canvas
         self.settings = settings
         self.window = window
+        self.read_timeout_ms = READ_TIMEOUT_MS
+        self._request = 0  # the newest read; results of older ones are ignored
+        self._pending: dict[int, tuple[str, QTimer]] = {}  # reads awaited: their file and time limit
+        self._threads: dict[int, tuple[QThread, ImageReadWorker]] = {}  # held until each thread has finished
+        application = QCoreApplication.instance()
+        if application is not None:
+            application.aboutToQuit.connect(self._hand_over_threads)
+
+    def _hand_over_threads(self) -> None:
+        """At exit, reads still running are handed to the application's final wait, never destroyed running."""
+        for thread, _worker in list(self._threads.values()):
+            try:
+                if thread.isRunning():
+                    keep_until_finished(thread)
+            except RuntimeError:
+                continue
+
+    @property
+    def is_reading(self) -> bool:
+        """True while the newest file asked for is still being awaited."""
+        return self._request in self._pending
 
     def open_file(self, path: str | os.PathLike) -> bool:
-        """Show an image file on the canvas and predict it; False (with a message) when it cannot be read."""
-        from ml.errors import ImageReadError
-        from ml.preprocess.read import read_image
+        """Start reading an image file to show and predict; ``image_loaded`` or ``image_refused`` follows.
 
-        try:
-            gray = read_image(path)
-        except ImageReadError as error:
-            QMessageBox.warning(self.window, "Cannot open image", str(error))
-            return False
+        Returns True once the read has started (the window stays responsive meanwhile); a newer request makes
+        the result of an older one be ignored.
+        """
+        path = str(path)
+        self._request += 1
+        request = self._request
+        worker = ImageReadWorker(request, path)
+        worker.read.connect(self._on_read)
+        worker.refused.connect(self._on_refused)
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self._give_up(request))
+        self._pending[request] = (path, timer)
+        self._threads[request] = (start_worker_thread(worker, "ImageReadThread", self._on_thread_finished), worker)
+        timer.start(self.read_timeout_ms)
+        self.status_changed.emit(f"Reading {Path(path).name}…", 0)
+        return True
+
+    def _on_thread_finished(self) -> None:
+        """Let go of the threads that have finished (run in the GUI thread)."""
+        for request, (thread, _worker) in list(self._threads.items()):
+            try:
+                finished = thread.isFinished()
+            except RuntimeError:  # already deleted by Qt
+                finished = True
+            if finished:
+                del self._threads[request]
+
+    def _current(self, request: int) -> str | None:
+        """The path of ``request`` if it is still the newest read and was not given up; its timer stopped."""
+        entry = self._pending.pop(request, None)
+        if entry is None:
+            return None
+        entry[1].stop()
+        entry[1].deleteLater()
+        return entry[0] if request == self._request else None
+
+    def _on_read(self, request: int, gray: np.ndarray) -> None:
+        path = self._current(request)
+        if path is None:
+            return
         self.canvas.set_image(gray)
         self.settings.setValue("paths/images", str(Path(path).parent))
         self.status_changed.emit(f"Opened {Path(path).name}", 5000)
-        return True
+        self.image_loaded.emit(path)
+
+    def _on_refused(self, request: int, message: str) -> None:
+        path = self._current(request)
+        if path is None:
+            return
+        self.status_changed.emit(f"Could not open {Path(path).name}", 5000)
+        QMessageBox.warning(self.window, "Cannot open image", message)
+        self.image_refused.emit(path, message)
+
+    def _give_up(self, request: int) -> None:
+        """The read took too long: forget it (its thread finishes on its own) and say so."""
+        entry = self._pending.pop(request, None)
+        if entry is None:
+            return
+        path, timer = entry
+        timer.deleteLater()
+        if request in self._threads:
+            keep_until_finished(self._threads[request][0])  # never destroyed while the reader is still inside it
+        if request != self._request:
+            return
+        seconds = self.read_timeout_ms / 1000
+        message = (
+            f"Reading '{Path(path).name}' took longer than {seconds:g} s, so Digit Lab gave up on it; the drawing "
+            "was kept. The file may be on a slow network drive, or not be an ordinary image."
+        )
+        self.status_changed.emit(f"Gave up reading {Path(path).name}", 8000)
+        QMessageBox.warning(self.window, "Cannot open image", message)
+        self.image_refused.emit(path, message)
 
     def load_image(self, image: QImage | np.ndarray, source: str = "the clipboard") -> bool:
         """Show an in-memory image on the canvas and predict it; False (with a message) when it is unusable."""

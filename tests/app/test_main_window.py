@@ -379,12 +379,14 @@ def test_a_broken_image_file_gives_a_message_and_keeps_the_drawing(qtbot, window
     before = window.canvas.image_array()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
-    assert window.images.open_file(broken) is False
+    with qtbot.waitSignal(window.images.image_refused, timeout=10_000):
+        window.images.open_file(broken)
     assert dialogs.calls and dialogs.calls[0][0] == "warning"
     assert "broken.png" in dialogs.calls[0][2]
     assert np.array_equal(window.canvas.image_array(), before)
     assert window.prediction.predicted_class.text() == "1"
-    assert window.images.open_file(tmp_path / "missing.png") is False
+    with qtbot.waitSignal(window.images.image_refused, timeout=10_000):
+        window.images.open_file(tmp_path / "missing.png")
     assert "no such file" in dialogs.calls[1][2]
 
 

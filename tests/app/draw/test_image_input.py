@@ -1,9 +1,12 @@
-"""The window's Open, drop and paste refuse hostile files with a clear message: PostScript named .png, a FIFO."""
+"""The window's Open, drop and paste read files in a worker: hostile files (PostScript named .png, a FIFO) are refused
+with a clear message, and a read that takes too long is given up without freezing the window."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +85,19 @@ def paste(window: MainWindow, path: Path) -> bool:
 
 @pytest.mark.parametrize("how", ["open", "drop", "paste"])
 def test_postscript_named_png_is_refused_with_a_message_and_the_drawing_kept(
+    qtbot,
     window: MainWindow, warnings_shown: list, no_programs: None, postscript: tuple[Path, Path], how: str
 ) -> None:
     path, marker = postscript
     before = window.canvas.image_array()
-    if how == "open":
-        assert window.images.open_file(path) is False
-    elif how == "drop":
-        drop(window, path)
-    else:
-        assert paste(window, path) is False
+    with qtbot.waitSignal(window.images.image_refused, timeout=10_000) as refused:
+        if how == "open":
+            assert window.images.open_file(path) is True  # started; the answer comes by signal
+        elif how == "drop":
+            drop(window, path)
+        else:
+            assert paste(window, path) is True
+    assert refused.args[0] == str(path)
     assert len(warnings_shown) == 1
     title, text = warnings_shown[0]
     assert title == "Cannot open image"
@@ -102,8 +108,78 @@ def test_postscript_named_png_is_refused_with_a_message_and_the_drawing_kept(
 
 
 @pytest.mark.parametrize("how", ["open", "drop", "paste"])
-def test_a_named_pipe_is_refused_at_once(window: MainWindow, warnings_shown: list, tmp_path: Path, how: str) -> None:
+def test_a_named_pipe_is_refused_at_once(
+    qtbot, window: MainWindow, warnings_shown: list, tmp_path: Path, how: str
+) -> None:
     path = tmp_path / "pipe.png"
     os.mkfifo(path)
-    {"open": window.images.open_file, "drop": lambda p: drop(window, p), "paste": lambda p: paste(window, p)}[how](path)
+    actions = {"open": window.images.open_file, "drop": lambda p: drop(window, p), "paste": lambda p: paste(window, p)}
+    with qtbot.waitSignal(window.images.image_refused, timeout=5_000):
+        actions[how](path)
     assert [text for _, text in warnings_shown] == ["Cannot read 'pipe.png': it is not a regular file (a named pipe)."]
+
+
+def test_a_slow_read_is_given_up_and_its_late_result_ignored(
+    qtbot, window: MainWindow, warnings_shown: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ml.preprocess.read as read_module
+
+    release = threading.Event()
+    real_read = read_module.read_image
+
+    def slow_read(path, **kwargs):
+        release.wait(10)
+        return real_read(path, **kwargs)
+
+    path = tmp_path / "slow.png"
+    from PIL import Image
+
+    Image.new("L", (50, 50), 0).save(path)
+    monkeypatch.setattr(read_module, "read_image", slow_read)
+    window.images.read_timeout_ms = 300
+    before = window.canvas.image_array()
+    with qtbot.waitSignal(window.images.image_refused, timeout=5_000) as refused:
+        window.images.open_file(path)
+        assert "Reading slow.png…" in window.statusBar().currentMessage()
+        started = time.perf_counter()
+        qtbot.wait(50)  # the event loop runs while the file is read: the window answers
+        assert time.perf_counter() - started < 1.0
+    assert "took longer than 0.3 s" in refused.args[1] and "gave up" in refused.args[1]
+    assert [title for title, _ in warnings_shown] == ["Cannot open image"]
+    loaded = []
+    window.images.image_loaded.connect(loaded.append)
+    release.set()  # the reader finishes late: its result must not replace the drawing
+    qtbot.waitUntil(lambda: not window.images._threads, timeout=5_000)
+    qtbot.wait(50)
+    assert loaded == [] and np.array_equal(window.canvas.image_array(), before)
+
+
+def test_a_newer_file_wins_over_an_older_one_still_reading(
+    qtbot, window: MainWindow, warnings_shown: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ml.preprocess.read as read_module
+    from PIL import Image
+
+    real_read = read_module.read_image
+    release = threading.Event()
+
+    def read(path, **kwargs):
+        if Path(path).name == "old.png":
+            release.wait(10)
+        return real_read(path, **kwargs)
+
+    old, new = tmp_path / "old.png", tmp_path / "new.png"
+    Image.new("L", (50, 50), 255).save(old)
+    picture = Image.new("L", (50, 50), 255)
+    picture.paste(0, (20, 5, 30, 45))
+    picture.save(new)
+    monkeypatch.setattr(read_module, "read_image", read)
+    loaded = []
+    window.images.image_loaded.connect(loaded.append)
+    window.images.open_file(old)
+    with qtbot.waitSignal(window.images.image_loaded, timeout=5_000):
+        window.images.open_file(new)
+    release.set()
+    qtbot.waitUntil(lambda: not window.images._threads, timeout=5_000)
+    qtbot.wait(50)
+    assert loaded == [str(new)] and warnings_shown == []
