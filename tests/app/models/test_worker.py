@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -167,16 +169,20 @@ def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
 
 
 def test_an_8x8_model_shows_the_8x8_it_receives_with_a_standardized_stage(qtbot, controller, tmp_path):
-    from ml.models.files import save_model
-    from ml.models.metadata import ModelMetadata
-    from ml.models.presets import build_model
-
-    model = build_model("mlp-digits", (64,), 10)
-    rng = np.random.default_rng(0)
-    metadata = ModelMetadata(
-        input_scale="standardize", input_mean=list(rng.uniform(0, 0.3, 64)), input_std=list(rng.uniform(0.1, 0.4, 64))
+    # Built in another process: a Keras object of this thread collected while the model thread runs TensorFlow
+    # can abort the interpreter (seen when other window tests follow).
+    path = tmp_path / "digits8.keras"
+    code = (
+        "import sys, numpy as np\n"
+        "from ml.models.files import save_model\n"
+        "from ml.models.metadata import ModelMetadata\n"
+        "from ml.models.presets import build_model\n"
+        "rng = np.random.default_rng(0)\n"
+        "metadata = ModelMetadata(input_scale='standardize', input_mean=list(rng.uniform(0, 0.3, 64)),\n"
+        "                         input_std=list(rng.uniform(0.1, 0.4, 64)))\n"
+        "save_model(build_model('mlp-digits', (64,), 10), sys.argv[1], metadata)\n"
     )
-    path = save_model(model, tmp_path / "digits8.keras", metadata)
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=240)
     with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
         controller.load_model(str(path))
     with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
