@@ -87,9 +87,9 @@ class Dataset:
 def split_validation(
     x: np.ndarray, y: np.ndarray, validation_size: int | float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Carve a shuffled validation set out of the training data (never out of the test set)."""
+    """Carve a shuffled validation set out of the training data (never out of the test set), at most half of it."""
     count = int(round(validation_size * len(x))) if isinstance(validation_size, float) else int(validation_size)
-    count = min(max(count, 0), len(x) - 1)
+    count = min(max(count, 0), len(x) // 2)  # a small file keeps at least half its images for training
     order = np.random.default_rng(seed).permutation(len(x))
     val_index, train_index = order[:count], order[count:]
     return x[train_index], y[train_index], x[val_index], y[val_index]

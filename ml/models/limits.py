@@ -161,7 +161,8 @@ def _int_option(layer: dict, key: str, default: int = 0) -> int:
 def _kernel_values(layer: dict) -> int:
     kernel = layer.get("kernel_size", 1)
     sizes = kernel if isinstance(kernel, list | tuple) else [kernel]
-    return math.prod(max(int(size), 0) for size in sizes if isinstance(size, int | float) and not isinstance(size, bool))
+    numbers = [size for size in sizes if isinstance(size, int | float) and not isinstance(size, bool)]
+    return math.prod(max(int(size), 0) for size in numbers)
 
 
 def _widest_declared(config: Any) -> int:
@@ -290,7 +291,8 @@ def check_can_feed(input_shape: tuple, mean: list[float] | None, std: list[float
     """Refuse a model Digit Lab could load but never feed, naming its input shape."""
     problem = feeding_problem(input_shape, mean, std)
     if problem is not None:
-        raise ModelFileError(f"Cannot use {name}: its input has shape {_format_shape((None, *input_shape))}; {problem}.")
+        shape = _format_shape((None, *input_shape))
+        raise ModelFileError(f"Cannot use {name}: its input has shape {shape}; {problem}.")
 
 
 def check_finite_weights(weights: list, name: str) -> None:

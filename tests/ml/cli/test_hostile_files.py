@@ -86,7 +86,7 @@ def test_library_chatter_on_descriptor_1_goes_to_stderr_in_json_mode(tmp_path: P
         "with stdout_kept_for_results(True) as results:\n"
         "    os.write(1, b'INFO: Created TensorFlow Lite XNNPACK delegate\\n')\n"
         "    print('python chatter')\n"
-        "    print('{\"file\": \"a\"}', file=results, flush=True)\n"
+        '    print(\'{"file": "a"}\', file=results, flush=True)\n'
         "print('after')\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -152,7 +152,9 @@ def test_evaluate_refuses_labels_the_model_does_not_score(tmp_path: Path, capsys
 
 def test_train_refuses_bad_labels_before_training(tmp_path: Path, capsys) -> None:
     path = mnist_like_npz(tmp_path / "bad.npz", y_train=np.full(40, 12))
-    status = main(["train", "--preset", "fast", "--data", str(path), "--epochs", "1", "--out", str(tmp_path / "m.keras")])
+    status = main(
+        ["train", "--preset", "fast", "--data", str(path), "--epochs", "1", "--out", str(tmp_path / "m.keras")]
+    )
     assert status == 1
     assert "labels lie outside the 10 classes" in capsys.readouterr().err
     assert not (tmp_path / "m.keras").exists()

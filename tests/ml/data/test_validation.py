@@ -84,7 +84,9 @@ def test_bad_test_images_are_refused(tmp_path: Path, images: np.ndarray, expecte
 def test_0_255_images_of_any_number_type_read_like_uint8(tmp_path: Path, dtype) -> None:
     data = arrays()
     np.savez(tmp_path / "bytes.npz", **data)
-    np.savez(tmp_path / "typed.npz", **{key: value.astype(dtype) if key[0] == "x" else value for key, value in data.items()})
+    np.savez(
+        tmp_path / "typed.npz", **{key: value.astype(dtype) if key[0] == "x" else value for key, value in data.items()}
+    )
     typed = load_mnist(tmp_path / "typed.npz", validation_size=5)
     plain = load_mnist(tmp_path / "bytes.npz", validation_size=5)
     np.testing.assert_allclose(typed.x_test, plain.x_test, atol=1e-6)
