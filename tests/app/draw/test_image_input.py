@@ -157,8 +157,9 @@ def test_a_slow_read_is_given_up_and_its_late_result_ignored(
 def test_a_newer_file_wins_over_an_older_one_still_reading(
     qtbot, window: MainWindow, warnings_shown: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ml.preprocess.read as read_module
     from PIL import Image
+
+    import ml.preprocess.read as read_module
 
     real_read = read_module.read_image
     release = threading.Event()
