@@ -1,0 +1,1 @@
+"""The evaluation workspace: confusion matrix, mistakes, calibration, robustness and model comparison."""

@@ -1,0 +1,1 @@
+"""Look inside a model: layer outputs, filters and evidence (Grad-CAM, Integrated Gradients), numpy out."""
