@@ -23,20 +23,18 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QSizePolicy,
-    QSlider,
     QSplitter,
     QStyle,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from app.common.about import about_text
 from app.common.dock_share import DockHeightShare
-from app.draw.canvas import BRUSH_SIZE_RANGE, DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
+from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.prediction_view import PredictionPanel, format_percent
+from app.menus import build_menus, build_toolbar
 from app.models.controller import ModelController
 from app.models.export_dialog import ModelExport
 from app.models.model_files import ModelFiles
@@ -78,8 +76,8 @@ class MainWindow(QMainWindow):
         self.exporter = ModelExport(self.models, self.settings, self)
 
         self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        self.view_menu = build_menus(self)
+        self.brush_slider = build_toolbar(self)
         self._build_central_area()
         self._build_training_dock()
         self._build_status_bar()
@@ -145,65 +143,6 @@ class MainWindow(QMainWindow):
             action.triggered.connect(handler)
         self.addAction(action)
         return action
-
-    def _build_menus(self) -> None:
-        menu_bar = self.menuBar()
-        file_menu = menu_bar.addMenu("&File")
-        file_menu.addAction(self.open_image_action)
-        file_menu.addAction(self.paste_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-
-        edit_menu = menu_bar.addMenu("&Edit")
-        for action in (self.undo_action, self.redo_action, self.clear_action):
-            edit_menu.addAction(action)
-        edit_menu.addSeparator()
-        for action in (self.pen_action, self.eraser_action, self.smaller_brush_action, self.larger_brush_action):
-            edit_menu.addAction(action)
-
-        model_menu = menu_bar.addMenu("&Model")
-        model_menu.addAction(self.open_model_action)
-        model_menu.addMenu(self.model_files.recent_menu)
-        model_menu.addActions([self.save_model_action, self.exporter.action])
-        model_menu.addAction(self.summary_action)
-        model_menu.addSeparator()
-        model_menu.addAction(self.previous_model_action)
-        model_menu.addAction(self.bundled_model_action)
-
-        self.view_menu = menu_bar.addMenu("&View")
-        self.view_menu.addAction(self.show_stages_action)
-
-        help_menu = menu_bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-
-    def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("ToolsToolBar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addAction(self.open_image_action)
-        toolbar.addSeparator()
-        for action in (self.undo_action, self.redo_action, self.clear_action):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.pen_action)
-        toolbar.addAction(self.eraser_action)
-        brush_label = QLabel("  Brush ")
-        toolbar.addWidget(brush_label)
-        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brush_slider.setRange(int(BRUSH_SIZE_RANGE[0]), int(BRUSH_SIZE_RANGE[1]))
-        self.brush_slider.setValue(round(self.canvas.brush_size))
-        self.brush_slider.setFixedWidth(140)
-        self.brush_slider.setToolTip("Brush size ([ and ] change it)")
-        self.brush_slider.valueChanged.connect(self.canvas.set_brush_size)
-        toolbar.addWidget(self.brush_slider)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
-        toolbar.addAction(self.open_model_action)
-        toolbar.addAction(self.save_model_action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.view_menu.addAction(toolbar.toggleViewAction())
 
     def _build_central_area(self) -> None:
         canvas_side = QWidget()
