@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,27 @@ def diverged_result():
 
     return make
 
+
+@pytest.fixture
+def no_image_programs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list:
+    """Fail the test if Ghostscript (or any program given a file of the test) starts, and record it.
+
+    Other programs run as usual: TensorFlow's import itself runs ``uname -p``.
+    """
+    refused = ("gs", "gswin32c", "gswin64c", "djpeg")
+    started: list = []
+
+    def guard(original):
+        def run(command, *args, **kwargs):
+            words = [command] if isinstance(command, str | os.PathLike) else list(command)
+            if Path(str(words[0]).split()[0]).name in refused or any(str(tmp_path) in str(word) for word in words):
+                started.append(words)
+                raise AssertionError(f"an external program was started on an image: {words}")
+            return original(command, *args, **kwargs)
+
+        return run
+
+    for name in ("Popen", "check_call", "call", "run", "check_output"):
+        monkeypatch.setattr(subprocess, name, guard(getattr(subprocess, name)))
+    monkeypatch.setattr(os, "system", guard(os.system))
+    return started

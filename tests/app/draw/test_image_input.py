@@ -4,7 +4,6 @@ with a clear message, and a read that takes too long is given up without freezin
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import MainWindow
+from tests.hostile_images import write_postscript
 
 
 @pytest.fixture
@@ -40,24 +40,10 @@ def warnings_shown(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def no_programs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any attempt to start an external program (Ghostscript for EPS, ...)."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"an external program was started: {args}")
-
-    for name in ("Popen", "check_call", "call", "run", "check_output"):
-        monkeypatch.setattr(subprocess, name, refuse)
-    monkeypatch.setattr(os, "system", refuse)
-
-
-@pytest.fixture
 def postscript(tmp_path: Path) -> tuple[Path, Path]:
     """A PostScript program named digit.png that writes a marker file if run, and that marker's path."""
     marker = tmp_path / "marker"
-    path = tmp_path / "digit.png"
-    path.write_text(f"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n{{}} loop\n")
-    return path, marker
+    return write_postscript(tmp_path / "digit.png", marker), marker
 
 
 def file_mime(path: Path) -> QMimeData:
@@ -85,8 +71,7 @@ def paste(window: MainWindow, path: Path) -> bool:
 
 @pytest.mark.parametrize("how", ["open", "drop", "paste"])
 def test_postscript_named_png_is_refused_with_a_message_and_the_drawing_kept(
-    qtbot,
-    window: MainWindow, warnings_shown: list, no_programs: None, postscript: tuple[Path, Path], how: str
+    qtbot, window: MainWindow, warnings_shown: list, no_image_programs: list, postscript: tuple[Path, Path], how: str
 ) -> None:
     path, marker = postscript
     before = window.canvas.image_array()
@@ -104,7 +89,7 @@ def test_postscript_named_png_is_refused_with_a_message_and_the_drawing_kept(
     assert "'digit.png': it is PostScript (EPS), not an image format Digit Lab opens" in text
     assert "Traceback" not in text
     assert np.array_equal(window.canvas.image_array(), before)
-    assert not marker.exists()
+    assert not marker.exists() and no_image_programs == []
 
 
 @pytest.mark.parametrize("how", ["open", "drop", "paste"])

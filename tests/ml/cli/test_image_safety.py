@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,30 +12,7 @@ from PIL import Image
 from ml.cli.main import main
 from ml.preprocess import read
 from tests.blocking import outcome_without_blocking
-
-
-@pytest.fixture
-def no_image_programs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list:
-    """Fail the test if Ghostscript (or any program given a file of the test) starts; others run as usual.
-
-    TensorFlow's import itself runs ``uname -p``, so programs cannot be refused outright here.
-    """
-    refused = ("gs", "gswin32c", "gswin64c", "djpeg")
-    started: list = []
-
-    def guard(original):
-        def run(command, *args, **kwargs):
-            words = [command] if isinstance(command, str | os.PathLike) else list(command)
-            if Path(str(words[0]).split()[0]).name in refused or any(str(tmp_path) in str(word) for word in words):
-                started.append(words)
-                raise AssertionError(f"an external program was started on an image: {words}")
-            return original(command, *args, **kwargs)
-
-        return run
-
-    for name in ("Popen", "check_call", "call", "run", "check_output"):
-        monkeypatch.setattr(subprocess, name, guard(getattr(subprocess, name)))
-    return started
+from tests.hostile_images import write_postscript
 
 
 def run_without_blocking(arguments: list[str]) -> BaseException | int:
@@ -53,7 +29,7 @@ def test_predict_refuses_postscript_fifo_device_and_oversized_images_and_predict
 ) -> None:
     marker = tmp_path / "marker"
     eps = tmp_path / "digit.png"
-    eps.write_text(f"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n{{}} loop\n")
+    write_postscript(eps, marker)
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
     good = tmp_path / "seven.png"

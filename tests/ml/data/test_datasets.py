@@ -16,6 +16,7 @@ from ml.data.datasets import FASHION_MNIST_CLASS_NAMES, FOLDER_TEST_FRACTION, lo
 from ml.data.sources import IDX_FILE_NAMES, expected_sha256, sha256_of
 from ml.errors import DatasetError
 from tests.blocking import outcome_without_blocking
+from tests.hostile_images import write_postscript
 
 CLASS_SHADES = {"circle": 40, "cross": 140, "square": 230}  # each class has its own brightness
 
@@ -231,30 +232,16 @@ def test_a_file_without_a_recorded_hash_loads_when_it_is_mnist_shaped(tmp_path):
 # ------------------------------------------------------------------------------------- hostile files
 
 
-@pytest.fixture
-def no_programs(monkeypatch):
-    """Fail any attempt to start an external program (Ghostscript for EPS, ...)."""
-    import subprocess
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"an external program was started: {args}")
-
-    for name in ("Popen", "check_call", "call", "run", "check_output"):
-        monkeypatch.setattr(subprocess, name, refuse)
-
-
 def load_without_blocking(function, *args, **kwargs):
     """What ``function`` raised (or None); fails the test if it blocks."""
     raised = outcome_without_blocking(function, *args, **kwargs)
     return raised if isinstance(raised, BaseException) else None
 
 
-def test_image_folder_with_postscript_named_png_is_refused_naming_the_file(tmp_path, no_programs):
+def test_image_folder_with_postscript_named_png_is_refused_naming_the_file(tmp_path, no_image_programs):
     folder = write_image_folder(tmp_path / "shapes")
     marker = tmp_path / "marker"
-    (folder / "cross" / "evil.png").write_text(
-        f"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n"
-    )
+    write_postscript(folder / "cross" / "evil.png", marker)
     with pytest.raises(DatasetError) as refused:
         load_dataset(str(folder), image_size=16)
     message = str(refused.value)

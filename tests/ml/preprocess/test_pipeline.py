@@ -24,6 +24,7 @@ from ml.preprocess.gray import limit_size
 from ml.preprocess.pipeline import PreprocessResult, preprocess_file, render_mnist_on_canvas, to_mnist
 from ml.preprocess.read import read_image
 from tests.blocking import outcome_without_blocking
+from tests.hostile_images import write_postscript
 
 SAMPLE_COUNT = 40
 
@@ -654,40 +655,19 @@ def test_a_tightly_cropped_digit_that_touches_the_frame_is_not_blank(mnist) -> N
 # ----------------------------------------------------------------------------------------------------------
 # Hostile files: only image formats, no blocking, capped memory
 
-POSTSCRIPT_WRITING_A_FILE = (
-    "%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n({marker}) (w) file closefile\n{{}} loop\n"
-)
-
-
-@pytest.fixture
-def no_programs(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    """Fail any attempt to start an external program (Ghostscript, djpeg, ...) and record it."""
-    import subprocess
-
-    started: list[tuple] = []
-
-    def refuse(*args, **kwargs):
-        started.append(args)
-        raise AssertionError(f"an external program was started: {args}")
-
-    for name in ("Popen", "check_call", "call", "run", "check_output"):
-        monkeypatch.setattr(subprocess, name, refuse)
-    monkeypatch.setattr(os, "system", refuse)
-    return started
-
 
 def test_postscript_named_png_is_refused_naming_its_format_and_runs_nothing(
-    tmp_path: Path, no_programs: list[tuple]
+    tmp_path: Path, no_image_programs: list[tuple]
 ) -> None:
     marker = tmp_path / "marker"
     path = tmp_path / "digit.png"
-    path.write_text(POSTSCRIPT_WRITING_A_FILE.format(marker=marker))
+    write_postscript(path, marker)
     with pytest.raises(ImageReadError, match="'digit.png': it is PostScript \\(EPS\\)") as raised:
         preprocess_file(path)
     assert "PNG, JPEG" in str(raised.value)
     with pytest.raises(ImageReadError, match="PostScript"):
         read_image(path.read_bytes())
-    assert not marker.exists() and no_programs == []
+    assert not marker.exists() and no_image_programs == []
 
 
 @pytest.mark.parametrize(
@@ -695,7 +675,7 @@ def test_postscript_named_png_is_refused_naming_its_format_and_runs_nothing(
     [("PDF", "L", "PDF"), ("ICO", "RGBA", "ICO"), ("XBM", "1", "XBM"), ("SGI", "L", "SGI"), ("PCX", "L", "PCX")],
 )
 def test_other_formats_are_refused_by_name(
-    tmp_path: Path, canvas: np.ndarray, no_programs: list[tuple], image_format: str, mode: str, named: str
+    tmp_path: Path, canvas: np.ndarray, no_image_programs: list[tuple], image_format: str, mode: str, named: str
 ) -> None:
     path = tmp_path / "digit.png"
     path.write_bytes(encode(Image.fromarray(canvas).resize((64, 64)).convert(mode), image_format))
