@@ -29,6 +29,7 @@ class ModelController(QObject):
     export_progress = Signal(str)
     export_finished = Signal(dict)
     export_failed = Signal(str)
+    inspection_finished = Signal(dict)
 
     _load_requested = Signal(str, bool, str)
     _set_aside_requested = Signal(str, bool, str)
@@ -37,6 +38,7 @@ class ModelController(QObject):
     _describe_requested = Signal()
     _export_requested = Signal(str, str)
     _prediction_requested = Signal(int, object)
+    _inspection_requested = Signal(int, object, dict)
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
         """``startup_models``: (path, origin) pairs tried in order until one loads."""
@@ -58,6 +60,8 @@ class ModelController(QObject):
         self._worker.export_finished.connect(self.export_finished)
         self._worker.export_failed.connect(self.export_failed)
         self._prediction_requested.connect(self._worker.predict)
+        self._inspection_requested.connect(self._worker.inspect)
+        self._worker.inspection_finished.connect(self._on_inspection_finished)
         self._worker.backend_loaded.connect(self.backend_loaded)
         self._worker.backend_failed.connect(self.backend_failed)
         self._worker.model_loaded.connect(self._on_model_loaded)
@@ -72,6 +76,9 @@ class ModelController(QObject):
         self._discard_through = 0
         self._in_flight: int | None = None
         self._pending: tuple[int, np.ndarray] | None = None
+        self._last_inspection_id = 0
+        self._inspection_in_flight: int | None = None
+        self._inspection_pending: tuple[int, np.ndarray, dict] | None = None
         self._model_ready = False
         self._stopped = False
 
@@ -126,6 +133,26 @@ class ModelController(QObject):
         self._send_pending_if_idle()
         return self._last_request_id
 
+    @property
+    def is_inspecting(self) -> bool:
+        """True while an inspection is running or waiting."""
+        return self._inspection_in_flight is not None or self._inspection_pending is not None
+
+    def request_inspection(self, image28: np.ndarray, options: dict) -> int:
+        """Queue an inspection of a 28x28 (see ``ModelWorker.inspect``); returns its request id.
+
+        Like predictions, at most one is in flight and the newest wins; a waiting prediction always goes first,
+        so the fast path answers before any view of the model's insides.
+        """
+        self._last_inspection_id += 1
+        self._inspection_pending = (self._last_inspection_id, image28, dict(options))
+        self._send_pending_if_idle()
+        return self._last_inspection_id
+
+    def cancel_inspections(self) -> None:
+        """Forget the waiting inspection (a running one still reports)."""
+        self._inspection_pending = None
+
     def cancel_predictions(self) -> None:
         """Forget the waiting drawing and ignore the result of the running one."""
         self._pending = None
@@ -135,6 +162,7 @@ class ModelController(QObject):
         """Stop the worker's thread (after its current job) and wait for it; True when it has stopped."""
         self._stopped = True
         self._pending = None
+        self._inspection_pending = None
         if not self._thread.isRunning():
             return True
         self._thread.quit()
@@ -147,12 +175,30 @@ class ModelController(QObject):
     # ----------------------------------------------------------------------------------------- helpers
 
     def _send_pending_if_idle(self) -> None:
-        if self._in_flight is not None or self._pending is None or not self._model_ready or self._stopped:
+        if self._in_flight is not None or not self._model_ready or self._stopped:
+            return
+        if self._pending is None:
+            self._send_inspection_if_idle()
             return
         request_id, drawing = self._pending
         self._pending = None
         self._in_flight = request_id
         self._prediction_requested.emit(request_id, drawing)
+
+    def _send_inspection_if_idle(self) -> None:
+        """Send the newest inspection once no prediction is running or waiting and no inspection is running."""
+        if self._inspection_in_flight is not None or self._inspection_pending is None:
+            return
+        request_id, image28, options = self._inspection_pending
+        self._inspection_pending = None
+        self._inspection_in_flight = request_id
+        self._inspection_requested.emit(request_id, image28, options)
+
+    @Slot(dict)
+    def _on_inspection_finished(self, result: dict) -> None:
+        self._inspection_in_flight = None
+        self.inspection_finished.emit({**result, "final": self._inspection_pending is None})
+        self._send_pending_if_idle()
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.common.user_folders import user_cache_folder
+from app.models.inspection import InspectionTools
 from app.models.names import trained_model_name
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class ModelWorker(QObject):
     export_progress = Signal(str)  # what the export is doing, for the status bar
     export_finished = Signal(dict)  # ml.export.exporter.ExportReport.as_dict(): plain data
     export_failed = Signal(str)
+    inspection_finished = Signal(dict)  # layer outputs, evidence and filters as plain data (models/inspection.py)
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -97,6 +99,7 @@ class ModelWorker(QObject):
         self._previous: ModelSlot | None = None
         self._backend_ready = False
         self._thread_state_token: int | None = None
+        self._inspection = InspectionTools()
 
     # ------------------------------------------------------------------------------------------ slots
 
@@ -249,6 +252,16 @@ class ModelWorker(QObject):
             logger.exception("Prediction failed")
             result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
         self.prediction_finished.emit(result)
+
+    @Slot(int, object, dict)
+    def inspect(self, request_id: int, image28: np.ndarray, options: dict) -> None:
+        """Trace the layers, explain a class and/or read the filters of the active model for an MNIST-style 28x28.
+
+        ``options``: ``layers`` (bool), ``fold`` (bool), ``method`` (an ``ml.inspect.evidence.METHODS`` name or
+        None), ``class_index`` (None: the winner), ``filters`` (bool). The tracer and explainer are built once
+        per active model.
+        """
+        self.inspection_finished.emit(self._inspection.run(self._active, request_id, image28, options))
 
     # ----------------------------------------------------------------------------------------- helpers
 
