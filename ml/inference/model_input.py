@@ -66,6 +66,24 @@ def adapt_to_input(
     return np.ascontiguousarray(adapted, dtype=np.float32)
 
 
+def input_frame(digit28: np.ndarray, input_shape: tuple) -> tuple[int, int, tuple[float, float, float, float]]:
+    """(height, width, box) of the image a model receives from a 28x28 digit: its size, and the square of the digit
+    it shows as (left, top, right, bottom) in 28x28 pixels: the glyph's square for small (8x8) inputs, else 0..28."""
+    shape = tuple(input_shape)
+    if len(shape) >= 2 and shape[0] is None and (len(shape) == 4 or shape[1] is not None):
+        shape = shape[1:]
+    height, width, _, _ = _input_layout(shape)
+    box = _glyph_square(np.asarray(digit28, dtype=np.float32)) if max(height, width) < 16 else None
+    return height, width, box or (0.0, 0.0, float(MNIST_SIZE), float(MNIST_SIZE))
+
+
+def input_image_size(input_shape: tuple) -> tuple[int, int, int]:
+    """(height, width, channels) of the images a model input of ``input_shape`` (no batch dimension) takes;
+    a free size counts as 28; ValueError for an input Digit Lab cannot feed."""
+    height, width, channels, _layout = _input_layout(tuple(input_shape))
+    return height, width, channels
+
+
 def _input_layout(shape: tuple) -> tuple[int, int, int, str]:
     """(height, width, channels, layout) for a model input shape without its batch dimension."""
     problem = f"Cannot prepare digits for a model input of shape {shape}"
