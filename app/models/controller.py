@@ -37,6 +37,7 @@ class ModelController(QObject):
     _save_requested = Signal(str)
     _describe_requested = Signal()
     _export_requested = Signal(str, str)
+    _calibration_stored = Signal(str, float, dict)
     _prediction_requested = Signal(int, object)
     _inspection_requested = Signal(int, object, dict)
 
@@ -56,6 +57,7 @@ class ModelController(QObject):
         self._save_requested.connect(self._worker.save_model)
         self._describe_requested.connect(self._worker.describe_active_model)
         self._export_requested.connect(self._worker.export_active_model)
+        self._calibration_stored.connect(self._worker.store_calibration)
         self._worker.export_progress.connect(self.export_progress)
         self._worker.export_finished.connect(self.export_finished)
         self._worker.export_failed.connect(self.export_failed)
@@ -125,6 +127,10 @@ class ModelController(QObject):
     def export_active_model(self, fmt: str, path: str) -> None:
         """Ask the worker to export the active model (answered by ``export_finished`` or ``export_failed``)."""
         self._export_requested.emit(fmt, path)
+
+    def store_calibration(self, source_path: str, temperature: float, record: dict) -> None:
+        """Ask the worker to store a fitted temperature in the active model's card (answered by ``model_loaded``)."""
+        self._calibration_stored.emit(source_path, temperature, record)
 
     def request_prediction(self, drawing: np.ndarray) -> int:
         """Queue a drawing for preprocessing and inference; returns its request id."""

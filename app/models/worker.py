@@ -46,6 +46,7 @@ class ModelSlot:
     predictor: Any  # ml.inference.predictor.Predictor
     unsaved: bool
     origin: str  # "file", "bundled" or "trained"
+    modified: bool = False  # changed since loaded or saved (a temperature fitted by Calibrate)
 
 
 def describe_slot(slot: ModelSlot) -> dict:
@@ -68,10 +69,24 @@ def describe_slot(slot: ModelSlot) -> dict:
         "preset": metadata.preset,
         "dataset": metadata.dataset,
         "has_metadata": bool(loaded.has_metadata),
-        "unsaved": slot.unsaved,
+        "unsaved": slot.unsaved or slot.modified,
+        "modified": slot.modified,
+        "temperature": getattr(metadata, "temperature", None),
+        "evaluation_sets": _evaluation_sets(loaded),
         "origin": slot.origin,
         "backend": getattr(slot.predictor, "backend", ""),
     }
+
+
+def _evaluation_sets(loaded: Any) -> list[str]:
+    """The evaluation sets that fit ``loaded`` (``ml.evaluation.sets``); none when they cannot be told."""
+    try:
+        from ml.evaluation.sets import evaluation_sets
+
+        return evaluation_sets(loaded)
+    except Exception:  # noqa: BLE001 - the workspace then says the model fits no set; the window goes on
+        logger.exception("Listing the evaluation sets failed")
+        return []
 
 
 class ModelWorker(QObject):
@@ -176,12 +191,30 @@ class ModelWorker(QObject):
                 self._active,
                 loaded=dataclasses.replace(loaded, path=Path(written)),
                 unsaved=False,
+                modified=False,
                 origin="file",
             )
             self.model_saved.emit(self._describe_active())
         except Exception as error:  # noqa: BLE001 - a save must never take the worker down
             logger.exception("Saving the model failed")
             self.model_save_failed.emit(f"Could not save the model to {path}: {type(error).__name__}: {error}")
+
+    @Slot(str, float, dict)
+    def store_calibration(self, source_path: str, temperature: float, record: dict) -> None:
+        """Store a fitted temperature in the active model's card (if it is still the model of ``source_path``).
+
+        Every probability shown from then on is calibrated (the predictor reads the card), and the model is
+        modified until saved, so the temperature is saved with it.
+        """
+        loaded = None if self._active is None else self._active.loaded
+        if loaded is None or loaded.path is None or str(loaded.path) != source_path:
+            logger.warning("Calibration of %s not stored: the active model changed meanwhile", source_path)
+            return
+        loaded.metadata.temperature = float(temperature)
+        if hasattr(loaded.metadata, "calibration"):
+            loaded.metadata.calibration = dict(record)
+        self._active = dataclasses.replace(self._active, modified=True)
+        self.model_loaded.emit(self._describe_active())
 
     @Slot()
     def describe_active_model(self) -> None:
@@ -297,6 +330,9 @@ class ModelWorker(QObject):
     def _describe_active(self) -> dict:
         assert self._active is not None
         description = describe_slot(self._active)
-        description["previous_name"] = None if self._previous is None else describe_slot(self._previous)["display_name"]
-        description["previous_unsaved"] = self._previous is not None and self._previous.unsaved
+        previous = None if self._previous is None else describe_slot(self._previous)
+        description["previous_name"] = None if previous is None else previous["display_name"]
+        description["previous_unsaved"] = bool(previous and previous["unsaved"])
+        description["previous_source_path"] = None if previous is None else previous["source_path"]  # evaluation
+        description["previous_temperature"] = None if previous is None else previous["temperature"]
         return description
