@@ -34,6 +34,7 @@ from app.common.dock_share import DockHeightShare
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.prediction_view import PredictionPanel, format_percent
+from app.look_inside import add_look_inside
 from app.menus import build_menus, build_toolbar
 from app.models.controller import ModelController
 from app.models.export_dialog import ModelExport
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self._build_training_dock()
         self._build_status_bar()
         self._connect_signals()
+        self.look_inside = add_look_inside(self)  # after the window's wiring: a prediction is shown, then inspected
         self.setAcceptDrops(True)
         self._restore_window_state()
         self._update_title()

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage, qimage_to_array
 
 DOCUMENT_SIZE = 280
@@ -154,6 +155,7 @@ class DrawingCanvas(QWidget):
         self._live_erases = False
         self._hover: QPointF | None = None
         self._cache: QImage | None = None
+        self._overlay: QImage | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -244,6 +246,24 @@ class DrawingCanvas(QWidget):
         if drawing.source is not None and not drawing.strokes and not self._live_points:
             return drawing.source
         return self.image_array()
+
+    def stroke_in_progress(self) -> bool:
+        """True while a stroke is being drawn (the mouse button is down)."""
+        return bool(self._live_points)
+
+    @property
+    def overlay(self) -> QImage | None:
+        """The evidence overlay shown, or None."""
+        return self._overlay
+
+    def set_overlay(self, positive: np.ndarray | None, negative: np.ndarray | None, opacity: float = 0.6) -> None:
+        """Show evidence for (orange) and against (blue) over the drawing; None for both hides it.
+
+        The maps cover what :meth:`prediction_input` returns: an opened image's own pixels (drawn where the image
+        sits) or the whole drawing.
+        """
+        self._overlay = None if positive is None and negative is None else evidence_qimage(positive, negative, opacity)
+        self.update()
 
     def is_blank(self) -> bool:
         """True when the drawing is one flat colour (nothing drawn, or everything erased)."""
@@ -347,6 +367,7 @@ class DrawingCanvas(QWidget):
         if self._live_points:
             paint_stroke(painter, self._live_stroke())
         painter.restore()
+        self._paint_overlay(painter, rect)
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
         painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
         self._paint_brush_outline(painter, rect)
@@ -399,6 +420,22 @@ class DrawingCanvas(QWidget):
         scale = self._cache.width() / self._cache.devicePixelRatio() / DOCUMENT_SIZE
         painter.scale(scale, scale)
         return painter
+
+    def _paint_overlay(self, painter: QPainter, rect: QRectF) -> None:
+        """The evidence overlay, smoothly scaled over what was predicted."""
+        if self._overlay is None:
+            return
+        drawing = self.drawing
+        target = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE)
+        if drawing.source is not None and drawing.background is not None and not drawing.strokes:
+            target = background_rect(drawing.background)
+        scale = rect.width() / DOCUMENT_SIZE
+        left, top = rect.x() + target.x() * scale, rect.y() + target.y() * scale
+        mapped = QRectF(left, top, target.width() * scale, target.height() * scale)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(mapped, self._overlay)
+        painter.restore()
 
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):

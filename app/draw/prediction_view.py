@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage
 
 WINNER_COLOR = QColor(37, 99, 235)
@@ -43,6 +44,7 @@ class PixelImageView(QWidget):
         self._grid = grid
         self._image = None
         self._pixels: np.ndarray | None = None
+        self._overlay = None
         self.setMinimumSize(minimum_side, minimum_side)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
@@ -55,6 +57,16 @@ class PixelImageView(QWidget):
         """Show a 2-D gray array in [0, 1] (1 = white), or nothing."""
         self._pixels = None if image is None else np.asarray(image, dtype=np.float32)
         self._image = None if image is None else array_to_qimage(self._pixels)
+        self.update()
+
+    @property
+    def overlay(self):
+        """The evidence overlay shown (a QImage), or None."""
+        return self._overlay
+
+    def set_overlay(self, positive: np.ndarray | None, negative: np.ndarray | None, opacity: float = 0.6) -> None:
+        """Evidence for (orange) and against (blue) over the image, pixel for pixel; None for both hides it."""
+        self._overlay = None if positive is None and negative is None else evidence_qimage(positive, negative, opacity)
         self.update()
 
     def sizeHint(self) -> QSize:
@@ -83,6 +95,8 @@ class PixelImageView(QWidget):
             magnifying = rect.width() >= self._image.width()
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not magnifying)
             painter.drawImage(rect, self._image)
+            if self._overlay is not None:
+                painter.drawImage(rect, self._overlay)
             if self._grid and magnifying and rect.width() / self._image.width() >= 5:
                 self._paint_grid(painter, rect)
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
@@ -102,7 +116,12 @@ class PixelImageView(QWidget):
 
 
 class ProbabilityBars(pg.PlotWidget):
-    """A view of one probability per class as horizontal bars, labelled with the class names, winner highlighted."""
+    """A view of one probability per class as horizontal bars, labelled with the class names, winner highlighted.
+
+    Clicking a bar (or its label) emits ``class_clicked`` with the class's index.
+    """
+
+    class_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent, background=None)
@@ -130,6 +149,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.percent_ticks: tuple[float, ...] = ()
         self._fit_percent_ticks()
         plot.getViewBox().sigResized.connect(self._fit_percent_ticks)  # a signal, not a resizeEvent override
+        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
         plot.addItem(self._bars)
         self.setMinimumHeight(160)
@@ -144,6 +164,18 @@ class ProbabilityBars(pg.PlotWidget):
         if ticks != self.percent_ticks:
             self.percent_ticks = ticks
             self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
+
+    def class_at(self, scene_position: QPointF) -> int | None:
+        """The class whose bar row is at ``scene_position`` (anywhere across the row, label included), or None."""
+        row = round(self.getPlotItem().getViewBox().mapSceneToView(scene_position).y())
+        return row if 0 <= row < len(self._class_names) else None
+
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        index = self.class_at(event.scenePos())
+        if index is not None:
+            self.class_clicked.emit(index)
 
     @property
     def class_names(self) -> list[str]:
@@ -255,6 +287,8 @@ class StageStrip(QWidget):
 class PredictionPanel(QWidget):
     """A view of the latest prediction: model input, winning class and confidence, bars and stages."""
 
+    class_clicked = Signal(int)  # a probability bar was clicked: explain that class
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_input = PixelImageView(side=196, minimum_side=112, grid=True)
@@ -273,6 +307,8 @@ class PredictionPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.bars = ProbabilityBars()
+        self.bars.class_clicked.connect(self.class_clicked)
+        self.bars.setToolTip("Click a bar to see the evidence for that class (View ▸ Look inside)")
         self.stages = StageStrip()
 
         self._keep_verdict_height(medium)
@@ -332,9 +368,14 @@ class PredictionPanel(QWidget):
         """Label the bars with the active model's classes."""
         self.bars.set_class_names(names)
 
+    def set_overlay(self, positive: np.ndarray | None, negative: np.ndarray | None, opacity: float = 0.6) -> None:
+        """Evidence over "what the model sees" (28x28 maps); None for both hides it."""
+        self.model_input.set_overlay(positive, negative, opacity)
+
     def show_message(self, text: str, stages: Sequence[tuple[str, np.ndarray]] = ()) -> None:
         """No prediction: an empty model input, empty bars and ``text`` instead of a class."""
         self.model_input.set_image(None)
+        self.model_input.set_overlay(None, None)
         self._show_class_name("")
         self.predicted_class.setEnabled(False)
         self.confidence.setText("")

@@ -62,11 +62,13 @@ class InspectionTools:
         try:
             self._follow(slot)
             result["model_name"] = getattr(slot.loaded, "display_name", None)
-            image = np.asarray(image28, dtype=np.float32)
+            image = None if image28 is None else np.asarray(image28, dtype=np.float32)
             if options.get("filters"):
                 from ml.inspect.filters import conv_filters
 
                 result["filters"] = [filter_dict(bank) for bank in conv_filters(slot.loaded)]
+            if image is None:
+                return result
             if options.get("layers"):
                 tracer = self._tracer(slot, bool(options.get("fold", True)))
                 result["layers"] = [layer_dict(view) for view in tracer.trace(image)]

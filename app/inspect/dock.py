@@ -1,0 +1,231 @@
+"""The "Look inside" dock: the network view, the filters and the evidence, live for the user's own digit.
+
+It asks the model thread (through the controller, newest drawing wins) only after each prediction has been
+shown, so the fast path always answers first; Integrated Gradients waits for the stroke to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
+
+from app.inspect.evidence_bar import METHOD_NAMES, EvidenceBar
+from app.inspect.evidence_geometry import map_to_picture
+from app.inspect.filters_view import FiltersView
+from app.inspect.network_view import NetworkView
+from app.models.controller import ModelController
+
+STROKE_END_ONLY = ("integrated-gradients",)  # too slow for every mouse move (about 70 ms), fine at a stroke's end
+
+
+class LookInsideDock(QDockWidget):
+    """A dock with the network view and the filters, and the evidence controls above them.
+
+    Emits the overlays for the canvas (on the predicted picture's frame) and for the 28x28; the main window
+    connects them to ``DrawingCanvas.set_overlay`` and ``PredictionPanel.set_overlay``.
+    """
+
+    picture_overlay_changed = Signal(object, object, float)  # positive, negative (picture frame), opacity
+    input_overlay_changed = Signal(object, object, float)  # positive, negative (28x28), opacity
+    inspected = Signal(dict)  # each inspection result shown (for tests and benchmarks)
+
+    def __init__(self, models: ModelController, parent: QWidget | None = None) -> None:
+        super().__init__("Look inside", parent)
+        self.setObjectName("LookInsideDock")
+        self.models = models
+        self.stroke_in_progress: Callable[[], bool] = lambda: False  # the window hands in the canvas's
+        self.evidence_bar = EvidenceBar()
+        self.network = NetworkView()
+        self.filters = FiltersView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.network, "Network")
+        self.tabs.addTab(self.filters, "Filters")
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.evidence_bar)
+        layout.addWidget(self.tabs, 1)
+        self.setWidget(body)
+        self.action = self.toggleViewAction()
+        self.action.setText("&Look inside")
+        self.action.setShortcut(QKeySequence("Ctrl+L"))
+        self.action.setToolTip("Every layer's output, the filters and the evidence for your drawing (Ctrl+L)")
+
+        self._class_names: list[str] = []
+        self._chosen_class: int | None = None
+        self._latest: dict | None = None  # the latest prediction shown: image, stages, winner
+        self._sent: dict[int, dict] = {}  # inspection request id → the prediction it explains
+        self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
+        self._model_name = ""
+
+        self.evidence_bar.settings_changed.connect(self._on_evidence_settings_changed)
+        self.evidence_bar.opacity_changed.connect(self._emit_overlays)
+        self.evidence_bar.class_reset.connect(lambda: self.explain_class(None))
+        self.network.fold_changed.connect(self._request)
+        self.tabs.currentChanged.connect(self._request)
+        self.visibilityChanged.connect(self._on_visibility_changed)
+        models.inspection_finished.connect(self._on_inspection_finished)
+
+    # ------------------------------------------------------------------------------------------ public
+
+    @property
+    def explained_class(self) -> int | None:
+        """The class clicked (None: the winner is explained)."""
+        return self._chosen_class
+
+    @property
+    def evidence_maps(self) -> tuple[np.ndarray | None, ...] | None:
+        """The latest overlay maps: picture positive, picture negative, 28x28 positive, 28x28 negative."""
+        return self._evidence
+
+    @Slot(dict)
+    def set_model(self, description: dict) -> None:
+        """A new active model: forget its predecessor's rows, read its filters."""
+        self._class_names = [str(name) for name in description.get("class_names", [])]
+        self._model_name = str(description.get("display_name") or "")
+        self._chosen_class = None
+        self._latest = None
+        self._set_evidence(None)
+        self.network.clear("Draw a digit to see what every layer makes of it.")
+        self.network.set_class_names(self._class_names)
+        self.filters.show_filters([], "")
+        if self.isVisible():
+            self.models.request_inspection(None, {"filters": True})
+
+    @Slot(dict)
+    def show_prediction(self, result: dict) -> None:
+        """A prediction was shown: inspect the same 28x28 (or clear the views for a blank or failed one)."""
+        if result.get("error"):
+            return
+        if result.get("blank") or result.get("image") is None or result.get("probabilities") is None:
+            self.drawing_cleared()
+            self.network.show_message("No digit found: nothing to look inside.")
+            return
+        self._latest = {
+            "image": np.asarray(result["image"], dtype=np.float32),
+            "stages": list(result.get("stages") or []),
+            "winner": int(np.argmax(result["probabilities"])),
+        }
+        self._request()
+
+    @Slot(int)
+    def explain_class(self, index: int | None) -> None:
+        """Explain class ``index`` (a probability bar was clicked); None goes back to the winner."""
+        self._chosen_class = index
+        self._request()
+
+    @Slot()
+    def drawing_cleared(self) -> None:
+        """The drawing is blank now: no overlay, and the next digit is explained for its winner."""
+        self._latest = None
+        self._chosen_class = None
+        self.models.cancel_inspections()
+        self._set_evidence(None)
+        self.evidence_bar.show_explained(None, False)
+
+    @Slot(list, str)
+    def show_training_filters(self, banks: Sequence[dict], source: str) -> None:
+        """The kernels of the model being trained, at an epoch's end."""
+        self.filters.show_filters(banks, source)
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    @Slot()
+    def _request(self, *_unused: object) -> None:
+        """Ask for what is on show: the layers while the network tab is shown, evidence while it is switched on."""
+        latest = self._latest
+        if latest is None or not self.isVisible():
+            return
+        want_layers = self.tabs.currentWidget() is self.network
+        method = self.evidence_bar.method if self.evidence_bar.enabled else None
+        if method in STROKE_END_ONLY and self.stroke_in_progress():
+            method = None  # the last map stays until the stroke ends
+        if not want_layers and method is None:
+            return
+        class_index = self._chosen_class
+        explained = latest["winner"] if class_index is None else class_index
+        self._show_explained(explained)
+        options = {"layers": want_layers, "fold": self.network.folded, "method": method, "class_index": class_index}
+        request_id = self.models.request_inspection(latest["image"], options)
+        self._sent[request_id] = latest
+        for old in sorted(self._sent)[:-4]:  # a running request's result is still worth showing; older ones are gone
+            del self._sent[old]
+
+    @Slot(dict)
+    def _on_inspection_finished(self, result: dict) -> None:
+        if result.get("filters") is not None:
+            self.filters.show_filters(result["filters"], f"{self._model_name}: the active model's kernels")
+        prediction = self._sent.pop(result["request_id"], None)
+        for old in [request_id for request_id in self._sent if request_id < result["request_id"]]:
+            del self._sent[old]  # older results would overwrite a newer drawing's
+        if result.get("error"):
+            self.network.show_message(result["error"])
+        if prediction is None or self._latest is None:
+            return
+        if result.get("layers") is not None:
+            self.network.show_layers(result["layers"])
+        evidence = result.get("evidence")
+        if evidence is not None:
+            self._show_evidence(evidence, prediction)
+        self.inspected.emit(result)
+
+    def _show_evidence(self, evidence: dict, prediction: dict) -> None:
+        if evidence.get("message"):
+            name = METHOD_NAMES.get(evidence.get("method"), evidence.get("method"))
+            self.evidence_bar.show_message(f"{name}: {evidence['message']}")
+            self._set_evidence(None)
+            return
+        self.evidence_bar.show_message(None)
+        self._show_explained(int(evidence["class_index"]))
+        positive, negative = evidence.get("positive"), evidence.get("negative")
+        image, stages = prediction["image"], prediction["stages"]
+        self._set_evidence(
+            (map_to_picture(positive, image, stages), map_to_picture(negative, image, stages), positive, negative)
+        )
+
+    def _set_evidence(self, maps: tuple[np.ndarray | None, ...] | None) -> None:
+        self._evidence = maps
+        self._emit_overlays()
+
+    @Slot()
+    def _emit_overlays(self, _opacity: float | None = None) -> None:
+        maps = self._evidence if self.evidence_bar.enabled and self.isVisible() else None
+        opacity = self.evidence_bar.opacity
+        if maps is None:
+            self.picture_overlay_changed.emit(None, None, opacity)
+            self.input_overlay_changed.emit(None, None, opacity)
+            return
+        self.picture_overlay_changed.emit(maps[0], maps[1], opacity)
+        self.input_overlay_changed.emit(maps[2], maps[3], opacity)
+
+    def _show_explained(self, index: int) -> None:
+        names = self._class_names
+        name = names[index] if 0 <= index < len(names) else str(index)
+        self.evidence_bar.show_explained(name, self._chosen_class is not None)
+
+    @Slot()
+    def _on_evidence_settings_changed(self) -> None:
+        if not self.evidence_bar.enabled:
+            self._set_evidence(None)
+            return
+        self._request()
+
+    @Slot(bool)
+    def _on_visibility_changed(self, visible: bool) -> None:
+        """Hidden: nothing is computed and the overlay goes; shown again: catch up with the drawing."""
+        if not visible:
+            self.models.cancel_inspections()
+            self._emit_overlays()
+            return
+        if not self.filters.rows and self.models.is_model_ready:
+            self.models.request_inspection(None, {"filters": True})
+        self._request()
+
+
+def dock_area() -> Qt.DockWidgetArea:
+    """Where the dock goes: below the drawing and the prediction, as a tab beside Training."""
+    return Qt.DockWidgetArea.BottomDockWidgetArea

@@ -1,0 +1,284 @@
+"""Widgets that draw layer outputs and kernels: a mosaic of crisp maps, a colour legend and one enlarged map."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QImage,
+    QLinearGradient,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from app.inspect.colors import ColorScale, lookup_table, rgba_to_qimage
+
+GAP = 2  # pixels between tiles
+
+
+def as_maps(values: np.ndarray) -> np.ndarray:
+    """Any layer output as a stack of 2-D maps (n, h, w): (h, w, c) → c maps; a vector → one 1x1 map per unit."""
+    array = np.asarray(values, dtype=np.float32)
+    if array.ndim == 3:
+        return np.ascontiguousarray(np.moveaxis(array, -1, 0))
+    if array.ndim == 2:
+        return array[None]
+    return array.reshape(-1, 1, 1)
+
+
+def mosaic_columns(count: int, map_side: int) -> int:
+    """How many tiles a row holds: up to 32 maps, up to 64 single units (a dense layer's strip)."""
+    return max(1, min(count, 64 if map_side <= 1 else 32))
+
+
+def format_range(low: float, high: float) -> str:
+    """``-1.23 … 4.56`` with a precision that suits the numbers."""
+    return f"{low:.3g} … {high:.3g}"
+
+
+class MapMosaic(QWidget):
+    """A grid of same-sized maps drawn nearest-neighbour on one colour scale; hovering names, clicking picks a map.
+
+    The colour image is made lazily at paint time, so rows scrolled out of view cost nothing per update.
+    """
+
+    map_clicked = Signal(int)
+
+    def __init__(self, max_tile: int = 56, labels: Sequence[str] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._maps = np.zeros((0, 1, 1), np.float32)
+        self._scale = ColorScale(0.0, 1.0, "inferno")
+        self._image: QImage | None = None
+        self._dirty = False
+        self._columns = 1
+        self._tile = 8
+        self._max_tile = max_tile
+        self._labels = list(labels)
+        self.describe = lambda index: ""  # the hover text for one map; the row sets it
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    @property
+    def maps(self) -> np.ndarray:
+        """The maps shown (n, h, w)."""
+        return self._maps
+
+    @property
+    def count(self) -> int:
+        """How many maps are shown."""
+        return int(self._maps.shape[0])
+
+    @property
+    def scale(self) -> ColorScale:
+        """The colour scale of the maps."""
+        return self._scale
+
+    def set_labels(self, labels: Sequence[str]) -> None:
+        """Captions under the tiles (class names under logits and softmax)."""
+        self._labels = list(labels)
+        self._fit_height()
+        self.update()
+
+    def set_maps(self, maps: np.ndarray, scale: ColorScale) -> None:
+        """Show ``maps`` (n, h, w) on ``scale``; the layout changes only when the number or shape of maps does."""
+        reshaped = self._maps.shape != maps.shape
+        self._maps = maps
+        self._scale = scale
+        self._dirty = True
+        if reshaped:
+            self._columns = mosaic_columns(maps.shape[0], max(maps.shape[1:]))
+            self._fit_height()
+        self.update()
+
+    def color_image(self) -> QImage | None:
+        """The maps tiled into one colour image at their own resolution (remade after each update)."""
+        if self._dirty:
+            count, height, width = self._maps.shape
+            rows = math.ceil(count / self._columns) if count else 0
+            grid = np.full((rows * self._columns, height, width), np.nan, np.float32)
+            grid[:count] = self._maps
+            tiled = grid.reshape(rows, self._columns, height, width).transpose(0, 2, 1, 3)
+            rgba = self._scale.colorize(tiled.reshape(rows * height, self._columns * width))
+            self._image = rgba_to_qimage(rgba) if count else None
+            self._dirty = False
+        return self._image
+
+    def tile_rect(self, index: int) -> QRect:
+        """Where map ``index`` is drawn."""
+        height, width = self._maps.shape[1:]
+        side = max(height, width)
+        tile_w, tile_h = self._tile * width // side, self._tile * height // side
+        row, column = divmod(index, self._columns)
+        return QRect(column * (self._tile + GAP), row * (self._tile + GAP + self._label_height()), tile_w, tile_h)
+
+    def index_at(self, point: QPoint) -> int | None:
+        """The map under ``point``, or None."""
+        for index in range(self.count):
+            if self.tile_rect(index).contains(point):
+                return index
+        return None
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """As wide as the columns want, as tall as the rows need."""
+        return QSize(self._columns * (self._max_tile + GAP), self.minimumHeight())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Tiles grow with the width (integer multiples of the map's pixels when they can)."""
+        self._fit_height()
+        super().resizeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Each map nearest-neighbour into its tile, with captions when set."""
+        image = self.color_image()
+        if image is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        height, width = self._maps.shape[1:]
+        clip = event.rect()
+        for index in range(self.count):
+            target = self.tile_rect(index)
+            if not target.intersects(clip):
+                continue
+            row, column = divmod(index, self._columns)
+            painter.drawImage(QRectF(target), image, QRectF(column * width, row * height, width, height))
+            if index < len(self._labels):
+                painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+                below = QRect(target.left() - GAP, target.bottom() + 1, target.width() + 2 * GAP, self._label_height())
+                painter.drawText(below, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self._labels[index])
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        """Hovering a map shows its layer, shape and value range."""
+        index = self.index_at(event.position().toPoint())
+        text = self.describe(index) if index is not None else ""
+        if text:
+            QToolTip.showText(event.globalPosition().toPoint(), text, self, self.tile_rect(index))
+        else:
+            QToolTip.hideText()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        """A left click on a map asks for it enlarged."""
+        index = self.index_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and index is not None:
+            self.map_clicked.emit(index)
+
+    def _label_height(self) -> int:
+        return QFontMetrics(self.font()).height() if self._labels else 0
+
+    def _fit_height(self) -> None:
+        count = self.count
+        available = max(self.width(), 60)
+        tile = (available - GAP * (self._columns - 1)) // self._columns
+        side = max(self._maps.shape[1:])
+        if side > 1 and tile >= side:
+            tile = side * (tile // side)  # an integer magnification: every pixel equal
+        self._tile = int(max(4, min(self._max_tile, tile)))
+        rows = math.ceil(count / self._columns) if count else 0
+        self.setFixedHeight(max(0, rows * (self._tile + GAP + self._label_height())))
+
+
+class ColorLegend(QWidget):
+    """A small horizontal colour bar with its scale's two ends written beside it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scale = ColorScale(0.0, 1.0, "inferno")
+        self.setFixedHeight(QFontMetrics(self.font()).height() + 2)
+        self.setMinimumWidth(150)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    @property
+    def scale(self) -> ColorScale:
+        """The scale shown."""
+        return self._scale
+
+    def set_scale(self, scale: ColorScale) -> None:
+        """Show ``scale``."""
+        if scale != self._scale:
+            self._scale = scale
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Room for two numbers and a bar."""
+        return QSize(200, self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """``low [gradient] high``."""
+        painter = QPainter(self)
+        metrics = QFontMetrics(self.font())
+        low, high = f"{self._scale.low:.3g}", f"{self._scale.high:.3g}"
+        low_width, high_width = metrics.horizontalAdvance(low), metrics.horizontalAdvance(high)
+        bar = QRectF(low_width + 4, 3, max(10, self.width() - low_width - high_width - 8), self.height() - 6)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        table = lookup_table(self._scale.cmap)
+        for position in np.linspace(0.0, 1.0, 9):
+            red, green, blue, _ = table[int(position * (len(table) - 1))]
+            gradient.setColorAt(float(position), QColor(int(red), int(green), int(blue)))
+        painter.fillRect(bar, gradient)
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.WindowText)))
+        flags = Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRectF(0, 0, low_width, self.height()), flags | Qt.AlignmentFlag.AlignLeft, low)
+        right = QRectF(bar.right() + 4, 0, high_width, self.height())
+        painter.drawText(right, flags | Qt.AlignmentFlag.AlignLeft, high)
+
+
+class PixelView(QWidget):
+    """One RGBA image drawn square, nearest-neighbour at an integer magnification, with a caption's worth of room."""
+
+    def __init__(self, side: int = 168, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._side = side
+        self.setMinimumSize(side // 2, side // 2)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    @property
+    def image(self) -> QImage | None:
+        """The image shown."""
+        return self._image
+
+    def set_rgba(self, rgba: np.ndarray | None) -> None:
+        """Show (H, W, 4) uint8 pixels, or nothing."""
+        self._image = None if rgba is None else rgba_to_qimage(rgba)
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """The preferred square."""
+        return QSize(self._side, self._side)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Black square and the image, crisp."""
+        painter = QPainter(self)
+        available = float(min(self.width(), self.height()))
+        if self._image is None:
+            width = height = available
+        else:
+            longest = max(self._image.width(), self._image.height())
+            factor = available / longest
+            factor = float(int(factor)) if factor >= 1 else factor
+            width, height = self._image.width() * factor, self._image.height() * factor
+        rect = QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+        painter.fillRect(rect, Qt.GlobalColor.black)
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(rect, self._image)
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+
+
+def gray_rgba(image: np.ndarray) -> np.ndarray:
+    """A 2-D image in [0, 1] as opaque gray RGBA pixels."""
+    levels = (np.clip(np.nan_to_num(np.asarray(image, np.float32)), 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgba = np.repeat(levels[..., None], 4, axis=-1)
+    rgba[..., 3] = 255
+    return rgba

@@ -1,0 +1,34 @@
+"""Wires the "Look inside" dock (app.inspect) to the canvas and the prediction (app.draw) and to training."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.inspect.dock import LookInsideDock, dock_area
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+
+def add_look_inside(window: MainWindow) -> LookInsideDock:
+    """Add the dock as a tab beside Training (View ▸ Look inside) and connect it; call after the window's own wiring,
+    so that each prediction is shown before it is inspected."""
+    dock = LookInsideDock(window.models, window)
+    window.addDockWidget(dock_area(), dock)
+    window.tabifyDockWidget(window.training_dock, dock)  # a tab beside Training: the full width for the layers
+    window.training_dock.raise_()
+    window.view_menu.addAction(dock.action)
+    dock.stroke_in_progress = window.canvas.stroke_in_progress  # Integrated Gradients waits for the stroke's end
+    window.models.model_loaded.connect(dock.set_model)
+    window.models.prediction_finished.connect(dock.show_prediction)
+    window.canvas.changed.connect(lambda: _follow_blank_drawing(window, dock))
+    window.prediction.class_clicked.connect(dock.explain_class)
+    dock.picture_overlay_changed.connect(window.canvas.set_overlay)
+    dock.input_overlay_changed.connect(window.prediction.set_overlay)
+    return dock
+
+
+def _follow_blank_drawing(window: MainWindow, dock: LookInsideDock) -> None:
+    """A blank canvas gets no prediction (the window shows "Draw a digit"), so clear the evidence here."""
+    if window.prediction.model_input.pixels is None:
+        dock.drawing_cleared()
