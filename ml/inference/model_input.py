@@ -29,6 +29,24 @@ def prepare_for_model(images28: np.ndarray, input_shape: tuple, metadata: ModelM
     return np.ascontiguousarray(batch, dtype=np.float32)
 
 
+def prepare_color_for_model(images: np.ndarray, input_shape: tuple, metadata: ModelMetadata) -> np.ndarray:
+    """(N, H, W, 3) colour images in [0, 1], already at the model's size -> the float32 batch an RGB model expects
+    (its card's polarity, scale and standardisation); ValueError when the model does not take such images."""
+    batch = np.asarray(images, dtype=np.float32)
+    height, width, channels, layout = _input_layout(tuple(input_shape))
+    if batch.ndim != 4 or batch.shape[-1] != 3 or channels != 3 or batch.shape[1:3] != (height, width):
+        raise ValueError(f"Colour images of shape {batch.shape[1:]} do not fit a model input of {tuple(input_shape)}.")
+    if metadata.input_polarity == "black_on_white":
+        batch = 1.0 - batch
+    scale = metadata.input_scale
+    batch = _apply_scale(batch, _PIXEL_SCALE_BEFORE_STANDARDIZING if scale == "standardize" else scale)
+    if layout == "channels_first":
+        batch = np.transpose(batch, (0, 3, 1, 2))
+    if metadata.input_mean is not None or metadata.input_std is not None:
+        batch = _standardize(batch, metadata.input_mean, metadata.input_std)
+    return np.ascontiguousarray(batch, dtype=np.float32)
+
+
 def adapt_to_input(
     images: np.ndarray,
     input_shape: tuple,

@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from ml.inference.model_input import prepare_for_model
+from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.inference.tflite import convert_to_tflite, tflite_runner
-from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -43,16 +43,11 @@ class Predictor:
         """
         self.loaded = loaded
         self.class_names: list[str] = list(loaded.metadata.class_names)
-        self.applies_softmax = not outputs_probabilities(loaded.model)
+        self.scorer = BatchScorer(loaded)
+        self.applies_softmax = self.scorer.applies_softmax
         self._input_shape = tuple(loaded.input_shape)
         self._single_shape = (1, *self._input_shape)
         self._lock = threading.Lock()  # a TFLite interpreter must not run two invocations at once
-        model = loaded.model
-        self._run_batch_graph = tf.function(
-            lambda batch: model(batch, training=False),
-            input_signature=[tf.TensorSpec((None, *self._input_shape), tf.float32)],
-            reduce_retracing=True,
-        )
         self.fallback_reasons: dict[str, str] = {}
         self._tflite_cache_file = tflite_cache_file(loaded, Path(tflite_cache)) if tflite_cache is not None else None
         self._converted_flatbuffer: bytes | None = None
@@ -60,39 +55,43 @@ class Predictor:
 
     # ------------------------------------------------------------------------------------------ public
 
+    @property
+    def temperature(self) -> float | None:
+        """The model card's temperature, applied to every probability this predictor returns (None: raw)."""
+        return self.loaded.metadata.temperature
+
     def predict_one(self, image28: np.ndarray) -> np.ndarray:
-        """(28, 28) float32 white-on-black in [0, 1] -> (k,) probabilities summing to 1."""
+        """(28, 28) float32 white-on-black in [0, 1] -> (k,) probabilities summing to 1 (calibrated, if the card
+        has a temperature)."""
         image28 = np.asarray(image28)
         if image28.ndim != 2:
             raise ValueError(f"predict_one expects one (28, 28) image, got shape {image28.shape}.")
         model_input = self._prepare(image28[np.newaxis])
         with self._lock:
             raw = self._run_single(model_input)
-        return self._to_probabilities(raw)[0]
+        return self.scorer.calibrate(self._to_probabilities(raw))[0]
 
-    def predict_batch(self, images28: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """(N, 28, 28) images -> (N, k) probabilities, in batches of ``batch_size``."""
+    def predict_batch(self, images28: np.ndarray, batch_size: int = 256, calibrated: bool = True) -> np.ndarray:
+        """(N, 28, 28) images -> (N, k) probabilities, in batches of ``batch_size``; ``calibrated=False``: raw."""
         images28 = np.asarray(images28)
         if images28.ndim != 3:
             raise ValueError(f"predict_batch expects (N, 28, 28) images, got shape {images28.shape}.")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1.")
         rows = [
-            self._to_probabilities(self._run_batch(self._prepare(images28[start : start + batch_size])))
+            self.scorer.raw_probabilities(self._prepare(images28[start : start + batch_size]))
             for start in range(0, len(images28), batch_size)
         ]
         if not rows:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        return np.concatenate(rows)
+        probabilities = np.concatenate(rows)
+        return self.scorer.calibrate(probabilities) if calibrated else probabilities
 
     # ----------------------------------------------------------------------------------------- helpers
 
     def _prepare(self, images28: np.ndarray) -> np.ndarray:
         """Digit Lab's 28x28 white-on-black [0, 1] images -> the batch this model expects."""
         return prepare_for_model(images28, self._input_shape, self.loaded.metadata)
-
-    def _run_batch(self, batch: np.ndarray) -> np.ndarray:
-        return self._run_batch_graph(batch).numpy()
 
     def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
         return as_probabilities(raw, self.applies_softmax)
@@ -200,15 +199,6 @@ class Predictor:
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
-
-
-def as_probabilities(raw: np.ndarray, applies_softmax: bool) -> np.ndarray:
-    """A model's outputs as probabilities: as they are, or through a softmax for a model that outputs logits."""
-    if not applies_softmax:
-        return raw
-    shifted = raw.astype(np.float64) - raw.max(axis=-1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
 
 def tflite_cache_file(loaded: LoadedModel, folder: Path) -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,22 @@ class ModelMetadata:
     history: dict[str, list[float]] = field(default_factory=dict)
     created: str | None = None
     digitlab_version: str | None = None
+    temperature: float | None = None
+    """Temperature scaling fitted on the validation split: shown probabilities are softmax(log p / T); None: raw."""
+    calibration: dict = field(default_factory=dict)
+    """How the temperature was fitted: split, images, ece_before/ece_after, nll_before/nll_after (validation)."""
 
     def to_json(self) -> str:
         """Serialise to a JSON object (all fields)."""
         return json.dumps(dataclasses.asdict(self), indent=2)
+
+    def calibration_note(self) -> str | None:
+        """One sentence for the model card: whether its probabilities are calibrated, and with which temperature."""
+        if self.temperature is None:
+            return None
+        images = self.calibration.get("images")
+        where = f" on {int(images):,} validation images" if isinstance(images, int | float) else " on validation data"
+        return f"Probabilities are calibrated by temperature scaling (T = {self.temperature:.3g}, fitted{where})."
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ModelMetadata:
@@ -89,6 +102,13 @@ def _parse_float_or_none(value: Any) -> float | None:
     return float(value)
 
 
+def _parse_temperature(value: Any) -> float | None:
+    temperature = _parse_float_or_none(value)
+    if temperature is not None and not (math.isfinite(temperature) and 0.01 <= temperature <= 100.0):
+        raise ValueError("a temperature must be a finite number between 0.01 and 100")
+    return temperature
+
+
 def _parse_dict(value: Any) -> dict:
     if not isinstance(value, dict):
         raise ValueError("expected an object")
@@ -114,4 +134,6 @@ _FIELD_PARSERS: dict[str, Any] = {
     "history": _parse_history,
     "created": _parse_string_or_none,
     "digitlab_version": _parse_string_or_none,
+    "temperature": _parse_temperature,
+    "calibration": _parse_dict,
 }
