@@ -23,6 +23,7 @@ from ml.training.pipelines import (
     make_eval_pipeline,
     make_train_pipeline,
 )
+from ml.training.rescore import Rescore, make_rescore_callback
 
 
 def choose_representation(config: TrainConfig, loaded_metadata=None) -> str:
@@ -87,11 +88,13 @@ def fit(
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     wait_while_paused: Callable[[], None] | PauseGate | None = None,
+    rescore: Rescore | None = None,
 ) -> TrainResult:
     """Train ``config.preset``, or fine-tune ``model`` / ``config.fine_tune_from``, and evaluate it on the test set.
 
     ``model`` may be a Keras model or an ``ml.models.files.LoadedModel`` (whose input scaling is then kept);
-    ``wait_while_paused`` a callable or a :class:`PauseGate` (which then also returns when ``should_stop``).
+    ``wait_while_paused`` a callable or a :class:`PauseGate` (which then also returns when ``should_stop``);
+    ``rescore`` a drawing re-scored with the weights being trained (:mod:`ml.training.rescore`).
     """
     import keras
 
@@ -143,6 +146,8 @@ def fit(
         continued_preset=continued_preset,
     )
     callbacks, run_dir = make_callbacks(config, reporter, stamp, metadata)
+    if rescore is not None:
+        callbacks.append(make_rescore_callback(rescore, metadata, len(x_train)))
     validation = make_eval_pipeline(x_val, dataset.y_val, config.batch_size) if len(x_val) else None
     try:
         history = model.fit(
