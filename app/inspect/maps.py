@@ -180,9 +180,10 @@ class MapMosaic(QWidget):
         available = max(self.width(), 60)
         tile = (available - GAP * (self._columns - 1)) // self._columns
         side = max(self._maps.shape[1:])
+        tile = min(self._max_tile, tile)
         if side > 1 and tile >= side:
             tile = side * (tile // side)  # an integer magnification: every pixel equal
-        self._tile = int(max(4, min(self._max_tile, tile)))
+        self._tile = int(max(4, tile))
         rows = math.ceil(count / self._columns) if count else 0
         self.setFixedHeight(max(0, rows * (self._tile + GAP + self._label_height())))
 

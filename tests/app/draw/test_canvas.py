@@ -212,3 +212,29 @@ def test_an_opened_image_is_predicted_from_its_own_pixels_until_drawn_over(canva
     assert canvas.prediction_input().shape == (300, 500)
     canvas.clear()
     assert canvas.prediction_input().shape == (DOCUMENT_SIZE, DOCUMENT_SIZE) and canvas.is_blank()
+
+
+def test_an_evidence_overlay_tints_the_drawing_and_goes_away(qtbot, canvas):
+    canvas.draw_stroke([(140, 40), (140, 240)], width=24)
+    plain = canvas.grab().toImage()
+    positive = np.zeros((280, 280), np.float32)
+    positive[:, 100:180] = 1.0  # evidence along the stroke
+    canvas.set_overlay(positive, None, 1.0)
+    assert canvas.overlay is not None
+    tinted = canvas.grab().toImage()
+    rect = canvas.document_rect()
+    inside = QPoint(round(rect.x() + 0.5 * rect.width()), round(rect.y() + 0.05 * rect.height()))
+    outside = QPoint(round(rect.x() + 0.1 * rect.width()), round(rect.y() + 0.5 * rect.height()))
+    assert QColor(tinted.pixel(inside)).red() > QColor(tinted.pixel(inside)).blue()  # orange over the paper
+    assert tinted.pixel(inside) != plain.pixel(inside)
+    assert tinted.pixel(outside) == plain.pixel(outside)
+    canvas.set_overlay(None, None)
+    assert canvas.overlay is None and canvas.grab().toImage() == plain
+
+
+def test_stroke_in_progress_is_true_only_while_the_button_is_down(qtbot, canvas):
+    assert not canvas.stroke_in_progress()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    assert canvas.stroke_in_progress()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(120, 120))
+    assert not canvas.stroke_in_progress()

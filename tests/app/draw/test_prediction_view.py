@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF, Qt
 
 from app.draw.prediction_view import (
     OTHER_COLOR,
@@ -168,3 +169,24 @@ def test_the_panel_keeps_its_layout_between_blank_predicted_and_message_states(p
                            "Bag", "Ankle boot"])  # fmt: skip
     panel.show_prediction(np.zeros((28, 28), dtype=np.float32), probabilities_with_winner(9), [])
     assert layout() == blank
+
+
+def test_clicking_a_probability_bar_asks_to_explain_that_class(qtbot, panel):
+    panel.show_prediction(np.zeros((28, 28), np.float32), probabilities_with_winner(7), [])
+    bars = panel.bars
+    view_box = bars.getPlotItem().getViewBox()
+    for index in (3, 7):
+        scene_point = view_box.mapViewToScene(QPointF(0.3, index))
+        widget_point = bars.mapFromScene(scene_point)
+        with qtbot.waitSignal(panel.class_clicked) as clicked:
+            qtbot.mouseClick(bars.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+        assert clicked.args == [index]
+    assert bars.class_at(view_box.mapViewToScene(QPointF(0.3, 12))) is None
+
+
+def test_the_28x28_carries_an_evidence_overlay_until_the_drawing_is_blank(panel):
+    panel.show_prediction(np.zeros((28, 28), np.float32), probabilities_with_winner(1), [])
+    panel.set_overlay(np.ones((28, 28), np.float32), None, 0.5)
+    assert panel.model_input.overlay is not None and panel.model_input.overlay.width() == 28
+    panel.show_message("Draw a digit")
+    assert panel.model_input.overlay is None
