@@ -15,9 +15,9 @@ import numpy as np
 from ml.errors import DigitLabError
 from ml.evaluation.metrics import EvaluationReport, evaluate_probabilities
 from ml.evaluation.sets import EvaluationSet
+from ml.inference.calibration import apply_temperature
 from ml.inference.model_input import prepare_color_for_model, prepare_for_model
 from ml.inference.scoring import BatchScorer
-from ml.inference.temperature import apply_temperature
 
 DEFAULT_BATCH_SIZE = 512
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from ml.inference.calibration import apply_temperature
 from ml.inference.model_input import prepare_for_model
-from ml.inference.temperature import apply_temperature
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 

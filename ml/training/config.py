@@ -81,8 +81,11 @@ def model_metadata(
     history: dict[str, list[float]] | None = None,
     test_accuracy: float | None = None,
     continued_preset: str | None = None,
+    calibration=None,
 ):
     """The :class:`ml.models.metadata.ModelMetadata` that describes a model trained with ``config``.
+
+    ``calibration``: the run's :class:`ml.inference.calibration.CalibrationResult` (its temperature goes in the card).
 
     A continued model (``config.fine_tune_from``) keeps its own architecture, so its preset is the one its file
     recorded (``continued_preset``, None for a model without one), not the preset that lent the training defaults.
@@ -102,6 +105,8 @@ def model_metadata(
         history=dict(history or {}),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         digitlab_version=__version__,
+        temperature=None if calibration is None else calibration.temperature,
+        calibration={} if calibration is None else calibration.as_metadata(),
     )
 
 
@@ -129,6 +134,7 @@ class TrainResult:
     test_images: np.ndarray | None = field(default=None, repr=False)  # the test set, to compare another model on it
     test_labels: np.ndarray | None = field(default=None, repr=False)
     continued_preset: str | None = None  # the preset a continued model's file recorded
+    calibration: Any = None  # the temperature fitted on the validation split at the end (CalibrationResult), or None
 
     def metadata(self):
         """The :class:`ml.models.metadata.ModelMetadata` to save with this model."""
@@ -141,6 +147,7 @@ class TrainResult:
             self.history,
             self.test_accuracy,
             self.continued_preset,
+            self.calibration,
         )
 
 

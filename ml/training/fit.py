@@ -14,6 +14,7 @@ from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
 from ml.runtime import configure_device
 from ml.training.batch_norm import recalibrate_batch_norm
+from ml.training.calibration import fit_run_temperature
 from ml.training.callbacks import describe_stop, find_checkpoint, make_callbacks, make_optimizer, make_progress_callback
 from ml.training.config import BatchReport, EpochReport, PauseGate, TrainConfig, TrainResult, model_metadata
 from ml.training.pipelines import (
@@ -172,6 +173,7 @@ def fit(
         )
     test_pipeline = make_eval_pipeline(x_test, dataset.y_test, TEST_BATCH_SIZE)
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
+    calibration = fit_run_temperature(model, validation, from_logits)
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
         model=model,
@@ -194,4 +196,5 @@ def fit(
         continued_preset=continued_preset,
         test_images=dataset.x_test,
         test_labels=dataset.y_test,
+        calibration=calibration,
     )
