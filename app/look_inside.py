@@ -1,4 +1,5 @@
-"""Wires the "Look inside" dock (app.inspect) to the canvas and the prediction (app.draw) and to training."""
+"""Wires the "Look inside" dock (app.inspect) to the canvas and the prediction (app.draw), and the drawing to
+training (app.train: re-scored as the model learns, its filters shown at each epoch's end)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     window.prediction.class_clicked.connect(dock.explain_class)
     dock.picture_overlay_changed.connect(window.canvas.set_overlay)
     dock.input_overlay_changed.connect(window.prediction.set_overlay)
+    window.models.prediction_finished.connect(window.training_panel.set_drawing)  # re-scored while a run learns
+    window.training_panel.filters_trained.connect(dock.show_training_filters)
     return dock
 
 

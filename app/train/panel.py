@@ -21,6 +21,7 @@ class TrainingPanel(QWidget):
     model_trained = Signal(dict)
     running_changed = Signal(bool)
     status_changed = Signal(str, int)  # a message for the window's status bar and how long to show it (ms)
+    filters_trained = Signal(list, str)  # the conv kernels being trained (dicts) at an epoch's end, and whose they are
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +38,7 @@ class TrainingPanel(QWidget):
         self.run.failed.connect(self._on_failed)
         self.run.status_changed.connect(self.status_changed)
         self.run.log_folder_found.connect(self.form.options.set_log_folder)
+        self.run.rescored.connect(self._on_rescored)
 
     @property
     def is_running(self) -> bool:
@@ -50,6 +52,19 @@ class TrainingPanel(QWidget):
     def set_active_model(self, path: str | None, display_name: str) -> None:
         """The window's active model: what "Continue training" trains further and what a run is compared with."""
         self.form.set_active_model(path, display_name)
+
+    @Slot(dict)
+    def set_drawing(self, prediction: dict) -> None:
+        """Keep the canvas's latest 28x28 (from a prediction result) for runs to re-score as they learn."""
+        if prediction.get("error"):
+            return
+        blank = prediction.get("blank") or prediction.get("image") is None
+        self.run.latest_drawing.set(None if blank else prediction["image"])
+
+    @Slot(dict)
+    def _on_rescored(self, report: dict) -> None:
+        if report.get("filters") is not None:
+            self.filters_trained.emit(report["filters"], f"The model being trained, after epoch {report['epoch']}")
 
     @Slot()
     def _on_start_clicked(self) -> None:

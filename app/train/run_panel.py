@@ -16,6 +16,7 @@ from app.common.user_folders import trained_models_folder
 from app.common.widgets import ElidedLabel
 from app.train.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.train.failure_words import in_window_words
+from app.train.rescore_chart import LatestDrawing, RescoreChart
 from app.train.worker import TrainingWorker
 from ml.training.config import TrainConfig
 from ml.training.reports import format_duration
@@ -52,10 +53,12 @@ class RunPanel(QWidget):
     failed = Signal(str)
     log_folder_found = Signal(object)  # the run's TensorBoard folder (str), or None while it is not written yet
     status_changed = Signal(str, int)  # a message for the window's status bar and how long to show it (ms)
+    rescored = Signal(dict)  # the canvas's drawing scored by the weights being trained (filters at epoch ends)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models_folder = trained_models_folder()
+        self.latest_drawing = LatestDrawing()  # the window keeps it current; the run re-scores it
         self.config: TrainConfig | None = None
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
@@ -115,6 +118,8 @@ class RunPanel(QWidget):
             label.setSizePolicy(policy)
         self.curves = LossAccuracyCurves()
         self.curves.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.rescore_chart = RescoreChart()
+        self.rescore_chart.setVisible(False)  # shown for runs with a drawing on the canvas
 
     def _build_layout(self) -> None:
         """Progress and buttons on top, then the message and result lines, then the curves."""
@@ -131,7 +136,10 @@ class RunPanel(QWidget):
         right.addLayout(progress_row)
         right.addWidget(self.message_label)
         right.addLayout(result_row)
-        right.addWidget(self.curves, 1)
+        charts = QHBoxLayout()
+        charts.addWidget(self.curves, 3)
+        charts.addWidget(self.rescore_chart, 1)
+        right.addLayout(charts, 1)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
         """False: the dock's scroll area would otherwise size the panel to the wrapped message's preferred height.
@@ -156,7 +164,8 @@ class RunPanel(QWidget):
     def start(self, config: TrainConfig, epochs: int, batch_size: int, reference_model: str | None) -> None:
         """Train ``config`` in a worker thread; ``reference_model`` is the model file the result is compared with."""
         self._reset_run_state(config, epochs, batch_size)
-        worker = TrainingWorker(config, self.models_folder, reference_model=reference_model)
+        worker = TrainingWorker(config, self.models_folder, reference_model, drawing=self.latest_drawing.get)
+        worker.rescored.connect(self._on_rescored)
         worker.batch_finished.connect(self._on_batch_finished)
         worker.epoch_finished.connect(self._on_epoch_finished)
         worker.fit_ended.connect(self._on_fit_ended)
@@ -188,6 +197,8 @@ class RunPanel(QWidget):
         if config.tensorboard_dir:
             self.log_folder_found.emit(None)  # the run's own folder, once it is written
         self.curves.reset(epochs)
+        self.rescore_chart.reset(epochs)
+        self.rescore_chart.setVisible(self.latest_drawing.get() is not None)
         self._show_result_text("", "")
         self.show_message("")
         self.progress_bar.setRange(0, 0)
@@ -286,6 +297,16 @@ class RunPanel(QWidget):
             self.pause_button.setEnabled(False)  # no batches are left to pause between
             self._flush_reports(force=True)
             self.progress_bar.setFormat("Testing the model on the test set…")
+
+    @Slot(dict)
+    def _on_rescored(self, report: dict) -> None:
+        """The drawing re-scored: one more point per class on the chart; filters go on to the window."""
+        if self._worker is None:
+            return
+        if report.get("probabilities") is not None:
+            self.rescore_chart.add(report)
+            self.rescore_chart.setVisible(True)
+        self.rescored.emit(report)
 
     @Slot()
     def _on_fit_ended(self) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.models.inspection import filter_dict
 from ml.training.config import PauseGate, TrainConfig
 
 OUT_OF_MEMORY_MESSAGE = "Out of memory — try a smaller batch size."
@@ -87,14 +89,23 @@ class TrainingWorker(QObject):
     batch_finished = Signal(dict)
     epoch_finished = Signal(dict)
     fit_ended = Signal()
+    rescored = Signal(dict)  # the drawing scored by the weights being trained (ml.training.rescore's report)
     trained = Signal(dict)
     failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, config: TrainConfig, models_folder: Path, reference_model: str | None = None) -> None:
-        """``reference_model``: the active model's file, measured on the run's test set so the two compare fairly."""
+    def __init__(
+        self,
+        config: TrainConfig,
+        models_folder: Path,
+        reference_model: str | None = None,
+        drawing: Callable[[], Any] | None = None,
+    ) -> None:
+        """``reference_model``: the active model's file, measured on the run's test set so the two compare fairly;
+        ``drawing``: returns the canvas's 28x28 (or None), re-scored as the model learns (in this worker's thread)."""
         super().__init__()
         self.config = config
+        self.drawing = drawing
         self.models_folder = Path(models_folder)
         self.reference_model = reference_model
         self._stop_requested = threading.Event()
@@ -151,13 +162,16 @@ class TrainingWorker(QObject):
     def _train_and_save(self) -> dict[str, Any] | None:
         """Run ``fit`` and save its model to the cache folder; ``None`` when abandoned."""
         from ml.training.fit import fit
+        from ml.training.rescore import Rescore
 
+        rescore = None if self.drawing is None else Rescore(self.drawing, self._report_rescore)
         result = fit(
             self.config,
             on_batch=self.batch_finished.emit,
             on_epoch=self.epoch_finished.emit,
             should_stop=self.should_stop,
             wait_while_paused=self.pause_gate,
+            rescore=rescore,
         )
         self.fit_ended.emit()
         if self._abandon_requested.is_set():
@@ -189,6 +203,11 @@ class TrainingWorker(QObject):
             summary["path"] = str(self._save(result))
             summary.update(self._compare_with_reference(result))
         return summary
+
+    def _report_rescore(self, report: dict) -> None:
+        """Send a re-scoring as plain data (filter banks as dicts)."""
+        filters = report.get("filters")
+        self.rescored.emit({**report, "filters": None if filters is None else [filter_dict(bank) for bank in filters]})
 
     def _compare_with_reference(self, result) -> dict[str, Any]:
         """The active model's accuracy on this run's test set (or as recorded), for the window to compare."""
