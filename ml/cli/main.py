@@ -1,4 +1,4 @@
-"""``digitlab train | predict | evaluate | export | presets``: the same jobs as the window, without one."""
+"""``digitlab train | predict | explain | evaluate | export | presets``: the same jobs as the window, without one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from ml.cli.evaluate import run_evaluate
+from ml.cli.explain import run_explain
 from ml.cli.export import run_export
 from ml.cli.predict import run_predict
 from ml.cli.presets import run_presets
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own start-up messages (as DIGITLAB_DEBUG=1 does)"
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,predict,evaluate,export,presets}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,predict,explain,evaluate,export,presets}")
     train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
     train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
     train.add_argument(
@@ -74,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.set_defaults(handler=run_predict)
+    explain = commands.add_parser("explain", help="show which pixels pushed the decision, as overlay PNGs")
+    explain.add_argument("images", nargs="+", metavar="IMAGE")
+    explain.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    explain.add_argument("--method", choices=["gradcam", "integrated-gradients"], default="gradcam")
+    explain.add_argument(
+        "--class", dest="class_index", type=int, metavar="K", help="explain class K (default: the winner)"
+    )
+    explain.add_argument("--out", default=".", metavar="DIR", help="folder for the overlays (default: here)")
+    explain.add_argument("--json", action="store_true", help="one JSON object per line")
+    explain.set_defaults(handler=run_explain)
     evaluate = commands.add_parser("evaluate", help="evaluate a model on a test set")
     evaluate.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
     evaluate.add_argument("--dataset", default="mnist")
