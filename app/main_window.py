@@ -34,6 +34,7 @@ from app.common.dock_share import DockHeightShare
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.prediction_view import PredictionPanel, format_percent
+from app.evaluate.model_evaluation import ModelEvaluation
 from app.look_inside import add_look_inside
 from app.menus import build_menus, build_toolbar
 from app.models.controller import ModelController
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.model_files = ModelFiles(self.settings, self)
         self.summary = ModelSummary(self.models, self)
         self.exporter = ModelExport(self.models, self.settings, self)
+        self.evaluation = ModelEvaluation(self.models, self.settings, self)
 
         self._build_actions()
         self.view_menu = build_menus(self)
@@ -206,6 +208,7 @@ class MainWindow(QMainWindow):
         self.training_panel.status_changed.connect(self._show_status)
         self.images.status_changed.connect(self._show_status)
         self.images.model_file_dropped.connect(self.open_model_file)
+        self.evaluation.image_chosen.connect(self.images.show_image)
         self.model_files.open_requested.connect(self.open_model_file)
 
     def _restore_window_state(self) -> None:

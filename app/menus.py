@@ -33,6 +33,7 @@ def build_menus(window: MainWindow) -> QMenu:
     model_menu.addAction(window.open_model_action)
     model_menu.addMenu(window.model_files.recent_menu)
     model_menu.addActions([window.save_model_action, window.exporter.action, window.summary_action])
+    model_menu.addAction(window.evaluation.action)
     model_menu.addSeparator()
     model_menu.addActions([window.previous_model_action, window.bundled_model_action])
 

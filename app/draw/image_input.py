@@ -203,6 +203,11 @@ class ImageInput(QObject):
         self.status_changed.emit(f"Pasted an image from {source}", 5000)
         return True
 
+    def show_image(self, image: np.ndarray, description: str) -> None:
+        """Put an image chosen elsewhere in the window (an evaluated example) on the canvas; it is predicted as is."""
+        self.canvas.set_image(image)
+        self.status_changed.emit(f"Opened {description}", 8000)
+
     def paste(self) -> bool:
         """Paste image data, an image file's URL or an image file's path from the clipboard."""
         mime = QGuiApplication.clipboard().mimeData()

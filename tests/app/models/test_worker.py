@@ -196,3 +196,42 @@ def test_a_28x28_model_has_no_extra_view(qtbot, controller):
     with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
         controller.request_prediction(mnist_drawing(0))
     assert done.args[0]["model_view"] is None
+
+
+def test_a_stored_calibration_is_applied_to_every_prediction_and_marks_the_model_modified(qtbot, controller, tmp_path):
+    drawing = mnist_drawing(8)  # a 5 the bundled model reads with less than full confidence
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as raw:
+        controller.request_prediction(drawing)
+    path = controller.loaded_description["source_path"]
+    assert controller.loaded_description["temperature"] is None
+    assert "mnist-test" in controller.loaded_description["evaluation_sets"]
+
+    with qtbot.waitSignal(controller.model_loaded, timeout=30_000) as described:
+        controller.store_calibration(path, 3.0, {"split": "validation", "images": 10})
+    description = described.args[0]
+    assert description["temperature"] == 3.0
+    assert description["modified"] is True and description["unsaved"] is True
+    assert description["file_name"] == "digitlab-best.keras"  # still the same file, now with unsaved changes
+
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as calibrated:
+        controller.request_prediction(drawing)
+    raw_top = float(np.max(raw.args[0]["probabilities"]))
+    calibrated_top = float(np.max(calibrated.args[0]["probabilities"]))
+    assert np.argmax(raw.args[0]["probabilities"]) == np.argmax(calibrated.args[0]["probabilities"])
+    assert calibrated_top < raw_top  # T = 3 softens every probability shown
+
+    with qtbot.waitSignal(controller.model_saved, timeout=60_000) as saved:
+        controller.save_model(str(tmp_path / "calibrated.keras"))
+    assert saved.args[0]["modified"] is False and saved.args[0]["unsaved"] is False
+    import zipfile
+
+    from ml.models.files import METADATA_ENTRY
+    from ml.models.metadata import ModelMetadata
+
+    with zipfile.ZipFile(tmp_path / "calibrated.keras") as archive:  # the card, read without Keras in this thread
+        assert ModelMetadata.from_json(archive.read(METADATA_ENTRY)).temperature == 3.0
+
+
+def test_a_calibration_for_a_model_no_longer_active_is_not_stored(qtbot, controller):
+    with qtbot.assertNotEmitted(controller.model_loaded, wait=500):
+        controller.store_calibration("/elsewhere/other.keras", 2.0, {})

@@ -1,0 +1,141 @@
+"""Calibration: a reliability diagram (15 confidence bins), the ECE before and after temperature scaling, Calibrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.common.widgets import hint_label
+
+RAW_COLOR = "#1f77b4"
+CALIBRATED_COLOR = "#ff7f0e"
+
+
+def ece_text(ece: float | None) -> str:
+    """``0.14 %`` (ECE as a share of predictions), or ``—``."""
+    return "—" if ece is None or not np.isfinite(ece) else f"{ece * 100:.2f} %"
+
+
+class CalibrationView(QWidget):
+    """The reliability diagram of the raw (and calibrated) probabilities, with the ECE and a Calibrate button."""
+
+    calibrate_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ece_label = QLabel("Run an evaluation to see how far the model's confidence can be trusted.")
+        self.ece_label.setWordWrap(True)
+        self.calibrate_button = QPushButton("Calibrate")
+        self.calibrate_button.setToolTip(
+            "Fit temperature scaling on the validation split (never the test set) and store it in the model"
+        )
+        self.calibrate_button.clicked.connect(self.calibrate_requested)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("ReliabilityPlot")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setLabel("bottom", "confidence (the predicted class's probability)")
+        self.plot.setLabel("left", "accuracy")
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        diagonal = pg.PlotDataItem(
+            [0, 1], [0, 1], pen=pg.mkPen("#888888", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+        )
+        self.plot.addItem(diagonal)
+        self.legend.addItem(diagonal, "perfectly calibrated")
+        self.raw_bars = pg.BarGraphItem(x=[], height=[], width=0.0, brush=QColor(31, 119, 180, 150), pen=RAW_COLOR)
+        self.calibrated_bars = pg.BarGraphItem(
+            x=[], height=[], width=0.0, brush=QColor(255, 127, 14, 110), pen=CALIBRATED_COLOR
+        )
+        self.plot.addItem(self.raw_bars)
+        self.plot.addItem(self.calibrated_bars)
+        self.legend.addItem(self.raw_bars, "as the model says")
+        self.legend.addItem(self.calibrated_bars, "after temperature scaling")
+        self.counts_plot = pg.PlotWidget(background="w")
+        self.counts_plot.setMenuEnabled(False)
+        self.counts_plot.hideButtons()
+        self.counts_plot.setMouseEnabled(x=False, y=False)
+        self.counts_plot.setLabel("left", "predictions")
+        self.counts_plot.setLogMode(x=False, y=True)
+        self.counts_plot.setXLink(self.plot)
+        self.counts_plot.setMaximumHeight(130)
+        self.counts_curve = pg.PlotDataItem(
+            [], [], stepMode="center", fillLevel=0, brush=(31, 119, 180, 90), pen=RAW_COLOR
+        )
+        self.counts_plot.addItem(self.counts_curve)
+        top = QHBoxLayout()
+        top.addWidget(self.ece_label, 1)
+        top.addWidget(self.calibrate_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.counts_plot)
+        layout.addWidget(
+            hint_label(
+                "Each bar: the predictions whose confidence fell in that bin, and how often they were right. A bar "
+                "below the diagonal means over-confidence. ECE: the gap between confidence and accuracy, weighted by "
+                "the predictions in each bin. Below: how many predictions fell in each bin (log scale)."
+            )
+        )
+        self.set_calibrate_enabled(False)
+
+    def show_reliability(
+        self,
+        raw: Any,
+        ece: float,
+        calibrated: Any = None,
+        ece_calibrated: float | None = None,
+        temperature: float | None = None,
+    ) -> None:
+        """Draw ``ml.evaluation.calibration.Reliability`` bins: the raw ones, and the calibrated ones (if any)."""
+        self._set_bars(self.raw_bars, raw, offset=-0.25 if calibrated is not None else 0.0)
+        self._set_bars(self.calibrated_bars, calibrated, offset=0.25)
+        self.counts_curve.setData(raw.edges, np.maximum(np.asarray(raw.counts, dtype=float), 0.5))
+        if temperature is None:
+            self.ece_label.setText(
+                f"ECE {ece_text(ece)} (15 bins). The model has no temperature yet: Calibrate fits one on the "
+                "validation split."
+            )
+        else:
+            self.ece_label.setText(
+                f"ECE {ece_text(ece)} as the model says; {ece_text(ece_calibrated)} after temperature scaling "
+                f"(T = {temperature:.3g}, stored in the model)."
+            )
+
+    def set_calibrate_enabled(self, enabled: bool) -> None:
+        """Calibrate is possible (an evaluation is shown and no job runs)."""
+        self.calibrate_button.setEnabled(enabled)
+
+    def set_status(self, text: str) -> None:
+        """A line under the figures (what calibration did)."""
+        self.status_label.setText(text)
+
+    def clear(self) -> None:
+        """No diagram."""
+        for bars in (self.raw_bars, self.calibrated_bars):
+            bars.setOpts(x=[], height=[], width=0.0)
+        self.counts_curve.setData([], [])
+        self.ece_label.setText("Run an evaluation to see how far the model's confidence can be trusted.")
+        self.status_label.setText("")
+
+    @staticmethod
+    def _set_bars(bars: pg.BarGraphItem, bins: Any, offset: float) -> None:
+        if bins is None:
+            bars.setOpts(x=[], height=[], width=0.0)
+            return
+        widths = np.diff(bins.edges)
+        filled = np.asarray(bins.counts) > 0
+        half = widths / (2.0 if offset else 1.0)
+        centres = (bins.edges[:-1] + bins.edges[1:]) / 2 + offset * widths
+        heights = np.nan_to_num(np.asarray(bins.accuracy, dtype=float))
+        bars.setOpts(x=centres[filled], height=heights[filled], width=half[filled] * 0.95)

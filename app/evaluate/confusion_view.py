@@ -1,0 +1,169 @@
+"""The confusion matrix as a heat map: counts or row-normalised rates, class names on both axes, hover and click."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.common.widgets import hint_label
+
+LOW_COLOR = (247, 251, 255)
+HIGH_COLOR = (8, 48, 107)
+LABELLED_CELLS_UP_TO = 15  # classes; with more, the numbers would not fit in the cells (hover still tells)
+
+
+def row_rates(confusion: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum: the share of each true class predicted as each class (empty rows stay 0)."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    totals = confusion.sum(axis=1, keepdims=True)
+    return np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)
+
+
+def cell_colour_values(confusion: np.ndarray, normalized: bool) -> np.ndarray:
+    """What the colours show: log(1 + count) or the square root of the rate, so that a few errors still show."""
+    if normalized:
+        return np.sqrt(row_rates(confusion))
+    return np.log1p(np.asarray(confusion, dtype=np.float64))
+
+
+class ConfusionMatrixView(QWidget):
+    """Rows: true classes; columns: predicted ones. A click on a cell emits ``cell_clicked(true, predicted)``."""
+
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.confusion = np.zeros((0, 0), dtype=np.int64)
+        self.class_names: list[str] = []
+        self.normalized_box = QCheckBox("Row-normalized (share of each true class)")
+        self.normalized_box.setToolTip("Counts, or each row as percentages of its true class")
+        self.normalized_box.toggled.connect(self._redraw)
+        self.hover_label = QLabel("Hover over a cell for its count; click it to see its images.")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("ConfusionPlot")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        lookup = pg.ColorMap([0.0, 1.0], [LOW_COLOR, HIGH_COLOR]).getLookupTable(0.0, 1.0, 256)
+        self.image.setLookupTable(lookup)
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        controls = QHBoxLayout()
+        controls.addWidget(self.normalized_box)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.hover_label)
+        layout.addWidget(hint_label("Colours on a log scale, so that a handful of errors still shows."))
+
+    def set_confusion(self, confusion: np.ndarray, class_names: list[str]) -> None:
+        """Show a k x k confusion matrix (rows: true class) with these class names."""
+        self.confusion = np.asarray(confusion, dtype=np.int64)
+        self.class_names = list(class_names)
+        k = len(self.confusion)
+        ticks = [(index + 0.5, name) for index, name in enumerate(self.class_names)]
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTicks([ticks])
+        for text in self.texts:
+            self.plot.removeItem(text)
+        self.texts = []
+        if k <= LABELLED_CELLS_UP_TO:
+            font = QFont()
+            font.setPointSizeF(max(7.0, 11.0 - 0.25 * k))
+            for row in range(k):
+                for column in range(k):
+                    text = pg.TextItem("", anchor=(0.5, 0.5))
+                    text.setFont(font)
+                    text.setPos(column + 0.5, row + 0.5)
+                    self.plot.addItem(text)
+                    self.texts.append(text)
+        self.plot.setRange(xRange=(0, max(k, 1)), yRange=(0, max(k, 1)), padding=0.02)
+        self._redraw()
+
+    def is_normalized(self) -> bool:
+        """True while the cells show row rates."""
+        return self.normalized_box.isChecked()
+
+    def cell_text(self, true_class: int, predicted_class: int) -> str:
+        """What a cell says: its count, or its rate in percent."""
+        count = int(self.confusion[true_class, predicted_class])
+        if not self.is_normalized():
+            return str(count) if count else ""
+        rate = row_rates(self.confusion)[true_class, predicted_class]
+        if count == 0:
+            return ""
+        return f"{rate * 100:.1f}" if rate < 0.9995 else "100"
+
+    def describe_cell(self, true_class: int, predicted_class: int) -> str:
+        """``true 4, predicted 9: 12 images (1.2 % of the 982 images of 4)``."""
+        count = int(self.confusion[true_class, predicted_class])
+        total = int(self.confusion[true_class].sum())
+        share = count / total * 100 if total else 0.0
+        true_name, predicted_name = self.class_names[true_class], self.class_names[predicted_class]
+        images = "image" if count == 1 else "images"
+        return (
+            f"true {true_name}, predicted {predicted_name}: {count:,} {images} "
+            f"({share:.1f} % of the {total:,} images of {true_name})"
+        )
+
+    def cell_center(self, true_class: int, predicted_class: int) -> QPoint:
+        """The centre of a cell in the plot's viewport coordinates (where a click lands)."""
+        scene_point = self.plot.getViewBox().mapViewToScene(QPointF(predicted_class + 0.5, true_class + 0.5))
+        return self.plot.mapFromScene(scene_point)
+
+    def cell_at(self, scene_position: QPointF) -> tuple[int, int] | None:
+        """The (true, predicted) cell under a scene position, or None outside the matrix."""
+        k = len(self.confusion)
+        if k == 0 or not self.plot.getViewBox().sceneBoundingRect().contains(scene_position):
+            return None
+        point = self.plot.getViewBox().mapSceneToView(scene_position)
+        column, row = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= row < k and 0 <= column < k:
+            return row, column
+        return None
+
+    @Slot()
+    def _redraw(self) -> None:
+        k = len(self.confusion)
+        if k == 0:
+            self.image.clear()
+            return
+        values = cell_colour_values(self.confusion, self.is_normalized())
+        top = float(values.max()) or 1.0
+        self.image.setImage(values, autoLevels=False, levels=(0.0, top))
+        self.image.setRect(0, 0, k, k)
+        for index, text in enumerate(self.texts):
+            row, column = divmod(index, k)
+            dark = values[row, column] / top > 0.55
+            text.setColor(QColor("white") if dark else QColor(30, 30, 30))
+            text.setText(self.cell_text(row, column))
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_position: QPointF) -> None:
+        cell = self.cell_at(scene_position)
+        if cell is None:
+            self.plot.setToolTip("")
+            return
+        description = self.describe_cell(*cell)
+        self.hover_label.setText(description[0].upper() + description[1:] + ". Click to see them.")
+        self.plot.setToolTip(description)
+
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
