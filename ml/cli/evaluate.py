@@ -1,48 +1,56 @@
-"""``digitlab evaluate``: a model's accuracy and confusion matrix on a test set."""
+"""``digitlab evaluate``: every figure of a model on a test set, as text or JSON, and an optional report folder."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 
-from ml.cli.predict import load_model_or_exit
+from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
+
+DEFAULT_ROBUSTNESS_SAMPLE = 1000
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Test accuracy, per-class accuracy and the confusion matrix of a model, on a checked test set."""
+    """Accuracy (Wilson interval), top-2, per-class figures, confusion, ECE (and, with --json or --report, the
+    robustness curves); exit status 2 with one line for a set that does not fit the model or cannot be read."""
     quiet_tensorflow()
-    import numpy as np
-
-    from ml.data.datasets import load_dataset
-    from ml.data.validation import check_labels_fit_model
-    from ml.errors import DatasetError
-    from ml.evaluation.metrics import evaluate_probabilities
-    from ml.inference.predictor import Predictor
-    from ml.models.limits import shorten
+    from ml.errors import DigitLabError
+    from ml.evaluation.report import render_report, write_report
+    from ml.evaluation.robustness import robustness_curves
+    from ml.evaluation.run import evaluate
+    from ml.evaluation.sets import load_evaluation_set
 
     loaded = load_model_or_exit(args.model)
-    try:
-        dataset = load_dataset(args.dataset, data_file=args.data, for_training=False)
-        check_labels_fit_model(dataset.y_test, loaded.num_classes, loaded.display_name, dataset.name)
-    except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:
-        predictor = Predictor(loaded)
-        images = dataset.x_test[..., 0] if dataset.x_test.ndim == 4 else dataset.x_test
-        probabilities = predictor.predict_batch(images)
-    except Exception as error:  # noqa: BLE001 - a model Keras loaded but cannot run: one clear line
-        print(f"error: Digit Lab cannot run {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
-        return 2
-    if not np.isfinite(probabilities).all():
-        print(
-            f"error: {loaded.display_name} gives NaN or infinite scores on {dataset.name}; no accuracy can be "
-            "measured.",
-            file=sys.stderr,
-        )
-        return 2
-    report = evaluate_probabilities(dataset.y_test, probabilities, loaded.metadata.class_names)
-    print(f"model: {loaded.display_name} ({args.model or 'bundled'}), dataset: {dataset.name}")
-    print(report.as_text())
+    label = f"{loaded.display_name} ({args.model or 'bundled'})"
+    with stdout_kept_for_results(args.json) as results:
+        try:
+            eval_set = load_evaluation_set(args.dataset, loaded, data_file=args.data)
+            print(f"evaluating {label} on {eval_set.title}…", file=sys.stderr)
+            evaluation = evaluate(loaded, eval_set)
+            report = evaluation.report
+            if args.json or args.report:
+                sample = args.robustness_sample or None
+                shown = min(len(eval_set), sample or len(eval_set))
+                print(f"robustness sweep on {shown:,} images…", file=sys.stderr)
+                report = dataclasses.replace(report, robustness=robustness_curves(loaded, eval_set, sample=sample))
+                evaluation = dataclasses.replace(evaluation, report=report)
+            if args.report:
+                written = write_report(
+                    args.report, render_report(evaluation, eval_set.images, report.robustness, label)
+                )
+                print(f"report: {written / 'index.html'}", file=sys.stderr)
+        except DigitLabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("evaluation interrupted; nothing was written", file=sys.stderr)
+            return 130
+        if args.json:
+            print(json.dumps(report.as_dict(), allow_nan=False), file=results)
+        else:
+            print(f"model: {label}, dataset: {eval_set.title}", file=results)
+            print(report.as_text(), file=results)
     return 0

@@ -1,11 +1,12 @@
-"""``digitlab train | predict | explain | evaluate | export | presets``: the same jobs as the window, without one."""
+"""``digitlab train | predict | explain | evaluate | calibrate | export | presets``: the window's jobs, without it."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from ml.cli.evaluate import run_evaluate
+from ml.cli.calibrate import run_calibrate
+from ml.cli.evaluate import DEFAULT_ROBUSTNESS_SAMPLE, run_evaluate
 from ml.cli.explain import run_explain
 from ml.cli.export import run_export
 from ml.cli.predict import run_predict
@@ -25,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own start-up messages (as DIGITLAB_DEBUG=1 does)"
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,predict,explain,evaluate,export,presets}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{train,predict,explain,evaluate,calibrate,export,presets}"
+    )
     train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
     train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
     train.add_argument(
@@ -85,11 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=".", metavar="DIR", help="folder for the overlays (default: here)")
     explain.add_argument("--json", action="store_true", help="one JSON object per line")
     explain.set_defaults(handler=run_explain)
-    evaluate = commands.add_parser("evaluate", help="evaluate a model on a test set")
+    evaluate = commands.add_parser("evaluate", help="judge a model on a test set: accuracy, calibration, robustness")
     evaluate.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
-    evaluate.add_argument("--dataset", default="mnist")
-    evaluate.add_argument("--data", help="MNIST .npz (keras layout) or a folder with the four IDX .gz files")
+    evaluate.add_argument(
+        "--dataset",
+        default="mnist",
+        metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
+        help="the test set: MNIST test (default), Fashion-MNIST test, scikit-learn digits' test split, or a folder "
+        "with one subfolder of images per class",
+    )
+    evaluate.add_argument("--data", help="MNIST / Fashion-MNIST .npz (keras layout) or a folder of the 4 IDX files")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object (with the robustness curves)")
+    evaluate.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write confusion, reliability, robustness and mistakes PNGs and an index.html into DIR",
+    )
+    evaluate.add_argument(
+        "--robustness-sample",
+        type=int,
+        default=DEFAULT_ROBUSTNESS_SAMPLE,
+        metavar="N",
+        help=f"images the robustness sweep uses (default {DEFAULT_ROBUSTNESS_SAMPLE}; 0: all)",
+    )
     evaluate.set_defaults(handler=run_evaluate)
+    calibrate = commands.add_parser("calibrate", help="fit temperature scaling on the validation split and store it")
+    calibrate.add_argument("--model", required=True, help="the .keras or .h5 model to calibrate")
+    calibrate.add_argument("--out", required=True, help="where to save the calibrated model (.keras or .h5)")
+    calibrate.add_argument("--data", help="the training data file, when the model's card names one that moved")
+    calibrate.set_defaults(handler=run_calibrate)
     export = commands.add_parser("export", help="export a model to TFLite, int8 TFLite, SavedModel or HDF5, verified")
     export.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
     export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), help="what to write")

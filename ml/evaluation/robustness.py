@@ -24,8 +24,13 @@ LEVELS: dict[str, tuple[float, ...]] = {
     "noise": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),  # Gaussian noise σ, pixels in [0, 1], clipped
 }
 NEUTRAL = {"rotation": 0.0, "scale": 1.0, "shift": 0.0, "thickness": 0.0, "noise": 0.0}
-UNITS = {"rotation": "degrees", "scale": "zoom factor", "shift": "pixels (of 28)", "thickness": "pixels (3x3 steps)",
-         "noise": "σ"}  # fmt: skip
+UNITS = {
+    "rotation": "degrees",
+    "scale": "zoom factor",
+    "shift": "pixels of 28, to the right",
+    "thickness": "3x3 dilations; < 0 erosions",
+    "noise": "Gaussian sigma",
+}
 KINDS = tuple(LEVELS)
 REFERENCE_SIDE = 28  # shift levels are pixels of a 28-pixel image, scaled to the set's own size
 
@@ -104,8 +109,15 @@ def robustness_curves(
             if progress is not None:
                 progress(offset + scored, total)
 
-        raw = score_set(loaded, swept, pixels=shifted, batch_size=batch_size, progress=report,
-                        should_stop=should_stop, scorer=scorer)  # fmt: skip
+        raw = score_set(
+            loaded,
+            swept,
+            pixels=shifted,
+            batch_size=batch_size,
+            progress=report,
+            should_stop=should_stop,
+            scorer=scorer,
+        )
         done += len(shifted)
         return float(np.mean(raw.argmax(axis=1) == swept.labels)) if len(shifted) else 0.0
 

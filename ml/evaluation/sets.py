@@ -94,8 +94,10 @@ def fashion_mnist_available(data_file: str | os.PathLike | None = None) -> bool:
         return Path(data_file).exists()
     homes = [Path(os.environ["KERAS_HOME"])] if os.environ.get("KERAS_HOME") else []
     homes.append(Path.home() / ".keras")
-    return any(all((home / "datasets" / "fashion-mnist" / name).is_file() for name in IDX_FILE_NAMES.values())
-               for home in homes)  # fmt: skip
+    return any(
+        all((home / "datasets" / "fashion-mnist" / name).is_file() for name in IDX_FILE_NAMES.values())
+        for home in homes
+    )
 
 
 def _fits_classes(loaded, set_classes: list[str]) -> bool:
@@ -122,13 +124,15 @@ def model_labels(loaded, set_classes: list[str], labels: np.ndarray, origin: str
     """
     model_classes = list(loaded.metadata.class_names)
     present = [set_classes[index] for index in np.unique(labels)]
+    labels = np.asarray(labels, dtype=np.int64)
     if not loaded.has_metadata and set_classes != model_classes:
-        if len(set_classes) > loaded.num_classes:
+        if labels.size and int(labels.max()) >= loaded.num_classes:
             raise DatasetError(
-                f"{origin} has {len(set_classes)} classes but {loaded.display_name} scores only {loaded.num_classes}; "
-                "evaluate it on a dataset of its own classes."
+                f"{origin}'s labels go up to {set_classes[int(labels.max())]}, but {loaded.display_name} scores only "
+                f"{loaded.num_classes} classes (0..{loaded.num_classes - 1}); evaluate it on a dataset of its own "
+                "classes."
             )
-        return np.asarray(labels, dtype=np.int64)
+        return labels
     unknown = [name for name in present if name not in model_classes]
     if unknown:
         listed = ", ".join(unknown[:_LISTED]) + (" …" if len(unknown) > _LISTED else "")
@@ -138,7 +142,7 @@ def model_labels(loaded, set_classes: list[str], labels: np.ndarray, origin: str
             "dataset of its own classes."
         )
     mapping = np.asarray([model_classes.index(name) if name in model_classes else -1 for name in set_classes])
-    return mapping[np.asarray(labels, dtype=np.int64)]
+    return mapping[labels]
 
 
 def _image_set(name: str, loaded, images: np.ndarray, labels: np.ndarray, set_classes: list[str], source=None):
@@ -152,8 +156,14 @@ def _image_set(name: str, loaded, images: np.ndarray, labels: np.ndarray, set_cl
     labels = labels_to_int(labels, len(set_classes), title)
     mapped = model_labels(loaded, set_classes, labels, title)
     title = f"{title} ({len(mapped):,} images)"
-    return EvaluationSet(name, title, np.ascontiguousarray(images), mapped, list(loaded.metadata.class_names),
-                         source=None if source is None else str(source))  # fmt: skip
+    return EvaluationSet(
+        name,
+        title,
+        np.ascontiguousarray(images),
+        mapped,
+        list(loaded.metadata.class_names),
+        source=None if source is None else str(source),
+    )
 
 
 def _card_seed(loaded, dataset_name: str) -> int:
@@ -210,10 +220,15 @@ def load_folder_set(folder: Path, loaded) -> EvaluationSet:
         title = folder.name or str(folder)
     mapped = model_labels(loaded, classes, labels, f"The image folder {folder}")
     grey = images[..., 0] if channels != 3 else images @ LUMA
-    return EvaluationSet("folder", f"{title} ({len(mapped):,} images)", np.ascontiguousarray(grey, np.float32),
-                         mapped, list(loaded.metadata.class_names),
-                         color_images=np.ascontiguousarray(images) if channels == 3 else None,
-                         source=str(folder))  # fmt: skip
+    return EvaluationSet(
+        "folder",
+        f"{title} ({len(mapped):,} images)",
+        np.ascontiguousarray(grey, np.float32),
+        mapped,
+        list(loaded.metadata.class_names),
+        color_images=np.ascontiguousarray(images) if channels == 3 else None,
+        source=str(folder),
+    )
 
 
 def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -297,8 +312,15 @@ def load_validation_set(loaded, data_file: str | os.PathLike | None = None) -> E
     title = f"{Path(dataset).name or dataset} validation split, seed {seed}"
     if x_val.ndim == 4 and x_val.shape[-1] == 3:  # an RGB model's folder: the model reads the colour images
         mapped = model_labels(loaded, classes, labels_to_int(y_val, len(classes), title), title)
-        return EvaluationSet("validation", title, np.ascontiguousarray(x_val @ LUMA), mapped,
-                             list(loaded.metadata.class_names), color_images=x_val, source=dataset)  # fmt: skip
+        return EvaluationSet(
+            "validation",
+            title,
+            np.ascontiguousarray(x_val @ LUMA),
+            mapped,
+            list(loaded.metadata.class_names),
+            color_images=x_val,
+            source=dataset,
+        )
     validation = _image_set("validation", loaded, x_val, y_val, classes, data_file)
     validation.title = title
     return validation
