@@ -61,6 +61,7 @@ class LookInsideDock(QDockWidget):
         self._sent: dict[int, dict] = {}  # inspection request id → the prediction it explains
         self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
         self._model_name = ""
+        self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
 
         self.evidence_bar.settings_changed.connect(self._on_evidence_settings_changed)
         self.evidence_bar.opacity_changed.connect(self._emit_overlays)
@@ -71,6 +72,11 @@ class LookInsideDock(QDockWidget):
         models.inspection_finished.connect(self._on_inspection_finished)
 
     # ------------------------------------------------------------------------------------------ public
+
+    @property
+    def on_screen(self) -> bool:
+        """True while the dock can be seen (not closed, not behind another tab)."""
+        return self._on_screen
 
     @property
     def explained_class(self) -> int | None:
@@ -93,7 +99,7 @@ class LookInsideDock(QDockWidget):
         self.network.clear("Draw a digit to see what every layer makes of it.")
         self.network.set_class_names(self._class_names)
         self.filters.show_filters([], "")
-        if self.isVisible():
+        if self._on_screen:
             self.models.request_inspection(None, {"filters": True})
 
     @Slot(dict)
@@ -138,7 +144,7 @@ class LookInsideDock(QDockWidget):
     def _request(self, *_unused: object) -> None:
         """Ask for what is on show: the layers while the network tab is shown, evidence while it is switched on."""
         latest = self._latest
-        if latest is None or not self.isVisible():
+        if latest is None or not self._on_screen:
             return
         want_layers = self.tabs.currentWidget() is self.network
         method = self.evidence_bar.method if self.evidence_bar.enabled else None
@@ -193,7 +199,7 @@ class LookInsideDock(QDockWidget):
 
     @Slot()
     def _emit_overlays(self, _opacity: float | None = None) -> None:
-        maps = self._evidence if self.evidence_bar.enabled and self.isVisible() else None
+        maps = self._evidence if self.evidence_bar.enabled and self._on_screen else None
         opacity = self.evidence_bar.opacity
         if maps is None:
             self.picture_overlay_changed.emit(None, None, opacity)
@@ -217,6 +223,7 @@ class LookInsideDock(QDockWidget):
     @Slot(bool)
     def _on_visibility_changed(self, visible: bool) -> None:
         """Hidden: nothing is computed and the overlay goes; shown again: catch up with the drawing."""
+        self._on_screen = visible
         if not visible:
             self.models.cancel_inspections()
             self._emit_overlays()

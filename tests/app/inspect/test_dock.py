@@ -1,0 +1,221 @@
+"""The Look inside dock in the window, with real models: layers and evidence follow the drawing, clicks, toggles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from app.main_window import MainWindow
+from ml.assets import bundled_model_path
+from tests.app.test_main_window import (
+    LOAD_TIMEOUT_MS,
+    PREDICTION_TIMEOUT_MS,
+    canvas_point,
+    wait_until_model_loaded,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+LEGACY_MLP = ROOT / "tests" / "fixtures" / "tutorial_mlp_28x28_tfkeras2.h5"
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+SEVEN = [(80, 50), (200, 50), (170, 140), (130, 240)]
+ONE = [(140, 30), (142, 250)]
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory, settings_factory):
+    """One window with the bundled model and the Look inside tab raised."""
+    shown = MainWindow(settings_factory(tmp_path_factory.mktemp("look-inside")))
+    shown.resize(1600, 1000)
+    shown.show()
+    wait_until_model_loaded(shown)
+    shown.look_inside.raise_()
+    yield shown
+    shown.shutdown()
+    shown.close()
+
+
+@pytest.fixture
+def dock(window, qtbot):
+    """The dock on a blank canvas, explaining the winner with Grad-CAM, batch norm folded."""
+    dock = window.look_inside
+    window.canvas.clear()
+    dock.raise_()
+    dock.evidence_bar.show_check.setChecked(True)
+    dock.evidence_bar.set_method("gradcam")
+    dock.network.fold_check.setChecked(True)
+    dock.explain_class(None)
+    qtbot.waitUntil(lambda: not window.models.is_busy and not window.models.is_inspecting, timeout=LOAD_TIMEOUT_MS)
+    return dock
+
+
+def inspected(qtbot, dock, action, wanted=lambda result: True) -> dict:
+    """Run ``action`` and wait for an inspection result that shows layers or evidence and passes ``wanted``."""
+    with qtbot.waitSignal(
+        dock.inspected, timeout=PREDICTION_TIMEOUT_MS, check_params_cb=lambda result: result["final"] and wanted(result)
+    ) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def largest_alpha(image) -> int:
+    """The most opaque pixel of an RGBA8888 QImage."""
+    pixels = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * image.height())
+    return int(pixels.reshape(image.height(), -1)[:, 3 : image.width() * 4 : 4].max())
+
+
+def draw(window: MainWindow, points) -> None:
+    window.canvas.clear()
+    window.canvas.draw_stroke(points, width=24)
+
+
+def test_drawing_shows_every_layer_and_the_evidence_and_both_follow_the_drawing(qtbot, window, dock):
+    result = inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["layers"] and r["evidence"])
+    rows = dock.network.rows
+    conv = next(row for row in dock.network.visible_rows if row.kind == "conv")
+    assert conv.mosaic.count == 32 and conv.mosaic.color_image() is not None
+    assert rows[-1].kind == "softmax" and np.argmax(rows[-1].layer["values"]) == 7
+    assert {row.layer["tower"] for row in rows} >= {"tower 1", "tower 2", "tower 3"}
+    assert dock.network.tower_picker.count() == 3
+    assert (
+        result["evidence"]["class_index"] == 7
+        and "Explaining <b>7</b> (the winner)" in dock.evidence_bar.class_label.text()
+    )
+    canvas_overlay, input_overlay = window.canvas.overlay, window.prediction.model_input.overlay
+    assert canvas_overlay is not None and input_overlay is not None and input_overlay.width() == 28
+    thumbnails = conv.mosaic.color_image().copy()
+
+    inspected(qtbot, dock, lambda: draw(window, ONE), lambda r: r["layers"] and r["evidence"])
+    assert dock.network.rows == rows  # the same rows, recoloured
+    assert conv.mosaic.color_image() != thumbnails
+    assert window.canvas.overlay != canvas_overlay
+
+
+def test_the_evidence_overlay_lies_on_the_ink(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, ONE), lambda r: r["evidence"])
+    picture_positive = dock.evidence_maps[0]
+    assert picture_positive.shape == (280, 280)
+    ink = window.canvas.image_array() < 0.5
+    columns = picture_positive.sum(axis=0)
+    assert abs(float(np.average(np.arange(280), weights=columns)) - 141) < 40  # centred on the stroke at x = 141
+    assert picture_positive[ink].mean() > picture_positive[~ink].mean()
+
+
+def test_clicking_a_probability_bar_explains_that_class_until_the_winner_is_asked_for(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"])
+    bars = window.prediction.bars
+    point = bars.mapFromScene(bars.getPlotItem().getViewBox().mapViewToScene(QPointF(0.3, 3)))
+    result = inspected(
+        qtbot,
+        dock,
+        lambda: qtbot.mouseClick(bars.viewport(), Qt.MouseButton.LeftButton, pos=point),
+        lambda r: r["evidence"] and r["evidence"]["class_index"] == 3,
+    )
+    assert dock.explained_class == 3 and "Explaining <b>3</b>" in dock.evidence_bar.class_label.text()
+    assert not dock.evidence_bar.winner_button.isHidden()
+    assert result["evidence"]["positive"] is not None
+    inspected(
+        qtbot,
+        dock,
+        dock.evidence_bar.winner_button.click,
+        lambda r: r["evidence"] and r["evidence"]["class_index"] == 7,
+    )
+    assert dock.explained_class is None and dock.evidence_bar.winner_button.isHidden()
+
+
+def test_the_fold_toggle_lists_batch_norm_and_activations_as_their_own_rows(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["layers"])
+    folded_rows = len(dock.network.rows)
+    assert not any(row.kind in ("norm", "activation") for row in dock.network.rows)
+    inspected(qtbot, dock, lambda: dock.network.fold_check.setChecked(False), lambda r: r["layers"])
+    kinds = [row.kind for row in dock.network.rows]
+    assert "norm" in kinds and "activation" in kinds and len(kinds) > folded_rows
+    assert not any("folded" in row.note.text() for row in dock.network.rows)
+
+
+def test_the_off_switch_and_the_opacity_slider_change_the_overlay_without_asking_again(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"])
+    strong = window.canvas.overlay
+    dock.evidence_bar.opacity_slider.setValue(20)
+    faint = window.canvas.overlay
+    assert faint is not None and faint != strong
+    assert largest_alpha(faint) < largest_alpha(strong)
+    dock.evidence_bar.show_check.setChecked(False)
+    assert window.canvas.overlay is None and window.prediction.model_input.overlay is None
+
+
+def test_a_blank_canvas_clears_the_overlay(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"])
+    assert window.canvas.overlay is not None
+    window.canvas.clear()
+    assert window.canvas.overlay is None and window.prediction.model_input.overlay is None
+
+
+def test_integrated_gradients_waits_for_the_stroke_to_end(qtbot, window, dock):
+    dock.evidence_bar.set_method("integrated-gradients")
+    sent: list[dict] = []
+    original = window.models.request_inspection
+    window.models.request_inspection = lambda image, options: (sent.append(options), original(image, options))[1]
+    try:
+        canvas = window.canvas
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(window, 140, 30))
+        for y in range(40, 250, 30):
+            qtbot.mouseMove(canvas, canvas_point(window, 141, y))
+            qtbot.waitUntil(lambda: not window.models.is_busy, timeout=PREDICTION_TIMEOUT_MS)
+        during = list(sent)
+        result = inspected(
+            qtbot,
+            dock,
+            lambda: qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(window, 141, 250)),
+            lambda r: r["evidence"],
+        )
+    finally:
+        del window.models.request_inspection
+    assert during and all(options["method"] is None for options in during)  # layers only while drawing
+    assert result["evidence"]["method"] == "integrated-gradients" and result["evidence"]["positive"] is not None
+
+
+@pytest.fixture
+def own_window(qtbot, settings):
+    """A window of its own (another model becomes active in it), closed afterwards."""
+    shown = MainWindow(settings)
+    shown.show()
+    wait_until_model_loaded(shown)
+    yield shown
+    shown.shutdown()
+    shown.close()
+
+
+def test_grad_cam_on_an_mlp_says_why_and_integrated_gradients_still_works(qtbot, own_window):
+    window = own_window
+    dock = window.look_inside
+    dock.raise_()
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        window.open_model_file(LEGACY_MLP)
+    result = inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"] and r["layers"])
+    assert result["evidence"]["message"] and "Grad-CAM" in dock.evidence_bar.message.text()
+    assert not dock.evidence_bar.message.isHidden()
+    assert window.canvas.overlay is None
+    assert all(row.mosaic.maps.shape[1:] == (1, 1) for row in dock.network.rows if row.kind != "input")
+    assert dock.filters.rows == [] and "no convolution layers" in dock.filters.message.text()
+    inspected(qtbot, dock, lambda: dock.evidence_bar.set_method("integrated-gradients"), lambda r: r["evidence"])
+    assert dock.evidence_bar.message.isHidden() and window.canvas.overlay is not None
+
+
+def test_a_hidden_dock_computes_nothing(qtbot, window, dock):
+    window.training_dock.raise_()
+    qtbot.waitUntil(lambda: not dock.on_screen)
+    sent: list[dict] = []
+    window.models.inspection_finished.connect(sent.append)
+    try:
+        draw(window, SEVEN)
+        qtbot.waitUntil(lambda: not window.models.is_busy, timeout=PREDICTION_TIMEOUT_MS)
+        qtbot.wait(200)
+    finally:
+        window.models.inspection_finished.disconnect(sent.append)
+    assert sent == [] and window.canvas.overlay is None
+    dock.raise_()
