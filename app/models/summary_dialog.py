@@ -262,7 +262,8 @@ class ModelSummaryDialog(QDialog):
         name = display_name or description.name
         self.setWindowTitle(f"Model summary — {name}")
         self.heading.setText(name if name == description.name else f"{name}  ({description.name})")
-        self.totals_label.setText(totals_text(description))
+        note = f"\n{description.card_note}" if description.card_note else ""
+        self.totals_label.setText(totals_text(description) + note)
         self.table.clear()
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for layer in description.layers:

@@ -225,7 +225,8 @@ class ModelWorker(QObject):
         try:
             from ml.models.summary import describe_model
 
-            self.model_described.emit(describe_model(self._active.loaded.model))
+            loaded = self._active.loaded
+            self.model_described.emit(describe_model(loaded.model, loaded.metadata))
         except Exception as error:  # noqa: BLE001 - reported to the window in plain words
             logger.exception("Describing the model failed")
             self.model_description_failed.emit(f"Could not describe the model: {type(error).__name__}: {error}")

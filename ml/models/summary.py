@@ -43,6 +43,7 @@ class ModelDescription:
     layers: tuple[LayerDescription, ...]
     total_parameters: int
     trainable_parameters: int
+    card_note: str | None = None  # what the card says about the probabilities (calibrated, with which T), or None
 
     @property
     def non_trainable_parameters(self) -> int:
@@ -140,8 +141,9 @@ def describe_sequential(model: Any) -> list[LayerDescription]:
     return layers
 
 
-def describe_model(model: Any) -> ModelDescription:
-    """The layers, output shapes and parameter counts of a built Keras model, as plain data."""
+def describe_model(model: Any, metadata: Any = None) -> ModelDescription:
+    """The layers, output shapes and parameter counts of a built Keras model, as plain data; with its card
+    (``metadata``), whether its probabilities are calibrated."""
     nodes = graph_nodes(model)
     layers = describe_functional(model, nodes) if nodes else describe_sequential(model)
     return ModelDescription(
@@ -149,4 +151,5 @@ def describe_model(model: Any) -> ModelDescription:
         layers=tuple(layers),
         total_parameters=int(model.count_params()),
         trainable_parameters=weight_count(list(model.trainable_weights)),
+        card_note=None if metadata is None else metadata.calibration_note(),
     )
