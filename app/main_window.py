@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.common.about import about_text
 from app.common.dock_share import DockHeightShare
+from app.common.tensorflow_import import import_array_types_before_showing
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.prediction_view import PredictionPanel, format_percent
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self._close_after_save = False
         self._close_confirmed = False
         self._shut_down = False
+        import_array_types_before_showing()  # 0.5-0.9 s holding the GIL: a freeze if TensorFlow did it after show
 
         self.canvas = DrawingCanvas()
         self.canvas.set_brush_size(float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE, type=float)))

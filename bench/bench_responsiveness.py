@@ -128,6 +128,7 @@ def write_digit_image(path: Path) -> Path:
 def measure_startup(folder: Path) -> dict[str, Any]:
     """Launch a fresh process that shows the main window, then predicts a digit image; probe its event loop between."""
     digit = write_digit_image(folder / "digit.png")
+    baseline = BaselineProbe(5)  # what the machine alone causes meanwhile (other processes on shared cores)
     launched = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-c", STARTUP_CHILD, str(launched), str(folder / "startup.ini"), str(digit)],
@@ -137,7 +138,7 @@ def measure_startup(folder: Path) -> dict[str, Any]:
         timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"baseline_stalls": baseline.stop()}
     for line in completed.stdout.splitlines():
         words = line.split()
         if words and words[0] == "shown":
@@ -317,7 +318,8 @@ def main() -> int:
             f"start-up (fresh process): window shown after {startup.get('shown', float('nan')):.2f} s "
             f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
             f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s; event-loop stalls while "
-            f"TensorFlow and the model load: {describe_stalls(startup.get('stalls', []))}",
+            f"TensorFlow and the model load: {describe_stalls(startup.get('stalls', []))} (an idle separate process "
+            f"meanwhile: {describe_stalls(startup['baseline_stalls'])})",
             flush=True,
         )
     if args.startup_only:

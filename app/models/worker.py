@@ -304,6 +304,7 @@ class ModelWorker(QObject):
         try:
             from ml.errors import ModelFileError
             from ml.inference.predictor import Predictor
+            from ml.inference.shipped_tflite import seed_tflite_cache
             from ml.models.files import load_model
 
             try:
@@ -311,7 +312,9 @@ class ModelWorker(QObject):
             except ModelFileError as error:
                 self.model_load_failed.emit({"path": path, "message": str(error), "startup": startup})
                 return False
-            predictor = Predictor(loaded, tflite_cache=user_cache_folder() / "tflite")
+            tflite_cache = user_cache_folder() / "tflite"
+            seed_tflite_cache(loaded, tflite_cache)  # the bundled model's shipped conversion: no converting at launch
+            predictor = Predictor(loaded, tflite_cache=tflite_cache)
             slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin)
         except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
             logger.exception("Loading %s failed", path)

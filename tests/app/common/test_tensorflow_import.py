@@ -86,3 +86,33 @@ def test_the_windows_import_holds_back_tensorflows_chatter_unless_debugging(debu
         assert chatter  # TensorFlow 2.21 on x86 always announces oneDNN and its CPU features
     else:
         assert chatter == [], completed.stderr
+
+
+ARRAY_TYPES_CHILD = r"""
+import json, sys, numpy as np
+from app.common.tensorflow_import import import_array_types_before_showing
+imported = import_array_types_before_showing()
+print(json.dumps({
+    "imported": imported,
+    "ml_dtypes": "ml_dtypes" in sys.modules,
+    "tensorflow": "tensorflow" in sys.modules or "keras" in sys.modules,
+    "bfloat16": str(np.dtype("bfloat16")) if imported else None,  # numpy knows TensorFlow's types now
+}))
+"""
+
+
+def test_the_array_types_are_registered_early_without_importing_tensorflow():
+    completed = subprocess.run([sys.executable, "-c", ARRAY_TYPES_CHILD], cwd=ROOT, capture_output=True, text=True,
+                               timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report == {"imported": True, "ml_dtypes": True, "tensorflow": False, "bfloat16": "bfloat16"}
+
+
+def test_without_ml_dtypes_the_early_import_is_skipped(monkeypatch):
+    import importlib.util
+
+    from app.common import tensorflow_import
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    assert tensorflow_import.import_array_types_before_showing() is False
