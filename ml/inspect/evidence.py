@@ -61,7 +61,8 @@ class Explainer:
                 tape.watch(batch)
                 trace = trace_model(model, batch, fold=True)
                 convs = {tower: tensor for tower, tensor in trace.last_conv.items() if len(tensor.shape) == 4}
-                towers = [tower for tower in convs if tower in trace.tower_scores] or list(convs)
+                towers = [tower for tower in trace.towers if tower in convs and tower in trace.tower_scores]
+                towers = towers or list(convs)
                 self.towers = towers
                 if not towers:
                     return [], trace.probabilities

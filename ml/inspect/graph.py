@@ -64,7 +64,8 @@ class Trace:
     probabilities: Any  # (batch, k)
     class_scores: Any  # (batch, k): what the explainers differentiate: logits (an ensemble: its towers' mean logits)
     tower_scores: dict[str | None, Any]  # each tower's logits (None: the single tower)
-    last_conv: dict[str | None, Any]  # each tower's last conv output (after its folded norm and activation)
+    last_conv: dict[str | None, Any]  # each tower's last conv output, after the norm and activation that follow it
+    towers: list[str]  # an ensemble's towers in order ("tower 1", …); [] for a single-tower model
 
 
 def kind_of(operation: Any) -> str:
@@ -128,6 +129,7 @@ class _Walker:
             class_scores=self.class_scores,
             tower_scores=self.tower_scores,
             last_conv={tower: self.steps[index].tensor for tower, index in self.last_conv_step.items()},
+            towers=list(self.tower_order),
         )
 
     def _walk(self, model, inputs):
