@@ -69,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="MNIST / Fashion-MNIST .npz (keras layout) or a folder with the four IDX .gz files",
     )
     train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
+    train.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compute in float16 (default: on where every GPU has compute capability 7.0 or higher)",
+    )
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="run as one worker of a multi-machine job described by TF_CONFIG (only the chief saves)",
+    )
+    train.add_argument(
+        "--cache",
+        metavar="memory|FILE",
+        help="image folders are streamed from disk every epoch; cache the decoded images in memory or in FILE",
+    )
     train.add_argument("--out", help="where to save the model (.keras or .h5; checked, and its folder made, first)")
     train.set_defaults(handler=run_train)
     presets = commands.add_parser("presets", help="list the model presets with parameter counts")

@@ -17,14 +17,13 @@ from ml.cli.predict import load_model_or_exit
 from ml.cli.progress import TerminalProgress, quiet_tensorflow
 from ml.models.formats import SUPPORTED_SUFFIXES
 from ml.models.presets import PRESETS
+from ml.training.distribution import is_chief_task, read_tf_config
 from ml.training.reports import format_duration
 
 
 def default_output_path(preset: str) -> Path:
     """``digitlab-<preset>-<timestamp>.keras`` in the current folder."""
     return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
-
-
 
 
 def prepare_output_path(out: Path) -> str | None:
@@ -105,6 +104,32 @@ def save_trained_model(result, out: Path) -> int:
     return status
 
 
+def distributed_problem() -> str | None:
+    """Why ``--distributed`` cannot start (TF_CONFIG missing or wrong), or None."""
+    from ml.errors import TrainingError
+
+    try:
+        read_tf_config()
+    except TrainingError as error:
+        return str(error)
+    return None
+
+
+def save_as_other_worker(result, out: Path) -> int:
+    """A multi-worker job's other workers save into a temporary folder that is removed: only the chief keeps files."""
+    from ml.errors import ModelFileError
+    from ml.models.files import save_model
+
+    with tempfile.TemporaryDirectory(prefix="digitlab-worker-") as scratch:
+        try:
+            save_model(result.model, Path(scratch) / out.name, result.metadata())
+        except ModelFileError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print("This worker is not the chief: the chief saves the model, nothing was kept here.", file=sys.stderr)
+    return 0
+
+
 def confirm(question: str) -> bool:
     """Ask a yes/no question when a person is at the terminal; assume yes otherwise."""
     if not sys.stdin or not sys.stdin.isatty():
@@ -142,6 +167,9 @@ def train_config_from_args(args: argparse.Namespace, preset: str):
         freeze_backbone=args.freeze_backbone,
         backbone_weights=args.backbone_weights,
         fine_tune_from=args.fine_tune,
+        mixed_precision=args.mixed_precision,
+        distributed=args.distributed,
+        folder_cache=args.cache,
     ).resolved()
 
 
@@ -196,7 +224,9 @@ def run_train(args: argparse.Namespace) -> int:
             preset = model.metadata.preset
     config = train_config_from_args(args, preset)
     out = Path(args.out).expanduser() if args.out else default_output_path(config.preset)
-    problem = prepare_output_path(out)
+    problem = distributed_problem() if config.distributed else None
+    if problem is None and (not config.distributed or is_chief_task(read_tf_config())):
+        problem = prepare_output_path(out)
     if problem:
         print(f"error: {problem} Nothing was trained.", file=sys.stderr)
         return 2
@@ -225,6 +255,7 @@ def run_train(args: argparse.Namespace) -> int:
             on_epoch=progress.on_epoch,
             should_stop=stop_requested.is_set,
             wait_while_paused=gate,
+            on_devices=lambda devices: print(f"devices: {devices}", file=sys.stderr),
         )
     except KeyboardInterrupt:
         print("\nAborted; nothing was saved.", file=sys.stderr)
@@ -237,6 +268,8 @@ def run_train(args: argparse.Namespace) -> int:
         if previous_pause_handler is not None:
             signal.signal(signal.SIGUSR1, previous_pause_handler)
     print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
+    for note in result.notes:
+        print(note, file=sys.stderr)
     if result.stop_reason:
         print(result.stop_reason, file=sys.stderr)
     if result.tensorboard_run_dir:
@@ -244,6 +277,8 @@ def run_train(args: argparse.Namespace) -> int:
     if result.checkpoint_epoch is not None:
         print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
     print(f"test accuracy: {result.test_accuracy:.4f}")
+    if not result.is_chief:
+        return save_as_other_worker(result, out)
     if result.stopped_by_user and not confirm(
         f"Save the model trained so far ({result.epochs_completed} epochs) to {out}?"
     ):

@@ -262,6 +262,33 @@ def load_image_folder(
     folder = Path(folder)
     check_color_mode(color_mode)
     size = int(image_size or DEFAULT_FOLDER_IMAGE_SIZE)
+    class_names, paths, listed_labels = list_image_folder(folder)
+    images, labels, refused = [], [], []
+    for path, label in zip(paths, listed_labels, strict=True):
+        try:
+            images.append(read_folder_image(path, size, color_mode))
+        except ImageReadError as error:
+            refused.append(f"{path.relative_to(folder)}: {refusal_reason(str(error))}")
+            continue
+        labels.append(label)
+    if refused:
+        more = f"; and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
+        raise DatasetError(
+            f"{len(refused)} of the {len(refused) + len(images)} image files in {folder} cannot be read: "
+            + "; ".join(refused[:_LISTED_BAD_FILES])
+            + f"{more}. Remove them or convert them to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
+        )
+    x, y = np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64)
+    x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return image_dataset_from_arrays(str(folder), arrays, class_names, validation_size=validation_size, seed=seed)
+
+
+def list_image_folder(folder: Path) -> tuple[list[str], list[Path], np.ndarray]:
+    """The class names (sorted subfolder names), image files and their labels of an image folder, unread.
+
+    Refuses a folder with fewer than two class subfolders, no images, or class subfolders without images.
+    """
     try:
         class_folders = sorted(entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     except OSError as error:
@@ -272,23 +299,13 @@ def load_image_folder(
             f"The image folder {folder} has {len(class_names)} class subfolder(s); it needs one subfolder per "
             "class and at least two classes."
         )
-    images, labels, refused = [], [], []
+    paths: list[Path] = []
+    labels: list[int] = []
     for label, class_folder in enumerate(class_folders):
-        for path in folder_image_files(class_folder):
-            try:
-                images.append(read_folder_image(path, size, color_mode))
-            except ImageReadError as error:
-                refused.append(f"{path.relative_to(folder)}: {_refusal_reason(str(error))}")
-                continue
-            labels.append(label)
-    if refused:
-        more = f"; and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
-        raise DatasetError(
-            f"{len(refused)} of the {len(refused) + len(images)} image files in {folder} cannot be read: "
-            + "; ".join(refused[:_LISTED_BAD_FILES])
-            + f"{more}. Remove them or convert them to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
-        )
-    if not images:
+        found = folder_image_files(class_folder)
+        paths.extend(found)
+        labels.extend([label] * len(found))
+    if not paths:
         raise DatasetError(
             f"The image folder {folder} holds no images ({', '.join(FOLDER_IMAGE_SUFFIXES)}) in its class subfolders."
         )
@@ -298,10 +315,7 @@ def load_image_folder(
             f"The image folder {folder} has class subfolders with no images: {', '.join(empty[:_LISTED_BAD_FILES])}"
             f"{' …' if len(empty) > _LISTED_BAD_FILES else ''}. Add images or remove the empty folders."
         )
-    x, y = np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64)
-    x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return image_dataset_from_arrays(str(folder), arrays, class_names, validation_size=validation_size, seed=seed)
+    return class_names, paths, np.asarray(labels, dtype=np.int64)
 
 
 def folder_image_files(class_folder: Path) -> list[Path]:
@@ -325,7 +339,7 @@ def read_folder_image(path: Path, size: int, color_mode: str) -> np.ndarray:
     return resize_images(pixels[None], size, size)[0]
 
 
-def _refusal_reason(message: str) -> str:
+def refusal_reason(message: str) -> str:
     """``Cannot read 'x.png': it is PDF, not ... Digit Lab reads ...`` → ``it is PDF, not ...``."""
     reason = message.split(": ", 1)[-1]
     return reason.split(" Digit Lab reads")[0].rstrip(" .;")

@@ -14,6 +14,12 @@ import numpy as np
 from ml.errors import ModelFileError
 from ml.models.files import save_model
 from ml.models.metadata import ModelMetadata
+from ml.training.distribution import uses_mixed_precision, with_dtype_policy
+
+
+def float32_model(model):
+    """``model`` itself, or a float32 copy of a mixed-precision model, so a checkpoint loads and runs anywhere."""
+    return with_dtype_policy(model, "float32") if uses_mixed_precision(model) else model
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
@@ -58,7 +64,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             created=None,
         )
         try:
-            save_model(self.model, self.path, metadata)
+            save_model(float32_model(self.model), self.path, metadata)
         except ModelFileError as error:
             self.error = str(error)
             self.model.stop_training = True

@@ -46,6 +46,9 @@ class TrainConfig:
     freeze_backbone: bool | None = None  # transfer presets; None: frozen when the weights are pretrained
     backbone_weights: str | None = None  # transfer presets: None/"imagenet", "none" (from scratch) or a file
     fine_tune_from: str | None = None  # a model file to continue training instead of a fresh preset model
+    mixed_precision: bool | None = None  # float16 compute; None: on where every GPU has compute capability >= 7.0
+    distributed: bool = False  # one worker of a MultiWorkerMirroredStrategy job configured by TF_CONFIG
+    folder_cache: str | None = None  # streamed image folders: None (read every epoch), "memory", or a cache file
 
     def resolved(self) -> TrainConfig:
         """A copy with every ``None`` hyperparameter filled from the preset's defaults."""
@@ -135,6 +138,8 @@ class TrainResult:
     test_labels: np.ndarray | None = field(default=None, repr=False)
     continued_preset: str | None = None  # the preset a continued model's file recorded
     calibration: Any = None  # the temperature fitted on the validation split at the end (CalibrationResult), or None
+    notes: list[str] = field(default_factory=list)  # what the user should know: files skipped, float32 fallback
+    is_chief: bool = True  # False on the other workers of a multi-worker job: they keep no files
 
     def metadata(self):
         """The :class:`ml.models.metadata.ModelMetadata` to save with this model."""

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
-from ml.data.datasets import Dataset, load_dataset
+from ml.data.datasets import DEFAULT_VALIDATION_FRACTION, Dataset, default_if_none, load_dataset
+from ml.data.streaming import StreamedFolder, open_image_folder
 from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
-from ml.runtime import configure_device
-from ml.training.batch_norm import recalibrate_batch_norm
+from ml.training.batch_norm import RECALIBRATION_BATCHES, recalibrate_batch_norm
 from ml.training.calibration import fit_run_temperature
 from ml.training.callbacks import describe_stop, find_checkpoint, make_callbacks, make_optimizer, make_progress_callback
 from ml.training.config import BatchReport, EpochReport, PauseGate, TrainConfig, TrainResult, model_metadata
+from ml.training.distribution import (
+    DistributionPlan,
+    adapt_for_multi_worker,
+    plain_model,
+    plan_distribution,
+    prepare_model,
+)
 from ml.training.pipelines import (
     TEST_BATCH_SIZE,
     can_augment,
+    check_stream_fits_model,
     fit_inputs_to_model,
     make_eval_pipeline,
+    make_stream_train_pipeline,
     make_train_pipeline,
 )
 from ml.training.rescore import Rescore, make_rescore_callback
@@ -34,8 +46,21 @@ def choose_representation(config: TrainConfig, loaded_metadata=None) -> str:
     return get_preset(config.preset).representation
 
 
-def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset:
-    """The dataset ``config`` names, in the representation its model needs (a fine-tuned model's own scaling)."""
+def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset | StreamedFolder:
+    """The dataset ``config`` names, in the representation its model needs (a fine-tuned model's own scaling).
+
+    An image folder trained on as images is streamed from its files (:mod:`ml.data.streaming`), never read whole.
+    """
+    representation = choose_representation(config, loaded_metadata)
+    if config.dataset and Path(config.dataset).is_dir() and representation == "images":
+        return open_image_folder(
+            config.dataset,
+            image_size=config.image_size,
+            color_mode=config.color_mode,
+            validation_size=default_if_none(config.validation_size, DEFAULT_VALIDATION_FRACTION),
+            seed=config.seed,
+            cache=config.folder_cache,
+        )
     standardization = None
     if loaded_metadata is not None and loaded_metadata.input_mean is not None:
         standardization = (loaded_metadata.input_mean, loaded_metadata.input_std)
@@ -46,7 +71,7 @@ def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset:
         seed=config.seed,
         image_size=config.image_size,
         color_mode=config.color_mode,
-        representation=choose_representation(config, loaded_metadata),
+        representation=representation,
         standardization=standardization,
     )
 
@@ -83,29 +108,64 @@ def check_fine_tuning(model, loaded_metadata, dataset: Dataset) -> None:
 def fit(
     config: TrainConfig,
     *,
-    dataset: Dataset | None = None,
+    dataset: Dataset | StreamedFolder | None = None,
     model=None,
     on_batch: Callable[[BatchReport], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     wait_while_paused: Callable[[], None] | PauseGate | None = None,
+    on_devices: Callable[[str], None] | None = None,
     rescore: Rescore | None = None,
 ) -> TrainResult:
     """Train ``config.preset``, or fine-tune ``model`` / ``config.fine_tune_from``, and evaluate it on the test set.
 
     ``model`` may be a Keras model or an ``ml.models.files.LoadedModel`` (whose input scaling is then kept);
     ``wait_while_paused`` a callable or a :class:`PauseGate` (which then also returns when ``should_stop``);
+    ``on_devices`` hears where the run trains (devices, strategy, mixed precision) before the first batch;
     ``rescore`` a drawing re-scored with the weights being trained (:mod:`ml.training.rescore`).
+    Several GPUs train under a MirroredStrategy with a global batch of ``batch_size`` per GPU;
+    ``config.distributed`` joins a multi-worker job (TF_CONFIG), where only the chief writes files.
     """
-    import keras
-
-    from ml.models.classifier import outputs_probabilities
-
     if dataset is not None and config.dataset is None:
         config = replace(config, dataset=dataset.name)
     config = config.resolved()
     started = time.perf_counter()
-    device = configure_device()
+    plan = plan_distribution(distributed=config.distributed, mixed_precision=config.mixed_precision)
+    if on_devices is not None:
+        on_devices(plan.describe())
+    with contextlib.ExitStack() as cleanup:
+        run_config = config
+        if not plan.is_chief:  # other workers write their checkpoints and logs where nobody keeps them
+            scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="digitlab-worker-")))
+            run_config = replace(
+                config,
+                checkpoint_path=str(scratch / "checkpoint.keras") if config.checkpoint_path else None,
+                tensorboard_dir=str(scratch / "tensorboard") if config.tensorboard_dir else None,
+            )
+        result = _train(run_config, plan, dataset, model, on_batch, on_epoch, should_stop, wait_while_paused, rescore)
+    result.config = config
+    if not plan.is_chief:
+        result.tensorboard_run_dir, result.checkpoint_epoch = None, None
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def _train(
+    config: TrainConfig,
+    plan: DistributionPlan,
+    dataset: Dataset | StreamedFolder | None,
+    model,
+    on_batch,
+    on_epoch,
+    should_stop,
+    wait_while_paused,
+    rescore: Rescore | None = None,
+) -> TrainResult:
+    """:func:`fit`'s run once the devices are chosen."""
+    import keras
+
+    from ml.models.classifier import outputs_probabilities
+
     keras.utils.set_random_seed(config.seed)
     if model is None and config.fine_tune_from:
         model = load_model_to_fine_tune(config.fine_tune_from)
@@ -116,6 +176,7 @@ def fit(
         dataset = load_training_data(config, loaded_metadata)
     if config.max_train_samples or config.max_test_samples:
         dataset = dataset.subset(config.max_train_samples, config.max_test_samples)
+    streamed = isinstance(dataset, StreamedFolder)
     if model is None:
         preset = get_preset(config.preset)
         options = {name: getattr(config, name) for name in preset.factory_options}
@@ -123,20 +184,38 @@ def fit(
     else:
         check_fine_tuning(model, loaded_metadata, dataset)
     from_logits = not outputs_probabilities(model)
-    x_train = fit_inputs_to_model(model, dataset.x_train)
-    x_val = fit_inputs_to_model(model, dataset.x_val)
-    x_test = fit_inputs_to_model(model, dataset.x_test)
-    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-        metrics=["accuracy"],
-    )
-    augment = bool(config.augment) and can_augment(dataset) and x_train.ndim == 4
-    train_pipeline = make_train_pipeline(x_train, dataset.y_train, config.batch_size, augment, config.seed)
+    batch_size = plan.worker_batch_size(config.batch_size)
+    augment = bool(config.augment) and can_augment(dataset) and len(model.input_shape) == 4
+    if streamed:
+        check_stream_fits_model(model, dataset)
+        train_size = len(dataset.train) // plan.workers
+        train_pipeline = make_stream_train_pipeline(dataset, batch_size, augment, config.seed, plan.shard)
+        validation = dataset.pipeline("val", batch_size, shard=plan.shard) if len(dataset.val) else None
+    else:
+        x_train = fit_inputs_to_model(model, dataset.x_train)
+        x_val = fit_inputs_to_model(model, dataset.x_val)
+        train_size = len(x_train) // plan.workers
+        train_pipeline = make_train_pipeline(x_train, dataset.y_train, batch_size, augment, config.seed, plan.shard)
+        validation = make_eval_pipeline(x_val, dataset.y_val, batch_size, plan.shard) if len(x_val) else None
+    steps_per_epoch = math.ceil(train_size / batch_size)
+    model = prepare_model(model, plan)
+
+    def compile_model(target) -> None:
+        optimizer = make_optimizer(config, steps_per_epoch)
+        if plan.mixed_precision and target is model:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        target.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+            metrics=["accuracy"],
+        )
+
+    with plan.scope():
+        compile_model(model)
+    adapt_for_multi_worker(model, plan)
     if isinstance(wait_while_paused, PauseGate):
         wait_while_paused = functools.partial(wait_while_paused.wait_while_paused, should_stop)
-    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, len(x_train))
+    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, train_size)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     metadata = model_metadata(
         config,
@@ -148,8 +227,7 @@ def fit(
     )
     callbacks, run_dir = make_callbacks(config, reporter, stamp, metadata)
     if rescore is not None:
-        callbacks.append(make_rescore_callback(rescore, metadata, len(x_train)))
-    validation = make_eval_pipeline(x_val, dataset.y_val, config.batch_size) if len(x_val) else None
+        callbacks.append(make_rescore_callback(rescore, metadata, train_size))
     try:
         history = model.fit(
             train_pipeline,
@@ -161,19 +239,33 @@ def fit(
         )
     except Exception as error:  # noqa: BLE001 - an OOM or a bad kernel becomes one clear message
         raise TrainingError(f"Training failed: {type(error).__name__}: {error}") from error
+    trained = plain_model(model, plan)
+    if trained is not model:
+        compile_model(trained)
+    model = trained
     checkpoint = find_checkpoint(callbacks)
     recalibrated = 0
     if reporter.stopped_mid_epoch:
-        recalibrated = recalibrate_batch_norm(model, x_train, batch_size=config.batch_size, seed=config.seed)
+        if streamed:
+            images = dataset.sample_images(RECALIBRATION_BATCHES * config.batch_size, config.seed)
+        else:
+            images = x_train
+        recalibrated = recalibrate_batch_norm(model, images, batch_size=config.batch_size, seed=config.seed)
     stop_reason = describe_stop(reporter, callbacks, config)
     if recalibrated:
         stop_reason = (
             f"{stop_reason} The stop came mid-epoch, so the batch-normalization statistics were re-estimated "
             f"on {recalibrated} training batches before testing."
         )
-    test_pipeline = make_eval_pipeline(x_test, dataset.y_test, TEST_BATCH_SIZE)
+    if streamed:
+        test_pipeline = dataset.pipeline("test", TEST_BATCH_SIZE)
+        test_images = test_labels = None
+    else:
+        test_images, test_labels = dataset.x_test, dataset.y_test
+        test_pipeline = make_eval_pipeline(fit_inputs_to_model(model, test_images), test_labels, TEST_BATCH_SIZE)
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
     calibration = fit_run_temperature(model, validation, from_logits)
+    notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
         model=model,
@@ -181,7 +273,7 @@ def fit(
         history=epoch_history,
         test_accuracy=float(test_accuracy),
         test_loss=float(test_loss),
-        device=device,
+        device=plan.describe(),
         epochs_completed=len(epoch_history.get("loss", [])),
         stopped_by_user=reporter.stopped_by_user,
         stop_reason=stop_reason,
@@ -190,11 +282,12 @@ def fit(
         input_mean=dataset.input_mean,
         input_std=dataset.input_std,
         tensorboard_run_dir=run_dir,
-        wall_seconds=time.perf_counter() - started,
         checkpoint_epoch=checkpoint.best_epoch if checkpoint is not None else None,
         recalibrated_batches=recalibrated,
         continued_preset=continued_preset,
-        test_images=dataset.x_test,
-        test_labels=dataset.y_test,
+        test_images=test_images,
+        test_labels=test_labels,
+        notes=notes,
+        is_chief=plan.is_chief,
         calibration=calibration,
     )

@@ -1,0 +1,272 @@
+"""Image folders streamed from their file paths with ``tf.data``: memory does not grow with the folder.
+
+Only the list of paths and labels is held; each batch's files are read when the pipeline reaches them, through
+:func:`ml.data.datasets.read_folder_image` (the one safe reader: allowed formats only, regular files only, a pixel
+limit), in parallel. A file that cannot be read is skipped and counted (:class:`SkippedFiles`), so one bad file
+among 200,000 never ends a run; the run's report says how many were skipped and names the first few.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ml.data.datasets import (
+    DEFAULT_FOLDER_IMAGE_SIZE,
+    DEFAULT_VALIDATION_FRACTION,
+    FOLDER_TEST_FRACTION,
+    FOLDER_TEST_SEED,
+    check_color_mode,
+    list_image_folder,
+    read_folder_image,
+    refusal_reason,
+    split_validation,
+)
+from ml.errors import DatasetError, ImageReadError
+
+PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
+LISTED_SKIPPED_FILES = 5
+
+
+def pipeline_options(sharded: bool = False):
+    """``tf.data`` options for every Digit Lab pipeline: autotuning off (and auto-sharding off when ``sharded``).
+
+    With autotuning on, dropping an epoch's iterator waits for the autotuner's thread, which stalled the start of
+    about one epoch in three by 2-3 s on a 2-core machine (and validation alike); fixed sizes cost nothing measurable.
+    A pipeline that already holds only its worker's share (``shard_evenly``) must not be sharded again.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    if sharded:
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return options
+
+
+class SkippedFiles:
+    """The files a stream could not read, each counted once (thread-safe: batches are read in parallel)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._reasons: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, reason: str) -> None:
+        """Remember that ``path`` was skipped, and why."""
+        with self._lock:
+            self._reasons.setdefault(path, reason)
+
+    @property
+    def count(self) -> int:
+        """How many distinct files were skipped so far."""
+        with self._lock:
+            return len(self._reasons)
+
+    def describe(self) -> str | None:
+        """``3 image files in FOLDER could not be read and were skipped: a.png: …`` or None when none was."""
+        with self._lock:
+            items = list(self._reasons.items())
+        if not items:
+            return None
+        shown = "; ".join(f"{_relative(path, self.folder)}: {reason}" for path, reason in items[:LISTED_SKIPPED_FILES])
+        more = f"; and {len(items) - LISTED_SKIPPED_FILES} more" if len(items) > LISTED_SKIPPED_FILES else ""
+        counted = "1 image file" if len(items) == 1 else f"{len(items):,} image files"
+        verb = "was" if len(items) == 1 else "were"
+        return f"{counted} in {self.folder} could not be read and {verb} skipped: {shown}{more}."
+
+
+def _relative(path: str, folder: Path) -> str:
+    try:
+        return str(Path(path).relative_to(folder))
+    except ValueError:
+        return path
+
+
+@dataclass
+class FolderSplit:
+    """One split of a streamed folder: file paths and their labels, in a fixed order."""
+
+    paths: np.ndarray  # str
+    labels: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def first(self, count: int | None) -> FolderSplit:
+        """The first ``count`` files (all when None)."""
+        return FolderSplit(self.paths[:count], self.labels[:count])
+
+
+@dataclass
+class StreamedFolder:
+    """An image-folder dataset read batch by batch from its files; its splits are the in-memory loader's.
+
+    ``pipeline(split, batch_size)`` gives a ``tf.data`` pipeline of (float32 images in [0, 1], int64 labels).
+    """
+
+    name: str
+    folder: Path
+    class_names: list[str]
+    image_size: int
+    color_mode: str
+    train: FolderSplit
+    val: FolderSplit
+    test: FolderSplit
+    skipped: SkippedFiles = field(repr=False)
+    cache: str | None = None  # None: read the files every epoch; "memory", or a file prefix for tf.data's cache
+    input_scale: str = "0-1"
+    input_mean: list[float] | None = None
+    input_std: list[float] | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """Shape of one image, without the batch dimension."""
+        return (self.image_size, self.image_size, 3 if self.color_mode == "rgb" else 1)
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes (subfolders) there are."""
+        return len(self.class_names)
+
+    def subset(self, max_train: int | None = None, max_test: int | None = None) -> StreamedFolder:
+        """A smaller stream (first files of each split), as :meth:`ml.data.datasets.Dataset.subset`."""
+        val_cap = None if max_train is None else max(1, max_train // 5)
+        return replace(
+            self, train=self.train.first(max_train), val=self.val.first(val_cap), test=self.test.first(max_test)
+        )
+
+    def split(self, name: str) -> FolderSplit:
+        """``train``, ``val`` or ``test``."""
+        return {"train": self.train, "val": self.val, "test": self.test}[name]
+
+    def read_batch(self, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Read files into (N, size, size, C) float32 images and a mask of those read; the others are counted."""
+        images = np.zeros((len(paths), *self.input_shape), dtype=np.float32)
+        read = np.zeros(len(paths), dtype=bool)
+        for index, raw in enumerate(paths):
+            path = raw.decode() if isinstance(raw, bytes) else str(raw)
+            try:
+                images[index] = read_folder_image(Path(path), self.image_size, self.color_mode)
+            except ImageReadError as error:
+                self.skipped.add(path, refusal_reason(str(error)))
+            else:
+                read[index] = True
+        return images, read
+
+    def pipeline(
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle_seed: int | None = None,
+        shard: tuple[int, int] | None = None,
+        parallel_reads: int | None = None,
+    ):
+        """A ``tf.data`` pipeline of batches of (images, labels) read from ``split``'s files.
+
+        ``shuffle_seed``: reshuffle the paths every epoch (never the images: nothing is held). ``shard`` =
+        (workers, index): this worker's equal share of the files (a multi-worker run). Files are read a batch at a
+        time in ``parallel_reads`` threads (default: one per core); an unreadable file drops out of its batch.
+        """
+        import tensorflow as tf
+
+        files = self.split(split)
+        paths, labels = files.paths.astype(str), files.labels.astype(np.int64)
+        if shard is not None:
+            paths, labels = shard_evenly(paths, labels, *shard)
+        dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
+        if shuffle_seed is not None:
+            dataset = dataset.shuffle(max(len(paths), 1), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(batch_size)
+        shape = self.input_shape
+
+        def read(batch_paths, batch_labels):
+            images, read_mask = tf.numpy_function(self.read_batch, [batch_paths], [tf.float32, tf.bool], stateful=False)
+            images = tf.ensure_shape(images, (None, *shape))
+            read_mask = tf.ensure_shape(read_mask, (None,))
+            return tf.boolean_mask(images, read_mask), tf.boolean_mask(batch_labels, read_mask)
+
+        dataset = dataset.map(read, num_parallel_calls=parallel_reads or os.cpu_count() or 1, deterministic=True)
+        if self.cache is not None:
+            dataset = dataset.cache("" if self.cache == "memory" else self.cache + f"-{split}")
+        return dataset.prefetch(PREFETCHED_BATCHES).with_options(pipeline_options(sharded=shard is not None))
+
+    def batches(self, split: str, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``split``'s images and labels as numpy batches, in order (evaluation without TensorFlow's pipeline)."""
+        files = self.split(split)
+        for start in range(0, len(files), batch_size):
+            images, read = self.read_batch(files.paths[start : start + batch_size])
+            yield images[read], files.labels[start : start + batch_size][read]
+
+    def sample_images(self, count: int, seed: int = 0) -> np.ndarray:
+        """Up to ``count`` training images drawn at random, read into memory (a bounded sample)."""
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(self.train))[:count])
+        images, read = self.read_batch(self.train.paths[chosen])
+        return images[read]
+
+
+def shard_evenly(paths: np.ndarray, labels: np.ndarray, workers: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Worker ``index``'s share of the files: every ``workers``-th one, all shares the same length.
+
+    Equal shares give every worker the same number of batches, which collective training needs (a worker with one
+    batch more would wait for the others for ever); up to ``workers - 1`` files are left out of the epoch.
+    """
+    usable = len(paths) - len(paths) % workers
+    return paths[index:usable:workers], labels[index:usable:workers]
+
+
+def open_image_folder(
+    folder: str | os.PathLike,
+    *,
+    image_size: int | None = None,
+    color_mode: str = "grayscale",
+    validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
+    seed: int = 0,
+    cache: str | None = None,
+) -> StreamedFolder:
+    """An image folder (one subfolder per class) as a :class:`StreamedFolder`, listed but not read.
+
+    The splits are :func:`ml.data.datasets.load_image_folder`'s, made on the paths: 15 % test with a fixed seed,
+    then ``validation_size`` of the rest, shuffled with ``seed``.
+    """
+    folder = Path(folder)
+    check_color_mode(color_mode)
+    if cache not in (None, "memory") and not Path(cache).parent.is_dir():
+        raise DatasetError(f"Cannot cache the folder's images in {cache}: its folder does not exist.")
+    class_names, paths, labels = list_image_folder(folder)
+    path_array = np.asarray([str(path) for path in paths])
+    train_paths, train_labels, test_paths, test_labels = split_validation(
+        path_array, labels, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED
+    )
+    train_paths, train_labels, val_paths, val_labels = split_validation(
+        train_paths, train_labels, validation_size, seed
+    )
+    streamed = StreamedFolder(
+        name=str(folder),
+        folder=folder,
+        class_names=class_names,
+        image_size=int(image_size or DEFAULT_FOLDER_IMAGE_SIZE),
+        color_mode=color_mode,
+        train=FolderSplit(train_paths, train_labels),
+        val=FolderSplit(val_paths, val_labels),
+        test=FolderSplit(test_paths, test_labels),
+        skipped=SkippedFiles(folder),
+        cache=cache,
+    )
+    check_streamed_folder(streamed)
+    return streamed
+
+
+def check_streamed_folder(streamed: StreamedFolder) -> None:
+    """Training needs a non-empty train and test split and two classes in training."""
+    for split in ("train", "test"):
+        if len(streamed.split(split)) == 0:
+            raise DatasetError(f"{streamed.name}: the {split} split is empty; add images to the class folders.")
+    if np.unique(streamed.train.labels).size < 2:
+        raise DatasetError(f"{streamed.name}: the training split holds one class; training needs at least two.")
