@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.common.widgets import hint_label
 
+EMPTY_BIN = 0.1  # drawn at the fill level (log10 = -1), below the axis: no bar
 RAW_COLOR = "#1f77b4"
 CALIBRATED_COLOR = "#ff7f0e"
 
@@ -44,7 +45,7 @@ class CalibrationView(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setLabel("bottom", "confidence (the predicted class's probability)")
         self.plot.setLabel("left", "accuracy")
-        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1.07), padding=0.01)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.plot.addLegend(offset=(10, 10))
         diagonal = pg.PlotDataItem(
@@ -59,6 +60,7 @@ class CalibrationView(QWidget):
         self.plot.addItem(self.raw_bars)
         self.plot.addItem(self.calibrated_bars)
         self.legend.addItem(self.raw_bars, "as the model says")
+        self.count_texts: list[pg.TextItem] = []  # how many predictions each raw bar holds
         self.legend.addItem(self.calibrated_bars, "after temperature scaling")
         self.counts_plot = pg.PlotWidget(background="w")
         self.counts_plot.setMenuEnabled(False)
@@ -69,7 +71,7 @@ class CalibrationView(QWidget):
         self.counts_plot.setXLink(self.plot)
         self.counts_plot.setMaximumHeight(130)
         self.counts_curve = pg.PlotDataItem(
-            [], [], stepMode="center", fillLevel=0, brush=(31, 119, 180, 90), pen=RAW_COLOR
+            [], [], stepMode="center", fillLevel=-1, brush=(31, 119, 180, 90), pen=RAW_COLOR
         )
         self.counts_plot.addItem(self.counts_curve)
         top = QHBoxLayout()
@@ -100,7 +102,10 @@ class CalibrationView(QWidget):
         """Draw ``ml.evaluation.calibration.Reliability`` bins: the raw ones, and the calibrated ones (if any)."""
         self._set_bars(self.raw_bars, raw, offset=-0.25 if calibrated is not None else 0.0)
         self._set_bars(self.calibrated_bars, calibrated, offset=0.25)
-        self.counts_curve.setData(raw.edges, np.maximum(np.asarray(raw.counts, dtype=float), 0.5))
+        self._label_counts(raw, offset=-0.25 if calibrated is not None else 0.0)
+        counts = np.asarray(raw.counts, dtype=float)
+        self.counts_curve.setData(raw.edges, np.where(counts > 0, counts, EMPTY_BIN))  # an empty bin: no bar
+        self.counts_plot.setYRange(-0.3, np.log10(max(counts.max(), 1.0)) + 0.2, padding=0)
         if temperature is None:
             self.ece_label.setText(
                 f"ECE {ece_text(ece)} (15 bins). The model has no temperature yet: Calibrate fits one on the "
@@ -111,6 +116,20 @@ class CalibrationView(QWidget):
                 f"ECE {ece_text(ece)} as the model says; {ece_text(ece_calibrated)} after temperature scaling "
                 f"(T = {temperature:.3g}, stored in the model)."
             )
+
+    def _label_counts(self, bins: Any, offset: float) -> None:
+        for text in self.count_texts:
+            self.plot.removeItem(text)
+        self.count_texts = []
+        widths = np.diff(bins.edges)
+        for index, count in enumerate(np.asarray(bins.counts)):
+            if count <= 0:
+                continue
+            text = pg.TextItem(f"{int(count):,}", color="#555555", anchor=(0.5, 1.0))
+            centre = (bins.edges[index] + bins.edges[index + 1]) / 2 + offset * widths[index]
+            text.setPos(centre, float(bins.accuracy[index]) + 0.005)
+            self.plot.addItem(text)
+            self.count_texts.append(text)
 
     def set_calibrate_enabled(self, enabled: bool) -> None:
         """Calibrate is possible (an evaluation is shown and no job runs)."""
@@ -124,6 +143,9 @@ class CalibrationView(QWidget):
         """No diagram."""
         for bars in (self.raw_bars, self.calibrated_bars):
             bars.setOpts(x=[], height=[], width=0.0)
+        for text in self.count_texts:
+            self.plot.removeItem(text)
+        self.count_texts = []
         self.counts_curve.setData([], [])
         self.ece_label.setText("Run an evaluation to see how far the model's confidence can be trusted.")
         self.status_label.setText("")

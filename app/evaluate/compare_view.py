@@ -59,6 +59,21 @@ class CompareView(QWidget):
             + f" ({comparison.test.method})"
         )
 
+    def show_result(self, result) -> None:
+        """A compare job's result (``app.evaluate.worker.JobResult``): the figures and the disagreements' gallery."""
+        payload = result.payload
+        name_a, name_b = result.request.model.name, result.request.other.name
+        self.show_comparison(payload["comparison"], name_a, name_b, len(result.eval_set))
+        indices = np.asarray(payload["comparison"].disagreements, dtype=np.int64)
+        captions, tooltips = disagreement_captions(indices, payload["evaluation"], payload["other_evaluation"])
+        self.gallery.show_images(
+            f"The {len(indices):,} images where they predict differently (caption: true · {name_a} · {name_b}).",
+            result.eval_set.images,
+            indices,
+            captions,
+            tooltips,
+        )
+
     def set_buttons_enabled(self, previous: bool, file: bool) -> None:
         """Which comparisons are possible now."""
         self.previous_button.setEnabled(previous)

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.common.widgets import hint_label
 
@@ -55,6 +55,13 @@ class ConfusionMatrixView(QWidget):
         lookup = pg.ColorMap([0.0, 1.0], [LOW_COLOR, HIGH_COLOR]).getLookupTable(0.0, 1.0, 256)
         self.image.setLookupTable(lookup)
         self.plot.addItem(self.image)
+        self.selection = QGraphicsRectItem(0, 0, 1, 1)  # the cell whose images the gallery shows
+        pen = pg.mkPen("#ff7f0e", width=3)
+        pen.setCosmetic(True)
+        self.selection.setPen(pen)
+        self.selection.setZValue(10)
+        self.selection.setVisible(False)
+        self.plot.addItem(self.selection)
         self.texts: list[pg.TextItem] = []
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -90,7 +97,13 @@ class ConfusionMatrixView(QWidget):
                     self.plot.addItem(text)
                     self.texts.append(text)
         self.plot.setRange(xRange=(0, max(k, 1)), yRange=(0, max(k, 1)), padding=0.02)
+        self.selection.setVisible(False)
         self._redraw()
+
+    def select_cell(self, true_class: int, predicted_class: int) -> None:
+        """Outline a cell (the one whose images are shown)."""
+        self.selection.setRect(predicted_class, true_class, 1, 1)
+        self.selection.setVisible(True)
 
     def is_normalized(self) -> bool:
         """True while the cells show row rates."""
@@ -166,4 +179,5 @@ class ConfusionMatrixView(QWidget):
             return
         cell = self.cell_at(event.scenePos())
         if cell is not None:
+            self.select_cell(*cell)
             self.cell_clicked.emit(*cell)

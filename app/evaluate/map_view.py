@@ -103,6 +103,14 @@ class MapView(QWidget):
         self.plot.autoRange()
         self.status_label.setText(title)
 
+    def show_result(self, result, predictions: np.ndarray | None = None) -> None:
+        """A map job's result (``app.evaluate.worker.JobResult``), with the set's predictions when known."""
+        payload, eval_set = result.payload, result.eval_set
+        method = "PCA" if payload["method"] == "pca" else "t-SNE"
+        images = f"{len(payload['indices']):,} images of {eval_set.title.split(' (')[0]}"
+        self.show_map(payload["points"], payload["indices"], eval_set.images, eval_set.labels, predictions,
+                      eval_set.class_names, f"{method} of {payload['layer']}: {images}.")  # fmt: skip
+
     def clear(self) -> None:
         """No map."""
         self.scatter.clear()

@@ -80,7 +80,7 @@ class MistakesView(QWidget):
         captions, tooltips = example_captions(
             indices, evaluation.labels, evaluation.predictions, evaluation.confidence, evaluation.class_names
         )
-        shown = "every" if true_class is None and predicted_class is None else f"{len(indices):,} of the"
+        shown = "All" if true_class is None and predicted_class is None else f"{len(indices):,} of the"
         self.gallery.show_images(
             f"{shown} {total:,} mistakes, the most confident first (caption: true → predicted, confidence).",
             self.images,

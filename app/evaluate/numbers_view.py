@@ -8,7 +8,20 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 
 from app.common.widgets import hint_label
 
-COLUMNS = ("class", "precision", "recall", "F1", "support")
+COLUMNS = ("class", "precision %", "recall %", "F1 %", "support")
+
+
+class NumberItem(QTableWidgetItem):
+    """A cell shown as text (``99.80``) that sorts by its number."""
+
+    def __init__(self, text: str, value: float) -> None:
+        super().__init__(text)
+        self.value = value
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        """Compare by number (class names, the first column, by their order in the model)."""
+        return self.value < getattr(other, "value", 0.0)
 
 
 def percent(value: float | None, decimals: int = 2) -> str:
@@ -64,21 +77,14 @@ class NumbersView(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(rows))
         for row, entry in enumerate(rows):
-            values = (entry["class"], entry["precision"], entry["recall"], entry["f1"], entry["support"])
-            for column, value in enumerate(values):
-                item = QTableWidgetItem()
-                if column == 0:
-                    item.setText(str(value))
-                elif column == 4:
-                    item.setData(Qt.ItemDataRole.DisplayRole, int(value))
-                else:
-                    item.setData(Qt.ItemDataRole.DisplayRole, round(float(value) * 100, 2))
-                    item.setToolTip(percent(float(value)))
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, column, item)
+            name = NumberItem(str(entry["class"]), float(row))
+            name.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 0, name)
+            for column, key in enumerate(("precision", "recall", "f1"), start=1):
+                self.table.setItem(row, column, NumberItem(f"{float(entry[key]) * 100:.2f}", float(entry[key])))
+            self.table.setItem(row, 4, NumberItem(f"{int(entry['support']):,}", float(entry["support"])))
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the model's class order
         self.table.setSortingEnabled(True)
-        self.table.setHorizontalHeaderLabels(["class", "precision %", "recall %", "F1 %", "support"])
 
     def clear(self) -> None:
         """No figures."""

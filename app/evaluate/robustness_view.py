@@ -52,7 +52,8 @@ class RobustnessView(QWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.setLabel("bottom", AXIS_LABELS[kind])
             plot.setLabel("left", "accuracy")
-            plot.setYRange(0, 1, padding=0.02)
+            plot.setYRange(0, 1.02, padding=0)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.showGrid(x=True, y=True, alpha=0.25)
             self.active_curves[kind] = plot.plot(
                 [], [], pen=pg.mkPen(ACTIVE_COLOR, width=2), symbol="o", symbolSize=5, symbolBrush=ACTIVE_COLOR
@@ -74,12 +75,18 @@ class RobustnessView(QWidget):
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.legend_label)
         layout.addWidget(
-            hint_label("Level 0 of each curve is the plain accuracy. Solid: the active model; dashed: the overlay.")
+            hint_label(
+                "The undistorted level of each curve (0°, scale 1, no shift, the stroke as drawn, no noise) is the "
+                "plain accuracy. Solid: the active model; dashed: the overlay."
+            )
         )
 
-    def show_curves(self, curves: dict, name: str) -> None:
-        """The active model's curves: ``{kind: [(level, accuracy), ...]}``."""
+    def show_curves(self, curves: dict, name: str, images: int | None = None) -> None:
+        """The active model's curves: ``{kind: [(level, accuracy), ...]}`` (measured on ``images`` images)."""
         self._set(self.active_curves, curves)
+        if curves and images:
+            levels = sum(len(points) for points in curves.values())
+            self.status_label.setText(f"{name}: {images:,} images, each scored at {levels} levels of five distortions.")
         self.active_name = name
         self._update_legend()
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.evaluate.calibration_view import CalibrationView
-from app.evaluate.compare_view import CompareView, disagreement_captions
+from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
 from app.evaluate.gallery import ImageGallery, example_captions
 from app.evaluate.map_view import MapView
@@ -75,6 +75,7 @@ class EvaluationWorkspace(QMainWindow):
         self.runner.stopped.connect(self._on_stopped)
         self.runner.running_changed.connect(self._update_controls)
         self.resize(1180, 820)
+        self.show_message("")
         self._update_controls()
 
     # ---------------------------------------------------------------------------------------- building
@@ -96,6 +97,7 @@ class EvaluationWorkspace(QMainWindow):
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("%v / %m")
+        self.progress_bar.setToolTip("Images scored so far")
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setObjectName("EvaluationMessage")
@@ -237,7 +239,7 @@ class EvaluationWorkspace(QMainWindow):
             return
         cached = self.runner.cache.get(request)
         if cached is not None:
-            self.robustness.show_curves(cached.payload["curves"], request.model.name)
+            self.robustness.show_curves(cached.payload["curves"], request.model.name, cached.payload["images"])
         else:
             self._start(request)
 
@@ -293,7 +295,12 @@ class EvaluationWorkspace(QMainWindow):
         )
         self.setWindowTitle(f"Evaluate {evaluation.model_name} on {eval_set.title} — Digit Lab")
         robustness = self.runner.cache.get(self.current_request("robustness") or result.request)
-        self.robustness.show_curves(robustness.payload["curves"] if robustness else {}, result.request.model.name)
+        if robustness is not None:
+            self.robustness.show_curves(
+                robustness.payload["curves"], result.request.model.name, robustness.payload["images"]
+            )
+        else:
+            self.robustness.clear()
         self._update_controls()
 
     @Slot(int, int)
@@ -304,6 +311,7 @@ class EvaluationWorkspace(QMainWindow):
         from ml.evaluation.metrics import cell_indices
 
         evaluation = self.result.payload["evaluation"]
+        self.matrix.select_cell(true_class, predicted_class)
         indices = cell_indices(evaluation, true_class, predicted_class)
         captions, tooltips = example_captions(
             indices, evaluation.labels, evaluation.predictions, evaluation.confidence, evaluation.class_names
@@ -320,41 +328,20 @@ class EvaluationWorkspace(QMainWindow):
     def show_comparison(self, result: JobResult) -> None:
         """The comparison tab from a compare result."""
         self.comparison = result
-        payload = result.payload
-        name_a, name_b = result.request.model.name, result.request.other.name
-        self.compare_view.show_comparison(payload["comparison"], name_a, name_b, len(result.eval_set))
-        indices = np.asarray(payload["comparison"].disagreements, dtype=np.int64)
-        captions, tooltips = disagreement_captions(indices, payload["evaluation"], payload["other_evaluation"])
-        self.compare_view.gallery.show_images(
-            f"The {len(indices):,} images where they predict differently (caption: true · {name_a} · {name_b}).",
-            result.eval_set.images,
-            indices,
-            captions,
-            tooltips,
-        )
+        self.compare_view.show_result(result)
 
     def show_map(self, result: JobResult) -> None:
-        """The map tab from a map result."""
+        """The map tab from a map result (with the shown evaluation's predictions when it is of the same images)."""
         self.map_result = result
-        payload, eval_set = result.payload, result.eval_set
         evaluation = None if self.result is None else self.result.payload["evaluation"]
-        same_set = evaluation is not None and len(evaluation.labels) == len(eval_set)
-        predictions = evaluation.predictions if same_set else None
-        method = "PCA" if payload["method"] == "pca" else "t-SNE"
-        self.map_view.show_map(
-            payload["points"],
-            payload["indices"],
-            eval_set.images,
-            eval_set.labels,
-            predictions,
-            eval_set.class_names,
-            f"{method} of the penultimate layer, {len(payload['indices']):,} images of {eval_set.title}.",
-        )
+        same_set = evaluation is not None and len(evaluation.labels) == len(result.eval_set)
+        self.map_view.show_result(result, evaluation.predictions if same_set else None)
 
     def show_message(self, text: str, warning: bool = False) -> None:
         """A line above the tabs: what happened, or why not (in red)."""
         self.message_label.setStyleSheet(WARNING_STYLE if warning else "")
         self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
 
     # -------------------------------------------------------------------------------------- handlers
 
@@ -380,7 +367,7 @@ class EvaluationWorkspace(QMainWindow):
             self._on_calibrated(result)
         elif kind == "robustness":
             if self._is_current(request):
-                self.robustness.show_curves(result.payload["curves"], request.model.name)
+                self.robustness.show_curves(result.payload["curves"], request.model.name, result.payload["images"])
             else:
                 self.robustness.show_overlay(result.payload["curves"], request.model.name)
         elif kind == "compare":
@@ -396,7 +383,7 @@ class EvaluationWorkspace(QMainWindow):
                               result.request.model.stamp)  # fmt: skip
         self._cache_evaluation(result.request, calibrated, result.payload["evaluation"], result.eval_set)
         self.calibration.set_status(
-            f"Fitted {calibration.as_text()}. Stored in the model: every probability shown is now calibrated. "
+            f"Calibrated: {calibration.as_text()}. Stored in the model: every probability shown is now calibrated. "
             "Save the model to keep it."
         )
         self.calibration_fitted.emit(result.request.model.path, temperature, calibration.as_metadata())
@@ -514,6 +501,7 @@ class EvaluationWorkspace(QMainWindow):
                                             ready and not running)  # fmt: skip
         self.compare_view.set_buttons_enabled(ready and not running and has_previous, ready and not running)
         self.map_view.draw_button.setEnabled(ready and not running)
+        self.progress_bar.setTextVisible(running)
         if not running:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)

@@ -119,3 +119,68 @@ def test_calibrate_fits_a_temperature_on_validation_and_shows_the_ece_after(qtbo
     report = workspace.result.payload["evaluation"].report
     assert report.temperature == temperature and report.ece_calibrated is not None
     assert "after temperature scaling" in workspace.calibration.ece_label.text()
+
+
+def test_the_robustness_sweep_starts_from_the_plain_accuracy_and_overlays_another_model(qtbot, workspace, tmp_path):
+    import shutil
+
+    workspace.image_limit = 200
+    run_and_wait(qtbot, workspace)
+    accuracy = workspace.result.payload["evaluation"].report.accuracy
+    run_and_wait(qtbot, workspace, workspace.robustness.sweep_button.click)
+    curves = {kind: item.getData() for kind, item in workspace.robustness.active_curves.items()}
+    rotation_levels, rotation_accuracy = curves["rotation"]
+    assert rotation_accuracy[list(rotation_levels).index(0.0)] == pytest.approx(accuracy)
+    assert rotation_accuracy.min() < accuracy  # 45° costs something
+    assert "200 images" in workspace.robustness.status_label.text()
+
+    copy = tmp_path / "copy-of-best.keras"
+    shutil.copy(bundled_model_path(), copy)
+    from app.evaluate.worker import model_ref
+
+    run_and_wait(qtbot, workspace, lambda: workspace.overlay_robustness(model_ref(str(copy), "copy-of-best")))
+    overlay_levels, overlay_accuracy = workspace.robustness.other_curves["rotation"].getData()
+    assert np.allclose(overlay_accuracy, rotation_accuracy)  # the same weights: the same curve
+    assert "copy-of-best" in workspace.robustness.legend_label.text()
+
+
+def test_comparing_with_the_same_weights_finds_no_difference_in_plain_words(qtbot, workspace, tmp_path):
+    import shutil
+
+    from app.evaluate.worker import model_ref
+
+    copy = tmp_path / "twin.keras"
+    shutil.copy(bundled_model_path(), copy)
+    workspace.image_limit = 300
+    run_and_wait(qtbot, workspace)
+    started = workspace.runner.jobs_started
+    run_and_wait(qtbot, workspace, lambda: workspace.compare_with(model_ref(str(copy), "twin")))
+    assert workspace.runner.jobs_started == started + 1
+    text = workspace.compare_view.summary.text()
+    assert "they predict differently on 0" in text and "nothing tells them apart" in text
+    assert workspace.compare_view.gallery.count() == 0
+
+
+def test_the_map_places_every_image_and_a_click_opens_one(qtbot, workspace):
+    run_and_wait(qtbot, workspace)
+    run_and_wait(qtbot, workspace, lambda: workspace.run_map("pca"))
+    points = workspace.map_view.scatter.data
+    assert len(points) == 500 and np.isfinite(points["x"]).all()
+    assert "PCA of" in workspace.map_view.status_label.text()
+    spot = workspace.map_view.scatter.points()[3]
+    with qtbot.waitSignal(workspace.image_chosen) as chosen:
+        workspace.map_view._on_clicked(workspace.map_view.scatter, [spot], None)
+    image, words = chosen.args
+    assert np.array_equal(image, workspace.map_result.eval_set.images[3]) and words.startswith("MNIST test #3 (true ")
+
+
+def test_the_mistakes_filter_by_true_and_predicted_class(qtbot, workspace):
+    run_and_wait(qtbot, workspace)
+    evaluation = workspace.result.payload["evaluation"]
+    wrong = np.flatnonzero(evaluation.labels != evaluation.predictions)
+    true_class = int(evaluation.labels[wrong[0]])
+    workspace.mistakes.set_filters(true_class, None)
+    shown = workspace.mistakes.gallery.dataset_indices()
+    assert shown and all(evaluation.labels[i] == true_class and evaluation.predictions[i] != true_class for i in shown)
+    workspace.mistakes.set_filters(None, None)
+    assert workspace.mistakes.gallery.count() == len(wrong)
