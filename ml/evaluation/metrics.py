@@ -23,7 +23,9 @@ def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[f
     denominator = 1.0 + z * z / trials
     centre = (proportion + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(proportion * (1 - proportion) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= trials else min(1.0, centre + half)  # exact ends, not 1 - 2e-16
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""``digitlab evaluate`` (--json, --report, bad input) and ``digitlab calibrate``; predict once a temperature is
+stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.cli.main import main
+from ml.evaluation.calibration import apply_temperature
+from ml.evaluation.report import REPORT_FILES
+from ml.models.files import load_model, save_model
+from tests.ml.evaluation.tiny import tiny_digit_model
+
+ROOT = Path(__file__).resolve().parents[3]
+JSON_KEYS = {"n", "accuracy", "accuracy_ci95", "top2_accuracy", "per_class", "confusion", "ece", "temperature",
+             "ece_calibrated", "robustness"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_mnist(tmp_path_factory) -> Path:
+    """MNIST with its first 300 test images only."""
+    with np.load(ROOT / "assets" / "data" / "mnist.npz") as archive:
+        arrays = {key: archive[key] for key in ("x_train", "y_train")}
+        arrays.update(x_test=archive["x_test"][:300], y_test=archive["y_test"][:300])
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory) -> Path:
+    tiny = tiny_digit_model()
+    return save_model(tiny.model, tmp_path_factory.mktemp("models") / "tiny.keras", tiny.metadata)
+
+
+def test_evaluate_json_has_the_issue_format(small_mnist, tmp_path, capsys):
+    report = tmp_path / "report"
+    status = main(["evaluate", "--data", str(small_mnist), "--json", "--report", str(report),
+                   "--robustness-sample", "40"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    data = json.loads(captured.out)  # stdout holds the one JSON object and nothing else
+    assert set(data) == JSON_KEYS and data["n"] == 300
+    assert data["accuracy_ci95"][0] < data["accuracy"] <= data["accuracy_ci95"][1]
+    assert data["accuracy"] >= 0.98 and data["top2_accuracy"] >= data["accuracy"]
+    assert [entry["class"] for entry in data["per_class"]] == [str(i) for i in range(10)]
+    assert sum(entry["support"] for entry in data["per_class"]) == 300
+    confusion = np.asarray(data["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 300
+    assert np.trace(confusion) / 300 == pytest.approx(data["accuracy"])
+    assert data["temperature"] is None and data["ece_calibrated"] is None and 0 <= data["ece"] < 0.05
+    assert set(data["robustness"]) == {"rotation", "scale", "shift", "thickness", "noise"}
+    rotation = dict((level, accuracy) for level, accuracy in data["robustness"]["rotation"])
+    assert min(rotation) == -45 and max(rotation) == 45
+    assert sorted(path.name for path in report.iterdir()) == sorted(REPORT_FILES)
+    for name in REPORT_FILES[:-1]:
+        with Image.open(report / name) as image:
+            image.verify()
+
+
+def test_evaluate_text_names_the_interval_and_the_calibration(tiny_file, small_mnist, capsys):
+    assert main(["evaluate", "--model", str(tiny_file), "--data", str(small_mnist)]) == 0
+    out = capsys.readouterr().out
+    assert "95 % interval" in out and "top-2 accuracy" in out and "ECE (15 bins)" in out
+    assert "no temperature stored" in out
+
+
+def test_calibrate_stores_a_temperature_that_evaluate_and_predict_then_use(tiny_file, small_mnist, tmp_path, capsys):
+    calibrated = tmp_path / "out" / "calibrated.keras"
+    assert main(["calibrate", "--model", str(tiny_file), "--out", str(calibrated)]) == 0
+    out = capsys.readouterr().out
+    assert "temperature" in out and "5,000 images" in out and "mnist validation split" in out
+    temperature = load_model(calibrated).metadata.temperature
+    assert temperature is not None and temperature != 1.0
+    assert main(["evaluate", "--model", str(calibrated), "--data", str(small_mnist), "--json",
+                 "--robustness-sample", "20"]) == 0  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert data["temperature"] == pytest.approx(temperature) and data["ece_calibrated"] is not None
+
+    with np.load(ROOT / "assets" / "data" / "mnist.npz") as archive:
+        digit = archive["x_test"][0]
+    image = tmp_path / "seven.png"
+    Image.fromarray(255 - digit).resize((140, 140)).save(image)
+    raw, shown = [], []
+    for model, into in ((tiny_file, raw), (calibrated, shown)):
+        assert main(["predict", str(image), "--model", str(model), "--json"]) == 0
+        into.extend(json.loads(capsys.readouterr().out)["probabilities"])
+    expected = apply_temperature(np.asarray([raw], np.float64), temperature)[0]
+    np.testing.assert_allclose(shown, expected, atol=2e-4)
+    assert not np.allclose(shown, raw, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ({}, "no class subfolders"),
+        ({"3": 0}, "holds no images"),
+        ({"3": 1, "banana": 1}, "labels outside"),
+    ],
+    ids=["no-classes", "empty", "label-outside"],
+)
+def test_bad_input_gets_one_line_and_exit_2_and_no_report(tmp_path, capsys, layout, message):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, count in layout.items():
+        (folder / name).mkdir()
+        for index in range(count):
+            Image.fromarray(np.full((20, 20), 255, np.uint8)).save(folder / name / f"{index}.png")
+    report = tmp_path / "report"
+    assert main(["evaluate", "--dataset", str(folder), "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not report.exists()
+
+
+def test_calibrate_refuses_a_bad_destination_before_loading(tmp_path, capsys):
+    assert main(["calibrate", "--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path / "x.txt")]) == 2
+    assert "ending in .keras" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""The report folder: four valid PNGs and an index page, written all at once or not at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.evaluation.report import REPORT_FILES, ReportError, render_report, write_report
+from ml.evaluation.robustness import LEVELS
+from tests.ml.evaluation.test_metrics import evaluation_of, random_case
+
+
+@pytest.fixture(scope="module")
+def files():
+    probabilities, labels = random_case(200)
+    evaluation = evaluation_of(probabilities, labels, temperature=1.3)
+    images = np.random.default_rng(0).random((200, 4, 4)).astype(np.float32)
+    robustness = {kind: [(level, 0.9 - 0.01 * abs(level)) for level in levels] for kind, levels in LEVELS.items()}
+    return render_report(evaluation, images, robustness, "tiny model")
+
+
+def test_the_report_pngs_are_valid_images(files, tmp_path):
+    folder = write_report(tmp_path / "reports" / "run1", files)
+    assert sorted(path.name for path in folder.iterdir()) == sorted(REPORT_FILES)
+    minimum = {"confusion.png": (400, 400), "reliability.png": (700, 400), "robustness.png": (900, 450),
+               "mistakes.png": (400, 150)}  # fmt: skip
+    for name, (width, height) in minimum.items():
+        with Image.open(folder / name) as image:
+            image.verify()
+        with Image.open(folder / name) as image:
+            assert image.format == "PNG" and image.width >= width and image.height >= height
+            assert len(image.getcolors(1 << 20) or range(1000)) > 10  # drawn, not blank
+    page = (folder / "index.html").read_text()
+    for name in REPORT_FILES[:-1]:
+        assert f'src="{name}"' in page
+    assert "T = 1.300" in page and "Wilson" in page
+    assert not [path for path in folder.parent.iterdir() if path.name.startswith(".")]  # no temporary folder left
+
+
+def test_an_existing_folder_keeps_its_other_files(files, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "confusion.png").write_bytes(b"old")
+    write_report(tmp_path, files)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "confusion.png").read_bytes() == files["confusion.png"]
+
+
+def test_a_failed_report_leaves_nothing_behind(files, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ReportError, match="is a file"):
+        write_report(tmp_path / "a-file", files)
+    with pytest.raises(ReportError, match="nothing was written"):
+        write_report(tmp_path / "a-file" / "inside", files)
+    broken = dict(files, **{"sub/dir.png": b"x"})  # a name that cannot be written midway
+    with pytest.raises(ReportError):
+        write_report(tmp_path / "new" / "report", broken)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]  # no report, no made folders, no temp
