@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
+from app.common.about import application_icon
 from app.common.errors import ExceptionReporter, configure_logging
 from app.common.qt_binding_check import qt_binding_problem
 from app.common.threads import wait_for_stopping_threads
@@ -37,6 +38,7 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(application_icon())  # every window and dialog, and the task bar
     problem = qt_binding_problem()
     if problem is not None:
         print(f"digitlab: {problem}", file=sys.stderr)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.common.about import about_text
+from app.common.about import AboutDialog, application_icon
 from app.common.dock_share import DockHeightShare
 from app.common.tensorflow_import import import_array_types_before_showing
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
+        self.setWindowIcon(application_icon())
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.model_description: dict | None = None
         self.backend_description: dict | None = None
@@ -411,7 +412,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_about_triggered(self) -> None:
-        QMessageBox.about(self, "About Digit Lab", about_text(self.backend_description))
+        AboutDialog(self.backend_description, self).exec()
 
     # --------------------------------------------------------------------------------------- events
 

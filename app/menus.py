@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QSlider, QToolBar, QWidget
 
-from app.draw.canvas import BRUSH_SIZE_RANGE
+from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -55,14 +55,21 @@ def build_toolbar(window: MainWindow) -> QSlider:
     toolbar.addSeparator()
     toolbar.addActions([window.undo_action, window.redo_action, window.clear_action])
     toolbar.addSeparator()
+    window.pen_action.setToolTip("Pen (B): the left button draws; the right button erases")
+    window.eraser_action.setToolTip("Eraser (E): the left button erases too; the right button always erases")
     toolbar.addActions([window.pen_action, window.eraser_action])
-    toolbar.addWidget(QLabel("  Brush "))
+    brush_label = QLabel()
+    brush_label.setObjectName("BrushSizeLabel")
+    brush_label.setMinimumWidth(brush_label.fontMetrics().horizontalAdvance("  Brush 888 px "))  # no jumping
+    toolbar.addWidget(brush_label)
     brush_slider = QSlider(Qt.Orientation.Horizontal)
+    brush_slider.setObjectName("BrushSizeSlider")
     brush_slider.setRange(int(BRUSH_SIZE_RANGE[0]), int(BRUSH_SIZE_RANGE[1]))
-    brush_slider.setValue(round(window.canvas.brush_size))
     brush_slider.setFixedWidth(140)
-    brush_slider.setToolTip("Brush size ([ and ] change it)")
     brush_slider.valueChanged.connect(window.canvas.set_brush_size)
+    brush_slider.valueChanged.connect(lambda size: show_brush_size(brush_label, brush_slider, size))
+    brush_slider.setValue(round(window.canvas.brush_size))
+    show_brush_size(brush_label, brush_slider, brush_slider.value())
     toolbar.addWidget(brush_slider)
     spacer = QWidget()
     spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -71,3 +78,9 @@ def build_toolbar(window: MainWindow) -> QSlider:
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     window.view_menu.addAction(toolbar.toggleViewAction())
     return brush_slider
+
+
+def show_brush_size(label: QLabel, slider: QSlider, size: int) -> None:
+    """The brush size beside its slider and in the slider's tooltip."""
+    label.setText(f"  Brush {size} px ")
+    slider.setToolTip(f"Brush size: {size} px on the {DOCUMENT_SIZE} px drawing ([ smaller, ] larger)")

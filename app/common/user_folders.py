@@ -16,3 +16,9 @@ def user_cache_folder() -> Path:
 def trained_models_folder() -> Path:
     """Where freshly trained models are saved before the user keeps one (the newest few runs stay there)."""
     return user_cache_folder() / "trained"
+
+
+def default_models_folder() -> Path:
+    """Where model files go until the user picks another folder: "Digit Lab models" in the Documents folder."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(documents or Path.home()) / "Digit Lab models"

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from app.common.user_folders import trained_models_folder
+from app.common.user_folders import default_models_folder, trained_models_folder
 from app.models.names import file_name_for
 from ml.models.formats import SUPPORTED_SUFFIXES
 
 MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 MODEL_SAVE_FILTER = "Keras model (*.keras);;Legacy HDF5 model (*.h5)"
 RECENT_MODELS_LIMIT = 8
-
-
-def default_models_folder() -> Path:
-    """Where model files go until the user picks another folder: "Digit Lab models" in the Documents folder."""
-    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(documents or Path.home()) / "Digit Lab models"
 
 
 class ModelFiles(QObject):

@@ -15,3 +15,24 @@ def test_the_about_text_links_the_log_folder_and_the_unsaved_runs_folder(qapp):
         assert f'href="{QUrl.fromLocalFile(str(folder)).toString()}"' in text
         assert str(folder) in text
     assert "TensorFlow" in text and "loading…" in text
+
+
+def test_the_about_box_shows_the_icon_the_version_and_every_folder_on_one_line(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from app.common.about import AboutDialog, application_icon
+    from app.common.user_folders import default_models_folder
+    from ml import __version__
+
+    assert not application_icon().isNull()  # assets/digitlab-icon.png ships with the code
+    dialog = AboutDialog({"tensorflow": "2.x", "keras": "3.x", "device": "CPU"})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert f"Digit Lab {__version__}" in dialog.text.text()
+    for folder in (default_models_folder(), trained_models_folder(), log_file_path().parent):
+        assert f'href="{QUrl.fromLocalFile(str(folder)).toString()}"' in dialog.text.text()
+    assert dialog.text.wordWrap() is False  # a wrapping label broke the paths at "/"
+    assert dialog.text.openExternalLinks()
+    icons = [label for label in dialog.findChildren(QLabel) if not label.pixmap().isNull()]
+    assert icons and icons[0].pixmap().width() == 72
+    assert dialog.width() >= dialog.text.sizeHint().width()  # nothing cut
