@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.common.widgets import hint_label
+from app.evaluate.hints import wrapped_hint
 
 EMPTY_BIN = 0.1  # drawn at the fill level (log10 = -1), below the axis: no bar
 RAW_COLOR = "#1f77b4"
@@ -83,7 +83,7 @@ class CalibrationView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.counts_plot)
         layout.addWidget(
-            hint_label(
+            wrapped_hint(
                 "Each bar: the predictions whose confidence fell in that bin, and how often they were right. A bar "
                 "below the diagonal means over-confidence. ECE: the gap between confidence and accuracy, weighted by "
                 "the predictions in each bin. Below: how many predictions fell in each bin (log scale)."

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.common.widgets import hint_label
+from app.evaluate.hints import wrapped_hint
 
 LOW_COLOR = (247, 251, 255)
 HIGH_COLOR = (8, 48, 107)
@@ -73,7 +73,7 @@ class ConfusionMatrixView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover_label)
-        layout.addWidget(hint_label("Colours on a log scale, so that a handful of errors still shows."))
+        layout.addWidget(wrapped_hint("Colours on a log scale, so that a handful of errors still shows."))
 
     def set_confusion(self, confusion: np.ndarray, class_names: list[str]) -> None:
         """Show a k x k confusion matrix (rows: true class) with these class names."""

@@ -10,7 +10,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.common.images import array_to_qimage
-from app.common.widgets import hint_label
+from app.evaluate.hints import wrapped_hint
 
 PREVIEW_SIDE = 112
 
@@ -77,7 +77,7 @@ class MapView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.status_label)
         layout.addLayout(body, 1)
-        layout.addWidget(hint_label("Click a point to open its image in the canvas."))
+        layout.addWidget(wrapped_hint("Click a point to open its image in the canvas."))
 
     def show_map(
         self,

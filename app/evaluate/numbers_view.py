@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.common.widgets import hint_label
+from app.evaluate.hints import wrapped_hint
 
 COLUMNS = ("class", "precision %", "recall %", "F1 %", "support")
 
@@ -63,7 +63,7 @@ class NumbersView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(
-            hint_label(
+            wrapped_hint(
                 "Precision: of the images predicted as a class, the share that are. Recall: of the images of a "
                 "class, the share found. F1: their harmonic mean. Support: images of the class. Click a header "
                 "to sort."

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.common.widgets import hint_label
+from app.evaluate.hints import wrapped_hint
 
 KINDS = ("rotation", "scale", "shift", "thickness", "noise")
 AXIS_LABELS = {
@@ -75,7 +75,7 @@ class RobustnessView(QWidget):
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.legend_label)
         layout.addWidget(
-            hint_label(
+            wrapped_hint(
                 "The undistorted level of each curve (0°, scale 1, no shift, the stroke as drawn, no noise) is the "
                 "plain accuracy. Solid: the active model; dashed: the overlay."
             )

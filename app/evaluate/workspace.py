@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.common.widgets import ElidedComboBox
 from app.evaluate.calibration_view import CalibrationView
 from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
@@ -82,7 +83,9 @@ class EvaluationWorkspace(QMainWindow):
 
     def _build(self) -> None:
         self.model_label = QLabel("No model yet")
-        self.set_box = QComboBox()
+        self.set_box = ElidedComboBox()  # a long folder path ends in "…" rather than widening the window
+        self.set_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.set_box.setMinimumContentsLength(24)
         self.set_box.setObjectName("EvaluationSetBox")
         self.set_box.setToolTip("The sets this model can be judged on (its input size and classes)")
         self.set_box.activated.connect(self._on_set_chosen)

@@ -100,6 +100,13 @@ def test_a_folder_whose_classes_the_model_does_not_score_gets_a_clear_message(qt
     assert workspace.message_label.text() == message and workspace.result is None
 
 
+def test_the_workspace_fits_a_small_screen_whatever_the_folder_path(workspace, tmp_path):
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 12)
+    deep.mkdir(parents=True)
+    workspace.set_folder(str(deep))
+    assert workspace.minimumSizeHint().width() <= 1024
+
+
 def test_sets_that_no_longer_fit_the_model_are_not_offered(qtbot, workspace):
     assert workspace.set_box.currentData() == "mnist-test"
     workspace.set_model(bundled_description(display_name="shapes", evaluation_sets=["folder"]))
