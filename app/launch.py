@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from app.common.about import application_icon
 from app.common.errors import ExceptionReporter, configure_logging
+from app.common.file_dialogs import install_roomy_file_dialogs
 from app.common.qt_binding_check import qt_binding_problem
 from app.common.threads import wait_for_stopping_threads
 from app.main_window import MainWindow
@@ -39,6 +40,7 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(application_icon())  # every window and dialog, and the task bar
+    install_roomy_file_dialogs(app)  # Qt's own file dialogs (no native one) open big enough for their columns
     problem = qt_binding_problem()
     if problem is not None:
         print(f"digitlab: {problem}", file=sys.stderr)

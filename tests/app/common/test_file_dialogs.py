@@ -1,0 +1,56 @@
+"""Qt's own file dialogs open roomy: big enough for four uncut columns, in the detail view, once each."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QTreeView, QWidget
+
+from app.common.file_dialogs import COLUMN_WIDTHS, RoomyFileDialogs, install_roomy_file_dialogs, make_roomy
+
+
+@pytest.fixture
+def qt_dialog(qtbot, tmp_path):
+    (tmp_path / "a model with a rather long file name.keras").write_bytes(b"")
+    dialog = QFileDialog(None, "Open model", str(tmp_path), "Keras models (*.keras)")
+    qtbot.addWidget(dialog)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # Qt's own, as where the desktop has none
+    dialog.setViewMode(QFileDialog.ViewMode.List)
+    return dialog
+
+
+def test_a_qt_file_dialog_is_enlarged_and_shows_every_column(qt_dialog):
+    small = qt_dialog.sizeHint()
+    make_roomy(qt_dialog)
+    qt_dialog.show()
+    screen = qt_dialog.screen().availableGeometry()
+    assert qt_dialog.width() >= min(980, int(screen.width() * 0.9)) > small.width()
+    assert qt_dialog.viewMode() == QFileDialog.ViewMode.Detail
+    header = qt_dialog.findChild(QTreeView, "treeView").header()
+    for column, minimum in COLUMN_WIDTHS.items():
+        assert header.sectionSize(column) >= minimum  # "Date Modified" and the dates fit
+    width = qt_dialog.width()
+    qt_dialog.resize(width - 100, qt_dialog.height())
+    make_roomy(qt_dialog)  # once only: the user's own size stays
+    assert qt_dialog.width() == width - 100
+
+
+def test_focus_entering_a_qt_file_dialog_makes_it_roomy_once(qtbot, qt_dialog):
+    watcher = install_roomy_file_dialogs(QApplication.instance())
+    assert install_roomy_file_dialogs(QApplication.instance()) is watcher  # one per application
+    assert isinstance(watcher, RoomyFileDialogs)
+    qt_dialog.show()
+    qt_dialog.activateWindow()
+    name_field = qt_dialog.findChild(QLineEdit, "fileNameEdit")
+    watcher._on_focus_changed(None, name_field)  # as QApplication.focusChanged reports it
+    assert qt_dialog.property("digitlab_roomy") is True
+    assert qt_dialog.viewMode() == QFileDialog.ViewMode.Detail
+
+
+def test_focus_elsewhere_leaves_other_windows_alone(qtbot):
+    watcher = install_roomy_file_dialogs(QApplication.instance())
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(200, 100)
+    watcher._on_focus_changed(None, window)
+    watcher._on_focus_changed(window, None)
+    assert window.size().width() == 200 and window.property("digitlab_roomy") is None
