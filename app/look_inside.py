@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtWidgets import QToolBar
+
 from app.inspect.dock import LookInsideDock, dock_area
 
 if TYPE_CHECKING:
@@ -17,7 +19,11 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     dock = LookInsideDock(window.models, window)
     window.addDockWidget(dock_area(), dock)
     window.tabifyDockWidget(window.training_dock, dock)  # a tab beside Training: the full width for the layers
+    dock.hide()  # until asked for (View ▸ Look inside, Ctrl+L, the tool bar): the window stays as it was
     window.training_dock.raise_()
+    toolbar = window.findChild(QToolBar, "ToolsToolBar")
+    if toolbar is not None:
+        toolbar.addAction(dock.action)
     window.view_menu.addAction(dock.action)
     dock.stroke_in_progress = window.canvas.stroke_in_progress  # Integrated Gradients waits for the stroke's end
     window.models.model_loaded.connect(dock.set_model)

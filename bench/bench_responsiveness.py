@@ -5,12 +5,16 @@
 2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
    ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
    (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
-3. Training throughput inside the window (``ml.training.fit.fit`` in the panel's worker thread, per-batch signals, live
+3. Event-loop stalls while drawing continuously with the Look inside dock open (network view and evidence overlay,
+   ``--draw-seconds`` per evidence method): mouse strokes at 60 moves a second through the window's own event loop,
+   each stroke predicted, traced and explained live (Integrated Gradients at each stroke's end).
+4. Training throughput inside the window (``ml.training.fit.fit`` in the panel's worker thread, per-batch signals, live
    curves) vs a plain ``model.fit`` of the same model on the same pipeline, batch size and epochs, without the
    window: samples/s of the epochs after the first (compile) epoch, medians over ``--rounds`` interleaved rounds.
 
     QT_QPA_PLATFORM=offscreen nice -n 10 python bench/bench_responsiveness.py [--preset cnn3x3] [--samples 12000]
         [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup | --startup-only]
+        [--draw-seconds 20 | --drawing-only]
 
 Targets: stalls max <= 50 ms and p99 <= 20 ms; throughput ratio >= 0.95.
 """
@@ -297,6 +301,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--panel-only", action="store_true", help="the training panel alone, not the whole window")
     parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--startup-only", action="store_true", help="measure start-up only, no training")
+    parser.add_argument("--draw-seconds", type=float, default=20.0, help="drawing with Look inside open, per method")
+    parser.add_argument("--drawing-only", action="store_true", help="measure drawing with Look inside only")
     return parser.parse_args()
 
 
@@ -353,6 +359,11 @@ def main() -> int:
     app.processEvents()
 
     try:
+        if window is not None and args.draw_seconds > 0:
+            for method in ("gradcam", "integrated-gradients"):
+                measure_drawing(window, method, args.draw_seconds, args.probe_ms)
+        if args.drawing_only:
+            return 0
         measure_training(args, panel, window)
     finally:
         if window is not None:
@@ -361,6 +372,85 @@ def main() -> int:
         else:
             panel.shutdown()
     return 0
+
+
+DIGIT_STROKES = (
+    [(80, 60), (200, 55), (170, 140), (135, 240)],  # a 7
+    [(140, 30), (142, 250)],  # a 1
+    [(90, 90), (140, 40), (190, 90), (100, 240), (200, 240)],  # a 2
+)
+
+
+def stroke_points(corners: list[tuple[int, int]], spacing: float = 6.0) -> list[tuple[float, float]]:
+    """Points every ``spacing`` document pixels along a polyline, as a mouse would report them."""
+    import numpy as np
+
+    points: list[tuple[float, float]] = []
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:], strict=False):
+        steps = max(1, int(np.hypot(x1 - x0, y1 - y0) / spacing))
+        points += [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps) for k in range(steps)]
+    return points + [corners[-1]]
+
+
+def measure_drawing(window, method: str, seconds: float, probe_ms: int) -> None:
+    """Draw strokes at 60 mouse moves a second with the Look inside dock open; print the event loop's stalls."""
+    from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    dock = window.look_inside
+    dock.open()
+    dock.evidence_bar.show_check.setChecked(True)
+    dock.evidence_bar.set_method(method)
+    canvas = window.canvas
+    counts = {"predictions": 0, "layers": 0, "evidence": 0}
+    window.prediction_shown.connect(lambda shown: counts.__setitem__("predictions", counts["predictions"] + 1))
+    dock.inspected.connect(
+        lambda result: [counts.__setitem__(key, counts[key] + 1) for key in ("layers", "evidence") if result.get(key)]
+    )
+
+    def widget_point(x: float, y: float) -> QPoint:
+        rect = canvas.document_rect()
+        return QPointF(rect.x() + x * rect.width() / 280, rect.y() + y * rect.height() / 280).toPoint()
+
+    script: list[tuple[str, QPoint | None]] = []
+    for corners in DIGIT_STROKES:
+        points = [widget_point(x, y) for x, y in stroke_points(corners)]
+        script += [("press", points[0])] + [("move", point) for point in points[1:]] + [("release", points[-1])]
+        script += [("pause", None)] * 20 + [("clear", None)]
+    position = [0]
+
+    def step() -> None:
+        action, point = script[position[0] % len(script)]
+        position[0] += 1
+        if action == "press":
+            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+        elif action == "move":
+            QTest.mouseMove(canvas, point)
+        elif action == "release":
+            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+        elif action == "clear":
+            canvas.clear()
+
+    mouse = QTimer()
+    mouse.setTimerType(Qt.TimerType.PreciseTimer)
+    mouse.timeout.connect(step)
+    probe = EventLoopProbe(probe_ms, lambda: "drawing")
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    probe.start()
+    mouse.start(16)
+    loop.exec()
+    mouse.stop()
+    probe.stop()
+    canvas.clear()
+    stalls = probe.stalls_ms.get("drawing", [])
+    print(
+        f"drawing {seconds:.0f} s with Look inside open ({method}; network view, evidence overlay): "
+        f"{describe_stalls(stalls)}; {counts['predictions'] / seconds:.1f} predictions/s, "
+        f"{counts['layers'] / seconds:.1f} layer traces/s, {counts['evidence'] / seconds:.1f} evidence maps/s "
+        "(targets: max <= 50 ms, p99 <= 20 ms)",
+        flush=True,
+    )
 
 
 def measure_training(args: argparse.Namespace, panel, window) -> None:

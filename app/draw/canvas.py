@@ -156,6 +156,7 @@ class DrawingCanvas(QWidget):
         self._hover: QPointF | None = None
         self._cache: QImage | None = None
         self._overlay: QImage | None = None
+        self._scaled_overlay: QImage | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -263,6 +264,7 @@ class DrawingCanvas(QWidget):
         sits) or the whole drawing.
         """
         self._overlay = None if positive is None and negative is None else evidence_qimage(positive, negative, opacity)
+        self._scaled_overlay = None
         self.update()
 
     def is_blank(self) -> bool:
@@ -422,7 +424,8 @@ class DrawingCanvas(QWidget):
         return painter
 
     def _paint_overlay(self, painter: QPainter, rect: QRectF) -> None:
-        """The evidence overlay, smoothly scaled over what was predicted."""
+        """The evidence overlay over what was predicted, smoothly scaled once per size (the canvas repaints on
+        every mouse move)."""
         if self._overlay is None:
             return
         drawing = self.drawing
@@ -431,11 +434,13 @@ class DrawingCanvas(QWidget):
             target = background_rect(drawing.background)
         scale = rect.width() / DOCUMENT_SIZE
         left, top = rect.x() + target.x() * scale, rect.y() + target.y() * scale
-        mapped = QRectF(left, top, target.width() * scale, target.height() * scale)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(mapped, self._overlay)
-        painter.restore()
+        mapped = QRectF(left, top, target.width() * scale, target.height() * scale).toAlignedRect()
+        scaled = self._scaled_overlay
+        if scaled is None or scaled.size() != mapped.size():
+            scaled = self._scaled_overlay = self._overlay.scaled(
+                mapped.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        painter.drawImage(mapped.topLeft(), scaled)
 
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):

@@ -54,6 +54,8 @@ class LookInsideDock(QDockWidget):
         self.action.setText("&Look inside")
         self.action.setShortcut(QKeySequence("Ctrl+L"))
         self.action.setToolTip("Every layer's output, the filters and the evidence for your drawing (Ctrl+L)")
+        self.action.setIconText("Look inside")
+        self.action.triggered.connect(lambda checked: checked and self.raise_())  # in front of its tab group
 
         self._class_names: list[str] = []
         self._chosen_class: int | None = None
@@ -87,6 +89,11 @@ class LookInsideDock(QDockWidget):
     def evidence_maps(self) -> tuple[np.ndarray | None, ...] | None:
         """The latest overlay maps: picture positive, picture negative, 28x28 positive, 28x28 negative."""
         return self._evidence
+
+    def open(self) -> None:
+        """Show the dock in front of its tab group."""
+        self.show()
+        self.raise_()
 
     @Slot(dict)
     def set_model(self, description: dict) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 BACKGROUND_REMOVED = "background removed"
-MAX_OVERLAY_SIDE = 280  # the overlay is drawn smoothly scaled, so this is enough for any picture
+MAX_OVERLAY_SIDE = 140  # the overlay is drawn smoothly scaled, and evidence is smooth: enough for any picture
 
 
 def ink_box(image: np.ndarray, threshold: float = 0.0) -> tuple[float, float, float, float] | None:
@@ -36,7 +36,7 @@ def bilinear(image: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.nda
 def map_to_picture(
     map28: np.ndarray | None, image28: np.ndarray, stages: Sequence[tuple[str, np.ndarray]]
 ) -> np.ndarray | None:
-    """A 28x28 map (in the model's input) placed on the predicted picture's frame, at most 280 px on a side.
+    """A 28x28 map (in the model's input) placed on the predicted picture's frame, at most 140 px on a side.
 
     The picture's ink box (after background removal) and the 28x28 digit's ink box share their centres, and
     their longer sides set the scale, which is how the preprocessing cropped, scaled and centred the digit.

@@ -58,6 +58,7 @@ class MapMosaic(QWidget):
         self._maps = np.zeros((0, 1, 1), np.float32)
         self._scale = ColorScale(0.0, 1.0, "inferno")
         self._image: QImage | None = None
+        self._image_tile = 0
         self._dirty = False
         self._columns = 1
         self._tile = 8
@@ -101,17 +102,28 @@ class MapMosaic(QWidget):
         self.update()
 
     def color_image(self) -> QImage | None:
-        """The maps tiled into one colour image at their own resolution (remade after each update)."""
-        if self._dirty:
-            count, height, width = self._maps.shape
-            rows = math.ceil(count / self._columns) if count else 0
-            grid = np.full((rows * self._columns, height, width), np.nan, np.float32)
-            grid[:count] = self._maps
-            tiled = grid.reshape(rows, self._columns, height, width).transpose(0, 2, 1, 3)
-            rgba = self._scale.colorize(tiled.reshape(rows * height, self._columns * width))
-            self._image = rgba_to_qimage(rgba) if count else None
+        """The maps coloured, magnified nearest-neighbour and tiled with gaps, at the size they are drawn.
+
+        Made with numpy once per update (or resize), so a repaint is a single unscaled ``drawImage``.
+        """
+        if self._dirty or self._image_tile != self._tile:
+            self._image = self._render() if self.count else None
+            self._image_tile = self._tile
             self._dirty = False
         return self._image
+
+    def _render(self) -> QImage:
+        count, height, width = self._maps.shape
+        tile = self.tile_rect(0)
+        rows = math.ceil(count / self._columns)
+        pick_rows = np.arange(tile.height()) * height // max(1, tile.height())
+        pick_columns = np.arange(tile.width()) * width // max(1, tile.width())
+        colored = self._scale.colorize(self._maps[:, pick_rows][:, :, pick_columns])  # (n, tile h, tile w, 4)
+        cell_height, cell_width = self._tile + GAP + self._label_height(), self._tile + GAP
+        cells = np.zeros((rows * self._columns, cell_height, cell_width, 4), np.uint8)  # transparent gaps
+        cells[:count, : tile.height(), : tile.width()] = colored
+        grid = cells.reshape(rows, self._columns, cell_height, cell_width, 4).transpose(0, 2, 1, 3, 4)
+        return rgba_to_qimage(grid.reshape(rows * cell_height, self._columns * cell_width, 4))
 
     def tile_rect(self, index: int) -> QRect:
         """Where map ``index`` is drawn."""
@@ -138,24 +150,19 @@ class MapMosaic(QWidget):
         super().resizeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        """Each map nearest-neighbour into its tile, with captions when set."""
+        """Each map nearest-neighbour into its tile (one prepared image), with captions when set."""
         image = self.color_image()
         if image is None:
             return
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        height, width = self._maps.shape[1:]
-        clip = event.rect()
-        for index in range(self.count):
+        painter.drawImage(0, 0, image)
+        if not self._labels:
+            return
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        for index, label in enumerate(self._labels[: self.count]):
             target = self.tile_rect(index)
-            if not target.intersects(clip):
-                continue
-            row, column = divmod(index, self._columns)
-            painter.drawImage(QRectF(target), image, QRectF(column * width, row * height, width, height))
-            if index < len(self._labels):
-                painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-                below = QRect(target.left() - GAP, target.bottom() + 1, target.width() + 2 * GAP, self._label_height())
-                painter.drawText(below, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self._labels[index])
+            below = QRect(target.left() - GAP, target.bottom() + 1, target.width() + 2 * GAP, self._label_height())
+            painter.drawText(below, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         """Hovering a map shows its layer, shape and value range."""

@@ -87,6 +87,7 @@ class LayerRow(QFrame):
         layout.addWidget(self.note)
         layout.addWidget(self.mosaic)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self._header: tuple[str, str] | None = None
         self._show_header()
 
     @property
@@ -99,15 +100,16 @@ class LayerRow(QFrame):
         self.layer = layer
         values = layer.get("values")
         if values is None:
-            self.mosaic.setVisible(False)
-            self.legend.setVisible(False)
+            self.mosaic.setHidden(True)
+            self.legend.setHidden(True)
         else:
             values = np.asarray(values, dtype=np.float32)
             scale = ColorScale.for_values(values)
             self.mosaic.set_maps(as_maps(values), scale)
             self.legend.set_scale(scale)
-            self.mosaic.setVisible(True)
-            self.legend.setVisible(True)
+            if self.mosaic.isHidden():
+                self.mosaic.setHidden(False)
+                self.legend.setHidden(False)
         self._show_header()
 
     def set_labels(self, names: Sequence[str]) -> None:
@@ -123,12 +125,16 @@ class LayerRow(QFrame):
         layer = self.layer
         tower = f" · {layer['tower']}" if layer.get("tower") else ""
         words = KIND_WORDS.get(layer["kind"], layer["kind"])
-        self.title.setText(f"<b>{layer['name']}</b> · {words} · {format_shape(layer['output_shape'])}{tower}")
+        title = f"<b>{layer['name']}</b> · {words} · {format_shape(layer['output_shape'])}{tower}"
         note = layer.get("note") or ""
         if layer["kind"] == "dropout" and layer.get("values") is None:
             note = note or DROPOUT_NOTE
             if "inference" not in note:
                 note = f"{note} ({DROPOUT_NOTE})"
+        if (title, note) == self._header:
+            return  # setText relayouts: skip it when a new drawing changes nothing in the header
+        self._header = (title, note)
+        self.title.setText(title)
         self.note.setText(note)
         self.note.setVisible(bool(note))
 

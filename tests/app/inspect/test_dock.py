@@ -33,7 +33,7 @@ def window(qapp, tmp_path_factory, settings_factory):
     shown.resize(1600, 1000)
     shown.show()
     wait_until_model_loaded(shown)
-    shown.look_inside.raise_()
+    shown.look_inside.open()
     yield shown
     shown.shutdown()
     shown.close()
@@ -44,7 +44,7 @@ def dock(window, qtbot):
     """The dock on a blank canvas, explaining the winner with Grad-CAM, batch norm folded."""
     dock = window.look_inside
     window.canvas.clear()
-    dock.raise_()
+    dock.open()
     dock.evidence_bar.show_check.setChecked(True)
     dock.evidence_bar.set_method("gradcam")
     dock.network.fold_check.setChecked(True)
@@ -98,10 +98,11 @@ def test_drawing_shows_every_layer_and_the_evidence_and_both_follow_the_drawing(
 def test_the_evidence_overlay_lies_on_the_ink(qtbot, window, dock):
     inspected(qtbot, dock, lambda: draw(window, ONE), lambda r: r["evidence"])
     picture_positive = dock.evidence_maps[0]
-    assert picture_positive.shape == (280, 280)
-    ink = window.canvas.image_array() < 0.5
+    assert picture_positive.shape == (140, 140)  # 2x2 canvas pixels each
+    ink = window.canvas.image_array().reshape(140, 2, 140, 2).mean(axis=(1, 3)) < 0.5
     columns = picture_positive.sum(axis=0)
-    assert abs(float(np.average(np.arange(280), weights=columns)) - 141) < 40  # centred on the stroke at x = 141
+    centre = float(np.average(np.arange(140) * 2 + 1, weights=columns))
+    assert abs(centre - 141) < 40  # centred on the stroke at x = 141
     assert picture_positive[ink].mean() > picture_positive[~ink].mean()
 
 
@@ -193,7 +194,7 @@ def own_window(qtbot, settings):
 def test_grad_cam_on_an_mlp_says_why_and_integrated_gradients_still_works(qtbot, own_window):
     window = own_window
     dock = window.look_inside
-    dock.raise_()
+    dock.open()
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
         window.open_model_file(LEGACY_MLP)
     result = inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"] and r["layers"])
@@ -218,4 +219,20 @@ def test_a_hidden_dock_computes_nothing(qtbot, window, dock):
     finally:
         window.models.inspection_finished.disconnect(sent.append)
     assert sent == [] and window.canvas.overlay is None
-    dock.raise_()
+    dock.open()
+
+
+def test_the_dock_starts_closed_as_a_tab_beside_training_and_opens_from_the_view_menu(qtbot, own_window):
+    window = own_window
+    dock = window.look_inside
+    assert not dock.isVisible() and not dock.on_screen and not dock.action.isChecked()
+    assert dock.action in window.view_menu.actions() and dock.action.shortcut().toString() == "Ctrl+L"
+    draw(window, SEVEN)
+    qtbot.waitUntil(lambda: not window.models.is_busy, timeout=PREDICTION_TIMEOUT_MS)
+    assert not window.models.is_inspecting and window.canvas.overlay is None
+    with qtbot.waitSignal(dock.inspected, timeout=PREDICTION_TIMEOUT_MS):
+        dock.action.trigger()  # opening it catches up with the drawing
+    assert dock.on_screen and window.tabifiedDockWidgets(window.training_dock) == [dock]
+    assert window.canvas.overlay is not None
+    dock.action.trigger()
+    assert not dock.on_screen and window.canvas.overlay is None
