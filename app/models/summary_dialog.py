@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal, Slot
@@ -44,6 +45,7 @@ KIND_COLORS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("Average", "Add", "Concatenate", "Multiply", "Maximum", "Minimum", "Subtract"), "#fecaca"),
 )
 OTHER_COLOR = "#f1f5f9"
+TABLE_STYLE = "QTreeView::item { padding: 3px 12px 3px 4px; }"  # room between the columns and the rows
 
 
 def format_count(count: int) -> str:
@@ -76,6 +78,17 @@ def totals_text(description: ModelDescription) -> str:
         f"({format_count(description.trainable_parameters)} trainable, "
         f"{format_count(description.non_trainable_parameters)} non-trainable)"
     )
+
+
+def card_html(facts: tuple[tuple[str, str], ...], per_row: int = 4) -> str:
+    """The card's facts as a table of bold labels and values, ``per_row`` pairs to a row."""
+    cells = [
+        f"<td style='padding-right: 6px'><b>{html.escape(label)}</b></td>"
+        f"<td style='padding-right: 22px'>{html.escape(text)}</td>"
+        for label, text in facts
+    ]
+    rows = ["".join(cells[start : start + per_row]) for start in range(0, len(cells), per_row)]
+    return "<table>" + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>"
 
 
 @dataclass(frozen=True)
@@ -212,7 +225,7 @@ class ModelSummaryDialog(QDialog):
     def __init__(self, description: ModelDescription, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ModelSummaryDialog")
-        self.resize(1200, 700)
+        self.resize(1240, 720)
         self.description = description
         self.heading = QLabel()
         heading_font = QFont(self.heading.font())
@@ -221,6 +234,10 @@ class ModelSummaryDialog(QDialog):
         self.heading.setFont(heading_font)
         self.totals_label = QLabel()
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.card_label = QLabel()  # the model card's facts: preset, dataset, test accuracy, date, input
+        self.card_label.setObjectName("ModelCard")
+        self.card_label.setTextFormat(Qt.TextFormat.RichText)
+        self.card_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTreeWidget()
         self.table.setColumnCount(len(COLUMNS))
         self.table.setHeaderLabels(list(COLUMNS))
@@ -228,8 +245,10 @@ class ModelSummaryDialog(QDialog):
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setStyleSheet(TABLE_STYLE)
         header = self.table.header()
         header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column in range(len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.diagram = LayerDiagram(self)
@@ -244,11 +263,12 @@ class ModelSummaryDialog(QDialog):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([620, 560])
+        splitter.setSizes([720, 460])  # the table's five columns uncut; the diagram scales to fit
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
+        layout.addWidget(self.card_label)
         layout.addWidget(self.totals_label)
         layout.addWidget(splitter, 1)
         layout.addWidget(buttons)
@@ -264,6 +284,8 @@ class ModelSummaryDialog(QDialog):
         self.heading.setText(name if name == description.name else f"{name}  ({description.name})")
         note = f"\n{description.card_note}" if description.card_note else ""
         self.totals_label.setText(totals_text(description) + note)
+        self.card_label.setText(card_html(description.card))
+        self.card_label.setVisible(bool(description.card))
         self.table.clear()
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for layer in description.layers:

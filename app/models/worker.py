@@ -226,7 +226,7 @@ class ModelWorker(QObject):
             from ml.models.summary import describe_model
 
             loaded = self._active.loaded
-            self.model_described.emit(describe_model(loaded.model, loaded.metadata))
+            self.model_described.emit(describe_model(loaded.model, loaded.metadata, loaded.has_metadata))
         except Exception as error:  # noqa: BLE001 - reported to the window in plain words
             logger.exception("Describing the model failed")
             self.model_description_failed.emit(f"Could not describe the model: {type(error).__name__}: {error}")

@@ -250,7 +250,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mlp-digits",
             "MLP 64-500 on standardized 8x8 digits",
-            functools.partial(build_mlp, hidden_units=(500,), name="mlp_digits"),
+            functools.partial(build_mlp, hidden_units=(500,), name="mlp-digits"),
             dict(epochs=30, batch_size=32, optimizer="adam", learning_rate=1e-3, schedule="constant"),
             tutorial_result="97.8% test accuracy (scikit-learn digits, 70/30 split)",
             dataset="sklearn-digits",
@@ -260,7 +260,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mlp-digits-deep",
             "MLP 64-500-500 on standardized 8x8 digits",
-            functools.partial(build_mlp, hidden_units=(500, 500), name="mlp_digits_deep"),
+            functools.partial(build_mlp, hidden_units=(500, 500), name="mlp-digits-deep"),
             dict(epochs=30, batch_size=32, optimizer="adam", learning_rate=1e-3, schedule="constant"),
             tutorial_result="98.3% test accuracy (scikit-learn digits, 70/30 split)",
             dataset="sklearn-digits",

@@ -6,7 +6,9 @@ strings, ints, bools and tuples, so it can cross threads and be shown without Ke
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 Shape = tuple[int | None, ...]
@@ -44,6 +46,7 @@ class ModelDescription:
     total_parameters: int
     trainable_parameters: int
     card_note: str | None = None  # what the card says about the probabilities (calibrated, with which T), or None
+    card: tuple[tuple[str, str], ...] = ()  # the model card's facts as (label, text): preset, dataset, accuracy, …
 
     @property
     def non_trainable_parameters(self) -> int:
@@ -127,10 +130,26 @@ def describe_functional(model: Any, nodes: list) -> list[LayerDescription]:
     return [describe_operation(operations[name], inbound[name], outputs[name]) for name in order if name in operations]
 
 
+def sequential_input(model: Any) -> LayerDescription | None:
+    """A Sequential model's input as a row of its own (``model.layers`` leaves the InputLayer out), when known."""
+    input_layer = next(iter(getattr(model, "_layers", None) or []), None)  # Keras keeps it first, if it has one
+    if input_layer is not None and type(input_layer).__name__ == "InputLayer":
+        return describe_operation(input_layer, [], getattr(input_layer, "output", None))
+    try:
+        shapes = tensor_shapes(model.inputs[0])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return LayerDescription("input", "InputLayer", shapes, 0, 0, False, ())
+
+
 def describe_sequential(model: Any) -> list[LayerDescription]:
-    """One description per layer of a Sequential model, each fed by the one before."""
+    """One description per layer of a Sequential model, each fed by the one before, after a row for its input."""
     layers = []
     previous: list[str] = []
+    first = sequential_input(model)
+    if first is not None:
+        layers.append(first)
+        previous = [first.name]
     for layer in model.layers:
         try:
             outputs = layer.output
@@ -141,9 +160,10 @@ def describe_sequential(model: Any) -> list[LayerDescription]:
     return layers
 
 
-def describe_model(model: Any, metadata: Any = None) -> ModelDescription:
+def describe_model(model: Any, metadata: Any = None, has_card: bool = True) -> ModelDescription:
     """The layers, output shapes and parameter counts of a built Keras model, as plain data; with its card
-    (``metadata``), whether its probabilities are calibrated."""
+    (``metadata``), the card's facts and whether its probabilities are calibrated. ``has_card=False``: the file
+    carried no card (``metadata`` holds the defaults Digit Lab assumed)."""
     nodes = graph_nodes(model)
     layers = describe_functional(model, nodes) if nodes else describe_sequential(model)
     return ModelDescription(
@@ -152,4 +172,51 @@ def describe_model(model: Any, metadata: Any = None) -> ModelDescription:
         total_parameters=int(model.count_params()),
         trainable_parameters=weight_count(list(model.trainable_weights)),
         card_note=None if metadata is None else metadata.calibration_note(),
+        card=() if metadata is None else card_facts(metadata, has_card),
     )
+
+
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "sklearn-digits": "scikit-learn digits"}
+INPUT_WORDS = {"white_on_black": "white on black", "black_on_white": "black on white", "standardize": "standardized"}
+
+
+def card_facts(metadata: Any, has_card: bool = True) -> tuple[tuple[str, str], ...]:
+    """What a model's card says, as (label, text) pairs for people: preset, dataset, test accuracy, date, input."""
+    polarity = INPUT_WORDS.get(metadata.input_polarity, metadata.input_polarity)
+    input_text = f"{polarity}, {INPUT_WORDS.get(metadata.input_scale, metadata.input_scale)}"
+    if not has_card:
+        return (("Card", "none in the file (a plain Keras model): Digit Lab's defaults"), ("Input", input_text))
+    facts: list[tuple[str, str]] = []
+    if metadata.preset:
+        facts.append(("Preset", str(metadata.preset)))
+    continued = (metadata.hyperparameters or {}).get("fine_tune_from")
+    if continued:
+        facts.append(("Continued from", file_name(str(continued))))
+    if metadata.dataset:
+        facts.append(("Dataset", DATASET_TITLES.get(str(metadata.dataset), file_name(str(metadata.dataset)))))
+    accuracy = metadata.test_accuracy
+    if isinstance(accuracy, int | float) and math.isfinite(accuracy):
+        facts.append(("Test accuracy", f"{accuracy * 100:.2f} %"))
+    if metadata.created:
+        facts.append(("Created", readable_date(str(metadata.created))))
+    facts.append(("Input", input_text))
+    names = [str(name) for name in metadata.class_names]
+    shown = ", ".join(names) if len(names) <= 10 else ", ".join(names[:4]) + ", …"
+    facts.append(("Classes", f"{len(names)}: {shown}"))
+    if metadata.digitlab_version:
+        facts.append(("Saved by", f"Digit Lab {metadata.digitlab_version}"))
+    return tuple(facts)
+
+
+def file_name(path: str) -> str:
+    """The last part of a path written on any system (a dataset or model file), or the text itself."""
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def readable_date(created: str) -> str:
+    """``2026-12-03T09:41:52+00:00`` -> ``2026-12-03 09:41`` in local time; other text as it is."""
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        return created
+    return (when.astimezone() if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")

@@ -146,3 +146,24 @@ def test_the_model_menu_shows_the_active_models_summary_and_follows_model_change
     finally:
         window.shutdown()
         window.close()
+
+
+def test_the_card_shows_its_facts_and_the_table_has_room(qtbot):
+    card = (("Preset", "fast"), ("Dataset", "MNIST"), ("Test accuracy", "99.09 %"), ("Created", "2026-12-03 09:41"))
+    description = ModelDescription("fast", two_tower_description().layers, 134, 107, card=card)
+    instance = ModelSummaryDialog(description)
+    qtbot.addWidget(instance)
+    instance.show()
+    qtbot.waitExposed(instance)
+    assert instance.card_label.isVisible()
+    for label, text in card:
+        assert f"<b>{label}</b>" in instance.card_label.text() and text in instance.card_label.text()
+    row = instance.table.visualItemRect(instance.table.topLevelItem(0))
+    assert row.height() >= instance.table.fontMetrics().height() + 6  # padded rows, not cramped
+    header = instance.table.header()
+    assert all(header.sectionSize(column) > 0 for column in range(header.count()))
+    assert instance.table.viewport().width() >= header.length() - header.sectionSize(header.count() - 1)
+
+
+def test_a_description_without_a_card_hides_the_card_line(dialog):
+    assert dialog.card_label.isHidden()

@@ -10,10 +10,13 @@ from pathlib import Path
 import keras
 import pytest
 
+from ml.models.files import load_model
+from ml.models.metadata import ModelMetadata
 from ml.models.presets import build_model
-from ml.models.summary import ModelDescription, describe_model, format_shape
+from ml.models.summary import ModelDescription, card_facts, describe_model, format_shape
 
 ROOT = Path(__file__).resolve().parents[3]
+LEGACY_MLP = ROOT / "tests/fixtures/tutorial_mlp_28x28_tfkeras2.h5"
 
 
 @pytest.mark.parametrize(
@@ -85,12 +88,49 @@ def test_a_frozen_backbone_counts_as_non_trainable_and_the_flip_operation_keeps_
     assert description.total_parameters == model.count_params()
 
 
-def test_a_sequential_model_is_described_as_a_chain():
+def test_a_sequential_model_is_described_as_a_chain_from_its_input():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2, name="scores")])
     description = describe_model(model)
-    assert [layer.output_shapes for layer in description.layers] == [((None, 3),), ((None, 2),)]
+    assert [layer.output_shapes for layer in description.layers] == [((None, 4),), ((None, 3),), ((None, 2),)]
+    assert description.layers[0].class_name == "InputLayer" and description.layers[0].inbound == ()
     assert description.layers[1].inbound == (description.layers[0].name,)
+    assert description.layers[2].inbound == (description.layers[1].name,)
     assert description.total_parameters == 4 * 3 + 3 + 3 * 2 + 2 == model.count_params()
+
+
+@pytest.mark.skipif(not LEGACY_MLP.is_file(), reason="the legacy tf.keras 2 fixture is not in this checkout")
+def test_a_legacy_sequential_file_shows_its_input_row_and_says_it_has_no_card():
+    loaded = load_model(LEGACY_MLP)
+    description = describe_model(loaded.model, loaded.metadata, loaded.has_metadata)
+    first = description.layers[0]
+    assert first.class_name == "InputLayer" and first.output_shapes == ((None, 28, 28),)
+    assert description.layers[1].inbound == (first.name,)
+    assert dict(description.card)["Card"].startswith("none in the file")
+
+
+def test_the_card_facts_name_preset_dataset_accuracy_date_and_input():
+    metadata = ModelMetadata(
+        dataset="sklearn-digits",
+        preset="mlp-digits",
+        test_accuracy=0.98149,
+        created="2026-12-03T09:41:52+00:00",
+        input_scale="standardize",
+        digitlab_version="0.1.0",
+        hyperparameters={"fine_tune_from": "/home/me/models/first.keras"},
+    )
+    facts = dict(card_facts(metadata))
+    assert facts["Preset"] == "mlp-digits" and facts["Dataset"] == "scikit-learn digits"
+    assert facts["Test accuracy"] == "98.15 %" and facts["Continued from"] == "first.keras"
+    assert facts["Created"].startswith("2026-12-0") and len(facts["Created"]) == len("2026-12-03 09:41")
+    assert facts["Input"] == "white on black, standardized"
+    assert facts["Classes"] == "10: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" and facts["Saved by"] == "Digit Lab 0.1.0"
+    assert dict(card_facts(ModelMetadata(dataset="/data/my digits.npz")))["Dataset"] == "my digits.npz"
+    assert "Test accuracy" not in dict(card_facts(ModelMetadata(test_accuracy=float("nan"))))
+
+
+@pytest.mark.parametrize("preset", ["mlp-digits", "mlp-digits-deep"])
+def test_the_digits_mlps_carry_their_preset_name(preset):
+    assert build_model(preset, (64,), 10).name == preset  # the summary and the title say what the picker says
 
 
 def test_the_description_is_plain_data():
