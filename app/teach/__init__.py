@@ -1,0 +1,1 @@
+"""Teach it your handwriting: corrections, my samples, teaching runs and model history."""

@@ -1,0 +1,1 @@
+"""Teaching from corrections: the personal dataset, fine-tuning with replay, model versions."""
