@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.common.about import AboutDialog, application_icon
 from app.common.dock_share import DockHeightShare
+from app.common.dock_tabs import OffscreenTabBarSkipper
 from app.common.tensorflow_import import import_array_types_before_showing
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
@@ -182,10 +183,12 @@ class MainWindow(QMainWindow):
         scroller.setObjectName("TrainingScrollArea")
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the fields inside, not to an unmarked frame
         scroller.setWidget(self.training_panel)
         self.training_dock.setWidget(scroller)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
         self.dock_share = DockHeightShare(self, self.training_dock)  # a taller window gives the charts height too
+        self.dock_tabs = OffscreenTabBarSkipper(self)  # Tab never lands on a dock tab bar parked out of view
         self.view_menu.addAction(self.training_dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:

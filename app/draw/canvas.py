@@ -370,8 +370,12 @@ class DrawingCanvas(QWidget):
             paint_stroke(painter, self._live_stroke())
         painter.restore()
         self._paint_overlay(painter, rect)
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
-        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if self.hasFocus():  # keyboard focus (Esc, Delete and Ctrl+Z act here): a highlighted frame
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        else:
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+            painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
         self._paint_brush_outline(painter, rect)
 
     # ----------------------------------------------------------------------------------------- helpers

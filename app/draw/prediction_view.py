@@ -154,6 +154,7 @@ class ProbabilityBars(pg.PlotWidget):
         plot.addItem(self._bars)
         self.setMinimumHeight(160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # mouse only (click a bar): Tab skips it rather than vanish in it
 
     def _fit_percent_ticks(self) -> None:
         """Every quarter when there is room for each label and a gap, else only 50 % and 100 % (no "25%50%75%")."""

@@ -176,6 +176,7 @@ class LossAccuracyCurves(QWidget):
         plot = pg.PlotWidget(background=background, axisItems={"bottom": EpochAxis("bottom")})
         plot.setMinimumSize(240, 120)
         plot.setAccessibleName(title)
+        plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no keyboard use: Tab skips it (its log switch stays a stop)
         item = plot.getPlotItem()
         for side, label in (("bottom", "epoch"), ("left", y_label)):
             axis = item.getAxis(side)

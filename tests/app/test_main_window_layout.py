@@ -74,3 +74,26 @@ def test_the_result_line_does_not_take_height_from_the_charts(qtbot, window):
     qtbot.wait(50)
     assert assert_charts_whole_in_the_dock(window) == before
     assert window.training_panel.run.result_details_label.text() == LONG_DETAILS  # the tooltip holds it all
+
+
+def test_tab_goes_from_the_canvas_to_the_setup_form_over_nothing_unmarked(qtbot, window):
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QScrollArea, QTabBar
+
+    window.activateWindow()
+    window.canvas.setFocus()
+    qtbot.waitUntil(lambda: window.canvas.hasFocus())
+    stops = []
+    for _ in range(30):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        qtbot.wait(5)  # a parked dock tab bar passes the focus on in the next turn of the event loop
+        focused = QApplication.focusWidget()
+        if focused is window.canvas:
+            break
+        stops.append(focused)
+    assert stops and not any(isinstance(stop, pg.PlotWidget | QScrollArea) for stop in stops)  # no unmarked stops
+    for stop in stops:
+        if isinstance(stop, QTabBar):
+            assert window.rect().intersects(QRect(stop.mapTo(window, stop.rect().topLeft()), stop.size()))
+    assert window.brush_slider in stops  # the tool bar's slider is reached too

@@ -238,3 +238,31 @@ def test_stroke_in_progress_is_true_only_while_the_button_is_down(qtbot, canvas)
     assert canvas.stroke_in_progress()
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(120, 120))
     assert not canvas.stroke_in_progress()
+
+
+def test_keyboard_focus_shows_as_a_highlighted_frame(qtbot):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    canvas, other = DrawingCanvas(), QLineEdit()
+    layout = QVBoxLayout(holder)
+    layout.addWidget(canvas)
+    layout.addWidget(other)
+    holder.resize(320, 360)
+    holder.show()
+    qtbot.waitExposed(holder)
+    holder.activateWindow()
+    highlight = canvas.palette().color(QPalette.ColorRole.Highlight).rgb()
+
+    def left_edge_color() -> int:
+        rect = canvas.document_rect()
+        return canvas.grab().toImage().pixel(int(rect.left()) + 1, int(rect.center().y()))
+
+    other.setFocus()
+    qtbot.waitUntil(lambda: other.hasFocus())
+    assert left_edge_color() != highlight
+    canvas.setFocus()
+    qtbot.waitUntil(lambda: canvas.hasFocus())
+    assert left_edge_color() == highlight
