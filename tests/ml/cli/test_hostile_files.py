@@ -147,7 +147,7 @@ def test_evaluate_refuses_labels_the_model_does_not_score(tmp_path: Path, capsys
     model_path = save_model(small_model(5), tmp_path / "five.keras", ModelMetadata(class_names=list("01234")))
     data = mnist_like_npz(tmp_path / "data.npz")
     assert main(["evaluate", "--model", str(model_path), "--data", str(data)]) == 2
-    assert "test labels go up to 9, but five scores only 5 classes" in capsys.readouterr().err
+    assert "has labels outside five's classes: 5, 6, 7, 8, 9 (it scores 0, 1, 2, 3, 4)" in capsys.readouterr().err
 
 
 def test_train_refuses_bad_labels_before_training(tmp_path: Path, capsys) -> None:
