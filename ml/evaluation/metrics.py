@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ml.evaluation.calibration import Reliability, apply_temperature, reliability
+from ml.inference.calibration import Reliability, apply_temperature, reliability
 
 WILSON_Z = 1.959963984540054  # the 97.5th percentile of the standard normal: a two-sided 95 % interval
 
