@@ -93,9 +93,7 @@ def show_config(form: SetupForm, config: TrainConfig) -> None:
         form.validation_spin.setValue(round(amount))
     form.training_limit_spin.setValue(int(config.max_train_samples or 0))
     form.options.show_config(config)
-    form.fine_tune_check.setChecked(
-        bool(config.fine_tune_from) and config.fine_tune_from == form.active_model_path
-    )
+    form.fine_tune_check.setChecked(bool(config.fine_tune_from) and config.fine_tune_from == form.active_model_path)
 
 
 def options_values(options: TrainingOptions) -> dict[str, Any]:
@@ -116,6 +114,7 @@ def options_values(options: TrainingOptions) -> dict[str, Any]:
         "backbone_weights": options.weights_combo.currentData(),
         "weights_file": options.weights_file_edit.text().strip(),
         "freeze_backbone": options.freeze_check.isChecked(),
+        "mixed_precision": options.mixed_precision_check.isChecked(),
     }
 
 
@@ -149,6 +148,7 @@ def restore_options(options: TrainingOptions, settings: QSettings) -> None:
             ("checkpoint", options.checkpoint_check),
             ("tensorboard", options.tensorboard_check),
             ("freeze_backbone", options.freeze_check),
+            ("mixed_precision", options.mixed_precision_check),
         ):
             if settings.contains(key):
                 check.setChecked(bool(settings.value(key, type=bool)))

@@ -154,3 +154,20 @@ def test_open_log_folder_opens_the_run_folder_once_it_exists(options, monkeypatc
     assert options.open_log_button.isEnabled()  # usable during a run too
     options.open_log_button.click()
     assert opened == [str(run_folder)]
+
+
+def test_mixed_precision_is_on_by_default_where_supported_and_can_be_turned_off(options, qtbot, settings):
+    config = TrainConfig(preset="fast", dataset="mnist")
+    assert options.mixed_precision_check.isChecked()
+    assert options.apply_to(config).mixed_precision is None  # on wherever every GPU supports it
+    options.mixed_precision_check.setChecked(False)
+    assert options.apply_to(config).mixed_precision is False
+    save_options(options, settings)
+    restored = TrainingOptions()
+    for page in (restored.run_page, restored.images_page):
+        qtbot.addWidget(page)
+    restore_options(restored, settings)
+    assert not restored.mixed_precision_check.isChecked()
+    restored.show_config(TrainConfig(preset="fast", mixed_precision=None))
+    assert restored.mixed_precision_check.isChecked()
+    assert restored.mixed_precision_check in restored.setting_widgets  # locked while a run trains
