@@ -109,6 +109,7 @@ class EvaluationRunner(QObject):
         stopped = True
         for thread in list(self._threads):
             try:
+                thread.quit()  # the worker's own quit is queued to this (waiting) thread, so it would never arrive
                 if thread.isRunning() and not thread.wait(timeout_ms):
                     keep_until_finished(thread)
                     stopped = False
