@@ -277,6 +277,8 @@ def run_train(args: argparse.Namespace) -> int:
     if result.checkpoint_epoch is not None:
         print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
     print(f"test accuracy: {result.test_accuracy:.4f}")
+    if result.calibration is not None:
+        print(f"calibration: {result.calibration.as_text()}", file=sys.stderr)
     if not result.is_chief:
         return save_as_other_worker(result, out)
     if result.stopped_by_user and not confirm(
