@@ -52,6 +52,24 @@ def _label_runs(mask: np.ndarray) -> _Runs:
     return _Runs(rows=rows, starts=starts, ends=ends, labels=parent)
 
 
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a 2-D boolean mask: an int32 label image (0 = background, 1..n) and n."""
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    labels = np.zeros((height, width), dtype=np.int32)
+    runs = _label_runs(mask)
+    if runs.rows.size == 0:
+        return labels, 0
+    roots, compact = np.unique(runs.labels, return_inverse=True)
+    stride = width + 2
+    edges = np.zeros(height * stride + 1, dtype=np.int32)
+    run_labels = compact.astype(np.int32) + 1
+    np.add.at(edges, runs.rows * stride + runs.starts + 1, run_labels)
+    np.add.at(edges, runs.rows * stride + runs.ends + 1, -run_labels)
+    labels[:] = np.cumsum(edges[:-1]).reshape(height, stride)[:, 1:-1]
+    return labels, int(roots.size)
+
+
 def _union_components(parent: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Connected components of a graph given as edge lists: hook larger roots onto smaller, then jump."""
     while True:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -49,28 +49,61 @@ class PreprocessResult:
     inverted: bool
 
 
+@dataclass(frozen=True)
+class InkMap:
+    """The soft ink of an image (white on black, the working image's size; None when blank) and its first stages.
+
+    ``scale`` maps the working image back to the input: input pixels per working pixel (over 1 for large inputs).
+    ``offset`` is where the working image's (0, 0) lies in the input, in working pixels (a retried tight crop is
+    padded by a margin, so it is negative then).
+    """
+
+    soft_ink: np.ndarray | None
+    box: tuple[int, int, int, int] | None
+    stages: tuple[Stage, ...]
+    reason: str | None
+    inverted: bool
+    scale: float = 1.0
+    offset: tuple[int, int] = (0, 0)
+
+
 def to_mnist(image: np.ndarray, *, polarity: str = "auto") -> PreprocessResult:
     """A digit image (2-D gray, HxWx3 or HxWx4, any real dtype) as an MNIST-style 28x28, with every stage.
 
     ``polarity`` is "auto" (decide from which side of the paper the ink lies), "dark_on_light" or
     "light_on_dark". Raises ValueError only for arrays that are not images (wrong rank, empty, not numbers).
     """
+    ink = find_ink(image, polarity=polarity)
+    if ink.soft_ink is None or ink.box is None:
+        return PreprocessResult(None, ink.stages, blank=True, reason=ink.reason, inverted=ink.inverted)
+    top, bottom, left, right = ink.box
+    image28, glyph_stages = crop_to_mnist(ink.soft_ink[top:bottom, left:right])
+    stages = (*ink.stages, *glyph_stages)
+    if image28 is None:
+        return PreprocessResult(None, stages, blank=True, reason="no ink found", inverted=ink.inverted)
+    return PreprocessResult(image28, stages, blank=False, reason=None, inverted=ink.inverted)
+
+
+def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
+    """The ink of any image, paper and specks removed: :func:`to_mnist`'s first stages (number reading's too)."""
     if polarity not in POLARITIES:
         raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
-    gray = limit_size(to_gray(image), WORKING_MAX_SIDE)
-    result = _gray_to_mnist(gray, polarity)
-    if result.blank and min(gray.shape) >= 4 and frame_cuts_ink(gray):
+    original = to_gray(image)
+    gray = limit_size(original, WORKING_MAX_SIDE)
+    scale = max(original.shape) / max(gray.shape)
+    result = _gray_to_ink(gray, polarity, scale)
+    if result.soft_ink is None and min(gray.shape) >= 4 and frame_cuts_ink(gray):
         # Ink on the frame: a tightly cropped digit whose paper level was misread. Retry with a paper margin.
         margin = max(4, max(gray.shape) // 4)
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
-        retried = _gray_to_mnist(padded, polarity)
-        if not retried.blank:
-            return retried
+        retried = _gray_to_ink(padded, polarity, scale)
+        if retried.soft_ink is not None:
+            return replace(retried, offset=(-margin, -margin))
     return result
 
 
-def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
-    """:func:`to_mnist` on a 2-D float image in [0, 1]."""
+def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
+    """:func:`find_ink` on a 2-D float image in [0, 1]."""
     background = estimate_background(gray)
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
     rough_noise = pixel_noise(difference)
@@ -82,8 +115,8 @@ def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
     ink_display = np.float32(1.0) - gray if inverted else np.array(gray, dtype=np.float32, copy=True)
     stages: list[Stage] = [Stage("input (grayscale)", ink_display)]
 
-    def blank(reason: str) -> PreprocessResult:
-        return PreprocessResult(None, tuple(stages), blank=True, reason=reason, inverted=inverted)
+    def blank(reason: str) -> InkMap:
+        return InkMap(None, None, tuple(stages), reason=reason, inverted=inverted, scale=scale)
 
     ink = -difference if inverted else difference
     noise = max(rough_noise, paper_noise(ink))
@@ -97,18 +130,21 @@ def _gray_to_mnist(gray: np.ndarray, polarity: str) -> PreprocessResult:
     if soft_ink is None or box is None:
         return blank("only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))
-    top, bottom, left, right = box
-    crop = soft_ink[top:bottom, left:right]
-    stages.append(Stage("cropped", crop))
+    return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale)
+
+
+def crop_to_mnist(crop: np.ndarray) -> tuple[np.ndarray | None, tuple[Stage, ...]]:
+    """A cropped glyph (soft ink, white on black) as MNIST's 28x28 (None when no ink is left), with its stages."""
+    stages: list[Stage] = [Stage("cropped", crop)]
     glyph = normalize_stroke_width(resize_glyph(crop), allow_erosion=max(crop.shape) >= 2 * MNIST_GLYPH_SIZE)
     glyph = unit_max(glyph)
     stages.append(Stage("stroke width normalised", glyph))
     stages.append(Stage(f"scaled to {MNIST_GLYPH_SIZE} px", scaled_to_glyph_size(glyph)))
     centred = unit_max(center_by_mass(glyph))
     if float(centred.max()) <= 0:
-        return blank("no ink found")
+        return None, tuple(stages)
     stages.append(Stage(f"centred {MNIST_SIZE}x{MNIST_SIZE}", centred))
-    return PreprocessResult(centred, tuple(stages), blank=False, reason=None, inverted=inverted)
+    return centred, tuple(stages)
 
 
 def preprocess_file(source: str | os.PathLike | bytes, *, polarity: str = "auto") -> PreprocessResult:
