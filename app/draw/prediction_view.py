@@ -218,7 +218,7 @@ class ProbabilityBars(pg.PlotWidget):
         brushes = [pg.mkBrush(WINNER_COLOR if index == winner else OTHER_COLOR) for index in range(count)]
         self._bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=values, brushes=brushes)
         for index, (label, value) in enumerate(zip(self._labels, values, strict=True)):
-            label.setText("" if probabilities is None else format_percent(value))
+            label.setText("" if probabilities is None else format_probability(value))
             inside = value > 0.8  # a long bar carries its label inside, so it is never clipped
             label.setAnchor((1, 0.5) if inside else (0, 0.5))
             label.setColor(QColor("white") if inside else self._text_color)
@@ -232,6 +232,12 @@ def format_percent(value: float) -> str:
     if 0.9995 <= value < 1:
         return ">99.9 %"
     return f"{value * 100:.1f} %"
+
+
+def format_probability(value: float) -> str:
+    """A model's probability as a percentage: like :func:`format_percent`, but a float32 softmax that rounded to
+    exactly 1.0 still reads ``>99.9 %`` (a softmax is never certain; the other classes underflowed)."""
+    return ">99.9 %" if value >= 0.9995 else format_percent(value)
 
 
 class StageStrip(QWidget):
@@ -335,8 +341,8 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.model_input, 1, 0)
         layout.addLayout(verdict, 1, 1)
         layout.addWidget(self.stages_section, 2, 0, 1, 2)
-        layout.addWidget(self.bars, 1, 2, 3, 1)
-        layout.setRowStretch(3, 1)
+        layout.addWidget(self.bars, 1, 2, 2, 1)
+        layout.setRowStretch(1, 1)  # a taller window enlarges what the model sees; the stages stay under it, no gap
         layout.setColumnStretch(0, 2)
         layout.setColumnStretch(1, 2)
         layout.setColumnStretch(2, 3)
@@ -400,7 +406,7 @@ class PredictionPanel(QWidget):
         names = self.bars.class_names
         self._show_class_name(names[winner] if winner < len(names) else str(winner))
         self.predicted_class.setEnabled(True)
-        self.confidence.setText(f"{format_percent(float(probabilities[winner]))} confident")
+        self.confidence.setText(f"{format_probability(float(probabilities[winner]))} confident")
         self.message.setVisible(False)
 
     def show_result(self, result: dict) -> dict:

@@ -97,3 +97,22 @@ def test_tab_goes_from_the_canvas_to_the_setup_form_over_nothing_unmarked(qtbot,
         if isinstance(stop, QTabBar):
             assert window.rect().intersects(QRect(stop.mapTo(window, stop.rect().topLeft()), stop.size()))
     assert window.brush_slider in stops  # the tool bar's slider is reached too
+
+
+def test_in_a_tall_window_the_hint_stays_under_the_canvas_and_no_gap_opens_under_the_stages(qtbot, window):
+    from PySide6.QtWidgets import QDockWidget, QLabel
+
+    for dock in window.findChildren(QDockWidget):
+        dock.hide()
+    resize_and_settle(qtbot, window, 1600, 1000)
+    canvas = window.canvas
+    paper = canvas.document_rect().toRect()
+    hint = next(label for label in window.findChildren(QLabel) if label.text().startswith("Draw with the left button"))
+    paper_bottom = rect_in(canvas, window, paper).bottom()
+    hint_top = rect_in(hint, window).top()
+    assert 0 <= hint_top - paper_bottom <= 24, (paper_bottom, hint_top)  # right under the drawing, not at the foot
+    panel = window.prediction
+    stages_bottom = rect_in(panel.stages_section, panel).bottom()
+    bars_bottom = rect_in(panel.bars, panel).bottom()
+    assert bars_bottom - stages_bottom <= 40  # the stages end where the bars end: no empty band under them
+    assert panel.model_input.image_rect().width() > 196  # the room went to what the model sees

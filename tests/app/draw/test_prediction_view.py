@@ -13,6 +13,7 @@ from app.draw.prediction_view import (
     PredictionPanel,
     ProbabilityBars,
     format_percent,
+    format_probability,
 )
 
 DIGITS = [str(digit) for digit in range(10)]
@@ -103,7 +104,12 @@ def test_format_percent():
     assert format_percent(0.9731) == "97.3 %"
     assert format_percent(0.00001) == "<0.1 %"
     assert format_percent(0.0) == "0.0 %"
-    assert format_percent(0.99996) == ">99.9 %" and format_percent(1.0) == "100.0 %"  # only exact certainty
+    assert format_percent(0.99996) == ">99.9 %" and format_percent(1.0) == "100.0 %"  # a test accuracy can be exact
+
+
+def test_a_probability_rounded_to_one_never_reads_100_percent():
+    assert format_probability(1.0) == ">99.9 %" == format_probability(np.float32(0.99999994))
+    assert format_probability(0.9731) == "97.3 %" and format_probability(0.00001) == "<0.1 %"
 
 
 def test_a_long_class_name_is_shown_smaller_than_a_digit(qtbot):
@@ -190,3 +196,13 @@ def test_the_28x28_carries_an_evidence_overlay_until_the_drawing_is_blank(panel)
     assert panel.model_input.overlay is not None and panel.model_input.overlay.width() == 28
     panel.show_message("Draw a digit")
     assert panel.model_input.overlay is None
+
+
+def test_a_saturated_softmax_reads_above_99_9_percent_in_the_panel_and_its_bar(panel):
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[8:20, 12:16] = 1.0
+    probabilities = np.zeros(10, dtype=np.float32)
+    probabilities[7] = 1.0  # what a float32 softmax gives for a clear 7
+    panel.show_prediction(image, probabilities, [("input", image)])
+    assert panel.confidence.text() == ">99.9 % confident"
+    assert ">99.9 %" in [label.textItem.toPlainText() for label in panel.bars._labels]
