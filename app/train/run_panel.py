@@ -409,8 +409,11 @@ class RunPanel(QWidget):
             self.progress_bar.setFormat("Training stopped early")
         else:
             self.progress_bar.setFormat("Training finished")
+        notes = " ".join(result.get("notes") or [])  # files skipped in a streamed folder, a float32 fallback
         if reason and not result.get("stopped_by_user"):
-            self.show_message(reason, "warning")
+            self.show_message(f"{reason} {notes}".strip(), "warning")
+        elif notes:
+            self.show_message(notes, "warning")
         if not result.get("path"):
             self.show_message(
                 (reason + " " if reason else "") + "No usable model was produced, so none is offered.", "warning"

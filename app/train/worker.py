@@ -187,6 +187,7 @@ class TrainingWorker(QObject):
             "stopped_by_user": result.stopped_by_user,
             "stop_reason": result.stop_reason,
             "device": result.device,
+            "notes": list(result.notes),
             "wall_seconds": result.wall_seconds,
             "history": result.history,
             "config": result.config.to_dict(),

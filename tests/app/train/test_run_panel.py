@@ -234,3 +234,21 @@ def test_a_stop_mid_epoch_says_at_which_batch():
     assert stopped_by_you(1, mid_epoch) == "Stopped by you at batch 255/430 of epoch 1"
     assert stopped_by_you(2, {"epoch": 2, "batch": 430, "steps": 430}) == "Stopped by you after 2 epochs"
     assert stopped_by_you(1, None) == "Stopped by you after 1 epoch"
+
+
+def test_the_devices_and_the_skipped_files_of_a_run_are_shown(make_panel, qtbot, monkeypatch, diverged_result):
+    skipped = "2 image files in /data/digits could not be read and were skipped: 3/a.png: not an image file."
+    devices = "2 GPUs (MirroredStrategy): GPU:0 NVIDIA A100, GPU:1 NVIDIA A100 · mixed precision (float16)"
+
+    def streamed_fit(config: TrainConfig, **hooks) -> TrainResult:
+        result = diverged_result(config, None)
+        result.history, result.notes, result.device = {"loss": [0.5]}, [skipped], devices
+        return result
+
+    monkeypatch.setattr("ml.training.fit.fit", streamed_fit)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: Path("trained.keras"))
+    panel = make_panel()
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.start_training()
+    assert devices in panel.run.result_details_label.text()
+    assert skipped in panel.run.message_label.text()
