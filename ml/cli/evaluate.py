@@ -24,7 +24,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ml.evaluation.sets import load_evaluation_set
 
     loaded = load_model_or_exit(args.model)
-    label = f"{loaded.display_name} ({args.model or 'bundled'})"
+    label = loaded.display_name if args.model else f"{loaded.display_name} (bundled)"
     with stdout_kept_for_results(args.json) as results:
         try:
             eval_set = load_evaluation_set(args.dataset, loaded, data_file=args.data)

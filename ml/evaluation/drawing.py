@@ -43,8 +43,8 @@ def _ink_for(fill: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def draw_confusion(confusion: np.ndarray, class_names: Sequence[str], title: str) -> Image.Image:
-    """A heat map of counts (rows: true class, columns: predicted), shaded by the row-normalized rate: the
-    diagonal in blue, the mistakes in red; each cell shows its count."""
+    """A heat map of counts (rows: true class, columns: predicted): the diagonal in blue by its row's rate, the
+    mistakes in red on a log scale of their count (so that a single error shows); each cell shows its count."""
     k = len(class_names)
     cell = max(28, min(56, 560 // max(k, 1)))
     label_face, cell_face, title_face = font(12), font(max(9, min(14, cell // 3))), font(15)
@@ -58,6 +58,7 @@ def draw_confusion(confusion: np.ndarray, class_names: Sequence[str], title: str
     draw.text((16, 12), title, fill=INK, font=title_face)
     totals = np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     rates = confusion / totals
+    largest_mistake = max(1, int((confusion - np.diag(np.diag(confusion))).max(initial=0)))
     for row in range(k):
         for column in range(k):
             x, y = left + column * cell, top + row * cell
@@ -65,7 +66,9 @@ def draw_confusion(confusion: np.ndarray, class_names: Sequence[str], title: str
             if row == column:
                 fill = _blend((235, 243, 251), BLUE, rate)
             else:
-                fill = _blend(BACKGROUND, RED, min(1.0, rate * 5)) if confusion[row, column] else BACKGROUND
+                count = int(confusion[row, column])
+                strength = 0.2 + 0.6 * np.log1p(count) / np.log1p(largest_mistake)  # every mistake shows
+                fill = _blend(BACKGROUND, RED, strength) if count else BACKGROUND
             draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=fill, outline=GRID)
             count = int(confusion[row, column])
             if count:
