@@ -360,7 +360,7 @@ def main() -> int:
 
     try:
         if window is not None and args.draw_seconds > 0:
-            for method in ("gradcam", "integrated-gradients"):
+            for method in (None, "gradcam", "integrated-gradients"):  # None: the dock closed, for comparison
                 measure_drawing(window, method, args.draw_seconds, args.probe_ms)
         if args.drawing_only:
             return 0
@@ -392,15 +392,19 @@ def stroke_points(corners: list[tuple[int, int]], spacing: float = 6.0) -> list[
     return points + [corners[-1]]
 
 
-def measure_drawing(window, method: str, seconds: float, probe_ms: int) -> None:
-    """Draw strokes at 60 mouse moves a second with the Look inside dock open; print the event loop's stalls."""
+def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -> None:
+    """Draw strokes at 60 mouse moves a second with the Look inside dock open (closed for ``method`` None); print
+    the event loop's stalls."""
     from PySide6.QtCore import QEventLoop, QPoint, QPointF, Qt, QTimer
     from PySide6.QtTest import QTest
 
     dock = window.look_inside
-    dock.open()
-    dock.evidence_bar.show_check.setChecked(True)
-    dock.evidence_bar.set_method(method)
+    if method is None:
+        dock.close()
+    else:
+        dock.open()
+        dock.evidence_bar.show_check.setChecked(True)
+        dock.evidence_bar.set_method(method)
     canvas = window.canvas
     counts = {"predictions": 0, "layers": 0, "evidence": 0}
     window.prediction_shown.connect(lambda shown: counts.__setitem__("predictions", counts["predictions"] + 1))
@@ -444,8 +448,9 @@ def measure_drawing(window, method: str, seconds: float, probe_ms: int) -> None:
     probe.stop()
     canvas.clear()
     stalls = probe.stalls_ms.get("drawing", [])
+    shown = "Look inside closed" if method is None else f"Look inside open ({method}; network view, evidence overlay)"
     print(
-        f"drawing {seconds:.0f} s with Look inside open ({method}; network view, evidence overlay): "
+        f"drawing {seconds:.0f} s with {shown}: "
         f"{describe_stalls(stalls)}; {counts['predictions'] / seconds:.1f} predictions/s, "
         f"{counts['layers'] / seconds:.1f} layer traces/s, {counts['evidence'] / seconds:.1f} evidence maps/s "
         "(targets: max <= 50 ms, p99 <= 20 ms)",

@@ -444,7 +444,11 @@ class DrawingCanvas(QWidget):
             scaled = self._scaled_overlay = self._overlay.scaled(
                 mapped.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
+        painter.save()
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)  # lights up the black ink too
         painter.drawImage(mapped.topLeft(), scaled)
+        painter.restore()
+        painter.drawImage(mapped.topLeft(), scaled)  # and tints the white paper
 
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):

@@ -59,6 +59,7 @@ class MapMosaic(QWidget):
         self._scale = ColorScale(0.0, 1.0, "inferno")
         self._image: QImage | None = None
         self._image_tile = 0
+        self._selected: int | None = None
         self._dirty = False
         self._columns = 1
         self._tile = 8
@@ -83,6 +84,17 @@ class MapMosaic(QWidget):
     def scale(self) -> ColorScale:
         """The colour scale of the maps."""
         return self._scale
+
+    @property
+    def selected(self) -> int | None:
+        """The map framed as enlarged, or None."""
+        return self._selected
+
+    def set_selected(self, index: int | None) -> None:
+        """Frame map ``index`` (the one shown enlarged), or none."""
+        if index != self._selected:
+            self._selected = index
+            self.update()
 
     def set_labels(self, labels: Sequence[str]) -> None:
         """Captions under the tiles (class names under logits and softmax)."""
@@ -156,6 +168,9 @@ class MapMosaic(QWidget):
             return
         painter = QPainter(self)
         painter.drawImage(0, 0, image)
+        if self._selected is not None and self._selected < self.count:
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRect(self.tile_rect(self._selected).adjusted(-1, -1, 0, 0))
         if not self._labels:
             return
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))

@@ -341,8 +341,10 @@ class NetworkView(QWidget):
         low, high = float(image.min()), float(image.max())
         self.input_view.set_rgba(gray_rgba((image - low) / (high - low) if high > low else image * 0))
 
-    def _select(self, selected: tuple[str, int] | None) -> None:
+    def _select(self, selected: tuple[int, int] | None) -> None:
         self._selected = selected
+        for position, row in enumerate(self._rows):
+            row.mosaic.set_selected(selected[1] if selected is not None and selected[0] == position else None)
         self._refresh_enlarged()
 
     def _refresh_enlarged(self) -> None:

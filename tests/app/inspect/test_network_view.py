@@ -86,7 +86,7 @@ def test_clicking_a_map_enlarges_it_beside_the_input(qtbot, view):
     assert view.enlarged_view.image is None
     conv = view.rows[1]
     qtbot.mouseClick(conv.mosaic, Qt.MouseButton.LeftButton, pos=conv.mosaic.tile_rect(5).center())
-    assert view.selected_map == (1, 5)
+    assert view.selected_map == (1, 5) and conv.mosaic.selected == 5  # framed in its row
     assert view.enlarged_view.image.width() == 26
     assert "conv, map 5" in view.enlarged_caption.text()
     view.show_layers(cnn_trace(seed=2))  # the enlarged map follows the drawing
