@@ -11,7 +11,7 @@ from ml.models.metadata import ModelMetadata
 
 
 def tiny_digit_model() -> LoadedModel:
-    """A small, imperfect MNIST classifier (about 90 % accurate) with a card naming MNIST."""
+    """A small, far from perfect MNIST classifier (about 60 % accurate) with a card naming MNIST."""
     keras.utils.set_random_seed(0)
     arrays = read_mnist_arrays()
     images = arrays["x_train"][-2000:].astype(np.float32)[..., None] / 255.0
