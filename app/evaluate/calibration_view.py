@@ -118,18 +118,20 @@ class CalibrationView(QWidget):
             )
 
     def _label_counts(self, bins: Any, offset: float) -> None:
-        for text in self.count_texts:
-            self.plot.removeItem(text)
-        self.count_texts = []
-        widths = np.diff(bins.edges)
-        for index, count in enumerate(np.asarray(bins.counts)):
-            if count <= 0:
-                continue
-            text = pg.TextItem(f"{int(count):,}", color="#555555", anchor=(0.5, 1.0))
-            centre = (bins.edges[index] + bins.edges[index + 1]) / 2 + offset * widths[index]
-            text.setPos(centre, float(bins.accuracy[index]) + 0.005)
+        """Each raw bar's number of predictions above it (text items made once, reused)."""
+        counts = np.asarray(bins.counts)
+        while len(self.count_texts) < len(counts):
+            text = pg.TextItem("", color="#555555", anchor=(0.5, 1.0))
             self.plot.addItem(text)
             self.count_texts.append(text)
+        widths = np.diff(bins.edges)
+        for index, text in enumerate(self.count_texts):
+            shown = index < len(counts) and counts[index] > 0
+            text.setVisible(bool(shown))
+            if shown:
+                text.setText(f"{int(counts[index]):,}")
+                centre = (bins.edges[index] + bins.edges[index + 1]) / 2 + offset * widths[index]
+                text.setPos(centre, float(bins.accuracy[index]) + 0.005)
 
     def set_calibrate_enabled(self, enabled: bool) -> None:
         """Calibrate is possible (an evaluation is shown and no job runs)."""
@@ -144,8 +146,7 @@ class CalibrationView(QWidget):
         for bars in (self.raw_bars, self.calibrated_bars):
             bars.setOpts(x=[], height=[], width=0.0)
         for text in self.count_texts:
-            self.plot.removeItem(text)
-        self.count_texts = []
+            text.setVisible(False)
         self.counts_curve.setData([], [])
         self.ece_label.setText("Run an evaluation to see how far the model's confidence can be trusted.")
         self.status_label.setText("")

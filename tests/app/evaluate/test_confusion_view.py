@@ -23,9 +23,9 @@ def test_cells_show_counts_or_rates_and_hover_tells_the_count(qtbot):
     qtbot.addWidget(view)
     view.set_confusion(CONFUSION, NAMES)
     assert view.plot.getAxis("left")._tickLevels[0][0] == (0.5, "cat")
-    assert [text.toPlainText() for text in view.texts[:3]] == ["50", "2", ""]
+    assert view.labels.texts()[:3] == ["50", "2", ""]
     view.normalized_box.setChecked(True)
-    assert view.cell_text(1, 2) == "18.0" and view.texts[5].toPlainText() == "18.0"
+    assert view.cell_text(1, 2) == "18.0" and view.labels.texts()[5] == "18.0"
     assert view.describe_cell(1, 2) == "true dog, predicted owl: 9 images (18.0 % of the 50 images of dog)"
 
 
