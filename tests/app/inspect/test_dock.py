@@ -81,6 +81,7 @@ def test_drawing_shows_every_layer_and_the_evidence_and_both_follow_the_drawing(
     assert rows[-1].kind == "softmax" and np.argmax(rows[-1].layer["values"]) == 7
     assert {row.layer["tower"] for row in rows} >= {"tower 1", "tower 2", "tower 3"}
     assert dock.network.tower_picker.count() == 3
+    assert len(dock.filters.rows) == 12 and dock.filters.rows[0].mosaic.count == 32  # 3 towers x 4 conv layers
     assert (
         result["evidence"]["class_index"] == 7
         and "Explaining <b>7</b> (the winner)" in dock.evidence_bar.class_label.text()

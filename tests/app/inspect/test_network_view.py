@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.inspect.network_view import DROPOUT_NOTE, NetworkView
 from tests.app.inspect.layer_data import cnn_trace, layer, mlp_trace
@@ -78,6 +80,26 @@ def test_hover_gives_the_layer_name_shape_and_value_range(view):
     assert "conv" in text and "26×26×8" in text
     assert f"{values.min():.3g}" in text and f"{values.max():.3g}" in text
     assert f"map 3: {values[..., 3].min():.3g}" in text
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # the tooltip, on the offscreen platform
+def test_hovering_a_map_shows_its_layer_shape_and_range_in_a_tooltip(qtbot, view):
+    view.show_layers(cnn_trace())
+    pool = view.rows[2]
+    QToolTip.hideText()
+    position = QPointF(pool.mosaic.tile_rect(4).center())
+    global_position = QPointF(pool.mosaic.mapToGlobal(position.toPoint()))
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        position,
+        global_position,
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(pool.mosaic, move)
+    qtbot.waitUntil(lambda: "pool" in QToolTip.text())
+    assert "pool (pooling)" in QToolTip.text() and "13×13×8" in QToolTip.text() and "map 4" in QToolTip.text()
 
 
 def test_clicking_a_map_enlarges_it_beside_the_input(qtbot, view):
