@@ -23,6 +23,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ml.evaluation.run import evaluate
     from ml.evaluation.sets import load_evaluation_set
 
+    if args.robustness_sample < 0:
+        print("error: --robustness-sample takes a number of images (0: all of them).", file=sys.stderr)
+        return 2
     loaded = load_model_or_exit(args.model)
     label = loaded.display_name if args.model else f"{loaded.display_name} (bundled)"
     with stdout_kept_for_results(args.json) as results:
@@ -39,7 +42,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 evaluation = dataclasses.replace(evaluation, report=report)
             if args.report:
                 written = write_report(
-                    args.report, render_report(evaluation, eval_set.images, report.robustness, label)
+                    args.report, render_report(evaluation, eval_set.images, report.robustness, label, shown)
                 )
                 print(f"report: {written / 'index.html'}", file=sys.stderr)
         except DigitLabError as error:

@@ -226,3 +226,12 @@ def draw_mistakes(images: np.ndarray, captions: Sequence[str], title: str, colum
         for line_index, line in enumerate(caption.split("\n")[:2]):
             draw.text((x, y + thumb + 2 + 13 * line_index), line, fill=INK if line_index == 0 else RED, font=face)
     return image
+
+
+def draw_message(title: str, message: str) -> Image.Image:
+    """A small picture that only says something (a report part that was not measured)."""
+    image = Image.new("RGB", (640, 90), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.text((16, 12), title, fill=INK, font=font(15))
+    draw.text((16, 48), message, fill=MUTED, font=font(13))
+    return image

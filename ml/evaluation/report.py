@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.errors import DigitLabError
-from ml.evaluation.drawing import draw_confusion, draw_mistakes, draw_reliability, draw_robustness
+from ml.evaluation.drawing import draw_confusion, draw_message, draw_mistakes, draw_reliability, draw_robustness
 from ml.evaluation.metrics import mistakes
 from ml.evaluation.robustness import UNITS
 
@@ -45,8 +45,11 @@ def mistake_captions(evaluation, indices: np.ndarray) -> list[str]:
     return captions
 
 
-def render_report(evaluation, images: np.ndarray, robustness: dict | None, model_label: str) -> dict[str, bytes]:
-    """Every report file's bytes: the four pictures and the index page (nothing is written yet)."""
+def render_report(
+    evaluation, images: np.ndarray, robustness: dict | None, model_label: str, robustness_images: int | None = None
+) -> dict[str, bytes]:
+    """Every report file's bytes: the four pictures and the index page (nothing is written yet);
+    ``robustness_images``: how many images the sweep used (said in its title)."""
     report = evaluation.report
     heading = f"{model_label} on {evaluation.set_title}"
     panels = [("the model's own probabilities", report.reliability)]
@@ -61,9 +64,11 @@ def render_report(evaluation, images: np.ndarray, robustness: dict | None, model
         ),
         "reliability.png": _png(draw_reliability(panels, f"Reliability (15 bins): {heading}")),
         "robustness.png": _png(
-            draw_robustness(robustness or {}, UNITS, f"Accuracy under shift: {model_label}")
+            draw_robustness(
+                robustness or {}, UNITS, f"Accuracy under shift: {model_label}{_on_images(robustness_images)}"
+            )
             if robustness
-            else draw_mistakes(np.zeros((0, 1, 1)), [], "No robustness sweep")
+            else draw_message("Accuracy under shift", "No robustness sweep was run for this report.")
         ),
         "mistakes.png": _png(
             draw_mistakes(
@@ -76,6 +81,10 @@ def render_report(evaluation, images: np.ndarray, robustness: dict | None, model
     }
     files["index.html"] = index_page(evaluation, model_label, robustness).encode("utf-8")
     return files
+
+
+def _on_images(count: int | None) -> str:
+    return "" if count is None else f", {count:,} images"
 
 
 def index_page(evaluation, model_label: str, robustness: dict | None) -> str:

@@ -122,3 +122,8 @@ def test_bad_input_gets_one_line_and_exit_2_and_no_report(tmp_path, capsys, layo
 def test_calibrate_refuses_a_bad_destination_before_loading(tmp_path, capsys):
     assert main(["calibrate", "--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path / "x.txt")]) == 2
     assert "ending in .keras" in capsys.readouterr().err
+
+
+def test_a_negative_robustness_sample_is_refused_at_once(capsys):
+    assert main(["evaluate", "--json", "--robustness-sample", "-1"]) == 2
+    assert "--robustness-sample takes a number of images" in capsys.readouterr().err

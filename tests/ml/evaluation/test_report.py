@@ -56,3 +56,13 @@ def test_a_failed_report_leaves_nothing_behind(files, tmp_path):
     with pytest.raises(ReportError):
         write_report(tmp_path / "new" / "report", broken)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]  # no report, no made folders, no temp
+
+
+def test_a_report_without_a_sweep_says_so(tmp_path):
+    probabilities, labels = random_case(50)
+    evaluation = evaluation_of(probabilities, labels)
+    files = render_report(evaluation, np.zeros((50, 4, 4), np.float32), None, "tiny model")
+    folder = write_report(tmp_path / "report", files)
+    with Image.open(folder / "robustness.png") as image:
+        assert image.size == (640, 90)
+    assert "No robustness sweep" in (folder / "index.html").read_text()
