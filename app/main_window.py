@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.common.about import AboutDialog, application_icon
 from app.common.dock_share import DockHeightShare
 from app.common.dock_tabs import OffscreenTabBarSkipper
+from app.common.errors import paths_kept_whole
 from app.common.tensorflow_import import import_array_types_before_showing
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
@@ -322,7 +323,7 @@ class MainWindow(QMainWindow):
             else:
                 self.statusBar().showMessage("The last model could not be opened; using the bundled model.", 10000)
             return
-        QMessageBox.warning(self, "Cannot open model", failure["message"])
+        QMessageBox.warning(self, "Cannot open model", paths_kept_whole(failure["message"], failure["path"]))
 
     @Slot(dict)
     def _on_model_saved(self, description: dict) -> None:
@@ -338,7 +339,7 @@ class MainWindow(QMainWindow):
     def _on_model_save_failed(self, message: str) -> None:
         self._close_after_save = False
         self.statusBar().clearMessage()
-        QMessageBox.warning(self, "Cannot save model", message)
+        QMessageBox.warning(self, "Cannot save model", paths_kept_whole(message))
 
     @Slot(dict)
     def _on_model_trained(self, summary: dict) -> None:

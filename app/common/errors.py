@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import sys
 import threading
 import traceback
@@ -18,6 +19,26 @@ LOGGED_PACKAGES = ("app", "ml")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
 logger = logging.getLogger(__name__)
+
+
+WORD_JOINER = "\u2060"  # invisible; no line break may fall next to it
+NO_BREAK_SPACE = "\u00a0"
+_PATH_LIKE = re.compile(r"(?<![\w.\u2060])(?:[A-Za-z]:)?[\\/][^\s\"'<>|\u2060]*[\\/][^\s\"'<>|,;)\u2060]*")
+
+
+def unbreakable_path(path: str | Path) -> str:
+    """``path`` for a wrapping message: never broken at "/" (or at a space or "-" inside it): it reads as one piece."""
+    text = str(path).replace(" ", NO_BREAK_SPACE)
+    for separator in "/\\-":  # where a wrapping label would break; the text reads the same
+        text = text.replace(separator, separator + WORD_JOINER)
+    return text
+
+
+def paths_kept_whole(message: str, *paths: str | Path) -> str:
+    """``message`` with ``paths`` (known, spaces and all) and any other absolute path made unbreakable."""
+    for path in sorted((str(path) for path in paths), key=len, reverse=True):
+        message = message.replace(path, unbreakable_path(path))
+    return _PATH_LIKE.sub(lambda match: unbreakable_path(match.group(0)), message)
 
 
 def log_file_path() -> Path:

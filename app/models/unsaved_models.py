@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.common.errors import unbreakable_path
 from app.common.user_folders import trained_models_folder
 
 
@@ -24,8 +25,8 @@ def unsaved_models_dropped(description: dict | None, quitting: bool = False) -> 
 def where_unsaved_models_stay() -> str:
     """A sentence on where a run's model is kept until the user saves it."""
     return (
-        f"Until you save it, a run's model is a file in {trained_models_folder()}, where the newest runs are kept "
-        "(Model ▸ Open model… opens it)."
+        f"Until you save it, a run's model is a file in {unbreakable_path(trained_models_folder())}, where the newest "
+        "runs are kept (Model ▸ Open model… opens it)."
     )
 
 

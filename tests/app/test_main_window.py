@@ -18,6 +18,7 @@ from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.common.about import about_text
+from app.common.errors import unbreakable_path
 from app.common.user_folders import trained_models_folder
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
@@ -826,7 +827,7 @@ def test_unsaved_runs_get_distinct_names_and_are_never_dropped_without_asking(
     assert all(previous in call[2] and "has not been saved" in call[2] for call in dialogs.calls)
     assert "Using the bundled model will remove it" in dialogs.calls[0][2]
     assert "Opening other.keras will remove it" in dialogs.calls[1][2]
-    assert str(trained_models_folder()) in dialogs.calls[0][2]  # where the unsaved model's file stays
+    assert unbreakable_path(trained_models_folder()) in dialogs.calls[0][2]  # where the unsaved model's file stays
     qtbot.wait(200)
     assert loaded.count() == 0 and window.model_description["display_name"] == active  # nothing was dropped
     assert "not loaded" in window.statusBar().currentMessage()

@@ -88,3 +88,45 @@ def test_describe_exception():
 
 def test_log_file_lives_in_the_application_data_folder():
     assert log_file_path().name == "digitlab.log"
+
+
+def test_paths_in_messages_are_kept_whole_and_read_the_same():
+    from app.common.errors import NO_BREAK_SPACE, WORD_JOINER, paths_kept_whole, unbreakable_path
+
+    folder = "/home/alexandra-longname/.cache/DigitLab/Digit Lab/trained"
+    whole = unbreakable_path(folder)
+    assert whole.replace(WORD_JOINER, "").replace(NO_BREAK_SPACE, " ") == folder  # the same text on screen
+    assert " " not in whole and whole.count(WORD_JOINER) == folder.count("/") + folder.count("-")
+    message = f"Could not save the model to {folder}/run.keras: disk full. Also /tmp/x/y.keras failed."
+    kept = paths_kept_whole(message, f"{folder}/run.keras")
+    assert kept.replace(WORD_JOINER, "").replace(NO_BREAK_SPACE, " ") == message
+    assert unbreakable_path(f"{folder}/run.keras") in kept and unbreakable_path("/tmp/x/y.keras") in kept
+    assert kept.startswith("Could not save the model to ") and "disk full. Also " in kept
+
+
+def test_a_path_in_a_wrapping_message_is_never_broken_inside(qapp):
+    from PySide6.QtGui import QFont, QTextLayout, QTextOption
+
+    from app.common.errors import unbreakable_path
+
+    folder = "/home/alexandra-longname/.cache/DigitLab/Digit Lab/trained"
+
+    def line_breaks(text: str, width: int = 300) -> list[int]:
+        layout = QTextLayout(text, QFont())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        breaks = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            breaks.append(line.textStart() + line.textLength())
+        layout.endLayout()
+        return breaks[:-1]
+
+    prefix = "Until you save it, a run's model is a file in "
+    plain = prefix + folder + ", where the newest runs are kept."
+    assert any(len(prefix) < at < len(prefix) + len(folder) for at in line_breaks(plain))  # the bug: a broken path
+    whole = unbreakable_path(folder)
+    kept = prefix + whole + ", where the newest runs are kept."
+    assert not any(len(prefix) < at < len(prefix) + len(whole) for at in line_breaks(kept))
