@@ -39,6 +39,7 @@ class Evidence:
 class Attributions:
     """Integrated Gradients in the model's input space, with the scores that completeness compares them to."""
 
+    class_index: int  # the class explained
     values: np.ndarray  # the model input's shape, batch axis removed
     score: float  # f(x): the class score of the digit
     baseline_score: float  # f(baseline): the class score of a black image
@@ -56,17 +57,23 @@ class Explainer:
         model = loaded.model
         self.towers: list[str | None] = []
 
+        def chosen(class_index, probabilities):
+            """The class asked for, or (a negative index) the one the model picks: decided in the same pass."""
+            winner = tf.cast(tf.argmax(probabilities), tf.int32)
+            return tf.where(class_index < 0, winner, class_index)
+
         def class_maps(batch, class_index):
             with tf.GradientTape() as tape:
                 tape.watch(batch)
                 trace = trace_model(model, batch, fold=True)
+                target = chosen(class_index, trace.probabilities[0])
                 convs = {tower: tensor for tower, tensor in trace.last_conv.items() if len(tensor.shape) == 4}
                 towers = [tower for tower in trace.towers if tower in convs and tower in trace.tower_scores]
                 towers = towers or list(convs)
                 self.towers = towers
                 if not towers:
-                    return [], trace.probabilities
-                scores = [trace.tower_scores.get(tower, trace.class_scores)[0, class_index] for tower in towers]
+                    return [], target
+                scores = [trace.tower_scores.get(tower, trace.class_scores)[0, target] for tower in towers]
                 total = tf.add_n(scores) if len(scores) > 1 else scores[0]
             maps = [convs[tower] for tower in towers]
             gradients = tape.gradient(total, maps)
@@ -74,14 +81,16 @@ class Explainer:
             for feature_map, gradient in zip(maps, gradients, strict=True):
                 weights = tf.reduce_mean(gradient, axis=(1, 2), keepdims=True)  # one weight per channel
                 cams.append(tf.reduce_sum(weights * feature_map, axis=-1)[0])
-            return cams, trace.probabilities
+            return cams, target
 
-        def path_gradients(batch, class_index):
+        def path_gradients(path, class_index):
             with tf.GradientTape() as tape:
-                tape.watch(batch)
-                scores = trace_model(model, batch, fold=True).class_scores[:, class_index]
+                tape.watch(path)
+                trace = trace_model(model, path, fold=True)
+                target = chosen(class_index, trace.probabilities[-1])  # the path's last point is the digit
+                scores = tf.gather(trace.class_scores, target, axis=1)
                 total = tf.reduce_sum(scores)
-            return tape.gradient(total, batch), scores
+            return tape.gradient(total, path), scores, target
 
         single = tf.TensorSpec((1, *self._input_shape), tf.float32)
         self._class_maps = tf.function(class_maps, input_signature=[single, tf.TensorSpec((), tf.int32)])
@@ -107,44 +116,47 @@ class Explainer:
         """Evidence for ``class_index`` (None: the winning class) on a 28x28 white-on-black digit in [0, 1]."""
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
-        batch = self.model_input(image28)
-        if class_index is None:
-            class_index = self.winning_class(batch)
-        if not 0 <= class_index < self.loaded.num_classes:
-            raise ValueError(f"Class {class_index} does not exist; the model scores {self.loaded.num_classes}.")
+        self._check_class(class_index)
         if method == "gradcam":
-            return self._gradcam(image28, batch, class_index)
+            return self._gradcam(image28, class_index)
         attributions = self.integrated_gradients(image28, class_index, steps)
         signed = self._to_digit(_channels_summed(attributions.values, self._input_shape), image28, smooth=False)
         positive, negative = split_evidence(signed)
-        return Evidence(method, class_index, positive, negative, None)
+        return Evidence(method, attributions.class_index, positive, negative, None)
 
-    def winning_class(self, batch: np.ndarray) -> int:
-        """The class the model picks for a prepared (1, …) batch."""
-        _, probabilities = self._class_maps(self._tf.constant(batch), self._tf.constant(0, self._tf.int32))
-        return int(np.argmax(np.asarray(probabilities)[0]))
-
-    def integrated_gradients(self, image28: np.ndarray, class_index: int, steps: int = DEFAULT_STEPS) -> Attributions:
+    def integrated_gradients(
+        self, image28: np.ndarray, class_index: int | None = None, steps: int = DEFAULT_STEPS
+    ) -> Attributions:
         """Integrated Gradients from a black digit (the trapezoid rule over ``steps`` ≥ 32 segments, in one batch)."""
+        self._check_class(class_index)
         steps = max(int(steps), MIN_STEPS)
         batch = self.model_input(image28)
         baseline = self.model_input(np.zeros((DIGIT_SIDE, DIGIT_SIDE), np.float32))
         alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32).reshape(-1, *([1] * (batch.ndim - 1)))
         path = baseline + alphas * (batch - baseline)
-        target = self._tf.constant(class_index, self._tf.int32)
-        gradients, scores = self._path_gradients(self._tf.constant(path), target)
+        gradients, scores, target = self._path_gradients(self._tf.constant(path), self._target(class_index))
         gradients = np.asarray(gradients, dtype=np.float64)
         average = (gradients[:-1] + gradients[1:]).sum(axis=0) / (2 * steps)
         values = ((batch[0] - baseline[0]) * average).astype(np.float32)
         scores = np.asarray(scores, dtype=np.float64)
-        return Attributions(values, float(scores[-1]), float(scores[0]))
+        return Attributions(int(target), values, float(scores[-1]), float(scores[0]))
+
+    def _check_class(self, class_index: int | None) -> None:
+        if class_index is not None and not 0 <= class_index < self.loaded.num_classes:
+            raise ValueError(f"Class {class_index} does not exist; the model scores {self.loaded.num_classes}.")
+
+    def _target(self, class_index: int | None):
+        """The class as the compiled functions take it: -1 for the winner."""
+        return self._tf.constant(-1 if class_index is None else int(class_index), self._tf.int32)
 
     # ------------------------------------------------------------------------------------------ Grad-CAM
 
-    def _gradcam(self, image28: np.ndarray, batch: np.ndarray, class_index: int) -> Evidence:
+    def _gradcam(self, image28: np.ndarray, class_index: int | None) -> Evidence:
+        batch = self.model_input(image28)
+        cams, target = self._class_maps(self._tf.constant(batch), self._target(class_index))
+        class_index = int(target)
         if not self.has_conv:
             return Evidence("gradcam", class_index, None, None, NO_CONV_MESSAGE)
-        cams, _ = self._class_maps(self._tf.constant(batch), self._tf.constant(class_index, self._tf.int32))
         maps = [self._to_digit(np.asarray(cam, dtype=np.float32), image28, smooth=True) for cam in cams]
         combined = np.mean(maps, axis=0)
         positive, negative = split_evidence(combined)
