@@ -38,6 +38,8 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
 
 
 def _follow_blank_drawing(window: MainWindow, dock: LookInsideDock) -> None:
-    """A blank canvas gets no prediction (the window shows "Draw a digit"), so clear the evidence here."""
+    """A blank canvas gets no prediction (the window shows "Draw a digit"): clear the evidence, and a run started
+    now has no drawing to re-score."""
     if window.prediction.model_input.pixels is None:
         dock.drawing_cleared()
+        window.training_panel.set_drawing({"blank": True, "image": None, "error": None})

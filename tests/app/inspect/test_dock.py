@@ -237,3 +237,17 @@ def test_the_dock_starts_closed_as_a_tab_beside_training_and_opens_from_the_view
     assert window.canvas.overlay is not None
     dock.action.trigger()
     assert not dock.on_screen and window.canvas.overlay is None
+
+
+def test_the_drawing_goes_to_training_and_the_trained_filters_come_to_the_dock(qtbot, window, dock):
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["layers"])
+    held = window.training_panel.run.latest_drawing.get()
+    assert held is not None and held.shape == (28, 28)
+    assert np.array_equal(held, dock.network.rows[0].layer["values"][..., 0])  # the same 28x28 the model sees
+    kernels = np.random.default_rng(0).normal(size=(16, 3, 3)).astype(np.float32)
+    window.training_panel.filters_trained.emit(
+        [{"layer": "conv", "tower": None, "kernels": kernels, "note": ""}], "epoch 1"
+    )
+    assert [row.mosaic.count for row in dock.filters.rows] == [16] and dock.filters.caption.text() == "epoch 1"
+    window.canvas.clear()
+    assert window.training_panel.run.latest_drawing.get() is None  # a run started now re-scores nothing
