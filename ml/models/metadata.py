@@ -37,6 +37,8 @@ class ModelMetadata:
     """Temperature scaling fitted on the validation split: shown probabilities are softmax(log p / T); None: raw."""
     calibration: dict = field(default_factory=dict)
     """How the temperature was fitted: split, images, ece_before/ece_after, nll_before/nll_after (validation)."""
+    doubt: dict = field(default_factory=dict)
+    """The not-a-digit decision fitted for this model (``ml.doubt.scorer.DoubtSettings.as_dict``); empty: default."""
 
     def to_json(self) -> str:
         """Serialise to a JSON object (all fields)."""
@@ -136,4 +138,5 @@ _FIELD_PARSERS: dict[str, Any] = {
     "digitlab_version": _parse_string_or_none,
     "temperature": _parse_temperature,
     "calibration": _parse_dict,
+    "doubt": _parse_dict,
 }

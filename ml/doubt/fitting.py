@@ -1,0 +1,129 @@
+"""Fit the not-a-digit decision for a model: the network on one half of the tuning material, the threshold on the
+other half (validation digits and other-style digits), never on any test set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ml.doubt.features import FEATURES, features
+from ml.doubt.material import DIGIT, Material, tuning_families
+from ml.doubt.scorer import DoubtSettings, Scorer
+
+VALIDATION_REFUSED = 0.002  # at most this share of the validation digits is refused at the chosen threshold
+STYLE_REFUSED = 0.01  # at most this share of the other-style tuning digits
+HIDDEN_UNITS = 32
+FIT_SEED, THRESHOLD_SEED = 11, 12  # the two halves of the tuning material are drawn from different seeds
+
+
+@dataclass(frozen=True)
+class LabelledFeatures:
+    """Feature rows with 1 for not-a-digit, 0 for a digit, and each row's family."""
+
+    rows: np.ndarray
+    targets: np.ndarray
+    families: np.ndarray
+
+
+def labelled(materials: list[Material], probabilities_of: Callable[[np.ndarray], np.ndarray]) -> LabelledFeatures:
+    """Features of every material's images, scored by ``probabilities_of`` ((n, 28, 28) -> (n, k))."""
+    rows, targets, families = [], [], []
+    for material in materials:
+        if not len(material.images):
+            continue
+        rows.append(features(material.images, probabilities_of(material.images)))
+        targets.append(np.full(len(material.images), 0 if material.kind == DIGIT else 1))
+        families.append(np.full(len(material.images), material.family, dtype=object))
+    return LabelledFeatures(np.concatenate(rows), np.concatenate(targets), np.concatenate(families))
+
+
+def fit_network(
+    data: LabelledFeatures, feature_names: tuple[str, ...] = FEATURES, seed: int = 0
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple]:
+    """(mean, scale, layers) of a one-hidden-layer network that tells non-digits (1) from digits (0), each class
+    weighted equally."""
+    from sklearn.neural_network import MLPClassifier
+
+    columns = [FEATURES.index(name) for name in feature_names]
+    x = data.rows[:, columns].astype(np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    x = (x - mean) / scale
+    rng = np.random.default_rng(seed)
+    positives, negatives = np.flatnonzero(data.targets == 1), np.flatnonzero(data.targets == 0)
+    size = max(len(positives), len(negatives))
+    chosen = np.concatenate([rng.choice(positives, size), rng.choice(negatives, size)])  # balanced by resampling
+    network = MLPClassifier(
+        hidden_layer_sizes=(HIDDEN_UNITS,), alpha=1e-3, max_iter=400, early_stopping=False, random_state=seed
+    )
+    network.fit(x[chosen], data.targets[chosen])
+    layers = tuple(
+        (tuple(tuple(float(v) for v in row) for row in weights), tuple(float(v) for v in bias))
+        for weights, bias in zip(network.coefs_, network.intercepts_, strict=True)
+    )
+    return tuple(float(v) for v in mean), tuple(float(v) for v in scale), layers
+
+
+def choose_threshold(validation_scores: np.ndarray, style_scores: np.ndarray) -> float:
+    """The lowest threshold that refuses at most VALIDATION_REFUSED of the validation digits and STYLE_REFUSED of
+    the other-style digits (a score at or above it refuses)."""
+    limits = [0.5]
+    if len(validation_scores):
+        limits.append(float(np.quantile(validation_scores, 1.0 - VALIDATION_REFUSED)))
+    if len(style_scores):
+        limits.append(float(np.quantile(style_scores, 1.0 - STYLE_REFUSED)))
+    return float(min(np.nextafter(max(limits), 1.0), 0.999999))
+
+
+def fit_doubt(
+    probabilities_of: Callable[[np.ndarray], np.ndarray],
+    validation_images: np.ndarray,
+    training_images: np.ndarray,
+    training_labels: np.ndarray,
+    *,
+    per_family: int = 400,
+    feature_names: tuple[str, ...] = FEATURES,
+    progress: Callable[[str], None] | None = None,
+) -> DoubtSettings:
+    """Fit the decision for the model behind ``probabilities_of``.
+
+    The network learns from tuning material drawn with one seed plus half of ``validation_images``; the threshold is
+    set on material drawn with another seed plus the other half. ``training_images`` (digits the model was trained on,
+    never test digits) are redrawn and cut into fragments for the material.
+    """
+    half = len(validation_images) // 2
+    halves = []
+    for seed, digits in ((FIT_SEED, validation_images[:half]), (THRESHOLD_SEED, validation_images[half:])):
+        materials = [family.make(per_family, seed) for family in tuning_families(training_images, training_labels)]
+        if progress is not None:
+            progress(f"material drawn (seed {seed})")
+        mnist = Material("validation digits", DIGIT, digits.astype(np.float32), np.zeros(len(digits), np.int64), 0)
+        halves.append(labelled([mnist, *materials], probabilities_of))
+    fit_half, threshold_half = halves
+    mean, scale, layers = fit_network(fit_half, feature_names)
+    settings = DoubtSettings(feature_names, mean, scale, layers, threshold=0.5)
+    scores = Scorer(settings).scores_from_features(threshold_half.rows)
+    validation = threshold_half.families == "validation digits"
+    style = (threshold_half.targets == 0) & ~validation
+    threshold = choose_threshold(scores[validation], scores[style])
+    refused = scores >= threshold
+    rates = {
+        str(name): round(float(refused[threshold_half.families == name].mean()), 4)
+        for name in dict.fromkeys(threshold_half.families)
+    }
+    return DoubtSettings(
+        feature_names,
+        mean,
+        scale,
+        layers,
+        threshold=threshold,
+        fitted_on={
+            "validation_digits": int(len(validation_images)),
+            "tuning_per_family": per_family,
+            "seeds": [FIT_SEED, THRESHOLD_SEED],
+            "families": sorted({str(name) for name in threshold_half.families}),
+        },
+        rates=rates,
+    )

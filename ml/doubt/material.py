@@ -1,0 +1,213 @@
+"""Material to fit and check the not-a-digit decision: non-digits and digits in many styles, drawn on a canvas or
+photographed on paper, and read to 28x28 exactly as the window reads a drawing.
+
+Each family draws ``count`` images from a seed. The tuning families (:func:`tuning_families`) use some letters,
+shapes, fonts and styles; the held-out benchmark (``bench/doubt_heldout.py``) uses the same makers with other letters,
+shapes, fonts, styles and seeds, so the figures it prints come from material the fit never saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ml.doubt.drawing import (
+    as_photo,
+    densify,
+    digit_on_canvas,
+    draw_strokes,
+    draw_text,
+    find_font,
+    jitter_strokes,
+    read_as_window,
+)
+from ml.doubt.templates import DIGITS_PLAIN, LETTERS, SHAPES, TUNING_LETTERS, TUNING_SHAPES, Template
+
+DIGIT = "digit"
+NOT_A_DIGIT = "not_a_digit"
+
+TUNING_FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "NimbusSans-Regular.otf")
+TUNING_SYMBOLS = "+=#@%*<>"
+
+
+@dataclass(frozen=True)
+class Material:
+    """Images of one family as the window reads them: ``images`` (n, 28, 28) float32, their ``labels`` (digits) or
+    -1, and how many drawings read as blank (the window says "No digit found": refused before any model)."""
+
+    family: str
+    kind: str
+    images: np.ndarray
+    labels: np.ndarray
+    blank: int
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named maker of material: ``make(count, seed)``."""
+
+    name: str
+    kind: str
+    make: Callable[[int, int], Material]
+
+
+def collect(
+    family: str, kind: str, count: int, seed: int, draw_one: Callable[[np.random.Generator], tuple]
+) -> Material:
+    """Call ``draw_one(rng) -> (canvas uint8 or None, label)`` until ``count`` drawings are made; read each one."""
+    rng = np.random.default_rng(seed)
+    images, labels, blank, attempts = [], [], 0, 0
+    while len(images) + blank < count and attempts < count * 4:
+        attempts += 1
+        canvas, label = draw_one(rng)
+        if canvas is None:
+            continue
+        image = read_as_window(canvas)
+        if image is None:
+            blank += 1
+            continue
+        images.append(image.astype(np.float32))
+        labels.append(label)
+    stacked = np.stack(images) if images else np.zeros((0, 28, 28), np.float32)
+    return Material(family, kind, stacked, np.asarray(labels, dtype=np.int64), blank)
+
+
+def maybe_photo(canvas: np.ndarray | None, rng: np.random.Generator, photo_share: float) -> np.ndarray | None:
+    """The canvas as it is, or (``photo_share`` of the time) as a photo of paper."""
+    if canvas is None or rng.random() >= photo_share:
+        return canvas
+    return as_photo(canvas, rng)
+
+
+def random_box(rng: np.random.Generator, aspect: tuple[float, float]) -> tuple[float, float, float, float]:
+    """Where a drawing lands on the 280 px canvas: 110-220 px tall, width/height in ``aspect``, anywhere inside."""
+    height = rng.uniform(110, 220)
+    width = height * rng.uniform(*aspect)
+    width = min(width, 250.0)
+    x = rng.uniform(10, max(11.0, 270 - width))
+    y = rng.uniform(10, max(11.0, 270 - height))
+    return (x, y, width, height)
+
+
+def hand_drawn(
+    templates: dict[str, Template],
+    names: Sequence[str],
+    *,
+    widths: tuple[float, float] = (8.0, 36.0),
+    slant: float = 0.25,
+    aspect: tuple[float, float] = (0.55, 1.0),
+    photo_share: float = 0.2,
+) -> Callable[[np.random.Generator], tuple]:
+    """A drawer of ``templates[name]`` for the given names, jittered as a hand draws; label = int(name) for digits."""
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        name = names[int(rng.integers(len(names)))]
+        strokes = jitter_strokes(
+            [densify(stroke) for stroke in templates[name]],
+            rng,
+            wobble=float(rng.uniform(0.01, 0.04)),
+            slant=float(rng.uniform(-slant, slant)),
+            squash=float(rng.uniform(0.85, 1.1)),
+            rotation_degrees=float(rng.uniform(-10, 10)),
+        )
+        canvas = draw_strokes(strokes, float(rng.uniform(*widths)), box=random_box(rng, aspect))
+        return maybe_photo(canvas, rng, photo_share), int(name) if name.isdigit() else -1
+
+    return draw_one
+
+
+def printed(
+    characters: str, fonts: Sequence[str], *, photo_share: float = 0.3, bold_share: float = 0.2
+) -> Callable[[np.random.Generator], tuple]:
+    """A drawer of ``characters`` printed in one of ``fonts`` (file names; missing fonts are skipped)."""
+    paths = [path for path in (find_font(name) for name in fonts) if path is not None] or [None]
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        character = characters[int(rng.integers(len(characters)))]
+        font = paths[int(rng.integers(len(paths)))]
+        offset = (int(rng.integers(-30, 31)), int(rng.integers(-30, 31)))
+        stroke = int(rng.integers(2, 7)) if rng.random() < bold_share else 0
+        canvas = draw_text(character, font, height=int(rng.integers(110, 200)), offset=offset, stroke_width=stroke)
+        return maybe_photo(canvas, rng, photo_share), int(character) if character.isdigit() else -1
+
+    return draw_one
+
+
+def scribble(rng: np.random.Generator, points: int) -> list[list[tuple[float, float]]]:
+    """One stroke wandering through ``points`` random points of the unit square."""
+    return [[(float(x), float(y)) for x, y in rng.uniform(0.0, 1.0, (points, 2))]]
+
+
+def scribbles(photo_share: float = 0.1) -> Callable[[np.random.Generator], tuple]:
+    """One-stroke scribbles through 5-12 random points."""
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        strokes = scribble(rng, int(rng.integers(5, 13)))
+        canvas = draw_strokes(strokes, float(rng.uniform(6, 34)), box=random_box(rng, (0.6, 1.4)))
+        return maybe_photo(canvas, rng, photo_share), -1
+
+    return draw_one
+
+
+def pixel_noise() -> Callable[[np.random.Generator], tuple]:
+    """A canvas of random grey pixels, uniform or in blotches."""
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        cell = int(rng.choice([1, 2, 4, 7]))
+        small = rng.uniform(0, 255, (280 // cell + 1, 280 // cell + 1))
+        canvas = np.kron(small, np.ones((cell, cell)))[:280, :280]
+        return canvas.astype(np.uint8), -1
+
+    return draw_one
+
+
+def digit_fragments(images28: np.ndarray) -> Callable[[np.random.Generator], tuple]:
+    """Two digits mixed: one's left half beside another's right half, or both drawn over each other, shifted."""
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        first, second = images28[rng.integers(len(images28), size=2)]
+        if rng.random() < 0.5:
+            mixed = np.concatenate([first[:, :14], np.roll(second, int(rng.integers(-6, 7)), axis=0)[:, 14:]], axis=1)
+        else:
+            shift = (int(rng.integers(-9, 10)), int(rng.integers(-9, 10)))
+            mixed = np.maximum(first, np.roll(second, shift, axis=(0, 1)))
+        return digit_on_canvas(mixed, rng), -1
+
+    return draw_one
+
+
+def redrawn_digits(
+    images28: np.ndarray, labels: np.ndarray, widths: Sequence[int] = (-3, -1, 0, 2, 5), photo_share: float = 0.2
+) -> Callable[[np.random.Generator], tuple]:
+    """MNIST-style digits drawn large on the canvas with thinner or thicker strokes, some photographed."""
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        index = int(rng.integers(len(images28)))
+        canvas = digit_on_canvas(images28[index], rng, width_change=int(rng.choice(widths)))
+        return maybe_photo(canvas, rng, photo_share), int(labels[index])
+
+    return draw_one
+
+
+def family(name: str, kind: str, draw_one: Callable[[np.random.Generator], tuple]) -> Family:
+    """A :class:`Family` that collects ``draw_one``'s drawings."""
+    return Family(name, kind, lambda count, seed: collect(name, kind, count, seed, draw_one))
+
+
+def tuning_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
+    """The families a fit learns from and sets its threshold on; ``digit_images`` are training or validation digits
+    (never test digits), redrawn and mixed into fragments."""
+    return [
+        family("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, TUNING_LETTERS, aspect=(0.6, 1.2))),
+        family("letters printed", NOT_A_DIGIT, printed("AEHKXkmwx", TUNING_FONTS)),
+        family("symbols printed", NOT_A_DIGIT, printed(TUNING_SYMBOLS, TUNING_FONTS)),
+        family("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, TUNING_SHAPES, aspect=(0.7, 1.3))),
+        family("scribbles", NOT_A_DIGIT, scribbles()),
+        family("noise", NOT_A_DIGIT, pixel_noise()),
+        family("digit fragments", NOT_A_DIGIT, digit_fragments(digit_images)),
+        family("digits drawn", DIGIT, hand_drawn(DIGITS_PLAIN, tuple(DIGITS_PLAIN), aspect=(0.45, 0.9))),
+        family("digits printed", DIGIT, printed("0123456789", TUNING_FONTS)),
+        family("digits redrawn", DIGIT, redrawn_digits(digit_images, digit_labels)),
+    ]
