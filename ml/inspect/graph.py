@@ -12,8 +12,8 @@ from typing import Any
 
 from ml.models.anatomy import (
     ensemble_branches,
+    head_operation,
     is_nested_model,
-    output_operation,
     producer,
     tower_names,
     tower_of_operations,
@@ -97,7 +97,7 @@ class _Walker:
         self.towers = tower_of_operations(model)
         branches = ensemble_branches(model)
         self.tower_order = tower_names(len(branches))
-        head = output_operation(model)
+        head = head_operation(model)
         if branches:
             self.heads = {id(producer(tensor)[0]): self.towers.get(id(producer(tensor)[0])) for tensor in branches}
             self.ensemble_head = head

@@ -56,6 +56,14 @@ def output_operation(model) -> Any:
     return made[0] if made is not None else model.layers[-1]
 
 
+def head_operation(model) -> Any:
+    """The leaf layer that makes the model's output, looking inside a nested model that ends it."""
+    operation = output_operation(model)
+    while is_nested_model(operation) and operation is not model:
+        model, operation = operation, output_operation(operation)
+    return operation
+
+
 def ensemble_branches(model) -> list[Any]:
     """The symbolic tensors an ensemble averages (its towers' outputs), or [] for a single-tower model."""
     import keras

@@ -159,3 +159,21 @@ def test_describe_lists_names_types_and_shapes_without_running(bundled):
 def test_a_digit_of_the_wrong_size_is_refused(bundled):
     with pytest.raises(ValueError, match="28x28"):
         NetworkTracer(bundled).trace(np.zeros((20, 20), np.float32))
+
+
+def test_a_nested_model_that_ends_the_network_gives_its_logits_and_softmax():
+    inner = keras.Sequential(
+        [
+            keras.Input((13, 13, 8)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax", name="head"),
+        ]
+    )
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.MaxPooling2D()(keras.layers.Conv2D(8, 3, activation="relu")(inputs))
+    loaded = LoadedModel(keras.Model(inputs, inner(x)), ModelMetadata(), None, False)
+    views = NetworkTracer(loaded).trace(drawn_digit())
+    check_views(loaded, views)
+    assert [(view.name, view.kind) for view in views[-2:]] == [("head", "logits"), ("softmax", "softmax")]
+    assert [view.kind for view in views].count("conv") == 2
