@@ -6,10 +6,11 @@ shown, so the fast path always answers first; Integrated Gradients waits for the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
 
@@ -20,6 +21,7 @@ from app.inspect.network_view import NetworkView
 from app.models.controller import ModelController
 
 STROKE_END_ONLY = ("integrated-gradients",)  # too slow for every mouse move (about 70 ms), fine at a stroke's end
+MIN_INTERVAL_S = 0.1  # at most ten inspections a second while drawing: live to the eye, far less work
 
 
 class LookInsideDock(QDockWidget):
@@ -64,6 +66,10 @@ class LookInsideDock(QDockWidget):
         self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
         self._model_name = ""
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
+        self._sent_at = 0.0
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.timeout.connect(self._request)
 
         self.evidence_bar.settings_changed.connect(self._on_evidence_settings_changed)
         self.evidence_bar.opacity_changed.connect(self._emit_overlays)
@@ -159,6 +165,12 @@ class LookInsideDock(QDockWidget):
             method = None  # the last map stays until the stroke ends
         if not want_layers and method is None:
             return
+        wait = MIN_INTERVAL_S - (time.monotonic() - self._sent_at)
+        if wait > 0:  # the timer asks again for the newest drawing then
+            if not self._throttle.isActive():
+                self._throttle.start(int(wait * 1000) + 1)
+            return
+        self._sent_at = time.monotonic()
         class_index = self._chosen_class
         explained = latest["winner"] if class_index is None else class_index
         self._show_explained(explained)

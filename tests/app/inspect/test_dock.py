@@ -251,3 +251,21 @@ def test_the_drawing_goes_to_training_and_the_trained_filters_come_to_the_dock(q
     assert [row.mosaic.count for row in dock.filters.rows] == [16] and dock.filters.caption.text() == "epoch 1"
     window.canvas.clear()
     assert window.training_panel.run.latest_drawing.get() is None  # a run started now re-scores nothing
+
+
+def test_fast_drawing_is_inspected_at_most_ten_times_a_second_and_the_newest_drawing_wins(qtbot, window, dock):
+    sent: list[np.ndarray] = []
+    window.models.request_inspection = lambda image, options: sent.append(image) or len(sent)
+    try:
+        qtbot.wait(150)
+        for level in range(20):  # twenty predictions shown within a few milliseconds
+            image = np.full((28, 28), level / 20, np.float32)
+            dock.show_prediction(
+                {"blank": False, "error": None, "image": image, "stages": [], "probabilities": np.eye(10)[1]}
+            )
+        assert len(sent) == 1 and sent[0][0, 0] == 0.0
+        qtbot.waitUntil(lambda: len(sent) == 2, timeout=1000)
+        qtbot.wait(150)
+    finally:
+        del window.models.request_inspection
+    assert len(sent) == 2 and sent[1][0, 0] == pytest.approx(19 / 20)  # then only the newest
