@@ -412,6 +412,12 @@ def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -
         lambda result: [counts.__setitem__(key, counts[key] + 1) for key in ("layers", "evidence") if result.get(key)]
     )
 
+    if method is not None:  # the tracer and the explainer are built at their first use: measure after that
+        canvas.clear()
+        canvas.draw_stroke(DIGIT_STROKES[0], width=22)
+        wait_for(dock.inspected, 120_000, lambda result: bool(result.get("evidence")) and result["final"])
+        canvas.clear()
+
     def widget_point(x: float, y: float) -> QPoint:
         rect = canvas.document_rect()
         return QPointF(rect.x() + x * rect.width() / 280, rect.y() + y * rect.height() / 280).toPoint()
