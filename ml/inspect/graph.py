@@ -121,8 +121,8 @@ class _Walker:
             name = input_layer[0].name
         self._add(Step(name, "input", None, "", inputs, shape_without_batch(inputs)))
         outputs = self._walk(self.model, inputs)
-        if self.probabilities is None:  # a head the rules below did not see (never for Keras classifiers)
-            self._finish_head(self.model.layers[-1], None, None, outputs)
+        if self.probabilities is None:  # a head the rules below did not see
+            self._finish_unseen_head(outputs)
         return Trace(
             steps=self._ordered_steps(),
             probabilities=self.probabilities,
@@ -226,6 +226,22 @@ class _Walker:
         self.tower_scores[tower] = logits
         if tower is None:
             self.probabilities, self.class_scores = probabilities, logits
+
+    def _finish_unseen_head(self, output) -> None:
+        """The model's output as logits and softmax when its last layer was not recognised as a head."""
+        from ml.models.classifier import outputs_probabilities
+
+        ops, shape = self.keras.ops, shape_without_batch(output)
+        if outputs_probabilities(self.model):
+            logits = ops.log(ops.maximum(output, PROBABILITY_FLOOR))
+            self._add(Step("logits", "logits", None, "log of the output probabilities", logits, shape))
+            self._add(Step("softmax", "softmax", None, "", output, shape))
+            self.probabilities, self.class_scores = output, logits
+        else:
+            probabilities = ops.softmax(output, axis=-1)
+            self._add(Step("logits", "logits", None, "", output, shape))
+            self._add(Step("softmax", "softmax", None, "computed from the logits", probabilities, shape))
+            self.probabilities, self.class_scores = probabilities, output
 
     def _finish_ensemble(self, operation, output) -> None:
         """The towers' averaged probabilities; the ensemble has no logits, so its score is their log."""

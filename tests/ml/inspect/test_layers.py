@@ -177,3 +177,16 @@ def test_a_nested_model_that_ends_the_network_gives_its_logits_and_softmax():
     check_views(loaded, views)
     assert [(view.name, view.kind) for view in views[-2:]] == [("head", "logits"), ("softmax", "softmax")]
     assert [view.kind for view in views].count("conv") == 2
+
+
+@pytest.mark.parametrize("softmax", [True, False])
+def test_an_unrecognised_head_still_ends_with_logits_and_softmax(monkeypatch, softmax):
+    monkeypatch.setattr("ml.inspect.graph.head_operation", lambda model: None)
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Dense(10, activation="softmax" if softmax else None)(keras.layers.Flatten()(inputs))
+    loaded = LoadedModel(keras.Model(inputs, outputs), ModelMetadata(), None, False)
+    views = NetworkTracer(loaded).trace(drawn_digit())
+    raw = np.asarray(loaded.model(drawn_digit()[None, ..., None]))[0]
+    expected = raw if softmax else np.exp(raw) / np.exp(raw).sum()
+    np.testing.assert_allclose(views[-1].values, expected, atol=1e-6)
+    assert [view.kind for view in views[-2:]] == ["logits", "softmax"]
