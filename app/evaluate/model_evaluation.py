@@ -6,12 +6,16 @@ would a dropped image.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from app.evaluate.workspace import EvaluationWorkspace
 from app.models.controller import ModelController
+
+if TYPE_CHECKING:
+    from app.evaluate.workspace import EvaluationWorkspace
 
 
 class ModelEvaluation(QObject):
@@ -39,6 +43,8 @@ class ModelEvaluation(QObject):
     def open(self) -> EvaluationWorkspace:
         """Show the workspace (made on first use) in front."""
         if self.workspace is None:
+            from app.evaluate.workspace import EvaluationWorkspace  # its views load when first opened, not at start-up
+
             self.workspace = EvaluationWorkspace(self.settings, self.window)
             self.workspace.image_chosen.connect(self._on_image_chosen)
             self.workspace.calibration_fitted.connect(self.models.store_calibration)

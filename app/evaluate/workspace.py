@@ -368,15 +368,16 @@ class EvaluationWorkspace(QMainWindow):
             self.show_evaluation(result)
         elif kind == "calibrate":
             self._on_calibrated(result)
-        elif kind == "robustness":
+        elif kind == "robustness" and self._is_current(request, same_model=False):
             if self._is_current(request):
                 self.robustness.show_curves(result.payload["curves"], request.model.name, result.payload["images"])
-            else:
+            else:  # another model on the same set: drawn over the active model's curves
                 self.robustness.show_overlay(result.payload["curves"], request.model.name)
         elif kind == "compare":
             self._cache_evaluation(request, request.model, result.payload["evaluation"], result.eval_set)
-            self.show_comparison(result)
-        elif kind == "map":
+            if self._is_current(request):
+                self.show_comparison(result)
+        elif kind == "map" and self._is_current(request):
             self.show_map(result)
 
     def _on_calibrated(self, result: JobResult) -> None:
@@ -465,13 +466,12 @@ class EvaluationWorkspace(QMainWindow):
             words += f", evaluated as {evaluation.class_names[int(evaluation.predictions[index])]}"
         self.image_chosen.emit(np.array(eval_set.images[index], dtype=np.float32), words + ")")
 
-    def _is_current(self, request: JobRequest) -> bool:
+    def _is_current(self, request: JobRequest, same_model: bool = True) -> bool:
+        """True when ``request`` was for the chosen set (and, with ``same_model``, for the active model as it is)."""
         current = self.current_request(request.kind)
-        return (
-            current is not None
-            and current.model.identity == request.model.identity
-            and (current.dataset_key == request.dataset_key)
-        )
+        if current is None or current.dataset_key != request.dataset_key:
+            return False
+        return not same_model or current.model.identity == request.model.identity
 
     def _show_cached(self) -> None:
         """Show the cached evaluation of the active model on the chosen set, or empty tabs."""

@@ -169,3 +169,12 @@ def test_a_newer_file_wins_over_an_older_one_still_reading(
     qtbot.waitUntil(lambda: not window.images._threads, timeout=5_000)
     qtbot.wait(50)
     assert loaded == [str(new)] and warnings_shown == []
+
+
+def test_an_image_chosen_elsewhere_in_the_window_lands_on_the_canvas_as_it_is(window):
+    digit = np.zeros((28, 28), dtype=np.float32)
+    digit[6:22, 12:16] = 1.0  # a white "1" on black, as an evaluation set holds it
+    window.images.show_image(digit, "MNIST test #5 (true 1, evaluated as 1)")
+    assert np.array_equal(window.canvas.prediction_input(), digit)  # predicted from its own pixels
+    assert window.canvas.can_undo()  # one undoable step, like an opened image
+    assert window.statusBar().currentMessage() == "Opened MNIST test #5 (true 1, evaluated as 1)"
