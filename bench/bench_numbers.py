@@ -1,0 +1,306 @@
+"""Whole numbers: how often ``ml.numbers.reader.read_number`` reads a number exactly, and how long it takes.
+
+Two kinds of number, 2 to 6 digits each, with uneven gaps (wide, medium, narrow and touching), sizes (x0.75-1.25),
+baselines (up to a fifth of a digit's height up or down):
+
+- **MNIST**: digits of the MNIST *test* set side by side, dark ink on light paper, enlarged 3x, read by connected
+  components as an opened image is (``--tune`` composes them from the training set's last 10,000 digits instead,
+  which is what the thresholds were tuned on);
+- **pen strokes**: another style, never tuned on: digits drawn by a simulated pen with this file's own stroke shapes
+  (a two-stroke 4, 5 and 7 with a bar, a 1 with a flag, open 4s, looped 2s), jittered, slanted and sized at random,
+  rendered round-capped as the canvas draws, and read through the stroke grouping as the window does; the same
+  images are also read from their pixels alone.
+
+Timing: reading a 6-digit MNIST number end to end (ink, grouping, cuts, six 28x28 and six predictions) against six
+single-digit predictions (``to_mnist`` on one digit's own image and ``predict_one``), interleaved in one run.
+
+    python bench/bench_numbers.py [--numbers 1000] [--model path.keras] [--tune]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+GAPS = {"wide": (8, 16), "medium": (3, 8), "narrow": (1, 3), "touching": (-1, 0)}
+"""Gaps between digits' ink, in MNIST pixels (a digit is about 20 tall): negative overlaps a pixel."""
+GAP_SHARES = {"wide": 0.3, "medium": 0.3, "narrow": 0.2, "touching": 0.2}
+ENLARGE = 3
+
+
+def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """MNIST 28x28 digits side by side with uneven gaps, sizes and baselines; dark ink on light paper (uint8)."""
+    glyphs = []
+    for digit in digits:
+        rows = np.flatnonzero(digit.max(axis=1) > 0.1)
+        columns = np.flatnonzero(digit.max(axis=0) > 0.1)
+        glyph = digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+        scale = float(rng.uniform(0.75, 1.25)) * ENLARGE
+        size = (max(1, round(glyph.shape[1] * scale)), max(1, round(glyph.shape[0] * scale)))
+        glyphs.append(np.asarray(Image.fromarray(glyph.astype(np.float32), mode="F").resize(size, Image.BILINEAR)))
+    kinds = list(rng.choice(list(GAP_SHARES), size=len(digits) - 1, p=list(GAP_SHARES.values())))
+    height = max(glyph.shape[0] for glyph in glyphs)
+    canvas_height = int(height * 1.6) + 40
+    lefts, x = [], 20
+    for index, glyph in enumerate(glyphs):
+        lefts.append(x)
+        if index < len(kinds):
+            low, high = GAPS[kinds[index]]
+            x += glyph.shape[1] + round(float(rng.uniform(low, high)) * ENLARGE)
+    width = x + glyphs[-1].shape[1] + 20
+    ink = np.zeros((canvas_height, width), dtype=np.float32)
+    for glyph, left in zip(glyphs, lefts, strict=True):
+        shift = round(float(rng.uniform(-0.2, 0.2)) * height)
+        top = (canvas_height - glyph.shape[0]) // 2 + shift
+        area = ink[top : top + glyph.shape[0], left : left + glyph.shape[1]]
+        np.maximum(area, np.clip(glyph, 0, 1), out=area)
+    return np.round((1.0 - ink) * 235 + 10).astype(np.uint8), kinds
+
+
+# Pen-stroke digits in the unit square (x right, y down): this benchmark's own shapes, a style the reader never saw.
+PEN_DIGITS: dict[str, list[list[list[tuple[float, float]]]]] = {
+    "0": [[[(0.5, 0), (0.1, 0.25), (0.08, 0.7), (0.5, 1), (0.9, 0.7), (0.88, 0.25), (0.5, 0)]]],
+    "1": [[[(0.5, 0), (0.5, 1)]], [[(0.2, 0.2), (0.55, 0), (0.55, 1)]]],
+    "2": [
+        [[(0.1, 0.2), (0.5, 0), (0.9, 0.2), (0.85, 0.45), (0.1, 1), (0.95, 1)]],
+        [[(0.15, 0.15), (0.6, 0), (0.85, 0.3), (0.1, 0.95), (0.9, 0.95)]],
+    ],
+    "3": [[[(0.1, 0.1), (0.6, 0), (0.85, 0.22), (0.45, 0.48), (0.9, 0.72), (0.55, 1), (0.1, 0.9)]]],
+    "4": [
+        [[(0.6, 0), (0.05, 0.65), (0.95, 0.65)], [(0.72, 0.3), (0.72, 1)]],
+        [[(0.2, 0), (0.1, 0.55), (0.9, 0.55)], [(0.75, 0), (0.75, 1)]],
+    ],
+    "5": [
+        [[(0.2, 0.02), (0.12, 0.45), (0.6, 0.4), (0.9, 0.7), (0.6, 1), (0.1, 0.9)], [(0.2, 0.02), (0.9, 0.02)]],
+        [[(0.9, 0), (0.2, 0), (0.12, 0.45), (0.6, 0.4), (0.9, 0.7), (0.6, 1), (0.1, 0.9)]],
+    ],
+    "6": [[[(0.75, 0), (0.25, 0.35), (0.12, 0.75), (0.45, 1), (0.85, 0.78), (0.5, 0.5), (0.15, 0.7)]]],
+    "7": [
+        [[(0.05, 0), (0.95, 0), (0.35, 1)]],
+        [[(0.05, 0.05), (0.95, 0), (0.4, 1)], [(0.3, 0.5), (0.85, 0.5)]],
+    ],
+    "8": [
+        [
+            [
+                (0.85, 0.12),
+                (0.5, 0),
+                (0.15, 0.15),
+                (0.5, 0.48),
+                (0.88, 0.75),
+                (0.5, 1),
+                (0.12, 0.75),
+                (0.5, 0.48),
+                (0.85, 0.12),
+            ]
+        ]
+    ],
+    "9": [
+        [[(0.85, 0.25), (0.5, 0), (0.12, 0.22), (0.45, 0.48), (0.85, 0.25), (0.82, 1)]],
+        [[(0.85, 0.2), (0.5, 0), (0.15, 0.2), (0.4, 0.45), (0.85, 0.3), (0.6, 1)]],
+    ],
+}
+
+
+class _PenStroke:
+    def __init__(self, points: list[tuple[float, float]], width: float) -> None:
+        self.points = points
+        self.width = width
+        self.erases = False
+
+
+def _catmull_rom(points: list[tuple[float, float]], samples: int = 6) -> list[tuple[float, float]]:
+    if len(points) < 3:
+        return points
+    padded = [points[0], *points, points[-1]]
+    curve = []
+    for index in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = (np.asarray(padded[index + k]) for k in (-1, 0, 1, 2))
+        for t in np.linspace(0, 1, samples, endpoint=False):
+            point = 0.5 * (
+                2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
+            curve.append((float(point[0]), float(point[1])))
+    curve.append(points[-1])
+    return curve
+
+
+def pen_number(labels: str, rng: np.random.Generator) -> tuple[np.ndarray, list[_PenStroke], list[str]]:
+    """A number drawn with a simulated pen: the canvas image (uint8, black on white) and its strokes."""
+    pen_width = float(rng.uniform(8, 18))
+    base_height = float(rng.uniform(70, 110))
+    slant = float(rng.uniform(-0.15, 0.25))
+    kinds = list(rng.choice(list(GAP_SHARES), size=len(labels) - 1, p=list(GAP_SHARES.values())))
+    strokes: list[_PenStroke] = []
+    x = 20.0
+    for index, label in enumerate(labels):
+        variants = PEN_DIGITS[label]
+        shape = variants[int(rng.integers(len(variants)))]
+        height = base_height * float(rng.uniform(0.8, 1.2))
+        width = height * (0.25 if label == "1" and len(shape[0]) == 2 else float(rng.uniform(0.5, 0.7)))
+        top = 60 + float(rng.uniform(-0.15, 0.15)) * base_height + (base_height - height) / 2
+        for stroke in shape:
+            wobble = rng.normal(0, 0.025, (len(stroke), 2))
+            points = []
+            for (u, v), (du, dv) in zip(stroke, wobble, strict=True):
+                u, v = u + du, v + dv
+                points.append((x + (u + slant * (0.5 - v)) * width, top + v * height))
+            strokes.append(_PenStroke(_catmull_rom(points), pen_width))
+        if index < len(kinds):
+            low, high = GAPS[kinds[index]]
+            x += width + pen_width + float(rng.uniform(low, high)) * height / 20.0
+    canvas_width = int(x + base_height * 0.8 + 40)
+    picture = Image.new("L", (canvas_width, int(base_height * 1.7 + 80)), 255)
+    draw = ImageDraw.Draw(picture)
+    for stroke in strokes:
+        radius = stroke.width / 2
+        draw.line(stroke.points, fill=0, width=round(stroke.width), joint="curve")
+        for px, py in (stroke.points[0], stroke.points[-1]):
+            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=0)
+    return np.asarray(picture), strokes, kinds
+
+
+def random_labels(rng: np.random.Generator) -> str:
+    """A number of 2 to 6 digits."""
+    return "".join(str(int(d)) for d in rng.integers(0, 10, size=int(rng.integers(2, 7))))
+
+
+def score(results: list[tuple[str, str | None, list[str]]]) -> dict:
+    """Exact-number and digit accuracy overall and by the narrowest gap in the number."""
+    exact = sum(truth == read for truth, read, _ in results)
+    digits_total = sum(len(truth) for truth, _, _ in results)
+    digits_right = sum(
+        sum(a == b for a, b in zip(truth, read, strict=True))
+        for truth, read, _ in results
+        if read is not None and len(read) == len(truth)
+    )
+    by_gap: dict[str, list[int]] = {}
+    for truth, read, kinds in results:
+        for kind in set(kinds):
+            by_gap.setdefault(kind, []).append(int(truth == read))
+    wrong_length = sum(read is None or len(read) != len(truth) for truth, read, _ in results)
+    return {
+        "numbers": len(results),
+        "exact": exact / len(results),
+        "digits": digits_right / digits_total,
+        "wrong_length": wrong_length,
+        "by_gap": {kind: (sum(values) / len(values), len(values)) for kind, values in sorted(by_gap.items())},
+    }
+
+
+def print_score(title: str, figures: dict) -> None:
+    print(
+        f"{title}: {figures['exact']:.2%} of {figures['numbers']} numbers read exactly, "
+        f"{figures['digits']:.2%} of digits right (digit counts wrong in {figures['wrong_length']})"
+    )
+    for kind, (share, count) in figures["by_gap"].items():
+        print(f"    numbers with a {kind} gap: {share:.2%} exact ({count})")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind")
+    parser.add_argument("--timing-rounds", type=int, default=200)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--tune", action="store_true", help="compose from MNIST training digits (tuning material)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--show-errors", type=int, default=0)
+    args = parser.parse_args()
+
+    from ml.assets import bundled_mnist_path, bundled_model_path
+    from ml.cli.progress import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+    from ml.numbers.reader import read_number
+    from ml.preprocess.pipeline import to_mnist
+
+    with np.load(bundled_mnist_path()) as arrays:
+        if args.tune:
+            images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
+        else:
+            images, labels = arrays["x_test"], arrays["y_test"]
+    images = images.astype(np.float32) / 255.0
+    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
+    loaded = load_model(args.model or bundled_model_path())
+    predictor = Predictor(loaded)
+    print(f"model: {loaded.display_name} ({predictor.backend}); digits from MNIST {'train' if args.tune else 'test'}")
+
+    rng = np.random.default_rng(args.seed)
+    mnist_results, pen_results, pixel_results = [], [], []
+    errors = []
+    for _ in range(args.numbers):
+        truth = random_labels(rng)
+        digits = [images[rng.choice(by_class[int(d)])] for d in truth]
+        picture, kinds = compose_number(digits, rng)
+        reading = read_number(picture, predictor)
+        mnist_results.append((truth, reading.number, kinds))
+        if reading.number != truth and len(errors) < args.show_errors:
+            errors.append((truth, reading.number, kinds))
+    print_score("MNIST numbers", score(mnist_results))
+    for error in errors:
+        print("   ", error)
+    errors = []
+    for _ in range(args.numbers):
+        truth = random_labels(rng)
+        picture, strokes, kinds = pen_number(truth, rng)
+        reading = read_number(picture, predictor, strokes=strokes)
+        pen_results.append((truth, reading.number, kinds))
+        if reading.number != truth and len(errors) < args.show_errors:
+            errors.append((truth, reading.number, kinds))
+        pixel_results.append((truth, read_number(picture, predictor).number, kinds))
+    print_score("pen-stroke numbers, read by strokes (as the canvas)", score(pen_results))
+    for error in errors:
+        print("   ", error)
+    print_score("pen-stroke numbers, read from pixels alone", score(pixel_results))
+
+    # Timing: a 6-digit MNIST number read whole vs six single-digit predictions, interleaved.
+    samples = []
+    for _ in range(20):
+        truth = "".join(str(int(d)) for d in rng.integers(0, 10, size=6))
+        digits = [images[rng.choice(by_class[int(d)])] for d in truth]
+        picture, _ = compose_number(digits, rng)
+        singles = [np.round((1.0 - digit) * 235 + 10).astype(np.uint8) for digit in digits]
+        samples.append((picture, singles))
+    number_times, single_times = [], []
+    for round_index in range(args.timing_rounds + 10):
+        picture, singles = samples[round_index % len(samples)]
+        start = time.perf_counter()
+        read_number(picture, predictor)
+        middle = time.perf_counter()
+        for single in singles:
+            predictor.predict_one(to_mnist(single).image)
+        end = time.perf_counter()
+        if round_index >= 10:
+            number_times.append((middle - start) * 1000)
+            single_times.append((end - middle) * 1000)
+    ratios = [n / s for n, s in zip(number_times, single_times, strict=True)]
+    print(
+        f"6-digit number: p50 {statistics.median(number_times):.1f} ms, p95 {percentile(number_times, 0.95):.1f} ms; "
+        f"six single predictions: p50 {statistics.median(single_times):.1f} ms, "
+        f"p95 {percentile(single_times, 0.95):.1f} ms; ratio of medians "
+        f"{statistics.median(number_times) / statistics.median(single_times):.2f}, "
+        f"median per-round ratio {statistics.median(ratios):.2f}"
+    )
+    touching = Counter(kind for _, _, kinds in mnist_results for kind in kinds)
+    print(f"gaps drawn (MNIST numbers): {dict(touching)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""Where the digits of a number lie: ink grouped into digit candidates by pen strokes or by connected components.
+
+Pieces that overlap in x belong to one digit (a "5" and its bar, a "4" or a "7" with a bar drawn in two strokes); a
+fragment too small to be a digit joins its nearest neighbour. Touching digits stay one wide region here; the reader
+splits those by recognition (:mod:`ml.numbers.reader`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ml.preprocess.components import label_components
+
+SAME_DIGIT_OVERLAP = 0.5
+"""Pieces whose x-ranges overlap by this share of the narrower one (at least a third of its height) are one digit."""
+CROSSING_OVERLAP = 0.35
+"""Strokes whose ink crosses join when this share of the narrower one lies within the other's x-range."""
+FRAGMENT_SIZE = 0.4
+"""A piece whose longer side is under this share of the typical digit height is a fragment of a neighbour."""
+FRAGMENT_REACH = 0.5
+"""A fragment joins a neighbour at most this many typical heights away; further ones are dropped as specks."""
+SLIVER_SHARE = 0.1
+"""Inside a cut, ink pieces under this share of the largest piece are a neighbour's slivers and are dropped."""
+_STROKE_MASK_MARGIN = 2.0  # document pixels added round a stroke's own width (antialiasing)
+
+
+class PenStroke(Protocol):
+    """A pen stroke as the canvas records it: points in the drawing's pixels, a width, and whether it erases."""
+
+    points: Sequence[tuple[float, float]]
+    width: float
+    erases: bool
+
+
+@dataclass(frozen=True)
+class Region:
+    """One digit candidate: its box in the ink map and its ink there (zero outside the candidate's own pixels)."""
+
+    top: int
+    left: int
+    ink: np.ndarray
+
+    @property
+    def height(self) -> int:
+        """Rows of the box."""
+        return int(self.ink.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Columns of the box."""
+        return int(self.ink.shape[1])
+
+
+def component_regions(soft_ink: np.ndarray) -> list[Region]:
+    """Digit candidates of an ink map from its connected components, left to right."""
+    labels, count = label_components(soft_ink > 0)
+    if count == 0:
+        return []
+    boxes = _label_boxes(labels, count)
+    groups = group_by_x_overlap([(box[2], box[3]) for box in boxes], [box[1] - box[0] for box in boxes])
+    groups = _attach_fragments(groups, boxes)
+    regions = []
+    for members in groups:
+        mask = np.isin(labels, np.asarray(members) + 1)
+        region = _region_of(np.where(mask, soft_ink, np.float32(0.0)))
+        if region is not None:
+            regions.append(region)
+    return sorted(regions, key=lambda region: region.left)
+
+
+def stroke_regions(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> list[Region]:
+    """Digit candidates of a drawing from its pen strokes (grouped by x-overlap), left to right.
+
+    Each group owns the ink its strokes cover; erasing strokes act through the ink itself. Coordinates of the
+    strokes are the ink map's pixels.
+    """
+    pens = [stroke for stroke in strokes if not stroke.erases and len(stroke.points) > 0]
+    if not pens:
+        return []
+    intervals = []
+    for stroke in pens:
+        xs = [point[0] for point in stroke.points]
+        half = stroke.width / 2.0
+        intervals.append((min(xs) - half, max(xs) + half))
+    heights = []
+    for stroke in pens:
+        ys = [point[1] for point in stroke.points]
+        heights.append(max(ys) - min(ys) + stroke.width)
+    masks = [_stroke_mask(soft_ink.shape, [stroke]) for stroke in pens]
+
+    def crossing(first: int, second: int) -> bool:
+        return bool(np.any(masks[first] & masks[second]))
+
+    regions = []
+    for members in group_by_x_overlap(intervals, heights, crossing):
+        mask = np.logical_or.reduce([masks[index] for index in members])
+        region = _region_of(np.where(mask, soft_ink, np.float32(0.0)))
+        if region is not None:
+            regions.append(region)
+    return _merge_fragment_regions(sorted(regions, key=lambda region: region.left))
+
+
+def group_by_x_overlap(
+    intervals: Sequence[tuple[float, float]],
+    heights: Sequence[float],
+    crossing: Callable[[int, int], bool] | None = None,
+) -> list[list[int]]:
+    """Indices grouped so that pieces overlapping in x by :data:`SAME_DIGIT_OVERLAP` of the narrower are together.
+
+    A narrow piece (a "1", a bar seen end on) counts as at least a third of its height wide, so that a "1" that
+    only grazes its neighbour stays apart; but a narrow piece that ``crossing(i, j)`` says crosses the other's ink
+    and lies mostly within its x-range (a 4's stem at the end of its bar) joins it.
+    """
+    order = sorted(range(len(intervals)), key=lambda index: intervals[index][0])
+    groups: list[tuple[list[int], float, float, float]] = []  # members, left, right, height
+    for index in order:
+        left, right = intervals[index]
+        height = float(heights[index])
+        joined = [
+            position
+            for position, (members, group_left, group_right, group_height) in enumerate(groups)
+            if _overlaps((left, right, height), (group_left, group_right, group_height))
+            or (
+                crossing is not None
+                and _mostly_within((left, right), [intervals[member] for member in members])
+                and any(crossing(index, member) for member in members)
+            )
+        ]
+        members, new_left, new_right, new_height = [index], left, right, height
+        for position in reversed(joined):
+            old_members, old_left, old_right, old_height = groups.pop(position)
+            members = old_members + members
+            new_left, new_right = min(new_left, old_left), max(new_right, old_right)
+            new_height = max(new_height, old_height)
+        groups.append((sorted(members), new_left, new_right, new_height))
+    return [members for members, *_ in sorted(groups, key=lambda group: group[1])]
+
+
+def _overlaps(first: tuple[float, float, float], second: tuple[float, float, float]) -> bool:
+    overlap = min(first[1], second[1]) - max(first[0], second[0])
+    if overlap <= 0:
+        return False
+    narrower = min(max(first[1] - first[0], first[2] / 3.0), max(second[1] - second[0], second[2] / 3.0))
+    return overlap >= SAME_DIGIT_OVERLAP * narrower
+
+
+def _mostly_within(interval: tuple[float, float], others: Sequence[tuple[float, float]]) -> bool:
+    """Whether :data:`CROSSING_OVERLAP` of ``interval`` lies within one of ``others``."""
+    width = max(interval[1] - interval[0], 1e-6)
+    return any(
+        min(interval[1], other[1]) - max(interval[0], other[0]) >= CROSSING_OVERLAP * min(width, other[1] - other[0])
+        for other in others
+    )
+
+
+def segment_ink(region: Region, start: int, stop: int) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The ink of columns ``start:stop`` of a region, slivers of a neighbour dropped, cropped to its ink.
+
+    Returns the crop and its box (top, left, height, width) in the region, or None when no ink is left.
+    """
+    part = region.ink[:, start:stop]
+    labels, count = label_components(part > 0)
+    if count == 0:
+        return None
+    areas = np.bincount(labels.ravel(), weights=part.ravel(), minlength=count + 1)[1:]
+    kept = np.flatnonzero(areas >= SLIVER_SHARE * areas.max()) + 1
+    if kept.size < count:
+        part = np.where(np.isin(labels, kept), part, np.float32(0.0))
+    rows = np.flatnonzero(part.any(axis=1))
+    columns = np.flatnonzero(part.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+    return part[top:bottom, left:right], (top, start + left, bottom - top, right - left)
+
+
+def cut_candidates(region: Region, spacing: float, limit: int) -> list[int]:
+    """Up to ``limit`` columns to cut a region at, preferring little ink crossed, at least ``spacing`` apart."""
+    profile = region.ink.sum(axis=0)
+    smoothed = np.convolve(profile, np.ones(3) / 3.0, mode="same")
+    margin = max(1, int(spacing))
+    columns = np.arange(margin, region.width - margin)
+    if columns.size == 0:
+        return []
+    chosen: list[int] = []
+    for column in columns[np.argsort(smoothed[columns], kind="stable")]:
+        if all(abs(int(column) - other) >= spacing for other in chosen):
+            chosen.append(int(column))
+            if len(chosen) >= limit:
+                break
+    return sorted(chosen)
+
+
+def crossing_ink(region: Region, column: int) -> float:
+    """How much ink a cut at ``column`` crosses, as a share of the region's height."""
+    return float(region.ink[:, column].sum()) / max(region.height, 1)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _label_boxes(labels: np.ndarray, count: int) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, left, right) of each label 1..count."""
+    boxes = []
+    rows, columns = np.nonzero(labels)
+    values = labels[rows, columns] - 1
+    for label in range(count):
+        member = values == label
+        member_rows, member_columns = rows[member], columns[member]
+        boxes.append(
+            (
+                int(member_rows.min()),
+                int(member_rows.max()) + 1,
+                int(member_columns.min()),
+                int(member_columns.max()) + 1,
+            )
+        )
+    return boxes
+
+
+def _attach_fragments(groups: list[list[int]], boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """Join groups too small to be a digit to their nearest neighbour in x (or drop them when far from any)."""
+    spans = [_group_box(members, boxes) for members in groups]
+    heights = [bottom - top for top, bottom, _, _ in spans]
+    typical = float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
+    small = [max(bottom - top, right - left) < FRAGMENT_SIZE * typical for top, bottom, left, right in spans]
+    if not any(small) or all(small):
+        return groups
+    result = {index: list(members) for index, members in enumerate(groups) if not small[index]}
+    for index, members in enumerate(groups):
+        if not small[index]:
+            continue
+        _, _, left, right = spans[index]
+        distances = {
+            other: max(spans[other][2] - right, left - spans[other][3], 0) for other in result
+        }  # horizontal gaps
+        nearest = min(distances, key=distances.get)
+        if distances[nearest] <= FRAGMENT_REACH * typical:
+            result[nearest] = sorted(result[nearest] + members)
+    return [result[index] for index in sorted(result)]
+
+
+def _group_box(members: list[int], boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    chosen = [boxes[index] for index in members]
+    return (
+        min(box[0] for box in chosen),
+        max(box[1] for box in chosen),
+        min(box[2] for box in chosen),
+        max(box[3] for box in chosen),
+    )
+
+
+def _merge_fragment_regions(regions: list[Region]) -> list[Region]:
+    """Stroke groups too small to be a digit (a dot, a flick) join the nearest region; far ones are dropped."""
+    if len(regions) < 2:
+        return regions
+    heights = [region.height for region in regions]
+    typical = float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
+    small = [max(region.height, region.width) < FRAGMENT_SIZE * typical for region in regions]
+    if not any(small) or all(small):
+        return regions
+    kept = [region for region, tiny in zip(regions, small, strict=True) if not tiny]
+    for region, tiny in zip(regions, small, strict=True):
+        if not tiny:
+            continue
+        gaps = [
+            max(other.left - (region.left + region.width), region.left - (other.left + other.width), 0)
+            for other in kept
+        ]
+        nearest = int(np.argmin(gaps))
+        if gaps[nearest] <= FRAGMENT_REACH * typical:
+            kept[nearest] = _union(kept[nearest], region)
+    return kept
+
+
+def _union(first: Region, second: Region) -> Region:
+    """One region holding both regions' ink."""
+    top, left = min(first.top, second.top), min(first.left, second.left)
+    bottom = max(first.top + first.height, second.top + second.height)
+    right = max(first.left + first.width, second.left + second.width)
+    ink = np.zeros((bottom - top, right - left), dtype=np.float32)
+    for region in (first, second):
+        rows = slice(region.top - top, region.top - top + region.height)
+        columns = slice(region.left - left, region.left - left + region.width)
+        ink[rows, columns] = np.maximum(ink[rows, columns], region.ink)
+    return Region(top, left, ink)
+
+
+def _region_of(ink: np.ndarray) -> Region | None:
+    """The region holding a full-size ink map's nonzero pixels, or None when it has none."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return None
+    columns = np.flatnonzero(ink.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+    return Region(top, left, np.ascontiguousarray(ink[top:bottom, left:right], dtype=np.float32))
+
+
+def _stroke_mask(shape: tuple[int, int], strokes: Sequence[PenStroke]) -> np.ndarray:
+    """Where ``strokes`` put ink, widened a little for antialiasing, as a boolean mask of ``shape``."""
+    picture = Image.new("L", (shape[1], shape[0]), 0)
+    draw = ImageDraw.Draw(picture)
+    for stroke in strokes:
+        radius = stroke.width / 2.0 + _STROKE_MASK_MARGIN
+        points = [(float(x), float(y)) for x, y in stroke.points]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=max(1, round(2 * radius)))
+        for x, y in points:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    return np.asarray(picture) > 0
