@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="memory|FILE",
         help="image folders are streamed from disk every epoch; cache the decoded images in memory or in FILE",
     )
+    train.add_argument(
+        "--reader-processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decode a streamed image folder in N processes (default 0: in threads; try one per core)",
+    )
     train.add_argument("--out", help="where to save the model (.keras or .h5; checked, and its folder made, first)")
     train.set_defaults(handler=run_train)
     presets = commands.add_parser("presets", help="list the model presets with parameter counts")
@@ -93,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--number", action="store_true", help="read every digit: the whole number in each image")
     predict.set_defaults(handler=run_predict)
     explain = commands.add_parser("explain", help="show which pixels pushed the decision, as overlay PNGs")
     explain.add_argument("images", nargs="+", metavar="IMAGE")

@@ -170,6 +170,7 @@ def train_config_from_args(args: argparse.Namespace, preset: str):
         mixed_precision=args.mixed_precision,
         distributed=args.distributed,
         folder_cache=args.cache,
+        reader_processes=max(0, args.reader_processes),
     ).resolved()
 
 

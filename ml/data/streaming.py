@@ -8,9 +8,12 @@ among 200,000 never ends a run; the run's report says how many were skipped and 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,7 +95,7 @@ def _relative(path: str, folder: Path) -> str:
 class FolderSplit:
     """One split of a streamed folder: file paths and their labels, in a fixed order."""
 
-    paths: np.ndarray  # str
+    paths: np.ndarray  # bytes (os.fsencode): a quarter of the memory of numpy's fixed-width str
     labels: np.ndarray  # int64
 
     def __len__(self) -> int:
@@ -120,6 +123,7 @@ class StreamedFolder:
     test: FolderSplit
     skipped: SkippedFiles = field(repr=False)
     cache: str | None = None  # None: read the files every epoch; "memory", or a file prefix for tf.data's cache
+    reader_processes: int = 0  # decode in this many reader processes (0: in tf.data's threads)
     input_scale: str = "0-1"
     input_mean: list[float] | None = None
     input_std: list[float] | None = None
@@ -146,17 +150,23 @@ class StreamedFolder:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
 
     def read_batch(self, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Read files into (N, size, size, C) float32 images and a mask of those read; the others are counted."""
-        images = np.zeros((len(paths), *self.input_shape), dtype=np.float32)
-        read = np.zeros(len(paths), dtype=bool)
-        for index, raw in enumerate(paths):
-            path = raw.decode() if isinstance(raw, bytes) else str(raw)
+        """Read files into (N, size, size, C) float32 images and a mask of those read; the others are counted.
+
+        With ``reader_processes`` the files are decoded in that many reader processes (Python's decoding holds the
+        GIL, so threads alone leave the training step waiting); a pool that breaks falls back to this thread.
+        """
+        names = [os.fsdecode(raw) for raw in paths]
+        pool = reader_pool(self.reader_processes)
+        images = read = failures = None
+        if pool is not None:
             try:
-                images[index] = read_folder_image(Path(path), self.image_size, self.color_mode)
-            except ImageReadError as error:
-                self.skipped.add(path, refusal_reason(str(error)))
-            else:
-                read[index] = True
+                images, read, failures = pool.submit(read_files, names, self.image_size, self.color_mode).result()
+            except (BrokenProcessPool, OSError):
+                forget_reader_pool(self.reader_processes)
+        if images is None:
+            images, read, failures = read_files(names, self.image_size, self.color_mode)
+        for path, reason in failures:
+            self.skipped.add(path, reason)
         return images, read
 
     def pipeline(
@@ -172,12 +182,13 @@ class StreamedFolder:
 
         ``shuffle_seed``: reshuffle the paths every epoch (never the images: nothing is held). ``shard`` =
         (workers, index): this worker's equal share of the files (a multi-worker run). Files are read a batch at a
-        time in ``parallel_reads`` threads (default: one per core); an unreadable file drops out of its batch.
+        time, ``parallel_reads`` batches at once (default: one per reader process, or per core); an unreadable file
+        drops out of its batch.
         """
         import tensorflow as tf
 
         files = self.split(split)
-        paths, labels = files.paths.astype(str), files.labels.astype(np.int64)
+        paths, labels = files.paths, files.labels.astype(np.int64)
         if shard is not None:
             paths, labels = shard_evenly(paths, labels, *shard)
         dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
@@ -192,7 +203,8 @@ class StreamedFolder:
             read_mask = tf.ensure_shape(read_mask, (None,))
             return tf.boolean_mask(images, read_mask), tf.boolean_mask(batch_labels, read_mask)
 
-        dataset = dataset.map(read, num_parallel_calls=parallel_reads or os.cpu_count() or 1, deterministic=True)
+        parallel_reads = parallel_reads or self.reader_processes or os.cpu_count() or 1
+        dataset = dataset.map(read, num_parallel_calls=parallel_reads, deterministic=True)
         if self.cache is not None:
             dataset = dataset.cache("" if self.cache == "memory" else self.cache + f"-{split}")
         return dataset.prefetch(PREFETCHED_BATCHES).with_options(pipeline_options(sharded=shard is not None))
@@ -209,6 +221,45 @@ class StreamedFolder:
         chosen = np.sort(np.random.default_rng(seed).permutation(len(self.train))[:count])
         images, read = self.read_batch(self.train.paths[chosen])
         return images[read]
+
+
+def read_files(names: list[str], size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """Read image files (in a reader process or here): images, a mask of those read, and (path, reason) failures."""
+    channels = 3 if color_mode == "rgb" else 1
+    images = np.zeros((len(names), size, size, channels), dtype=np.float32)
+    read = np.zeros(len(names), dtype=bool)
+    failures = []
+    for index, name in enumerate(names):
+        try:
+            images[index] = read_folder_image(Path(name), size, color_mode)
+        except ImageReadError as error:
+            failures.append((name, refusal_reason(str(error))))
+        else:
+            read[index] = True
+    return images, read, failures
+
+
+_READER_POOLS: dict[int, ProcessPoolExecutor] = {}
+_READER_POOLS_LOCK = threading.Lock()
+
+
+def reader_pool(processes: int) -> ProcessPoolExecutor | None:
+    """The process's pool of ``processes`` reader processes (started once, fresh interpreters: no TensorFlow)."""
+    if processes <= 0:
+        return None
+    with _READER_POOLS_LOCK:
+        if processes not in _READER_POOLS:
+            context = multiprocessing.get_context("spawn")  # never fork a process that runs TensorFlow's threads
+            _READER_POOLS[processes] = ProcessPoolExecutor(processes, mp_context=context)
+        return _READER_POOLS[processes]
+
+
+def forget_reader_pool(processes: int) -> None:
+    """Drop a broken pool; the next batch is read in its own thread."""
+    with _READER_POOLS_LOCK:
+        pool = _READER_POOLS.pop(processes, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def shard_evenly(paths: np.ndarray, labels: np.ndarray, workers: int, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,18 +280,21 @@ def open_image_folder(
     validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
     seed: int = 0,
     cache: str | None = None,
+    reader_processes: int = 0,
 ) -> StreamedFolder:
     """An image folder (one subfolder per class) as a :class:`StreamedFolder`, listed but not read.
 
     The splits are :func:`ml.data.datasets.load_image_folder`'s, made on the paths: 15 % test with a fixed seed,
-    then ``validation_size`` of the rest, shuffled with ``seed``.
+    then ``validation_size`` of the rest, shuffled with ``seed``. ``reader_processes``: decode in that many
+    processes (started with ``spawn``, so a script that trains must guard its code with ``if __name__ ==
+    "__main__":``, as for any multiprocessing); 0 decodes in tf.data's threads.
     """
     folder = Path(folder)
     check_color_mode(color_mode)
     if cache not in (None, "memory") and not Path(cache).parent.is_dir():
         raise DatasetError(f"Cannot cache the folder's images in {cache}: its folder does not exist.")
     class_names, paths, labels = list_image_folder(folder)
-    path_array = np.asarray([str(path) for path in paths])
+    path_array = np.asarray([os.fsencode(path) for path in paths])
     train_paths, train_labels, test_paths, test_labels = split_validation(
         path_array, labels, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED
     )
@@ -258,6 +312,7 @@ def open_image_folder(
         test=FolderSplit(test_paths, test_labels),
         skipped=SkippedFiles(folder),
         cache=cache,
+        reader_processes=reader_processes,
     )
     check_streamed_folder(streamed)
     return streamed

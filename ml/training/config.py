@@ -49,6 +49,7 @@ class TrainConfig:
     mixed_precision: bool | None = None  # float16 compute; None: on where every GPU has compute capability >= 7.0
     distributed: bool = False  # one worker of a MultiWorkerMirroredStrategy job configured by TF_CONFIG
     folder_cache: str | None = None  # streamed image folders: None (read every epoch), "memory", or a cache file
+    reader_processes: int = 0  # streamed image folders: decode in this many processes (0: in tf.data's threads)
 
     def resolved(self) -> TrainConfig:
         """A copy with every ``None`` hyperparameter filled from the preset's defaults."""

@@ -60,6 +60,7 @@ def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset | S
             validation_size=default_if_none(config.validation_size, DEFAULT_VALIDATION_FRACTION),
             seed=config.seed,
             cache=config.folder_cache,
+            reader_processes=config.reader_processes,
         )
     standardization = None
     if loaded_metadata is not None and loaded_metadata.input_mean is not None:

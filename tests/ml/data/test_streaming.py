@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,7 @@ def test_the_memory_cache_serves_later_epochs_without_reading_the_files(tmp_path
     pipeline = streamed.pipeline("test", batch_size=4)
     images, _ = all_batches(pipeline)
     for path in streamed.test.paths:
-        Path(path).unlink()
+        Path(os.fsdecode(path)).unlink()
     cached, _ = all_batches(pipeline)
     np.testing.assert_array_equal(cached, images)
     assert streamed.skipped.count == 0
@@ -135,3 +136,17 @@ def test_an_empty_class_folder_is_refused_by_name(tmp_path):
     (folder / "empty").mkdir()
     with pytest.raises(DatasetError, match="no images: empty"):
         open_image_folder(folder)
+
+
+def test_reader_processes_read_the_same_images_and_report_the_files_they_skip(tmp_path):
+    folder = write_folder(tmp_path / "shades", per_class=6)
+    (folder / "dark" / "zz-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    in_threads = open_image_folder(folder, image_size=16, validation_size=0)
+    in_processes = open_image_folder(folder, image_size=16, validation_size=0, reader_processes=1)
+    for split in ("train", "test"):
+        threads_images, threads_labels = all_batches(in_threads.pipeline(split, 5))
+        process_images, process_labels = all_batches(in_processes.pipeline(split, 5))
+        np.testing.assert_array_equal(process_labels, threads_labels)
+        np.testing.assert_array_equal(process_images, threads_images)
+    assert in_processes.skipped.describe() == in_threads.skipped.describe()
+    assert in_processes.skipped.count == 1
