@@ -269,3 +269,19 @@ def test_fast_drawing_is_inspected_at_most_ten_times_a_second_and_the_newest_dra
     finally:
         del window.models.request_inspection
     assert len(sent) == 2 and sent[1][0, 0] == pytest.approx(19 / 20)  # then only the newest
+
+
+def test_an_opened_photo_gets_its_evidence_on_its_own_pixels(qtbot, window, dock, tmp_path):
+    from PIL import Image
+
+    paper = np.full((300, 200), 235, np.uint8)  # a tall scan: dark ink on light paper, the digit low and left
+    paper[150:260, 50:62] = 30
+    path = tmp_path / "one.png"
+    Image.fromarray(paper).save(path)
+    inspected(qtbot, dock, lambda: window.images.open_file(path), lambda r: r["evidence"])
+    picture_positive = dock.evidence_maps[0]
+    assert picture_positive.shape == (140, 94)  # the photo's own frame (300x200), at most 140 px on a side
+    rows, columns = np.nonzero(picture_positive > 0.5 * picture_positive.max())
+    assert 150 / 300 * 140 - 10 <= rows.mean() <= 260 / 300 * 140 + 10  # where the stroke is in the photo
+    assert 50 / 200 * 94 - 10 <= columns.mean() <= 62 / 200 * 94 + 10
+    assert window.canvas.overlay is not None
