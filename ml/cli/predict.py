@@ -97,15 +97,64 @@ def predict_record(file: str, predictor, class_names: list[str]) -> dict:
     return record
 
 
+def number_record(file: str, predictor, judge=None) -> dict:
+    """The whole number in one image file: ``{"file", "number", "reason"?, "digits": [...]}`` or an error."""
+    from ml.errors import ImageReadError
+    from ml.models.limits import shorten
+    from ml.numbers.reader import read_number
+    from ml.preprocess.read import read_image
+
+    record: dict = {"file": file}
+    try:
+        image = read_image(file)
+    except ImageReadError as error:
+        record["error"] = str(error)
+        return record
+    try:
+        reading = read_number(image, predictor, judge=judge)
+    except Exception as error:  # noqa: BLE001 - a model that fails on this image: said, and the next file goes on
+        record["error"] = f"the model could not score this image: {shorten(str(error) or type(error).__name__)}"
+        return record
+    digit_classes = predictor.class_names == [str(i) for i in range(len(predictor.class_names))]
+    if any(not math.isfinite(float(value)) for digit in reading.digits for value in digit.probabilities):
+        record.update(number=None, reason="the model's output is not a number (NaN or infinite) for this image")
+        record["digits"] = []
+        return record
+    record.update(reading.as_dict(digit_classes))
+    if reading.blank:
+        record["reason"] = f"blank image: {reading.reason}" if reading.reason else "blank image: no ink found"
+    return record
+
+
 def format_record(record: dict, as_json: bool) -> str:
     """One output line: JSON (strict: never NaN), or words."""
     if as_json:
         return json.dumps(record, allow_nan=False)
     if "error" in record:
         return f"{record['file']}: error: {record['error']}"
+    if "digits" in record:
+        return _format_number(record)
     if record["prediction"] is None:
         return f"{record['file']}: no prediction ({record['reason']})"
     return f"{record['file']}: {record['prediction']} ({record['confidence']:.1%})"
+
+
+def _format_number(record: dict) -> str:
+    """A number record in words: the number and each digit's confidence, or why there is none."""
+    digits = ", ".join(f"{digit['prediction']} ({digit['confidence']:.1%})" for digit in record["digits"])
+    if record["number"] is None:
+        detail = f"; digits: {digits}" if digits else ""
+        return f"{record['file']}: no number ({record.get('reason', 'unreadable')}){detail}"
+    return f"{record['file']}: {record['number']} (digits: {digits})"
+
+
+def _doubt_judge(loaded):
+    """The not-a-digit judge for ``loaded`` once ``ml.doubt`` provides one, else None."""
+    try:
+        from ml.doubt.verdict import DoubtJudge
+    except ImportError:
+        return None
+    return DoubtJudge(loaded)
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -123,8 +172,12 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"error: Digit Lab cannot run {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
             return 2
         class_names = loaded.metadata.class_names
+        judge = _doubt_judge(loaded) if getattr(args, "number", False) else None
         for file in args.images:
-            record = predict_record(file, predictor, class_names)
+            if getattr(args, "number", False):
+                record = number_record(file, predictor, judge)
+            else:
+                record = predict_record(file, predictor, class_names)
             failed = failed or "error" in record
             print(format_record(record, args.json), file=results, flush=True)
     return 1 if failed else 0
