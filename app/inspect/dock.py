@@ -65,6 +65,7 @@ class LookInsideDock(QDockWidget):
         self._sent: dict[int, dict] = {}  # inspection request id → the prediction it explains
         self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
         self._model_name = ""
+        self._temperature: float | None = None
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
         self._sent_at = 0.0
         self._throttle = QTimer(self)
@@ -106,6 +107,7 @@ class LookInsideDock(QDockWidget):
         """A new active model: forget its predecessor's rows, read its filters."""
         self._class_names = [str(name) for name in description.get("class_names", [])]
         self._model_name = str(description.get("display_name") or "")
+        self._temperature = description.get("temperature")
         self._chosen_class = None
         self._latest = None
         self._set_evidence(None)
@@ -192,11 +194,20 @@ class LookInsideDock(QDockWidget):
         if prediction is None or self._latest is None:
             return
         if result.get("layers") is not None:
-            self.network.show_layers(result["layers"])
+            self.network.show_layers(self._with_calibration_note(result["layers"]))
         evidence = result.get("evidence")
         if evidence is not None:
             self._show_evidence(evidence, prediction)
         self.inspected.emit(result)
+
+    def _with_calibration_note(self, layers: list[dict]) -> list[dict]:
+        """A calibrated model's bars differ from its own softmax: the last row says so."""
+        if not self._temperature or not layers or layers[-1]["kind"] != "softmax":
+            return layers
+        note = layers[-1].get("note") or ""
+        temperature = f"{self._temperature:.3g}"
+        calibrated = f"the model's own softmax; the probability bars are calibrated (temperature {temperature})"
+        return [*layers[:-1], {**layers[-1], "note": f"{note} · {calibrated}" if note else calibrated}]
 
     def _show_evidence(self, evidence: dict, prediction: dict) -> None:
         if evidence.get("message"):

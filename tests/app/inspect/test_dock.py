@@ -285,3 +285,16 @@ def test_an_opened_photo_gets_its_evidence_on_its_own_pixels(qtbot, window, dock
     assert 150 / 300 * 140 - 10 <= rows.mean() <= 260 / 300 * 140 + 10  # where the stroke is in the photo
     assert 50 / 200 * 94 - 10 <= columns.mean() <= 62 / 200 * 94 + 10
     assert window.canvas.overlay is not None
+
+
+def test_a_calibrated_model_says_its_bars_are_not_its_own_softmax(dock):
+    layers = [
+        {"name": "image", "kind": "input", "tower": None, "output_shape": (28, 28, 1), "values": None, "note": ""},
+        {"name": "out", "kind": "softmax", "tower": None, "output_shape": (10,), "values": None, "note": ""},
+    ]
+    dock._temperature = None
+    assert dock._with_calibration_note(layers) == layers
+    dock._temperature = 1.541
+    noted = dock._with_calibration_note(layers)
+    assert noted[:-1] == layers[:-1] and "calibrated (temperature 1.54)" in noted[-1]["note"]
+    dock._temperature = None
