@@ -31,9 +31,26 @@ DEFAULT_SOURCE: dict[str, Any] = {"dataset": "mnist", "data_file": None, "image_
 
 
 def load_preview_pool(source: dict[str, Any], seed: int) -> dict[str, Any]:
-    """A random sample of the source dataset's training images (float (N, H, W, C) in [0, 1]) and their labels."""
+    """A random sample of the source dataset's training images (float (N, H, W, C) in [0, 1]) and their labels.
+
+    An image folder is listed and only the sampled files are read, however big the folder.
+    """
     from ml.data.datasets import load_dataset
 
+    name = source.get("dataset") or "mnist"
+    if Path(name).is_dir():
+        from ml.data.streaming import open_image_folder
+
+        folder = open_image_folder(
+            name, image_size=source.get("image_size"), color_mode=source.get("color_mode") or "grayscale"
+        )
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(folder.train))[:POOL_SIZE])
+        images, read = folder.read_batch(folder.train.paths[chosen])
+        return {
+            "images": np.ascontiguousarray(images[read], dtype=np.float32),
+            "labels": [folder.class_names[int(label)] for label in folder.train.labels[chosen][read]],
+            "name": folder.name,
+        }
     dataset = load_dataset(
         source.get("dataset") or "mnist",
         data_file=source.get("data_file"),

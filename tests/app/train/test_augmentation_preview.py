@@ -108,3 +108,14 @@ def test_closing_while_examples_are_prepared_waits_for_the_worker(qtbot):
     assert dialog.is_busy  # the worker starts at once
     dialog.reject()  # Close
     assert not dialog.is_busy
+
+
+def test_a_folder_is_previewed_from_a_sample_of_its_files_skipping_unreadable_ones(make_dialog, tmp_path):
+    for name, shade in (("dark", 40), ("light", 220)):
+        (tmp_path / name).mkdir()
+        for index in range(5):
+            Image.new("L", (18, 18), shade).save(tmp_path / name / f"{index}.png")
+    (tmp_path / "dark" / "notes.png").write_text("not an image")  # read whole, the folder would be refused
+    dialog = make_dialog({"dataset": str(tmp_path), "image_size": 16})
+    assert dialog.examples["originals"].shape[1:] == (16, 16, 1)
+    assert set(dialog.examples["labels"]) <= {"dark", "light"}
