@@ -212,8 +212,7 @@ def load_folder_set(folder: Path, loaded) -> EvaluationSet:
         raise DatasetError(f"There is no image folder at {folder}.")
     trained_on = loaded.metadata.dataset
     if trained_on and Path(trained_on).is_dir() and Path(trained_on).resolve() == folder.resolve():
-        dataset = load_image_folder(folder, image_size=height, color_mode=color_mode)
-        images, labels, classes = dataset.x_test, dataset.y_test, dataset.class_names
+        images, labels, classes = read_folder_test_split(folder, height, color_mode)
         title = f"{folder.name}, its test split"
     else:
         images, labels, classes = read_folder_images(folder, height, color_mode)
@@ -229,6 +228,19 @@ def load_folder_set(folder: Path, loaded) -> EvaluationSet:
         color_images=np.ascontiguousarray(images) if channels == 3 else None,
         source=str(folder),
     )
+
+
+def read_folder_test_split(folder: Path, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(images, labels, class names) of a training folder's held-out test split: only those files are read (the
+    folder is listed and split as training splits it), and any that cannot be read refuse the set."""
+    from ml.data.streaming import open_image_folder
+
+    streamed = open_image_folder(folder, image_size=size, color_mode=color_mode)
+    batches = list(streamed.batches("test", 512))
+    if streamed.skipped.count:
+        raise DatasetError(f"{streamed.skipped.describe()} Remove or convert them to measure the test split.")
+    images = np.concatenate([images for images, _ in batches])
+    return images, np.concatenate([labels for _, labels in batches]), streamed.class_names
 
 
 def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

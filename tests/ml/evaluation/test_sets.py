@@ -112,3 +112,26 @@ def test_the_validation_split_is_the_training_runs_own(tmp_path):
     np.testing.assert_array_equal(validation.labels, digits.y_val)
     with pytest.raises(DatasetError, match="no longer here"):
         load_validation_set(fake(dataset=str(tmp_path / "gone")))
+
+
+def test_the_models_own_training_folder_gives_its_test_split_reading_only_those_files(tmp_path):
+    import os
+    from pathlib import Path
+
+    from ml.data.datasets import load_image_folder
+    from ml.data.streaming import open_image_folder
+
+    folder = write_folder(tmp_path / "digits", {"3": 20, "7": 20})
+    trained_here = fake(dataset=str(folder))
+    eval_set = load_evaluation_set(str(folder), trained_here)
+    expected = load_image_folder(folder, image_size=28)
+    assert "its test split" in eval_set.title and len(eval_set) == len(expected.y_test) == 6
+    np.testing.assert_allclose(eval_set.images, expected.x_test[..., 0], atol=1e-6)
+    assert eval_set.labels.tolist() == [int(expected.class_names[label]) for label in expected.y_test]
+    splits = open_image_folder(folder)
+    Path(os.fsdecode(splits.train.paths[0])).write_bytes(b"not an image")  # a training file: never read here
+    assert len(load_evaluation_set(str(folder), trained_here)) == 6
+    broken_test_file = Path(os.fsdecode(splits.test.paths[0]))
+    broken_test_file.write_bytes(b"not an image")
+    with pytest.raises(DatasetError, match=f"{broken_test_file.parent.name}/{broken_test_file.name}"):
+        load_evaluation_set(str(folder), trained_here)
