@@ -36,6 +36,7 @@ from app.common.errors import paths_kept_whole
 from app.common.tensorflow_import import import_array_types_before_showing
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
+from app.draw.number_view import NumberView
 from app.draw.prediction_view import PredictionPanel, format_percent
 from app.evaluate.model_evaluation import ModelEvaluation
 from app.look_inside import add_look_inside
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self._build_training_dock()
         self._build_status_bar()
         self._connect_signals()
+        self.numbers = NumberView(self.canvas, self.prediction, self.models.prediction_finished, self)
         self.look_inside = add_look_inside(self)  # after the window's wiring: a prediction is shown, then inspected
         self.setAcceptDrops(True)
         self._restore_window_state()
@@ -283,7 +285,7 @@ class MainWindow(QMainWindow):
             self.models.cancel_predictions()
             self.prediction.show_message("Draw a digit")
             return
-        self.models.request_prediction(drawing)
+        self.models.request_prediction(drawing, self.canvas.strokes_for_reading())  # strokes: reading numbers
 
     @Slot(dict)
     def _on_prediction_finished(self, result: dict) -> None:

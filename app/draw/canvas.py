@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage, qimage_to_array
+from app.draw.number_boxes import NumberBox, box_at, document_boxes, paint_number_boxes
 
 DOCUMENT_SIZE = 280
 """Side of the square drawing in logical pixels; :meth:`DrawingCanvas.image_array` has this resolution."""
@@ -144,6 +145,7 @@ class DrawingCanvas(QWidget):
 
     changed = Signal()
     history_changed = Signal()
+    number_box_clicked = Signal(int)  # the caption tab of a read number's digit was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -157,6 +159,8 @@ class DrawingCanvas(QWidget):
         self._cache: QImage | None = None
         self._overlay: QImage | None = None
         self._scaled_overlay: QImage | None = None
+        self._number_boxes: list[NumberBox] = []
+        self._selected_box: int | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -267,6 +271,31 @@ class DrawingCanvas(QWidget):
         self._scaled_overlay = None
         self.update()
 
+    def strokes_for_reading(self) -> tuple[Stroke, ...] | None:
+        """The pen strokes that make up :meth:`prediction_input` (with the one in progress), for number reading;
+        None over an opened image, whose ink is not all strokes."""
+        drawing = self.drawing
+        if drawing.background is not None:
+            return None
+        return (*drawing.strokes, self._live_stroke()) if self._live_points else drawing.strokes
+
+    @property
+    def number_boxes(self) -> list[NumberBox]:
+        """The boxes shown round a read number's digits (document coordinates)."""
+        return list(self._number_boxes)
+
+    def set_number_digits(self, digits: Sequence[dict], selected: int | None = None) -> None:
+        """Box each digit of a read number (``box`` in :meth:`prediction_input`'s pixels, ``label``, ``confidence``,
+        ``verdict``); an empty list hides them."""
+        drawing = self.drawing
+        source_rect, source_size = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE), None
+        if drawing.source is not None and drawing.background is not None and not drawing.strokes:
+            source_rect = background_rect(drawing.background)
+            source_size = (drawing.source.shape[1], drawing.source.shape[0])
+        self._number_boxes = document_boxes(digits, source_rect, source_size)
+        self._selected_box = selected
+        self.update()
+
     def is_blank(self) -> bool:
         """True when the drawing is one flat colour (nothing drawn, or everything erased)."""
         return is_flat(self.image_array())
@@ -302,6 +331,12 @@ class DrawingCanvas(QWidget):
         """Start a stroke: left button draws (or erases in eraser mode), right button erases."""
         if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return super().mousePressEvent(event)
+        clicked = self._number_box_at(event.position()) if event.button() == Qt.MouseButton.LeftButton else None
+        if clicked is not None:  # a digit's caption tab: show that digit, draw nothing
+            self._selected_box = clicked
+            self.update()
+            self.number_box_clicked.emit(clicked)
+            return None
         self._live_erases = self._erasing or event.button() == Qt.MouseButton.RightButton
         self._live_points = [self.to_document(event.position())]
         self._hover = event.position()
@@ -370,6 +405,13 @@ class DrawingCanvas(QWidget):
             paint_stroke(painter, self._live_stroke())
         painter.restore()
         self._paint_overlay(painter, rect)
+        if self._number_boxes:
+            painter.save()
+            painter.translate(rect.topLeft())
+            scale = rect.width() / DOCUMENT_SIZE
+            painter.scale(scale, scale)
+            paint_number_boxes(painter, self._number_boxes, self._selected_box, self.font(), scale)
+            painter.restore()
         if self.hasFocus():  # keyboard focus (Esc, Delete and Ctrl+Z act here): a highlighted frame
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
             painter.drawRect(rect.adjusted(1, 1, -1, -1))
@@ -379,6 +421,12 @@ class DrawingCanvas(QWidget):
         self._paint_brush_outline(painter, rect)
 
     # ----------------------------------------------------------------------------------------- helpers
+
+    def _number_box_at(self, position: QPointF) -> int | None:
+        if not self._number_boxes:
+            return None
+        scale = self.document_rect().width() / DOCUMENT_SIZE
+        return box_at(self._number_boxes, QPointF(*self.to_document(position)), self.font(), scale)
 
     def _live_stroke(self) -> Stroke:
         return Stroke(tuple(self._live_points), self._brush_size, self._live_erases)

@@ -409,6 +409,14 @@ class PredictionPanel(QWidget):
         self.confidence.setText(f"{format_probability(float(probabilities[winner]))} confident")
         self.message.setVisible(False)
 
+    def show_number(self, text: str, detail: str, note: str, readable: bool = True) -> None:
+        """A whole number large (greyed when unreadable), a line of detail under it and a note below."""
+        self._show_class_name(text)
+        self.predicted_class.setEnabled(readable)
+        self.confidence.setText(detail)
+        self.message.setText(note)
+        self.message.setVisible(bool(note))
+
     def show_result(self, result: dict) -> dict:
         """Show a prediction result (or why there is none) and return what is shown, as plain data."""
         probabilities = result["probabilities"]

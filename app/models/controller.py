@@ -38,7 +38,7 @@ class ModelController(QObject):
     _describe_requested = Signal()
     _export_requested = Signal(str, str)
     _calibration_stored = Signal(str, float, dict)
-    _prediction_requested = Signal(int, object)
+    _prediction_requested = Signal(int, object, object)
     _inspection_requested = Signal(int, object, dict)
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
@@ -77,7 +77,7 @@ class ModelController(QObject):
         self._last_request_id = 0
         self._discard_through = 0
         self._in_flight: int | None = None
-        self._pending: tuple[int, np.ndarray] | None = None
+        self._pending: tuple[int, np.ndarray, object] | None = None
         self._last_inspection_id = 0
         self._inspection_in_flight: int | None = None
         self._inspection_pending: tuple[int, np.ndarray, dict] | None = None
@@ -132,10 +132,11 @@ class ModelController(QObject):
         """Ask the worker to store a fitted temperature in the active model's card (answered by ``model_loaded``)."""
         self._calibration_stored.emit(source_path, temperature, record)
 
-    def request_prediction(self, drawing: np.ndarray) -> int:
-        """Queue a drawing for preprocessing and inference; returns its request id."""
+    def request_prediction(self, drawing: np.ndarray, strokes: object = None) -> int:
+        """Queue a drawing (and the canvas's pen strokes, for reading numbers) for preprocessing and inference;
+        returns its request id."""
         self._last_request_id += 1
-        self._pending = (self._last_request_id, drawing)
+        self._pending = (self._last_request_id, drawing, strokes)
         self._send_pending_if_idle()
         return self._last_request_id
 
@@ -186,10 +187,10 @@ class ModelController(QObject):
         if self._pending is None:
             self._send_inspection_if_idle()
             return
-        request_id, drawing = self._pending
+        request_id, drawing, strokes = self._pending
         self._pending = None
         self._in_flight = request_id
-        self._prediction_requested.emit(request_id, drawing)
+        self._prediction_requested.emit(request_id, drawing, strokes)
 
     def _send_inspection_if_idle(self) -> None:
         """Send the newest inspection once no prediction is running or waiting and no inspection is running."""

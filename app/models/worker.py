@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.common.user_folders import user_cache_folder
 from app.models.inspection import InspectionTools
 from app.models.names import trained_model_name
+from app.models.number_reading import NumberReader
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class ModelWorker(QObject):
         self._backend_ready = False
         self._thread_state_token: int | None = None
         self._inspection = InspectionTools()
+        self._numbers = NumberReader()
 
     # ------------------------------------------------------------------------------------------ slots
 
@@ -251,9 +253,13 @@ class ModelWorker(QObject):
             logger.exception("Exporting the model failed")
             self.export_failed.emit(f"Could not export the model to {path}: {type(error).__name__}: {error}")
 
-    @Slot(int, object)
-    def predict(self, request_id: int, drawing: np.ndarray) -> None:
-        """Preprocess a 2-D gray drawing (1 = white) to MNIST style and score it with the active model."""
+    @Slot(int, object, object)
+    def predict(self, request_id: int, drawing: np.ndarray, strokes: object = None) -> None:
+        """Preprocess a 2-D gray drawing (1 = white) to MNIST style and score it with the active model.
+
+        Then, when the ink may hold several digits (``strokes``: the canvas's pen strokes, None for an image), read
+        the whole number into ``number`` (``app/models/number_reading.py``; None for one digit).
+        """
         result: dict[str, Any] = {
             "request_id": request_id,
             "blank": True,
@@ -263,6 +269,7 @@ class ModelWorker(QObject):
             "model_view": None,  # what a model of another size or scale receives (None: the 28x28 image)
             "probabilities": None,
             "error": None,
+            "number": None,  # several digits: the number and each digit, as plain data (number_reading.py)
         }
         try:
             from ml.inference.input_view import input_stages
@@ -282,6 +289,7 @@ class ModelWorker(QObject):
                 model_stages = input_stages(prepared.image, loaded.input_shape, loaded.metadata)  # 8x8 sees 8x8
                 result["stages"] += model_stages
                 result["model_view"] = model_stages[-1][1] if model_stages else None
+                result["number"] = self._numbers.read(self._active, drawing, strokes)  # after the fast path
         except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
             logger.exception("Prediction failed")
             result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
