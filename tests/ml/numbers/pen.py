@@ -1,0 +1,100 @@
+"""Numbers drawn with a simulated pen, as the canvas draws them: the image (black on white, uint8) and its strokes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# Digits in the unit square (x right, y down); several are drawn in two strokes, as people draw them.
+SHAPES: dict[str, list[list[tuple[float, float]]]] = {
+    "0": [[(0.5, 0), (0.1, 0.25), (0.08, 0.7), (0.5, 1), (0.9, 0.7), (0.88, 0.25), (0.5, 0)]],
+    "1": [[(0.2, 0.2), (0.55, 0), (0.55, 1)]],
+    "2": [[(0.1, 0.2), (0.5, 0), (0.9, 0.2), (0.85, 0.45), (0.1, 1), (0.95, 1)]],
+    "3": [[(0.1, 0.1), (0.6, 0), (0.85, 0.22), (0.45, 0.48), (0.9, 0.72), (0.55, 1), (0.1, 0.9)]],
+    "4": [[(0.6, 0), (0.05, 0.65), (0.95, 0.65)], [(0.72, 0.3), (0.72, 1)]],
+    "5": [[(0.2, 0.02), (0.12, 0.45), (0.6, 0.4), (0.9, 0.7), (0.6, 1), (0.1, 0.9)], [(0.2, 0.02), (0.9, 0.02)]],
+    "6": [[(0.75, 0), (0.25, 0.35), (0.12, 0.75), (0.45, 1), (0.85, 0.78), (0.5, 0.5), (0.15, 0.7)]],
+    "7": [[(0.05, 0.05), (0.95, 0), (0.4, 1)], [(0.3, 0.5), (0.85, 0.5)]],
+    "8": [
+        [
+            (0.85, 0.12),
+            (0.5, 0),
+            (0.15, 0.15),
+            (0.5, 0.48),
+            (0.88, 0.75),
+            (0.5, 1),
+            (0.12, 0.75),
+            (0.5, 0.48),
+            (0.85, 0.12),
+        ]
+    ],
+    "9": [[(0.85, 0.25), (0.5, 0), (0.12, 0.22), (0.45, 0.48), (0.85, 0.25), (0.82, 1)]],
+}
+
+
+@dataclass(frozen=True)
+class PenStroke:
+    """A pen stroke as the canvas records it."""
+
+    points: tuple[tuple[float, float], ...]
+    width: float
+    erases: bool = False
+
+
+def smooth(points: list[tuple[float, float]], samples: int = 6) -> list[tuple[float, float]]:
+    """A Catmull-Rom curve through ``points``."""
+    if len(points) < 3:
+        return points
+    padded = [points[0], *points, points[-1]]
+    curve = []
+    for index in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = (np.asarray(padded[index + k]) for k in (-1, 0, 1, 2))
+        for t in np.linspace(0, 1, samples, endpoint=False):
+            point = 0.5 * (
+                2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
+            curve.append((float(point[0]), float(point[1])))
+    curve.append(points[-1])
+    return curve
+
+
+def digit_strokes(digit: str, left: float, top: float, height: float, pen: float) -> list[PenStroke]:
+    """One digit's strokes with its box's left edge at ``left`` (a "1" is a quarter as wide as tall)."""
+    width = height * (0.3 if digit == "1" else 0.6)
+    return [
+        PenStroke(tuple(smooth([(left + u * width, top + v * height) for u, v in stroke])), pen)
+        for stroke in SHAPES[digit]
+    ]
+
+
+def draw_number(
+    digits: str,
+    gaps: list[float] | None = None,
+    *,
+    height: float = 90,
+    pen: float = 12,
+    tops: list[float] | None = None,
+) -> tuple[np.ndarray, list[PenStroke]]:
+    """``digits`` side by side, ``gaps`` (pixels between their boxes; negative overlaps) and their tops given."""
+    gaps = gaps if gaps is not None else [20.0] * (len(digits) - 1)
+    tops = tops if tops is not None else [40.0] * len(digits)
+    strokes: list[PenStroke] = []
+    x = 20.0
+    for index, digit in enumerate(digits):
+        strokes += digit_strokes(digit, x, tops[index], height, pen)
+        x += height * (0.3 if digit == "1" else 0.6) + pen + (gaps[index] if index < len(gaps) else 0.0)
+    return render(strokes, (int(height + max(tops) + 60), int(x + height * 0.6 + 40))), strokes
+
+
+def render(strokes: list[PenStroke], shape: tuple[int, int]) -> np.ndarray:
+    """Round-capped black strokes on white paper, ``shape`` (rows, columns)."""
+    picture = Image.new("L", (shape[1], shape[0]), 255)
+    draw = ImageDraw.Draw(picture)
+    for stroke in strokes:
+        radius = stroke.width / 2
+        draw.line(stroke.points, fill=0, width=round(stroke.width), joint="curve")
+        for x, y in (stroke.points[0], stroke.points[-1]):
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=0)
+    return np.asarray(picture)

@@ -1,0 +1,95 @@
+"""Finding the digits of a number: pen strokes and components grouped by x-overlap, fragments, cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.numbers.segment import (
+    Region,
+    component_regions,
+    cut_candidates,
+    group_by_x_overlap,
+    segment_ink,
+    stroke_regions,
+)
+from ml.preprocess.components import label_components
+from ml.preprocess.pipeline import find_ink
+from tests.ml.numbers.pen import PenStroke, draw_number, render
+
+
+def ink_of(image: np.ndarray) -> np.ndarray:
+    ink = find_ink(image)
+    assert ink.soft_ink is not None
+    return ink.soft_ink
+
+
+@pytest.mark.parametrize("digit", ["4", "5", "7"])
+def test_a_digit_drawn_in_two_strokes_stays_one_region(digit):
+    image, strokes = draw_number(digit)
+    assert len(strokes) == 2  # the template really is two strokes
+    soft_ink = ink_of(image)
+    assert len(stroke_regions(soft_ink, strokes)) == 1
+    assert len(component_regions(soft_ink)) == 1
+
+
+def test_a_five_whose_bar_is_lifted_off_is_one_region_by_components_too():
+    image, strokes = draw_number("5")
+    body, bar = strokes
+    lifted = PenStroke(tuple((x, y - 14) for x, y in bar.points), bar.width)  # the bar floats above the body
+    image = render([body, lifted], image.shape)
+    soft_ink = ink_of(image)
+    assert label_components(soft_ink > 0)[1] == 2  # two pieces of ink
+    assert len(component_regions(soft_ink)) == 1
+    assert len(stroke_regions(soft_ink, [body, lifted])) == 1
+
+
+@pytest.mark.parametrize("digits", ["12", "705", "4444", "93518", "260416"])
+def test_numbers_of_every_length_give_one_region_per_digit_left_to_right(digits):
+    image, strokes = draw_number(digits, [float(g) for g in np.resize([4, 25, 10, 2, 16], len(digits) - 1)])
+    soft_ink = ink_of(image)
+    for regions in (stroke_regions(soft_ink, strokes), component_regions(soft_ink)):
+        assert len(regions) == len(digits)
+        lefts = [region.left for region in regions]
+        assert lefts == sorted(lefts)
+
+
+def test_uneven_baselines_and_sizes_do_not_merge_or_split_digits():
+    image, strokes = draw_number("3172", [6, 30, 3], tops=[30, 60, 45, 20])
+    assert len(stroke_regions(ink_of(image), strokes)) == 4
+    assert len(component_regions(ink_of(image))) == 4
+
+
+def test_a_one_that_only_grazes_its_neighbour_stays_apart():
+    # x-ranges: a "1" 12 px wide overlapping a "2" by 5 px; 5 / max(12, 90 / 3) is well under half
+    assert group_by_x_overlap([(20, 32), (27, 80)], [90, 90]) == [[0], [1]]
+    assert group_by_x_overlap([(20, 60), (25, 55)], [40, 90]) == [[0, 1]]  # a bar over its digit
+
+
+def test_a_speck_far_from_the_digits_is_dropped_and_a_near_fragment_joins_its_digit():
+    image, strokes = draw_number("23", [30])
+    dot_far = PenStroke(((image.shape[1] - 8.0, 20.0),), 6)
+    dot_near = PenStroke(((150.0, 140.0),), 5)
+    soft_ink = ink_of(render([*strokes, dot_far, dot_near], image.shape))
+    regions = stroke_regions(soft_ink, [*strokes, dot_far, dot_near])
+    assert len(regions) == 2
+
+
+def test_segment_ink_drops_a_neighbours_slivers_and_crops():
+    ink = np.zeros((40, 60), dtype=np.float32)
+    ink[5:35, 10:14] = 1.0  # a stroke
+    ink[5:35, 30:34] = 1.0  # the next digit's stroke ...
+    ink[18:22, 27:30] = 1.0  # ... whose curve's tip reaches into the cut
+    crop, (top, left, height, width) = segment_ink(Region(0, 0, ink), 0, 29)
+    assert (top, left, height, width) == (5, 10, 30, 4)  # the tip (8 px against 120) is a sliver: dropped
+    assert crop.shape == (30, 4)
+
+
+def test_cut_candidates_prefer_the_valley_between_touching_digits():
+    ink = np.zeros((30, 50), dtype=np.float32)
+    ink[:, 5:20] = 1.0
+    ink[:, 30:45] = 1.0
+    ink[14:16, 20:30] = 1.0  # a thin bridge: they touch
+    cuts = cut_candidates(Region(0, 0, ink), spacing=3, limit=3)
+    assert any(21 <= cut <= 29 for cut in cuts)
+    assert all(abs(a - b) >= 3 for a, b in zip(cuts, cuts[1:]))
