@@ -54,12 +54,12 @@ class RescoreChart(pg.PlotWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setMouseEnabled(x=False, y=False)
-        plot.setTitle("Your drawing, as the model learns", size="9pt")
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        plot.setTitle("Your drawing, as the model learns", size="9pt", color=text)
         plot.setLabel("left", "probability")
         plot.setLabel("bottom", "epoch")
         plot.setYRange(0.0, 1.0, padding=0.02)
         plot.showGrid(x=False, y=True, alpha=0.2)
-        text = self.palette().color(QPalette.ColorRole.WindowText)
         for name in ("left", "bottom"):
             plot.getAxis(name).setTextPen(text)
         self._class_names: list[str] = [str(index) for index in range(10)]
@@ -115,6 +115,7 @@ class RescoreChart(pg.PlotWidget):
         top = set(np.argsort(values)[::-1][:LABELLED].tolist())
         for index, label in enumerate(self._labels):
             label.setText(self._class_names[index] if index in top and values[index] > 0.02 else "")
+            label.setAnchor((1, 0) if values[index] > 0.5 else (1, 1))  # below a high line, above a low one
             label.setPos(x, float(values[index]))
 
     def _make_lines(self) -> None:
@@ -126,6 +127,6 @@ class RescoreChart(pg.PlotWidget):
         for index in range(len(self._class_names)):
             color = QColor(CLASS_COLORS[index % len(CLASS_COLORS)])
             self._lines.append(plot.plot([], [], pen=pg.mkPen(color, width=2), name=self._class_names[index]))
-            label = pg.TextItem("", color=color, anchor=(0, 0.5))
+            label = pg.TextItem("", color=color, anchor=(1, 1))  # above the line's newest point, inside the plot
             plot.addItem(label)
             self._labels.append(label)
