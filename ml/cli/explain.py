@@ -7,8 +7,9 @@ import math
 import sys
 from pathlib import Path
 
+from ml.cli.predict import class_label as label
 from ml.cli.predict import format_record as format_prediction
-from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
+from ml.cli.predict import load_model_or_exit, read_digit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
 
 METHOD_TITLES = {"gradcam": "Grad-CAM", "integrated-gradients": "Integrated Gradients"}
@@ -31,37 +32,25 @@ class OverlayNames:
         return self.folder / name
 
 
-def label(index: int, class_names: list[str]):
-    """A class as ``predict`` names it: the digit for digit models, else the class's name."""
-    return index if class_names == [str(i) for i in range(len(class_names))] else class_names[index]
-
-
 def explain_record(file: str, tracer, explainer, args: argparse.Namespace, names: OverlayNames) -> dict:
     """One image's line: prediction, class explained, input, saliency and layers; or a reason, or an error."""
-    from ml.errors import ImageReadError
     from ml.inspect.evidence import saliency
     from ml.inspect.overlay import overlay_image, write_png_atomically
     from ml.models.limits import shorten
-    from ml.preprocess.pipeline import preprocess_file
 
     record: dict = {"file": file}
-    try:
-        prepared = preprocess_file(file)
-    except ImageReadError as error:
-        record["error"] = str(error)
-        return record
-    if prepared.blank:
-        record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
+    image = read_digit(file, record)
+    if image is None:
         return record
     class_names = explainer.loaded.metadata.class_names
     try:
-        probabilities = tracer.trace(prepared.image)[-1].values
+        probabilities = tracer.trace(image)[-1].values
         if not all(math.isfinite(float(value)) for value in probabilities):
             record.update(prediction=None, reason="the model's output is not a number (NaN or infinite) for this image")
             return record
         winner = int(max(range(len(probabilities)), key=lambda index: float(probabilities[index])))
         explained = winner if args.class_index is None else args.class_index
-        evidence = explainer.explain(prepared.image, method=args.method, class_index=explained)
+        evidence = explainer.explain(image, method=args.method, class_index=explained)
     except Exception as error:  # noqa: BLE001 - a model that fails on this image: said, and the next file goes on
         record["error"] = f"the model could not explain this image: {shorten(str(error) or type(error).__name__)}"
         return record
@@ -70,7 +59,7 @@ def explain_record(file: str, tracer, explainer, args: argparse.Namespace, names
         prediction=label(winner, class_names),
         class_explained=label(explained, class_names),
         method=args.method,
-        input28=[[round(float(value), 4) for value in row] for row in prepared.image],
+        input28=[[round(float(value), 4) for value in row] for row in image],
         saliency=None if distribution is None else [[round(float(v), 6) for v in row] for row in distribution],
         layers=tracer.describe(),
     )
@@ -79,7 +68,7 @@ def explain_record(file: str, tracer, explainer, args: argparse.Namespace, names
     path = names.next_for(file)
     caption = f"{METHOD_TITLES[args.method]} for {label(explained, class_names)}"
     try:
-        write_png_atomically(overlay_image(prepared.image, evidence.positive, evidence.negative, caption), path)
+        write_png_atomically(overlay_image(image, evidence.positive, evidence.negative, caption), path)
     except OSError as error:
         record["error"] = f"could not write {path}: {error.strerror or error}"
         return record

@@ -61,23 +61,38 @@ def _writes_to_descriptor_1(stream: TextIO) -> bool:
         return False
 
 
-def predict_record(file: str, predictor, class_names: list[str]) -> dict:
-    """The result for one image file: a prediction, ``prediction: null`` with a reason, or an error."""
+def read_digit(file: str, record: dict):
+    """The file's 28x28 digit, or None with the record's ``error`` (unreadable) or ``prediction: null`` and ``reason``
+    (blank) filled in."""
     from ml.errors import ImageReadError
-    from ml.models.limits import shorten
     from ml.preprocess.pipeline import preprocess_file
 
-    record: dict = {"file": file}
     try:
         prepared = preprocess_file(file)
     except ImageReadError as error:
         record["error"] = str(error)
-        return record
+        return None
     if prepared.blank:
         record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
+        return None
+    return prepared.image
+
+
+def class_label(index: int, class_names: list[str]):
+    """A class as the JSON names it: the digit itself for a digit model, else the class's name."""
+    return index if class_names == [str(i) for i in range(len(class_names))] else class_names[index]
+
+
+def predict_record(file: str, predictor, class_names: list[str]) -> dict:
+    """The result for one image file: a prediction, ``prediction: null`` with a reason, or an error."""
+    from ml.models.limits import shorten
+
+    record: dict = {"file": file}
+    image = read_digit(file, record)
+    if image is None:
         return record
     try:
-        row = predictor.predict_one(prepared.image)
+        row = predictor.predict_one(image)
     except Exception as error:  # noqa: BLE001 - a model that fails on this image: said, and the next file goes on
         record["error"] = f"the model could not score this image: {shorten(str(error) or type(error).__name__)}"
         return record
@@ -90,7 +105,7 @@ def predict_record(file: str, predictor, class_names: list[str]) -> dict:
         return record
     winner = max(range(len(row)), key=lambda index: float(row[index]))
     record.update(
-        prediction=winner if class_names == [str(i) for i in range(len(row))] else class_names[winner],
+        prediction=class_label(winner, class_names),
         confidence=round(float(row[winner]), 6),
         probabilities=[round(float(p), 6) for p in row],
     )
