@@ -38,8 +38,7 @@ def test_focus_entering_a_qt_file_dialog_makes_it_roomy_once(qtbot, qt_dialog):
     watcher = install_roomy_file_dialogs(QApplication.instance())
     assert install_roomy_file_dialogs(QApplication.instance()) is watcher  # one per application
     assert isinstance(watcher, RoomyFileDialogs)
-    qt_dialog.show()
-    qt_dialog.activateWindow()
+    qt_dialog.show()  # not activated: an active dialog left behind would change later tests' windows
     name_field = qt_dialog.findChild(QLineEdit, "fileNameEdit")
     watcher._on_focus_changed(None, name_field)  # as QApplication.focusChanged reports it
     assert qt_dialog.property("digitlab_roomy") is True
