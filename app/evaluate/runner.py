@@ -119,7 +119,8 @@ class EvaluationRunner(QObject):
 
     @Slot(object)
     def _on_result(self, result: JobResult) -> None:
-        self.cache.put(result.request, result)
+        if result.request.kind != "report":  # a report is a file written, nothing to show again
+            self.cache.put(result.request, result)
         self.result_ready.emit(result)
 
     @Slot()

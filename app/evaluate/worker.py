@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 logger = logging.getLogger(__name__)
 
-JOB_KINDS = ("evaluate", "calibrate", "robustness", "compare", "map")
+JOB_KINDS = ("evaluate", "calibrate", "robustness", "compare", "map", "report")
 
 
 class JobStopped(Exception):
@@ -68,6 +68,10 @@ class JobRequest:
     method: str = "pca"  # the map's projection: "pca" or "tsne"
     limit: int | None = None  # the set's first ``limit`` images only (quick looks, tests)
     evaluation: Any = None  # an Evaluation of ``model`` on this set already at hand (compare reuses it)
+    eval_set: Any = None  # the report's images (an EvaluationSet), with ``evaluation``
+    curves: Any = None  # the report's robustness curves, if a sweep was run
+    curves_images: int | None = None  # how many images that sweep used
+    report_to: str | None = None  # the folder a report is written to
 
     @property
     def dataset_key(self) -> tuple:
@@ -131,6 +135,8 @@ class EvaluationWorker(QObject):
     # ----------------------------------------------------------------------------------------- the jobs
 
     def _run(self) -> JobResult:
+        if self.request.kind == "report":  # drawn from results at hand: no model, no set to load
+            return JobResult(self.request, self.request.eval_set, self._report())
         from ml.evaluation.sets import load_evaluation_set
 
         request = self.request
@@ -216,6 +222,17 @@ class EvaluationWorker(QObject):
         points = project(features, method=method)
         return {"points": points, "indices": indices, "method": method, "layer": penultimate_description(loaded)}
 
+    def _report(self) -> dict[str, Any]:
+        from ml.evaluation.report import render_report, write_report
+
+        request = self.request
+        self.stage_changed.emit("Drawing the report…")
+        files = render_report(request.evaluation, request.eval_set.images, request.curves, request.model.name,
+                              request.curves_images)  # fmt: skip
+        self._check_stop()
+        self.stage_changed.emit(f"Writing the report to {request.report_to}…")
+        return {"folder": str(write_report(request.report_to, files)), "files": sorted(files)}
+
     # ----------------------------------------------------------------------------------------- helpers
 
     def _load(self, ref: ModelRef):
@@ -231,6 +248,19 @@ class EvaluationWorker(QObject):
     def _check_stop(self) -> None:
         if self._stop.is_set():
             raise JobStopped
+
+
+def report_request(result: JobResult, sweep: JobResult | None, folder: str) -> JobRequest:
+    """The request to write ``result``'s evaluation (and ``sweep``'s curves, if any) as a report into ``folder``."""
+    return dataclasses.replace(
+        result.request,
+        kind="report",
+        evaluation=result.payload["evaluation"],
+        eval_set=result.eval_set,
+        curves=None if sweep is None else sweep.payload["curves"],
+        curves_images=None if sweep is None else sweep.payload["images"],
+        report_to=str(folder),
+    )
 
 
 ROBUSTNESS_SAMPLE = 2000

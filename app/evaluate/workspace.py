@@ -8,8 +8,11 @@ and a map of the data. Clicking any image opens it in the main window's canvas.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.common.widgets import ElidedComboBox
 from app.evaluate.calibration_view import CalibrationView
+from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model
 from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
 from app.evaluate.gallery import ImageGallery, example_captions
@@ -35,15 +39,8 @@ from app.evaluate.mistakes_view import MistakesView
 from app.evaluate.numbers_view import NumbersView
 from app.evaluate.robustness_view import RobustnessView
 from app.evaluate.runner import EvaluationRunner
-from app.evaluate.worker import JobRequest, JobResult, ModelRef, model_ref
+from app.evaluate.worker import JobRequest, JobResult, ModelRef, model_ref, report_request
 
-SET_LABELS = {
-    "mnist-test": "MNIST test (10,000 images)",
-    "fashion-test": "Fashion-MNIST test (10,000 images)",
-    "digits-test": "scikit-learn digits, test split",
-    "folder": "An image folder…",
-}
-MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
 WARNING_STYLE = "color: #a33; font-weight: 600;"
 
 
@@ -96,6 +93,9 @@ class EvaluationWorkspace(QMainWindow):
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.run_evaluation)
         self.stop_button = QPushButton("Stop")
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip("confusion.png, reliability.png, robustness.png, mistakes.png and index.html")
+        self.report_button.clicked.connect(self.ask_report_folder)
         self.stop_button.clicked.connect(self.runner.stop)
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
@@ -104,6 +104,7 @@ class EvaluationWorkspace(QMainWindow):
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setObjectName("EvaluationMessage")
+        self.message_label.setOpenExternalLinks(True)  # "open index.html" after a report
         row = QHBoxLayout()
         row.addWidget(self.model_label)
         row.addSpacing(16)
@@ -112,6 +113,7 @@ class EvaluationWorkspace(QMainWindow):
         row.addWidget(self.browse_button)
         row.addWidget(self.run_button)
         row.addWidget(self.stop_button)
+        row.addWidget(self.report_button)
         row.addWidget(self.progress_bar, 1)
 
         self.matrix = ConfusionMatrixView()
@@ -282,6 +284,22 @@ class EvaluationWorkspace(QMainWindow):
         else:
             self._start(request)
 
+    @Slot()
+    def ask_report_folder(self) -> None:
+        """Choose the folder for the shown evaluation's report, then write it."""
+        start = str(self.settings.value("evaluate/reports", ""))
+        folder = QFileDialog.getExistingDirectory(self, "Save the evaluation report in", start)
+        if folder:
+            self.settings.setValue("evaluate/reports", folder)
+            self.save_report(folder)
+
+    def save_report(self, folder: str) -> None:
+        """Write the shown evaluation (and its robustness sweep, if run) as pictures and a page, in a worker."""
+        if self.result is None:
+            return
+        sweep = self.runner.cache.get(dataclasses.replace(self.result.request, kind="robustness"))
+        self._start(report_request(self.result, sweep, folder))
+
     # -------------------------------------------------------------------------------------- showing
 
     def show_evaluation(self, result: JobResult) -> None:
@@ -379,6 +397,9 @@ class EvaluationWorkspace(QMainWindow):
                 self.show_comparison(result)
         elif kind == "map" and self._is_current(request):
             self.show_map(result)
+        elif kind == "report":
+            index = QUrl.fromLocalFile(str(Path(result.payload["folder"]) / "index.html")).toString()
+            self.show_message(f"Saved the report in {result.payload['folder']}: <a href='{index}'>open index.html</a>")
 
     def _on_calibrated(self, result: JobResult) -> None:
         calibration = result.payload["calibration"]
@@ -425,24 +446,13 @@ class EvaluationWorkspace(QMainWindow):
             self.compare_with(other)
 
     def _other_model(self, source: str) -> ModelRef | None:
-        """The previous model, or a model file the user picks."""
-        if source == "previous":
-            description = self.description or {}
-            path = description.get("previous_source_path")
-            if not path:
-                self.show_message("There is no previous model; open or train another one first.", warning=True)
-                return None
-            return model_ref(
-                path, description.get("previous_name") or "previous", description.get("previous_temperature")
-            )
-        folder = str(self.settings.value("evaluate/models", ""))
-        path, _ = QFileDialog.getOpenFileName(self, "Compare with a model", folder, MODEL_FILTER)
-        if not path:
-            return None
-        self.settings.setValue("evaluate/models", str(path))
-        from pathlib import Path
-
-        return model_ref(path, Path(path).stem)
+        """The previous model, or a model file the user picks (None, with a message when there is none)."""
+        if source != "previous":
+            return ask_model_file(self, self.settings)
+        other = previous_model(self.description)
+        if other is None:
+            self.show_message("There is no previous model; open or train another one first.", warning=True)
+        return other
 
     @Slot(int)
     def _open_image(self, index: int) -> None:
@@ -496,6 +506,7 @@ class EvaluationWorkspace(QMainWindow):
         ready = self.model is not None and self.set_box.count() > 0
         has_previous = bool(self.description and self.description.get("previous_source_path"))
         self.run_button.setEnabled(ready and not running)
+        self.report_button.setEnabled(not running and self.result is not None)
         self.stop_button.setEnabled(running)
         self.set_box.setEnabled(not running)
         self.browse_button.setEnabled(not running and self.set_box.findData("folder") >= 0)

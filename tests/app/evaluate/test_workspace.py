@@ -191,3 +191,32 @@ def test_the_mistakes_filter_by_true_and_predicted_class(qtbot, workspace):
     assert shown and all(evaluation.labels[i] == true_class and evaluation.predictions[i] != true_class for i in shown)
     workspace.mistakes.set_filters(None, None)
     assert workspace.mistakes.gallery.count() == len(wrong)
+
+
+def test_save_report_writes_the_pictures_and_the_page_in_a_worker(qtbot, workspace, tmp_path):
+    from PIL import Image
+
+    assert not workspace.report_button.isEnabled()  # nothing evaluated yet
+    workspace.image_limit = 200
+    run_and_wait(qtbot, workspace)
+    assert workspace.report_button.isEnabled()
+    started = len(workspace.runner.cache)
+    run_and_wait(qtbot, workspace, lambda: workspace.save_report(str(tmp_path / "report")))
+    written = sorted(path.name for path in (tmp_path / "report").iterdir())
+    assert written == ["confusion.png", "index.html", "mistakes.png", "reliability.png", "robustness.png"]
+    for name in [name for name in written if name.endswith(".png")]:
+        with Image.open(tmp_path / "report" / name) as picture:
+            picture.verify()
+    assert " of 200)" in (tmp_path / "report" / "index.html").read_text()  # the 200 images judged
+    assert "open index.html" in workspace.message_label.text() and len(workspace.runner.cache) == started
+
+
+def test_a_report_that_cannot_be_written_says_why_and_leaves_nothing(qtbot, workspace, tmp_path):
+    workspace.image_limit = 100
+    run_and_wait(qtbot, workspace)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with qtbot.waitSignal(workspace.runner.failed, timeout=JOB_TIMEOUT_MS) as failed:
+        workspace.save_report(str(blocker))
+    assert "is a file, not a folder" in failed.args[0]
+    assert blocker.read_text() == "not a folder"
