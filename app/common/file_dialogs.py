@@ -53,7 +53,17 @@ class RoomyFileDialogs(QObject):
 
     def __init__(self, application: QApplication) -> None:
         super().__init__(application)
+        self._application = application
+        self._watching = True
         application.focusChanged.connect(self._on_focus_changed)
+        application.aboutToQuit.connect(self.stop)  # no Python slot while the application's widgets are torn down
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop watching (the application is quitting)."""
+        if self._watching:
+            self._watching = False
+            self._application.focusChanged.disconnect(self._on_focus_changed)
 
     @Slot(QWidget, QWidget)
     def _on_focus_changed(self, old: QWidget | None, now: QWidget | None) -> None:

@@ -53,3 +53,17 @@ def test_focus_elsewhere_leaves_other_windows_alone(qtbot):
     watcher._on_focus_changed(None, window)
     watcher._on_focus_changed(window, None)
     assert window.size().width() == 200 and window.property("digitlab_roomy") is None
+
+
+def test_the_watcher_lets_go_when_the_application_quits(qtbot):
+    from PySide6.QtCore import SIGNAL
+
+    application = QApplication.instance()
+    signal = SIGNAL("focusChanged(QWidget*,QWidget*)")
+    before = application.receivers(signal)
+    watcher = RoomyFileDialogs(application)
+    assert application.receivers(signal) == before + 1
+    watcher.stop()  # what aboutToQuit calls
+    assert application.receivers(signal) == before
+    watcher.stop()  # twice is harmless
+    watcher.deleteLater()
