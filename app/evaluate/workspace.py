@@ -33,7 +33,7 @@ from app.evaluate.calibration_view import CalibrationView
 from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model
 from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
-from app.evaluate.gallery import ImageGallery, example_captions
+from app.evaluate.gallery import ImageGallery, confidence_text, example_captions
 from app.evaluate.map_view import MapView
 from app.evaluate.mistakes_view import MistakesView
 from app.evaluate.numbers_view import NumbersView
@@ -470,11 +470,15 @@ class EvaluationWorkspace(QMainWindow):
             self._emit_image(self.map_result.eval_set, index, evaluation if same else None)
 
     def _emit_image(self, eval_set, index: int, evaluation) -> None:
+        """Hand an image to the canvas, saying what the evaluation made of the set's own pixels (the canvas reads
+        it as any opened image, through its preprocessing, so its figures may differ a little)."""
         true_name = eval_set.class_names[int(eval_set.labels[index])]
-        words = f"{eval_set.title.split(' (')[0]} #{index} (true {true_name}"
+        words = f"{eval_set.title.split(' (')[0]} #{index}: true {true_name}"
         if evaluation is not None:
-            words += f", evaluated as {evaluation.class_names[int(evaluation.predictions[index])]}"
-        self.image_chosen.emit(np.array(eval_set.images[index], dtype=np.float32), words + ")")
+            predicted = evaluation.class_names[int(evaluation.predictions[index])]
+            words += f"; evaluated as {predicted} ({confidence_text(float(evaluation.confidence[index]) * 100)})"
+            words += " from the set's own pixels, here after the canvas's preprocessing"
+        self.image_chosen.emit(np.array(eval_set.images[index], dtype=np.float32), words)
 
     def _is_current(self, request: JobRequest, same_model: bool = True) -> bool:
         """True when ``request`` was for the chosen set (and, with ``same_model``, for the active model as it is)."""

@@ -66,13 +66,22 @@ def test_click_through_cell_then_gallery_puts_the_image_in_the_canvas_with_its_p
     assert gallery.count() == confusion[true_class, predicted_class]
     first = gallery.dataset_indices()[0]
     assert evaluation.labels[first] == true_class and evaluation.predictions[first] == predicted_class
+    assert "most confident first" in gallery.title.text()
 
+    # the diagonal cell of the same class: its most confident image is read the same way on the canvas
+    qtbot.mouseClick(
+        plot.viewport(), Qt.MouseButton.LeftButton, pos=workspace.matrix.cell_center(true_class, true_class)
+    )
+    surest = gallery.dataset_indices()[0]
+    assert evaluation.labels[surest] == true_class == evaluation.predictions[surest]
     rect = gallery.view.visualRect(gallery.model.index(0))
     with qtbot.waitSignal(
         window.prediction_shown, timeout=30_000, check_params_cb=lambda shown: shown["final"]
     ) as shown:
         qtbot.mouseClick(gallery.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    image = workspace.result.eval_set.images[first]
+    image = workspace.result.eval_set.images[surest]
     assert np.array_equal(window.canvas.drawing.source, image)  # the 28x28 itself, predicted as a dropped image is
-    assert int(np.argmax(shown.args[0]["probabilities"])) == predicted_class
-    assert f"#{first} (true {true_class}" in window.statusBar().currentMessage()
+    assert int(np.argmax(shown.args[0]["probabilities"])) == true_class
+    assert (
+        window.statusBar().currentMessage().startswith(f"Opened MNIST test #{surest}: true {true_class}; evaluated as")
+    )

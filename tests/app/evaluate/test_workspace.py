@@ -178,7 +178,7 @@ def test_the_map_places_every_image_and_a_click_opens_one(qtbot, workspace):
     with qtbot.waitSignal(workspace.image_chosen) as chosen:
         workspace.map_view._on_clicked(workspace.map_view.scatter, [spot], None)
     image, words = chosen.args
-    assert np.array_equal(image, workspace.map_result.eval_set.images[3]) and words.startswith("MNIST test #3 (true ")
+    assert np.array_equal(image, workspace.map_result.eval_set.images[3]) and words.startswith("MNIST test #3: true ")
 
 
 def test_the_mistakes_filter_by_true_and_predicted_class(qtbot, workspace):
