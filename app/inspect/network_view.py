@@ -65,6 +65,7 @@ class LayerRow(QFrame):
     def __init__(self, layer: dict, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.layer = layer
+        self.pending: dict | None = None  # the newest output while the row is hidden (another tower's)
         self.key = layer_key(layer)
         self.mosaic = MapMosaic(max_tile=largest_tile(layer["output_shape"]))
         self.mosaic.describe = self._describe
@@ -98,6 +99,7 @@ class LayerRow(QFrame):
     def set_layer(self, layer: dict) -> None:
         """New values for the same layer: recolour, no rebuild."""
         self.layer = layer
+        self.pending = None
         values = layer.get("values")
         if values is None:
             self.mosaic.setHidden(True)
@@ -279,6 +281,9 @@ class NetworkView(QWidget):
             self._rebuild(layers)
             self._set_towers(sorted({layer["tower"] for layer in layers if layer.get("tower")}))
         for row, layer in zip(self._rows, layers, strict=True):
+            if row.isHidden():
+                row.pending = layer  # another tower's: coloured when its tower is picked
+                continue
             row.set_layer(layer)
             row.set_labels(self._class_names)
         self._show_input(layers)
@@ -325,6 +330,9 @@ class NetworkView(QWidget):
         for row in self._rows:
             row_tower = row.layer.get("tower")
             row.setHidden(bool(row_tower) and row_tower != tower)
+            if not row.isHidden() and row.pending is not None:
+                row.set_layer(row.pending)
+                row.set_labels(self._class_names)
 
     def _show_input(self, layers: Sequence[dict]) -> None:
         first = next((layer for layer in layers if layer["kind"] == "input"), None)

@@ -120,8 +120,11 @@ def test_towers_are_picked_one_at_a_time(view):
     assert view.tower_picker.isVisibleTo(view) and view.tower_picker.count() == 2
     shown = {row.layer.get("tower") for row in view.visible_rows}
     assert shown == {None, "tower 1"}
+    tower_two_conv = next(row for row in view.rows if row.layer.get("tower") == "tower 2" and row.kind == "conv")
+    assert tower_two_conv.mosaic.count == 0  # hidden: not coloured for each drawing
     view.tower_picker.setCurrentText("tower 2")
     assert {row.layer.get("tower") for row in view.visible_rows} == {None, "tower 2"}
+    assert tower_two_conv.mosaic.count == 8  # coloured when its tower is picked
     assert len(view.rows) > len(view.visible_rows)
 
 
