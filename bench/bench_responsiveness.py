@@ -450,7 +450,9 @@ def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -
     baseline = BaselineProbe(probe_ms)
     probe.start()
     mouse.start(16)
+    busy_before = time.thread_time()  # the window thread's own CPU time: what it costs, whatever the load
     loop.exec()
+    busy = (time.thread_time() - busy_before) * 1000.0 / seconds
     mouse.stop()
     probe.stop()
     idle = baseline.stop()
@@ -458,7 +460,7 @@ def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -
     stalls = probe.stalls_ms.get("drawing", [])
     shown = "Look inside closed" if method is None else f"Look inside open ({method}; network view, evidence overlay)"
     print(
-        f"drawing {seconds:.0f} s with {shown}: "
+        f"drawing {seconds:.0f} s with {shown}: window thread busy {busy:.0f} ms per second; "
         f"{describe_stalls(stalls)}; {counts['predictions'] / seconds:.1f} predictions/s, "
         f"{counts['layers'] / seconds:.1f} layer traces/s, {counts['evidence'] / seconds:.1f} evidence maps/s "
         f"(targets: max <= 50 ms, p99 <= 20 ms); an idle separate process meanwhile: {describe_stalls(idle)}",
