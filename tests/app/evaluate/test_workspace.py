@@ -220,3 +220,32 @@ def test_a_report_that_cannot_be_written_says_why_and_leaves_nothing(qtbot, work
         workspace.save_report(str(blocker))
     assert "is a file, not a folder" in failed.args[0]
     assert blocker.read_text() == "not a folder"
+
+
+def test_an_empty_folder_gets_a_clear_message(qtbot, workspace, tmp_path):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    with qtbot.waitSignal(workspace.runner.failed, timeout=JOB_TIMEOUT_MS) as failed:
+        workspace.set_folder(str(empty))
+        workspace.run_evaluation()
+    qtbot.waitUntil(lambda: not workspace.runner.is_running, timeout=10_000)
+    assert "has no class subfolders" in failed.args[0] and workspace.message_label.text() == failed.args[0]
+    assert workspace.result is None
+
+
+def test_the_scikit_learn_digits_test_split_is_judged_at_the_models_size(qtbot, workspace):
+    workspace.set_box.setCurrentIndex(workspace.set_box.findData("digits-test"))
+    run_and_wait(qtbot, workspace)
+    eval_set = workspace.result.eval_set
+    assert eval_set.images.shape[1:] == (28, 28) and workspace.matrix.confusion.sum() == len(eval_set) > 0
+    assert "scikit-learn" in workspace.windowTitle()
+
+
+def test_hovering_a_point_of_the_map_shows_its_image(qtbot, workspace):
+    workspace.image_limit = 100
+    run_and_wait(qtbot, workspace)
+    run_and_wait(qtbot, workspace, lambda: workspace.run_map("pca"))
+    spot = workspace.map_view.scatter.points()[5]
+    workspace.map_view._on_hovered(workspace.map_view.scatter, [spot], None)
+    assert workspace.map_view.preview.pixmap().width() == 112
+    assert workspace.map_view.preview_text.text().startswith("#5: true ")
