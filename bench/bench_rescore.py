@@ -6,7 +6,12 @@ the second epoch (which includes the first epoch's end-of-epoch re-score and fil
 On a loaded machine the A/B ratio swings by tens of per cent between rounds, so the time spent inside the re-scoring
 callback is also measured directly, as a share of the epoch: the throughput it costs.
 
+``--alternate-epochs N`` instead trains once for N epochs, re-scoring only in every other epoch (an epoch's end
+report is charged to the next epoch, whose time it lands in), so on and off epochs alternate every few seconds and share
+the machine's load; medians of the epochs after the first.
+
     python bench/bench_rescore.py [--preset fast] [--samples 20000] [--rounds 3]
+    python bench/bench_rescore.py --alternate-epochs 13 --every 50 [--preset fast] [--samples 12000]
 """
 
 from __future__ import annotations
@@ -45,6 +50,76 @@ def timing_rescore_callbacks(spent: list[float]) -> None:
     fit_module.make_rescore_callback = make_timed
 
 
+def alternating_epochs(args: argparse.Namespace, dataset, drawing) -> None:
+    """One run, re-scoring in even epochs only; print the median samples/s of on and off epochs and their ratio."""
+    import time
+
+    import ml.training.fit as fit_module
+    from ml.training.config import PauseGate, TrainConfig
+    from ml.training.fit import fit
+    from ml.training.rescore import Rescore, make_rescore_callback
+
+    def make_gated(*make_args, **make_kwargs):
+        callback = make_rescore_callback(*make_args, **make_kwargs)
+        report = callback.report
+
+        def gated_report(batch: int, epoch_end: bool) -> None:
+            if (callback.epoch + (1 if epoch_end else 0)) % 2 == 0:
+                report(batch, epoch_end)
+
+        callback.report = gated_report
+        return callback
+
+    fit_module.make_rescore_callback = make_gated
+    epochs: list[dict] = []
+    cpu: list[float] = []  # the process's CPU seconds (all threads) at each epoch's end: less swayed by other jobs
+    reports: list[dict] = []
+
+    def epoch_ended(report: dict) -> None:
+        cpu.append(time.process_time())
+        epochs.append(report)
+
+    config = TrainConfig(
+        preset=args.preset, epochs=args.alternate_epochs, batch_size=args.batch_size, schedule="constant", seed=0
+    )
+    fit(
+        config,
+        dataset=dataset,
+        on_batch=lambda report: None,
+        on_epoch=epoch_ended,
+        should_stop=lambda: False,
+        wait_while_paused=PauseGate(),
+        rescore=Rescore(drawing, reports.append, every_batches=args.every),
+    )
+    elapsed = [report["elapsed"] for report in epochs]
+    durations = {index: elapsed[index] - elapsed[index - 1] for index in range(1, len(elapsed))}
+    rate = {
+        parity: len(dataset.x_train) / statistics.median(d for i, d in durations.items() if i % 2 == parity)
+        for parity in (0, 1)
+    }
+    steps = -(-len(dataset.x_train) // args.batch_size)
+    print(
+        f"alternating epochs, preset {args.preset}, {len(dataset.x_train)} images, batch {args.batch_size} ({steps} "
+        f"batches per epoch), re-scoring every {args.every} batches and at each epoch's end, {len(durations)} epochs "
+        f"after the first ({len(reports)} re-scorings):"
+    )
+    print(
+        "  epoch seconds (on = with re-scoring): "
+        + ", ".join(
+            f"{index + 1} {'on' if index % 2 == 0 else 'off'} {seconds:.2f}" for index, seconds in durations.items()
+        )
+    )
+    print(f"  epochs with re-scoring     {rate[0]:,.0f} samples/s (median)")
+    print(f"  epochs without re-scoring  {rate[1]:,.0f} samples/s (median)")
+    print(f"  ratio                      {rate[0] / rate[1]:.3f}")
+    cpu_seconds = {index: cpu[index] - cpu[index - 1] for index in range(1, len(cpu))}
+    median_cpu = {parity: statistics.median(d for i, d in cpu_seconds.items() if i % 2 == parity) for parity in (0, 1)}
+    print(
+        f"  CPU seconds per epoch: with {median_cpu[0]:.2f}, without {median_cpu[1]:.2f} (median); "
+        f"throughput ratio by CPU work {median_cpu[1] / median_cpu[0]:.3f}"
+    )
+
+
 def second_epoch_seconds(preset: str, dataset, batch_size: int, seed: int, every: int | None, drawing) -> float:
     """Seconds of the second epoch of ``fit``, re-scoring ``drawing`` every ``every`` batches (None: not at all)."""
     from ml.training.config import PauseGate, TrainConfig
@@ -78,6 +153,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--alternate-epochs", type=int, default=0, help="one run, re-scoring every other epoch")
+    parser.add_argument("--every", type=int, default=200, help="with --alternate-epochs: re-score every N batches")
     args = parser.parse_args()
 
     from ml.data.datasets import load_mnist
@@ -85,6 +162,9 @@ def main() -> None:
     dataset = load_mnist(validation_size=2000).subset(args.samples, 2000)
     drawing = np.asarray(dataset.x_test[0], dtype=np.float32).reshape(28, 28)
     drawing = drawing / 255.0 if drawing.max() > 1 else drawing
+    if args.alternate_epochs:
+        alternating_epochs(args, dataset, drawing)
+        return
     variants = {"off": None, "every 200 batches (default)": 200, "every 50 batches": 50}
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     shares: dict[str, list[float]] = {name: [] for name in variants}
