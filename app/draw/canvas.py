@@ -158,7 +158,7 @@ class DrawingCanvas(QWidget):
         self._hover: QPointF | None = None
         self._cache: QImage | None = None
         self._overlay: QImage | None = None
-        self._scaled_overlay: QImage | None = None
+        self._composite: QImage | None = None  # the cache with the overlay in it
         self._number_boxes: list[NumberBox] = []
         self._selected_box: int | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -268,7 +268,7 @@ class DrawingCanvas(QWidget):
         sits) or the whole drawing.
         """
         self._overlay = None if positive is None and negative is None else evidence_qimage(positive, negative, opacity)
-        self._scaled_overlay = None
+        self._composite = None
         self.update()
 
     def strokes_for_reading(self) -> tuple[Stroke, ...] | None:
@@ -395,7 +395,7 @@ class DrawingCanvas(QWidget):
         rect = self.document_rect()
         if rect.width() < 1:
             return
-        painter.drawImage(rect.topLeft(), self._current_cache())
+        painter.drawImage(rect.topLeft(), self._current_picture())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.save()
         painter.setClipRect(rect)
@@ -404,7 +404,6 @@ class DrawingCanvas(QWidget):
         if self._live_points:
             paint_stroke(painter, self._live_stroke())
         painter.restore()
-        self._paint_overlay(painter, rect)
         if self._number_boxes:
             painter.save()
             painter.translate(rect.topLeft())
@@ -469,34 +468,36 @@ class DrawingCanvas(QWidget):
     def _cache_painter(self) -> QPainter:
         """A painter on the cache that takes document coordinates."""
         assert self._cache is not None
+        self._composite = None  # whatever is painted into the cache must show through the overlay too
         painter = QPainter(self._cache)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         scale = self._cache.width() / self._cache.devicePixelRatio() / DOCUMENT_SIZE
         painter.scale(scale, scale)
         return painter
 
-    def _paint_overlay(self, painter: QPainter, rect: QRectF) -> None:
-        """The evidence overlay over what was predicted, smoothly scaled once per size (the canvas repaints on
-        every mouse move)."""
+    def _current_picture(self) -> QImage:
+        """The cache with the evidence overlay composited in, remade only when either changes (the canvas repaints
+        on every mouse move, so the overlay's smooth scaling and blending are not redone each time)."""
+        cache = self._current_cache()
         if self._overlay is None:
-            return
-        drawing = self.drawing
-        target = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE)
-        if drawing.source is not None and drawing.background is not None and not drawing.strokes:
-            target = background_rect(drawing.background)
-        scale = rect.width() / DOCUMENT_SIZE
-        left, top = rect.x() + target.x() * scale, rect.y() + target.y() * scale
-        mapped = QRectF(left, top, target.width() * scale, target.height() * scale).toAlignedRect()
-        scaled = self._scaled_overlay
-        if scaled is None or scaled.size() != mapped.size():
-            scaled = self._scaled_overlay = self._overlay.scaled(
-                mapped.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-        painter.save()
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)  # lights up the black ink too
-        painter.drawImage(mapped.topLeft(), scaled)
-        painter.restore()
-        painter.drawImage(mapped.topLeft(), scaled)  # and tints the white paper
+            return cache
+        if self._composite is None or self._composite.size() != cache.size():
+            drawing = self.drawing
+            target = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE)
+            if drawing.source is not None and drawing.background is not None and not drawing.strokes:
+                target = background_rect(drawing.background)
+            composite = cache.copy()
+            painter = QPainter(composite)
+            scale = composite.width() / composite.devicePixelRatio() / DOCUMENT_SIZE
+            painter.scale(scale, scale)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)  # lights up the black ink
+            painter.drawImage(target, self._overlay)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)  # and tints the paper
+            painter.drawImage(target, self._overlay)
+            painter.end()
+            self._composite = composite
+        return self._composite
 
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):

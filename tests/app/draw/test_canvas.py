@@ -266,3 +266,17 @@ def test_keyboard_focus_shows_as_a_highlighted_frame(qtbot):
     canvas.setFocus()
     qtbot.waitUntil(lambda: canvas.hasFocus())
     assert left_edge_color() == highlight
+
+
+def test_a_stroke_finished_under_the_overlay_stays_visible(qtbot, canvas):
+    positive = np.ones((140, 140), np.float32)
+    canvas.set_overlay(positive, None, 0.3)
+    canvas.grab()  # the overlay is composited into the picture once
+    rect = canvas.document_rect()
+    start = QPoint(round(rect.x() + 0.2 * rect.width()), round(rect.y() + 0.5 * rect.height()))
+    end = QPoint(round(rect.x() + 0.8 * rect.width()), round(rect.y() + 0.5 * rect.height()))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas, end)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
+    middle = QPoint((start.x() + end.x()) // 2, start.y())
+    assert QColor(canvas.grab().toImage().pixel(middle)).lightness() < 128  # the new stroke shows, not stale paper
