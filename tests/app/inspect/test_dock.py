@@ -298,3 +298,20 @@ def test_a_calibrated_model_says_its_bars_are_not_its_own_softmax(dock):
     noted = dock._with_calibration_note(layers)
     assert noted[:-1] == layers[:-1] and "calibrated (temperature 1.54)" in noted[-1]["note"]
     dock._temperature = None
+
+
+def test_a_failing_inspection_is_told_in_one_line_and_drawing_goes_on(qtbot, window, dock):
+    tools = window.models._worker._inspection
+
+    def broken_tracer(slot, fold):
+        raise RuntimeError("a layer the tracer cannot read")
+
+    tools._tracer = broken_tracer
+    try:
+        result = inspected(qtbot, dock, lambda: draw(window, ONE), lambda r: r["error"] is not None)
+    finally:
+        del tools._tracer
+    assert result["error"] == "Could not look inside the model: RuntimeError: a layer the tracer cannot read"
+    assert dock.network.message.text() == result["error"] and "\n" not in result["error"]
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["layers"])  # the next drawing works again
+    assert dock.network.message.isHidden()
