@@ -36,7 +36,7 @@ class MapView(QWidget):
         super().__init__(parent)
         self.method_box = QComboBox()
         self.method_box.addItem("PCA (every image)", "pca")
-        self.method_box.addItem("t-SNE (2,000 images, about a minute)", "tsne")
+        self.method_box.addItem("t-SNE (2,000 images, slower)", "tsne")
         self.draw_button = QPushButton("Draw the map")
         self.draw_button.clicked.connect(lambda: self.map_requested.emit(str(self.method_box.currentData())))
         self.status_label = QLabel("Each point is an image, placed by what the model's last hidden layer makes of it.")

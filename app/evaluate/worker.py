@@ -186,18 +186,17 @@ class EvaluationWorker(QObject):
         return {"curves": curves, "images": min(ROBUSTNESS_SAMPLE, len(eval_set))}
 
     def _compare(self, loaded, eval_set) -> dict[str, Any]:
+        from ml.data.validation import check_labels_fit_model
         from ml.evaluation.compare import compare
         from ml.evaluation.run import evaluate
 
         if self.request.other is None:
             raise ValueError("A comparison needs a second model.")
         evaluation = self.request.evaluation
-        if evaluation is None:
+        if evaluation is None or len(evaluation.labels) != len(eval_set):
             evaluation = self._evaluate(loaded, eval_set)["evaluation"]
         other = self._load(self.request.other)
         self._check_stop()
-        from ml.data.validation import check_labels_fit_model
-
         check_labels_fit_model(eval_set.labels, other.num_classes, other.display_name, eval_set.name)
         self.stage_changed.emit(f"Evaluating {self.request.other.name} on the same images…")
         other_evaluation = evaluate(other, eval_set, progress=self._progress, should_stop=self.should_stop)
@@ -218,7 +217,7 @@ class EvaluationWorker(QObject):
             loaded, eval_set, indices, progress=self._progress, should_stop=self.should_stop
         )
         self._check_stop()
-        self.stage_changed.emit("Projecting with t-SNE (about a minute)…" if method == "tsne" else "Projecting (PCA)…")
+        self.stage_changed.emit(f"Projecting {len(indices):,} images with {'t-SNE' if method == 'tsne' else 'PCA'}…")
         points = project(features, method=method)
         return {"points": points, "indices": indices, "method": method, "layer": penultimate_description(loaded)}
 
