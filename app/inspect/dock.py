@@ -66,6 +66,7 @@ class LookInsideDock(QDockWidget):
         self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
         self._model_name = ""
         self._temperature: float | None = None
+        self._filters_owed = False
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
         self._sent_at = 0.0
         self._throttle = QTimer(self)
@@ -114,6 +115,7 @@ class LookInsideDock(QDockWidget):
         self.network.clear("Draw a digit to see what every layer makes of it.")
         self.network.set_class_names(self._class_names)
         self.filters.show_filters([], "")
+        self._filters_owed = True  # asked for with the next request, so a drawing's request cannot displace it
         if self._on_screen:
             self.models.request_inspection(None, {"filters": True})
 
@@ -177,6 +179,7 @@ class LookInsideDock(QDockWidget):
         explained = latest["winner"] if class_index is None else class_index
         self._show_explained(explained)
         options = {"layers": want_layers, "fold": self.network.folded, "method": method, "class_index": class_index}
+        options["filters"] = self._filters_owed
         request_id = self.models.request_inspection(latest["image"], options)
         self._sent[request_id] = latest
         for old in sorted(self._sent)[:-4]:  # a running request's result is still worth showing; older ones are gone
@@ -185,6 +188,7 @@ class LookInsideDock(QDockWidget):
     @Slot(dict)
     def _on_inspection_finished(self, result: dict) -> None:
         if result.get("filters") is not None:
+            self._filters_owed = False
             self.filters.show_filters(result["filters"], f"{self._model_name}: the active model's kernels")
         prediction = self._sent.pop(result["request_id"], None)
         for old in [request_id for request_id in self._sent if request_id < result["request_id"]]:
@@ -258,7 +262,7 @@ class LookInsideDock(QDockWidget):
             self.models.cancel_inspections()
             self._emit_overlays()
             return
-        if not self.filters.rows and self.models.is_model_ready:
+        if self._filters_owed and self.models.is_model_ready:
             self.models.request_inspection(None, {"filters": True})
         self._request()
 

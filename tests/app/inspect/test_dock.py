@@ -206,6 +206,9 @@ def test_grad_cam_on_an_mlp_says_why_and_integrated_gradients_still_works(qtbot,
     assert dock.filters.rows == [] and "no convolution layers" in dock.filters.message.text()
     inspected(qtbot, dock, lambda: dock.evidence_bar.set_method("integrated-gradients"), lambda r: r["evidence"])
     assert dock.evidence_bar.message.isHidden() and window.canvas.overlay is not None
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        window.models.switch_to_previous()  # back to the bundled model, the drawing still there and the dock open
+    qtbot.waitUntil(lambda: len(dock.filters.rows) == 12, timeout=PREDICTION_TIMEOUT_MS)  # its filters, not lost
 
 
 def test_a_hidden_dock_computes_nothing(qtbot, window, dock):
