@@ -85,8 +85,8 @@ class RobustnessView(QWidget):
         """The active model's curves: ``{kind: [(level, accuracy), ...]}`` (measured on ``images`` images)."""
         self._set(self.active_curves, curves)
         if curves and images:
-            levels = sum(len(points) for points in curves.values())
-            self.status_label.setText(f"{name}: {images:,} images, each scored at {levels} levels of five distortions.")
+            distorted = sum(len(points) for points in curves.values()) - len(curves)  # one undistorted level each
+            self.status_label.setText(f"{name}: {images:,} images, each scored as is and at {distorted} distortions.")
         self.active_name = name
         self._update_legend()
 

@@ -139,7 +139,7 @@ def test_the_robustness_sweep_starts_from_the_plain_accuracy_and_overlays_anothe
     rotation_levels, rotation_accuracy = curves["rotation"]
     assert rotation_accuracy[list(rotation_levels).index(0.0)] == pytest.approx(accuracy)
     assert rotation_accuracy.min() < accuracy  # 45° costs something
-    assert "200 images" in workspace.robustness.status_label.text()
+    assert "200 images, each scored as is and at 37 distortions" in workspace.robustness.status_label.text()
 
     copy = tmp_path / "copy-of-best.keras"
     shutil.copy(bundled_model_path(), copy)
