@@ -33,8 +33,11 @@ that touch make a region taller than any digit)."""
 """Regions wider than this times their height may hold touching digits and are tried for cuts."""
 WIDE_DIGIT_ASPECT = 1.1
 """A digit's width rarely passes this share of its height; beyond it a part's log-score drops as a Gaussian tail of
-spread :data:`WIDTH_SPREAD` (two touching digits are 1.2-1.8 heights wide)."""
+spread :data:`WIDTH_SPREAD`. (A per-class tail from MNIST's widths cut more lone wide digits in two.)"""
 WIDTH_SPREAD = 0.25
+WIDER_THAN_OTHERS = 1.4
+"""In a number of two or more regions, a part wider than this times the others' median width is penalised too
+(spread :data:`WIDTH_SPREAD`): two touching digits are about twice as wide as one."""
 SHORT_DIGIT = 0.7
 """A part shorter than this share of the number's digit height is penalised (spread :data:`HEIGHT_SPREAD`)."""
 HEIGHT_SPREAD = 0.12
@@ -44,6 +47,9 @@ NARROW_NOT_ONE = 1.0
 CUT_PENALTY = 1.0
 """Log-score cost of a cut per unit of ink crossed (a share of the region's height)."""
 SPLIT_GAIN = 0.2
+LONE_SPLIT_GAIN = 2.0
+"""The gain a cut needs when the ink is one region: a lone digit must read as today (0.5 % of MNIST test digits
+were cut in two with :data:`SPLIT_GAIN`)."""
 """A split must beat the region read whole by this much log-score."""
 NARROWEST_PART = 0.12
 """Candidate parts narrower than this share of the region's height are not tried."""
@@ -154,9 +160,11 @@ def read_number(
     parts: list[tuple[np.ndarray, tuple[int, int, int, int]]] = []  # crop, (top, left, height, width) in the ink
     split = False
     typical = typical_height(regions)
+    usual_width = typical_width(regions) if len(regions) > 1 else None
     for region in regions:
         wide = region.width > SPLIT_FROM_ASPECT * min(region.height, TALL_REGION * typical)
-        pieces = split_region(region, scorer, typical) if wide else None
+        gain = SPLIT_GAIN if len(regions) > 1 else LONE_SPLIT_GAIN  # a lone region is most often one digit
+        pieces = split_region(region, scorer, typical, gain=gain, usual_width=usual_width) if wide else None
         if pieces is None:
             parts.append((region.ink, (region.top, region.left, region.height, region.width)))
             continue
@@ -179,14 +187,30 @@ def typical_height(regions: Sequence[Region]) -> float:
     return float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
 
 
+def typical_width(regions: Sequence[Region]) -> float | None:
+    """A digit's width in this number: the median width of its regions that are not as narrow as a "1" (of two,
+    the narrower: the other may be two touching digits)."""
+    widths = [region.width for region in regions if region.width >= NARROW_DIGIT * region.height]
+    if not widths:
+        return None
+    return float(min(widths)) if len(widths) == 2 else float(np.median(widths))
+
+
 def split_region(
-    region: Region, scorer: DigitScorer, typical: float | None = None, depth: int = 0
+    region: Region,
+    scorer: DigitScorer,
+    typical: float | None = None,
+    depth: int = 0,
+    gain: float = 0.0,
+    usual_width: float | None = None,
 ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]] | None:
     """The best way to cut a wide region into digits, or None when it reads best whole.
 
     Tries one cut at each candidate column (both sides read as digits in one batch) against the region read whole;
     a side still wider than a digit is split again. ``typical``: a digit's height in this number (the region's
-    own height when None). Each piece is (crop, (top, left, height, width) in the region).
+    own height when None); ``gain``: how much more log-score a cut needs than the region read whole;
+    ``usual_width``: the width of this number's other digits (regions twice as wide are likely two digits). Each
+    piece is (crop, (top, left, height, width) in the region).
     """
     height = min(region.height, TALL_REGION * typical) if typical else region.height
     whole = segment_ink(region, 0, region.width)
@@ -219,8 +243,8 @@ def split_region(
     if not tried:
         return None
     probabilities = scorer.predict_batch(np.stack(images))
-    scores = [_part_score(row, piece[1], height) for row, piece in zip(probabilities, pieces, strict=True)]
-    best_cut, best_score = None, scores[0] + SPLIT_GAIN
+    scores = [_part_score(row, piece[1], height, usual_width) for row, piece in zip(probabilities, pieces, strict=True)]
+    best_cut, best_score = None, scores[0] + gain
     for cut, left_index, right_index in tried:
         score = scores[left_index] + scores[right_index] - CUT_PENALTY * crossing_ink(region, cut)
         if score > best_score:
@@ -233,7 +257,7 @@ def split_region(
         sub_region = Region(top, left, crop)
         deeper = None
         if depth < MAX_SPLIT_DEPTH and piece_width > SPLIT_FROM_ASPECT * min(piece_height, height):
-            deeper = split_region(sub_region, scorer, height, depth + 1)
+            deeper = split_region(sub_region, scorer, height, depth + 1, SPLIT_GAIN, usual_width)
         if deeper is None:
             result.append((crop, (top, left, piece_height, piece_width)))
         else:
@@ -241,16 +265,23 @@ def split_region(
     return result
 
 
-def _part_score(probabilities: np.ndarray, box: tuple[int, int, int, int], typical: float) -> float:
-    """Log-confidence of a candidate part, less priors on its shape: too wide for one digit, too short for a digit
-    of this number, or narrow as only a "1" is (widths against the height, at least 3/4 of a digit's)."""
+def _part_score(
+    probabilities: np.ndarray, box: tuple[int, int, int, int], typical: float, usual_width: float | None = None
+) -> float:
+    """Log-confidence of a candidate part, less priors on its shape: too wide for one digit or than this number's
+    digits, too short for a digit of this number, or narrow as only a "1" is (widths against the height, at least
+    3/4 of a digit's)."""
     _, _, height, width = box
     aspect = width / max(height, 0.75 * typical, 1.0)
     confidence = float(np.max(probabilities))
+    winner = int(np.argmax(probabilities))
     wide = max(0.0, aspect - WIDE_DIGIT_ASPECT) / WIDTH_SPREAD
     short = max(0.0, SHORT_DIGIT - height / max(typical, 1.0)) / HEIGHT_SPREAD
-    narrow = NARROW_NOT_ONE if aspect < NARROW_DIGIT and int(np.argmax(probabilities)) != 1 else 0.0
-    return math.log(max(confidence, 1e-6)) - 0.5 * wide * wide - 0.5 * short * short - narrow
+    narrow = NARROW_NOT_ONE if aspect < NARROW_DIGIT and winner != 1 else 0.0
+    wider = 0.0
+    if usual_width:
+        wider = max(0.0, width / usual_width - WIDER_THAN_OTHERS) / WIDTH_SPREAD
+    return math.log(max(confidence, 1e-6)) - 0.5 * (wide * wide + short * short + wider * wider) - narrow
 
 
 def _read_parts(
