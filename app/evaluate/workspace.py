@@ -239,50 +239,39 @@ class EvaluationWorkspace(QMainWindow):
     @Slot()
     def run_robustness(self) -> None:
         """Sweep the distortions on the active model (cached per model and set)."""
-        request = self.current_request("robustness")
-        if request is None:
-            return
-        cached = self.runner.cache.get(request)
-        if cached is not None:
-            self.robustness.show_curves(cached.payload["curves"], request.model.name, cached.payload["images"])
-        else:
-            self._start(request)
+        self._cached_or_start(self.current_request("robustness"), self._show_sweep)
 
     def overlay_robustness(self, other: ModelRef) -> None:
         """The same sweep for ``other``, drawn over the active model's curves."""
         request = self.current_request("robustness")
-        if request is None:
-            return
-        request = JobRequest("robustness", other, request.dataset, request.folder, limit=request.limit)
-        cached = self.runner.cache.get(request)
-        if cached is not None:
-            self.robustness.show_overlay(cached.payload["curves"], other.name)
-        else:
-            self._start(request)
+        if request is not None:
+            request = JobRequest("robustness", other, request.dataset, request.folder, limit=request.limit)
+        self._cached_or_start(request, self._show_sweep)
 
     def compare_with(self, other: ModelRef) -> None:
         """Compare the active model with ``other`` on the chosen set."""
         evaluation = None if self.result is None else self.result.payload.get("evaluation")
-        request = self.current_request("compare", other=other, evaluation=evaluation)
-        if request is None:
-            return
-        cached = self.runner.cache.get(request)
-        if cached is not None:
-            self.show_comparison(cached)
-        else:
-            self._start(request)
+        self._cached_or_start(self.current_request("compare", other=other, evaluation=evaluation), self.show_comparison)
 
     @Slot(str)
     def run_map(self, method: str) -> None:
         """Project the set from the penultimate layer with ``method`` ("pca" or "tsne")."""
-        request = self.current_request("map", method=method)
-        if request is None:
-            return
-        cached = self.runner.cache.get(request)
+        self._cached_or_start(self.current_request("map", method=method), self.show_map)
+
+    def _cached_or_start(self, request: JobRequest | None, show) -> None:
+        """Show ``request``'s cached result, or start it (nothing when no request can be made)."""
+        cached = None if request is None else self.runner.cache.get(request)
         if cached is not None:
-            self.show_map(cached)
-        else:
+            show(cached)
+        elif request is not None:
             self._start(request)
+
+    def _show_sweep(self, result: JobResult) -> None:
+        """A sweep's curves: the active model's, or another model's drawn over them."""
+        if result.request.model.identity == (self.model.identity if self.model else None):
+            self.robustness.show_curves(result.payload["curves"], result.request.model.name, result.payload["images"])
+        else:
+            self.robustness.show_overlay(result.payload["curves"], result.request.model.name)
 
     @Slot()
     def ask_report_folder(self) -> None:
@@ -315,13 +304,10 @@ class EvaluationWorkspace(QMainWindow):
             report.reliability, report.ece, report.reliability_calibrated, report.ece_calibrated, report.temperature
         )
         self.setWindowTitle(f"Evaluate {evaluation.model_name} on {eval_set.title} — Digit Lab")
-        robustness = self.runner.cache.get(self.current_request("robustness") or result.request)
-        if robustness is not None:
-            self.robustness.show_curves(
-                robustness.payload["curves"], result.request.model.name, robustness.payload["images"]
-            )
-        else:
-            self.robustness.clear()
+        self.robustness.clear()
+        sweep = self.runner.cache.get(dataclasses.replace(result.request, kind="robustness"))
+        if sweep is not None:
+            self._show_sweep(sweep)
         self._update_controls()
 
     @Slot(int, int)
@@ -387,10 +373,7 @@ class EvaluationWorkspace(QMainWindow):
         elif kind == "calibrate":
             self._on_calibrated(result)
         elif kind == "robustness" and self._is_current(request, same_model=False):
-            if self._is_current(request):
-                self.robustness.show_curves(result.payload["curves"], request.model.name, result.payload["images"])
-            else:  # another model on the same set: drawn over the active model's curves
-                self.robustness.show_overlay(result.payload["curves"], request.model.name)
+            self._show_sweep(result)
         elif kind == "compare":
             self._cache_evaluation(request, request.model, result.payload["evaluation"], result.eval_set)
             if self._is_current(request):
@@ -488,11 +471,17 @@ class EvaluationWorkspace(QMainWindow):
         return not same_model or current.model.identity == request.model.identity
 
     def _show_cached(self) -> None:
-        """Show the cached evaluation of the active model on the chosen set, or empty tabs."""
+        """Show what is cached for the active model on the chosen set (its evaluation, a map), or empty tabs."""
+        self.comparison = self.map_result = None  # another model's or set's comparison and map no longer apply
+        self.compare_view.clear()
+        self.map_view.clear()
         request = self.current_request()
         cached = None if request is None else self.runner.cache.get(request)
         if cached is not None:
             self.show_evaluation(cached)
+            maps = [self.runner.cache.get(dataclasses.replace(request, kind="map", method=m)) for m in ("pca", "tsne")]
+            if any(maps):
+                self.show_map(next(found for found in maps if found is not None))
             return
         self.result = None
         self.matrix.set_confusion(np.zeros((0, 0), dtype=np.int64), [])
