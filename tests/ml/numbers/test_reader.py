@@ -1,0 +1,122 @@
+"""Reading whole numbers with the bundled model: touching digits, lengths, a lone digit as today, refusals, boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.assets import bundled_model_path
+from ml.numbers.reader import read_number
+from ml.preprocess.components import label_components
+from ml.preprocess.pipeline import find_ink, render_mnist_on_canvas, to_mnist
+from tests.ml.numbers.pen import draw_number
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+
+    return Predictor(load_model(bundled_model_path()))
+
+
+def touching(digits: str, index: int) -> np.ndarray:
+    """A number whose digits ``index`` and ``index + 1`` are drawn so close that their ink is one piece."""
+    for gap in np.arange(0.0, -30.0, -1.0):
+        gaps = [20.0] * (len(digits) - 1)
+        gaps[index] = float(gap)
+        image, _ = draw_number(digits, gaps)
+        if label_components(find_ink(image).soft_ink > 0)[1] == len(digits) - 1:
+            return image
+    raise AssertionError("the digits never touched")
+
+
+@pytest.mark.parametrize(("digits", "index"), [("245", 0), ("803", 1), ("236", 0), ("9284", 1), ("362", 1)])
+def test_touching_digits_in_a_number_are_cut_apart_by_recognition(predictor, digits, index):
+    reading = read_number(touching(digits, index), predictor)  # from the pixels: the pair is one component
+    assert reading.number == digits
+    assert reading.split
+    lefts = [digit.box[0] for digit in reading.digits]
+    assert lefts == sorted(lefts)
+
+
+@pytest.mark.parametrize("digits", ["12", "705", "4444", "93518", "260416"])
+def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor, digits):
+    gaps = [float(g) for g in np.resize([4, 25, 10, 2, 16], len(digits) - 1)]
+    image, strokes = draw_number(digits, gaps, tops=[40 + 12 * (i % 3) for i in range(len(digits))])
+    assert read_number(image, predictor, strokes=strokes).number == digits
+    assert read_number(image, predictor).number == digits
+
+
+def test_a_lone_digit_reads_as_today(predictor):
+    images = np.load(bundled_model_path().parents[1] / "data" / "mnist.npz")["x_test"][:40].astype(np.float32) / 255
+    for image in images:
+        canvas = render_mnist_on_canvas(image)
+        reading = read_number(canvas, predictor)
+        today = to_mnist(canvas)
+        assert len(reading.digits) == 1
+        assert np.allclose(reading.digits[0].image28, today.image, atol=1e-5)
+        assert reading.digits[0].prediction == int(np.argmax(predictor.predict_one(today.image)))
+        assert reading.number == str(reading.digits[0].prediction)
+
+
+class RefusingJudge:
+    """Refuses the part at ``index``."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def judge_batch(self, images28, probabilities):
+        return [
+            {"status": "not_a_digit" if i == self.index else "digit", "reason": "looks like a shape, not a digit"}
+            for i in range(len(images28))
+        ]
+
+
+def test_a_part_that_is_not_a_digit_makes_the_number_unreadable_and_is_named(predictor):
+    image, strokes = draw_number("705")
+    reading = read_number(image, predictor, strokes=strokes, judge=RefusingJudge(1))
+    assert reading.number is None
+    assert reading.reason == "part 2 of 3 is not a digit (looks like a shape, not a digit)"
+    assert [digit.is_digit for digit in reading.digits] == [True, False, True]
+    record = reading.as_dict()
+    assert record["number"] is None and record["reason"].startswith("part 2 of 3")
+    assert record["digits"][1]["verdict"]["status"] == "not_a_digit"
+
+
+def test_blank_paper_has_no_number(predictor):
+    reading = read_number(np.full((120, 300), 240, dtype=np.uint8), predictor)
+    assert reading.blank and reading.number is None and reading.digits == ()
+
+
+def test_boxes_are_in_the_input_images_pixels_even_when_it_is_reduced_for_work(predictor):
+    image, strokes = draw_number("38", [30])
+    small = read_number(image, predictor)
+    big_image = np.asarray(Image.fromarray(image).resize((image.shape[1] * 4, image.shape[0] * 4)))
+    assert max(big_image.shape) > 1024  # worked on at a quarter of its size or so
+    big = read_number(big_image, predictor)
+    assert small.number == big.number == "38"
+    for small_digit, big_digit in zip(small.digits, big.digits, strict=True):
+        assert np.allclose(np.array(big_digit.box) / 4, small_digit.box, atol=3)
+    xs = [x for stroke in strokes[:1] for x, _ in stroke.points]
+    x, _, width, _ = small.digits[0].box
+    assert x <= min(xs) and x + width >= max(xs)  # the 3's box holds its stroke
+
+
+def test_a_model_whose_classes_are_not_digits_reads_no_number(predictor):
+    class Named:
+        class_names = [f"class {i}" for i in range(10)]
+
+        def predict_one(self, image28):
+            return predictor.predict_one(image28)
+
+        def predict_batch(self, images28, batch_size=256, calibrated=True):
+            return predictor.predict_batch(images28)
+
+    image, strokes = draw_number("12")
+    reading = read_number(image, Named(), strokes=strokes)
+    assert reading.number is None and reading.reason == "this model's classes are not digits"
+    assert [digit.label for digit in reading.digits] == ["class 1", "class 2"]
