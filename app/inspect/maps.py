@@ -68,7 +68,6 @@ class MapMosaic(QWidget):
         self.describe = lambda index: ""  # the hover text for one map; the row sets it
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     @property
     def maps(self) -> np.ndarray:
@@ -111,6 +110,8 @@ class MapMosaic(QWidget):
         if reshaped:
             self._columns = mosaic_columns(maps.shape[0], max(maps.shape[1:]))
             self._fit_height()
+            enlargeable = max(maps.shape[1:]) > 1  # a unit of a strip is one value: nothing to enlarge
+            self.setCursor(Qt.CursorShape.PointingHandCursor if enlargeable else Qt.CursorShape.ArrowCursor)
         self.update()
 
     def color_image(self) -> QImage | None:
@@ -189,9 +190,9 @@ class MapMosaic(QWidget):
             QToolTip.hideText()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """A left click on a map asks for it enlarged."""
+        """A left click on a map asks for it enlarged (not on a strip's single units)."""
         index = self.index_at(event.position().toPoint())
-        if event.button() == Qt.MouseButton.LeftButton and index is not None:
+        if event.button() == Qt.MouseButton.LeftButton and index is not None and max(self._maps.shape[1:]) > 1:
             self.map_clicked.emit(index)
 
     def _label_height(self) -> int:

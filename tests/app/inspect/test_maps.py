@@ -73,3 +73,16 @@ def test_hover_names_the_map_and_a_click_picks_it(qtbot, mosaic):
     with qtbot.waitSignal(mosaic.map_clicked) as clicked:
         qtbot.mouseClick(mosaic, Qt.MouseButton.LeftButton, pos=target)
     assert clicked.args == [2]
+
+
+def test_a_strip_of_units_has_nothing_to_enlarge(qtbot):
+    strip = MapMosaic(max_tile=18)
+    qtbot.addWidget(strip)
+    strip.resize(400, 40)
+    strip.set_maps(as_maps(np.arange(10, dtype=np.float32)), ColorScale(0.0, 9.0, SEQUENTIAL))
+    strip.show()
+    clicks: list[int] = []
+    strip.map_clicked.connect(clicks.append)
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_rect(3).center())
+    assert clicks == [] and strip.cursor().shape() == Qt.CursorShape.ArrowCursor
+    assert strip.index_at(strip.tile_rect(3).center()) == 3  # its hover text still names the unit
