@@ -1,0 +1,62 @@
+"""``digitlab predict --number``: one line per image with the number, each digit's box, class and probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.assets import bundled_model_path
+from ml.cli.main import main
+from tests.ml.numbers.pen import draw_number
+
+pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+
+def write_number(path: Path, digits: str) -> tuple[Path, list]:
+    image, strokes = draw_number(digits, [float(g) for g in np.resize([6, 22, 12], len(digits) - 1)])
+    Image.fromarray(image).save(path)
+    return path, strokes
+
+
+def test_predict_number_json_has_the_number_and_every_digit(tmp_path, capsys):
+    first, strokes = write_number(tmp_path / "year.png", "2026")
+    second, _ = write_number(tmp_path / "code.png", "4179")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 80), 250).save(blank)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert main(["predict", "--number", "--json", str(first), str(second), str(blank), str(broken)]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [record["file"] for record in records] == [str(first), str(second), str(blank), str(broken)]
+    year, code, empty, damaged = records
+    assert set(damaged) == {"file", "error"}
+    assert year["number"] == "2026" and code["number"] == "4179"
+    assert "reason" not in year
+    for record in (year, code):
+        assert {"file", "number", "digits"} <= set(record)
+        assert [digit["prediction"] for digit in record["digits"]] == [int(d) for d in record["number"]]
+        for digit in record["digits"]:
+            assert {"box", "prediction", "confidence", "probabilities"} <= set(digit)
+            assert len(digit["box"]) == 4 and all(isinstance(value, int) for value in digit["box"])
+            assert sum(digit["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+            assert digit["confidence"] == pytest.approx(max(digit["probabilities"]), abs=1e-6)
+        lefts = [digit["box"][0] for digit in record["digits"]]
+        assert lefts == sorted(lefts)
+    first_stroke_xs = [x for x, _ in strokes[0].points]  # the 2's box holds the 2 (boxes are the image's pixels)
+    x, _, width, _ = year["digits"][0]["box"]
+    assert x <= min(first_stroke_xs) and x + width >= max(first_stroke_xs)
+    assert empty["number"] is None and empty["reason"].startswith("blank image") and empty["digits"] == []
+
+
+def test_predict_number_in_words_and_a_broken_file_still_does_the_rest(tmp_path, capsys):
+    good, _ = write_number(tmp_path / "n.png", "58")
+    broken = tmp_path / "broken.png"
+    broken.write_text("not an image")
+    assert main(["predict", "--number", str(broken), str(good)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"{broken}: error: ")
+    assert lines[1].startswith(f"{good}: 58 (digits: 5 (")
