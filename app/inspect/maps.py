@@ -95,6 +95,11 @@ class MapMosaic(QWidget):
             self._selected = index
             self.update()
 
+    @property
+    def labels(self) -> list[str]:
+        """The captions under the tiles (class names), or none."""
+        return list(self._labels)
+
     def set_labels(self, labels: Sequence[str]) -> None:
         """Captions under the tiles (class names under logits and softmax)."""
         self._labels = list(labels)

@@ -151,7 +151,9 @@ class LayerRow(QFrame):
             if index is not None and 0 <= index < len(maps):
                 single = maps[index]
                 if single.size == 1:
-                    lines.append(f"unit {index}: {float(single.ravel()[0]):.4g}")
+                    labels = self.mosaic.labels
+                    unit = f"class {labels[index]}" if index < len(labels) else f"unit {index}"
+                    lines.append(f"{unit}: {float(single.ravel()[0]):.4g}")
                 else:
                     lines.append(f"map {index}: {format_range(float(single.min()), float(single.max()))}")
                     lines.append("click to enlarge")

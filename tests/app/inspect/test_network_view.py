@@ -80,6 +80,10 @@ def test_hover_gives_the_layer_name_shape_and_value_range(view):
     assert "conv" in text and "26×26×8" in text
     assert f"{values.min():.3g}" in text and f"{values.max():.3g}" in text
     assert f"map 3: {values[..., 3].min():.3g}" in text
+    softmax = view.rows[-1]
+    assert f"class 7: {trace[-1]['values'][7]:.4g}" in softmax.hover_text(7)  # units of the softmax by class name
+    dense = next(row for row in view.rows if row.kind == "dense")
+    assert f"unit 5: {trace[5]['values'][5]:.4g}" in dense.hover_text(5)
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support raise")  # the tooltip, on the offscreen platform
