@@ -1,0 +1,176 @@
+"""Reading a whole number in the window: boxes on the canvas, the number large, one digit in detail."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPointF, Qt, QTimer
+from PySide6.QtTest import QSignalSpy
+
+from app.draw.canvas import DrawingCanvas
+from app.draw.number_view import NumberView
+from app.draw.prediction_view import PredictionPanel
+from ml.assets import bundled_model_path
+
+LOAD_TIMEOUT_MS = 120_000
+PREDICTION_TIMEOUT_MS = 30_000
+
+
+def digit_entry(label: str, box: tuple[int, int, int, int], confidence: float, status: str = "digit") -> dict:
+    probabilities = np.full(10, (1.0 - confidence) / 9)
+    probabilities[int(label)] = confidence
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[4:24, 10 + int(label) % 5 : 14 + int(label) % 5] = 1.0
+    return {
+        "box": box,
+        "image": image,
+        "stages": [("cropped", image[4:24, 8:20]), ("centred 28x28", image)],
+        "probabilities": probabilities,
+        "prediction": int(label),
+        "label": label,
+        "confidence": confidence,
+        "verdict": {"status": status, "reason": "looks like a shape, not a digit" if status != "digit" else None},
+    }
+
+
+def result_with(number: dict | None) -> dict:
+    return {"request_id": 1, "final": True, "error": None, "number": number}
+
+
+@pytest.fixture
+def view(qtbot):
+    canvas, panel = DrawingCanvas(), PredictionPanel()
+    for widget in (canvas, panel):
+        qtbot.addWidget(widget)
+    canvas.resize(420, 420)
+    canvas.show()
+    canvas.draw_stroke([(70, 80), (70, 200)], 16)
+    canvas.draw_stroke([(140, 90), (220, 90), (140, 200), (220, 200)], 16)
+    return NumberView(canvas, panel), canvas, panel
+
+
+def twelve() -> dict:
+    digits = [digit_entry("1", (60, 70, 20, 140), 0.97), digit_entry("2", (130, 80, 100, 130), 0.999)]
+    return {"number": "12", "reason": None, "split": False, "digits": digits}
+
+
+def tab_point(canvas: DrawingCanvas, index: int):
+    """Widget coordinates of the middle of a box's caption tab."""
+    from app.draw.number_boxes import tab_rect
+
+    rect = canvas.document_rect()
+    scale = rect.width() / 280
+    tab = tab_rect(canvas.number_boxes[index], canvas.font(), scale)
+    return QPointF(rect.x() + tab.center().x() * scale, rect.y() + tab.center().y() * scale).toPoint()
+
+
+def test_a_number_boxes_each_digit_and_shows_the_number_and_the_first_digit(view):
+    numbers, canvas, panel = view
+    numbers.show_result(result_with(twelve()))
+    assert len(canvas.number_boxes) == 2
+    assert [box.caption for box in canvas.number_boxes] == ["1 97%", "2 >99%"]
+    first = canvas.number_boxes[0].rect
+    assert first.left() < 60 and first.right() > 80 and first.top() < 70 and first.bottom() > 210
+    assert panel.predicted_class.text() == "12" and panel.predicted_class.isEnabled()
+    assert panel.confidence.text() == "digit 1 of 2: 1 · 97.0 %"
+    assert np.array_equal(panel.model_input.pixels, twelve()["digits"][0]["image"])
+    assert np.allclose(panel.bars.probabilities, twelve()["digits"][0]["probabilities"])
+
+
+def test_clicking_a_box_tab_shows_that_digit_and_draws_nothing(qtbot, view):
+    numbers, canvas, panel = view
+    numbers.show_result(result_with(twelve()))
+    strokes_before = len(canvas.drawing.strokes)
+    changed = QSignalSpy(canvas.changed)
+    with qtbot.waitSignal(numbers.digit_chosen) as chosen:
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=tab_point(canvas, 1))
+    assert chosen.args == [1] and numbers.chosen == 1
+    assert panel.confidence.text() == "digit 2 of 2: 2 · 99.9 %"
+    assert np.allclose(panel.bars.probabilities, twelve()["digits"][1]["probabilities"])
+    assert len(canvas.drawing.strokes) == strokes_before and changed.count() == 0
+
+
+def test_a_part_that_is_not_a_digit_greys_the_number_and_says_which(view):
+    numbers, canvas, panel = view
+    number = twelve()
+    number["digits"][1] = digit_entry("2", (130, 80, 100, 130), 0.9, status="not_a_digit")
+    number.update(number=None, reason="part 2 of 2 is not a digit (looks like a shape, not a digit)")
+    numbers.show_result(result_with(number))
+    assert panel.predicted_class.text() == "1?" and not panel.predicted_class.isEnabled()
+    assert panel.message.text().startswith("part 2 of 2 is not a digit")
+    assert [box.refused for box in canvas.number_boxes] == [False, True]
+
+
+def test_one_digit_or_a_cleared_canvas_takes_the_boxes_away(view):
+    numbers, canvas, panel = view
+    numbers.show_result(result_with(twelve()))
+    numbers.show_result(result_with(None))  # a single digit: the panel shows it as always
+    assert canvas.number_boxes == [] and numbers.number is None
+    numbers.show_result(result_with(twelve()))
+    canvas.clear()
+    assert canvas.number_boxes == [] and numbers.number is None
+
+
+def test_an_error_keeps_what_is_shown(view):
+    numbers, canvas, _ = view
+    numbers.show_result(result_with(twelve()))
+    numbers.show_result({**result_with(None), "error": "Prediction failed"})
+    assert len(canvas.number_boxes) == 2
+
+
+# ------------------------------------------------------------------ the window with the bundled model
+
+
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+def test_drawing_12_in_the_window_shows_two_boxes_and_the_number_12(qtbot, settings):
+    from app.main_window import MainWindow
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        loop = QEventLoop()
+        window.models.model_loaded.connect(loop.quit)
+        QTimer.singleShot(LOAD_TIMEOUT_MS, loop.quit)
+        window.start()
+        loop.exec()  # lets the model thread run Python meanwhile
+        assert window.model_description is not None, "the model did not load"
+        canvas = window.canvas
+
+        def point(x: float, y: float):
+            rect = canvas.document_rect()
+            scale = rect.width() / 280
+            return QPointF(rect.x() + x * scale, rect.y() + y * scale).toPoint()
+
+        def draw(points: list[tuple[float, float]]) -> None:
+            qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=point(*points[0]))
+            for xy in points[1:]:
+                qtbot.mouseMove(canvas, point(*xy))
+            qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=point(*points[-1]))
+
+        def final_shown(action) -> None:
+            with qtbot.waitSignal(
+                window.prediction_shown, timeout=PREDICTION_TIMEOUT_MS, check_params_cb=lambda shown: shown["final"]
+            ):
+                action()
+            QCoreApplication.processEvents()
+
+        canvas.set_brush_size(16)
+        final_shown(lambda: draw([(60 + i, 90 - i) for i in range(0, 26, 5)] + [(85, 90 + 10 * i) for i in range(12)]))
+        assert canvas.number_boxes == []  # one digit: as today
+        assert window.prediction.predicted_class.text() == "1"
+        two = [(140, 110), (150, 85), (175, 72), (200, 80), (210, 105), (200, 130), (170, 160), (135, 200)]
+        final_shown(lambda: draw([*two, (170, 200), (200, 200), (225, 200)]))
+        assert len(canvas.number_boxes) == 2
+        assert window.prediction.predicted_class.text() == "12"
+        assert [digit["label"] for digit in window.numbers.number["digits"]] == ["1", "2"]
+    finally:
+        window.shutdown()
+        window.close()
+        deadline = time.monotonic() + 5
+        while window.models.thread.isRunning() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+    assert Path(bundled_model_path()).is_file()
