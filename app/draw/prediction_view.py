@@ -397,17 +397,49 @@ class PredictionPanel(QWidget):
         self.stages.set_stages(stages)
 
     def show_prediction(
-        self, image28: np.ndarray, probabilities: np.ndarray, stages: Sequence[tuple[str, np.ndarray]]
+        self,
+        image28: np.ndarray,
+        probabilities: np.ndarray,
+        stages: Sequence[tuple[str, np.ndarray]],
+        verdict: dict | None = None,
     ) -> None:
-        """The model input, the winning class large with its confidence, and every class's bar."""
+        """The model input, the winning class large with its confidence, and every class's bar.
+
+        ``verdict`` (``ml.doubt``'s, as a dict): "not a digit" says so with the top guess greyed out; "unsure" shows
+        both close classes ("4 or 9").
+        """
         self.show_input(image28, stages)
         self.bars.set_probabilities(probabilities)
         winner = int(np.argmax(probabilities))
-        names = self.bars.class_names
-        self._show_class_name(names[winner] if winner < len(names) else str(winner))
+        name = self._class_name(winner)
+        confident = f"{format_probability(float(probabilities[winner]))} confident"
+        status = (verdict or {}).get("status", "digit")
+        runner_up = (verdict or {}).get("runner_up")
+        if status == "not_a_digit":
+            self._show_class_name(name)
+            self.predicted_class.setEnabled(False)
+            self.confidence.setText("Not a digit")
+            reason = verdict.get("reason") or "this does not look like a digit"
+            self.message.setText(f"{reason[:1].upper()}{reason[1:]}. Top guess {name}, {confident}.")
+            self.message.setVisible(True)
+            return
+        if status == "unsure" and runner_up is not None:
+            other = self._class_name(int(runner_up))
+            self._show_class_name(f"{name} or {other}")
+            self.predicted_class.setEnabled(True)
+            second = format_probability(float(probabilities[int(runner_up)]))
+            self.confidence.setText(f"Unsure: {name} or {other}")
+            self.message.setText(f"{name} {format_probability(float(probabilities[winner]))}, {other} {second}")
+            self.message.setVisible(True)
+            return
+        self._show_class_name(name)
         self.predicted_class.setEnabled(True)
-        self.confidence.setText(f"{format_probability(float(probabilities[winner]))} confident")
+        self.confidence.setText(confident)
         self.message.setVisible(False)
+
+    def _class_name(self, index: int) -> str:
+        names = self.bars.class_names
+        return names[index] if index < len(names) else str(index)
 
     def show_number(self, text: str, detail: str, note: str, readable: bool = True) -> None:
         """A whole number large (greyed when unreadable), a line of detail under it and a note below."""
@@ -431,7 +463,8 @@ class PredictionPanel(QWidget):
             if len(self.bars.class_names) != len(probabilities):
                 self.set_class_names([str(index) for index in range(len(probabilities))])
             seen = result.get("model_view")  # what a model of another size or scale receives, else the 28x28
-            self.show_prediction(result["image"] if seen is None else seen, probabilities, result["stages"])
+            image = result["image"] if seen is None else seen
+            self.show_prediction(image, probabilities, result["stages"], result.get("verdict"))
         shown = {
             "request_id": result["request_id"],
             "final": result["final"],
@@ -441,6 +474,7 @@ class PredictionPanel(QWidget):
             "predicted_index": None,
             "predicted_class": None,
             "confidence": None,
+            "verdict": (result.get("verdict") or {}).get("status"),
         }
         if probabilities is not None:
             winner = int(np.argmax(probabilities))

@@ -48,6 +48,7 @@ class ModelSlot:
     unsaved: bool
     origin: str  # "file", "bundled" or "trained"
     modified: bool = False  # changed since loaded or saved (a temperature fitted by Calibrate)
+    judge: Any = None  # ml.doubt.verdict.DoubtJudge, built at the first prediction
 
 
 def describe_slot(slot: ModelSlot) -> dict:
@@ -270,6 +271,7 @@ class ModelWorker(QObject):
             "probabilities": None,
             "error": None,
             "number": None,  # several digits: the number and each digit, as plain data (number_reading.py)
+            "verdict": None,  # digit, unsure or not a digit, and why (ml.doubt.verdict.Verdict.as_dict)
         }
         try:
             from ml.inference.input_view import input_stages
@@ -285,6 +287,7 @@ class ModelWorker(QObject):
             if not prepared.blank and self._active is not None:
                 probabilities = self._active.predictor.predict_one(prepared.image)
                 result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
+                result["verdict"] = self._verdict(prepared.image, result["probabilities"])
                 loaded = self._active.loaded
                 model_stages = input_stages(prepared.image, loaded.input_shape, loaded.metadata)  # 8x8 sees 8x8
                 result["stages"] += model_stages
@@ -306,6 +309,15 @@ class ModelWorker(QObject):
         self.inspection_finished.emit(self._inspection.run(self._active, request_id, image28, options))
 
     # ----------------------------------------------------------------------------------------- helpers
+
+    def _verdict(self, image28: np.ndarray, probabilities: np.ndarray) -> dict:
+        """The active model's verdict on one digit (a digit, unsure, or not a digit) as plain data."""
+        from ml.doubt.verdict import DoubtJudge
+
+        slot = self._active
+        if slot.judge is None:
+            slot.judge = DoubtJudge(slot.loaded)
+        return slot.judge.judge(image28, probabilities).as_dict()
 
     def _load(self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True) -> bool:
         """Load, build the predictor and activate (or set it aside); report failure with the core's message."""

@@ -83,8 +83,12 @@ def class_label(index: int, class_names: list[str]):
     return index if class_names == [str(i) for i in range(len(class_names))] else class_names[index]
 
 
-def predict_record(file: str, predictor, class_names: list[str]) -> dict:
-    """The result for one image file: a prediction, ``prediction: null`` with a reason, or an error."""
+def predict_record(file: str, predictor, class_names: list[str], judge=None) -> dict:
+    """The result for one image file: a prediction, ``prediction: null`` with a reason, or an error.
+
+    With ``judge`` (an ``ml.doubt.verdict.DoubtJudge``) the record also says ``verdict`` ("digit", "unsure" or
+    "not_a_digit"), ``reason`` when refused or unsure, ``runner_up`` when unsure, and ``doubt`` (the full verdict).
+    """
     from ml.models.limits import shorten
 
     record: dict = {"file": file}
@@ -109,6 +113,18 @@ def predict_record(file: str, predictor, class_names: list[str]) -> dict:
         confidence=round(float(row[winner]), 6),
         probabilities=[round(float(p), 6) for p in row],
     )
+    if judge is not None:
+        verdict = judge.judge(image, row)
+        record["verdict"] = verdict.status
+        if verdict.runner_up is not None:
+            record["runner_up"] = class_label(verdict.runner_up, class_names)
+        if verdict.reason is not None:
+            record["reason"] = verdict.reason
+        record["doubt"] = {
+            "score": round(verdict.score, 6),
+            "threshold": round(verdict.threshold, 6),
+            "calibrated": verdict.calibrated,
+        }
     return record
 
 
@@ -151,7 +167,12 @@ def format_record(record: dict, as_json: bool) -> str:
         return _format_number(record)
     if record["prediction"] is None:
         return f"{record['file']}: no prediction ({record['reason']})"
-    return f"{record['file']}: {record['prediction']} ({record['confidence']:.1%})"
+    guess = f"{record['prediction']} ({record['confidence']:.1%})"
+    if record.get("verdict") == "not_a_digit":
+        return f"{record['file']}: not a digit: {record['reason']} (top guess {guess})"
+    if record.get("verdict") == "unsure":
+        return f"{record['file']}: unsure: {record['prediction']} or {record['runner_up']} ({record['confidence']:.1%})"
+    return f"{record['file']}: {guess}"
 
 
 def _format_number(record: dict) -> str:
@@ -187,12 +208,12 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"error: Digit Lab cannot run {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
             return 2
         class_names = loaded.metadata.class_names
-        judge = _doubt_judge(loaded) if getattr(args, "number", False) else None
+        judge = _doubt_judge(loaded)
         for file in args.images:
             if getattr(args, "number", False):
                 record = number_record(file, predictor, judge)
             else:
-                record = predict_record(file, predictor, class_names)
+                record = predict_record(file, predictor, class_names, judge)
             failed = failed or "error" in record
             print(format_record(record, args.json), file=results, flush=True)
     return 1 if failed else 0

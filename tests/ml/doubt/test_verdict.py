@@ -1,0 +1,155 @@
+"""The not-a-digit verdict: shapes, scribbles and letters refused and MNIST test accepted by the bundled model's
+fitted decision; "unsure" between two close classes; the default for a model without a fitted decision."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ml.assets import bundled_model_path
+from ml.doubt.drawing import draw_strokes, read_as_window
+from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, UNSURE, DoubtJudge, Verdict
+from ml.models.metadata import ModelMetadata
+
+needs_bundled = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+
+# The tests' own drawings (unit-square strokes, drawn 24 px wide on the 280 px canvas as the window's pen does).
+SQUARE = [[(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9), (0.1, 0.1)]]
+STAR = [[(0.5, 0.0), (0.62, 0.38), (1.0, 0.38), (0.69, 0.6), (0.8, 1.0), (0.5, 0.75), (0.2, 1.0), (0.31, 0.6),
+         (0.0, 0.38), (0.38, 0.38), (0.5, 0.0)]]  # fmt: skip
+TRIANGLE_IN_BOX = [[(0.5, 0.05), (0.95, 0.95), (0.05, 0.95), (0.5, 0.05)], [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]]
+SCRIBBLE = [[(0.1, 0.5), (0.3, 0.1), (0.45, 0.9), (0.6, 0.15), (0.75, 0.85), (0.9, 0.2), (0.2, 0.3), (0.85, 0.7)]]
+LOOPS = [[(0.0, 0.6), (0.15, 0.2), (0.25, 0.6), (0.1, 0.5), (0.4, 0.6), (0.55, 0.2), (0.65, 0.6), (0.5, 0.5),
+          (0.8, 0.6), (0.95, 0.2), (1.0, 0.6)]]  # fmt: skip
+LETTER_A = [[(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)], [(0.2, 0.6), (0.8, 0.6)]]
+LETTER_H = [[(0.0, 0.0), (0.0, 1.0)], [(1.0, 0.0), (1.0, 1.0)], [(0.0, 0.5), (1.0, 0.5)]]
+LETTER_M = [[(0.0, 1.0), (0.0, 0.0), (0.5, 0.6), (1.0, 0.0), (1.0, 1.0)]]
+NON_DIGITS = {
+    "square": SQUARE,
+    "star": STAR,
+    "triangle in a box": TRIANGLE_IN_BOX,
+    "scribble": SCRIBBLE,
+    "loops": LOOPS,
+    "A": LETTER_A,
+    "H": LETTER_H,
+    "M": LETTER_M,
+}
+
+
+def drawn(strokes, width: float = 22.0) -> np.ndarray:
+    image = read_as_window(draw_strokes(strokes, width, box=(50, 40, 180, 200), smooth=False))
+    assert image is not None
+    return image
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+
+    loaded = load_model(bundled_model_path())
+    return loaded, Predictor(loaded), DoubtJudge(loaded)
+
+
+@needs_bundled
+def test_the_bundled_model_carries_a_fitted_decision(bundled):
+    loaded, _, judge = bundled
+    assert judge.calibrated
+    assert judge.settings.uses_probabilities
+    assert "fitted for this model" in judge.description
+    assert loaded.metadata.doubt["rates"]["validation digits"] <= 0.005
+
+
+@needs_bundled
+def test_shapes_scribbles_and_letters_are_refused_with_a_reason(bundled):
+    _, predictor, judge = bundled
+    images = np.stack([drawn(strokes) for strokes in NON_DIGITS.values()])
+    verdicts = judge.judge_batch(images, predictor.predict_batch(images))
+    refused = [name for name, verdict in zip(NON_DIGITS, verdicts, strict=True) if verdict.status == NOT_A_DIGIT]
+    assert len(refused) >= 6, f"only {refused} refused"
+    for verdict in verdicts:
+        if verdict.refused:
+            assert verdict.reason and verdict.score >= verdict.threshold
+            assert 0 <= verdict.prediction <= 9  # the top guess is still there, to show greyed out
+
+
+@needs_bundled
+def test_mnist_test_digits_are_accepted_and_those_accepted_are_right(bundled):
+    from ml.data.datasets import load_mnist
+
+    _, predictor, judge = bundled
+    mnist = load_mnist()
+    images = mnist.x_test[:2000].reshape(-1, 28, 28)
+    labels = mnist.y_test[:2000]
+    probabilities = predictor.predict_batch(images)
+    verdicts = judge.judge_batch(images, probabilities)
+    refused = np.array([verdict.refused for verdict in verdicts])
+    assert refused.mean() <= 0.01
+    right = probabilities.argmax(axis=1) == labels
+    assert right[~refused].mean() >= 0.995
+    assert right[~refused].mean() >= right.mean()  # what is refused is mostly what would have been wrong
+
+
+def digit_card() -> SimpleNamespace:
+    return SimpleNamespace(metadata=ModelMetadata())
+
+
+def test_close_classes_are_unsure_and_name_both():
+    judge = DoubtJudge(digit_card())
+    image = drawn([[(0.6, 0.0), (0.1, 0.65), (0.9, 0.65)], [(0.65, 0.3), (0.65, 1.0)]])  # a 4
+    probabilities = np.full(10, 0.05 / 8)
+    probabilities[4], probabilities[9] = 0.55, 0.40
+    verdict = judge.judge(image, probabilities)
+    assert verdict.status == UNSURE and (verdict.prediction, verdict.runner_up) == (4, 9)
+    assert verdict.headline() == "unsure: 4 or 9"
+    probabilities[4], probabilities[9] = 0.93, 0.02
+    assert judge.judge(image, probabilities).status == DIGIT
+
+
+def test_a_model_without_a_fitted_decision_gets_the_default_and_says_uncalibrated():
+    judge = DoubtJudge(digit_card())
+    assert not judge.calibrated
+    assert "uncalibrated" in judge.description
+    noise = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    confident = np.eye(10)[0] * 0.98 + 0.002
+    verdict = judge.judge(noise, confident)
+    assert verdict.status == NOT_A_DIGIT and not verdict.calibrated
+    assert "noise" in verdict.reason
+    undecided = np.full(10, 0.1)
+    assert judge.judge(drawn(LETTER_A), undecided).reason is not None
+
+
+def test_a_model_of_other_classes_gets_only_the_confidence_floor():
+    card = SimpleNamespace(metadata=ModelMetadata(class_names=["shirt", "shoe", "bag"]))
+    judge = DoubtJudge(card)
+    assert judge.settings is None and not judge.calibrated
+    image = np.zeros((28, 28), np.float32)
+    assert judge.judge(image, np.array([0.4, 0.35, 0.25])).status == NOT_A_DIGIT
+    assert judge.judge(image, np.array([0.9, 0.05, 0.05])).status == DIGIT
+
+
+def test_a_damaged_doubt_entry_falls_back_to_the_default():
+    card = SimpleNamespace(metadata=ModelMetadata(doubt={"version": 1, "features": ["nonsense"], "threshold": 0.5}))
+    judge = DoubtJudge(card)
+    assert not judge.calibrated and judge.settings is not None
+
+
+def test_verdicts_are_plain_data():
+    judge = DoubtJudge(digit_card())
+    verdict = judge.judge(drawn(SQUARE), np.eye(10)[3])
+    data = verdict.as_dict()
+    assert set(data) == {
+        "status",
+        "prediction",
+        "runner_up",
+        "confidence",
+        "score",
+        "threshold",
+        "reason",
+        "calibrated",
+    }
+    assert Verdict(**data) == verdict
+    with pytest.raises(ValueError):
+        judge.judge_batch(np.zeros((2, 28, 28)), np.zeros((3, 10)))
