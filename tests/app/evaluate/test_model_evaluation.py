@@ -85,3 +85,21 @@ def test_click_through_cell_then_gallery_puts_the_image_in_the_canvas_with_its_p
     assert (
         window.statusBar().currentMessage().startswith(f"Opened MNIST test #{surest}: true {true_class}; evaluated as")
     )
+
+
+def test_calibrate_stores_the_temperature_in_the_active_model_which_becomes_modified(qtbot, window):
+    workspace = window.evaluation.open()
+    workspace.image_limit = 300
+    with qtbot.waitSignal(workspace.runner.running_changed, timeout=180_000, check_params_cb=lambda on: not on):
+        workspace.run_button.click()
+    assert not window.isWindowModified() and workspace.calibration.calibrate_button.isEnabled()
+    with qtbot.waitSignal(
+        window.models.model_loaded, timeout=180_000, check_params_cb=lambda d: d["temperature"] is not None
+    ) as stored:
+        workspace.calibration.calibrate_button.click()
+    temperature = stored.args[0]["temperature"]
+    assert window.isWindowModified() and window.windowTitle().startswith("digitlab-best.keras[*]")
+    assert "(calibrated)" in workspace.model_label.text()
+    report = workspace.result.payload["evaluation"].report  # shown at once from the cache, no second scoring
+    assert report.temperature == temperature and "after temperature scaling" in workspace.calibration.ece_label.text()
+    assert workspace.runner.jobs_started == 2
