@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--cache",
-        metavar="memory|FILE",
-        help="image folders are streamed from disk every epoch; cache the decoded images in memory or in FILE",
+        default="auto",
+        metavar="auto|memory|none|FILE",
+        help="image folders are streamed from their files; keep the decoded images after the first epoch: auto "
+        "(in memory when they take at most 256 MB, the default), memory, none, or in FILE on disk",
     )
     train.add_argument(
         "--reader-processes",

@@ -169,7 +169,7 @@ def train_config_from_args(args: argparse.Namespace, preset: str):
         fine_tune_from=args.fine_tune,
         mixed_precision=args.mixed_precision,
         distributed=args.distributed,
-        folder_cache=args.cache,
+        folder_cache=None if args.cache == "none" else args.cache,
         reader_processes=max(0, args.reader_processes),
     ).resolved()
 

@@ -34,6 +34,9 @@ from ml.errors import DatasetError, ImageReadError
 
 PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
 LISTED_SKIPPED_FILES = 5
+AUTO_CACHE_BYTES = 256 * 2**20  # cache="auto": a split whose decoded images fit in this is cached in memory
+FILE_CACHE_SHUFFLE_BUFFER = 10_000  # images shuffled at a time when the cache is a file (memory stays bounded)
+READ_BATCH_SIZE = 256  # files read per call when the images are cached in file order
 
 
 def pipeline_options(sharded: bool = False):
@@ -122,7 +125,7 @@ class StreamedFolder:
     val: FolderSplit
     test: FolderSplit
     skipped: SkippedFiles = field(repr=False)
-    cache: str | None = None  # None: read the files every epoch; "memory", or a file prefix for tf.data's cache
+    cache: str | None = None  # None: read every epoch; "memory"; a file prefix; "auto": memory if small (cache_for)
     reader_processes: int = 0  # decode in this many reader processes (0: in tf.data's threads)
     input_scale: str = "0-1"
     input_mean: list[float] | None = None
@@ -180,7 +183,7 @@ class StreamedFolder:
     ):
         """A ``tf.data`` pipeline of batches of (images, labels) read from ``split``'s files.
 
-        ``shuffle_seed``: reshuffle the paths every epoch (never the images: nothing is held). ``shard`` =
+        ``shuffle_seed``: reshuffle the paths every epoch (the cached images, when cached). ``shard`` =
         (workers, index): this worker's equal share of the files (a multi-worker run). Files are read a batch at a
         time, ``parallel_reads`` batches at once (default: one per reader process, or per core); an unreadable file
         drops out of its batch.
@@ -191,10 +194,11 @@ class StreamedFolder:
         paths, labels = files.paths, files.labels.astype(np.int64)
         if shard is not None:
             paths, labels = shard_evenly(paths, labels, *shard)
+        cache = self.cache_for(len(paths))
         dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
-        if shuffle_seed is not None:
+        if shuffle_seed is not None and cache is None:
             dataset = dataset.shuffle(max(len(paths), 1), seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size)
+        dataset = dataset.batch(batch_size if cache is None else READ_BATCH_SIZE)
         shape = self.input_shape
 
         def read(batch_paths, batch_labels):
@@ -205,9 +209,21 @@ class StreamedFolder:
 
         parallel_reads = parallel_reads or self.reader_processes or os.cpu_count() or 1
         dataset = dataset.map(read, num_parallel_calls=parallel_reads, deterministic=True)
-        if self.cache is not None:
-            dataset = dataset.cache("" if self.cache == "memory" else self.cache + f"-{split}")
+        if cache is not None:  # cache the images in file order, then shuffle and batch them afresh every epoch
+            dataset = dataset.unbatch().cache("" if cache == "memory" else f"{cache}-{split}")
+            if shuffle_seed is not None:
+                buffer = len(paths) if cache == "memory" else min(len(paths), FILE_CACHE_SHUFFLE_BUFFER)
+                dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
+            dataset = dataset.batch(batch_size)
         return dataset.prefetch(PREFETCHED_BATCHES).with_options(pipeline_options(sharded=shard is not None))
+
+    def cache_for(self, files: int) -> str | None:
+        """Where ``files`` decoded images are cached: ``cache`` as asked; "auto" caches in memory when they take
+        at most ``AUTO_CACHE_BYTES`` (a small folder is decoded once, as the in-memory loader did), else none."""
+        if self.cache != "auto":
+            return self.cache
+        decoded = files * int(np.prod(self.input_shape)) * 4
+        return "memory" if decoded <= AUTO_CACHE_BYTES else None
 
     def batches(self, split: str, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``split``'s images and labels as numpy batches, in order (evaluation without TensorFlow's pipeline)."""
@@ -291,7 +307,7 @@ def open_image_folder(
     """
     folder = Path(folder)
     check_color_mode(color_mode)
-    if cache not in (None, "memory") and not Path(cache).parent.is_dir():
+    if cache not in (None, "memory", "auto") and not Path(cache).parent.is_dir():
         raise DatasetError(f"Cannot cache the folder's images in {cache}: its folder does not exist.")
     class_names, paths, labels = list_image_folder(folder)
     path_array = np.asarray([os.fsencode(path) for path in paths])

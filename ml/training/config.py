@@ -48,7 +48,7 @@ class TrainConfig:
     fine_tune_from: str | None = None  # a model file to continue training instead of a fresh preset model
     mixed_precision: bool | None = None  # float16 compute; None: on where every GPU has compute capability >= 7.0
     distributed: bool = False  # one worker of a MultiWorkerMirroredStrategy job configured by TF_CONFIG
-    folder_cache: str | None = None  # streamed image folders: None (read every epoch), "memory", or a cache file
+    folder_cache: str | None = "auto"  # streamed folders: "auto" (memory when small), "memory", a file, None (no cache)
     reader_processes: int = 0  # streamed image folders: decode in this many processes (0: in tf.data's threads)
 
     def resolved(self) -> TrainConfig:
@@ -86,10 +86,12 @@ def model_metadata(
     test_accuracy: float | None = None,
     continued_preset: str | None = None,
     calibration=None,
+    doubt: dict | None = None,
 ):
     """The :class:`ml.models.metadata.ModelMetadata` that describes a model trained with ``config``.
 
     ``calibration``: the run's :class:`ml.inference.calibration.CalibrationResult` (its temperature goes in the card).
+    ``doubt``: the not-a-digit decision fitted at the run's end (``ml.training.doubt``), or None.
 
     A continued model (``config.fine_tune_from``) keeps its own architecture, so its preset is the one its file
     recorded (``continued_preset``, None for a model without one), not the preset that lent the training defaults.
@@ -111,6 +113,7 @@ def model_metadata(
         digitlab_version=__version__,
         temperature=None if calibration is None else calibration.temperature,
         calibration={} if calibration is None else calibration.as_metadata(),
+        doubt=dict(doubt or {}),
     )
 
 
@@ -141,6 +144,7 @@ class TrainResult:
     calibration: Any = None  # the temperature fitted on the validation split at the end (CalibrationResult), or None
     notes: list[str] = field(default_factory=list)  # what the user should know: files skipped, float32 fallback
     is_chief: bool = True  # False on the other workers of a multi-worker job: they keep no files
+    doubt: dict = field(default_factory=dict)  # the not-a-digit decision fitted at the end ({}: the default applies)
 
     def metadata(self):
         """The :class:`ml.models.metadata.ModelMetadata` to save with this model."""
@@ -154,6 +158,7 @@ class TrainResult:
             self.test_accuracy,
             self.continued_preset,
             self.calibration,
+            self.doubt,
         )
 
 

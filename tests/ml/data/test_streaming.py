@@ -150,3 +150,29 @@ def test_reader_processes_read_the_same_images_and_report_the_files_they_skip(tm
         np.testing.assert_array_equal(process_images, threads_images)
     assert in_processes.skipped.describe() == in_threads.skipped.describe()
     assert in_processes.skipped.count == 1
+
+
+@pytest.mark.parametrize("cache", ["memory", "file"])
+def test_cached_training_images_are_still_reshuffled_every_epoch(tmp_path, cache):
+    folder = write_folder(tmp_path / "shades")
+    where = "memory" if cache == "memory" else str(tmp_path / "cache")
+    streamed = open_image_folder(folder, image_size=16, cache=where)
+    pipeline = streamed.pipeline("train", batch_size=8, shuffle_seed=0)
+    first_images, first_labels = all_batches(pipeline)
+    for path in streamed.train.paths:
+        Path(os.fsdecode(path)).unlink()  # later epochs come from the cache alone
+    second_images, second_labels = all_batches(pipeline)
+    assert len(second_labels) == len(first_labels) == len(streamed.train)
+    assert not np.array_equal(first_images, second_images)  # a new order...
+    order = np.lexsort(first_images.reshape(len(first_images), -1).T)
+    again = np.lexsort(second_images.reshape(len(second_images), -1).T)
+    np.testing.assert_array_equal(first_images[order], second_images[again])  # ...of the same images
+    assert streamed.skipped.count == 0
+
+
+def test_auto_caches_a_small_split_in_memory_and_streams_a_big_one(tmp_path, monkeypatch):
+    streamed = open_image_folder(write_folder(tmp_path / "shades", per_class=4), image_size=16, cache="auto")
+    assert streamed.cache_for(len(streamed.train)) == "memory"
+    monkeypatch.setattr("ml.data.streaming.AUTO_CACHE_BYTES", 16 * 16 * 4 * 3)  # room for three images
+    assert streamed.cache_for(3) == "memory" and streamed.cache_for(4) is None
+    assert open_image_folder(tmp_path / "shades", cache=None).cache_for(10**9) is None
