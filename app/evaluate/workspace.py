@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -46,7 +46,10 @@ WARNING_STYLE = "color: #a33; font-weight: 600;"
 
 class EvaluationWorkspace(QMainWindow):
     """The workspace window; ``image_chosen(image, description)`` when the user opens an image in the canvas,
-    ``calibration_fitted(model file, temperature, record)`` when Calibrate has fitted a temperature to store."""
+    ``calibration_fitted(model file, temperature, record)`` when Calibrate has fitted a temperature to store.
+
+    Closing it only hides it: a running job goes on, and its result is cached for when it is opened again.
+    """
 
     image_chosen = Signal(object, str)
     calibration_fitted = Signal(str, float, dict)
@@ -512,7 +515,3 @@ class EvaluationWorkspace(QMainWindow):
         if not running:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Closing only hides the workspace: a running job goes on, and its result is cached for later."""
-        event.accept()
