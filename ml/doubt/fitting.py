@@ -3,6 +3,7 @@ other half (validation digits and other-style digits), never on any test set."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ def fit_network(
 ) -> tuple[tuple[float, ...], tuple[float, ...], tuple]:
     """(mean, scale, layers) of a one-hidden-layer network that tells non-digits (1) from digits (0), each class
     weighted equally."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     columns = [FEATURES.index(name) for name in feature_names]
@@ -58,7 +60,9 @@ def fit_network(
     network = MLPClassifier(
         hidden_layer_sizes=(HIDDEN_UNITS,), alpha=1e-3, max_iter=400, early_stopping=False, random_state=seed
     )
-    network.fit(x[chosen], data.targets[chosen])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 400 epochs of a 32-unit network are plenty here
+        network.fit(x[chosen], data.targets[chosen])
     layers = tuple(
         (tuple(tuple(float(v) for v in row) for row in weights), tuple(float(v) for v in bias))
         for weights, bias in zip(network.coefs_, network.intercepts_, strict=True)

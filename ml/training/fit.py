@@ -27,6 +27,7 @@ from ml.training.distribution import (
     plan_distribution,
     prepare_model,
 )
+from ml.training.doubt import fit_run_doubt
 from ml.training.pipelines import (
     TEST_BATCH_SIZE,
     can_augment,
@@ -266,6 +267,8 @@ def _train(
         test_pipeline = make_eval_pipeline(fit_inputs_to_model(model, test_images), test_labels, TEST_BATCH_SIZE)
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
     calibration = fit_run_temperature(model, validation, from_logits)
+    temperature = None if calibration is None else calibration.temperature
+    doubt = fit_run_doubt(model, dataset, from_logits, temperature, streamed) if plan.is_chief else {}
     notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
@@ -291,4 +294,5 @@ def _train(
         notes=notes,
         is_chief=plan.is_chief,
         calibration=calibration,
+        doubt=doubt,
     )
