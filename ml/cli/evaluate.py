@@ -19,7 +19,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from ml.errors import DigitLabError
     from ml.evaluation.report import render_report, write_report
-    from ml.evaluation.robustness import robustness_curves
+    from ml.evaluation.robustness import accuracy_curves, ece_curves, robustness_sweep
     from ml.evaluation.run import evaluate
     from ml.evaluation.sets import load_evaluation_set
 
@@ -38,11 +38,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 sample = args.robustness_sample or None
                 shown = min(len(eval_set), sample or len(eval_set))
                 print(f"robustness sweep on {shown:,} images…", file=sys.stderr)
-                report = dataclasses.replace(report, robustness=robustness_curves(loaded, eval_set, sample=sample))
+                sweep = robustness_sweep(loaded, eval_set, sample=sample)
+                report = dataclasses.replace(report, robustness=accuracy_curves(sweep))
                 evaluation = dataclasses.replace(evaluation, report=report)
             if args.report:
                 written = write_report(
-                    args.report, render_report(evaluation, eval_set.images, report.robustness, label, shown)
+                    args.report,
+                    render_report(evaluation, eval_set.images, report.robustness, label, shown, ece_curves(sweep)),
                 )
                 print(f"report: {written / 'index.html'}", file=sys.stderr)
         except DigitLabError as error:

@@ -173,8 +173,30 @@ def draw_reliability(panels: Sequence[tuple[str, object]], title: str) -> Image.
     return image
 
 
-def draw_robustness(curves: dict, units: dict[str, str], title: str, other: dict | None = None) -> Image.Image:
-    """One small chart per kind of shift: accuracy against the level (and a second model's curve, dashed grey)."""
+def _dashed(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], colour, dash: float = 6.0) -> None:
+    """A dashed polyline (Pillow draws only solid ones)."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        length = max(1e-9, float(np.hypot(x1 - x0, y1 - y0)))
+        steps = np.arange(0.0, length, 2 * dash)
+        for start in steps:
+            stop = min(start + dash, length)
+            draw.line(
+                [
+                    x0 + (x1 - x0) * start / length,
+                    y0 + (y1 - y0) * start / length,
+                    x0 + (x1 - x0) * stop / length,
+                    y0 + (y1 - y0) * stop / length,
+                ],
+                fill=colour,
+                width=2,
+            )
+
+
+def draw_robustness(
+    curves: dict, units: dict[str, str], title: str, other: dict | None = None, ece: dict | None = None
+) -> Image.Image:
+    """One small chart per kind of shift: accuracy against the level (solid), the ECE of the probabilities shown
+    there (``ece``, dashed), and a second model's accuracy (``other``, grey)."""
     kinds = list(curves)
     columns = min(3, max(1, len(kinds)))
     rows = (len(kinds) + columns - 1) // columns
@@ -182,6 +204,17 @@ def draw_robustness(curves: dict, units: dict[str, str], title: str, other: dict
     image = Image.new("RGB", (24 + columns * cell_width, 48 + rows * cell_height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.text((16, 12), title, fill=INK, font=font(15))
+    legend = [("accuracy", "solid")] + ([("ECE (calibration error)", "dashed")] if ece else [])
+    legend += [("the other model's accuracy", "grey")] if other else []
+    legend_x = 24 + columns * cell_width - 16 - sum(60 + text_width(draw, name, font(12)) for name, _ in legend)
+    for name, style in legend:
+        y = 20
+        if style == "dashed":
+            _dashed(draw, [(legend_x, y), (legend_x + 40, y)], INK)
+        else:
+            draw.line([legend_x, y, legend_x + 40, y], fill=MUTED if style == "grey" else INK, width=2)
+        draw.text((legend_x + 46, y - 8), name, fill=INK, font=font(12))
+        legend_x += 60 + text_width(draw, name, font(12))
     for index, kind in enumerate(kinds):
         column, row = index % columns, index // columns
         left, top = 70 + column * cell_width, 78 + row * cell_height
@@ -195,13 +228,15 @@ def draw_robustness(curves: dict, units: dict[str, str], title: str, other: dict
         ticks = list(dict.fromkeys(levels[:: max(1, len(levels) // 5)] + [levels[-1]]))
         axes.frame(ticks, [0, 0.5, 1.0])
         draw.text((left, top - 22), f"{kind} ({units.get(kind, '')})", fill=INK, font=font(13))
-        for series, colour in ((other.get(kind) if other else None, MUTED), (curves[kind], CURVE_COLOURS[index % 5])):
-            if not series:
-                continue
-            points = [axes.point(level, accuracy) for level, accuracy in series]
-            draw.line(points, fill=colour, width=2)
-            for x, y in points:
-                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+        colour = CURVE_COLOURS[index % 5]
+        if other and other.get(kind):
+            draw.line([axes.point(level, value) for level, value in other[kind]], fill=MUTED, width=2)
+        if ece and ece.get(kind):
+            _dashed(draw, [axes.point(level, value) for level, value in ece[kind]], colour)
+        points = [axes.point(level, accuracy) for level, accuracy in curves[kind]]
+        draw.line(points, fill=colour, width=2)
+        for x, y in points:
+            draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
     return image
 
 

@@ -46,10 +46,16 @@ def mistake_captions(evaluation, indices: np.ndarray) -> list[str]:
 
 
 def render_report(
-    evaluation, images: np.ndarray, robustness: dict | None, model_label: str, robustness_images: int | None = None
+    evaluation,
+    images: np.ndarray,
+    robustness: dict | None,
+    model_label: str,
+    robustness_images: int | None = None,
+    robustness_ece: dict | None = None,
 ) -> dict[str, bytes]:
     """Every report file's bytes: the four pictures and the index page (nothing is written yet);
-    ``robustness_images``: how many images the sweep used (said in its title)."""
+    ``robustness_images``: how many images the sweep used (said in its title); ``robustness_ece``: the ECE curves
+    (:func:`ml.evaluation.robustness.ece_curves`), drawn dashed beside the accuracy."""
     report = evaluation.report
     heading = f"{model_label} on {evaluation.set_title}"
     panels = [("the model's own probabilities", report.reliability)]
@@ -65,7 +71,10 @@ def render_report(
         "reliability.png": _png(draw_reliability(panels, f"Reliability (15 bins): {heading}")),
         "robustness.png": _png(
             draw_robustness(
-                robustness or {}, UNITS, f"Accuracy under shift: {model_label}{_on_images(robustness_images)}"
+                robustness or {},
+                UNITS,
+                f"Accuracy and calibration under shift: {model_label}{_on_images(robustness_images)}",
+                ece=robustness_ece,
             )
             if robustness
             else draw_message("Accuracy under shift", "No robustness sweep was run for this report.")

@@ -17,7 +17,8 @@ def files():
     evaluation = evaluation_of(probabilities, labels, temperature=1.3)
     images = np.random.default_rng(0).random((200, 4, 4)).astype(np.float32)
     robustness = {kind: [(level, 0.9 - 0.01 * abs(level)) for level in levels] for kind, levels in LEVELS.items()}
-    return render_report(evaluation, images, robustness, "tiny model")
+    ece = {kind: [(level, 0.01 * abs(level)) for level in levels] for kind, levels in LEVELS.items()}
+    return render_report(evaluation, images, robustness, "tiny model", robustness_images=200, robustness_ece=ece)
 
 
 def test_the_report_pngs_are_valid_images(files, tmp_path):

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.evaluation.robustness import LEVELS, NEUTRAL, robustness_curves, transform
-from ml.evaluation.run import EvaluationStopped, evaluate
+from ml.evaluation.calibration import apply_temperature, expected_calibration_error
+from ml.evaluation.robustness import (
+    LEVELS,
+    NEUTRAL,
+    accuracy_curves,
+    ece_curves,
+    robustness_curves,
+    robustness_sweep,
+    transform,
+)
+from ml.evaluation.run import EvaluationStopped, evaluate, score_set
 from ml.evaluation.sets import load_evaluation_set
 from tests.ml.evaluation.tiny import tiny_digit_model
 
@@ -34,6 +43,24 @@ def test_robustness_at_zero_equals_the_plain_accuracy(tiny, mnist_sample):
     assert dict(curves["rotation"])[45.0] < plain - 0.1  # a 45° turn hurts a small CNN
     assert dict(curves["noise"])[0.5] < plain
     assert seen[-1][0] == seen[-1][1] and all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_the_sweep_measures_calibration_under_shift_too(tiny, mnist_sample):
+    tiny.metadata.temperature = 1.7
+    try:
+        plain = evaluate(tiny, mnist_sample).report
+        sweep = robustness_sweep(tiny, mnist_sample, kinds=("noise",))
+        noisy = score_set(tiny, mnist_sample, pixels=transform(mnist_sample.pixels, "noise", 0.5))
+    finally:
+        tiny.metadata.temperature = None
+    points = {point.level: point for point in sweep["noise"]}
+    assert points[0.0].accuracy == plain.accuracy
+    assert points[0.0].ece == pytest.approx(plain.ece_calibrated)  # the probabilities shown, with the temperature
+    shown = apply_temperature(noisy, 1.7)
+    assert points[0.5].ece == pytest.approx(expected_calibration_error(shown, mnist_sample.labels))
+    assert points[0.5].ece != pytest.approx(expected_calibration_error(noisy, mnist_sample.labels))
+    assert accuracy_curves(sweep)["noise"][0] == (0.0, plain.accuracy)
+    assert ece_curves(sweep)["noise"][0] == (0.0, points[0.0].ece)
 
 
 def test_a_sample_sweep_and_a_stop(tiny, mnist_sample):
