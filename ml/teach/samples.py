@@ -80,7 +80,7 @@ class SampleStore:
     def _write_index(self, samples: list[Sample]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"version": INDEX_VERSION, "samples": [asdict(s) for s in samples]}, indent=1)
-        _write_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
+        write_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
         self._samples = samples
 
     @property
@@ -116,11 +116,11 @@ class SampleStore:
         images = self.folder / "images"
         images.mkdir(parents=True, exist_ok=True)
         digit_file = f"images/{sample_id}-28.png"
-        _write_atomically(self.folder / digit_file, _png_bytes(digit28))
+        write_atomically(self.folder / digit_file, _png_bytes(digit28))
         canvas_file = None
         if canvas is not None:
             canvas_file = f"images/{sample_id}.png"
-            _write_atomically(self.folder / canvas_file, _png_bytes(np.asarray(canvas, dtype=np.float32)))
+            write_atomically(self.folder / canvas_file, _png_bytes(np.asarray(canvas, dtype=np.float32)))
         added = datetime.now(UTC).isoformat(timespec="seconds")
         sample = Sample(sample_id, label, digit_file, canvas_file, added, source)
         try:
@@ -191,7 +191,7 @@ class SampleStore:
             class_folder = target / _safe_folder_name(sample.label)
             class_folder.mkdir(parents=True, exist_ok=True)
             source = self.folder / (sample.canvas_file or sample.digit_file)
-            _write_atomically(class_folder / f"{sample.id}.png", source.read_bytes())
+            write_atomically(class_folder / f"{sample.id}.png", source.read_bytes())
         return len(self._samples)
 
 
@@ -235,7 +235,7 @@ def _png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it over ``path`` (never half-written)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,0 +1,162 @@
+"""Model versions made by teaching: each a saved model with its record; any can be made active again or deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ml.errors import ModelFileError
+from ml.models.files import LoadedModel, save_model
+from ml.teach.samples import write_atomically
+from ml.user_folders import user_data_folder
+
+INDEX_NAME = "versions.json"
+
+
+def versions_folder() -> Path:
+    """Where the window keeps taught model versions by default."""
+    return user_data_folder() / "versions"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version: its file, the version it was taught from, and what the teach measured (empty for an original)."""
+
+    id: str
+    path: str
+    name: str
+    created: str
+    parent: str | None = None
+    record: dict = field(default_factory=dict)
+
+    @property
+    def is_original(self) -> bool:
+        """A model the user opened (not made by teaching): its file is theirs and is never deleted here."""
+        return self.parent is None
+
+    def summary(self) -> str:
+        """One line: samples taught, and the accuracy before → after on the samples and the test set."""
+        if self.is_original:
+            return "original model"
+        record = self.record
+        samples = sum(record.get("samples_per_class", {}).values())
+        parts = [f"{samples} samples"]
+        if record.get("samples_after") is not None:
+            parts.append(f"your samples {_percent(record.get('samples_before'))} → {_percent(record['samples_after'])}")
+        if record.get("test_after") is not None:
+            parts.append(f"test set {_percent(record.get('test_before'))} → {_percent(record['test_after'])}")
+        return ", ".join(parts)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+class VersionStore:
+    """The versions in one folder, listed in ``versions.json`` (written atomically, after the model file)."""
+
+    def __init__(self, folder: str | os.PathLike | None = None) -> None:
+        """Open (or start) the store; an unreadable list is refused, never overwritten."""
+        self.folder = Path(folder) if folder is not None else versions_folder()
+        self._versions: list[ModelVersion] = []
+        self.active: str | None = None
+        path = self.folder / INDEX_NAME
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self._versions = [ModelVersion(**entry) for entry in data["versions"]]
+                self.active = data.get("active")
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ModelFileError(f"Cannot read the model history {path}: {error}. It was left as it is.") from None
+
+    @property
+    def versions(self) -> list[ModelVersion]:
+        """Every version, oldest first."""
+        return list(self._versions)
+
+    def get(self, version_id: str) -> ModelVersion:
+        """The version with this id; KeyError if there is none."""
+        for version in self._versions:
+            if version.id == version_id:
+                return version
+        raise KeyError(version_id)
+
+    def find_path(self, path: str | os.PathLike) -> ModelVersion | None:
+        """The version saved at ``path``, if any."""
+        resolved = str(Path(path).resolve())
+        return next((v for v in self._versions if str(Path(v.path).resolve()) == resolved), None)
+
+    def _write(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = {"active": self.active, "versions": [asdict(v) for v in self._versions]}
+        write_atomically(self.folder / INDEX_NAME, json.dumps(data, indent=1).encode("utf-8"))
+
+    def remember_original(self, path: str | os.PathLike, name: str) -> ModelVersion:
+        """List an opened model file as an original version (once per file); returns its entry."""
+        known = self.find_path(path)
+        if known is not None:
+            return known
+        version = ModelVersion(_new_id(), str(Path(path).resolve()), name, _now(), None, {})
+        self._versions.append(version)
+        self._write()
+        return version
+
+    def add_taught(self, taught: LoadedModel, parent: ModelVersion, record: dict) -> ModelVersion:
+        """Save a taught model as a new version made from ``parent`` and make it active; returns its entry."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        version_id = _new_id()
+        taught_count = sum(1 for v in self._versions if not v.is_original) + 1
+        base = parent.name.split(" · taught")[0]
+        name = f"{base} · taught {taught_count}"
+        path = save_model(taught.model, self.folder / f"{version_id}.keras", taught.metadata)
+        version = ModelVersion(version_id, str(path.resolve()), name, _now(), parent.id, record)
+        self._versions.append(version)
+        self.active = version_id
+        try:
+            self._write()
+        except OSError:
+            self._versions.pop()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        return version
+
+    def set_active(self, version_id: str | None) -> None:
+        """Remember which version the window shows."""
+        if version_id is not None:
+            self.get(version_id)
+        self.active = version_id
+        self._write()
+
+    def delete(self, version_id: str) -> ModelVersion:
+        """Forget a version; a taught one's file is deleted too (an original file is the user's and stays).
+
+        The active version cannot be deleted: switch to another first. Versions taught from it keep their files
+        and now name its parent as theirs.
+        """
+        version = self.get(version_id)
+        if version_id == self.active:
+            raise ModelFileError("This version is the active model: switch to another version before deleting it.")
+        self._versions = [
+            ModelVersion(v.id, v.path, v.name, v.created, version.parent, v.record) if v.parent == version_id else v
+            for v in self._versions
+            if v.id != version_id
+        ]
+        self._write()
+        if not version.is_original and Path(version.path).parent.resolve() == self.folder.resolve():
+            with contextlib.suppress(OSError):
+                Path(version.path).unlink()
+        return version
+
+
+def _new_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

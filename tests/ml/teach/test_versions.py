@@ -1,0 +1,67 @@
+"""Model versions: a taught version is saved and listed, any version can be switched back to, deleting is safe."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ml.errors import ModelFileError
+from ml.models.files import LoadedModel, load_model, save_model
+from ml.models.metadata import ModelMetadata
+from ml.teach.versions import VersionStore
+
+
+def _model(fill: float) -> keras.Model:
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    model.set_weights([np.full(w.shape, fill, np.float32) for w in model.get_weights()])
+    return model
+
+
+RECORD = {
+    "samples_per_class": {"3": 4, "7": 2},
+    "samples_before": 0.5,
+    "samples_after": 1.0,
+    "test_before": 0.99,
+    "test_after": 0.989,
+}
+
+
+def test_versions_can_be_switched_back_after_a_restart(tmp_path):
+    original_path = save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(original_path, "mine")
+    taught = store.add_taught(LoadedModel(_model(0.5), ModelMetadata(), None, True), original, RECORD)
+    assert store.active == taught.id and taught.parent == original.id
+    assert "6 samples" in taught.summary() and "50.0 % → 100.0 %" in taught.summary()
+
+    reopened = VersionStore(tmp_path / "versions")
+    assert [v.id for v in reopened.versions] == [original.id, taught.id] and reopened.active == taught.id
+    assert float(load_model(reopened.get(taught.id).path).model.get_weights()[0][0, 0]) == 0.5
+    reopened.set_active(original.id)
+    back = load_model(VersionStore(tmp_path / "versions").get(original.id).path)
+    assert float(back.model.get_weights()[0][0, 0]) == 0.0
+    assert store.remember_original(original_path, "mine").id == original.id  # listed once
+
+
+def test_the_active_version_cannot_be_deleted_and_an_original_file_is_never_deleted(tmp_path):
+    original_path = save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(original_path, "mine")
+    first = store.add_taught(LoadedModel(_model(0.1), ModelMetadata(), None, True), original, RECORD)
+    second = store.add_taught(LoadedModel(_model(0.2), ModelMetadata(), None, True), first, RECORD)
+    with pytest.raises(ModelFileError, match="active"):
+        store.delete(second.id)
+    store.delete(first.id)
+    assert not (tmp_path / "versions" / f"{first.id}.keras").exists()
+    assert VersionStore(tmp_path / "versions").get(second.id).parent == original.id
+    store.set_active(second.id)
+    store.delete(original.id)
+    assert original_path.exists()
+
+
+def test_a_broken_history_file_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "versions.json").write_text("[", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="history"):
+        VersionStore(tmp_path)
+    assert (tmp_path / "versions.json").read_text(encoding="utf-8") == "["
