@@ -188,6 +188,9 @@ def score(results: list[tuple[str, str | None, list[str]]]) -> dict:
     for truth, read, kinds in results:
         for kind in set(kinds):
             by_gap.setdefault(kind, []).append(int(truth == read))
+    apart = [int(truth == read) for truth, read, kinds in results if "touching" not in kinds]
+    if apart:
+        by_gap["none touching"] = apart
     wrong_length = sum(read is None or len(read) != len(truth) for truth, read, _ in results)
     return {
         "numbers": len(results),
@@ -251,8 +254,8 @@ def main() -> None:
         picture, kinds = compose_number(digits, rng)
         reading = read_number(picture, predictor)
         mnist_results.append((truth, reading.number, kinds))
-        if reading.number != truth and len(errors) < args.show_errors:
-            errors.append((truth, reading.number, kinds))
+        if reading.number != truth and len(errors) < args.show_errors and "touching" not in kinds:
+            errors.append((truth, reading.number, [str(kind) for kind in kinds]))
     print_score("MNIST numbers", score(mnist_results))
     for error in errors:
         print("   ", error)

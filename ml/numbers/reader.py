@@ -27,6 +27,9 @@ from ml.numbers.segment import (
 from ml.preprocess.pipeline import InkMap, Stage, crop_to_mnist, find_ink
 
 SPLIT_FROM_ASPECT = 0.95
+SPLIT_FROM_WIDTH = 1.45
+"""In a number, only regions this many times wider than the other digits are tried for cuts (touching pairs are
+about twice as wide; a wide single digit cut in two was the commonest error)."""
 TALL_REGION = 1.25
 """Heights are compared with the number's digit height at most this many times (digits on different baselines
 that touch make a region taller than any digit)."""
@@ -163,6 +166,8 @@ def read_number(
     usual_width = typical_width(regions) if len(regions) > 1 else None
     for region in regions:
         wide = region.width > SPLIT_FROM_ASPECT * min(region.height, TALL_REGION * typical)
+        if usual_width is not None:  # in a number: only regions clearly wider than their neighbours
+            wide = wide and region.width > SPLIT_FROM_WIDTH * usual_width
         gain = SPLIT_GAIN if len(regions) > 1 else LONE_SPLIT_GAIN  # a lone region is most often one digit
         pieces = split_region(region, scorer, typical, gain=gain, usual_width=usual_width) if wide else None
         if pieces is None:
