@@ -11,6 +11,7 @@ from ml.cli.explain import run_explain
 from ml.cli.export import run_export
 from ml.cli.predict import run_predict
 from ml.cli.presets import run_presets
+from ml.cli.teach import run_teach
 from ml.cli.train import run_train
 from ml.models.presets import PRESETS
 from ml.native_log import request_debug
@@ -148,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), help="what to write")
     export.add_argument("--out", required=True, metavar="PATH", help=".tflite, .h5, or a folder for savedmodel")
     export.set_defaults(handler=run_export)
+    teach = commands.add_parser("teach", help="teach a model your handwriting from a folder of class subfolders")
+    teach.add_argument("folder", help="a folder with subfolders 0 … 9 (or the model's class names) of images")
+    teach.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    teach.add_argument("--out", help="where to save the taught model (default: <model>-taught.keras here)")
+    teach.add_argument("--epochs", type=int, default=8, metavar="N", help="passes over the samples (default 8)")
+    teach.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    teach.set_defaults(handler=run_teach)
     return parser
 
 

@@ -1,0 +1,279 @@
+"""Fine-tune a model on the user's samples mixed with a replay of its original training data, batch-norm frozen.
+
+The active model is never changed: teaching works on a clone, and a stop or a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ml.data.augment import AugmentSettings, augment_batch
+from ml.data.datasets import DIGIT_CLASS_NAMES, load_mnist
+from ml.errors import TrainingError
+from ml.inference.model_input import prepare_for_model
+from ml.inference.scoring import BatchScorer
+from ml.models.classifier import outputs_probabilities
+from ml.models.files import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+REPLAY_DATASETS = ("mnist",)
+FORGETTING_WARNING = (
+    "This model does not say what it was trained on, so it is taught on your samples alone: it may forget some of "
+    "what it knew (the test-set change below shows how much)."
+)
+# Gentler augmentation than training's: a user's style (a slant, a stroke) must survive it.
+TEACH_AUGMENTATION = AugmentSettings(
+    rotation_degrees=8.0, shift_fraction=0.06, zoom_range=0.08, thickness_probability=0.0
+)
+
+
+@dataclass(frozen=True)
+class TeachSettings:
+    """How a teach runs: epochs, learning rate, replay images per sample, batch size, held-back share, seed."""
+
+    epochs: int = 12
+    learning_rate: float = 3e-4
+    replay_per_sample: int = 8
+    sample_repeats: int = 4
+    batch_size: int = 32
+    held_back_fraction: float = 0.2
+    test_images: int | None = None
+    seed: int = 0
+    augmentation: AugmentSettings = TEACH_AUGMENTATION
+    freeze_batch_norm: bool = True
+
+
+@dataclass
+class TeachProgress:
+    """One finished epoch, for curves and progress bars."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+
+
+@dataclass
+class TeachResult:
+    """A taught model (not saved) with its card's teaching record; ``model`` is None when the teach was stopped."""
+
+    model: keras.Model | None
+    record: dict
+    stopped: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def taught(self, loaded: LoadedModel) -> LoadedModel:
+        """The taught model with ``loaded``'s card plus the teaching record (the calibration no longer holds)."""
+        if self.model is None:
+            raise TrainingError("The teach was stopped; there is no taught model.")
+        history = [*loaded.metadata.hyperparameters.get("teaching_history", []), self.record]
+        hyperparameters = {**loaded.metadata.hyperparameters, "teaching": self.record, "teaching_history": history}
+        metadata = dataclasses.replace(
+            loaded.metadata, hyperparameters=hyperparameters, temperature=None, calibration={}, created=None
+        )
+        return LoadedModel(self.model, metadata, None, True)
+
+
+def split_held_back(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices to teach on and to hold back: about ``fraction`` of each class held back, at least one sample of a
+    class kept for teaching (a class with one sample is not held back)."""
+    rng = np.random.default_rng(seed)
+    teach, held = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        count = min(int(math.floor(len(members) * fraction + 0.5)), len(members) - 1)
+        held.extend(members[:count])
+        teach.extend(members[count:])
+    return np.sort(np.asarray(teach, dtype=np.int64)), np.sort(np.asarray(held, dtype=np.int64))
+
+
+def replay_source(loaded: LoadedModel) -> str | None:
+    """The name of the original training data to replay, when the card names data Digit Lab has (else None)."""
+    dataset = (loaded.metadata.dataset or "").lower()
+    return dataset if dataset in REPLAY_DATASETS and _reads_digits(loaded) else None
+
+
+def _reads_digits(loaded: LoadedModel) -> bool:
+    return list(loaded.metadata.class_names) == list(DIGIT_CLASS_NAMES) and loaded.num_classes == 10
+
+
+def frozen_batch_norm_clone(model: keras.Model, freeze: bool = True) -> keras.Model:
+    """A copy of ``model`` with the same weights whose BatchNormalization layers are frozen (inference mode)."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    for layer in _nested_layers(clone) if freeze else []:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return clone
+
+
+def _nested_layers(model) -> list:
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_nested_layers(layer))
+    return found
+
+
+def accuracy(loaded: LoadedModel, images28: np.ndarray, labels: np.ndarray, model: keras.Model | None = None) -> float:
+    """Top-1 accuracy of ``loaded`` (or of ``model`` read with ``loaded``'s card) on (N, 28, 28) images."""
+    if len(labels) == 0:
+        return float("nan")
+    scorer = BatchScorer(loaded if model is None else LoadedModel(model, loaded.metadata, None, True))
+    hits = 0
+    for start in range(0, len(labels), 500):
+        batch = scorer.prepare(images28[start : start + 500])
+        hits += int((scorer.raw_outputs(batch).argmax(axis=-1) == labels[start : start + 500]).sum())
+    return hits / len(labels)
+
+
+class _StopAndReport(keras.callbacks.Callback):
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self.should_stop = should_stop
+        self.stopped = False
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.should_stop():
+            self.stopped = True
+            self.model.stop_training = True
+
+
+def teach(
+    loaded: LoadedModel,
+    images28: np.ndarray,
+    labels: np.ndarray,
+    settings: TeachSettings = TeachSettings(),
+    *,
+    held_back: tuple[np.ndarray, np.ndarray] | None = None,
+    on_epoch: Callable[[TeachProgress], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_message: Callable[[str], None] | None = None,
+) -> TeachResult:
+    """Teach ``loaded`` the samples (``labels`` index its classes); hold back a fifth of each class unless
+    ``held_back`` (images, labels) is given. Returns the clone and the card's record; ``loaded`` is unchanged."""
+    say = on_message or (lambda text: logger.info(text))
+    images28 = np.asarray(images28, dtype=np.float32)
+    labels = np.asarray(labels, dtype=np.int64)
+    _check_samples(loaded, images28, labels)
+    if held_back is None:
+        teach_index, held_index = split_held_back(labels, settings.held_back_fraction, settings.seed)
+        held_images, held_labels = images28[held_index], labels[held_index]
+        images28, labels = images28[teach_index], labels[teach_index]
+    else:
+        held_images, held_labels = np.asarray(held_back[0], np.float32), np.asarray(held_back[1], np.int64)
+    started = time.perf_counter()
+    warnings: list[str] = []
+    replay_name = replay_source(loaded)
+    test_images = test_labels = None
+    replay_images = np.zeros((0, 28, 28), np.float32)
+    replay_labels = np.zeros((0,), np.int64)
+    if _reads_digits(loaded):
+        say("Reading MNIST for replay and the test set…")
+        mnist = load_mnist()
+        test_images, test_labels = mnist.x_test[..., 0], mnist.y_test.astype(np.int64)
+        if settings.test_images:
+            test_images, test_labels = test_images[: settings.test_images], test_labels[: settings.test_images]
+        if replay_name:
+            replay_images, replay_labels = mnist.x_train[..., 0], mnist.y_train.astype(np.int64)
+    if not replay_name:
+        warnings.append(FORGETTING_WARNING)
+    say("Measuring the model before teaching…")
+    style_before = accuracy(loaded, held_images, held_labels)
+    test_before = accuracy(loaded, test_images, test_labels) if test_images is not None else None
+
+    model = frozen_batch_norm_clone(loaded.model, settings.freeze_batch_norm)
+    from_logits = not outputs_probabilities(model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+    )
+    rng = np.random.default_rng(settings.seed)
+    tf.random.set_seed(settings.seed)
+    stopper = _StopAndReport(should_stop)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(settings.epochs):
+        x, y = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
+        batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
+        logs = model.fit(batch, y, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
+        if stopper.stopped:
+            say("Teaching stopped; the model was left as it was.")
+            return TeachResult(None, {}, stopped=True, warnings=warnings)
+        history["loss"].append(float(logs.history["loss"][-1]))
+        history["accuracy"].append(float(logs.history["accuracy"][-1]))
+        if on_epoch is not None:
+            on_epoch(TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1]))
+    teach_seconds = time.perf_counter() - started
+    say("Measuring the taught model…")
+    style_after = accuracy(loaded, held_images, held_labels, model)
+    test_after = accuracy(loaded, test_images, test_labels, model) if test_images is not None else None
+    names = loaded.metadata.class_names
+    record = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "samples_per_class": {names[i]: int((labels == i).sum()) for i in np.unique(labels)},
+        "held_back": int(len(held_labels)),
+        "samples_before": _rounded(style_before),
+        "samples_after": _rounded(style_after),
+        "test_set": "mnist" if test_images is not None else None,
+        "test_images": int(len(test_labels)) if test_labels is not None else 0,
+        "test_before": _rounded(test_before),
+        "test_after": _rounded(test_after),
+        "replay": replay_name,
+        "replay_images_per_epoch": int(len(labels) * settings.sample_repeats * settings.replay_per_sample)
+        if replay_name
+        else 0,
+        "epochs": settings.epochs,
+        "learning_rate": settings.learning_rate,
+        "batch_norm": "frozen" if settings.freeze_batch_norm else "trained",
+        "seconds": round(time.perf_counter() - started, 1),
+        "teach_seconds": round(teach_seconds, 1),
+        "history": history,
+    }
+    return TeachResult(model, record, warnings=warnings)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 5)
+
+
+def _check_samples(loaded: LoadedModel, images28: np.ndarray, labels: np.ndarray) -> None:
+    if len(labels) == 0:
+        raise TrainingError("There are no samples to teach: correct a few drawings or import a folder first.")
+    if images28.shape[1:] != (28, 28) or len(images28) != len(labels):
+        raise TrainingError(f"Samples must be (N, 28, 28) with one label each, not {images28.shape}.")
+    if labels.min() < 0 or labels.max() >= loaded.num_classes:
+        raise TrainingError(f"A sample's class is not one of the model's {loaded.num_classes} classes.")
+    if len(loaded.input_shape) not in (1, 2, 3):
+        raise TrainingError(f"Digit Lab cannot teach a model whose input is {loaded.input_shape}.")
+
+
+def _epoch_data(
+    images28: np.ndarray,
+    labels: np.ndarray,
+    replay_images: np.ndarray,
+    replay_labels: np.ndarray,
+    settings: TeachSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's images: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw."""
+    x = np.repeat(images28, settings.sample_repeats, axis=0)
+    y = np.repeat(labels, settings.sample_repeats)
+    x = augment_batch(tf.constant(x[..., None]), settings.augmentation).numpy()[..., 0]
+    if len(replay_labels):
+        chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
+        x = np.concatenate([x, replay_images[chosen]])
+        y = np.concatenate([y, replay_labels[chosen]])
+    order = rng.permutation(len(y))
+    return x[order], y[order]
