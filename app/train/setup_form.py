@@ -30,6 +30,7 @@ from app.train.options_form import FOLDER_DATASET, TrainingOptions
 from app.train.parameter_counter import ParameterCounter, model_input
 from app.train.setup_settings import restore_setup, save_setup
 from ml.data.datasets import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, DEFAULT_VALIDATION_SIZE
+from ml.data.sources import fashion_mnist_downloaded
 from ml.models.presets import PRESETS, format_parameter_count
 from ml.training.config import TrainConfig
 
@@ -46,6 +47,7 @@ DATA_PATH_HINTS: dict[str, str] = {
     "fashion-mnist": "downloaded once, or Browse… for your .npz or one of its 4 IDX .gz files",
     FOLDER_DATASET: "choose a folder with one subfolder per class",
 }
+FASHION_MNIST_NOT_HERE = "not on this computer yet: Start downloads it (30 MB), or Browse… for your files"
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 DEFAULT_VALIDATION_PERCENT = round(DEFAULT_VALIDATION_FRACTION * 100)
 FALLBACK_PRESET_DEFAULTS: dict[str, Any] = {
@@ -340,6 +342,8 @@ class SetupForm(QWidget):
         """Enable the data field for datasets that read a file or folder, with a hint of what it takes."""
         choice = self.dataset_combo.currentData()
         hint = DATA_PATH_HINTS.get(choice, "built in: nothing to choose")
+        if choice == "fashion-mnist" and not fashion_mnist_downloaded():
+            hint = FASHION_MNIST_NOT_HERE  # Start still works online; offline, the run says to Browse…
         self.data_path_edit.setPlaceholderText(hint)
         self.data_path_edit.setToolTip(hint)
         uses_path = choice in DATA_PATH_HINTS

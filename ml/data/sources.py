@@ -139,6 +139,13 @@ def download_mnist() -> dict[str, np.ndarray]:
     return download_with_keras("mnist", "MNIST")
 
 
+def fashion_mnist_downloaded() -> bool:
+    """True when Keras's download folder (``$KERAS_HOME`` or ``~/.keras``) holds Fashion-MNIST's four files already."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    folder = home / "datasets" / "fashion-mnist"
+    return all((folder / name).is_file() for name in IDX_FILE_NAMES.values())
+
+
 def download_fashion_mnist() -> dict[str, np.ndarray]:
     """Fetch Fashion-MNIST through keras; offline, say how to supply the files instead."""
     return download_with_keras("fashion_mnist", "Fashion-MNIST", FASHION_MNIST_ADVICE)

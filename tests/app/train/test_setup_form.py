@@ -137,3 +137,21 @@ def test_every_setting_has_a_mnemonic_that_focuses_its_field(make_panel, qtbot):
     qtbot.keyClick(panel.form.dataset_combo, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(panel.form.epochs_spin.hasFocus)
     assert epochs.buddy() is panel.form.epochs_spin
+
+
+def test_the_fashion_mnist_hint_says_whether_start_downloads_it(make_panel, tmp_path, monkeypatch):
+    from app.train.setup_form import DATA_PATH_HINTS, FASHION_MNIST_NOT_HERE
+    from ml.data.sources import IDX_FILE_NAMES
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    form = make_panel().form
+    form.dataset_combo.setCurrentIndex(form.dataset_combo.findData("fashion-mnist"))
+    assert form.data_path_edit.placeholderText() == FASHION_MNIST_NOT_HERE
+    assert "Start downloads it" in form.data_path_edit.toolTip() and "Browse…" in form.data_path_edit.toolTip()
+    folder = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for name in IDX_FILE_NAMES.values():
+        (folder / name).write_bytes(b"")
+    form.set_locked(True)  # a run (which downloaded it) ends: the hint is fresh again
+    form.set_locked(False)
+    assert form.data_path_edit.placeholderText() == DATA_PATH_HINTS["fashion-mnist"]
