@@ -47,6 +47,7 @@ from app.models.model_files import ModelFiles
 from app.models.names import format_model_status
 from app.models.summary_dialog import ModelSummary
 from app.models.unsaved_models import ask_before_quitting, confirm_dropping, unsaved_models_dropped
+from app.teach.room import add_teaching
 from app.train.panel import TrainingPanel
 from app.train.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
 from ml.assets import bundled_model_path
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self.numbers = NumberView(self.canvas, self.prediction, self.models.prediction_finished, self)
         self.look_inside = add_look_inside(self)  # after the window's wiring: a prediction is shown, then inspected
+        self.teaching = add_teaching(self)  # corrections, My samples, Teach, Model ▸ History
         self.setAcceptDrops(True)
         self._restore_window_state()
         self._update_title()

@@ -22,3 +22,9 @@ def default_models_folder() -> Path:
     """Where model files go until the user picks another folder: "Digit Lab models" in the Documents folder."""
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return Path(documents or Path.home()) / "Digit Lab models"
+
+
+def user_data_folder() -> Path:
+    """The per-user data folder (Qt's AppDataLocation): My samples and taught model versions live here."""
+    data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(data) if data else Path.home() / ".local" / "share" / "digitlab"

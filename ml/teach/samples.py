@@ -83,6 +83,10 @@ class SampleStore:
         write_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
         self._samples = samples
 
+    def reload(self) -> None:
+        """Read the index again (another store object, e.g. an import in a worker thread, changed it)."""
+        self._samples = self._read_index()
+
     @property
     def samples(self) -> list[Sample]:
         """Every sample, oldest first."""

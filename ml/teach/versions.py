@@ -9,11 +9,14 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml.errors import ModelFileError
-from ml.models.files import LoadedModel, save_model
 from ml.teach.samples import write_atomically
 from ml.user_folders import user_data_folder
+
+if TYPE_CHECKING:
+    from ml.models.files import LoadedModel
 
 INDEX_NAME = "versions.json"
 
@@ -108,6 +111,8 @@ class VersionStore:
 
     def add_taught(self, taught: LoadedModel, parent: ModelVersion, record: dict) -> ModelVersion:
         """Save a taught model as a new version made from ``parent`` and make it active; returns its entry."""
+        from ml.models.files import save_model  # Keras: only where a model is saved (never on the window's start-up)
+
         self.folder.mkdir(parents=True, exist_ok=True)
         version_id = _new_id()
         taught_count = sum(1 for v in self._versions if not v.is_original) + 1

@@ -1,0 +1,176 @@
+"""Wires "Teach it your handwriting" into the window: corrections, the My samples dock, Teach and History."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
+
+from app.common import user_folders
+from app.teach.corrections import Corrections
+from app.teach.history_dialog import HistoryDialog
+from app.teach.samples_view import SamplesView
+from app.teach.teach_dialog import TeachDialog
+from ml.errors import DigitLabError
+from ml.teach.samples import SampleStore
+from ml.teach.versions import VersionStore
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+
+def _open_store(kind, folder: Path, window: MainWindow):
+    """The store in ``folder``; a broken index is left untouched and a fresh folder beside it is used."""
+    try:
+        return kind(folder)
+    except DigitLabError as error:
+        logger.warning("%s", error)
+        fresh = folder.with_name(f"{folder.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}")
+        window.statusBar().showMessage(f"{error} Using {fresh} instead.", 20000)
+        return kind(fresh)
+
+
+class TeachRoom(QObject):
+    """Owns the room's actions, dock and dialogs; the window only creates it (``add_teaching``)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        data = user_folders.user_data_folder()
+        self.store = _open_store(SampleStore, data / "my-samples", window)
+        self.versions = _open_store(VersionStore, data / "versions", window)
+        self.model: dict | None = None
+        self.teach_dialog: TeachDialog | None = None
+        self.history_dialog: HistoryDialog | None = None
+        self.corrections = Corrections(self.store, window)
+        self.view = SamplesView(self.store)
+        self.dock = QDockWidget("My samples", window)
+        self.dock.setObjectName("MySamplesDock")
+        self.dock.setWidget(self.view)
+        self.teach_action = QAction("&Teach it my handwriting…", window)
+        self.teach_action.setToolTip("Fine-tune the active model on My samples; the result is a new version")
+        self.teach_action.triggered.connect(self.open_teach)
+        self.history_action = QAction("&History…", window)
+        self.history_action.setToolTip("The model's versions: switch to any, or delete one")
+        self.history_action.triggered.connect(self.open_history)
+        self.samples_action = self.dock.toggleViewAction()
+        self.samples_action.setText("&My samples")
+        self.samples_action.setShortcut("Ctrl+M")
+
+    def install(self) -> None:
+        """Add the dock, menus and key actions, and connect to the window's prediction and models."""
+        window = self.window
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        window.tabifyDockWidget(window.training_dock, self.dock)
+        self.dock.hide()
+        window.training_dock.raise_()
+        window.statusBar().insertPermanentWidget(0, self.corrections.note)
+        for action in self.corrections.key_actions:
+            window.splitter.addAction(action)  # digits only while the drawing area has focus
+        menus = {action.text(): action.menu() for action in window.menuBar().actions()}
+        edit, model = menus.get("&Edit"), menus.get("&Model")
+        if isinstance(edit, QMenu):
+            edit.addSeparator()
+            edit.addMenu(self.corrections.menu)
+            edit.addAction(self.corrections.add_action)
+        if isinstance(model, QMenu):
+            model.addSeparator()
+            model.addActions([self.teach_action, self.history_action])
+        window.view_menu.addAction(self.samples_action)
+        window.prediction.class_clicked.connect(self.corrections.offer_for_class)
+        window.models.prediction_finished.connect(self._on_prediction)
+        window.models.model_loaded.connect(self._on_model_loaded)
+        self.corrections.samples_changed.connect(self.view.refresh)
+        self.corrections.status_changed.connect(window._show_status)
+        self.view.status_changed.connect(window._show_status)
+        self.view.teach_requested.connect(self.open_teach)
+        window.installEventFilter(self)
+
+    @Slot(dict)
+    def _on_prediction(self, result: dict) -> None:
+        if not result.get("blank") and not result.get("error"):
+            self.corrections.set_canvas_image(self.window.canvas.image_array())
+        self.corrections.follow_prediction(result)
+
+    @Slot(dict)
+    def _on_model_loaded(self, description: dict) -> None:
+        self.model = description
+        names = list(description["class_names"])
+        self.corrections.set_class_names(names)
+        self.view.set_class_names(names)
+        if self.history_dialog is not None:
+            self.history_dialog.set_active_path(description.get("source_path"))
+
+    @Slot()
+    def open_teach(self) -> None:
+        """Open the Teach window for the active model and My samples."""
+        model = self.model
+        if model is None or not model.get("source_path"):
+            self.window.statusBar().showMessage("Load a model first; teaching needs a model file.", 8000)
+            return
+        if len(self.store) == 0:
+            self.window.statusBar().showMessage("My samples is empty: correct a drawing or import a folder.", 8000)
+            return
+        if self.teach_dialog is not None and self.teach_dialog.is_running:
+            self.teach_dialog.raise_()
+            return
+        dialog = TeachDialog(
+            model["source_path"],
+            model["display_name"],
+            self.store.counts(),
+            (self.store.folder, self.versions.folder),
+            self.window,
+        )
+        dialog.version_made.connect(self._on_version_made)
+        dialog.status_changed.connect(self.window._show_status)
+        self.teach_dialog = dialog
+        dialog.show()
+
+    def _on_version_made(self, version: dict) -> None:
+        self.versions = VersionStore(self.versions.folder)  # the worker wrote the list
+        if self.history_dialog is not None:
+            self.history_dialog.versions = self.versions
+            self.history_dialog.refresh()
+        self.window.open_model_file(version["path"])
+
+    @Slot()
+    def open_history(self) -> None:
+        """Show Model ▸ History."""
+        try:
+            self.versions = VersionStore(self.versions.folder)
+        except DigitLabError as error:
+            QMessageBox.warning(self.window, "Model history", str(error))
+            return
+        if self.history_dialog is None:
+            self.history_dialog = HistoryDialog(self.versions, self.window)
+            self.history_dialog.switch_requested.connect(self.window.open_model_file)
+        self.history_dialog.versions = self.versions
+        self.history_dialog.set_active_path(None if self.model is None else self.model.get("source_path"))
+        self.history_dialog.show()
+        self.history_dialog.raise_()
+
+    def shutdown(self, timeout_ms: int = 2000) -> None:
+        """Stop a running teach or import and wait for its thread."""
+        if self.teach_dialog is not None:
+            self.teach_dialog.shutdown(timeout_ms)
+        self.view.shutdown(timeout_ms)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """The window closing stops the room's threads first."""
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+
+def add_teaching(window: MainWindow) -> TeachRoom:
+    """Create the room and wire it into ``window`` (call after the window's own wiring)."""
+    room = TeachRoom(window)
+    room.install()
+    return room
