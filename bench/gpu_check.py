@@ -4,7 +4,7 @@ Prints the devices TensorFlow sees (name and compute capability of each GPU, or 
 and whether mixed precision was used, the training throughput of the epoch (samples/s over its batches after the
 first tenth, which compile the step) and the test accuracy. Works on a CPU-only machine too.
 
-    python bench/gpu_check.py [--samples 20000] [--batch-size 256] [--no-mixed-precision]
+    python bench/gpu_check.py [--samples 55000] [--batch-size 128] [--no-mixed-precision]
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=20000, help="MNIST training images (default 20,000)")
-    parser.add_argument("--batch-size", type=int, default=256, help="per device (default 256)")
+    parser.add_argument("--samples", type=int, default=55000, help="MNIST training images (default: all 55,000)")
+    parser.add_argument("--batch-size", type=int, default=128, help="per device (default 128, the preset's)")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args()
 
@@ -56,7 +56,7 @@ def main() -> int:
         on_devices=lambda devices: print(f"training on: {devices}"),
     )
     steps = len(batch_ends)
-    global_batch = -(-len(dataset.x_train) // steps)
+    global_batch = args.batch_size * max(1, len(gpus))  # several GPUs train under MirroredStrategy
     warm = max(1, steps // 10)  # the first batches compile the step
     timed = batch_ends[warm : steps - 1]  # the last batch may be partial
     throughput = (len(timed) - 1) * global_batch / (timed[-1] - timed[0])
