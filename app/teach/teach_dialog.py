@@ -22,7 +22,7 @@ from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
 
 logger = logging.getLogger(__name__)
-DEFAULT_EPOCHS = 8
+DEFAULT_EPOCHS = 10
 
 
 def _percent(value: float | None) -> str:

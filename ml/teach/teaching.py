@@ -42,16 +42,18 @@ TEACH_AUGMENTATION = AugmentSettings(
 class TeachSettings:
     """How a teach runs: epochs, learning rate, replay images per sample, batch size, held-back share, seed."""
 
-    epochs: int = 12
-    learning_rate: float = 3e-4
-    replay_per_sample: int = 8
-    sample_repeats: int = 4
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    replay_per_sample: int = 2
+    sample_repeats: int = 8
     batch_size: int = 32
     held_back_fraction: float = 0.2
     test_images: int | None = None
     seed: int = 0
     augmentation: AugmentSettings = TEACH_AUGMENTATION
     freeze_batch_norm: bool = True
+    elastic_alpha: float = 2.0
+    """Strength of elastic distortions of the samples (pixels of displacement; 0: none)."""
 
 
 @dataclass
@@ -270,6 +272,8 @@ def _epoch_data(
     """One epoch's images: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw."""
     x = np.repeat(images28, settings.sample_repeats, axis=0)
     y = np.repeat(labels, settings.sample_repeats)
+    if settings.elastic_alpha > 0:
+        x = elastic_distort(x, settings.elastic_alpha, rng)
     x = augment_batch(tf.constant(x[..., None]), settings.augmentation).numpy()[..., 0]
     if len(replay_labels):
         chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
@@ -277,3 +281,20 @@ def _epoch_data(
         y = np.concatenate([y, replay_labels[chosen]])
     order = rng.permutation(len(y))
     return x[order], y[order]
+
+
+def elastic_distort(images: np.ndarray, alpha: float, rng: np.random.Generator, sigma: float = 4.0) -> np.ndarray:
+    """Each (28, 28) image warped by its own smooth random displacement field of at most ``alpha`` pixels
+    (Simard et al. 2003); numpy in, numpy out."""
+    from scipy import ndimage
+
+    count, height, width = images.shape
+    rows, columns = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    distorted = np.empty_like(images)
+    for index in range(count):
+        fields = rng.uniform(-1.0, 1.0, size=(2, height, width))
+        smooth = np.stack([ndimage.gaussian_filter(field, sigma) for field in fields])
+        dy, dx = smooth * (alpha / max(float(np.abs(smooth).max()), 1e-6))
+        coordinates = np.stack([rows + dy, columns + dx])
+        distorted[index] = ndimage.map_coordinates(images[index], coordinates, order=1, mode="constant")
+    return distorted

@@ -1,0 +1,91 @@
+"""Teach it your handwriting: a style the bundled model reads poorly, 5 samples per digit, before and after.
+
+The style is ``ml.teach.styles.outline_digits``: MNIST digits drawn as hollow outlines, which the bundled model reads
+at about 68 %. The "user's" samples are 5 outline digits per class from MNIST's validation split (never its test
+set); the held-back samples of the style are ``--held-back`` other outline digits from the MNIST test set. The teach
+is ``ml.teach.teaching.teach`` with its default settings (what the window and ``digitlab teach`` use): a clone of the
+model, MNIST replay, augmentation, batch-norm frozen.
+
+Printed per run and as medians over ``--runs`` runs (each with its own samples and seed):
+- style accuracy before / after on the held-back outline digits;
+- MNIST test accuracy before / after on the full test set (10,000 digits), and the drop in points;
+- wall time of the teach (the fine-tuning itself) and of the whole call (reading MNIST and the four measurements).
+
+    python bench/bench_teach.py [--runs 3] [--held-back 2000] [--per-class 5] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--held-back", type=int, default=2000)
+    parser.add_argument("--per-class", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default: TeachSettings' default")
+    args = parser.parse_args()
+
+    from ml.assets import bundled_model_path
+    from ml.data.datasets import load_mnist
+    from ml.models.files import load_model
+    from ml.teach.styles import outline_digits
+    from ml.teach.teaching import TeachSettings, teach
+
+    mnist = load_mnist()
+    held_images = outline_digits(mnist.x_test[: args.held_back, ..., 0])
+    held_labels = mnist.y_test[: args.held_back].astype(np.int64)
+    rows = []
+    for run in range(args.runs):
+        loaded = load_model(bundled_model_path())
+        rng = np.random.default_rng(run)
+        chosen = np.concatenate(
+            [rng.choice(np.flatnonzero(mnist.y_val == digit), args.per_class, replace=False) for digit in range(10)]
+        )
+        samples = outline_digits(mnist.x_val[chosen, ..., 0])
+        settings = TeachSettings(seed=run) if args.epochs is None else TeachSettings(seed=run, epochs=args.epochs)
+        started = time.perf_counter()
+        result = teach(
+            loaded, samples, mnist.y_val[chosen].astype(np.int64), settings, held_back=(held_images, held_labels)
+        )
+        whole = time.perf_counter() - started
+        record = result.record
+        row = (
+            record["samples_before"],
+            record["samples_after"],
+            record["test_before"],
+            record["test_after"],
+            record["teach_seconds"],
+            whole,
+        )
+        rows.append(row)
+        print(
+            f"run {run}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test {100 * row[2]:.2f} % -> "
+            f"{100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach {row[4]:.0f} s, whole call "
+            f"{row[5]:.0f} s",
+            flush=True,
+        )
+    median = [statistics.median(column) for column in zip(*rows, strict=True)]
+    drop = statistics.median(row[2] - row[3] for row in rows)
+    print(
+        f"median of {args.runs}: style {100 * median[0]:.1f} % -> {100 * median[1]:.1f} % "
+        f"({args.held_back} held-back outline digits, {args.per_class} samples per digit); MNIST test "
+        f"{100 * median[2]:.2f} % -> {100 * median[3]:.2f} % (drop {100 * drop:.2f} points); teach "
+        f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({os.cpu_count()} CPUs)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

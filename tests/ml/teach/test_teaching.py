@@ -1,0 +1,84 @@
+"""Teaching: a synthetic style is learnt, the test set barely moves, a stranger's model is warned about, a stop
+leaves the active model as it was."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ml.assets import bundled_model_path
+from ml.data.datasets import load_mnist
+from ml.errors import TrainingError
+from ml.models.files import LoadedModel, load_model
+from ml.models.metadata import ModelMetadata
+from ml.teach.styles import outline_digits
+from ml.teach.teaching import FORGETTING_WARNING, TeachSettings, split_held_back, teach
+
+MNIST_DROP_ALLOWED = 0.005  # half a point on 1,000 test digits (the benchmark measures the full set: README)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def _style_samples(mnist, per_class: int):
+    chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:per_class] for digit in range(10)])
+    return outline_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
+
+
+def test_teaching_an_outline_style_raises_held_back_accuracy_and_keeps_the_test_accuracy(mnist):
+    loaded = load_model(bundled_model_path())
+    weights_before = [w.copy() for w in loaded.model.get_weights()]
+    images, labels = _style_samples(mnist, 5)
+    held = (outline_digits(mnist.x_test[:300, ..., 0]), mnist.y_test[:300].astype(np.int64))
+    settings = TeachSettings(epochs=4, test_images=1000, replay_per_sample=3, sample_repeats=6, learning_rate=1e-3)
+    result = teach(loaded, images, labels, settings, held_back=held)
+    record = result.record
+    assert record["samples_after"] >= record["samples_before"] + 0.10
+    assert record["test_after"] >= record["test_before"] - MNIST_DROP_ALLOWED
+    assert record["samples_per_class"] == {str(d): 5 for d in range(10)}
+    assert record["replay"] == "mnist" and result.warnings == []
+    assert all(np.array_equal(a, b) for a, b in zip(weights_before, loaded.model.get_weights(), strict=True))
+    taught = result.taught(loaded)
+    assert taught.metadata.hyperparameters["teaching"]["samples_after"] == record["samples_after"]
+
+
+def _stranger() -> LoadedModel:
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    return LoadedModel(model, ModelMetadata(), None, False)
+
+
+def test_a_strangers_model_is_taught_with_a_forgetting_warning_and_its_test_set_measured(mnist):
+    images, labels = _style_samples(mnist, 3)
+    result = teach(_stranger(), images, labels, TeachSettings(epochs=1, test_images=200))
+    assert result.warnings == [FORGETTING_WARNING]
+    assert result.record["replay"] is None and result.record["test_set"] == "mnist"
+    assert result.record["test_before"] is not None and result.record["test_after"] is not None
+    assert result.record["held_back"] == 10  # one of each class's three
+
+
+def test_a_stopped_teach_leaves_the_model_unchanged_and_returns_nothing(mnist):
+    stranger = _stranger()
+    before = [w.copy() for w in stranger.model.get_weights()]
+    images, labels = _style_samples(mnist, 3)
+    result = teach(stranger, images, labels, TeachSettings(epochs=3, test_images=100), should_stop=lambda: True)
+    assert result.stopped and result.model is None
+    assert all(np.array_equal(a, b) for a, b in zip(before, stranger.model.get_weights(), strict=True))
+    with pytest.raises(TrainingError):
+        result.taught(stranger)
+
+
+def test_no_samples_or_a_class_the_model_lacks_is_refused():
+    with pytest.raises(TrainingError, match="no samples"):
+        teach(_stranger(), np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.int64))
+    with pytest.raises(TrainingError, match="classes"):
+        teach(_stranger(), np.zeros((2, 28, 28), np.float32), np.asarray([3, 12]))
+
+
+def test_held_back_part_is_a_fifth_of_each_class_and_keeps_one_to_teach():
+    labels = np.asarray([0] * 10 + [1] * 5 + [2] * 1)
+    teach_index, held_index = split_held_back(labels, 0.2)
+    assert sorted(labels[held_index].tolist()) == [0, 0, 1]
+    assert set(teach_index) | set(held_index) == set(range(16)) and not set(teach_index) & set(held_index)
