@@ -1,0 +1,75 @@
+"""The Teach window runs a teach in its thread and makes a version; Stop saves nothing; History switches back."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app.teach.history_dialog import HistoryDialog
+from app.teach.teach_dialog import TeachDialog
+from ml.models.files import save_model
+from ml.models.metadata import ModelMetadata
+from ml.teach.samples import SampleStore
+from ml.teach.versions import VersionStore
+
+_KEPT = []  # Keras objects of the test thread stay alive while the worker thread runs TensorFlow
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    _KEPT.append(model)
+    return str(save_model(model, tmp_path / "stranger.keras", ModelMetadata()))
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SampleStore(tmp_path / "samples")
+    for digit in range(10):
+        for shift in range(3):
+            image = np.zeros((28, 28), np.float32)
+            image[6 + shift : 22, 4 + 2 * digit : 7 + 2 * digit] = 1.0
+            store.add(str(digit), image)
+    return store
+
+
+def _dialog(qtbot, model_file, store, tmp_path) -> TeachDialog:
+    dialog = TeachDialog(model_file, "stranger", store.counts(), (store.folder, tmp_path / "versions"))
+    qtbot.addWidget(dialog)
+    dialog.epochs.setValue(1)
+    return dialog
+
+
+def test_teaching_makes_a_version_with_its_record_and_history_switches_back(qtbot, model_file, store, tmp_path):
+    dialog = _dialog(qtbot, model_file, store, tmp_path)
+    with qtbot.waitSignal(dialog.version_made, timeout=180_000) as made:
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.is_running, timeout=30_000)
+    version = made.args[0]
+    assert version["record"]["samples_per_class"] == {str(d): 2 for d in range(10)}  # one of three held back
+    assert version["warnings"] and "forget" in version["warnings"][0]
+    assert "MNIST test" in dialog.state.text() and "→" in dialog.state.text()
+
+    versions = VersionStore(tmp_path / "versions")
+    assert [v.is_original for v in versions.versions] == [True, False]
+    history = HistoryDialog(versions)
+    qtbot.addWidget(history)
+    history.set_active_path(version["path"])
+    assert history.table.rowCount() == 2 and "(active)" in history.table.item(0, 0).text()
+    history.table.selectRow(1)  # the original, listed last
+    with qtbot.waitSignal(history.switch_requested) as switched:
+        qtbot.mouseClick(history.switch_button, Qt.MouseButton.LeftButton)
+    assert switched.args[0] == versions.versions[0].path
+
+
+def test_stop_leaves_no_version_behind(qtbot, model_file, store, tmp_path):
+    dialog = _dialog(qtbot, model_file, store, tmp_path)
+    dialog.epochs.setValue(50)
+    dialog.start()
+    dialog.stop()
+    qtbot.waitUntil(lambda: not dialog.is_running, timeout=180_000)
+    assert "nothing was saved" in dialog.state.text() or "Stopped" in dialog.state.text()
+    folder = tmp_path / "versions"
+    assert not folder.exists() or not any(folder.glob("*.keras"))
