@@ -42,16 +42,31 @@ def main() -> int:
     )
     data = settings.as_dict()
     data["method"] = "Digit Lab's default input checks (not fitted for this model)"
-    text = json.dumps(data, indent=1)
-    TARGET.write_text(
-        '"""Digit Lab\'s default not-a-digit input checks, written by tools/fit_doubt_default.py (do not edit)."""\n\n'
-        f"INPUT_CHECKS = {text}\n".replace(": true", ": True")
-        .replace(": false", ": False")
-        .replace(": null", ": None"),
-        encoding="utf-8",
-    )
+    write_checks(data)
     print(f"{TARGET.relative_to(ROOT)}: threshold {settings.threshold:.4f}; refused at the threshold: {settings.rates}")
     return 0
+
+
+def write_checks(data: dict) -> None:
+    """Write ``data`` as the Python literal ``INPUT_CHECKS``: one line per entry and per weight row."""
+    lines = []
+    for key, value in data.items():
+        if key == "layers":
+            lines.append('    "layers": [')
+            for weights, bias in value:
+                rows = "".join(f"            {json.dumps(row)},\n" for row in weights)
+                bias_line = f"            {json.dumps(bias)},"
+                lines.append(f"        [\n            [\n{rows}            ],\n{bias_line}\n        ],")
+            lines.append("    ],")
+        else:
+            lines.append(f"    {json.dumps(key)}: {json.dumps(value)},")
+    body = "\n".join(lines).replace("true", "True").replace("false", "False").replace("null", "None")
+    TARGET.write_text(
+        '"""Digit Lab\'s default not-a-digit input checks, written by tools/fit_doubt_default.py (do not edit)."""\n\n'
+        "# ruff: noqa: E501\n# fmt: off\n"
+        f"INPUT_CHECKS = {{\n{body}\n}}\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
