@@ -187,3 +187,32 @@ def test_the_chief_is_worker_zero_unless_the_cluster_names_one(monkeypatch):
     assert is_chief_task(config("chief", 0, with_chief)) and not is_chief_task(config("worker", 0, with_chief))
     monkeypatch.setenv("TF_CONFIG", json.dumps(config("worker", 1)))
     assert read_tf_config()["task"]["index"] == 1
+
+
+def test_a_mixed_precision_run_trains_with_loss_scaling_and_returns_and_checkpoints_float32(tmp_path, monkeypatch):
+    import keras
+
+    from ml.data.datasets import load_dataset
+    from ml.models.files import load_model
+    from ml.training.config import TrainConfig
+    from ml.training.fit import fit
+
+    monkeypatch.setattr("ml.training.fit.plan_distribution", lambda **options: DistributionPlan(mixed_precision=True))
+    compiled = []
+    original_compile = keras.Model.compile
+
+    def recording_compile(self, optimizer=None, **kwargs):
+        compiled.append((uses_mixed_precision(self), type(optimizer).__name__))
+        return original_compile(self, optimizer=optimizer, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "compile", recording_compile)
+    data = load_dataset("sklearn-digits").subset(128, 64)
+    checkpoint = tmp_path / "best.keras"
+    config = TrainConfig(preset="fast", epochs=1, batch_size=32, checkpoint_path=str(checkpoint))
+    result = fit(config, dataset=data)
+    assert compiled[0] == (True, "LossScaleOptimizer")  # the run: float16 compute, scaled loss
+    assert result.device == "CPU · mixed precision (float16)"
+    assert all(np.isfinite(result.history["loss"]))
+    assert not uses_mixed_precision(result.model)  # what the run returns and saves computes in float32
+    assert not uses_mixed_precision(load_model(checkpoint).model)
+    assert 0.0 <= result.test_accuracy <= 1.0
