@@ -91,8 +91,13 @@ class NumberView(QObject):
         readable = self._number["number"] is not None
         refused = [(digit.get("verdict") or {}).get("status") == "not_a_digit" for digit in digits]
         text = "".join("?" if bad else str(digit["label"]) for digit, bad in zip(digits, refused, strict=True))
+        verdict = digit.get("verdict") or {}
+        names = self._panel.bars.class_names
+        runner_up = verdict.get("runner_up")
         if refused[self._chosen]:
             detail = f"digit {self._chosen + 1} of {len(digits)}: not a digit"
+        elif verdict.get("status") == "unsure" and runner_up is not None and int(runner_up) < len(names):
+            detail = f"digit {self._chosen + 1} of {len(digits)}: unsure, {digit['label']} or {names[int(runner_up)]}"
         else:
             detail = (
                 f"digit {self._chosen + 1} of {len(digits)}: {digit['label']} · "

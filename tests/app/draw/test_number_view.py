@@ -104,6 +104,15 @@ def test_a_part_that_is_not_a_digit_greys_the_number_and_says_which(view):
     assert [box.refused for box in canvas.number_boxes] == [False, True]
 
 
+def test_an_unsure_digit_says_which_two_it_may_be(view):
+    numbers, _, panel = view
+    number = twelve()
+    number["digits"][0]["verdict"] = {"status": "unsure", "runner_up": 7, "reason": None}
+    numbers.show_result(result_with(number))
+    assert panel.confidence.text() == "digit 1 of 2: unsure, 1 or 7"
+    assert panel.predicted_class.text() == "12"
+
+
 def test_one_digit_or_a_cleared_canvas_takes_the_boxes_away(view):
     numbers, canvas, panel = view
     numbers.show_result(result_with(twelve()))
