@@ -268,7 +268,8 @@ def _train(
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
     calibration = fit_run_temperature(model, validation, from_logits)
     temperature = None if calibration is None else calibration.temperature
-    doubt = fit_run_doubt(model, dataset, from_logits, temperature, streamed) if plan.is_chief else {}
+    fits_doubt = plan.is_chief and not reporter.stopped_by_user  # a user who stopped the run is not kept waiting
+    doubt = fit_run_doubt(model, dataset, from_logits, temperature, streamed) if fits_doubt else {}
     notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
