@@ -420,7 +420,8 @@ class PredictionPanel(QWidget):
             self.predicted_class.setEnabled(False)
             self.confidence.setText("Not a digit")
             reason = verdict.get("reason") or "this does not look like a digit"
-            self.message.setText(f"{reason[:1].upper()}{reason[1:]}. Top guess {name}, {confident}.")
+            note = "" if verdict.get("calibrated", True) else " (Default check: not fitted for this model.)"
+            self.message.setText(f"{reason[:1].upper()}{reason[1:]}. Top guess {name}, {confident}.{note}")
             self.message.setVisible(True)
             return
         if status == "unsure" and runner_up is not None:

@@ -56,7 +56,10 @@ def test_not_a_digit_greys_the_top_guess_and_says_why(panel):
     assert panel.predicted_class.text() == "4" and not panel.predicted_class.isEnabled()
     assert panel.confidence.text() == "Not a digit"
     assert panel.message.isVisibleTo(panel) and panel.message.text().startswith("Looks like a letter.")
-    assert "Top guess 4" in panel.message.text()
+    assert "Top guess 4" in panel.message.text() and "not fitted" not in panel.message.text()
+    uncalibrated = dict(verdict("not_a_digit", 4, reason="noise"), calibrated=False)
+    panel.show_result(result_with(uncalibrated, probabilities))
+    assert panel.message.text().endswith("(Default check: not fitted for this model.)")
 
 
 def test_unsure_names_both_close_classes(panel):
