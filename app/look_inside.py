@@ -18,9 +18,8 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     so that each prediction is shown before it is inspected."""
     dock = LookInsideDock(window.models, window)
     window.addDockWidget(dock_area(), dock)
-    window.tabifyDockWidget(window.training_dock, dock)  # a tab beside Training: the full width for the layers
     dock.hide()  # until asked for (View ▸ Look inside, Ctrl+L, the tool bar): the window stays as it was
-    window.training_dock.raise_()
+    dock.action.triggered.connect(lambda checked: checked and _tab_beside_training(window, dock))
     toolbar = window.findChild(QToolBar, "ToolsToolBar")
     if toolbar is not None:
         toolbar.addAction(dock.action)
@@ -35,6 +34,15 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     window.models.prediction_finished.connect(window.training_panel.set_drawing)  # re-scored while a run learns
     window.training_panel.filters_trained.connect(dock.show_training_filters)
     return dock
+
+
+def _tab_beside_training(window: MainWindow, dock: LookInsideDock) -> None:
+    """The first time it opens, the dock becomes a tab beside Training (the full width for the layers); made a tab
+    only then, because a hidden tab in the training dock's area keeps that dock from following the window's height."""
+    if dock.isFloating() or window.tabifiedDockWidgets(dock) or window.dockWidgetArea(dock) != dock_area():
+        return
+    window.tabifyDockWidget(window.training_dock, dock)
+    dock.raise_()
 
 
 def _follow_blank_drawing(window: MainWindow, dock: LookInsideDock) -> None:

@@ -99,8 +99,9 @@ class LookInsideDock(QDockWidget):
         return self._evidence
 
     def open(self) -> None:
-        """Show the dock in front of its tab group."""
-        self.show()
+        """Show the dock in front of its tab group (as its action does)."""
+        if not self.action.isChecked():
+            self.action.trigger()
         self.raise_()
 
     @Slot(dict)
