@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,19 +62,34 @@ def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(QThread, "start", start_and_remember)
     yield
-    dangling = []
-    for thread, where in list(started.items()):
-        try:
-            if thread.isRunning():
-                dangling.append((thread, where))
-        except RuntimeError:  # the C++ thread object is already deleted, so it is not running
-            continue
+    dangling = still_running(started, grace_s=3.0)
     for thread, _ in dangling:
         thread.quit()
         thread.wait(5000)
     if dangling:
         places = "\n---\n".join(where for _, where in dangling)
         pytest.fail(f"{len(dangling)} QThread(s) still running after the test; started at:\n{places}")
+
+
+def still_running(started: WeakKeyDictionary, grace_s: float) -> list[tuple[QThread, str]]:
+    """The started threads still running after ``grace_s`` s of event processing (a finishing thread may be slow
+    to end on a loaded machine: its worker has answered, its finished signal is on its way)."""
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + grace_s
+    while True:
+        running = []
+        for thread, where in list(started.items()):
+            try:
+                if thread.isRunning():
+                    running.append((thread, where))
+            except RuntimeError:  # the C++ thread object is already deleted, so it is not running
+                continue
+        if not running or time.monotonic() > deadline:
+            return running
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.processEvents()
+        time.sleep(0.02)
 
 
 def draw_shape_images(folder: Path, classes: tuple[str, ...], per_class: int, size: int, seed: int = 0) -> Path:
