@@ -48,16 +48,18 @@ features = load_dataset("sklearn-digits", representation="features")  # no dropo
 seen, epochs, announced = [], [], []
 config = TrainConfig(preset="mlp-digits", epochs=1, batch_size=int(sys.argv[2]))
 result = fit(config, dataset=features, on_batch=seen.append, on_epoch=epochs.append, on_devices=announced.append)
-data = load_dataset("mnist", validation_size=64).subset(512, 256)
 batches_before_stop = []
 def stop_after_three():
     return len(batches_before_stop) >= 3
-stopped = fit(
-    TrainConfig(preset="fast", epochs=2, batch_size=int(sys.argv[2])),
-    dataset=data,
-    on_batch=batches_before_stop.append,
-    should_stop=stop_after_three,
-)
+stopped = result  # Stop is tested with two devices only
+if devices > 1:
+    data = load_dataset("mnist", validation_size=64).subset(512, 256)
+    stopped = fit(
+        TrainConfig(preset="fast", epochs=2, batch_size=int(sys.argv[2])),
+        dataset=data,
+        on_batch=batches_before_stop.append,
+        should_stop=stop_after_three,
+    )
 print(json.dumps({
     "device": result.device,
     "announced": announced,
@@ -90,16 +92,14 @@ def run_with_devices(devices: int, per_replica_batch: int, order: str = "first-o
 
 
 def test_two_logical_devices_train_like_one_with_the_same_global_batch_and_still_report_and_stop():
-    one = run_with_devices(1, 64)
-    one_same_order = run_with_devices(1, 64, "next-order")
+    one = run_with_devices(1, 64, "next-order")  # in the order a strategy's first epoch sees (see the script)
     two = run_with_devices(2, 32)  # 32 per replica x 2 replicas = the single device's 64
     assert one["device"] == "CPU"
     assert two["device"].startswith("2 devices (MirroredStrategy): CPU:0, CPU:1")
     assert two["announced"] == [two["device"]]
     assert two["steps"][0] == one["steps"][0] == 18  # 1,132 training digits / global batch 64
-    assert two["first_epoch_loss"] == pytest.approx(one["first_epoch_loss"], rel=0.03)  # another shuffle order
-    assert two["first_epoch_loss"] == pytest.approx(one_same_order["first_epoch_loss"], rel=1e-4)
-    np.testing.assert_allclose(two["batch_losses"], one_same_order["batch_losses"], rtol=1e-4)
+    assert two["first_epoch_loss"] == pytest.approx(one["first_epoch_loss"], rel=1e-4)
+    np.testing.assert_allclose(two["batch_losses"], one["batch_losses"], rtol=1e-4)
     assert len(two["batch_losses"]) == 18 and two["epoch_reports"] == 1
     assert two["test_accuracy"] == pytest.approx(one["test_accuracy"], abs=0.01)
     assert two["stopped_by_user"] and two["batches_before_stop"] == 3
