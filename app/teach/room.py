@@ -67,10 +67,8 @@ class TeachRoom(QObject):
     def install(self) -> None:
         """Add the dock, menus and key actions, and connect to the window's prediction and models."""
         window = self.window
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        window.tabifyDockWidget(window.training_dock, self.dock)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)  # beside the prediction, when asked
         self.dock.hide()
-        window.training_dock.raise_()
         window.statusBar().insertPermanentWidget(0, self.corrections.note)
         for action in self.corrections.key_actions:
             window.splitter.addAction(action)  # digits only while the drawing area has focus
