@@ -184,18 +184,10 @@ def _format_number(record: dict) -> str:
     return f"{record['file']}: {record['number']} (digits: {digits})"
 
 
-def _doubt_judge(loaded):
-    """The not-a-digit judge for ``loaded`` once ``ml.doubt`` provides one, else None."""
-    try:
-        from ml.doubt.verdict import DoubtJudge
-    except ImportError:
-        return None
-    return DoubtJudge(loaded)
-
-
 def run_predict(args: argparse.Namespace) -> int:
     """Predict the digit in each image, printing and flushing each file's line as soon as it is done."""
     quiet_tensorflow()
+    from ml.doubt.verdict import DoubtJudge
     from ml.inference.predictor import Predictor
     from ml.models.limits import shorten
 
@@ -208,7 +200,7 @@ def run_predict(args: argparse.Namespace) -> int:
             print(f"error: Digit Lab cannot run {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
             return 2
         class_names = loaded.metadata.class_names
-        judge = _doubt_judge(loaded)
+        judge = DoubtJudge(loaded)
         for file in args.images:
             if getattr(args, "number", False):
                 record = number_record(file, predictor, judge)
