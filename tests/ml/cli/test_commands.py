@@ -52,7 +52,8 @@ def test_predict_json_gives_one_record_per_file(tmp_path, capsys, mnist_test):
     records = read_json_lines(capsys.readouterr().out)
     assert [record["file"] for record in records] == files
     for record in records:
-        assert set(record) == {"file", "prediction", "confidence", "probabilities"}
+        assert {"file", "prediction", "confidence", "probabilities", "verdict", "doubt"} <= set(record)
+        assert set(record) <= {"file", "prediction", "confidence", "probabilities", "verdict", "doubt", "runner_up"}
         assert len(record["probabilities"]) == 10
         assert sum(record["probabilities"]) == pytest.approx(1.0, abs=1e-4)
         assert record["confidence"] == pytest.approx(max(record["probabilities"]), abs=1e-6)
