@@ -64,7 +64,9 @@ class TeachWorker(QObject):
         store = SampleStore(self.samples_folder)
         self.message.emit("Loading the model…")
         loaded = load_model(self.model_path)
-        images, labels, unknown = store.arrays(list(loaded.metadata.class_names))
+        images, labels, unknown, unreadable = store.arrays(list(loaded.metadata.class_names))
+        if unreadable:
+            self.message.emit(f"Skipped {unreadable} sample image(s) that could not be read.")
         if len(labels) == 0:
             raise TrainingError("None of your samples is of a class this model knows; nothing was taught.")
         if unknown:

@@ -163,11 +163,12 @@ class SampleStore:
         """A sample's 28x28 as float32 in [0, 1], read through the safe reader."""
         return read_image(self.folder / sample.digit_file)
 
-    def arrays(self, class_names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def arrays(self, class_names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str], int]:
         """The samples of known classes as (N, 28, 28) float32 images and labels (indices into ``class_names``),
-        and the labels that are not among ``class_names``."""
+        the labels that are not among ``class_names``, and how many images could not be read (skipped)."""
         position = {name: index for index, name in enumerate(class_names)}
         images, labels, unknown = [], [], []
+        unreadable = 0
         for sample in self._samples:
             if sample.label not in position:
                 unknown.append(sample.label)
@@ -175,10 +176,11 @@ class SampleStore:
             try:
                 images.append(self.digit_image(sample))
             except (ImageReadError, OSError):
+                unreadable += 1
                 continue
             labels.append(position[sample.label])
         stacked = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
-        return stacked, np.asarray(labels, dtype=np.int64), sorted(set(unknown))
+        return stacked, np.asarray(labels, dtype=np.int64), sorted(set(unknown)), unreadable
 
     def import_folder(self, folder: str | os.PathLike) -> ImportReport:
         """Add every image of a folder with class subfolders (read through the safe reader, preprocessed like the

@@ -64,12 +64,14 @@ def test_the_index_is_written_atomically_and_a_broken_one_is_refused_not_overwri
     assert (tmp_path / "index.json").read_text(encoding="utf-8") == "{not json"
 
 
-def test_arrays_map_labels_to_the_models_classes_and_name_unknown_ones(tmp_path):
+def test_arrays_map_labels_to_the_models_classes_and_count_unknown_and_unreadable_ones(tmp_path):
     store = SampleStore(tmp_path)
     store.add("2", _digit())
     store.add("cat", _digit())
-    images, labels, unknown = store.arrays([str(d) for d in range(10)])
-    assert images.shape == (1, 28, 28) and labels.tolist() == [2] and unknown == ["cat"]
+    broken = store.add("5", _digit())
+    (tmp_path / broken.digit_file).write_bytes(b"<svg onload=alert(1)>")
+    images, labels, unknown, unreadable = store.arrays([str(d) for d in range(10)])
+    assert images.shape == (1, 28, 28) and labels.tolist() == [2] and unknown == ["cat"] and unreadable == 1
 
 
 def test_export_then_import_round_trips_and_unreadable_files_are_skipped_and_counted(tmp_path):
