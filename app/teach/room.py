@@ -125,6 +125,7 @@ class TeachRoom(QObject):
             self.store.counts(),
             (self.store.folder, self.versions.folder),
             self.window,
+            replay=(model.get("dataset") or "").lower() == "mnist",  # what ml.teach.teaching.replay_source replays
         )
         dialog.version_made.connect(self._on_version_made)
         dialog.status_changed.connect(self.window._show_status)

@@ -61,6 +61,7 @@ class TeachDialog(QDialog):
         counts: dict[str, int],
         folders: tuple[Path, Path],
         parent: QWidget | None = None,
+        replay: bool = True,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("TeachDialog")
@@ -77,7 +78,15 @@ class TeachDialog(QDialog):
             "measure the result; the model also revisits its original training data so it does not forget. "
             "The result is a new version; the current one stays one click away (Model ▸ History)."
         )
+        if not replay:
+            intro.setText(
+                f"Teach <b>{model_name}</b> your {total} samples ({per_class}). A fifth of each class is held back "
+                "to measure the result. <b>This model does not say what it was trained on</b>, so it is taught on "
+                "your samples alone and may forget some of what it knew; its test-set accuracy before and after is "
+                "measured when a test set fits. The result is a new version (Model ▸ History)."
+            )
         intro.setWordWrap(True)
+        self.intro = intro
         self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULT_EPOCHS)
         self.epochs.setSuffix(" epochs")
         self.start_button = QPushButton("Teach")

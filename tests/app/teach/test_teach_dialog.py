@@ -36,7 +36,7 @@ def store(tmp_path):
 
 
 def _dialog(qtbot, model_file, store, tmp_path) -> TeachDialog:
-    dialog = TeachDialog(model_file, "stranger", store.counts(), (store.folder, tmp_path / "versions"))
+    dialog = TeachDialog(model_file, "stranger", store.counts(), (store.folder, tmp_path / "versions"), replay=False)
     qtbot.addWidget(dialog)
     dialog.epochs.setValue(1)
     return dialog
@@ -44,6 +44,7 @@ def _dialog(qtbot, model_file, store, tmp_path) -> TeachDialog:
 
 def test_teaching_makes_a_version_with_its_record_and_history_switches_back(qtbot, model_file, store, tmp_path):
     dialog = _dialog(qtbot, model_file, store, tmp_path)
+    assert "may forget" in dialog.intro.text()
     with qtbot.waitSignal(dialog.version_made, timeout=180_000) as made:
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.is_running, timeout=30_000)
