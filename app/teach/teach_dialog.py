@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -107,7 +108,10 @@ class TeachDialog(QDialog):
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "loss")
         self.plot.setMouseEnabled(x=False, y=False)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen(width=2), symbol="o", symbolSize=6)
+        colour = self.palette().color(QPalette.ColorRole.Highlight)
+        self.curve = self.plot.plot(
+            [], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None
+        )
         self._losses: list[float] = []
         controls = QHBoxLayout()
         controls.addWidget(self.epochs)
