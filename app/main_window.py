@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self._save_window_state()
         self.training_panel.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self.teaching.shutdown(SHUTDOWN_TIMEOUT_MS)
         self.models.shutdown(SHUTDOWN_TIMEOUT_MS)
 
     # ---------------------------------------------------------------------------------------- helpers

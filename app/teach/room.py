@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
 
@@ -89,7 +89,6 @@ class TeachRoom(QObject):
         self.corrections.status_changed.connect(window._show_status)
         self.view.status_changed.connect(window._show_status)
         self.view.teach_requested.connect(self.open_teach)
-        window.installEventFilter(self)
 
     @Slot(dict)
     def _on_prediction(self, result: dict) -> None:
@@ -156,16 +155,10 @@ class TeachRoom(QObject):
         self.history_dialog.raise_()
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
-        """Stop a running teach or import and wait for its thread."""
+        """Stop a running teach or import and wait for its thread (the window's shutdown calls this)."""
         if self.teach_dialog is not None:
             self.teach_dialog.shutdown(timeout_ms)
         self.view.shutdown(timeout_ms)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        """The window closing stops the room's threads first."""
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
 
 
 def add_teaching(window: MainWindow) -> TeachRoom:
