@@ -417,6 +417,8 @@ def write_animated(folder: Path, count: int, rng: np.random.Generator) -> list[C
                 frame.resize((max(1, side + i % 7 - 3), max(1, side - i % 5))).convert(("L", "RGB", "P")[i % 3])
                 for i, frame in enumerate(frames)
             ]
+        if image_format == "WEBP":  # libwebp wants every frame of the canvas's size
+            frames = [frame.convert("RGB").resize(frames[0].size) for frame in frames]
         options: dict = {"save_all": True, "append_images": frames[1:]}
         if image_format in ("GIF", "PNG", "WEBP"):
             options.update(duration=int(rng.integers(0, 100)), loop=int(rng.integers(0, 3)))
@@ -426,7 +428,7 @@ def write_animated(folder: Path, count: int, rng: np.random.Generator) -> list[C
             options["blend"] = int(rng.integers(0, 2))
             options["default_image"] = bool(index % 3 == 0)
         try:
-            data = encode(frames[0] if image_format != "WEBP" else frames[0].convert("RGB"), image_format, **options)
+            data = encode(frames[0], image_format, **options)
         except (OSError, ValueError, RuntimeError):
             continue  # this Pillow cannot write that mix (WebP wants frames of one size)
         path = folder / f"animated-{index:04d}-{frames_count}frames{SUFFIXES[image_format]}"
