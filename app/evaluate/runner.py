@@ -65,7 +65,8 @@ class EvaluationRunner(QObject):
         self.jobs_started = 0
         self._worker: EvaluationWorker | None = None
         self._thread: QThread | None = None
-        self._threads: list[QThread] = []  # held until each has finished
+        self._threads: list[tuple[QThread, EvaluationWorker]] = []  # both held until the thread has finished: a
+        # worker dropped while its thread still runs would be deleted from this thread under the running one
         application = QCoreApplication.instance()
         if application is not None:
             application.aboutToQuit.connect(self.shutdown)
@@ -94,7 +95,7 @@ class EvaluationRunner(QObject):
         self._worker = worker
         self.jobs_started += 1
         self._thread = start_worker_thread(worker, "EvaluationThread", self._forget_finished_threads)
-        self._threads.append(self._thread)
+        self._threads.append((self._thread, worker))
         self.running_changed.emit(True)
         return True
 
@@ -107,7 +108,7 @@ class EvaluationRunner(QObject):
         """Stop the running job and wait for its thread; a thread still busy is kept alive until it ends."""
         self.stop()
         stopped = True
-        for thread in list(self._threads):
+        for thread, _worker in list(self._threads):
             try:
                 thread.quit()  # the worker's own quit is queued to this (waiting) thread, so it would never arrive
                 if thread.isRunning() and not thread.wait(timeout_ms):
@@ -131,10 +132,10 @@ class EvaluationRunner(QObject):
     @Slot()
     def _forget_finished_threads(self) -> None:
         kept = []
-        for thread in self._threads:
+        for thread, worker in self._threads:
             try:
                 if not thread.isFinished():
-                    kept.append(thread)
+                    kept.append((thread, worker))
             except RuntimeError:
                 continue
         self._threads = kept

@@ -12,6 +12,7 @@ on two cores), and results are cached per (model, dataset), so it is paid once.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class EvaluationWorker(QObject):
         else:
             self.result_ready.emit(result)
         finally:
+            gc.collect()  # the job's Keras objects go here, not in another thread while it runs TensorFlow
             self.finished.emit()
 
     # ----------------------------------------------------------------------------------------- the jobs
