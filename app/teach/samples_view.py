@@ -77,6 +77,7 @@ class SamplesView(QWidget):
         self.store = store
         self.class_names: list[str] = [str(digit) for digit in range(10)]
         self._thread: QThread | None = None
+        self._import_worker: ImportWorker | None = None
         self.classes = QListWidget()
         self.classes.setObjectName("SampleClasses")
         self.classes.setMaximumWidth(150)
@@ -224,6 +225,7 @@ class SamplesView(QWidget):
         worker.failed.connect(lambda message: QMessageBox.warning(self, "Cannot import", message))
         self.import_button.setEnabled(False)
         self.status_changed.emit(f"Importing {folder.name}…", 0)
+        self._import_worker = worker  # held until its thread has finished: Python owns it
         self._thread = start_worker_thread(worker, "ImportSamples", self._on_import_thread_finished)
 
     def _on_imported(self, message: str) -> None:
@@ -232,7 +234,7 @@ class SamplesView(QWidget):
         self._changed()
 
     def _on_import_thread_finished(self) -> None:
-        self._thread = None
+        self._thread = self._import_worker = None
         self.import_button.setEnabled(True)
 
     @Slot()
