@@ -28,10 +28,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ml.doubt.drawing import render_pen, smooth_stroke  # noqa: E402
 
 GAPS = {"wide": (8, 16), "medium": (3, 8), "narrow": (1, 3), "touching": (-1, 0)}
 """Gaps between digits' ink, in MNIST pixels (a digit is about 20 tall): negative overlaps a pixel."""
@@ -119,22 +121,6 @@ class _PenStroke:
         self.erases = False
 
 
-def _catmull_rom(points: list[tuple[float, float]], samples: int = 6) -> list[tuple[float, float]]:
-    if len(points) < 3:
-        return points
-    padded = [points[0], *points, points[-1]]
-    curve = []
-    for index in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = (np.asarray(padded[index + k]) for k in (-1, 0, 1, 2))
-        for t in np.linspace(0, 1, samples, endpoint=False):
-            point = 0.5 * (
-                2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
-            )
-            curve.append((float(point[0]), float(point[1])))
-    curve.append(points[-1])
-    return curve
-
-
 def pen_number(labels: str, rng: np.random.Generator) -> tuple[np.ndarray, list[_PenStroke], list[str]]:
     """A number drawn with a simulated pen: the canvas image (uint8, black on white) and its strokes."""
     pen_width = float(rng.uniform(8, 18))
@@ -155,19 +141,12 @@ def pen_number(labels: str, rng: np.random.Generator) -> tuple[np.ndarray, list[
             for (u, v), (du, dv) in zip(stroke, wobble, strict=True):
                 u, v = u + du, v + dv
                 points.append((x + (u + slant * (0.5 - v)) * width, top + v * height))
-            strokes.append(_PenStroke(_catmull_rom(points), pen_width))
+            strokes.append(_PenStroke(smooth_stroke(points), pen_width))
         if index < len(kinds):
             low, high = GAPS[kinds[index]]
             x += width + pen_width + float(rng.uniform(low, high)) * height / 20.0
-    canvas_width = int(x + base_height * 0.8 + 40)
-    picture = Image.new("L", (canvas_width, int(base_height * 1.7 + 80)), 255)
-    draw = ImageDraw.Draw(picture)
-    for stroke in strokes:
-        radius = stroke.width / 2
-        draw.line(stroke.points, fill=0, width=round(stroke.width), joint="curve")
-        for px, py in (stroke.points[0], stroke.points[-1]):
-            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=0)
-    return np.asarray(picture), strokes, kinds
+    shape = (int(base_height * 1.7 + 80), int(x + base_height * 0.8 + 40))
+    return render_pen([(stroke.points, stroke.width) for stroke in strokes], shape), strokes, kinds
 
 
 def random_labels(rng: np.random.Generator) -> str:

@@ -97,16 +97,24 @@ def draw_strokes(
 
     ``box`` (x, y, w, h) in canvas pixels is where the unit square goes.
     """
-    picture = Image.new("L", (size, size), 255)
-    pen = ImageDraw.Draw(picture)
     x0, y0, box_width, box_height = box
-    radius = width / 2
+    paths = []
     for stroke in strokes:
         path = smooth_stroke(stroke) if smooth else list(stroke)
-        pixels = [(x0 + x * box_width, y0 + y * box_height) for x, y in path]
-        if len(pixels) > 1:
-            pen.line(pixels, fill=0, width=max(1, round(width)), joint="curve")
-        for px, py in (pixels[0], pixels[-1]) if len(pixels) > 1 else pixels:
+        paths.append(([(x0 + x * box_width, y0 + y * box_height) for x, y in path], width))
+    return render_pen(paths, (size, size))
+
+
+def render_pen(paths: Sequence[tuple[Sequence[tuple[float, float]], float]], shape: tuple[int, int]) -> np.ndarray:
+    """Round-capped black pen paths ((pixel points, width) each) on white paper of ``shape`` (rows, columns), uint8."""
+    picture = Image.new("L", (shape[1], shape[0]), 255)
+    pen = ImageDraw.Draw(picture)
+    for points, width in paths:
+        points = list(points)
+        radius = width / 2
+        if len(points) > 1:
+            pen.line(points, fill=0, width=max(1, round(width)), joint="curve")
+        for px, py in (points[0], points[-1]) if len(points) > 1 else points:
             pen.ellipse((px - radius, py - radius, px + radius, py + radius), fill=0)
     return np.asarray(picture)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+from ml.doubt.drawing import render_pen, smooth_stroke
 
 # Digits in the unit square (x right, y down); several are drawn in two strokes, as people draw them.
 SHAPES: dict[str, list[list[tuple[float, float]]]] = {
@@ -43,28 +44,11 @@ class PenStroke:
     erases: bool = False
 
 
-def smooth(points: list[tuple[float, float]], samples: int = 6) -> list[tuple[float, float]]:
-    """A Catmull-Rom curve through ``points``."""
-    if len(points) < 3:
-        return points
-    padded = [points[0], *points, points[-1]]
-    curve = []
-    for index in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = (np.asarray(padded[index + k]) for k in (-1, 0, 1, 2))
-        for t in np.linspace(0, 1, samples, endpoint=False):
-            point = 0.5 * (
-                2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
-            )
-            curve.append((float(point[0]), float(point[1])))
-    curve.append(points[-1])
-    return curve
-
-
 def digit_strokes(digit: str, left: float, top: float, height: float, pen: float) -> list[PenStroke]:
     """One digit's strokes with its box's left edge at ``left`` (a "1" is a quarter as wide as tall)."""
     width = height * (0.3 if digit == "1" else 0.6)
     return [
-        PenStroke(tuple(smooth([(left + u * width, top + v * height) for u, v in stroke])), pen)
+        PenStroke(tuple(smooth_stroke([(left + u * width, top + v * height) for u, v in stroke])), pen)
         for stroke in SHAPES[digit]
     ]
 
@@ -90,11 +74,4 @@ def draw_number(
 
 def render(strokes: list[PenStroke], shape: tuple[int, int]) -> np.ndarray:
     """Round-capped black strokes on white paper, ``shape`` (rows, columns)."""
-    picture = Image.new("L", (shape[1], shape[0]), 255)
-    draw = ImageDraw.Draw(picture)
-    for stroke in strokes:
-        radius = stroke.width / 2
-        draw.line(stroke.points, fill=0, width=round(stroke.width), joint="curve")
-        for x, y in (stroke.points[0], stroke.points[-1]):
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=0)
-    return np.asarray(picture)
+    return render_pen([(stroke.points, stroke.width) for stroke in strokes], shape)
