@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ml.atomic_files import write_bytes_atomically
 from ml.inference.model_input import prepare_for_model
 from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.inference.tflite import convert_to_tflite, tflite_runner
@@ -178,15 +178,7 @@ class Predictor:
         if path is None or flatbuffer is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-                part_path = Path(part.name)
-                try:
-                    part.write(flatbuffer)
-                    part.close()
-                    os.replace(part_path, path)
-                finally:
-                    part_path.unlink(missing_ok=True)  # only left when writing or renaming failed
+            write_bytes_atomically(path, flatbuffer)
             entries = sorted(path.parent.glob("*.tflite"), key=lambda entry: entry.stat().st_mtime, reverse=True)
             for old in entries[TFLITE_CACHE_KEPT:]:
                 old.unlink(missing_ok=True)

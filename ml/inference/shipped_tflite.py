@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from ml.assets import asset_path
+from ml.atomic_files import write_bytes_atomically
 from ml.data.sources import sha256_of
 from ml.inference.model_input import prepare_for_model
 from ml.inference.predictor import as_probabilities, tflite_cache_file
@@ -90,7 +89,7 @@ def seed_tflite_cache(loaded: LoadedModel, cache_folder: Path) -> bool:
     if flatbuffer is None:
         return False
     try:
-        _write_atomically(cache_file, flatbuffer)
+        write_bytes_atomically(cache_file, flatbuffer)
     except OSError as error:
         logger.debug("Could not seed the TFLite cache: %s", error)
         return False
@@ -127,23 +126,10 @@ def build_shipped_tflite(loaded: LoadedModel, test_images: np.ndarray) -> Shippe
         "max_probability_difference": max_difference,
         "agreement": agreement,
     }
-    _write_atomically(flatbuffer_path, flatbuffer)
-    _write_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomically(flatbuffer_path, flatbuffer)
+    write_bytes_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
     return ShippedConversion(flatbuffer_path, record_path, len(batch), max_difference, agreement)
 
 
 def _sha256_of_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-        part_path = Path(part.name)
-    try:
-        part_path.write_bytes(data)
-        part_path.chmod(0o644)  # readable as an installed asset or a cache file (the temporary file is 0600)
-        os.replace(part_path, path)
-    finally:
-        part_path.unlink(missing_ok=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from ml.atomic_files import write_bytes_atomically
 
 FOR_RGB = (234, 88, 12)  # evidence for the class (app.common.evidence.FOR_COLOR)
 AGAINST_RGB = (37, 99, 235)  # evidence against it (AGAINST_COLOR)
@@ -56,17 +57,6 @@ def overlay_image(image28: np.ndarray, positive: np.ndarray, negative: np.ndarra
 
 def write_png_atomically(picture: Image.Image, path: Path) -> Path:
     """Save ``picture`` as ``path`` through a temporary file in the same folder, so no half-written PNG is left."""
-    path = Path(path)
-    handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png.part")
-    temporary = Path(temporary_name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            picture.save(stream, format="PNG", optimize=True)
-        umask = os.umask(0)
-        os.umask(umask)
-        temporary.chmod(0o666 & ~umask)  # as a plainly created file (mkstemp's are private)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    return write_bytes_atomically(path, buffer.getvalue())

@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ml.atomic_files import write_bytes_atomically
 from ml.data.datasets import FOLDER_IMAGE_SUFFIXES, folder_image_files
 from ml.errors import DatasetError, ImageReadError
 from ml.preprocess.pipeline import to_mnist
@@ -80,7 +80,7 @@ class SampleStore:
     def _write_index(self, samples: list[Sample]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"version": INDEX_VERSION, "samples": [asdict(s) for s in samples]}, indent=1)
-        write_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
+        write_bytes_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
         self._samples = samples
 
     def reload(self) -> None:
@@ -120,11 +120,11 @@ class SampleStore:
         images = self.folder / "images"
         images.mkdir(parents=True, exist_ok=True)
         digit_file = f"images/{sample_id}-28.png"
-        write_atomically(self.folder / digit_file, _png_bytes(digit28))
+        write_bytes_atomically(self.folder / digit_file, _png_bytes(digit28))
         canvas_file = None
         if canvas is not None:
             canvas_file = f"images/{sample_id}.png"
-            write_atomically(self.folder / canvas_file, _png_bytes(np.asarray(canvas, dtype=np.float32)))
+            write_bytes_atomically(self.folder / canvas_file, _png_bytes(np.asarray(canvas, dtype=np.float32)))
         added = datetime.now(UTC).isoformat(timespec="seconds")
         sample = Sample(sample_id, label, digit_file, canvas_file, added, source)
         try:
@@ -197,7 +197,7 @@ class SampleStore:
             class_folder = target / _safe_folder_name(sample.label)
             class_folder.mkdir(parents=True, exist_ok=True)
             source = self.folder / (sample.canvas_file or sample.digit_file)
-            write_atomically(class_folder / f"{sample.id}.png", source.read_bytes())
+            write_bytes_atomically(class_folder / f"{sample.id}.png", source.read_bytes())
         return len(self._samples)
 
 
@@ -239,18 +239,3 @@ def _png_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.round(pixels * 255).astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path`` (never half-written)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ml.atomic_files import write_bytes_atomically
 from ml.errors import ModelFileError
-from ml.teach.samples import write_atomically
 from ml.user_folders import user_data_folder
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class VersionStore:
     def _write(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = {"active": self.active, "versions": [asdict(v) for v in self._versions]}
-        write_atomically(self.folder / INDEX_NAME, json.dumps(data, indent=1).encode("utf-8"))
+        write_bytes_atomically(self.folder / INDEX_NAME, json.dumps(data, indent=1).encode("utf-8"))
 
     def remember_original(self, path: str | os.PathLike, name: str) -> ModelVersion:
         """List an opened model file as an original version (once per file); returns its entry."""
