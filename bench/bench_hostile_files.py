@@ -157,7 +157,11 @@ def _more_models(folder: Path, cases: dict, save, rewrite, model) -> None:
             False,
         )
     for classes in (2, 3, 100, 1000):
-        cases[f"{classes} classes"] = (save(f"classes-{classes}.keras", model((28, 28, 1), classes)), True)
+        # loads and predicts; evaluate on MNIST's ten classes rightly refuses the 2- and 3-class ones
+        cases[f"{classes} classes"] = (
+            save(f"classes-{classes}.keras", model((28, 28, 1), classes)),
+            classes > 3 or None,
+        )
     cases["100,000 classes"] = (
         rewrite("classes-1e5.keras", lambda c: layers(c)[-1]["config"].update(units=100_000)),
         None,
@@ -368,7 +372,7 @@ def _more_data(folder: Path, cases: dict, base: dict, npz) -> None:
                          ("S4", False), ("datetime64[s]", False), ("timedelta64[s]", False)):  # fmt: skip
         values = (x_test.astype(np.float32) / 255.0).astype(dtype) if dtype == "float16" else x_test.astype(dtype)
         cases[f"images of dtype {dtype}"] = (npz(f"dtype-{dtype.replace('[s]', '')}", x_test=values), works)
-    for label, shape, works in (("28x28x1", (100, 28, 28, 1), True), ("28x28x3", (100, 28, 28, 3), None),
+    for label, shape, works in (("28x28x1", (100, 28, 28, 1), None), ("28x28x3", (100, 28, 28, 3), None),
                                 ("32x32", (100, 32, 32), None), ("784 flat", (100, 784), None),
                                 ("1-D", (100 * 784,), False), ("5-D", (100, 28, 28, 1, 1), False),
                                 ("zero width", (100, 28, 0), False), ("8x8", (100, 8, 8), None)):  # fmt: skip
