@@ -21,6 +21,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -608,6 +609,8 @@ def main() -> int:
     started = time.perf_counter()
     results = run_batches(jobs, args.jobs, args.timeout, folder)
     total = time.perf_counter() - started
+    pickle_ran = (folder / "data" / "pickle-ran").exists()
+    shutil.rmtree(folder, ignore_errors=True)
     table: dict[tuple[str, str], dict] = {}
     for result in results:
         outcome = classify(result, result["works"])
@@ -623,7 +626,6 @@ def main() -> int:
         row["rss"] = max(row["rss"], result["rss_mb"])
         if outcome == "clear error":
             row["refused_rss"] = max(row["refused_rss"], result["rss_mb"])
-    pickle_ran = (folder / "data" / "pickle-ran").exists()
     print(
         f"{len(models)} model files, {len(data)} data files, {len(results)} runs in {total:.0f} s "
         f"({args.jobs} batch children); timeout {args.timeout:g} s; "
