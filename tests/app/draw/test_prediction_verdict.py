@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from app.draw.prediction_view import PredictionPanel
-from app.main_window import MainWindow
 from ml.assets import bundled_model_path
-from tests.app.test_main_window import final_prediction, wait_until_model_loaded
+from tests.app.test_main_window import final_prediction
 
 
 def result_with(verdict: dict | None, probabilities: np.ndarray) -> dict:
@@ -78,16 +77,6 @@ def test_a_digit_and_a_result_without_a_verdict_look_as_before(panel):
         assert panel.predicted_class.text() == "7" and panel.predicted_class.isEnabled()
         assert panel.confidence.text().endswith("confident") and not panel.message.isVisibleTo(panel)
         assert shown["verdict"] == (None if plain is None else "digit")
-
-
-@pytest.fixture
-def started_window(qapp, qtbot, settings):
-    window = MainWindow(settings)
-    window.show()
-    wait_until_model_loaded(window)
-    yield window
-    window.shutdown()
-    window.close()
 
 
 @pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")

@@ -187,14 +187,9 @@ def test_integrated_gradients_waits_for_the_stroke_to_end(qtbot, window, dock):
 
 
 @pytest.fixture
-def own_window(qtbot, settings):
+def own_window(started_window):
     """A window of its own (another model becomes active in it), closed afterwards."""
-    shown = MainWindow(settings)
-    shown.show()
-    wait_until_model_loaded(shown)
-    yield shown
-    shown.shutdown()
-    shown.close()
+    return started_window
 
 
 def test_grad_cam_on_an_mlp_says_why_and_integrated_gradients_still_works(qtbot, own_window):

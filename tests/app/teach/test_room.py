@@ -10,20 +10,21 @@ from app.common import user_folders
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
 from ml.teach.samples import SampleStore
-from tests.app.test_main_window import final_prediction, wait_until_model_loaded
+from tests.app.test_main_window import final_prediction
 
 pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
 
 
 @pytest.fixture
-def window(qtbot, settings, tmp_path, monkeypatch):
+def data_folder(tmp_path, monkeypatch):
+    """The user's data folder, under the test's own folder."""
     monkeypatch.setattr(user_folders, "user_data_folder", lambda: tmp_path / "data")
-    window = MainWindow(settings)
-    window.show()
-    wait_until_model_loaded(window)
-    yield window
-    window.shutdown()
-    window.close()
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def window(data_folder, started_window):
+    return started_window
 
 
 def _draw_a_one(qtbot, window: MainWindow) -> dict:
