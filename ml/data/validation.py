@@ -99,6 +99,8 @@ def check_image_array(images: np.ndarray, where: str) -> None:
         raise DatasetError(f"{where}: the images are {_kind_name(images)}, not numbers (pixel values).")
     if images.ndim not in (3, 4):
         raise DatasetError(f"{where}: the images have shape {images.shape}; expected (N, H, W) or (N, H, W, C).")
+    if 0 in images.shape[1:]:
+        raise DatasetError(f"{where}: the images have shape {images.shape}: an image has no pixels.")
     if images.dtype.kind == "f" and not np.isfinite(images).all():
         bad = int(np.count_nonzero(~np.isfinite(images)))
         raise DatasetError(f"{where}: {bad:,} pixel values are NaN or infinite.")

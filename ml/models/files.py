@@ -34,6 +34,7 @@ from ml.models.limits import (
     check_declared_sizes,
     check_finite_weights,
     check_h5_sizes,
+    check_layer_count,
     shorten,
 )
 from ml.models.metadata import ModelMetadata
@@ -294,6 +295,7 @@ def _parse_config(text: str, name: str) -> dict:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelFileError(f"{name} has a model configuration Digit Lab does not understand.")
     check_config_depth(config, name)
+    check_layer_count(config, name)
     return config
 
 

@@ -33,6 +33,9 @@ MAX_ARCHIVE_ENTRIES = 10_000
 MAX_CONFIG_DEPTH = 100
 """Nesting of a model configuration: Keras's own models nest about a dozen levels; Python's recursion gives up
 near 1,000, which a crafted file reaches."""
+MAX_LAYERS = 2_000
+"""Layers (and nested models) in one configuration: the bundled ensemble has 64, a ResNet-152 about 500; Keras
+takes minutes to build tens of thousands, which a crafted file declares in a few kilobytes."""
 MAX_SHOWN_CHARACTERS = 300
 """Of a library's error text in a message; the whole text goes to the log."""
 FEEDABLE_CHANNELS = (1, 3)
@@ -62,6 +65,18 @@ def check_config_depth(config: Any, name: str) -> None:
             )
         children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def check_layer_count(config: Any, name: str) -> None:
+    """Refuse a configuration that declares more than ``MAX_LAYERS`` layers, before Keras builds any."""
+    count = 0
+    for _node in _class_nodes(config):
+        count += 1
+        if count > MAX_LAYERS:
+            raise ModelFileError(
+                f"{name} declares more than {MAX_LAYERS:,} layers; no digit classifier is built like that, so Digit "
+                "Lab refuses it before building anything."
+            )
 
 
 def _class_nodes(config: Any) -> Iterator[dict]:

@@ -73,6 +73,7 @@ def test_whole_float_labels_are_read_as_classes(tmp_path: Path) -> None:
         (np.full((15, 28, 28), np.inf, np.float32), "NaN or infinite"),
         (np.full((15, 28, 28), -3.0), "pixel values run from -3 to -3"),
         (np.full((15, 28, 28), 4000, np.int32), "pixel values run from 4000 to 4000"),
+        (np.zeros((15, 28, 0), np.uint8), "an image has no pixels"),
     ],
 )
 def test_bad_test_images_are_refused(tmp_path: Path, images: np.ndarray, expected: str) -> None:

@@ -85,6 +85,15 @@ def test_a_config_nested_500_levels_deep_is_refused_before_the_safety_walk(tmp_p
     assert "nested more than 100 levels deep" in refusal(path)
 
 
+def test_a_config_declaring_20000_layers_is_refused_before_keras_builds_them(tmp_path: Path) -> None:
+    def multiply(config: dict) -> None:
+        dense = next(layer for layer in layer_configs(config) if layer["class_name"] == "Dense")
+        layer_configs(config).extend(json.loads(json.dumps(dense)) for _ in range(20_000))
+
+    path = rewrite_config(saved(tmp_path, dense_model()), multiply)
+    assert "declares more than 2,000 layers" in refusal(path)
+
+
 def test_a_deep_h5_config_is_refused(tmp_path: Path) -> None:
     path = saved(tmp_path, dense_model(), "model.h5")
     with h5py.File(path, "a") as h5_file:
