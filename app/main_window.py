@@ -468,6 +468,8 @@ class MainWindow(QMainWindow):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
+        if not self.teaching.confirm_close():  # "Teaching is running: stop it and quit?"
+            return False
         answer = ask_before_quitting(self.model_description, self)
         if answer == "save":
             path = self._ask_save_path()

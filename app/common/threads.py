@@ -25,19 +25,23 @@ def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable
     return thread
 
 
-_THREADS_STILL_STOPPING: set[QThread] = set()
-"""Threads whose job outlasted the shutdown timeout; kept alive here until they finish."""
+_THREADS_STILL_STOPPING: dict[QThread, tuple[QObject, ...]] = {}
+"""Threads whose job outlasted the shutdown timeout, with their workers; kept alive here until they finish."""
 
 
-def keep_until_finished(thread: QThread) -> None:
-    """Hold a reference to a thread that is still finishing its last job, so it is never destroyed running."""
-    _THREADS_STILL_STOPPING.add(thread)
+def keep_until_finished(thread: QThread, *workers: QObject) -> None:
+    """Hold a thread that is still finishing its last job, and the ``workers`` it runs, so that neither is
+    destroyed while it runs (a worker Python owns would otherwise go with the window that held it)."""
+    _THREADS_STILL_STOPPING[thread] = (*_THREADS_STILL_STOPPING.get(thread, ()), *workers)
 
 
 def wait_for_stopping_threads(timeout_ms: int = 30000) -> bool:
     """Wait for threads left finishing their last job (called once, as the application exits)."""
     for thread in list(_THREADS_STILL_STOPPING):
-        if not thread.wait(timeout_ms):
-            return False
-        _THREADS_STILL_STOPPING.discard(thread)
+        try:
+            if not thread.wait(timeout_ms):
+                return False
+        except RuntimeError:  # already finished and deleted (its finished signal deletes it later)
+            pass
+        _THREADS_STILL_STOPPING.pop(thread, None)
     return True

@@ -154,6 +154,25 @@ class TeachRoom(QObject):
         self.history_dialog.show()
         self.history_dialog.raise_()
 
+    @property
+    def is_teaching(self) -> bool:
+        """True while a teach runs."""
+        return self.teach_dialog is not None and self.teach_dialog.is_running
+
+    def confirm_close(self) -> bool:
+        """True when the window may close: no teach runs, or the user agrees to stop it (the window then shuts
+        the teach down; it saves nothing)."""
+        if not self.is_teaching:
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "Teaching is running",
+            "Teaching is running: stop it and quit? Nothing of this teach is saved.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def shutdown(self, timeout_ms: int = 2000) -> None:
         """Stop a running teach or import and wait for its thread (the window's shutdown calls this)."""
         if self.teach_dialog is not None:

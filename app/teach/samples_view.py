@@ -251,6 +251,9 @@ class SamplesView(QWidget):
         self.status_changed.emit(f"Exported {count} samples to {folder}.", 10000)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
-        """Wait for an import still running (kept alive past the timeout)."""
-        if self._thread is not None and not self._thread.wait(timeout_ms):
-            keep_until_finished(self._thread)
+        """Wait for an import still running (its thread and worker held past the timeout)."""
+        if self._thread is None:
+            return
+        self._thread.quit()  # ends its event loop once the worker returns (its own quit would wait for us)
+        if not self._thread.wait(timeout_ms):
+            keep_until_finished(self._thread, self._import_worker)

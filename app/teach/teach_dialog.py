@@ -186,11 +186,13 @@ class TeachDialog(QDialog):
         self.stop_button.setEnabled(False)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
-        """Stop a running teach and wait for it (kept alive past the timeout)."""
+        """Stop a running teach and wait for it; past the timeout its thread and worker are held until it ends
+        (the worker then saves nothing)."""
         if self._thread is not None:
             self.stop()
+            self._thread.quit()  # ends its event loop once the worker returns (its own quit would wait for us)
             if not self._thread.wait(timeout_ms):
-                keep_until_finished(self._thread)
+                keep_until_finished(self._thread, self._worker)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Closing stops a running teach (nothing is saved)."""

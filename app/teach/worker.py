@@ -80,7 +80,7 @@ class TeachWorker(QObject):
             should_stop=self._stop.is_set,
             on_message=self.message.emit,
         )
-        if result.stopped:
+        if result.stopped or self._stop.is_set():  # a stop asked after the last batch still saves nothing
             self.stopped.emit()
             return
         self.message.emit("Saving the new version…")

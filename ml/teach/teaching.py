@@ -54,6 +54,8 @@ class TeachSettings:
     freeze_batch_norm: bool = True
     elastic_alpha: float = 2.0
     """Strength of elastic distortions of the samples (pixels of displacement; 0: none)."""
+    average_last_epochs: int = 0
+    """Average the weights at the end of this many last epochs (stochastic weight averaging; 0 or 1: the last)."""
 
 
 @dataclass
@@ -128,13 +130,26 @@ def _nested_layers(model) -> list:
     return found
 
 
-def accuracy(loaded: LoadedModel, images28: np.ndarray, labels: np.ndarray, model: keras.Model | None = None) -> float:
-    """Top-1 accuracy of ``loaded`` (or of ``model`` read with ``loaded``'s card) on (N, 28, 28) images."""
+class TeachStopped(Exception):
+    """Raised inside a teach when its ``should_stop`` says so; ``teach`` turns it into a stopped result."""
+
+
+def accuracy(
+    loaded: LoadedModel,
+    images28: np.ndarray,
+    labels: np.ndarray,
+    model: keras.Model | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> float:
+    """Top-1 accuracy of ``loaded`` (or of ``model`` read with ``loaded``'s card) on (N, 28, 28) images; raises
+    TeachStopped between batches of 500 once ``should_stop`` is true."""
     if len(labels) == 0:
         return float("nan")
     scorer = BatchScorer(loaded if model is None else LoadedModel(model, loaded.metadata, None, True))
     hits = 0
     for start in range(0, len(labels), 500):
+        if should_stop():
+            raise TeachStopped
         batch = scorer.prepare(images28[start : start + 500])
         hits += int((scorer.raw_outputs(batch).argmax(axis=-1) == labels[start : start + 500]).sum())
     return hits / len(labels)
@@ -164,8 +179,27 @@ def teach(
     on_message: Callable[[str], None] | None = None,
 ) -> TeachResult:
     """Teach ``loaded`` the samples (``labels`` index its classes); hold back a fifth of each class unless
-    ``held_back`` (images, labels) is given. Returns the clone and the card's record; ``loaded`` is unchanged."""
+    ``held_back`` (images, labels) is given. Returns the clone and the card's record; ``loaded`` is unchanged.
+    ``should_stop`` is checked at every batch, while measuring and between the stages: a stopped teach returns a
+    result with no model."""
     say = on_message or (lambda text: logger.info(text))
+    try:
+        return _teach(loaded, images28, labels, settings, held_back, on_epoch, should_stop, say)
+    except TeachStopped:
+        say("Teaching stopped; the model was left as it was.")
+        return TeachResult(None, {}, stopped=True)
+
+
+def _teach(
+    loaded: LoadedModel,
+    images28: np.ndarray,
+    labels: np.ndarray,
+    settings: TeachSettings,
+    held_back: tuple[np.ndarray, np.ndarray] | None,
+    on_epoch: Callable[[TeachProgress], None] | None,
+    should_stop: Callable[[], bool],
+    say: Callable[[str], None],
+) -> TeachResult:
     images28 = np.asarray(images28, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     _check_samples(loaded, images28, labels)
@@ -192,8 +226,10 @@ def teach(
     if not replay_name:
         warnings.append(FORGETTING_WARNING)
     say("Measuring the model before teaching…")
-    style_before = accuracy(loaded, held_images, held_labels)
-    test_before = accuracy(loaded, test_images, test_labels) if test_images is not None else None
+    style_before = accuracy(loaded, held_images, held_labels, should_stop=should_stop)
+    test_before = (
+        accuracy(loaded, test_images, test_labels, should_stop=should_stop) if test_images is not None else None
+    )
 
     model = frozen_batch_norm_clone(loaded.model, settings.freeze_batch_norm)
     from_logits = not outputs_probabilities(model)
@@ -206,21 +242,30 @@ def teach(
     tf.random.set_seed(settings.seed)
     stopper = _StopAndReport(should_stop)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    averaged: list[np.ndarray] | None = None
+    averaged_count = 0
     for epoch in range(settings.epochs):
         x, y = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
         batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
         logs = model.fit(batch, y, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
-        if stopper.stopped:
-            say("Teaching stopped; the model was left as it was.")
-            return TeachResult(None, {}, stopped=True, warnings=warnings)
+        if stopper.stopped or should_stop():
+            raise TeachStopped
         history["loss"].append(float(logs.history["loss"][-1]))
         history["accuracy"].append(float(logs.history["accuracy"][-1]))
+        if settings.epochs - epoch <= settings.average_last_epochs:
+            weights = model.get_weights()
+            averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights, strict=True)]
+            averaged_count += 1
         if on_epoch is not None:
             on_epoch(TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1]))
+    if averaged is not None and averaged_count > 1:
+        model.set_weights([total / averaged_count for total in averaged])
     teach_seconds = time.perf_counter() - started
     say("Measuring the taught model…")
-    style_after = accuracy(loaded, held_images, held_labels, model)
-    test_after = accuracy(loaded, test_images, test_labels, model) if test_images is not None else None
+    style_after = accuracy(loaded, held_images, held_labels, model, should_stop)
+    test_after = accuracy(loaded, test_images, test_labels, model, should_stop) if test_images is not None else None
+    if should_stop():
+        raise TeachStopped
     names = loaded.metadata.class_names
     record = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from app.common import user_folders
+from app.common.threads import wait_for_stopping_threads
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
 from ml.teach.samples import SampleStore
@@ -64,3 +66,46 @@ def test_typing_a_digit_on_the_drawing_area_saves_it_and_add_to_my_samples_keeps
     counts = window.teaching.store.counts()
     assert counts == {"1": 1, "4": 1}
     assert {s.label: s.source for s in window.teaching.store.samples} == {"4": "correction", "1": "added"}
+
+
+def _fill_my_samples(store: SampleStore, per_class: int = 3) -> None:
+    for digit in range(10):
+        for shift in range(per_class):
+            image = np.zeros((28, 28), np.float32)
+            image[6 + shift : 22, 4 + 2 * digit : 7 + 2 * digit] = 1.0
+            store.add(str(digit), image)
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_closing_the_window_mid_teach_asks_and_quitting_stops_it_with_nothing_saved(
+    qtbot, window, data_folder, monkeypatch
+):
+    room = window.teaching
+    _fill_my_samples(room.store)
+    room.open_teach()
+    dialog = room.teach_dialog
+    dialog.epochs.setValue(50)  # far longer than the test waits
+    dialog.start()
+    qtbot.waitUntil(lambda: "Measuring" in dialog.state.text() or "Epoch" in dialog.state.text(), timeout=120_000)
+    asked: list[str] = []
+
+    def answer(reply):
+        def question(parent, title, text, *args, **kwargs):
+            asked.append(text)
+            return reply
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    window.close()
+    assert asked == ["Teaching is running: stop it and quit? Nothing of this teach is saved."]
+    assert window.isVisible() and room.is_teaching and dialog.stop_button.isEnabled()
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    window.close()
+    assert len(asked) == 2 and not window.isVisible()
+    assert wait_for_stopping_threads(120_000)  # a teach that outlived the shutdown's wait is held, then ends
+    qtbot.waitUntil(lambda: not room.is_teaching, timeout=30_000)
+    versions = data_folder / "versions"
+    assert not versions.exists() or not any(versions.iterdir())  # no model file, no index
+    assert "Stopped" in dialog.state.text() or "stopped" in dialog.state.text()
