@@ -28,9 +28,12 @@ from ml.errors import ModelFileError
 from ml.models.classifier import check_classifier
 from ml.models.formats import H5_SUFFIXES, KERAS_SUFFIXES, SUPPORTED_SUFFIXES
 from ml.models.limits import (
+    MAX_CONFIG_BYTES,
     check_archive_sizes,
     check_can_feed,
     check_config_depth,
+    check_config_size,
+    check_config_values,
     check_declared_sizes,
     check_finite_weights,
     check_h5_sizes,
@@ -45,7 +48,6 @@ logger = logging.getLogger(__name__)
 METADATA_ENTRY = "digitlab.json"  # extra entry in the .keras zip; Keras's loader reads only its own entries
 H5_METADATA_ATTRIBUTE = "digitlab_metadata"
 _KERAS_CONFIG_ENTRY = "config.json"
-_MAX_CONFIG_BYTES = 64 * 1024 * 1024
 _TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}(\.keras|\.h5|\.hdf5)")
 """What ``save_model``'s ``mkstemp(prefix=".<stem>.", suffix=<suffix>)`` names its temporary files."""
 STALE_TEMPORARY_SECONDS = 300
@@ -230,6 +232,7 @@ def _read_keras_archive(path: Path, name: str) -> tuple[dict, str | None]:
             names = set(archive.namelist())
             if _KERAS_CONFIG_ENTRY not in names:
                 raise ModelFileError(f"{name} is a zip archive but not a Keras model: it has no {_KERAS_CONFIG_ENTRY}.")
+            check_config_size(archive.getinfo(_KERAS_CONFIG_ENTRY).file_size, name)  # from the directory alone
             check_archive_sizes(archive, name)
             config_text = _read_zip_entry(archive, _KERAS_CONFIG_ENTRY, name)
             metadata_text = None
@@ -243,7 +246,10 @@ def _read_keras_archive(path: Path, name: str) -> tuple[dict, str | None]:
 
 
 def _read_zip_entry(archive: zipfile.ZipFile, entry: str, name: str) -> str:
-    if archive.getinfo(entry).file_size > _MAX_CONFIG_BYTES:
+    info = archive.getinfo(entry)
+    if entry == _KERAS_CONFIG_ENTRY:
+        check_config_size(info.file_size, name)
+    elif info.file_size > MAX_CONFIG_BYTES:
         raise ModelFileError(f"{name} has an implausibly large '{entry}'; Digit Lab refuses to read it.")
     return archive.read(entry).decode("utf-8", errors="replace")
 
@@ -260,10 +266,13 @@ def _read_h5_file(path: Path, name: str) -> tuple[dict, str | None]:
         )
     try:
         with h5py.File(path, "r") as h5_file:
+            check_config_size(_attribute_bytes(h5_file, "model_config"), name)
             config_text = h5_file.attrs.get("model_config")
+            if _attribute_bytes(h5_file, H5_METADATA_ATTRIBUTE) > MAX_CONFIG_BYTES:
+                raise ModelFileError(f"{name} has an implausibly large Digit Lab metadata attribute; refused.")
             metadata_text = h5_file.attrs.get(H5_METADATA_ATTRIBUTE)
-            if config_text is not None and len(config_text) > _MAX_CONFIG_BYTES:
-                raise ModelFileError(f"{name} has an implausibly large model configuration; Digit Lab refuses it.")
+            if config_text is not None:
+                check_config_size(len(config_text), name)
             check_h5_sizes(h5_file, name)
     except (OSError, KeyError, ValueError, RuntimeError) as error:
         raise ModelFileError(f"{name} is a damaged HDF5 file: {shorten(_reason(error))}.") from error
@@ -277,6 +286,13 @@ def _read_h5_file(path: Path, name: str) -> tuple[dict, str | None]:
     return _parse_config(_as_text(config_text), name), metadata_text
 
 
+def _attribute_bytes(h5_file: h5py.File, attribute: str) -> int:
+    """The bytes an HDF5 attribute holds as stored (0 when absent), read from its header, not its data."""
+    if attribute not in h5_file.attrs:
+        return 0
+    return int(h5_file.attrs.get_id(attribute).get_storage_size())
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
@@ -284,6 +300,7 @@ def _as_text(value: Any) -> str:
 
 
 def _parse_config(text: str, name: str) -> dict:
+    check_config_values(text, name)
     try:
         config = json.loads(text)
     except ValueError as error:

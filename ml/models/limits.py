@@ -9,8 +9,10 @@ HDF5 dataset shapes), never the weights themselves.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
+import typing
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -30,12 +32,21 @@ MAX_ACTIVATION_VALUES = 32 * 1024 * 1024
 MAX_WEIGHT_BYTES = 1 << 30
 """Uncompressed weights: 1 GiB, far beyond any digit classifier (the bundled one holds under 2 MB)."""
 MAX_ARCHIVE_ENTRIES = 10_000
+MAX_INFLATED_IN_MEMORY = 128 * 1024 * 1024
+"""A compressed weights entry up to this size is inflated into memory once to read its directory."""
 MAX_CONFIG_DEPTH = 100
 """Nesting of a model configuration: Keras's own models nest about a dozen levels; Python's recursion gives up
 near 1,000, which a crafted file reaches."""
 MAX_LAYERS = 2_000
 """Layers (and nested models) in one configuration: the bundled ensemble has 64, a ResNet-152 about 500; Keras
 takes minutes to build tens of thousands, which a crafted file declares in a few kilobytes."""
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""Size of a model configuration (``config.json``, or an .h5 file's ``model_config``), checked before it is parsed:
+the bundled 64-layer ensemble's takes 59 KB, about 1 KB a layer, so 2,000 layers fit; a crafted file pads one with
+millions of numbers that take seconds to parse and walk."""
+MAX_CONFIG_VALUES = 250_000
+"""Values in a model configuration, counted by its commas before parsing (the bundled 64-layer model's has about 2,500;
+2,000 such layers about 100,000): every check walks them, so a list of 2 million numbers took seconds."""
 MAX_SHOWN_CHARACTERS = 300
 """Of a library's error text in a message; the whole text goes to the log."""
 FEEDABLE_CHANNELS = (1, 3)
@@ -51,6 +62,27 @@ def shorten(text: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
         return text
     logger.info("Full error text (%d characters): %s", len(text), text)
     return text[: limit - 1].rstrip() + "… (shortened; the full text is in the log)"
+
+
+def check_config_values(text: str, name: str) -> None:
+    """Refuse a configuration text of more than about ``MAX_CONFIG_VALUES`` values, before it is parsed."""
+    values = text.count(",") + 1  # each value but the last in a list or object is followed by a comma
+    if values > MAX_CONFIG_VALUES:
+        raise ModelFileError(
+            f"{name} has a model configuration of about {values:,} values; a Keras classifier's holds a few "
+            f"thousand (Digit Lab opens configurations of up to {MAX_CONFIG_VALUES:,}), so Digit Lab refuses it "
+            "without parsing it."
+        )
+
+
+def check_config_size(size: int, name: str) -> None:
+    """Refuse a model configuration of more than ``MAX_CONFIG_BYTES``, before it is read or parsed."""
+    if size > MAX_CONFIG_BYTES:
+        raise ModelFileError(
+            f"{name} has a model configuration of {size / 1e6:,.1f} MB; a Keras classifier's takes well under 1 MB "
+            f"(Digit Lab opens configurations of up to {MAX_CONFIG_BYTES / 2**20:g} MB), so Digit Lab refuses it "
+            "without reading it."
+        )
 
 
 def check_config_depth(config: Any, name: str) -> None:
@@ -84,12 +116,10 @@ def _class_nodes(config: Any) -> Iterator[dict]:
     stack = [config]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            if "class_name" in node and isinstance(node.get("config"), dict):
-                yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict) and "class_name" in node and isinstance(node.get("config"), dict):
+            yield node
+        stack.extend(child for child in children if isinstance(child, dict | list))  # numbers never hold layers
 
 
 def _shape(value: Any) -> tuple | None:
@@ -121,10 +151,12 @@ def _format_shape(shape: tuple) -> str:
     return "(" + ", ".join("None" if size is None else str(size) for size in shape) + (",)" if len(shape) == 1 else ")")
 
 
-def declared_input_shapes(config: Any) -> list[tuple]:
-    """The batch shapes the configuration declares for its inputs (InputLayer, or a first layer's input shape)."""
+def declared_input_shapes(config: Any, nodes: list[dict] | None = None) -> list[tuple]:
+    """The batch shapes the configuration declares for its inputs (InputLayer, or a first layer's input shape).
+
+    ``nodes``: the configuration's class nodes when already collected (each walk visits every list in it)."""
     shapes = []
-    for node in _class_nodes(config):
+    for node in _class_nodes(config) if nodes is None else nodes:
         layer = node["config"]
         for key in ("batch_shape", "batch_input_shape"):
             shape = _shape(layer.get(key))
@@ -143,7 +175,8 @@ def _build_input_shape(node: dict) -> tuple | None:
 
 def check_declared_sizes(config: Any, name: str) -> None:
     """Refuse declared inputs over 512x512x4, intermediate tensors over 32M values, or weights over 1 GB."""
-    for shape in declared_input_shapes(config):
+    nodes = list(_class_nodes(config))  # walked once for all the checks below
+    for shape in declared_input_shapes(config, nodes):
         if any(size is not None and size < 0 for size in shape):
             raise ModelFileError(f"{name} declares an input of shape {_format_shape(shape)}, with a negative size.")
         if _values(shape[1:]) > MAX_INPUT_VALUES:
@@ -151,14 +184,14 @@ def check_declared_sizes(config: Any, name: str) -> None:
                 f"{name} declares an input of shape {_format_shape(shape)}: {_values(shape[1:]):,} values per "
                 f"image. Digit Lab opens models whose input holds at most {MAX_INPUT_TEXT} values."
             )
-    for node in _class_nodes(config):
+    for node in nodes:
         shape = _build_input_shape(node)
         if shape is not None and _values(shape[1:]) > MAX_ACTIVATION_VALUES:
             raise ModelFileError(
                 f"{name} declares a tensor of shape {_format_shape(shape)} inside the model "
                 f"({_values(shape[1:]):,} values per image), far more than a digit classifier needs."
             )
-    values = estimate_weight_values(config)
+    values = estimate_weight_values(config, nodes)
     if values * _BYTES_PER_VALUE > MAX_WEIGHT_BYTES:
         raise ModelFileError(
             f"{name} declares about {values * _BYTES_PER_VALUE / 1e9:,.1f} GB of weights; Digit Lab opens models "
@@ -180,33 +213,34 @@ def _kernel_values(layer: dict) -> int:
     return math.prod(max(int(size), 0) for size in numbers)
 
 
-def _widest_declared(config: Any) -> int:
+def _widest_declared(config: Any, nodes: list[dict]) -> int:
     """The largest width the configuration declares: a stand-in for a layer input it does not record."""
     widest = 1
-    for node in _class_nodes(config):
+    for node in nodes:
         layer = node["config"]
         for key in ("units", "filters", "output_dim"):
             widest = max(widest, _int_option(layer, key))
-    for shape in declared_input_shapes(config):
+    for shape in declared_input_shapes(config, nodes):
         widest = max(widest, _values(shape[1:]))
     return widest
 
 
-def estimate_weight_values(config: Any) -> int:
+def estimate_weight_values(config: Any, nodes: list[dict] | None = None) -> int:
     """About how many weight values building the configuration would allocate (Keras's usual layers).
 
     Each layer's input width comes from its ``build_config`` (Keras 3 records it); where none is recorded, the
     widest size the configuration declares stands in, which over-estimates rather than misses a bomb.
     """
+    nodes = list(_class_nodes(config)) if nodes is None else nodes
     fallback = None
     total = 0
-    for node in _class_nodes(config):
+    for node in nodes:
         layer, kind = node["config"], str(node.get("class_name"))
         shape = _build_input_shape(node)
         if shape is not None and shape[-1] is not None:
             width = max(int(shape[-1]), 0)
         else:
-            fallback = _widest_declared(config) if fallback is None else fallback
+            fallback = _widest_declared(config, nodes) if fallback is None else fallback
             width = fallback
         units, filters = _int_option(layer, "units"), _int_option(layer, "filters")
         if kind in ("Dense", "EinsumDense"):
@@ -241,8 +275,16 @@ def check_archive_sizes(archive: zipfile.ZipFile, name: str) -> None:
         )
     for entry in entries:
         if entry.filename.endswith(".h5") and entry.file_size:
-            with archive.open(entry) as inner, h5py.File(inner, "r") as weights:
+            with _opened_entry(archive, entry) as inner, h5py.File(inner, "r") as weights:
                 check_h5_sizes(weights, name)
+
+
+def _opened_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> typing.BinaryIO:
+    """A zip entry to read with seeks: a small compressed one inflated once into memory (HDF5 seeks back and forth,
+    and every backward seek in a deflated stream inflates it again from the start: 2-4 s for a 7 MB model)."""
+    if entry.compress_type != zipfile.ZIP_STORED and entry.file_size <= MAX_INFLATED_IN_MEMORY:
+        return io.BytesIO(archive.read(entry))
+    return archive.open(entry)
 
 
 def check_h5_sizes(h5_file: h5py.File, name: str) -> None:

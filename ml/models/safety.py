@@ -59,7 +59,8 @@ def _walk_config(node: Any, is_layer: bool) -> Iterator[tuple[dict, bool]]:
     """Yield every dict that names a class, flagging those that sit where a layer or model belongs."""
     if isinstance(node, list):
         for item in node:
-            yield from _walk_config(item, is_layer)
+            if isinstance(item, dict | list):  # a long list of numbers is skipped without a call per number
+                yield from _walk_config(item, is_layer)
         return
     if not isinstance(node, dict):
         return

@@ -16,14 +16,18 @@ import pytest
 
 from ml.errors import ModelFileError
 from ml.inference.model_input import adapt_to_input
+from ml.models import files as files_module
 from ml.models.files import load_model, save_model
 from ml.models.limits import (
+    MAX_CONFIG_BYTES,
+    MAX_CONFIG_VALUES,
     MAX_SHOWN_CHARACTERS,
     estimate_weight_values,
     feeding_problem,
     shorten,
 )
 from ml.models.metadata import ModelMetadata
+from ml.models.safety import check_config_is_safe
 
 
 def dense_model(input_shape: tuple = (16,), classes: int = 10) -> keras.Model:
@@ -85,13 +89,72 @@ def test_a_config_nested_500_levels_deep_is_refused_before_the_safety_walk(tmp_p
     assert "nested more than 100 levels deep" in refusal(path)
 
 
-def test_a_config_declaring_20000_layers_is_refused_before_keras_builds_them(tmp_path: Path) -> None:
+def test_a_config_declaring_3000_layers_is_refused_before_keras_builds_them(tmp_path: Path) -> None:
+    def multiply(config: dict) -> None:
+        dense = next(layer for layer in layer_configs(config) if layer["class_name"] == "Dense")
+        layer_configs(config).extend(json.loads(json.dumps(dense)) for _ in range(3_000))
+
+    path = rewrite_config(saved(tmp_path, dense_model()), multiply)
+    assert "declares more than 2,000 layers" in refusal(path)
+
+
+def test_a_config_declaring_20000_layers_is_refused_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def multiply(config: dict) -> None:
         dense = next(layer for layer in layer_configs(config) if layer["class_name"] == "Dense")
         layer_configs(config).extend(json.loads(json.dumps(dense)) for _ in range(20_000))
 
     path = rewrite_config(saved(tmp_path, dense_model()), multiply)
-    assert "declares more than 2,000 layers" in refusal(path)
+    forbid_parsing(monkeypatch)
+    assert "up to 4 MB" in refusal(path)  # about 1 KB a layer: 19 MB
+
+
+def forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any JSON parse inside ml.models.files fail the test."""
+
+    def parse(*args, **kwargs):
+        raise AssertionError("the configuration was parsed")
+
+    monkeypatch.setattr(files_module.json, "loads", parse)
+
+
+def test_a_config_padded_with_3_million_numbers_is_refused_from_the_zip_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = rewrite_config(saved(tmp_path, dense_model()), lambda config: config.update(pad=list(range(3_000_000))))
+    forbid_parsing(monkeypatch)
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *args: pytest.fail("an entry was read"))
+    message = refusal(path)
+    assert "has a model configuration of 2" in message and "MB" in message and "up to 4 MB" in message
+
+
+def test_a_config_under_4_mb_padded_with_2_million_zeros_is_refused_by_its_comma_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = rewrite_config(
+        saved(tmp_path, dense_model()), lambda config: json.dumps({**config, "pad": [0] * 1_900_000}).replace(" ", "")
+    )
+    assert zipfile.ZipFile(path).getinfo("config.json").file_size < MAX_CONFIG_BYTES
+    forbid_parsing(monkeypatch)
+    assert "about 1,90" in refusal(path) and f"up to {MAX_CONFIG_VALUES:,})" in refusal(path)
+
+
+def test_an_h5_config_attribute_of_tens_of_megabytes_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = saved(tmp_path, dense_model(), "model.h5")
+    with h5py.File(path, "a") as h5_file:
+        config = json.loads(h5_file.attrs["model_config"])
+        h5_file.attrs["model_config"] = json.dumps({**config, "pad": list(range(3_000_000))})
+    forbid_parsing(monkeypatch)
+    assert "up to 4 MB" in refusal(path)
+
+
+def test_walking_a_config_skips_long_lists_of_numbers() -> None:
+    config = {"class_name": "Sequential", "config": {"layers": [], "pad": [0] * 1_000_000}}
+    assert estimate_weight_values(config) == 0
+    assert check_config_is_safe(config, "'m.keras'") is None
 
 
 def test_a_deep_h5_config_is_refused(tmp_path: Path) -> None:
