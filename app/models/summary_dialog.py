@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.controller import ModelController
-from ml.models.summary import LayerDescription, ModelDescription
+from ml.models.summary import LayerDescription, ModelDescription, TeachingRow
 
 BOX_WIDTH = 224.0
 BOX_HEIGHT = 42.0
@@ -89,6 +89,22 @@ def card_html(facts: tuple[tuple[str, str], ...], per_row: int = 4) -> str:
     ]
     rows = ["".join(cells[start : start + per_row]) for start in range(0, len(cells), per_row)]
     return "<table>" + "".join(f"<tr>{row}</tr>" for row in rows) + "</table>"
+
+
+TEACHING_COLUMNS = ("Taught", "Samples per class", "Your held-back samples", "Test set")
+
+
+def teaching_html(rows: tuple[TeachingRow, ...]) -> str:
+    """The card's teaching record as a table: one row per teach, with before → after on both sets."""
+    cell = "<td style='padding-right: 22px'>{}</td>"
+    head = "".join(f"<td style='padding-right: 22px'><b>{html.escape(title)}</b></td>" for title in TEACHING_COLUMNS)
+    body = "".join(
+        "<tr>"
+        + "".join(cell.format(html.escape(text)) for text in (r.date, r.samples, r.held_back, r.test_set))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<b>Teaching record</b><table><tr>{head}</tr>{body}</table>"
 
 
 @dataclass(frozen=True)
@@ -238,6 +254,10 @@ class ModelSummaryDialog(QDialog):
         self.card_label.setObjectName("ModelCard")
         self.card_label.setTextFormat(Qt.TextFormat.RichText)
         self.card_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.teaching_label = QLabel()  # the card's teaching record: when, samples, before → after on both sets
+        self.teaching_label.setObjectName("TeachingRecord")
+        self.teaching_label.setTextFormat(Qt.TextFormat.RichText)
+        self.teaching_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTreeWidget()
         self.table.setColumnCount(len(COLUMNS))
         self.table.setHeaderLabels(list(COLUMNS))
@@ -269,6 +289,7 @@ class ModelSummaryDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.card_label)
+        layout.addWidget(self.teaching_label)
         layout.addWidget(self.totals_label)
         layout.addWidget(splitter, 1)
         layout.addWidget(buttons)
@@ -286,6 +307,8 @@ class ModelSummaryDialog(QDialog):
         self.totals_label.setText(totals_text(description) + note)
         self.card_label.setText(card_html(description.card))
         self.card_label.setVisible(bool(description.card))
+        self.teaching_label.setText(teaching_html(description.teaching))
+        self.teaching_label.setVisible(bool(description.teaching))
         self.table.clear()
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for layer in description.layers:

@@ -38,6 +38,16 @@ class LayerDescription:
 
 
 @dataclass(frozen=True)
+class TeachingRow:
+    """One teach from the card, in words: when, the samples per class, and before → after on both sets."""
+
+    date: str
+    samples: str
+    held_back: str
+    test_set: str
+
+
+@dataclass(frozen=True)
 class ModelDescription:
     """A model's name, its layers in order (inputs first) and its parameter totals."""
 
@@ -47,6 +57,7 @@ class ModelDescription:
     trainable_parameters: int
     card_note: str | None = None  # what the card says about the probabilities (calibrated, with which T), or None
     card: tuple[tuple[str, str], ...] = ()  # the model card's facts as (label, text): preset, dataset, accuracy, …
+    teaching: tuple[TeachingRow, ...] = ()  # the card's teaching record, one row per teach, oldest first
 
     @property
     def non_trainable_parameters(self) -> int:
@@ -173,7 +184,52 @@ def describe_model(model: Any, metadata: Any = None, has_card: bool = True) -> M
         trainable_parameters=weight_count(list(model.trainable_weights)),
         card_note=None if metadata is None else metadata.calibration_note(),
         card=() if metadata is None else card_facts(metadata, has_card),
+        teaching=() if metadata is None else teaching_rows(metadata.hyperparameters),
     )
+
+
+def teaching_rows(hyperparameters: Any) -> tuple[TeachingRow, ...]:
+    """The card's ``teaching_history`` (or its one ``teaching`` record) in words; entries that are not records
+    (a hand-edited or hostile card) are skipped."""
+    if not isinstance(hyperparameters, dict):
+        return ()
+    history = hyperparameters.get("teaching_history")
+    if not isinstance(history, list):
+        history = [hyperparameters["teaching"]] if isinstance(hyperparameters.get("teaching"), dict) else []
+    return tuple(_teaching_row(record) for record in history if isinstance(record, dict))
+
+
+def _teaching_row(record: dict) -> TeachingRow:
+    per_class = record.get("samples_per_class")
+    per_class = per_class if isinstance(per_class, dict) else {}
+    counts = [(str(name), count) for name, count in per_class.items() if isinstance(count, int)]
+    samples = ", ".join(f"{name}: {count}" for name, count in counts)
+    samples = f"{sum(count for _, count in counts)} ({samples})" if counts else "–"
+    held = record.get("held_back")
+    held_text = (
+        f"{_percent(record.get('samples_before'))} → {_percent(record.get('samples_after'))} ({_count(held)} held back)"
+        if isinstance(held, int) and held > 0
+        else "none held back"
+    )
+    test_name = record.get("test_set")
+    test_text = (
+        f"{_percent(record.get('test_before'), 2)} → {_percent(record.get('test_after'), 2)} "
+        f"({DATASET_TITLES.get(str(test_name), str(test_name))}, {_count(record.get('test_images'))} images)"
+        if test_name
+        else "not measured (no test set fits)"
+    )
+    date = record.get("date")
+    return TeachingRow(readable_date(date) if isinstance(date, str) else "–", samples, held_text, test_text)
+
+
+def _percent(value: Any, decimals: int = 1) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "–"
+    return f"{100 * value:.{decimals}f} %"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "?"
 
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "sklearn-digits": "scikit-learn digits"}

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.models.summary_dialog import LayerBox, ModelSummaryDialog, place_layers
-from ml.models.summary import LayerDescription, ModelDescription
+from ml.models.summary import LayerDescription, ModelDescription, TeachingRow
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -167,3 +167,26 @@ def test_the_card_shows_its_facts_and_the_table_has_room(qtbot):
 
 def test_a_description_without_a_card_hides_the_card_line(dialog):
     assert dialog.card_label.isHidden()
+    assert dialog.teaching_label.isHidden()
+
+
+def test_a_taught_model_shows_its_teaching_record_and_another_model_hides_it(qtbot):
+    rows = (
+        TeachingRow("2026-12-05 10:15", "40 (0: 4, 1: 4, …)", "69.0 % → 95.0 % (10 held back)", "99.70 % → 99.61 %"),
+        TeachingRow("2026-12-05 11:02", "45 (0: 5, …)", "80.0 % → 100.0 % (10 held back)", "99.61 % → 99.58 %"),
+    )
+    taught = ModelDescription(
+        "ensemble", two_tower_description().layers, 134, 107, card=(("Dataset", "MNIST"),), teaching=rows
+    )
+    instance = ModelSummaryDialog(taught)
+    qtbot.addWidget(instance)
+    instance.show()
+    qtbot.waitExposed(instance)
+    text = instance.teaching_label.text()
+    assert instance.teaching_label.isVisible() and "Teaching record" in text
+    for row in rows:
+        for cell in (row.date, row.held_back, row.test_set):
+            assert cell in text
+    assert text.index("10:15") < text.index("11:02")  # oldest first
+    instance.set_description(two_tower_description())
+    assert instance.teaching_label.isHidden()

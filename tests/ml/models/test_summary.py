@@ -13,7 +13,7 @@ import pytest
 from ml.models.files import load_model
 from ml.models.metadata import ModelMetadata
 from ml.models.presets import build_model
-from ml.models.summary import ModelDescription, card_facts, describe_model, format_shape
+from ml.models.summary import ModelDescription, TeachingRow, card_facts, describe_model, format_shape, teaching_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 LEGACY_MLP = ROOT / "tests/fixtures/tutorial_mlp_28x28_tfkeras2.h5"
@@ -126,6 +126,45 @@ def test_the_card_facts_name_preset_dataset_accuracy_date_and_input():
     assert facts["Classes"] == "10: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" and facts["Saved by"] == "Digit Lab 0.1.0"
     assert dict(card_facts(ModelMetadata(dataset="/data/my digits.npz")))["Dataset"] == "my digits.npz"
     assert "Test accuracy" not in dict(card_facts(ModelMetadata(test_accuracy=float("nan"))))
+
+
+FIRST_TEACH = {
+    "date": "2026-12-05T10:15:00+00:00",
+    "samples_per_class": {"0": 4, "1": 4, "7": 5},
+    "held_back": 3,
+    "samples_before": 0.66667,
+    "samples_after": 1.0,
+    "test_set": "mnist",
+    "test_images": 10000,
+    "test_before": 0.997,
+    "test_after": 0.9962,
+}
+
+
+def test_the_teaching_record_reads_every_teach_of_the_history_in_words():
+    second = {**FIRST_TEACH, "samples_per_class": {"3": 2}, "held_back": 0, "test_set": None, "test_images": 0}
+    rows = teaching_rows({"teaching": second, "teaching_history": [FIRST_TEACH, "not a record", second]})
+    assert len(rows) == 2
+    first = rows[0]
+    assert first.date.startswith("2026-12-0") and len(first.date) == len("2026-12-05 10:15")
+    assert first.samples == "13 (0: 4, 1: 4, 7: 5)"
+    assert first.held_back == "66.7 % → 100.0 % (3 held back)"
+    assert first.test_set == "99.70 % → 99.62 % (MNIST, 10,000 images)"
+    assert rows[1].held_back == "none held back" and rows[1].test_set == "not measured (no test set fits)"
+
+
+def test_a_card_with_one_teach_and_no_history_or_a_broken_record_still_reads():
+    assert [row.held_back for row in teaching_rows({"teaching": FIRST_TEACH})] == ["66.7 % → 100.0 % (3 held back)"]
+    hostile = {"teaching_history": [{"samples_per_class": "x", "samples_before": "1", "held_back": 2, "date": 5}]}
+    assert teaching_rows(hostile) == (TeachingRow("–", "–", "– → – (2 held back)", "not measured (no test set fits)"),)
+    assert teaching_rows({}) == () and teaching_rows(None) == ()
+
+
+def test_a_taught_models_description_carries_its_teaching_record():
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    metadata = ModelMetadata(hyperparameters={"teaching": FIRST_TEACH, "teaching_history": [FIRST_TEACH]})
+    assert [row.samples for row in describe_model(model, metadata).teaching] == ["13 (0: 4, 1: 4, 7: 5)"]
+    assert describe_model(model, ModelMetadata()).teaching == ()
 
 
 @pytest.mark.parametrize("preset", ["mlp-digits", "mlp-digits-deep"])
