@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread
@@ -23,6 +24,21 @@ def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
+
+
+WINDOW_THREAD_SWITCH_INTERVAL_S = 0.001
+"""How long another thread may keep Python's GIL once the window's thread asks for it (Python's default: 5 ms)."""
+
+
+def hand_the_gil_back_quickly() -> None:
+    """Make threads that run Python (the model worker) hand the GIL to the window's thread within 1 ms.
+
+    The window's thread takes the GIL afresh for every Python slot and paint event Qt calls, and waited up to the
+    default 5 ms each time while the model thread ran Python (preprocessing, number reading, the doubt judge): a
+    repaint of the prediction panel calls a dozen Python paint methods, so drawing stalled for 50-120 ms. Never
+    lengthens an interval set shorter elsewhere.
+    """
+    sys.setswitchinterval(min(sys.getswitchinterval(), WINDOW_THREAD_SWITCH_INTERVAL_S))
 
 
 _THREADS_STILL_STOPPING: dict[QThread, tuple[QObject, ...]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.common.threads import keep_until_finished
+from app.common.threads import hand_the_gil_back_quickly, keep_until_finished
 from app.models.worker import ModelWorker, logger
 
 
@@ -102,6 +102,7 @@ class ModelController(QObject):
     def start(self) -> None:
         """Start the worker's thread; TensorFlow loads there."""
         if not self._thread.isRunning() and not self._stopped:
+            hand_the_gil_back_quickly()  # the window's thread gets the GIL back within 1 ms while the model runs
             self._thread.start()
 
     def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
