@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ml.inference.model_input import adapt_to_input
-from ml.inference.predictor import PROBABILITY_TOLERANCE, Predictor
+from ml.inference.predictor import FAST_PATH_BATCH, PROBABILITY_TOLERANCE, Predictor
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
 
@@ -122,6 +122,24 @@ def test_predict_batch_equals_predict_one_row_by_row(cnn_predictor: Predictor) -
 
     assert batch.shape == (70, 10)
     np.testing.assert_allclose(batch, one_by_one, atol=1e-5, rtol=0)
+
+
+def test_a_small_batch_takes_the_fast_path_and_traces_no_graph() -> None:
+    model = conv_classifier()
+    predictor = Predictor(wrap(model))
+    images = digit_like_images(FAST_PATH_BATCH)
+
+    small = predictor.predict_batch(images)
+    raw = predictor.predict_batch(images[:3], calibrated=False)
+
+    assert predictor.scorer._graph.experimental_get_tracing_count() == 0  # a number's digits need no graph
+    expected = keras_probabilities(model, images, ModelMetadata())
+    np.testing.assert_allclose(small, expected, atol=PROBABILITY_TOLERANCE, rtol=0)
+    np.testing.assert_allclose(raw, expected[:3], atol=PROBABILITY_TOLERANCE, rtol=0)
+    larger = digit_like_images(FAST_PATH_BATCH + 1)
+    np.testing.assert_allclose(predictor.predict_batch(larger), keras_probabilities(model, larger, ModelMetadata()),
+                               atol=PROBABILITY_TOLERANCE, rtol=0)  # fmt: skip
+    assert predictor.scorer._graph.experimental_get_tracing_count() == 1  # larger batches: the traced graph
 
 
 def test_predict_batch_of_nothing_is_empty(cnn_predictor: Predictor) -> None:
