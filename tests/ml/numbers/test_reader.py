@@ -23,6 +23,15 @@ def predictor():
     return Predictor(load_model(bundled_model_path()))
 
 
+@pytest.fixture(scope="module")
+def judge():
+    """The not-a-digit judge, which the window and the CLI read numbers with (it scores the candidate parts too)."""
+    from ml.doubt.verdict import DoubtJudge
+    from ml.models.files import load_model
+
+    return DoubtJudge(load_model(bundled_model_path()))
+
+
 def touching(digits: str, index: int) -> np.ndarray:
     """A number whose digits ``index`` and ``index + 1`` are drawn so close that their ink is one piece."""
     for gap in np.arange(0.0, -30.0, -1.0):
@@ -35,8 +44,8 @@ def touching(digits: str, index: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("digits", "index"), [("245", 0), ("803", 1), ("236", 0), ("9284", 1), ("362", 1)])
-def test_touching_digits_in_a_number_are_cut_apart_by_recognition(predictor, digits, index):
-    reading = read_number(touching(digits, index), predictor)  # from the pixels: the pair is one component
+def test_touching_digits_in_a_number_are_cut_apart_by_recognition(predictor, judge, digits, index):
+    reading = read_number(touching(digits, index), predictor, judge=judge)  # from the pixels: one component
     assert reading.number == digits
     assert reading.split
     lefts = [digit.box[0] for digit in reading.digits]
@@ -44,11 +53,11 @@ def test_touching_digits_in_a_number_are_cut_apart_by_recognition(predictor, dig
 
 
 @pytest.mark.parametrize("digits", ["12", "705", "4444", "93518", "260416"])
-def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor, digits):
+def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor, judge, digits):
     gaps = [float(g) for g in np.resize([4, 25, 10, 2, 16], len(digits) - 1)]
     image, strokes = draw_number(digits, gaps, tops=[40 + 12 * (i % 3) for i in range(len(digits))])
-    assert read_number(image, predictor, strokes=strokes).number == digits
-    assert read_number(image, predictor).number == digits
+    assert read_number(image, predictor, strokes=strokes, judge=judge).number == digits
+    assert read_number(image, predictor, judge=judge).number == digits
 
 
 def test_a_lone_digit_reads_as_today(predictor):

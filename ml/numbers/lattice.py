@@ -1,0 +1,394 @@
+"""Recognition-driven segmentation: candidate cuts, candidate parts, and the best left-to-right reading.
+
+The ink's digit candidates (:mod:`ml.numbers.segment`: components or pen strokes grouped by x-overlap) are cut
+further at candidate columns (projection valleys and the valleys of the upper and lower contours) into *atoms*.
+Every run of consecutive atoms that could be one digit is a candidate part; each is preprocessed as a single digit
+and scored by the classifier (all in one call). A dynamic program over the atoms then picks the parts whose summed
+score is best: the classifier's log-probability of its winner, plus a bonus per digit, less priors on the part's
+shape (a class's usual width for its height, a digit's height in this number) and the ink each cut crosses.
+
+Pure numpy: the classifier is a function, so the search is testable without a model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ml.numbers.segment import SLIVER_SHARE, Region
+from ml.preprocess.components import label_components
+from ml.preprocess.pipeline import crop_to_mnist
+
+Classify = Callable[[np.ndarray], np.ndarray]
+"""(N, 28, 28) white-on-black images in [0, 1] -> (N, classes) probabilities."""
+
+CLASS_LOG_ASPECT = (
+    (-0.094, 0.184),
+    (-0.862, 0.437),
+    (-0.063, 0.206),
+    (-0.213, 0.202),
+    (-0.224, 0.201),
+    (-0.073, 0.242),
+    (-0.302, 0.210),
+    (-0.240, 0.206),
+    (-0.260, 0.213),
+    (-0.366, 0.200),
+)
+"""Mean and spread of log(width / height) of each digit's ink in 30,000 MNIST training digits."""
+
+
+@dataclass(frozen=True)
+class SegmentationWeights:
+    """The search's constants (tuned on numbers composed of MNIST *training* digits, ``bench_numbers.py --tune``)."""
+
+    digit_bonus: float = 0.0
+    """Log-score added per digit read (each part adds a log-probability <= 0, so fewer parts gain by default)."""
+    aspect_weight: float = 1.0
+    """Weight of the class's width prior, per squared spread beyond :attr:`aspect_free` spreads."""
+    aspect_free: float = 1.0
+    height_weight: float = 50.0
+    """Weight of the squared shortfall of a part's height below :attr:`short_part` of the number's digit height."""
+    short_part: float = 0.7
+    cut_cost: float = 0.5
+    """Log-score cost of each cut made inside a piece of ink."""
+    crossing_cost: float = 0.0
+    """Log-score cost per unit of ink a cut crosses (the ink in the cut column as a share of the digit height)."""
+    merge_cost: float = 6.0
+    """Log-score cost of joining two separate pieces of ink into one digit."""
+    cut_from: float = 0.75
+    """Only pieces of ink wider than this share of the number's digit height are cut."""
+    wider_weight: float = 0.0
+    """Weight of the squared excess of a part's width over :attr:`wider_free` times the number's usual digit width."""
+    wider_free: float = 1.4
+    narrow_not_one: float = 1.0
+    """Cost of a part narrower than a third of the digit height read as anything but a "1"."""
+    doubt_weight: float = 1.0
+    """Weight of log(1 - the not-a-digit score) of a part, when a judge scores the parts."""
+    lone_margin: float = 2.0
+    """A single piece of ink is cut only when cutting wins by this much (a lone digit reads as it always did)."""
+
+
+DEFAULT_WEIGHTS = SegmentationWeights()
+CUTTABLE_ASPECT = 0.55
+"""Pieces wider than this share of the number's digit height get candidate cuts."""
+MAX_CUTS_PER_PIECE = 10
+NARROWEST_ATOM = 0.08
+"""Cuts are at least this share of the digit height apart and from a piece's edges."""
+WIDEST_PART = 1.6
+"""A candidate part made of several atoms is at most this many digit heights wide."""
+MAX_ATOMS_PER_PART = 6
+MAX_REGIONS_PER_PART = 2
+
+
+@dataclass(frozen=True)
+class Atom:
+    """Columns ``start:stop`` of region ``region`` (a piece of ink the cuts leave whole)."""
+
+    region: int
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A possible digit: atoms ``first:stop``, its ink cropped, and its box (top, left, height, width) in the ink."""
+
+    first: int
+    stop: int
+    crop: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Atoms left to right, the candidate parts over them, and the cost of each boundary between atoms."""
+
+    atoms: tuple[Atom, ...]
+    candidates: tuple[Candidate, ...]
+    images: np.ndarray  # (len(candidates), 28, 28): each candidate preprocessed as one digit
+    crossing: tuple[float, ...]  # per boundary 1..len(atoms)-1: ink a cut there crosses (0 between regions)
+    typical_height: float
+    regions: int
+    usual_width: float | None  # the width of this number's digits that are not as narrow as a "1"
+    aspects: tuple[float, ...]  # per region: its width over its height (at most 1.25 digit heights)
+
+
+def digit_height(regions: Sequence[Region]) -> float:
+    """A digit's height in this number: the median height of its regions (fragments under half the tallest left out)."""
+    if not regions:
+        return 1.0
+    heights = [region.height for region in regions]
+    return float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
+
+
+def cut_columns(region: Region, typical: float) -> list[int]:
+    """Candidate cut columns of a piece of ink: valleys of its column profile and of its upper and lower contours."""
+    spacing = max(1, round(NARROWEST_ATOM * typical))
+    if region.width < CUTTABLE_ASPECT * typical or region.width <= 2 * spacing:
+        return []
+    ink = region.ink > 0
+    profile = np.convolve(region.ink.sum(axis=0), np.ones(3) / 3.0, mode="same")
+    has_ink = ink.any(axis=0)
+    rows = np.arange(region.height)[:, None]
+    top = np.where(ink, rows, region.height).min(axis=0).astype(np.float64)  # first ink row (from above)
+    bottom = np.where(ink, rows, -1).max(axis=0).astype(np.float64)  # last ink row
+    top[~has_ink], bottom[~has_ink] = region.height, 0
+    strengths: dict[int, float] = {}
+    for signal in (profile, -top, bottom):  # ink crossed; valleys from above and from below
+        for column in _valleys(signal, spacing):
+            strengths[column] = float(profile[column])
+    chosen: list[int] = []
+    for column in sorted(strengths, key=lambda c: (strengths[c], c)):
+        if all(abs(column - other) >= spacing for other in chosen):
+            chosen.append(column)
+            if len(chosen) >= MAX_CUTS_PER_PIECE:
+                break
+    return sorted(chosen)
+
+
+def _valleys(signal: np.ndarray, spacing: int) -> list[int]:
+    """Columns (at least ``spacing`` from either end) where ``signal`` is lowest within ``spacing`` either side and
+    rises on both sides (the middle of a flat bottom)."""
+    length = len(signal)
+    valleys = []
+    column = spacing
+    while column < length - spacing:
+        end = column
+        while end + 1 < length and signal[end + 1] == signal[column]:
+            end += 1  # a flat run
+        low, high = max(0, column - spacing), min(length, end + spacing + 1)
+        window = signal[low:high]
+        rises = signal[low] > signal[column] and signal[high - 1] > signal[column]
+        if rises and signal[column] <= window.min():
+            middle = (column + end) // 2
+            if spacing <= middle < length - spacing:
+                valleys.append(middle)
+        column = end + 1
+    return valleys
+
+
+def build_lattice(regions: Sequence[Region], typical: float | None = None) -> Lattice:
+    """The atoms and candidate parts of a number's regions (left to right), each candidate as a 28x28."""
+    typical = typical if typical is not None else digit_height(regions)
+    atoms: list[Atom] = []
+    crossing: list[float] = []
+    for index, region in enumerate(regions):
+        columns = [0, *cut_columns(region, typical), region.width]
+        for start, stop in zip(columns[:-1], columns[1:], strict=True):
+            if atoms:
+                same = atoms[-1].region == index
+                crossing.append(float(region.ink[:, start].sum()) / max(typical, 1.0) if same else 0.0)
+            atoms.append(Atom(index, start, stop))
+    candidates: list[Candidate] = []
+    images: list[np.ndarray] = []
+    for first in range(len(atoms)):
+        for stop in range(first + 1, len(atoms) + 1):
+            chosen = atoms[first:stop]
+            whole = _covers_whole_regions(chosen, regions)
+            if not whole and not _may_be_one_digit(chosen, regions, typical):
+                continue
+            part = _part_ink(chosen, regions, drop_slivers=not whole)
+            image = crop_to_mnist(part[0])[0] if part is not None else None
+            if part is None or image is None:
+                continue
+            candidates.append(Candidate(first, stop, part[0], part[1]))
+            images.append(image)
+    stacked = np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.float32)
+    aspects = tuple(region.width / max(min(region.height, 1.25 * typical), 1.0) for region in regions)
+    return Lattice(
+        tuple(atoms), tuple(candidates), stacked, tuple(crossing), typical, len(regions), usual_width(regions), aspects
+    )
+
+
+def usual_width(regions: Sequence[Region]) -> float | None:
+    """A digit's width in this number: the median width of its regions not as narrow as a "1" (of two, the
+    narrower: the other may be two touching digits); None with a single region."""
+    widths = [region.width for region in regions if region.width >= 0.35 * region.height]
+    if len(regions) < 2 or not widths:
+        return None
+    return float(min(widths)) if len(widths) == 2 else float(np.median(widths))
+
+
+def part_score(
+    probabilities: np.ndarray,
+    box: tuple[int, int, int, int],
+    typical: float,
+    weights: SegmentationWeights,
+    usual: float | None = None,
+) -> float:
+    """A candidate's log-score as one digit: the winner's log-probability and the digit bonus, less the shape priors
+    (the class's usual width for its height, the number's digit height and width, a narrow part not read as "1")."""
+    _, _, height, width = box
+    winner = int(np.argmax(probabilities))
+    score = math.log(max(float(probabilities[winner]), 1e-9)) + weights.digit_bonus
+    aspect = width / max(height, 0.5 * typical, 1.0)
+    if winner < len(CLASS_LOG_ASPECT):
+        mean, spread = CLASS_LOG_ASPECT[winner]
+        excess = max(0.0, abs(math.log(max(aspect, 1e-3)) - mean) / spread - weights.aspect_free)
+        score -= weights.aspect_weight * excess * excess
+    if winner != 1 and width < typical / 3.0:
+        score -= weights.narrow_not_one
+    if usual:
+        wider = max(0.0, width / usual - weights.wider_free)
+        score -= weights.wider_weight * wider * wider / 0.0625
+    shortfall = max(0.0, weights.short_part - height / max(typical, 1.0))
+    return score - weights.height_weight * shortfall * shortfall
+
+
+def best_segmentation(
+    lattice: Lattice,
+    probabilities: np.ndarray,
+    weights: SegmentationWeights = DEFAULT_WEIGHTS,
+    doubts: np.ndarray | None = None,
+) -> list[int]:
+    """The candidates (indices, left to right) that cover every atom with the best total score; ``doubts``: each
+    candidate's not-a-digit score in [0, 1] (``ml.doubt``), when known."""
+    count = len(lattice.atoms)
+    if count == 0 or not lattice.candidates:
+        return []
+    scores = [
+        part_score(row, candidate.box, lattice.typical_height, weights, lattice.usual_width)
+        - _joins(candidate, lattice, weights)
+        for row, candidate in zip(probabilities, lattice.candidates, strict=True)
+    ]
+    if doubts is not None:
+        scores = [
+            score + weights.doubt_weight * math.log(max(1.0 - float(doubt), 1e-6))
+            for score, doubt in zip(scores, doubts, strict=True)
+        ]
+    ending: dict[int, list[int]] = {}
+    for index, candidate in enumerate(lattice.candidates):
+        ending.setdefault(candidate.stop, []).append(index)
+    best = [-math.inf] * (count + 1)
+    previous: list[int | None] = [None] * (count + 1)
+    best[0] = 0.0
+    for stop in range(1, count + 1):
+        boundary = _boundary_cost(lattice, stop, weights)
+        for index in ending.get(stop, []):
+            start = lattice.candidates[index].first
+            if best[start] == -math.inf:
+                continue
+            total = best[start] + scores[index] + boundary
+            if total > best[stop]:
+                best[stop], previous[stop] = total, index
+    path: list[int] = []
+    stop = count
+    while stop > 0:
+        index = previous[stop]
+        if index is None:
+            return _whole_regions(lattice)  # atoms no candidate covers (inkless after preprocessing)
+        path.append(index)
+        stop = lattice.candidates[index].first
+    path.reverse()
+    if lattice.regions == 1 and len(path) > 1:
+        whole = _whole_regions(lattice)
+        if whole and sum(scores[index] for index in whole) + weights.lone_margin > best[count]:
+            return whole
+    return path
+
+
+def segment(
+    regions: Sequence[Region],
+    classify: Classify,
+    weights: SegmentationWeights = DEFAULT_WEIGHTS,
+    typical: float | None = None,
+    doubt: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+    """The best reading of ``regions``: its parts, their 28x28 images and their probabilities (one classifier call).
+
+    ``doubt(images, probabilities)``: each candidate's not-a-digit score in [0, 1], when a judge is at hand.
+    """
+    lattice = build_lattice(regions, typical)
+    if not lattice.candidates:
+        return [], np.zeros((0, 28, 28), dtype=np.float32), np.zeros((0, 0))
+    probabilities = np.asarray(classify(lattice.images))
+    doubts = None if doubt is None else np.asarray(doubt(lattice.images, probabilities))
+    chosen = best_segmentation(lattice, probabilities, weights, doubts)
+    return [lattice.candidates[i] for i in chosen], lattice.images[chosen], probabilities[chosen]
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _boundary_cost(lattice: Lattice, stop: int, weights: SegmentationWeights) -> float:
+    """The cost of a part ending at atom boundary ``stop`` (a cut inside a piece of ink costs; its end does not)."""
+    if stop >= len(lattice.atoms) or lattice.atoms[stop].region != lattice.atoms[stop - 1].region:
+        return 0.0
+    if lattice.aspects[lattice.atoms[stop].region] < weights.cut_from:
+        return -math.inf  # too narrow to hold two digits
+    return -(weights.cut_cost + weights.crossing_cost * lattice.crossing[stop - 1])
+
+
+def _joins(candidate: Candidate, lattice: Lattice, weights: SegmentationWeights) -> float:
+    """The cost of the separate pieces of ink a candidate joins."""
+    regions = {atom.region for atom in lattice.atoms[candidate.first : candidate.stop]}
+    return weights.merge_cost * (len(regions) - 1)
+
+
+def _whole_regions(lattice: Lattice) -> list[int]:
+    """Each region read whole (the candidates that cover exactly one region's atoms), or [] if one is missing."""
+    path = []
+    for region in range(lattice.regions):
+        atoms = [i for i, atom in enumerate(lattice.atoms) if atom.region == region]
+        match = [
+            index
+            for index, candidate in enumerate(lattice.candidates)
+            if candidate.first == atoms[0] and candidate.stop == atoms[-1] + 1
+        ]
+        if not match:
+            return []
+        path.append(match[0])
+    return path
+
+
+def _may_be_one_digit(atoms: Sequence[Atom], regions: Sequence[Region], typical: float) -> bool:
+    """Whether a run of atoms is worth scoring as one digit: few atoms, at most two pieces, not too wide."""
+    if len(atoms) > MAX_ATOMS_PER_PART or len({atom.region for atom in atoms}) > MAX_REGIONS_PER_PART:
+        return False
+    left = min(regions[atom.region].left + atom.start for atom in atoms)
+    right = max(regions[atom.region].left + atom.stop for atom in atoms)
+    return len(atoms) == 1 or right - left <= WIDEST_PART * typical
+
+
+def _covers_whole_regions(atoms: Sequence[Atom], regions: Sequence[Region]) -> bool:
+    """Whether ``atoms`` make up whole regions (no cut inside a piece of ink)."""
+    first, last = atoms[0], atoms[-1]
+    return first.start == 0 and last.stop == regions[last.region].width
+
+
+def _part_ink(
+    atoms: Sequence[Atom], regions: Sequence[Region], drop_slivers: bool
+) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The ink of ``atoms`` (a neighbour's slivers dropped when cut), cropped, and its box in the ink map."""
+    pieces = []
+    for atom in atoms:
+        region = regions[atom.region]
+        pieces.append((region.top, region.left + atom.start, region.ink[:, atom.start : atom.stop]))
+    top = min(piece[0] for piece in pieces)
+    left = min(piece[1] for piece in pieces)
+    bottom = max(piece[0] + piece[2].shape[0] for piece in pieces)
+    right = max(piece[1] + piece[2].shape[1] for piece in pieces)
+    ink = np.zeros((bottom - top, right - left), dtype=np.float32)
+    for piece_top, piece_left, piece in pieces:
+        row, column = piece_top - top, piece_left - left
+        area = ink[row : row + piece.shape[0], column : column + piece.shape[1]]
+        np.maximum(area, piece, out=area)
+    if drop_slivers:
+        labels, count = label_components(ink > 0)
+        if count == 0:
+            return None
+        areas = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+        kept = np.flatnonzero(areas >= SLIVER_SHARE * areas.max()) + 1
+        if kept.size < count:
+            ink = np.where(np.isin(labels, kept), ink, np.float32(0.0))
+    rows = np.flatnonzero(ink.any(axis=1))
+    columns = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    crop_top, crop_bottom = int(rows[0]), int(rows[-1]) + 1
+    crop_left, crop_right = int(columns[0]), int(columns[-1]) + 1
+    crop = np.ascontiguousarray(ink[crop_top:crop_bottom, crop_left:crop_right])
+    return crop, (top + crop_top, left + crop_left, crop_bottom - crop_top, crop_right - crop_left)

@@ -1,0 +1,119 @@
+"""Tune the number segmentation's constants (``ml.numbers.lattice.SegmentationWeights``) on MNIST *training* digits.
+
+Numbers are composed as ``bench/bench_numbers.py`` composes them, but from the training set's last 10,000 digits
+(never the test set). Each number's lattice and its one classifier call are made once; then every setting of the
+grid is scored by the dynamic program alone. Prints the best settings found (coordinate ascent on numbers read exactly).
+
+    python tools/tune_number_segmentation.py [--numbers 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GRID = {
+    "digit_bonus": [-1.0, 0.0, 0.5, 1.0, 1.5, 2.5],
+    "aspect_weight": [0.0, 0.25, 0.5, 1.0, 2.0],
+    "aspect_free": [0.5, 1.0, 1.5, 2.0],
+    "height_weight": [0.0, 5.0, 20.0, 50.0],
+    "short_part": [0.5, 0.6, 0.7, 0.8],
+    "cut_cost": [0.0, 0.5, 1.0, 2.0, 4.0],
+    "crossing_cost": [0.0, 1.0, 2.0, 4.0, 8.0],
+    "merge_cost": [1.0, 3.0, 6.0, 20.0],
+    "cut_from": [0.6, 0.75, 0.9, 1.0, 1.1],
+    "wider_weight": [0.0, 0.3, 1.0, 3.0],
+    "wider_free": [1.2, 1.3, 1.4, 1.5, 1.6],
+    "narrow_not_one": [0.0, 1.0, 3.0],
+    "lone_margin": [0.0, 2.0, 4.0],
+    "doubt_weight": [0.0, 0.5, 1.0, 2.0, 4.0],
+}
+
+
+def load_bench():
+    """``bench/bench_numbers.py`` as a module (its number composer)."""
+    spec = importlib.util.spec_from_file_location("bench_numbers", ROOT / "bench" / "bench_numbers.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--numbers", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--start", default=None, help="JSON of weights to start from")
+    parser.add_argument("--doubt", action="store_true", help="score parts with the not-a-digit judge too")
+    args = parser.parse_args()
+
+    from ml.assets import bundled_mnist_path, bundled_model_path
+    from ml.cli.progress import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+    from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice, digit_height
+    from ml.numbers.segment import component_regions
+    from ml.preprocess.pipeline import find_ink
+
+    bench = load_bench()
+    with np.load(bundled_mnist_path()) as arrays:
+        images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
+    images = images.astype(np.float32) / 255.0
+    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
+    from ml.doubt.verdict import DoubtJudge
+
+    loaded = load_model(bundled_model_path())
+    predictor, judge = Predictor(loaded), DoubtJudge(loaded)
+    rng = np.random.default_rng(args.seed)
+    cases = []
+    for _ in range(args.numbers):
+        truth = bench.random_labels(rng)
+        picture, _ = bench.compose_number([images[rng.choice(by_class[int(d)])] for d in truth], rng)
+        ink = find_ink(picture)
+        regions = component_regions(ink.soft_ink)
+        lattice = build_lattice(regions, digit_height(regions))
+        probabilities = predictor.predict_batch(lattice.images)
+        doubts = np.array([verdict.score for verdict in judge.judge_batch(lattice.images, probabilities)])
+        cases.append((truth, lattice, probabilities, doubts if args.doubt else None))
+    print(
+        f"{len(cases)} numbers of MNIST training digits; candidates per number: "
+        f"median {np.median([len(c[1].candidates) for c in cases]):.0f}"
+    )
+
+    def exact(weights) -> float:
+        right = 0
+        for truth, lattice, probabilities, doubts in cases:
+            path = best_segmentation(lattice, probabilities, weights, doubts)
+            read = "".join(str(int(np.argmax(probabilities[index]))) for index in path)
+            right += read == truth
+        return right / len(cases)
+
+    print(f"defaults: {exact(DEFAULT_WEIGHTS):.2%}")
+    best = replace(DEFAULT_WEIGHTS, **json.loads(args.start)) if args.start else DEFAULT_WEIGHTS
+    best_share = exact(best)
+    for round_index in range(args.rounds):  # coordinate ascent: one constant at a time over its grid
+        for name, values in GRID.items():
+            for value in values:
+                weights = replace(best, **{name: value})
+                share = exact(weights)
+                if share > best_share:
+                    best, best_share = weights, share
+        print(f"round {round_index + 1}: {best_share:.2%} {best}")
+
+
+if __name__ == "__main__":
+    main()
