@@ -56,16 +56,37 @@ def _band_rows(image: Image.Image, factor: int, bytes_per_pixel: int) -> int:
 
 
 def _reduce_in_bands(image: Image.Image, target: str, factor: int) -> Image.Image:
-    """``image.convert(target).reduce(factor)``, one band at a time (alpha is premultiplied by reduce)."""
+    """``image.convert(target).reduce(factor)``, one band at a time (alpha is premultiplied by reduce).
+
+    Where converting commutes with averaging (the same mode, or only copying channels), bands are reduced before
+    they are converted, and an image without alpha is reduced whole, straight from its pixels (no copy at all)."""
     width, height = image.size
     if factor == 1 and height * width * 4 <= _BAND_BYTES:
         return _converted(image, target)
+    commutes = factor > 1 and _conversion_commutes(image, target)
+    if commutes and image.mode not in _ALPHA_MODES:  # Pillow premultiplies alpha into a whole-image copy first
+        return _converted(image.reduce(factor), target)
     reduced = Image.new(target, (math.ceil(width / factor), math.ceil(height / factor)))
     rows = _band_rows(image, factor, 4)
     for top in range(0, height, rows):
-        band = _converted(image.crop((0, top, width, min(height, top + rows))), target)
-        reduced.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+        band = image.crop((0, top, width, min(height, top + rows)))
+        if not commutes and band.mode != target:
+            band = _converted(band, target)
+        if factor > 1:
+            band = band.reduce(factor)
+        reduced.paste(band if band.mode == target else _converted(band, target), (0, top // factor))
     return reduced
+
+
+_CHANNEL_COPIES = (("LA", "RGBA"), ("L", "RGB"))
+"""Conversions that copy channels only, so averaging before or after gives the same pixels (RGBA to RGB does not:
+reduce weighs colour by alpha)."""
+
+
+def _conversion_commutes(image: Image.Image, target: str) -> bool:
+    if "transparency" in image.info:  # a transparent colour key is not an average
+        return False
+    return image.mode == target or (image.mode, target) in _CHANNEL_COPIES
 
 
 def _converted(image: Image.Image, target: str) -> Image.Image:
@@ -86,10 +107,11 @@ def _block_means(image: Image.Image, factor: int) -> np.ndarray:
     rows = _band_rows(image, factor, 8)
     for top in range(0, height, rows):
         band = image.crop((0, top, width, min(height, top + rows)))
-        values = np.asarray(band.convert("I") if band.mode.startswith("I;16") else band).astype(np.float64)
+        values = np.asarray(band.convert("I") if band.mode.startswith("I;16") else band)
         starts = np.arange(0, values.shape[0], factor)
         row_counts = np.diff(np.append(starts, values.shape[0]))
-        sums = np.add.reduceat(np.add.reduceat(values, starts, axis=0), columns, axis=1)
+        row_sums = np.add.reduceat(values, starts, axis=0, dtype=np.float64)  # float64 sums, no float64 copy
+        sums = np.add.reduceat(row_sums, columns, axis=1)
         means[top // factor : top // factor + len(starts)] = sums / np.outer(row_counts, column_counts)
     return means
 
