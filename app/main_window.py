@@ -38,6 +38,7 @@ from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
 from app.draw.image_input import ImageInput
 from app.draw.number_view import NumberView
 from app.draw.prediction_view import PredictionPanel, format_percent
+from app.draw.wide_canvas import WideCanvasOption
 from app.evaluate.model_evaluation import ModelEvaluation
 from app.look_inside import add_look_inside
 from app.menus import build_menus, build_toolbar
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_signals()
         self.numbers = NumberView(self.canvas, self.prediction, self.models.prediction_finished, self)
+        self.wide_canvas = WideCanvasOption(self.canvas, self.settings, self.splitter, self)  # View ▸ Wide canvas
+        self.view_menu.addAction(self.wide_canvas.action)
         self.look_inside = add_look_inside(self)  # after the window's wiring: a prediction is shown, then inspected
         self.teaching = add_teaching(self)  # corrections, My samples, Teach, Model ▸ History
         self.setAcceptDrops(True)

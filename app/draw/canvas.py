@@ -28,6 +28,8 @@ from app.draw.number_boxes import NumberBox, box_at, document_boxes, paint_numbe
 
 DOCUMENT_SIZE = 280
 """Side of the square drawing in logical pixels; :meth:`DrawingCanvas.image_array` has this resolution."""
+WIDE_DOCUMENT_WIDTH = 3 * DOCUMENT_SIZE
+"""Width of the wide drawing (for numbers): 3:1, as tall as the square one."""
 MINIMUM_SIDE = 220
 """The canvas may shrink below the document's size (it is drawn scaled) so that small windows keep the dock whole."""
 DEFAULT_BRUSH_SIZE = 20.0
@@ -98,21 +100,22 @@ def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
         painter.drawPath(smooth_path(stroke.points))
 
 
-def background_rect(image: QImage) -> QRectF:
-    """Where an image sits in the document: scaled to fit, aspect kept, centred."""
-    scale = DOCUMENT_SIZE / max(image.width(), image.height())
+def background_rect(image: QImage, document_width: int = DOCUMENT_SIZE) -> QRectF:
+    """Where an image sits in the document (``document_width`` by :data:`DOCUMENT_SIZE`): fitted, aspect kept,
+    centred."""
+    scale = min(document_width / image.width(), DOCUMENT_SIZE / image.height())
     width, height = image.width() * scale, image.height() * scale
-    return QRectF((DOCUMENT_SIZE - width) / 2, (DOCUMENT_SIZE - height) / 2, width, height)
+    return QRectF((document_width - width) / 2, (DOCUMENT_SIZE - height) / 2, width, height)
 
 
-def paint_drawing(painter: QPainter, drawing: Drawing) -> None:
+def paint_drawing(painter: QPainter, drawing: Drawing, document_width: int = DOCUMENT_SIZE) -> None:
     """Paint paper, background image and strokes in document coordinates (the painter maps them to its device)."""
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
     fill = drawing.background_fill
-    painter.fillRect(QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE), QColor(fill, fill, fill))
+    painter.fillRect(QRectF(0, 0, document_width, DOCUMENT_SIZE), QColor(fill, fill, fill))
     if drawing.background is not None:
-        target = background_rect(drawing.background)
+        target = background_rect(drawing.background, document_width)
         magnification = target.width() / drawing.background.width()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, magnification < MAGNIFY_CRISP_FROM)
         painter.drawImage(target, drawing.background)
@@ -161,6 +164,7 @@ class DrawingCanvas(QWidget):
         self._composite: QImage | None = None  # the cache with the overlay in it
         self._number_boxes: list[NumberBox] = []
         self._selected_box: int | None = None
+        self._document_width = DOCUMENT_SIZE
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -176,6 +180,34 @@ class DrawingCanvas(QWidget):
     def drawing(self) -> Drawing:
         """The current (committed) drawing."""
         return self._history[self._position]
+
+    @property
+    def document_width(self) -> int:
+        """Width of the drawing in document pixels: :data:`DOCUMENT_SIZE` (square) or :data:`WIDE_DOCUMENT_WIDTH`."""
+        return self._document_width
+
+    @property
+    def wide(self) -> bool:
+        """True when the drawing is 3:1 (for numbers)."""
+        return self._document_width != DOCUMENT_SIZE
+
+    def set_wide(self, wide: bool) -> None:
+        """Make the drawing 3:1 (``wide``) or square; the strokes stay where they are (not an edit), and whatever
+        lies beyond the square's right edge is hidden (and not predicted) until the drawing is wide again."""
+        width = WIDE_DOCUMENT_WIDTH if wide else DOCUMENT_SIZE
+        if width == self._document_width:
+            return
+        self._document_width = width
+        self._cache = None
+        self._composite = None
+        self._overlay = None  # its map covered the other drawing
+        self._number_boxes = []
+        self.setMinimumSize(
+            2 * MINIMUM_SIDE if wide else MINIMUM_SIDE, round(2 * MINIMUM_SIDE / 3) if wide else MINIMUM_SIDE
+        )
+        self.updateGeometry()
+        self.update()
+        self.changed.emit()
 
     @property
     def brush_size(self) -> float:
@@ -236,10 +268,11 @@ class DrawingCanvas(QWidget):
         self._commit(replace(self.drawing, strokes=(*self.drawing.strokes, stroke)))
 
     def image_array(self) -> np.ndarray:
-        """The drawing (with any stroke in progress) as 2-D float32 gray in [0, 1], 280x280, 1 = white."""
-        image = QImage(DOCUMENT_SIZE, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
+        """The drawing (with any stroke in progress) as 2-D float32 gray in [0, 1], 280 rows by
+        :attr:`document_width` columns, 1 = white."""
+        image = QImage(self._document_width, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
         painter = QPainter(image)
-        paint_drawing(painter, self.drawing)
+        paint_drawing(painter, self.drawing, self._document_width)
         if self._live_points:
             paint_stroke(painter, self._live_stroke())
         painter.end()
@@ -288,9 +321,9 @@ class DrawingCanvas(QWidget):
         """Box each digit of a read number (``box`` in :meth:`prediction_input`'s pixels, ``label``, ``confidence``,
         ``verdict``); an empty list hides them."""
         drawing = self.drawing
-        source_rect, source_size = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE), None
+        source_rect, source_size = QRectF(0, 0, self._document_width, DOCUMENT_SIZE), None
         if drawing.source is not None and drawing.background is not None and not drawing.strokes:
-            source_rect = background_rect(drawing.background)
+            source_rect = background_rect(drawing.background, self._document_width)
             source_size = (drawing.source.shape[1], drawing.source.shape[0])
         self._number_boxes = document_boxes(digits, source_rect, source_size)
         self._selected_box = selected
@@ -303,26 +336,28 @@ class DrawingCanvas(QWidget):
     # --------------------------------------------------------------------------------------- geometry
 
     def sizeHint(self) -> QSize:
-        """Room for the document at 1.5x."""
-        return QSize(420, 420)
+        """Room for the document at 1.5x (the wide one at 1x)."""
+        return QSize(WIDE_DOCUMENT_WIDTH, DOCUMENT_SIZE) if self.wide else QSize(420, 420)
 
     def hasHeightForWidth(self) -> bool:
-        """The canvas prefers to be square."""
+        """The canvas keeps the document's shape."""
         return True
 
     def heightForWidth(self, width: int) -> int:
-        """Square."""
-        return width
+        """Square, or a third of the width when wide."""
+        return round(width * DOCUMENT_SIZE / self._document_width)
 
     def document_rect(self) -> QRectF:
-        """The largest centred square in the widget, where the document is shown."""
-        side = float(min(self.width(), self.height()))
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        """The largest centred rectangle of the document's shape in the widget, where the document is shown."""
+        aspect = self._document_width / DOCUMENT_SIZE
+        height = float(min(self.height(), self.width() / aspect))
+        width = height * aspect
+        return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 
     def to_document(self, position: QPointF) -> Point:
-        """Widget coordinates → document coordinates (0-280)."""
+        """Widget coordinates → document coordinates (0-280 high, 0-:attr:`document_width` wide)."""
         rect = self.document_rect()
-        scale = DOCUMENT_SIZE / max(rect.width(), 1.0)
+        scale = DOCUMENT_SIZE / max(rect.height(), 1.0)
         return ((position.x() - rect.x()) * scale, (position.y() - rect.y()) * scale)
 
     # ------------------------------------------------------------------------------------------ events
@@ -400,14 +435,14 @@ class DrawingCanvas(QWidget):
         painter.save()
         painter.setClipRect(rect)
         painter.translate(rect.topLeft())
-        painter.scale(rect.width() / DOCUMENT_SIZE, rect.height() / DOCUMENT_SIZE)
+        painter.scale(rect.height() / DOCUMENT_SIZE, rect.height() / DOCUMENT_SIZE)
         if self._live_points:
             paint_stroke(painter, self._live_stroke())
         painter.restore()
         if self._number_boxes:
             painter.save()
             painter.translate(rect.topLeft())
-            scale = rect.width() / DOCUMENT_SIZE
+            scale = rect.height() / DOCUMENT_SIZE
             painter.scale(scale, scale)
             paint_number_boxes(painter, self._number_boxes, self._selected_box, self.font(), scale)
             painter.restore()
@@ -424,7 +459,7 @@ class DrawingCanvas(QWidget):
     def _number_box_at(self, position: QPointF) -> int | None:
         if not self._number_boxes:
             return None
-        scale = self.document_rect().width() / DOCUMENT_SIZE
+        scale = self.document_rect().height() / DOCUMENT_SIZE
         return box_at(self._number_boxes, QPointF(*self.to_document(position)), self.font(), scale)
 
     def _live_stroke(self) -> Stroke:
@@ -456,12 +491,18 @@ class DrawingCanvas(QWidget):
     def _current_cache(self) -> QImage:
         """The committed drawing rendered at the widget's size and device pixel ratio (crisp on high-DPI)."""
         ratio = self.devicePixelRatioF()
-        side = round(self.document_rect().width() * ratio)
-        if self._cache is None or self._cache.width() != side or self._cache.devicePixelRatio() != ratio:
-            self._cache = QImage(side, side, QImage.Format.Format_RGB32)
+        rect = self.document_rect()
+        width, height = round(rect.width() * ratio), round(rect.height() * ratio)
+        if (
+            self._cache is None
+            or self._cache.width() != width
+            or self._cache.height() != height
+            or self._cache.devicePixelRatio() != ratio
+        ):
+            self._cache = QImage(width, height, QImage.Format.Format_RGB32)
             self._cache.setDevicePixelRatio(ratio)
             painter = self._cache_painter()
-            paint_drawing(painter, self.drawing)
+            paint_drawing(painter, self.drawing, self._document_width)
             painter.end()
         return self._cache
 
@@ -471,7 +512,7 @@ class DrawingCanvas(QWidget):
         self._composite = None  # whatever is painted into the cache must show through the overlay too
         painter = QPainter(self._cache)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        scale = self._cache.width() / self._cache.devicePixelRatio() / DOCUMENT_SIZE
+        scale = self._cache.height() / self._cache.devicePixelRatio() / DOCUMENT_SIZE
         painter.scale(scale, scale)
         return painter
 
@@ -483,12 +524,12 @@ class DrawingCanvas(QWidget):
             return cache
         if self._composite is None or self._composite.size() != cache.size():
             drawing = self.drawing
-            target = QRectF(0, 0, DOCUMENT_SIZE, DOCUMENT_SIZE)
+            target = QRectF(0, 0, self._document_width, DOCUMENT_SIZE)
             if drawing.source is not None and drawing.background is not None and not drawing.strokes:
-                target = background_rect(drawing.background)
+                target = background_rect(drawing.background, self._document_width)
             composite = cache.copy()
             painter = QPainter(composite)
-            scale = composite.width() / composite.devicePixelRatio() / DOCUMENT_SIZE
+            scale = composite.height() / composite.devicePixelRatio() / DOCUMENT_SIZE
             painter.scale(scale, scale)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)  # lights up the black ink
@@ -502,7 +543,7 @@ class DrawingCanvas(QWidget):
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):
             return
-        radius = self._brush_size * rect.width() / DOCUMENT_SIZE / 2
+        radius = self._brush_size * rect.height() / DOCUMENT_SIZE / 2
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor(120, 120, 120, 160), 1))
         painter.drawEllipse(self._hover, radius, radius)

@@ -1,0 +1,45 @@
+"""The wide canvas option: View ▸ Wide canvas (numbers) makes the drawing 3:1, room for a number; remembered."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QSettings, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QSplitter
+
+from app.draw.canvas import DrawingCanvas
+
+SETTING = "canvas/wide"
+
+
+class WideCanvasOption(QObject):
+    """Owns the checkable action that switches the canvas between square and 3:1, and gives the wide canvas room."""
+
+    def __init__(
+        self,
+        canvas: DrawingCanvas,
+        settings: QSettings,
+        splitter: QSplitter | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """``splitter``: the canvas beside the prediction panel (the wide canvas gets most of its width)."""
+        super().__init__(parent)
+        self._canvas = canvas
+        self._settings = settings
+        self._splitter = splitter
+        self.action = QAction("&Wide canvas (numbers)", self)
+        self.action.setCheckable(True)
+        self.action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+        self.action.setToolTip("A 3:1 drawing area to write a number on (Ctrl+Shift+W); off: the square one")
+        self.action.setStatusTip("Write a whole number on a 3:1 drawing area; each digit is boxed and read")
+        self.action.toggled.connect(self._on_toggled)
+        self.action.setChecked(bool(settings.value(SETTING, False, type=bool)))
+
+    @Slot(bool)
+    def _on_toggled(self, wide: bool) -> None:
+        self._canvas.set_wide(wide)
+        self._settings.setValue(SETTING, wide)
+        if self._splitter is not None and self._splitter.count() == 2:
+            total = sum(self._splitter.sizes()) or self._splitter.width()
+            share = 0.64 if wide else 0.5  # the wide drawing takes most of the width; the panel keeps its bars
+            if total > 0:
+                self._splitter.setSizes([round(total * share), total - round(total * share)])
