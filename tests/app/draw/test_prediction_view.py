@@ -100,6 +100,25 @@ def test_model_input_is_magnified_by_a_whole_number_with_crisp_pixels(qtbot):
     assert grabbed.pixelColor(origin_x + 7 + 3, origin_y + 3).value() == 0  # inside pixel (0, 1): black
 
 
+def test_the_pixel_grid_lies_on_the_cell_borders_and_is_drawn_once_per_size(qtbot):
+    view = PixelImageView(side=200, grid=True)
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    view.set_image(np.zeros((28, 28), dtype=np.float32))
+    rect = view.image_rect()
+    grabbed = view.grab().toImage()
+    left, top = round(rect.x()), round(rect.y())
+    assert grabbed.pixelColor(left + 7, top + 10).value() > 0  # the border between columns 0 and 1: a faint line
+    assert grabbed.pixelColor(left + 10, top + 10).value() == 0  # inside a cell: the black image
+    grid = view._grid_lines
+    view.set_image(np.ones((28, 28), dtype=np.float32))  # a new drawing: the same grid, not drawn again
+    view.grab()
+    assert view._grid_lines is grid
+    view.resize(150, 150)
+    view.grab()
+    assert view._grid_lines is not grid and view._grid_lines.width() <= 150
+
+
 def test_format_percent():
     assert format_percent(0.9731) == "97.3 %"
     assert format_percent(0.00001) == "<0.1 %"
