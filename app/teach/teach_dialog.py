@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal, Slot
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -19,11 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
 
 logger = logging.getLogger(__name__)
 DEFAULT_EPOCHS = 10
+TEACH_BATCH_SIZE = 32  # ml.teach.teaching.TeachSettings' batch size: un-averages Keras's running epoch means
 
 
 def _percent(value: float | None) -> str:
@@ -103,16 +103,12 @@ class TeachDialog(QDialog):
         self.progress.setValue(0)
         self.state = QLabel("Ready.")
         self.state.setWordWrap(True)
-        self.plot = pg.PlotWidget(background=None)
-        self.plot.setMinimumHeight(160)
-        self.plot.setLabel("bottom", "epoch")
-        self.plot.setLabel("left", "loss")
-        self.plot.setMouseEnabled(x=False, y=False)
-        colour = self.palette().color(QPalette.ColorRole.Highlight)
-        self.curve = self.plot.plot(
-            [], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None
-        )
-        self._losses: list[float] = []
+        # The training dock's curves: loss and accuracy per batch (smoothed), the held-back samples per epoch.
+        self.curves = LossAccuracyCurves(self, validation_name="your held-back samples, per epoch")
+        self.curves.setMinimumHeight(200)
+        self.curves.reset(DEFAULT_EPOCHS)
+        self._series = TrainingSeries(TEACH_BATCH_SIZE)
+        self._held_back_points = CurveBuffer(3)  # epoch, loss, accuracy
         controls = QHBoxLayout()
         controls.addWidget(self.epochs)
         controls.addStretch(1)
@@ -120,11 +116,11 @@ class TeachDialog(QDialog):
             controls.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.curves, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.state)
         layout.addLayout(controls)
-        self.resize(560, 420)
+        self.resize(760, 480)
 
     @property
     def is_running(self) -> bool:
@@ -137,15 +133,17 @@ class TeachDialog(QDialog):
         if self._thread is not None:
             return
         epochs = self.epochs.value()
-        self._losses = []
-        self.curve.setData([], [])
+        self._series = TrainingSeries(TEACH_BATCH_SIZE)
+        self._held_back_points.clear()
+        self.curves.reset(epochs)
         self.progress.setRange(0, epochs)
         self.progress.setValue(0)
         worker = TeachWorker(self.model_path, self.model_name, self.samples_folder, self.versions_folder, epochs)
         worker.message.connect(self.state.setText)
+        worker.batch_finished.connect(self._on_batch)
         worker.epoch_finished.connect(self._on_epoch)
         worker.taught.connect(self._on_taught)
-        worker.stopped.connect(lambda: self.state.setText("Stopped: the model was left as it was; nothing was saved."))
+        worker.stopped.connect(self._on_stopped)
         worker.failed.connect(self._on_failed)
         self._worker = worker
         self.start_button.setEnabled(False)
@@ -161,11 +159,25 @@ class TeachDialog(QDialog):
             self.state.setText("Stopping…")
             self.stop_button.setEnabled(False)
 
+    @Slot(dict)
+    def _on_batch(self, report: dict) -> None:
+        steps = max(1, int(report["steps"]))
+        self.progress.setRange(0, int(report["epochs"]) * steps)
+        self.progress.setValue((int(report["epoch"]) - 1) * steps + int(report["batch"]))
+        self._series.add(report)
+        self.curves.set_training(*self._series.points.columns())
+        if report["batch"] == 1:
+            self.state.setText(f"Epoch {report['epoch']} of {report['epochs']}…")
+
+    @Slot(dict)
     def _on_epoch(self, progress: dict) -> None:
-        self._losses.append(progress["loss"])
-        self.curve.setData(list(range(1, len(self._losses) + 1)), self._losses)
-        self.progress.setValue(progress["epoch"])
-        self.state.setText(f"Epoch {progress['epoch']} of {progress['epochs']}: loss {progress['loss']:.4f}")
+        self.progress.setValue(self.progress.maximum() * progress["epoch"] // progress["epochs"])
+        text = f"Epoch {progress['epoch']} of {progress['epochs']}: loss {progress['loss']:.4f}"
+        if progress.get("held_back_accuracy") is not None:
+            self._held_back_points.append(progress["epoch"], progress["held_back_loss"], progress["held_back_accuracy"])
+            self.curves.set_validation(*self._held_back_points.columns())
+            text += f", your held-back samples {100 * progress['held_back_accuracy']:.0f} %"
+        self.state.setText(text)
 
     def _on_taught(self, version: dict) -> None:
         text = f"Made {version['name']}.\n{result_text(version['record'])}"
@@ -174,6 +186,11 @@ class TeachDialog(QDialog):
         self.state.setText(text)
         self.version_made.emit(version)
 
+    @Slot()
+    def _on_stopped(self) -> None:
+        self.state.setText("Stopped: the model was left as it was; nothing was saved.")
+
+    @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.state.setText(message)
         self.status_changed.emit(message, 10000)

@@ -18,6 +18,7 @@ class TeachWorker(QObject):
     """
 
     message = Signal(str)
+    batch_finished = Signal(dict)
     epoch_finished = Signal(dict)
     taught = Signal(dict)
     stopped = Signal()
@@ -77,6 +78,7 @@ class TeachWorker(QObject):
             labels,
             TeachSettings(epochs=self.epochs),
             on_epoch=lambda progress: self.epoch_finished.emit(vars(progress).copy()),
+            on_batch=self.batch_finished.emit,
             should_stop=self._stop.is_set,
             on_message=self.message.emit,
         )

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.train.curves import CurveBuffer
+from app.common.curves import CurveBuffer
 
 CLASS_COLORS = (
     "#1f77b4",

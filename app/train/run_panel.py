@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.common.user_folders import trained_models_folder
 from app.common.widgets import ElidedLabel
-from app.train.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
+from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.train.failure_words import in_window_words
 from app.train.rescore_chart import LatestDrawing, RescoreChart
 from app.train.worker import TrainingWorker

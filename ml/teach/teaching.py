@@ -28,6 +28,7 @@ from ml.models.files import LoadedModel
 logger = logging.getLogger(__name__)
 
 REPLAY_DATASETS = ("mnist",)
+HELD_BACK_MEASURED_EACH_EPOCH = 500  # up to this many held-back samples are also scored after every epoch
 FORGETTING_WARNING = (
     "This model does not say what it was trained on, so it is taught on your samples alone: it may forget some of "
     "what it knew (the test-set change below shows how much)."
@@ -54,6 +55,8 @@ class TeachSettings:
     freeze_batch_norm: bool = True
     elastic_alpha: float = 2.0
     """Strength of elastic distortions of the samples (pixels of displacement; 0: none)."""
+    keep_ink_levels: bool = False
+    """After augmenting, give each sample back its own pixel values (histogram matching): a crisp pen stays crisp."""
     average_last_epochs: int = 0
     """Average the weights at the end of this many last epochs (stochastic weight averaging; 0 or 1: the last)."""
 
@@ -66,6 +69,8 @@ class TeachProgress:
     epochs: int
     loss: float
     accuracy: float
+    held_back_loss: float | None = None
+    held_back_accuracy: float | None = None
 
 
 @dataclass
@@ -156,12 +161,29 @@ def accuracy(
 
 
 class _StopAndReport(keras.callbacks.Callback):
-    def __init__(self, should_stop: Callable[[], bool]) -> None:
+    """Stops at a batch's end when asked, and reports each batch as training runs do (running epoch means)."""
+
+    def __init__(self, should_stop: Callable[[], bool], on_batch: Callable[[dict], None] | None, epochs: int) -> None:
         super().__init__()
         self.should_stop = should_stop
+        self.on_batch = on_batch
+        self.epochs = epochs
+        self.epoch = 1  # the teach's epoch (each is one ``fit`` call)
         self.stopped = False
 
     def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.on_batch is not None:
+            logs = logs or {}
+            self.on_batch(
+                {
+                    "epoch": self.epoch,
+                    "epochs": self.epochs,
+                    "batch": batch + 1,
+                    "steps": int(self.params.get("steps") or 0),
+                    "loss": float(logs.get("loss", math.nan)),
+                    "accuracy": float(logs.get("accuracy", math.nan)),
+                }
+            )
         if self.should_stop():
             self.stopped = True
             self.model.stop_training = True
@@ -177,14 +199,17 @@ def teach(
     on_epoch: Callable[[TeachProgress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_message: Callable[[str], None] | None = None,
+    on_batch: Callable[[dict], None] | None = None,
 ) -> TeachResult:
     """Teach ``loaded`` the samples (``labels`` index its classes); hold back a fifth of each class unless
     ``held_back`` (images, labels) is given. Returns the clone and the card's record; ``loaded`` is unchanged.
     ``should_stop`` is checked at every batch, while measuring and between the stages: a stopped teach returns a
-    result with no model."""
+    result with no model. ``on_batch`` gets each batch's running epoch means (``epoch``, ``batch``, ``steps``,
+    ``loss``, ``accuracy``), ``on_epoch`` each epoch, with the held-back samples' loss and accuracy when they are
+    few (the window's fifth of My samples; never used to choose anything)."""
     say = on_message or (lambda text: logger.info(text))
     try:
-        return _teach(loaded, images28, labels, settings, held_back, on_epoch, should_stop, say)
+        return _teach(loaded, images28, labels, settings, held_back, on_epoch, on_batch, should_stop, say)
     except TeachStopped:
         say("Teaching stopped; the model was left as it was.")
         return TeachResult(None, {}, stopped=True)
@@ -197,6 +222,7 @@ def _teach(
     settings: TeachSettings,
     held_back: tuple[np.ndarray, np.ndarray] | None,
     on_epoch: Callable[[TeachProgress], None] | None,
+    on_batch: Callable[[dict], None] | None,
     should_stop: Callable[[], bool],
     say: Callable[[str], None],
 ) -> TeachResult:
@@ -240,11 +266,14 @@ def _teach(
     )
     rng = np.random.default_rng(settings.seed)
     tf.random.set_seed(settings.seed)
-    stopper = _StopAndReport(should_stop)
+    stopper = _StopAndReport(should_stop, on_batch, settings.epochs)
+    measure_each_epoch = 0 < len(held_labels) <= HELD_BACK_MEASURED_EACH_EPOCH
+    held_batch = prepare_for_model(held_images, loaded.input_shape, loaded.metadata) if measure_each_epoch else None
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     averaged: list[np.ndarray] | None = None
     averaged_count = 0
     for epoch in range(settings.epochs):
+        stopper.epoch = epoch + 1
         x, y = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
         batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
         logs = model.fit(batch, y, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
@@ -257,7 +286,11 @@ def _teach(
             averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights, strict=True)]
             averaged_count += 1
         if on_epoch is not None:
-            on_epoch(TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1]))
+            progress = TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1])
+            if measure_each_epoch:
+                held = model.evaluate(held_batch, held_labels, batch_size=256, verbose=0, return_dict=True)
+                progress.held_back_loss, progress.held_back_accuracy = float(held["loss"]), float(held["accuracy"])
+            on_epoch(progress)
     if averaged is not None and averaged_count > 1:
         model.set_weights([total / averaged_count for total in averaged])
     teach_seconds = time.perf_counter() - started
@@ -319,7 +352,12 @@ def _epoch_data(
     y = np.repeat(labels, settings.sample_repeats)
     if settings.elastic_alpha > 0:
         x = elastic_distort(x, settings.elastic_alpha, rng)
-    x = augment_batch(tf.constant(x[..., None]), settings.augmentation).numpy()[..., 0]
+    augmented = augment_batch(tf.constant(x[..., None]), settings.augmentation).numpy()[..., 0]
+    x = (
+        match_ink_levels(augmented, np.repeat(images28, settings.sample_repeats, axis=0))
+        if settings.keep_ink_levels
+        else augmented
+    )
     if len(replay_labels):
         chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
         x = np.concatenate([x, replay_images[chosen]])
@@ -343,3 +381,14 @@ def elastic_distort(images: np.ndarray, alpha: float, rng: np.random.Generator, 
         coordinates = np.stack([rows + dy, columns + dx])
         distorted[index] = ndimage.map_coordinates(images[index], coordinates, order=1, mode="constant")
     return distorted
+
+
+def match_ink_levels(images: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Each image's pixels re-valued to its reference's sorted pixel values, keeping their rank order (histogram
+    matching): blurring by warps is undone in value while the shape stays; numpy in, numpy out."""
+    count = len(images)
+    flat = images.reshape(count, -1)
+    order = np.argsort(flat, axis=1, kind="stable")
+    matched = np.empty_like(flat)
+    np.put_along_axis(matched, order, np.sort(references.reshape(count, -1), axis=1), axis=1)
+    return matched.reshape(images.shape)

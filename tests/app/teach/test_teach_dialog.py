@@ -52,6 +52,12 @@ def test_teaching_makes_a_version_with_its_record_and_history_switches_back(qtbo
     assert version["record"]["samples_per_class"] == {str(d): 2 for d in range(10)}  # one of three held back
     assert version["warnings"] and "forget" in version["warnings"][0]
     assert "MNIST test" in dialog.state.text() and "→" in dialog.state.text()
+    batches_x, batch_losses = dialog.curves.smoothed_training_loss.getData()
+    assert len(batches_x) >= 2 and batches_x[-1] == pytest.approx(1.0)  # per batch, the last one ends epoch 1
+    assert np.isfinite(batch_losses).all()
+    held_x, held_accuracy = dialog.curves.validation_accuracy.getData()
+    assert list(held_x) == [1.0] and 0.0 <= held_accuracy[0] <= 1.0  # the held-back samples after the epoch
+    assert dialog.progress.value() == dialog.progress.maximum() > 1  # counted in batches
 
     versions = VersionStore(tmp_path / "versions")
     assert [v.is_original for v in versions.versions] == [True, False]

@@ -13,7 +13,7 @@ from ml.errors import TrainingError
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
 from ml.teach.styles import outline_digits
-from ml.teach.teaching import FORGETTING_WARNING, TeachSettings, split_held_back, teach
+from ml.teach.teaching import FORGETTING_WARNING, TeachSettings, match_ink_levels, split_held_back, teach
 
 MNIST_DROP_ALLOWED = 0.005  # half a point on 1,000 test digits (the benchmark measures the full set: README)
 
@@ -57,6 +57,53 @@ def test_a_strangers_model_is_taught_with_a_forgetting_warning_and_its_test_set_
     assert result.record["replay"] is None and result.record["test_set"] == "mnist"
     assert result.record["test_before"] is not None and result.record["test_after"] is not None
     assert result.record["held_back"] == 10  # one of each class's three
+
+
+def test_each_batch_and_epoch_is_reported_with_the_held_back_samples_when_they_are_few(mnist):
+    images, labels = _style_samples(mnist, 5)
+    batches, epochs = [], []
+    settings = TeachSettings(epochs=2, test_images=100, sample_repeats=2)
+    teach(_stranger(), images, labels, settings, on_batch=batches.append, on_epoch=epochs.append)
+    steps = batches[0]["steps"]
+    assert steps == 3  # 40 samples taught (one of each class's five held back), twice each, in batches of 32
+    assert [(b["epoch"], b["batch"]) for b in batches] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    assert all(b["epochs"] == 2 and np.isfinite(b["loss"]) and 0 <= b["accuracy"] <= 1 for b in batches)
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert all(0 <= e.held_back_accuracy <= 1 and e.held_back_loss > 0 for e in epochs)  # 10 held back
+    many_held = (outline_digits(mnist.x_test[:600, ..., 0]), mnist.y_test[:600].astype(np.int64))
+    epochs.clear()
+    teach(
+        _stranger(),
+        images,
+        labels,
+        TeachSettings(epochs=1, test_images=10),
+        held_back=many_held,
+        on_epoch=epochs.append,
+    )
+    assert epochs[0].held_back_accuracy is None  # 600 held back: measured before and after only
+
+
+def test_a_stop_asked_while_measuring_ends_the_teach_with_nothing(mnist):
+    images, labels = _style_samples(mnist, 3)
+    asked = iter([False, True])  # no at the first look, yes from then on
+    answers = []
+
+    def should_stop() -> bool:
+        answers.append(next(asked, True))
+        return answers[-1]
+
+    result = teach(_stranger(), images, labels, TeachSettings(epochs=5, test_images=2000), should_stop=should_stop)
+    assert result.stopped and result.model is None and len(answers) == 2  # stopped within the test set's scoring
+
+
+def test_matching_ink_levels_gives_each_image_its_references_values_in_its_own_order():
+    rng = np.random.default_rng(0)
+    references = (rng.random((3, 28, 28)) > 0.8).astype(np.float32)  # a crisp pen: 0 or 1
+    blurred = references + rng.normal(0, 0.1, references.shape).astype(np.float32)
+    matched = match_ink_levels(blurred, references)
+    for image, reference, original in zip(matched, references, blurred, strict=True):
+        assert np.array_equal(np.sort(image.ravel()), np.sort(reference.ravel()))
+        assert np.all(np.diff(image.ravel()[np.argsort(original.ravel())]) >= 0)  # brighter stays brighter
 
 
 def test_a_stopped_teach_leaves_the_model_unchanged_and_returns_nothing(mnist):

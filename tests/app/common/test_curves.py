@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.train.curves import EpochAxis, LossAccuracyCurves, TrainingSeries
+from app.common.curves import EpochAxis, LossAccuracyCurves, TrainingSeries
 
 
 def test_training_series_recovers_each_batch_from_running_means():

@@ -1,4 +1,4 @@
-"""Loss and accuracy curves of a run: buffers of batch and epoch figures, and the plots that draw them."""
+"""Loss and accuracy curves of a training run or a teach: batch and epoch figures, and the plots that draw them."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ class TrainingSeries:
 class LossAccuracyCurves(QWidget):
     """A view of a run's history: training loss/accuracy per batch (lines), validation per epoch (markers)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, validation_name: str = "validation, per epoch") -> None:
         super().__init__(parent)
         palette = self.palette()
         background = palette.color(QPalette.ColorRole.Base)
@@ -139,10 +139,10 @@ class LossAccuracyCurves(QWidget):
         self.log_scale_button.toggled.connect(self.set_log_scale)
         self.training_loss = self._make_per_batch_item(self.loss_plot)
         self.smoothed_training_loss = self._make_smoothed_item(self.loss_plot)
-        self.validation_loss = self._make_validation_item(self.loss_plot)
+        self.validation_loss = self._make_validation_item(self.loss_plot, validation_name)
         self.training_accuracy = self._make_per_batch_item(self.accuracy_plot)
         self.smoothed_training_accuracy = self._make_smoothed_item(self.accuracy_plot)
-        self.validation_accuracy = self._make_validation_item(self.accuracy_plot)
+        self.validation_accuracy = self._make_validation_item(self.accuracy_plot, validation_name)
         self.items = (
             self.training_loss,
             self.smoothed_training_loss,
@@ -207,10 +207,10 @@ class LossAccuracyCurves(QWidget):
         return plot.plot(name="training, smoothed", pen=pg.mkPen(TRAINING_COLOR, width=2), skipFiniteCheck=True)
 
     @staticmethod
-    def _make_validation_item(plot: pg.PlotWidget) -> pg.PlotDataItem:
+    def _make_validation_item(plot: pg.PlotWidget, name: str) -> pg.PlotDataItem:
         """The per-epoch validation markers, joined by a thin dashed line."""
         return plot.plot(
-            name="validation, per epoch",
+            name=name,
             pen=pg.mkPen(VALIDATION_COLOR, width=1.2, style=Qt.PenStyle.DashLine),
             symbol="o",
             symbolSize=8,
