@@ -1,10 +1,12 @@
 """Wires the "Look inside" dock (app.inspect) to the canvas and the prediction (app.draw), and the drawing to
-training (app.train: re-scored as the model learns, its filters shown at each epoch's end)."""
+training (app.train: re-scored as the model learns, its filters shown at each epoch's end). For a number, the digit
+chosen on the canvas is looked inside, its evidence drawn over that digit."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtWidgets import QToolBar
 
 from app.inspect.dock import LookInsideDock, dock_area
@@ -26,7 +28,8 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     window.view_menu.addAction(dock.action)
     dock.stroke_in_progress = window.canvas.stroke_in_progress  # Integrated Gradients waits for the stroke's end
     window.models.model_loaded.connect(dock.set_model)
-    window.models.prediction_finished.connect(dock.show_prediction)
+    window.models.prediction_finished.connect(lambda result: _inspect_prediction(dock, result))
+    window.numbers.digit_chosen.connect(lambda index: _inspect_number_digit(window, dock, index))
     window.canvas.changed.connect(lambda: _follow_blank_drawing(window, dock))
     window.prediction.class_clicked.connect(dock.explain_class)
     dock.picture_overlay_changed.connect(window.canvas.set_overlay)
@@ -51,3 +54,32 @@ def _follow_blank_drawing(window: MainWindow, dock: LookInsideDock) -> None:
     if window.prediction.model_input.pixels is None:
         dock.drawing_cleared()
         window.training_panel.set_drawing({"blank": True, "image": None, "error": None})
+
+
+def _inspect_prediction(dock: LookInsideDock, result: dict) -> None:
+    """A prediction: the dock inspects it, unless it read a number (then the chosen digit is, on ``digit_chosen``)."""
+    number = result.get("number")
+    if not result.get("error") and number and number.get("digits"):
+        return
+    dock.show_prediction(result)
+
+
+def _inspect_number_digit(window: MainWindow, dock: LookInsideDock, index: int) -> None:
+    number = window.numbers.number
+    if number is not None and 0 <= index < len(number["digits"]):
+        dock.show_prediction(number_digit_prediction(number["digits"][index], window.canvas.prediction_input().shape))
+
+
+def number_digit_prediction(digit: dict, picture_shape: tuple[int, ...]) -> dict:
+    """One digit of a read number as a prediction of its own: its 28x28 and probabilities, and a frame of the whole
+    picture with the digit's box as its ink, so that its evidence is placed over that digit on the canvas."""
+    frame = np.zeros(picture_shape[:2], dtype=np.float32)
+    x, y, width, height = (int(value) for value in digit["box"])
+    frame[y : y + height, x : x + width] = 1.0
+    return {
+        "image": digit["image"],
+        "stages": [("background removed", frame), *digit["stages"]],
+        "probabilities": digit["probabilities"],
+        "blank": False,
+        "error": None,
+    }
