@@ -83,13 +83,22 @@ class TeachResult:
     warnings: list[str] = field(default_factory=list)
 
     def taught(self, loaded: LoadedModel) -> LoadedModel:
-        """The taught model with ``loaded``'s card plus the teaching record (the calibration no longer holds)."""
+        """The taught model with ``loaded``'s card plus the teaching record (the calibration no longer holds; the
+        card's test accuracy becomes the taught model's when the teach measured the card's own test set)."""
         if self.model is None:
             raise TrainingError("The teach was stopped; there is no taught model.")
         history = [*loaded.metadata.hyperparameters.get("teaching_history", []), self.record]
         hyperparameters = {**loaded.metadata.hyperparameters, "teaching": self.record, "teaching_history": history}
+        test_accuracy = loaded.metadata.test_accuracy
+        if self.record.get("test_after") is not None and self.record.get("test_set") == loaded.metadata.dataset:
+            test_accuracy = self.record["test_after"]
         metadata = dataclasses.replace(
-            loaded.metadata, hyperparameters=hyperparameters, temperature=None, calibration={}, created=None
+            loaded.metadata,
+            hyperparameters=hyperparameters,
+            temperature=None,
+            calibration={},
+            created=None,
+            test_accuracy=test_accuracy,
         )
         return LoadedModel(self.model, metadata, None, True)
 
@@ -293,6 +302,9 @@ def _teach(
             on_epoch(progress)
     if averaged is not None and averaged_count > 1:
         model.set_weights([total / averaged_count for total in averaged])
+    for original, layer in zip(_nested_layers(loaded.model), _nested_layers(model), strict=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = original.trainable  # frozen for the teach only: the version trains as the original did
     teach_seconds = time.perf_counter() - started
     say("Measuring the taught model…")
     style_after = accuracy(loaded, held_images, held_labels, model, should_stop)

@@ -43,6 +43,9 @@ def test_teaching_an_outline_style_raises_held_back_accuracy_and_keeps_the_test_
     assert all(np.array_equal(a, b) for a, b in zip(weights_before, loaded.model.get_weights(), strict=True))
     taught = result.taught(loaded)
     assert taught.metadata.hyperparameters["teaching"]["samples_after"] == record["samples_after"]
+    assert taught.metadata.test_accuracy == record["test_after"]  # the card's figure is the taught model's
+    norms = [layer for layer in result.model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.trainable for layer in norms)  # frozen only while teaching
 
 
 def _stranger() -> LoadedModel:
