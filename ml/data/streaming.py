@@ -1,9 +1,11 @@
 """Image folders streamed from their file paths with ``tf.data``: memory does not grow with the folder.
 
-Only the list of paths and labels is held; each batch's files are read when the pipeline reaches them, through
+Only the list of paths and labels is held; each batch's files are read when the pipeline reaches them. A PNG that
+TensorFlow's decoder reads exactly as the safe reader does (:mod:`ml.data.graph_decoding` checks its header and
+chunks without decoding it) is decoded in the graph, in parallel and without the GIL; every other file goes through
 :func:`ml.data.datasets.read_folder_image` (the one safe reader: allowed formats only, regular files only, a pixel
-limit), in parallel. A file that cannot be read is skipped and counted (:class:`SkippedFiles`), so one bad file
-among 200,000 never ends a run; the run's report says how many were skipped and names the first few.
+limit). Both give the same pixels. A file that cannot be read is skipped and counted (:class:`SkippedFiles`), so
+one bad file among 200,000 never ends a run; the run's report says how many were skipped and names the first few.
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ from ml.data.datasets import (
     refusal_reason,
     split_validation,
 )
+from ml.data.graph_decoding import graph_channels, read_graph_decodable
 from ml.errors import DatasetError, ImageReadError
 
 PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
 LISTED_SKIPPED_FILES = 5
 AUTO_CACHE_BYTES = 256 * 2**20  # cache="auto": a split whose decoded images fit in this is cached in memory
 FILE_CACHE_SHUFFLE_BUFFER = 10_000  # images shuffled at a time when the cache is a file (memory stays bounded)
-READ_BATCH_SIZE = 256  # files read per call when the images are cached in file order
+READ_BATCH_SIZE = 256  # files read (or checked for the graph's decoder) per Python call
+IN_GRAPH, READ, SKIPPED = 0, 1, 2  # how each file goes on: decoded in the graph, read by the safe reader, skipped
 
 
 def pipeline_options(sharded: bool = False):
@@ -73,6 +77,11 @@ class SkippedFiles:
         """How many distinct files were skipped so far."""
         with self._lock:
             return len(self._reasons)
+
+    def items(self) -> list[tuple[str, str]]:
+        """(path, reason) of every skipped file, in the order they were met."""
+        with self._lock:
+            return list(self._reasons.items())
 
     def describe(self) -> str | None:
         """``3 image files in FOLDER could not be read and were skipped: a.png: …`` or None when none was."""
@@ -184,9 +193,10 @@ class StreamedFolder:
         """A ``tf.data`` pipeline of batches of (images, labels) read from ``split``'s files.
 
         ``shuffle_seed``: reshuffle the paths every epoch (the cached images, when cached). ``shard`` =
-        (workers, index): this worker's equal share of the files (a multi-worker run). Files are read a batch at a
-        time, ``parallel_reads`` batches at once (default: one per reader process, or per core); an unreadable file
-        drops out of its batch.
+        (workers, index): this worker's equal share of the files (a multi-worker run). Files are checked (and read
+        by the safe reader where needed) ``READ_BATCH_SIZE`` at a time, ``parallel_reads`` calls at once (default:
+        one per reader process, or per core); PNGs for the graph are then decoded one per core at a time. An
+        unreadable file drops out; batches stay full.
         """
         import tensorflow as tf
 
@@ -198,24 +208,52 @@ class StreamedFolder:
         dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
         if shuffle_seed is not None and cache is None:
             dataset = dataset.shuffle(max(len(paths), 1), seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size if cache is None else READ_BATCH_SIZE)
         shape = self.input_shape
 
         def read(batch_paths, batch_labels):
-            images, read_mask = tf.numpy_function(self.read_batch, [batch_paths], [tf.float32, tf.bool], stateful=False)
+            contents, images, how = tf.numpy_function(
+                self.read_batch_for_graph, [batch_paths], [tf.string, tf.float32, tf.int8], stateful=False
+            )
+            contents = tf.ensure_shape(contents, (None,))
             images = tf.ensure_shape(images, (None, *shape))
-            read_mask = tf.ensure_shape(read_mask, (None,))
-            return tf.boolean_mask(images, read_mask), tf.boolean_mask(batch_labels, read_mask)
+            return contents, images, tf.ensure_shape(how, (None,)), batch_labels
+
+        def decode(contents, image, how, label):
+            decoded = tf.cond(
+                how == IN_GRAPH,
+                lambda: tf.cast(tf.io.decode_png(contents, channels=shape[-1]), tf.float32) / 255.0,
+                lambda: image,
+            )
+            return tf.ensure_shape(decoded, shape), label
 
         parallel_reads = parallel_reads or self.reader_processes or os.cpu_count() or 1
-        dataset = dataset.map(read, num_parallel_calls=parallel_reads, deterministic=True)
-        if cache is not None:  # cache the images in file order, then shuffle and batch them afresh every epoch
-            dataset = dataset.unbatch().cache("" if cache == "memory" else f"{cache}-{split}")
+        dataset = dataset.batch(READ_BATCH_SIZE).map(read, num_parallel_calls=parallel_reads, deterministic=True)
+        dataset = dataset.unbatch().filter(lambda contents, image, how, label: how != SKIPPED)
+        dataset = dataset.map(decode, num_parallel_calls=os.cpu_count() or 1, deterministic=True)
+        if cache is not None:  # cache the images in file order, then shuffle them afresh every epoch
+            dataset = dataset.cache("" if cache == "memory" else f"{cache}-{split}")
             if shuffle_seed is not None:
                 buffer = len(paths) if cache == "memory" else min(len(paths), FILE_CACHE_SHUFFLE_BUFFER)
                 dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
-            dataset = dataset.batch(batch_size)
+        dataset = dataset.batch(batch_size)
         return dataset.prefetch(PREFETCHED_BATCHES).with_options(pipeline_options(sharded=shard is not None))
+
+    def read_batch_for_graph(self, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Files' bytes for the graph's PNG decoder where it gives the safe reader's pixels, else images read here.
+
+        Returns the bytes (``b""`` where not for the graph), the images read by :meth:`read_batch` (zeros
+        elsewhere) and how each file goes on: ``IN_GRAPH``, ``READ`` or ``SKIPPED`` (counted in ``skipped``).
+        """
+        names = [os.fsdecode(raw) for raw in paths]
+        contents, decodable = read_graph_decodable(names, self.image_size, graph_channels(self.color_mode))
+        how = np.where(decodable, IN_GRAPH, SKIPPED).astype(np.int8)
+        images = np.zeros((len(names), *self.input_shape), dtype=np.float32)
+        others = np.flatnonzero(~np.asarray(decodable, dtype=bool))
+        if others.size:
+            read_images, read = self.read_batch(paths[others])
+            images[others] = read_images
+            how[others[read]] = READ
+        return np.asarray(contents, dtype=object), images, how
 
     def cache_for(self, files: int) -> str | None:
         """Where ``files`` decoded images are cached: ``cache`` as asked; "auto" caches in memory when they take
