@@ -7,6 +7,8 @@ import dataclasses
 import json
 import sys
 
+import numpy as np
+
 from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
 
@@ -19,9 +21,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from ml.errors import DigitLabError
     from ml.evaluation.report import render_report, write_report
-    from ml.evaluation.robustness import accuracy_curves, ece_curves, robustness_sweep
+    from ml.evaluation.robustness import accuracy_curves, ece_curves, robustness_sweep, sample_indices
     from ml.evaluation.run import evaluate
     from ml.evaluation.sets import load_evaluation_set
+    from ml.evaluation.streamed import evaluate_folder_stream, is_image_folder, open_folder_stream
 
     if args.robustness_sample < 0:
         print("error: --robustness-sample takes a number of images (0: all of them).", file=sys.stderr)
@@ -30,21 +33,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
     label = loaded.display_name if args.model else f"{loaded.display_name} (bundled)"
     with stdout_kept_for_results(args.json) as results:
         try:
-            eval_set = load_evaluation_set(args.dataset, loaded, data_file=args.data)
-            print(f"evaluating {label} on {eval_set.title}…", file=sys.stderr)
-            evaluation = evaluate(loaded, eval_set)
+            if is_image_folder(args.dataset):  # streamed: memory does not grow with the folder
+                folder = open_folder_stream(args.dataset, loaded)
+                print(f"evaluating {label} on {folder.title}…", file=sys.stderr)
+                evaluation, count, images = evaluate_folder_stream(loaded, folder), len(folder), folder.display_images()
+            else:
+                eval_set = load_evaluation_set(args.dataset, loaded, data_file=args.data)
+                print(f"evaluating {label} on {eval_set.title}…", file=sys.stderr)
+                evaluation, count, images = evaluate(loaded, eval_set), len(eval_set), eval_set.images
             report = evaluation.report
             if args.json or args.report:
                 sample = args.robustness_sample or None
-                shown = min(len(eval_set), sample or len(eval_set))
+                shown = min(count, sample or count)
                 print(f"robustness sweep on {shown:,} images…", file=sys.stderr)
-                sweep = robustness_sweep(loaded, eval_set, sample=sample)
+                chosen = sample_indices(count, sample)
+                if is_image_folder(args.dataset):  # only the sample's files are read (all with a sample of 0)
+                    swept = folder.as_set(np.arange(count) if chosen is None else chosen)
+                else:
+                    swept = eval_set if chosen is None else eval_set.subset(chosen)
+                sweep = robustness_sweep(loaded, swept)
                 report = dataclasses.replace(report, robustness=accuracy_curves(sweep))
                 evaluation = dataclasses.replace(evaluation, report=report)
             if args.report:
                 written = write_report(
-                    args.report,
-                    render_report(evaluation, eval_set.images, report.robustness, label, shown, ece_curves(sweep)),
+                    args.report, render_report(evaluation, images, report.robustness, label, shown, ece_curves(sweep))
                 )
                 print(f"report: {written / 'index.html'}", file=sys.stderr)
         except DigitLabError as error:
@@ -56,6 +68,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(report.as_dict(), allow_nan=False), file=results)
         else:
-            print(f"model: {label}, dataset: {eval_set.title}", file=results)
+            print(f"model: {label}, dataset: {evaluation.set_title}", file=results)
             print(report.as_text(), file=results)
     return 0

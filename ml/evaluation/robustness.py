@@ -70,10 +70,15 @@ def transform(pixels: np.ndarray, kind: str, level: float, seed: int = 0) -> np.
 
 def sample_for_sweep(eval_set: EvaluationSet, sample: int | None, seed: int = 0) -> EvaluationSet:
     """The set itself, or ``sample`` of its images drawn without replacement (fixed seed, original order kept)."""
-    if sample is None or sample <= 0 or sample >= len(eval_set):
-        return eval_set
-    chosen = np.sort(np.random.default_rng(seed).choice(len(eval_set), size=sample, replace=False))
-    return eval_set.subset(chosen)
+    chosen = sample_indices(len(eval_set), sample, seed)
+    return eval_set if chosen is None else eval_set.subset(chosen)
+
+
+def sample_indices(count: int, sample: int | None, seed: int = 0) -> np.ndarray | None:
+    """The sorted indices of ``sample`` of ``count`` images (fixed seed), or None for all of them."""
+    if sample is None or sample <= 0 or sample >= count:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(count, size=sample, replace=False))
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,25 @@ def test_calibrate_refuses_a_bad_destination_before_loading(tmp_path, capsys):
 def test_a_negative_robustness_sample_is_refused_at_once(capsys):
     assert main(["evaluate", "--json", "--robustness-sample", "-1"]) == 2
     assert "--robustness-sample takes a number of images" in capsys.readouterr().err
+
+
+def test_evaluating_a_folder_streams_it_and_prints_the_in_memory_figures(tmp_path, capsys, monkeypatch):
+    from ml.evaluation import streamed
+
+    arrays = np.load(ROOT / "assets" / "data" / "mnist.npz")
+    folder = tmp_path / "digits"
+    for index in range(60):
+        label = int(arrays["y_test"][index])
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arrays["x_test"][index]).save(folder / str(label) / f"{index:03d}.png")
+    command = ["evaluate", "--dataset", str(folder), "--json", "--robustness-sample", "20"]
+    opened = []
+    original = streamed.open_folder_stream
+    monkeypatch.setattr(streamed, "open_folder_stream", lambda *args: opened.append(args) or original(*args))
+    assert main(command) == 0
+    streamed_output = json.loads(capsys.readouterr().out)
+    assert len(opened) == 1
+    monkeypatch.setattr(streamed, "is_image_folder", lambda name: False)  # read into memory, as before
+    assert main(command) == 0
+    in_memory_output = json.loads(capsys.readouterr().out)
+    assert streamed_output == in_memory_output and streamed_output["n"] == 60
