@@ -40,6 +40,7 @@ class ModelController(QObject):
     _calibration_stored = Signal(str, float, dict)
     _prediction_requested = Signal(int, object, object)
     _inspection_requested = Signal(int, object, dict)
+    _startup_load_requested = Signal()
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
         """``startup_models``: (path, origin) pairs tried in order until one loads."""
@@ -74,6 +75,8 @@ class ModelController(QObject):
         self._worker.model_described.connect(self.model_described)
         self._worker.model_description_failed.connect(self.model_description_failed)
         self._worker.prediction_finished.connect(self._on_prediction_finished)
+        self._worker.fast_path_ready.connect(self._on_fast_path_ready)
+        self._startup_load_requested.connect(self._worker.load_startup_models)
         self._last_request_id = 0
         self._discard_through = 0
         self._in_flight: int | None = None
@@ -82,6 +85,7 @@ class ModelController(QObject):
         self._inspection_in_flight: int | None = None
         self._inspection_pending: tuple[int, np.ndarray, dict] | None = None
         self._model_ready = False
+        self._fast_path_ready = False  # drawings may be answered (the shipped conversion) before the model loads
         self._stopped = False
 
     @property
@@ -183,10 +187,11 @@ class ModelController(QObject):
     # ----------------------------------------------------------------------------------------- helpers
 
     def _send_pending_if_idle(self) -> None:
-        if self._in_flight is not None or not self._model_ready or self._stopped:
+        if self._in_flight is not None or not (self._model_ready or self._fast_path_ready) or self._stopped:
             return
         if self._pending is None:
-            self._send_inspection_if_idle()
+            if self._model_ready:  # inspections need the Keras model
+                self._send_inspection_if_idle()
             return
         request_id, drawing, strokes = self._pending
         self._pending = None
@@ -207,6 +212,13 @@ class ModelController(QObject):
         self._inspection_in_flight = None
         self.inspection_finished.emit({**result, "final": self._inspection_pending is None})
         self._send_pending_if_idle()
+
+    @Slot(dict)
+    def _on_fast_path_ready(self, _description: dict) -> None:
+        """Send the waiting drawing to the early fast path, then let the worker load the model with Keras."""
+        self._fast_path_ready = True
+        self._send_pending_if_idle()
+        self._startup_load_requested.emit()  # queued behind that prediction, so the first answer comes first
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:

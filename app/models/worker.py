@@ -108,11 +108,13 @@ class ModelWorker(QObject):
     export_finished = Signal(dict)  # ml.export.exporter.ExportReport.as_dict(): plain data
     export_failed = Signal(str)
     inspection_finished = Signal(dict)  # layer outputs, evidence and filters as plain data (models/inspection.py)
+    fast_path_ready = Signal(dict)  # {"class_names"}: drawings are answered before Keras has loaded the model
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
         self._startup_models = list(startup_models)
         self._active: ModelSlot | None = None
+        self._early: ModelSlot | None = None  # the shipped conversion, answering until Keras has loaded the model
         self._previous: ModelSlot | None = None
         self._backend_ready = False
         self._thread_state_token: int | None = None
@@ -138,9 +140,40 @@ class ModelWorker(QObject):
             logger.exception("TensorFlow could not start")
             self.backend_failed.emit(f"TensorFlow could not start: {type(error).__name__}: {error}")
             return
-        for path, origin in self._startup_models:
-            if self._load(path, unsaved=False, origin=origin, startup=True):
-                return
+        if not self._answer_early():
+            self.load_startup_models()
+
+    @Slot()
+    def load_startup_models(self) -> None:
+        """Load the first start-up model that opens (asked for by the controller after any early prediction)."""
+        try:
+            for path, origin in self._startup_models:
+                if self._load(path, unsaved=False, origin=origin, startup=True):
+                    return
+        finally:
+            self._early = None
+
+    def _answer_early(self) -> bool:
+        """Answer drawings with the first start-up model's shipped conversion while Keras loads it (True when it can).
+
+        Loading the bundled model with Keras and checking its fast path takes 1-1.5 s of CPU after TensorFlow's
+        import; the shipped flatbuffer (checked against Keras when it was built, and by checksum now) answers first.
+        """
+        if not self._startup_models:
+            return False
+        path, origin = self._startup_models[0]
+        try:
+            from ml.inference.shipped_tflite import shipped_fast_path
+
+            fast_path = shipped_fast_path(Path(path))
+        except Exception:  # noqa: BLE001 - no early answers; the model loads as usual
+            logger.exception("The shipped fast path could not be read")
+            fast_path = None
+        if fast_path is None:
+            return False
+        self._early = ModelSlot(loaded=fast_path.loaded, predictor=fast_path, unsaved=False, origin=origin)
+        self.fast_path_ready.emit({"class_names": list(fast_path.class_names)})
+        return True
 
     @Slot()
     def release_thread_state(self) -> None:
@@ -284,15 +317,16 @@ class ModelWorker(QObject):
                 image=prepared.image,
                 stages=[(stage.name, stage.image) for stage in prepared.stages],
             )
-            if not prepared.blank and self._active is not None:
-                probabilities = self._active.predictor.predict_one(prepared.image)
+            slot = self._active if self._active is not None else self._early
+            if not prepared.blank and slot is not None:
+                probabilities = slot.predictor.predict_one(prepared.image)
                 result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
-                result["verdict"] = self._verdict(prepared.image, result["probabilities"])
-                loaded = self._active.loaded
+                result["verdict"] = self._verdict(slot, prepared.image, result["probabilities"])
+                loaded = slot.loaded
                 model_stages = input_stages(prepared.image, loaded.input_shape, loaded.metadata)  # 8x8 sees 8x8
                 result["stages"] += model_stages
                 result["model_view"] = model_stages[-1][1] if model_stages else None
-                result["number"] = self._numbers.read(self._active, drawing, strokes)  # after the fast path
+                result["number"] = self._numbers.read(slot, drawing, strokes)  # after the fast path
         except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
             logger.exception("Prediction failed")
             result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
@@ -310,11 +344,10 @@ class ModelWorker(QObject):
 
     # ----------------------------------------------------------------------------------------- helpers
 
-    def _verdict(self, image28: np.ndarray, probabilities: np.ndarray) -> dict:
-        """The active model's verdict on one digit (a digit, unsure, or not a digit) as plain data."""
+    def _verdict(self, slot: ModelSlot, image28: np.ndarray, probabilities: np.ndarray) -> dict:
+        """The model's verdict on one digit (a digit, unsure, or not a digit) as plain data."""
         from ml.doubt.verdict import DoubtJudge
 
-        slot = self._active
         if slot.judge is None:
             slot.judge = DoubtJudge(slot.loaded)
         return slot.judge.judge(image28, probabilities).as_dict()

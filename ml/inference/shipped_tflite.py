@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +22,13 @@ import tensorflow as tf
 from ml.assets import asset_path
 from ml.atomic_files import write_bytes_atomically
 from ml.data.sources import sha256_of
+from ml.inference.calibration import apply_temperature
 from ml.inference.model_input import prepare_for_model
 from ml.inference.predictor import as_probabilities, tflite_cache_file
 from ml.inference.tflite import convert_to_tflite, tflite_runner
 from ml.models.classifier import outputs_probabilities
-from ml.models.files import LoadedModel
+from ml.models.files import METADATA_ENTRY, LoadedModel
+from ml.models.metadata import ModelMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,75 @@ def checked_shipped_flatbuffer(model_path: Path) -> bytes | None:
     return flatbuffer
 
 
+@dataclass(frozen=True)
+class ShippedModelCard:
+    """What the early predictions need of a shipped model, read without Keras: its file, card and input shape."""
+
+    path: Path
+    metadata: ModelMetadata
+    input_shape: tuple
+    has_metadata: bool = True
+
+    @property
+    def display_name(self) -> str:
+        """The model's name, as :class:`LoadedModel` gives it: the file stem."""
+        return self.path.stem
+
+
+class ShippedFastPath:
+    """Probabilities from a shipped model's checked conversion before Keras has loaded the model (a second or more at
+    launch): the predictor's single-image fast path, with the same preprocessing and temperature."""
+
+    backend = "tflite"
+
+    def __init__(self, card: ShippedModelCard, flatbuffer: bytes, applies_softmax: bool) -> None:
+        self.loaded = card
+        self.class_names: list[str] = list(card.metadata.class_names)
+        self.applies_softmax = applies_softmax
+        self._run = tflite_runner(flatbuffer, threads=1)
+
+    def predict_one(self, image28: np.ndarray) -> np.ndarray:
+        """(28, 28) -> (k,) probabilities, as ``Predictor.predict_one``."""
+        image28 = np.asarray(image28)
+        if image28.ndim != 2:
+            raise ValueError(f"predict_one expects one (28, 28) image, got shape {image28.shape}.")
+        return self.predict_batch(image28[np.newaxis])[0]
+
+    def predict_batch(self, images28: np.ndarray, batch_size: int = 256, calibrated: bool = True) -> np.ndarray:
+        """(N, 28, 28) -> (N, k) probabilities, image by image (``batch_size`` is accepted for the same signature)."""
+        batch = prepare_for_model(np.asarray(images28), self.loaded.input_shape, self.loaded.metadata)
+        raw = np.concatenate([self._run(batch[index : index + 1]) for index in range(len(batch))])
+        probabilities = as_probabilities(raw, self.applies_softmax)
+        return apply_temperature(probabilities, self.loaded.metadata.temperature) if calibrated else probabilities
+
+
+def shipped_fast_path(model_path: Path) -> ShippedFastPath | None:
+    """The early predictor of a model in Digit Lab's assets whose shipped conversion and record match it; else None.
+
+    Reads the record (input shape, softmax), the flatbuffer and the card inside the ``.keras`` zip; Keras is not
+    needed. A model without a matching record, or any read failure, gives None: the window then waits for Keras.
+    """
+    model_path = Path(model_path)
+    if not is_shipped_model(model_path):
+        return None
+    flatbuffer = checked_shipped_flatbuffer(model_path)
+    if flatbuffer is None:
+        return None
+    try:
+        flatbuffer_path = shipped_tflite_path(model_path)
+        record = json.loads(flatbuffer_path.with_name(flatbuffer_path.name + RECORD_SUFFIX).read_text("utf-8"))
+        applies_softmax = record["applies_softmax"]
+        input_shape = tuple(int(side) for side in record["batch_shape"][1:])
+        with zipfile.ZipFile(model_path) as archive:
+            metadata = ModelMetadata.from_json(archive.read(METADATA_ENTRY))
+        if not isinstance(applies_softmax, bool) or not input_shape:
+            return None  # a record written before it said whether to apply a softmax
+        return ShippedFastPath(ShippedModelCard(model_path, metadata, input_shape), flatbuffer, applies_softmax)
+    except Exception as error:  # noqa: BLE001 - no early predictions; the model still loads as usual
+        logger.info("No early predictions from the shipped conversion of %s: %s", model_path.name, error)
+        return None
+
+
 def seed_tflite_cache(loaded: LoadedModel, cache_folder: Path) -> bool:
     """Put a shipped model's checked conversion in the TFLite cache, unless one is there; True when it was added."""
     if not is_shipped_model(loaded.path) or not shipped_tflite_path(loaded.path).is_file():
@@ -122,6 +194,7 @@ def build_shipped_tflite(loaded: LoadedModel, test_images: np.ndarray) -> Shippe
         "tflite_sha256": _sha256_of_bytes(flatbuffer),
         "batch_shape": [1, *input_shape],
         "tensorflow": tf.__version__,
+        "applies_softmax": applies_softmax,  # read by the early predictions, which run before Keras
         "checked_images": len(batch),
         "max_probability_difference": max_difference,
         "agreement": agreement,

@@ -46,6 +46,26 @@ def test_start_up_loads_tensorflow_and_the_bundled_model_in_the_worker_thread(co
     assert controller.is_model_ready
 
 
+def test_a_drawing_waiting_at_start_up_is_answered_by_the_shipped_fast_path_before_the_model_loads(qtbot):
+    instance = ModelController([(str(bundled_model_path()), "bundled")])
+    events = []
+    instance._worker.fast_path_ready.connect(lambda description: events.append("fast path"))
+    instance.prediction_finished.connect(lambda result: events.append(result))
+    instance.model_loaded.connect(lambda description: events.append("model loaded"))
+    request_id = instance.request_prediction(mnist_drawing(0))  # a 7, drawn before TensorFlow is there
+    assert not instance.is_busy or instance._in_flight is None  # nothing is sent before a model can answer
+    with qtbot.waitSignal(instance.model_loaded, timeout=120_000):
+        instance.start()
+    try:
+        assert events[0] == "fast path" and events[-1] == "model loaded"
+        answer = events[1]
+        assert isinstance(answer, dict) and answer["request_id"] == request_id
+        assert int(np.argmax(answer["probabilities"])) == 7 and answer["verdict"]["status"] == "digit"
+        assert instance.request_inspection(answer["image"], {"layers": True}) > 0  # inspections wait for Keras
+    finally:
+        assert instance.shutdown(5000)
+
+
 def test_a_burst_of_requests_runs_at_most_one_at_a_time_and_the_newest_wins(qtbot, controller):
     runs = []
     controller._worker.prediction_finished.connect(lambda result: runs.append(result["request_id"]))

@@ -1,4 +1,4 @@
-"""The bundled model's shipped TFLite conversion: current, checked by SHA-256, seeded into the cache, used unconverted."""
+"""The bundled model's shipped TFLite conversion: current, checked by SHA-256, seeded into the cache, used as is."""
 
 from __future__ import annotations
 
@@ -104,6 +104,36 @@ def test_a_users_file_beside_a_tflite_is_never_seeded(bundled, tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
+def test_the_early_fast_path_answers_like_the_predictor_without_keras(bundled, tmp_path):
+    fast_path = shipped.shipped_fast_path(bundled_model_path())
+    assert fast_path is not None and fast_path.class_names == bundled.metadata.class_names
+    assert fast_path.loaded.input_shape == bundled.input_shape and fast_path.loaded.display_name == "digitlab-best"
+    images = np.load(bundled_model_path().parents[1] / "data" / "mnist.npz")["x_test"][:24].astype(np.float32) / 255
+    expected = Predictor(bundled).predict_batch(images)
+    np.testing.assert_allclose(fast_path.predict_batch(images), expected, atol=predictor_module.PROBABILITY_TOLERANCE)
+    np.testing.assert_allclose(
+        fast_path.predict_one(images[5]), expected[5], atol=predictor_module.PROBABILITY_TOLERANCE
+    )
+    with pytest.raises(ValueError):
+        fast_path.predict_one(images[:2])
+
+
+def test_no_early_fast_path_for_a_users_file_a_changed_model_or_an_old_record(own_assets, tmp_path):
+    model_file = own_assets / bundled_model_path().name
+    assert shipped.shipped_fast_path(model_file) is not None  # the copy counts as Digit Lab's own
+    record_file = own_assets / (shipped.shipped_tflite_path(model_file).name + ".json")
+    record = json.loads(record_file.read_text())
+    record_file.write_text(json.dumps({key: value for key, value in record.items() if key != "applies_softmax"}))
+    assert shipped.shipped_fast_path(model_file) is None  # a record that does not say whether to apply a softmax
+    record_file.write_text(json.dumps({**record, "source_sha256": "0" * 64}))
+    assert shipped.shipped_fast_path(model_file) is None  # made from another model file
+    user_folder = tmp_path / "mine"
+    user_folder.mkdir()
+    for source in own_assets.iterdir():
+        shutil.copy(source, user_folder / source.name)
+    assert shipped.shipped_fast_path(user_folder / model_file.name) is None  # never a user's folder
+
+
 def small_model() -> keras.Model:
     keras.utils.set_random_seed(3)
     inputs = keras.Input((28, 28, 1))
@@ -122,6 +152,7 @@ def test_building_writes_a_checked_conversion_that_seeds_the_cache(own_assets, t
     record = json.loads(built.record.read_text())
     assert record["source_sha256"] == sha256_of(Path(path))
     assert record["batch_shape"] == [1, 28, 28, 1]
+    assert record["applies_softmax"] is False  # the model ends in a softmax: the early fast path applies none
     assert built.flatbuffer.stat().st_mode & 0o044 == 0o044  # readable once installed
     cache = tmp_path / "cache"
     assert shipped.seed_tflite_cache(loaded, cache) is True
