@@ -202,9 +202,7 @@ class DrawingCanvas(QWidget):
         self._composite = None
         self._overlay = None  # its map covered the other drawing
         self._number_boxes = []
-        self.setMinimumSize(
-            2 * MINIMUM_SIDE if wide else MINIMUM_SIDE, round(2 * MINIMUM_SIDE / 3) if wide else MINIMUM_SIDE
-        )
+        self.setMinimumSize(MINIMUM_SIDE, round(MINIMUM_SIDE / 3) if wide else MINIMUM_SIDE)  # 1024 px windows fit
         self.updateGeometry()
         self.update()
         self.changed.emit()
