@@ -328,8 +328,8 @@ def main() -> int:
             f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
             f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s "
             f"({startup.get('first_prediction_cpu', float('nan')):.2f} s of the process's CPU); event-loop stalls "
-            f"while TensorFlow and the model load: {describe_stalls(startup.get('stalls', []))} (an idle separate process "
-            f"meanwhile: {describe_stalls(startup['baseline_stalls'])})",
+            f"while TensorFlow and the model load: {describe_stalls(startup.get('stalls', []))} (an idle separate "
+            f"process meanwhile: {describe_stalls(startup['baseline_stalls'])})",
             flush=True,
         )
     if args.startup_only:
