@@ -160,6 +160,7 @@ class DrawingCanvas(QWidget):
         self._live_erases = False
         self._hover: QPointF | None = None
         self._cache: QImage | None = None
+        self._document: QImage | None = None  # the committed drawing in document pixels (gray), for image_array
         self._overlay: QImage | None = None
         self._composite: QImage | None = None  # the cache with the overlay in it
         self._number_boxes: list[NumberBox] = []
@@ -267,12 +268,18 @@ class DrawingCanvas(QWidget):
 
     def image_array(self) -> np.ndarray:
         """The drawing (with any stroke in progress) as 2-D float32 gray in [0, 1], 280 rows by
-        :attr:`document_width` columns, 1 = white."""
-        image = QImage(self._document_width, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
-        painter = QPainter(image)
-        paint_drawing(painter, self.drawing, self._document_width)
-        if self._live_points:
-            paint_stroke(painter, self._live_stroke())
+        :attr:`document_width` columns, 1 = white. (Runs per mouse move: earlier strokes are rendered once per edit.)"""
+        document = self._document
+        if document is None or document.width() != self._document_width:
+            document = self._document = QImage(self._document_width, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
+            painter = QPainter(document)
+            paint_drawing(painter, self.drawing, self._document_width)
+            painter.end()
+        if not self._live_points:
+            return qimage_to_array(document)
+        painter = QPainter(image := document.copy())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        paint_stroke(painter, self._live_stroke())
         painter.end()
         return qimage_to_array(image)
 
@@ -473,6 +480,7 @@ class DrawingCanvas(QWidget):
         self.changed.emit()
 
     def _push(self, drawing: Drawing) -> None:
+        self._document = None
         del self._history[self._position + 1 :]
         self._history.append(drawing)
         if len(self._history) > HISTORY_LIMIT:
@@ -481,7 +489,7 @@ class DrawingCanvas(QWidget):
 
     def _after_history_move(self) -> None:
         self._live_points = []
-        self._cache = None
+        self._cache = self._document = None
         self.update()
         self.history_changed.emit()
         self.changed.emit()

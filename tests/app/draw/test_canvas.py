@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas, smooth_path
 from ml.preprocess.pipeline import render_mnist_on_canvas
@@ -280,3 +280,35 @@ def test_a_stroke_finished_under_the_overlay_stays_visible(qtbot, canvas):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
     middle = QPoint((start.x() + end.x()) // 2, start.y())
     assert QColor(canvas.grab().toImage().pixel(middle)).lightness() < 128  # the new stroke shows, not stale paper
+
+
+def rendered_afresh(canvas: DrawingCanvas) -> np.ndarray:
+    """The drawing rendered from nothing, as image_array did before it kept the committed strokes."""
+    from app.common.images import qimage_to_array
+    from app.draw.canvas import paint_drawing, paint_stroke
+
+    image = QImage(canvas.document_width, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
+    painter = QPainter(image)
+    paint_drawing(painter, canvas.drawing, canvas.document_width)
+    if canvas.stroke_in_progress():
+        paint_stroke(painter, canvas._live_stroke())
+    painter.end()
+    return qimage_to_array(image)
+
+
+def test_a_stroke_in_progress_is_painted_over_the_committed_drawing_rendered_once(qtbot, canvas):
+    canvas.draw_stroke([(40, 40), (120, 60), (200, 200)], width=18)
+    canvas.draw_stroke([(60, 220), (220, 40)], width=10, erase=True)
+    committed = canvas.image_array()
+    document = canvas._document
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(30, 200))
+    for x in range(40, 260, 20):
+        qtbot.mouseMove(canvas, QPoint(x, 200 - x // 3))
+        assert np.array_equal(canvas.image_array(), rendered_afresh(canvas))  # pixel for pixel the same
+    assert canvas._document is document  # the earlier strokes were not rendered again for each move
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(250, 120))
+    assert np.array_equal(canvas.image_array(), rendered_afresh(canvas))
+    canvas.undo()
+    assert np.array_equal(canvas.image_array(), committed)
+    canvas.clear()
+    assert canvas.is_blank()
