@@ -10,9 +10,12 @@ preprocessing reads as blank ("No digit found") counts as refused.
 
 Methods (thresholds of the plain scores set on MNIST validation digits, 0.2 % refused; the chosen one's on its
 tuning material): max softmax probability with the card's temperature; energy of the towers' logits; Mahalanobis
-distance on the penultimate features (class means, shared covariance, from 10,000 MNIST training digits); Digit
-Lab's default input checks; the card's decision (input checks + confidence). "at 2 %" gives each score's best
-case: the refusals at the threshold that refuses 2 % of the held-out digit styles.
+distance on the penultimate features (class means, shared covariance, from 10,000 MNIST training digits); the
+not-a-digit detector alone (a small CNN learnt from generated non-digits, ml/doubt/detector.py); Mahalanobis distance
+on the detector's hidden features (same fit); Digit Lab's default decision for models without a fitted one (input
+checks + detector); with ``--compare FILE``, another fitted decision (a card's ``doubt`` entry as JSON, e.g. the
+previous one) judged on the same material; the card's decision. "at 2 %" gives each score's best case: the
+refusals at the threshold that refuses 2 % of the held-out digit styles.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="a .keras or .h5 model (default: the bundled one)")
     parser.add_argument("--per-family", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1001)
+    parser.add_argument("--compare", type=Path, help="another fitted decision (a card's doubt entry as JSON) to judge")
     args = parser.parse_args()
 
     from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
@@ -44,8 +48,9 @@ def main() -> int:
 
         from ml.assets import bundled_model_path
         from ml.data.datasets import load_mnist
+        from ml.doubt.detector import shipped_detector
         from ml.doubt.material import DIGIT
-        from ml.doubt.scorer import Scorer
+        from ml.doubt.scorer import DoubtSettings, Scorer
         from ml.doubt.verdict import DoubtJudge, default_settings
         from ml.inference.predictor import Predictor
         from ml.models.files import load_model
@@ -59,6 +64,15 @@ def main() -> int:
     mnist = load_mnist(seed=2)
     squeeze = lambda images: images.reshape(len(images), 28, 28)  # noqa: E731
     mahalanobis = fit_mahalanobis(reader(squeeze(mnist.x_train[6000:16000])), mnist.y_train[6000:16000])
+    detector = shipped_detector()
+    detector_mahalanobis = fit_mahalanobis(
+        detector.features(squeeze(mnist.x_train[6000:16000])), mnist.y_train[6000:16000]
+    )
+    compared = None
+    if args.compare:
+        import json
+
+        compared = DoubtSettings.from_dict(json.loads(args.compare.read_text(encoding="utf-8")))
 
     started = time.perf_counter()
     sets = {"MNIST test": (DIGIT, squeeze(mnist.x_test), mnist.y_test, 0)}
@@ -68,6 +82,9 @@ def main() -> int:
         sets[family.name] = (family.kind, material.images, material.labels, material.blank)
     print(f"held-out material drawn in {time.perf_counter() - started:.0f} s ({args.per_family} per family)")
 
+    compared_name = "compared: " + (compared.method if compared is not None else "")
+    chosen_name = "chosen: " + (judge.settings.method if judge.settings is not None else "confidence floor")
+
     def scores_of(images: np.ndarray) -> dict[str, np.ndarray]:
         probabilities = predictor.predict_batch(images)
         features, logits = reader(images, with_logits=True)
@@ -76,8 +93,11 @@ def main() -> int:
             "max softmax (T)": 1.0 - probabilities.max(axis=1),
             "energy (logits)": -np.mean([log_sum_exp(tower) for tower in logits], axis=0),
             "Mahalanobis (penultimate)": mahalanobis(features),
-            "input checks (default)": checks.scores(images, probabilities),
-            "chosen: checks + confidence": np.array([verdict.score for verdict in verdicts]),
+            "detector alone": detector.scores(images),
+            "Mahalanobis (detector features)": detector_mahalanobis(detector.features(images)),
+            "default (checks + detector)": checks.scores(images, probabilities),
+            **({} if compared is None else {compared_name: Scorer(compared).scores(images, probabilities)}),
+            chosen_name: np.array([verdict.score for verdict in verdicts]),
             "_refused": np.array([verdict.refused for verdict in verdicts]),
             "_right": probabilities.argmax(axis=1),
         }
@@ -97,6 +117,9 @@ def main() -> int:
         if method.startswith("chosen"):
             threshold = judge.settings.threshold if judge.settings is not None else 0.5
             refused_of = lambda name: scored[name]["_refused"]  # noqa: E731
+        elif method.startswith(("compared", "default")):
+            threshold = compared.threshold if method.startswith("compared") else checks.settings.threshold
+            refused_of = lambda name, m=method, t=threshold: scored[name][m] >= t  # noqa: E731
         else:
             threshold = float(np.quantile(validation_scores[method], 0.998))
             refused_of = lambda name, m=method, t=threshold: scored[name][m] >= t  # noqa: E731

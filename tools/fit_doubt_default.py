@@ -1,5 +1,6 @@
 """Fit Digit Lab's default not-a-digit input checks (used for models without a fitted decision) and write them to
-ml/doubt/default_checks.py. They read only the 28x28 image, never a model's probabilities, so they suit any digit model.
+ml/doubt/default_checks.py. They read only the 28x28 image (the checks and the not-a-digit detector's score), never a
+model's probabilities, so they suit any digit model.
 
     python tools/fit_doubt_default.py [--per-family 300]
 """
@@ -26,7 +27,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from ml.data.datasets import load_mnist
-    from ml.doubt.features import IMAGE_FEATURES
+    from ml.doubt.features import MODEL_FREE_FEATURES
     from ml.doubt.fitting import fit_doubt
 
     mnist = load_mnist(seed=2)
@@ -38,10 +39,10 @@ def main() -> int:
         squeeze(mnist.x_train[:6000]),
         mnist.y_train[:6000],
         per_family=args.per_family,
-        feature_names=IMAGE_FEATURES,
+        feature_names=MODEL_FREE_FEATURES,
     )
     data = settings.as_dict()
-    data["method"] = "Digit Lab's default input checks (not fitted for this model)"
+    data["method"] = "Digit Lab's default input checks and detector (not fitted for this model)"
     write_checks(data)
     print(f"{TARGET.relative_to(ROOT)}: threshold {settings.threshold:.4f}; refused at the threshold: {settings.rates}")
     return 0

@@ -1,5 +1,6 @@
 """What the not-a-digit decision looks at: input checks on the 28x28 (ink, components, holes, aspect, crossings,
-texture) and the model's own doubt (its top probability, the margin to the second, the entropy). Numpy only."""
+texture), the not-a-digit detector's score (a small CNN learnt from generated non-digits, ``ml/doubt/detector.py``)
+and the model's own doubt (its top probability, the margin to the second, the entropy). Numpy only."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ IMAGE_FEATURES = (
     "largest_component_share",
 )
 PROBABILITY_FEATURES = ("confidence_nats", "margin", "entropy")
-FEATURES = PROBABILITY_FEATURES + IMAGE_FEATURES
+DETECTOR_FEATURES = ("detector",)  # the detector's logit of "not a digit": from the image alone, like the checks
+MODEL_FREE_FEATURES = IMAGE_FEATURES + DETECTOR_FEATURES
+FEATURES = PROBABILITY_FEATURES + IMAGE_FEATURES + DETECTOR_FEATURES
 
 
 def image_features(image28: np.ndarray) -> np.ndarray:
@@ -103,10 +106,17 @@ def probability_features(probabilities: np.ndarray) -> np.ndarray:
     return np.stack([confidence, top - second, entropy], axis=1).astype(np.float32)
 
 
-def features(images28: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) images and their (n, k) probabilities -> (n, len(FEATURES)) float32."""
+def features(images28: np.ndarray, probabilities: np.ndarray, with_detector: bool = True) -> np.ndarray:
+    """(n, 28, 28) images and their (n, k) probabilities -> (n, len(FEATURES)) float32. Without ``with_detector``
+    the detector's column is 0 (for decisions that do not read it); with it, an unusable detector file raises
+    ``ml.doubt.detector.DetectorFileError``."""
     images28 = np.asarray(images28)
     checks = (
         np.stack([image_features(image) for image in images28]) if len(images28) else np.zeros((0, len(IMAGE_FEATURES)))
     )
-    return np.concatenate([probability_features(probabilities), checks], axis=1).astype(np.float32)
+    detector = np.zeros((len(images28), 1), np.float32)
+    if with_detector and len(images28):
+        from ml.doubt.detector import shipped_detector
+
+        detector[:, 0] = shipped_detector().scores(images28)
+    return np.concatenate([probability_features(probabilities), checks, detector], axis=1).astype(np.float32)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.doubt.features import FEATURES, features
+from ml.doubt.features import DETECTOR_FEATURES, FEATURES, PROBABILITY_FEATURES, features
 from ml.doubt.material import DIGIT, Material, tuning_families
 from ml.doubt.scorer import DoubtSettings, Scorer
 
@@ -70,6 +70,16 @@ def fit_network(
     return tuple(float(v) for v in mean), tuple(float(v) for v in scale), layers
 
 
+def method_of(feature_names: tuple[str, ...]) -> str:
+    """The decision's method in words, from the features it reads."""
+    parts = ["input checks"]
+    if any(name in DETECTOR_FEATURES for name in feature_names):
+        parts.append("the not-a-digit detector")
+    if any(name in PROBABILITY_FEATURES for name in feature_names):
+        parts.append("the model's confidence")
+    return " + ".join(parts) + ", combined by a small network"
+
+
 def choose_threshold(validation_scores: np.ndarray, style_scores: np.ndarray) -> float:
     """The lowest threshold that refuses at most VALIDATION_REFUSED of the validation digits and STYLE_REFUSED of
     the other-style digits (a score at or above it refuses)."""
@@ -123,6 +133,7 @@ def fit_doubt(
         scale,
         layers,
         threshold=threshold,
+        method=method_of(feature_names),
         fitted_on={
             "validation_digits": int(len(validation_images)),
             "tuning_per_family": per_family,

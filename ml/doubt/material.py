@@ -23,13 +23,35 @@ from ml.doubt.drawing import (
     jitter_strokes,
     read_as_window,
 )
-from ml.doubt.templates import DIGITS_PLAIN, LETTERS, SHAPES, TUNING_LETTERS, TUNING_SHAPES, Template
+from ml.doubt.templates import (
+    DETECTOR_LETTERS,
+    DETECTOR_SHAPES,
+    DIGITS_PLAIN,
+    LETTERS,
+    SHAPES,
+    TUNING_LETTERS,
+    TUNING_SHAPES,
+    Template,
+)
 
 DIGIT = "digit"
 NOT_A_DIGIT = "not_a_digit"
 
 TUNING_FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "NimbusSans-Regular.otf")
 TUNING_SYMBOLS = "+=#@%*<>"
+DETECTOR_FONTS = (
+    *TUNING_FONTS,
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-ExtraLight.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "NimbusSans-Bold.otf",
+    "NimbusSans-Italic.otf",
+)
+"""The detector's fonts: the tuning fonts and their bold, light and slanted cuts (no held-out family)."""
+DETECTOR_PRINTED_LETTERS = "AEHKXkmwxPUVcrtuv"
+DETECTOR_SYMBOLS = TUNING_SYMBOLS + "$[]ΔΣΠπμλΦΨ"
 
 
 @dataclass(frozen=True)
@@ -210,4 +232,59 @@ def tuning_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[
         family("digits drawn", DIGIT, hand_drawn(DIGITS_PLAIN, tuple(DIGITS_PLAIN), aspect=(0.45, 0.9))),
         family("digits printed", DIGIT, printed("0123456789", TUNING_FONTS)),
         family("digits redrawn", DIGIT, redrawn_digits(digit_images, digit_labels)),
+    ]
+
+
+def low_resolution_digits(images28: np.ndarray, labels: np.ndarray) -> Callable[[np.random.Generator], tuple]:
+    """Training digits scanned coarsely (shrunk to 7-14 px and enlarged again, blurry), drawn on the canvas."""
+    from PIL import Image
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        index = int(rng.integers(len(images28)))
+        size = int(rng.integers(7, 15))
+        picture = Image.fromarray(images28[index].astype(np.float32), mode="F")
+        coarse = picture.resize((size, size), Image.Resampling.BOX).resize((28, 28), Image.Resampling.BILINEAR)
+        return digit_on_canvas(np.asarray(coarse), rng), int(labels[index])
+
+    return draw_one
+
+
+def sheared_digits(images28: np.ndarray, labels: np.ndarray) -> Callable[[np.random.Generator], tuple]:
+    """Training digits slanted either way (shear up to 0.45), thinner or thicker, some photographed."""
+    from PIL import Image
+
+    def draw_one(rng: np.random.Generator) -> tuple:
+        index = int(rng.integers(len(images28)))
+        shear = float(rng.uniform(-0.45, 0.45))
+        picture = Image.fromarray(images28[index].astype(np.float32), mode="F")
+        matrix = (1, shear, -14 * shear, 0, 1, 0)
+        sheared = picture.transform((28, 28), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
+        canvas = digit_on_canvas(np.asarray(sheared), rng, width_change=int(rng.integers(-3, 5)))
+        return maybe_photo(canvas, rng, 0.2), int(labels[index])
+
+    return draw_one
+
+
+def detector_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
+    """The families the not-a-digit detector learns from: the tuning families with a few more letters, shapes,
+    symbols and font cuts (none held out), and training digits redrawn, slanted and coarsely scanned.
+    ``digit_images`` are training digits only."""
+    thick = (8.0, 44.0)
+    return [
+        family("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, DETECTOR_LETTERS, widths=thick, aspect=(0.5, 1.3))),
+        family("letters printed", NOT_A_DIGIT, printed(DETECTOR_PRINTED_LETTERS, DETECTOR_FONTS, bold_share=0.3)),
+        family("symbols printed", NOT_A_DIGIT, printed(DETECTOR_SYMBOLS, DETECTOR_FONTS, bold_share=0.3)),
+        family("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, DETECTOR_SHAPES, widths=thick, aspect=(0.6, 1.4))),
+        family("scribbles", NOT_A_DIGIT, scribbles(photo_share=0.2)),
+        family("noise", NOT_A_DIGIT, pixel_noise()),
+        family("digit fragments", NOT_A_DIGIT, digit_fragments(digit_images)),
+        family(
+            "digits drawn",
+            DIGIT,
+            hand_drawn(DIGITS_PLAIN, tuple(DIGITS_PLAIN), widths=thick, slant=0.35, aspect=(0.4, 0.95)),
+        ),
+        family("digits printed", DIGIT, printed("0123456789", DETECTOR_FONTS, bold_share=0.3)),
+        family("digits redrawn", DIGIT, redrawn_digits(digit_images, digit_labels)),
+        family("digits slanted", DIGIT, sheared_digits(digit_images, digit_labels)),
+        family("digits coarse", DIGIT, low_resolution_digits(digit_images, digit_labels)),
     ]

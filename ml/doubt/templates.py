@@ -51,6 +51,10 @@ LETTERS: dict[str, Template] = {
     "x": [[(0.1, 0.3), (0.9, 1)], [(0.9, 0.3), (0.1, 1)]],
     "e": [[(0.1, 0.6), (0.9, 0.6), *_arc(0.5, 0.65, 0.42, 0.35, -10, 330, 10)[1:]]],
     "h": [[(0.15, 0), (0.15, 1)], [(0.15, 0.6), (0.45, 0.38), (0.8, 0.5), (0.85, 1)]],
+    "P": [[(0.1, 1), (0.1, 0)], [(0.1, 0), *_arc(0.45, 0.25, 0.45, 0.25, -90, 90, 7)[1:], (0.1, 0.5)]],
+    "U": [[(0.05, 0), (0.05, 0.6), *_arc(0.5, 0.6, 0.45, 0.4, 180, 0, 9)[1:], (0.95, 0)]],
+    "V": [[(0, 0), (0.5, 1), (1, 0)]],
+    "u": [[(0.1, 0.35), (0.1, 0.8), (0.35, 1), (0.8, 0.85)], [(0.85, 0.35), (0.85, 1)]],
 }
 """Letters that cannot pass for a digit (no O, I, l, Z, S, B, G, b, g, q, T: those look like 0, 1, 2, 5, 8, 6, 9, 7)."""
 
@@ -76,6 +80,10 @@ SHAPES: dict[str, Template] = {
     "check": [[(0, 0.55), (0.35, 0.95), (1, 0)]],
     "hash": [[(0.35, 0), (0.25, 1)], [(0.75, 0), (0.65, 1)], [(0, 0.33), (1, 0.33)], [(0, 0.67), (1, 0.67)]],
     "plus_in_box": [_polygon(4, 0.6, -45.0), [(0.5, 0.2), (0.5, 0.8)], [(0.2, 0.5), (0.8, 0.5)]],
+    "pentagon": [_polygon(5, 0.55, -90.0)],
+    "house": [[(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.1, 0.45), (0.5, 0), (0.9, 0.45)]],
+    "hourglass": [[(0.1, 0), (0.9, 0), (0.1, 1), (0.9, 1), (0.1, 0)]],
+    "trapezoid": [[(0.25, 0.2), (0.75, 0.2), (1, 0.8), (0, 0.8), (0.25, 0.2)]],
 }
 """Shapes a person doodles (no circle or ellipse alone: that is a fair 0)."""
 
@@ -129,6 +137,9 @@ a two-stroke 5, a straight-stemmed 9): held out of tuning."""
 TUNING_LETTERS = ("A", "E", "H", "K", "X", "k", "m")
 HELD_OUT_LETTERS = ("F", "M", "N", "W", "R", "L", "Y", "w", "x", "e", "h")
 TUNING_SHAPES = ("square", "triangle", "star", "cross")
+DETECTOR_LETTERS = (*TUNING_LETTERS, "P", "U", "V", "u")
+"""The detector's drawn letters: the tuning ones and a few more, none of them held out."""
+DETECTOR_SHAPES = (*TUNING_SHAPES, "pentagon", "house", "hourglass", "trapezoid")
 HELD_OUT_SHAPES = (
     "rectangle",
     "hexagon",

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ml.doubt.features import FEATURES, IMAGE_FEATURES
+from ml.doubt.detector import detector_available
+from ml.doubt.features import FEATURES, MODEL_FREE_FEATURES
 from ml.doubt.scorer import DoubtSettings, Scorer
 
 logger = logging.getLogger(__name__)
@@ -79,14 +80,20 @@ class DoubtJudge:
         self._scorer = None if self.settings is None else Scorer(self.settings)
 
     def _choose_settings(self, stored: dict) -> tuple[DoubtSettings | None, bool]:
+        self.detector_missing = False
         if stored:
             try:
                 settings = DoubtSettings.from_dict(stored)
-                return settings, True
+                if not settings.uses_detector or detector_available():
+                    return settings, True
+                self.detector_missing = True
             except (KeyError, TypeError, ValueError) as error:
                 logger.info("The model card's doubt entry is unusable (%s); using the default.", error)
         if not self.digits:
             return None, False  # input checks are for digits: other classes get only the confidence floor
+        if default_settings().uses_detector and not detector_available():
+            self.detector_missing = True
+            return None, False  # the default reads the detector: without its file only the floor is left
         return default_settings(), False
 
     @property
@@ -95,9 +102,14 @@ class DoubtJudge:
         if self.calibrated and self.settings is not None:
             method, threshold = self.settings.method, self.settings.threshold
             return f"Not-a-digit decision fitted for this model ({method}; threshold {threshold:.3f})."
+        if self.detector_missing:
+            return (
+                "Not-a-digit decision uncalibrated: the not-a-digit detector file is damaged or missing (reinstall "
+                f"Digit Lab), so only a floor of {DEFAULT_CONFIDENCE_FLOOR:.0%} on the top probability is used."
+            )
         if self.settings is not None:
             return (
-                "Not-a-digit decision uncalibrated: Digit Lab's default input checks and a floor of "
+                "Not-a-digit decision uncalibrated: Digit Lab's default input checks and detector and a floor of "
                 f"{DEFAULT_CONFIDENCE_FLOOR:.0%} on the top probability, not fitted for this model."
             )
         return (
@@ -178,6 +190,6 @@ def default_settings() -> DoubtSettings:
     from ml.doubt.default_checks import INPUT_CHECKS
 
     settings = DoubtSettings.from_dict(INPUT_CHECKS)
-    if settings.uses_probabilities or not set(settings.feature_names) <= set(IMAGE_FEATURES):
+    if settings.uses_probabilities or not set(settings.feature_names) <= set(MODEL_FREE_FEATURES):
         raise ValueError("the default input checks must not read a model's probabilities")
     return settings

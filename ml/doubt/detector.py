@@ -1,0 +1,159 @@
+"""The not-a-digit detector: a small CNN that tells digits from non-digits on the 28x28 a classifier sees, learnt
+from generated non-digits (outlier exposure) by ``tools/fit_doubt_detector.py``. It is independent of any
+classifier, ships as numbers in ``assets/models/digitlab-doubt-detector.npz`` (checked against its SHA-256 before
+it is read, never unpickled) and runs in numpy: well under a millisecond per image."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ml.assets import asset_path
+from ml.data.sources import sha256_of
+from ml.doubt.detector_digest import DETECTOR_SHA256
+from ml.errors import ModelFileError
+
+logger = logging.getLogger(__name__)
+
+DETECTOR_FILE = "digitlab-doubt-detector.npz"
+CONV_CHANNELS = (16, 32, 48)  # three 3x3 'same' conv layers, each ReLU then 2x2 max pooling: 28 -> 14 -> 7 -> 3
+HIDDEN_UNITS = 32
+MAX_FILE_BYTES = 1 << 20  # the shipped file holds about 130 KB
+SCORE_LIMIT = 30.0  # logits are clipped to +-this (a fair "surely" either way)
+
+
+def layer_shapes() -> dict[str, tuple[int, ...]]:
+    """Every array the detector file must hold, with its shape."""
+    shapes, channels = {}, 1
+    for index, width in enumerate(CONV_CHANNELS, start=1):
+        shapes[f"conv{index}_kernel"], shapes[f"conv{index}_bias"] = (3, 3, channels, width), (width,)
+        channels = width
+    flat = 3 * 3 * channels
+    shapes.update({"dense_kernel": (flat, HIDDEN_UNITS), "dense_bias": (HIDDEN_UNITS,)})
+    shapes.update({"score_kernel": (HIDDEN_UNITS, 1), "score_bias": (1,)})
+    return shapes
+
+
+def build_keras_network():
+    """The detector as a Keras network of the same layers (for training it; ``tools/fit_doubt_detector.py``)."""
+    import keras
+
+    layers = [keras.Input((28, 28, 1))]
+    for index, width in enumerate(CONV_CHANNELS, start=1):
+        layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{index}")]
+        layers += [keras.layers.MaxPooling2D(2)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(HIDDEN_UNITS, activation="relu", name="dense")]
+    layers += [keras.layers.Dropout(0.2), keras.layers.Dense(1, name="score")]
+    return keras.Sequential(layers)
+
+
+class DetectorFileError(ModelFileError):
+    """The detector file is missing, damaged or altered."""
+
+
+class Detector:
+    """Scores (n, 28, 28) white-on-black images in [0, 1]: the logit of "not a digit" (above 0: rather not)."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        shapes = layer_shapes()
+        if set(weights) != set(shapes):
+            raise DetectorFileError("The not-a-digit detector file holds other layers than Digit Lab's detector.")
+        for name, shape in shapes.items():
+            array = np.asarray(weights[name])
+            if array.shape != shape or array.dtype.kind != "f" or not np.isfinite(array).all():
+                raise DetectorFileError(f"The not-a-digit detector's {name} is not a finite {shape} array.")
+        self._weights = {name: np.asarray(weights[name], np.float32) for name in shapes}
+
+    def features(self, images28: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) -> (n, HIDDEN_UNITS): the hidden layer before the score."""
+        values = np.clip(np.asarray(images28, np.float32), 0.0, 1.0).reshape(-1, 28, 28, 1)
+        for index in range(1, len(CONV_CHANNELS) + 1):
+            values = _max_pool(
+                _relu(_conv3x3(values, self._weights[f"conv{index}_kernel"], self._weights[f"conv{index}_bias"]))
+            )
+        flat = values.reshape(len(values), -1)
+        return _relu(flat @ self._weights["dense_kernel"] + self._weights["dense_bias"])
+
+    def scores(self, images28: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) -> (n,) float32 logits of "not a digit"."""
+        if not len(images28):
+            return np.zeros(0, np.float32)
+        rows = [self._score(images28[start : start + 2048]) for start in range(0, len(images28), 2048)]
+        return np.concatenate(rows)
+
+    def _score(self, images28: np.ndarray) -> np.ndarray:
+        logits = self.features(images28) @ self._weights["score_kernel"] + self._weights["score_bias"]
+        return np.clip(logits[:, 0], -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
+
+
+def _relu(values: np.ndarray) -> np.ndarray:
+    return np.maximum(values, 0.0)
+
+
+def _conv3x3(values: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """A 3x3 convolution with 'same' padding, as Keras's Conv2D computes it (NHWC, kernel (3, 3, in, out))."""
+    count, height, width, channels = values.shape
+    padded = np.pad(values, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    columns = np.concatenate(
+        [padded[:, row : row + height, column : column + width, :] for row in range(3) for column in range(3)], axis=-1
+    )
+    return columns @ kernel.reshape(9 * channels, -1) + bias
+
+
+def _max_pool(values: np.ndarray) -> np.ndarray:
+    """2x2 max pooling with Keras's 'valid' padding (an odd last row or column is dropped)."""
+    count, height, width, channels = values.shape
+    values = values[:, : height // 2 * 2, : width // 2 * 2, :]
+    return values.reshape(count, height // 2, 2, width // 2, 2, channels).max(axis=(2, 4))
+
+
+def detector_path() -> Path:
+    """Where the shipped detector lies."""
+    return asset_path("models", DETECTOR_FILE)
+
+
+def read_detector(path: Path, expected_sha256: str | None = DETECTOR_SHA256) -> Detector:
+    """Read a detector file: its size and SHA-256 are checked before numpy parses it, and pickled objects are
+    refused. Raises :class:`DetectorFileError` with a one-line message."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise DetectorFileError(
+            f"The not-a-digit detector file {path.name} cannot be read ({error.strerror})."
+        ) from error
+    if not path.is_file() or size > MAX_FILE_BYTES:
+        raise DetectorFileError(f"The not-a-digit detector file {path.name} is not a detector Digit Lab shipped.")
+    if expected_sha256 is not None and sha256_of(path) != expected_sha256:
+        raise DetectorFileError(
+            f"The not-a-digit detector file {path.name} has been altered or damaged (its SHA-256 differs from the one "
+            "Digit Lab shipped); reinstall Digit Lab."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            weights = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise DetectorFileError(f"The not-a-digit detector file {path.name} is damaged ({error}).") from error
+    return Detector(weights)
+
+
+@lru_cache(maxsize=1)
+def shipped_detector() -> Detector:
+    """The shipped detector, read and checked once per process (raises DetectorFileError when unusable)."""
+    return read_detector(detector_path())
+
+
+def detector_available() -> bool:
+    """Whether the shipped detector can be used (a damaged file is logged once and the decisions go without it)."""
+    try:
+        shipped_detector()
+    except DetectorFileError as error:
+        if not getattr(detector_available, "_logged", False):
+            logger.warning("%s", error)
+            detector_available._logged = True  # type: ignore[attr-defined]
+        return False
+    return True

@@ -1,0 +1,196 @@
+"""Train Digit Lab's not-a-digit detector (outlier exposure) and ship it as assets/models/digitlab-doubt-detector.npz,
+its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions that read it
+(tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_tflite.py).
+
+    nice python tools/fit_doubt_detector.py [--per-family 4000] [--digits-per-family 3000] [--epochs 8] [--jobs 2]
+
+Positives: MNIST training digits (never validation or test digits) and the detector families' digits (drawn,
+printed, redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families). Negatives: its letters,
+symbols, shapes, scribbles, noise and mixed digit fragments. Nothing of the held-out benchmark (bench/doubt_heldout.py:
+its letters, fonts, shapes, seeds, MNIST test) is drawn. Material is cached under /tmp (seeded, so a rerun reuses
+it). The printed figures come from material drawn with other seeds and from MNIST validation digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHUNK = 500
+SEED = 7
+MATERIAL_SEED = 20_000  # chunk seeds 20,000 + 100 * family + chunk; the check material 29,000 + family
+CHECK_SEED = 29_000
+DIGEST = ROOT / "ml" / "doubt" / "detector_digest.py"
+
+_families = None
+
+
+def _family_list():
+    global _families
+    if _families is None:
+        from ml.data.datasets import load_mnist
+        from ml.doubt.material import detector_families
+
+        mnist = load_mnist(seed=2)
+        _families = detector_families(mnist.x_train.reshape(-1, 28, 28), mnist.y_train)
+    return _families
+
+
+def _draw_chunk(task: tuple[int, int, int, str]) -> str:
+    index, seed, count, path = task
+    if not os.path.exists(path):
+        material = _family_list()[index].make(count, seed)
+        temporary = path + ".part.npz"
+        np.savez(temporary, images=material.images.astype(np.float32), blank=np.int64(material.blank))
+        os.replace(temporary, path)
+    return path
+
+
+def draw_material(per_kind: dict[str, int], seed_base: int, jobs: int, cache: Path) -> dict[str, np.ndarray]:
+    """Every detector family's images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes."""
+    from ml.doubt.material import DIGIT
+
+    families = _family_list()
+    tasks = []
+    for index, family in enumerate(families):
+        count = per_kind["digit" if family.kind == DIGIT else "other"]
+        for chunk in range(0, count, CHUNK):
+            seed = seed_base + 100 * index + chunk // CHUNK
+            size = min(CHUNK, count - chunk)
+            tasks.append((index, seed, size, str(cache / f"{index:02d}-{seed}-{size}.npz")))
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        paths = pool.map(_draw_chunk, tasks, chunksize=1)
+    material: dict[str, list] = {family.name: [] for family in families}
+    for (index, *_), path in zip(tasks, paths, strict=True):
+        with np.load(path) as archive:
+            material[families[index].name].append(archive["images"])
+    return {name: np.concatenate(parts) for name, parts in material.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-family", type=int, default=4000, help="non-digit drawings per family")
+    parser.add_argument("--digits-per-family", type=int, default=3000, help="digit drawings per digit family")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=2, help="processes drawing the material")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/digitlab-doubt-detector"))
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    from ml.data.datasets import load_mnist
+    from ml.doubt.material import DIGIT
+
+    started = time.perf_counter()
+    per_kind = {"digit": args.digits_per_family, "other": args.per_family}
+    material = draw_material(per_kind, MATERIAL_SEED, args.jobs, args.cache)
+    check = draw_material({"digit": 500, "other": 500}, CHECK_SEED, args.jobs, args.cache)
+    kinds = {family.name: family.kind for family in _family_list()}
+    counts = ", ".join(f"{name} {len(images)}" for name, images in material.items())
+    print(f"material drawn in {time.perf_counter() - started:.0f} s: {counts}")
+
+    mnist = load_mnist(seed=2)
+    train_digits = mnist.x_train.reshape(-1, 28, 28).astype(np.float32)
+    images, targets, weights = [train_digits], [np.zeros(len(train_digits))], [np.full(len(train_digits), 1.0)]
+    digit_families = [name for name in material if kinds[name] == DIGIT]
+    other_families = [name for name in material if kinds[name] != DIGIT]
+    generated_digits = sum(len(material[name]) for name in digit_families)
+    for name in digit_families:  # the drawn digits weigh as much as all MNIST training digits together
+        images.append(material[name])
+        targets.append(np.zeros(len(material[name])))
+        weights.append(np.full(len(material[name]), len(train_digits) / generated_digits))
+    positives_weight = 2.0 * len(train_digits)
+    for name in other_families:  # each non-digit family weighs the same; the two classes weigh the same
+        images.append(material[name])
+        targets.append(np.ones(len(material[name])))
+        weights.append(np.full(len(material[name]), positives_weight / len(other_families) / len(material[name])))
+    x = np.concatenate(images)[..., None]
+    y = np.concatenate(targets).astype(np.float32)
+    w = np.concatenate(weights).astype(np.float32)
+    w /= w.mean()
+
+    from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
+
+    with native_chatter_filtered(configure_tensorflow_logging()):
+        import keras
+    keras.utils.set_random_seed(SEED)
+    from ml.doubt.detector import build_keras_network
+
+    network = build_keras_network()
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, args.epochs * (len(x) // 256 + 1))
+    network.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    )
+    trained = time.perf_counter()
+    network.fit(x, y, sample_weight=w, batch_size=256, epochs=args.epochs, shuffle=True, verbose=2)
+    print(f"trained in {time.perf_counter() - trained:.0f} s on {len(x)} images ({int(y.sum())} not digits)")
+
+    weights_out = {}
+    for layer in network.layers:
+        if layer.name.startswith(("conv", "dense", "score")):
+            kernel, bias = layer.get_weights()
+            weights_out[f"{layer.name}_kernel"] = kernel.astype(np.float32)
+            weights_out[f"{layer.name}_bias"] = bias.astype(np.float32)
+    target = ROOT / "assets" / "models" / "digitlab-doubt-detector.npz"
+    np.savez(target, **weights_out)
+
+    from ml.doubt.detector import read_detector
+
+    detector = read_detector(target, expected_sha256=None)
+    validation = mnist.x_val.reshape(-1, 28, 28).astype(np.float32)
+    keras_scores = np.asarray(network.predict(validation[:512, ..., None], verbose=0))[:, 0]
+    numpy_scores = detector.scores(validation[:512])
+    print(f"numpy forward pass against Keras: max |difference| {np.abs(keras_scores - numpy_scores).max():.2e}")
+    figures = check_figures(detector, validation, check, kinds)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    write_digest(digest, figures)
+    params = sum(int(np.prod(value.shape)) for value in weights_out.values())
+    print(f"{target.relative_to(ROOT)}: {target.stat().st_size} bytes, {params} parameters, SHA-256 {digest}")
+    print(json.dumps(figures, indent=1))
+    return 0
+
+
+def check_figures(detector, validation: np.ndarray, check: dict[str, np.ndarray], kinds: dict[str, str]) -> dict:
+    """AUROC and refusals on check material (other seeds) at the logit that refuses 1 % of MNIST validation digits."""
+    from sklearn.metrics import roc_auc_score
+
+    from ml.doubt.material import DIGIT
+
+    validation_scores = detector.scores(validation)
+    threshold = float(np.quantile(validation_scores, 0.99))
+    scores = {name: detector.scores(images) for name, images in check.items()}
+    digits = np.concatenate([validation_scores] + [s for n, s in scores.items() if kinds[n] == DIGIT])
+    others = np.concatenate([s for n, s in scores.items() if kinds[n] != DIGIT])
+    auroc = roc_auc_score(np.r_[np.zeros(len(digits)), np.ones(len(others))], np.r_[digits, others])
+    refused = {name: round(float((values >= threshold).mean()), 4) for name, values in scores.items()}
+    return {
+        "check_auroc": round(float(auroc), 4),
+        "logit_refusing_1pct_validation": round(threshold, 3),
+        "refused": refused,
+    }
+
+
+def write_digest(digest: str, figures: dict) -> None:
+    text = (
+        '"""The shipped not-a-digit detector\'s SHA-256 and figures, written by tools/fit_doubt_detector.py (do not '
+        'edit)."""\n\n# ruff: noqa: E501\n'
+        f'DETECTOR_SHA256 = "{digest}"\n'
+        f"DETECTOR_FIGURES: dict = {json.dumps(figures)}\n"
+    )
+    DIGEST.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
