@@ -9,6 +9,9 @@ second (the in-memory path read its images before); the 10k comparison alternate
 this run and quotes medians and their ratios, also of the whole run (read, train one epoch, test).
 
     python bench/bench_streaming.py [--sizes 10000,50000,200000] [--in-memory-sizes 10000,50000] [--rounds 3]
+
+``--evaluate`` instead evaluates the bundled model on every image of each folder (``digitlab evaluate --dataset
+FOLDER``'s path, streamed, against reading the folder into memory first) and prints peak RSS and time.
 """
 
 from __future__ import annotations
@@ -57,6 +60,23 @@ print(json.dumps({
 """
 
 
+EVALUATE_CHILD = """
+import json, sys, time
+from ml.evaluation.run import evaluate
+from ml.evaluation.sets import load_evaluation_set
+from ml.evaluation.streamed import evaluate_folder_stream, open_folder_stream
+from ml.models.files import load_model
+from ml.assets import bundled_model_path
+path, folder = sys.argv[1], sys.argv[2]
+loaded = load_model(bundled_model_path())
+started = time.perf_counter()
+if path == "streamed":
+    evaluation = evaluate_folder_stream(loaded, open_folder_stream(folder, loaded))
+else:
+    evaluation = evaluate(loaded, load_evaluation_set(folder, loaded))
+print(json.dumps({"seconds": time.perf_counter() - started, "accuracy": evaluation.report.accuracy,
+                  "n": int(evaluation.report.n)}))
+"""
 PATHS = ("streamed", "streamed-processes", "in-memory")  # threads decode, reader processes decode, read first
 
 
@@ -98,11 +118,11 @@ def write_folders(root: Path, sizes: list[int]) -> dict[int, Path]:
     return folders
 
 
-def run_child(path: str, folder: Path, epochs: int = 1, cache: str = "none") -> dict:
-    """Train one epoch in a child process; its report plus its peak RSS (MB) from ``wait4``."""
+def run_child(path: str, folder: Path, epochs: int = 1, cache: str = "none", code: str = CHILD) -> dict:
+    """Train one epoch (or evaluate) in a child process; its report plus its peak RSS (MB) from ``wait4``."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        command = [sys.executable, "-c", CHILD, path, str(folder), str(epochs), cache]
+        command = [sys.executable, "-c", code, path, str(folder), str(epochs), cache]
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         out.seek(0)
@@ -121,19 +141,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of both paths on the smallest folder")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (the last one's throughput is shown)")
     parser.add_argument("--cache", default="none", help="streamed runs' --cache: none (default), auto or memory")
+    parser.add_argument("--paths", default=",".join(PATHS), help="which of the ways to run (comma-separated)")
+    parser.add_argument("--evaluate", action="store_true", help="evaluate the bundled model on each folder instead")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    if args.evaluate:
+        evaluate_folders(sizes, [int(size) for size in args.in_memory_sizes.split(",") if size])
+        return
     in_memory_sizes = [int(size) for size in args.in_memory_sizes.split(",") if size]
     with tempfile.TemporaryDirectory(prefix="digitlab-stream-bench-") as scratch:
         folders = write_folders(Path(scratch), sizes)
         smallest = min(sizes)
-        rounds: dict[str, list[dict]] = {path: [] for path in PATHS}
+        paths = [path for path in PATHS if path in args.paths.split(",")]
+        rounds: dict[str, list[dict]] = {path: [] for path in paths}
         for _ in range(args.rounds):
-            for path in PATHS:
+            for path in paths:
                 rounds[path].append(run_child(path, folders[smallest], args.epochs, args.cache))
         rows = []
         for size in sizes:
-            for path in PATHS:
+            for path in paths:
                 if path == "in-memory" and size not in in_memory_sizes:
                     continue
                 runs = rounds[path] if size == smallest else [run_child(path, folders[size], args.epochs, args.cache)]
@@ -176,6 +202,26 @@ def main() -> None:
         print(
             f"{smallest:,} images: {path} / in-memory training throughput {ratio:.3f} (first epoch), {last:.3f} "
             f"(last epoch), end-to-end time {total:.3f} (medians of {args.rounds} alternating runs)"
+        )
+
+
+def evaluate_folders(sizes: list[int], in_memory_sizes: list[int]) -> None:
+    """Peak RSS and time of evaluating the bundled model on every image of each folder, streamed or read first."""
+    with tempfile.TemporaryDirectory(prefix="digitlab-stream-bench-") as scratch:
+        folders = write_folders(Path(scratch), sizes)
+        rows = []
+        for size in sizes:
+            for path in ("streamed", "in-memory"):
+                if path == "in-memory" and size not in in_memory_sizes:
+                    continue
+                run = run_child(path, folders[size], code=EVALUATE_CHILD)
+                rows.append({"images": size, "path": path, **run})
+                print(json.dumps(rows[-1]), flush=True)
+    print("\n| images | evaluate | peak RSS | time | accuracy |\n|--:|---|--:|--:|--:|")
+    for row in rows:
+        print(
+            f"| {row['images']:,} | {row['path']} | {row['peak_rss_mb']:.0f} MB | {row['seconds']:.1f} s | "
+            f"{row['accuracy']:.2%} |"
         )
 
 
