@@ -1,0 +1,85 @@
+"""Tune the teach's settings without touching the benchmark's digits: samples *and* held-back digits of a style both
+come from MNIST's validation split (bench_teach.py measures on the test set, with other samples).
+
+Each variant: 5 samples per digit chosen with ``seed`` (seeds 1000+, never the benchmark's), 1,000 other validation
+digits of the style held back, and 2,000 further plain validation digits for forgetting. Prints one JSON line per
+variant: style accuracy before/after, plain-digit accuracy after, and the teach's wall time.
+
+    python tools/tune_teach.py outline:0 outline:0:keep_ink_levels=1 slant:1:average_last_epochs=4,epochs=12
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def parse_variant(text: str) -> tuple[str, int, dict]:
+    """``style:seed[:name=value,…]`` -> (style, seed, TeachSettings overrides); values are numbers (1/0 for yes/no)."""
+    style, seed, *rest = text.split(":")
+    overrides = {}
+    for pair in filter(None, (rest[0] if rest else "").split(",")):
+        name, value = pair.split("=")
+        overrides[name] = float(value) if "." in value or "e" in value else int(value)
+    return style, int(seed), overrides
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="+", help="style:seed[:setting=value,…], style outline or slant")
+    args = parser.parse_args()
+
+    from ml.assets import bundled_model_path
+    from ml.data.datasets import load_mnist
+    from ml.models.files import load_model
+    from ml.teach.styles import outline_digits, slanted_digits
+    from ml.teach.teaching import TEACH_AUGMENTATION, TeachSettings, accuracy, teach
+
+    styles = {"outline": outline_digits, "slant": slanted_digits}
+    mnist = load_mnist()
+    images, labels = mnist.x_val[..., 0], mnist.y_val.astype(np.int64)
+    for text in args.variants:
+        style_name, seed, overrides = parse_variant(text)
+        style = styles[style_name]
+        rng = np.random.default_rng(1000 + seed)
+        chosen = np.concatenate([rng.choice(np.flatnonzero(labels == d), 5, replace=False) for d in range(10)])
+        rest = np.setdiff1d(np.arange(len(labels)), chosen)
+        tune = np.random.default_rng(7).choice(rest, 1000, replace=False)
+        plain = np.setdiff1d(rest, tune)[:2000]
+        if "thickness_probability" in overrides:
+            probability = overrides.pop("thickness_probability")
+            overrides["augmentation"] = dataclasses.replace(TEACH_AUGMENTATION, thickness_probability=probability)
+        for name in ("keep_ink_levels", "freeze_batch_norm"):
+            if name in overrides:
+                overrides[name] = bool(overrides[name])
+        settings = TeachSettings(seed=seed, test_images=1, **overrides)
+        loaded = load_model(bundled_model_path())
+        started = time.perf_counter()
+        result = teach(
+            loaded, style(images[chosen]), labels[chosen], settings, held_back=(style(images[tune]), labels[tune])
+        )
+        wall = time.perf_counter() - started
+        row = {
+            "variant": text,
+            "style_before": result.record["samples_before"],
+            "style_after": result.record["samples_after"],
+            "plain_after": round(accuracy(loaded, images[plain], labels[plain], result.model), 5),
+            "teach_s": result.record["teach_seconds"],
+            "wall_s": round(wall, 1),
+        }
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
