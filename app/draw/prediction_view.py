@@ -165,6 +165,7 @@ class ProbabilityBars(pg.PlotWidget):
         self._fit_percent_ticks()
         plot.getViewBox().sigResized.connect(self._fit_percent_ticks)  # a signal, not a resizeEvent override
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self._brushes = {False: pg.mkBrush(OTHER_COLOR), True: pg.mkBrush(WINNER_COLOR)}
         self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
         plot.addItem(self._bars)
         self.setMinimumHeight(160)
@@ -230,13 +231,15 @@ class ProbabilityBars(pg.PlotWidget):
             raise ValueError(f"Expected {count} probabilities, got shape {values.shape}.")
         self._probabilities = values
         winner = int(np.argmax(values)) if probabilities is not None and count else -1
-        brushes = [pg.mkBrush(WINNER_COLOR if index == winner else OTHER_COLOR) for index in range(count)]
+        brushes = [self._brushes[index == winner] for index in range(count)]
         self._bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=values, brushes=brushes)
         for index, (label, value) in enumerate(zip(self._labels, values, strict=True)):
             label.setText("" if probabilities is None else format_probability(value))
             inside = value > 0.8  # a long bar carries its label inside, so it is never clipped
-            label.setAnchor((1, 0.5) if inside else (0, 0.5))
-            label.setColor(QColor("white") if inside else self._text_color)
+            if getattr(label, "inside", None) != inside:  # restyled only when it moves in or out (each call relays it)
+                label.inside = inside
+                label.setAnchor((1, 0.5) if inside else (0, 0.5))
+                label.setColor(QColor("white") if inside else self._text_color)
             label.setPos(float(value) - 0.015 if inside else float(value) + 0.015, index)
 
 
