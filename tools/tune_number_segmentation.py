@@ -37,7 +37,8 @@ GRID = {
     "wider_free": [1.2, 1.3, 1.4, 1.5, 1.6],
     "narrow_not_one": [0.0, 1.0, 3.0],
     "lone_margin": [0.0, 2.0, 4.0],
-    "doubt_weight": [0.0, 0.5, 1.0, 2.0, 4.0],
+    "doubt_weight": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0],
+    "doubt_floor": [1e-6, 1e-3, 0.01, 0.05, 0.2],
 }
 
 
@@ -85,7 +86,7 @@ def main() -> None:
         picture, _ = bench.compose_number([images[rng.choice(by_class[int(d)])] for d in truth], rng)
         ink = find_ink(picture)
         regions = component_regions(ink.soft_ink)
-        lattice = build_lattice(regions, digit_height(regions))
+        lattice = build_lattice(regions, digit_height(regions), cut_from=min(GRID["cut_from"]))
         probabilities = predictor.predict_batch(lattice.images)
         doubts = np.array([verdict.score for verdict in judge.judge_batch(lattice.images, probabilities)])
         cases.append((truth, lattice, probabilities, doubts if args.doubt else None))

@@ -44,14 +44,14 @@ CLASS_LOG_ASPECT = (
 class SegmentationWeights:
     """The search's constants (tuned on numbers composed of MNIST *training* digits, ``bench_numbers.py --tune``)."""
 
-    digit_bonus: float = 0.0
-    """Log-score added per digit read (each part adds a log-probability <= 0, so fewer parts gain by default)."""
+    digit_bonus: float = 0.5
+    """Log-score added per digit read: each part adds a log-probability <= 0, so fewer parts would gain by default."""
     aspect_weight: float = 1.0
     """Weight of the class's width prior, per squared spread beyond :attr:`aspect_free` spreads."""
     aspect_free: float = 1.0
     height_weight: float = 50.0
     """Weight of the squared shortfall of a part's height below :attr:`short_part` of the number's digit height."""
-    short_part: float = 0.7
+    short_part: float = 0.8
     cut_cost: float = 0.5
     """Log-score cost of each cut made inside a piece of ink."""
     crossing_cost: float = 0.0
@@ -67,15 +67,15 @@ class SegmentationWeights:
     """Cost of a part narrower than a third of the digit height read as anything but a "1"."""
     doubt_weight: float = 1.0
     """Weight of log(1 - the not-a-digit score) of a part, when a judge scores the parts."""
+    doubt_floor: float = 1e-6
+    """1 - the not-a-digit score counts at least this much (a judge's certainty need not rule a part out)."""
     lone_margin: float = 2.0
     """A single piece of ink is cut only when cutting wins by this much (a lone digit reads as it always did)."""
 
 
 DEFAULT_WEIGHTS = SegmentationWeights()
-CUTTABLE_ASPECT = 0.55
-"""Pieces wider than this share of the number's digit height get candidate cuts."""
-MAX_CUTS_PER_PIECE = 10
-NARROWEST_ATOM = 0.08
+MAX_CUTS_PER_PIECE = 5
+NARROWEST_ATOM = 0.12
 """Cuts are at least this share of the digit height apart and from a piece's edges."""
 WIDEST_PART = 1.6
 """A candidate part made of several atoms is at most this many digit heights wide."""
@@ -124,10 +124,16 @@ def digit_height(regions: Sequence[Region]) -> float:
     return float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
 
 
+def region_aspect(region: Region, typical: float) -> float:
+    """A piece of ink's width over its height (taken as at most 1.25 digit heights: digits on different baselines
+    that touch make a piece taller than any digit)."""
+    return region.width / max(min(region.height, 1.25 * typical), 1.0)
+
+
 def cut_columns(region: Region, typical: float) -> list[int]:
     """Candidate cut columns of a piece of ink: valleys of its column profile and of its upper and lower contours."""
     spacing = max(1, round(NARROWEST_ATOM * typical))
-    if region.width < CUTTABLE_ASPECT * typical or region.width <= 2 * spacing:
+    if region.width <= 2 * spacing:
         return []
     ink = region.ink > 0
     profile = np.convolve(region.ink.sum(axis=0), np.ones(3) / 3.0, mode="same")
@@ -170,13 +176,18 @@ def _valleys(signal: np.ndarray, spacing: int) -> list[int]:
     return valleys
 
 
-def build_lattice(regions: Sequence[Region], typical: float | None = None) -> Lattice:
-    """The atoms and candidate parts of a number's regions (left to right), each candidate as a 28x28."""
+def build_lattice(
+    regions: Sequence[Region], typical: float | None = None, cut_from: float = DEFAULT_WEIGHTS.cut_from
+) -> Lattice:
+    """The atoms and candidate parts of a number's regions (left to right), each candidate as a 28x28; only pieces
+    of ink wider than ``cut_from`` (:func:`region_aspect`) are cut."""
     typical = typical if typical is not None else digit_height(regions)
+    aspects = tuple(region_aspect(region, typical) for region in regions)
     atoms: list[Atom] = []
     crossing: list[float] = []
     for index, region in enumerate(regions):
-        columns = [0, *cut_columns(region, typical), region.width]
+        cuts = cut_columns(region, typical) if aspects[index] >= cut_from else []
+        columns = [0, *cuts, region.width]
         for start, stop in zip(columns[:-1], columns[1:], strict=True):
             if atoms:
                 same = atoms[-1].region == index
@@ -197,7 +208,6 @@ def build_lattice(regions: Sequence[Region], typical: float | None = None) -> La
             candidates.append(Candidate(first, stop, part[0], part[1]))
             images.append(image)
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.float32)
-    aspects = tuple(region.width / max(min(region.height, 1.25 * typical), 1.0) for region in regions)
     return Lattice(
         tuple(atoms), tuple(candidates), stacked, tuple(crossing), typical, len(regions), usual_width(regions), aspects
     )
@@ -256,7 +266,7 @@ def best_segmentation(
     ]
     if doubts is not None:
         scores = [
-            score + weights.doubt_weight * math.log(max(1.0 - float(doubt), 1e-6))
+            score + weights.doubt_weight * math.log(max(1.0 - float(doubt), weights.doubt_floor, 1e-9))
             for score, doubt in zip(scores, doubts, strict=True)
         ]
     ending: dict[int, list[int]] = {}
@@ -301,7 +311,7 @@ def segment(
 
     ``doubt(images, probabilities)``: each candidate's not-a-digit score in [0, 1], when a judge is at hand.
     """
-    lattice = build_lattice(regions, typical)
+    lattice = build_lattice(regions, typical, weights.cut_from)
     if not lattice.candidates:
         return [], np.zeros((0, 28, 28), dtype=np.float32), np.zeros((0, 0))
     probabilities = np.asarray(classify(lattice.images))

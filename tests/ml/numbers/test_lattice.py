@@ -1,0 +1,128 @@
+"""The recognition-driven segmentation with made-up classifiers: cuts, candidates and the dynamic program."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ml.numbers.lattice import (
+    DEFAULT_WEIGHTS,
+    build_lattice,
+    cut_columns,
+    digit_height,
+    segment,
+)
+from ml.numbers.segment import Region, component_regions, stroke_regions
+from ml.preprocess.pipeline import find_ink
+from tests.ml.numbers.pen import draw_number
+
+
+def ring(height: int, width: int, thickness: int = 4) -> np.ndarray:
+    """A "0"-like ring of ink (white on black)."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    centre_row, centre_column = (height - 1) / 2, (width - 1) / 2
+    outer = ((rows - centre_row) / (height / 2)) ** 2 + ((columns - centre_column) / (width / 2)) ** 2 <= 1
+    inner_height, inner_width = height / 2 - thickness, width / 2 - thickness
+    inner = ((rows - centre_row) / inner_height) ** 2 + ((columns - centre_column) / inner_width) ** 2 <= 1
+    return (outer & ~inner).astype(np.float32)
+
+
+def two_touching_rings() -> Region:
+    """Two rings side by side whose ink meets in a thin neck: one piece of ink holding two digits."""
+    ink = np.zeros((60, 76), dtype=np.float32)
+    ink[:, :40] = np.maximum(ink[:, :40], ring(60, 40))
+    ink[:, 36:] = np.maximum(ink[:, 36:], ring(60, 40))
+    return Region(0, 0, ink)
+
+
+def ring_classifier(images: np.ndarray) -> np.ndarray:
+    """Confident "0" for an image with one hole-like ring, unsure otherwise: the width of the ink in the 28x28
+    tells a single ring (about 2/3 of its height) from two side by side (wider than tall)."""
+    rows = []
+    for image in images:
+        columns = np.flatnonzero(image.max(axis=0) > 0.2)
+        lines = np.flatnonzero(image.max(axis=1) > 0.2)
+        aspect = (columns[-1] - columns[0] + 1) / (lines[-1] - lines[0] + 1)
+        row = np.full(10, 0.01)
+        if 0.5 <= aspect <= 0.9:
+            row[0] = 0.91  # one ring
+        else:
+            row[8] = 0.55  # two rings read as an unsure "8"
+            row[0] = 0.36
+        rows.append(row / row.sum())
+    return np.array(rows)
+
+
+def test_the_cut_candidates_include_the_neck_between_touching_digits():
+    region = two_touching_rings()
+    cuts = cut_columns(region, typical=60.0)
+    assert 0 < len(cuts) <= 5
+    assert any(34 <= cut <= 42 for cut in cuts)
+
+
+def test_touching_digits_are_cut_where_the_classifier_is_surest_and_read_whole_when_it_is_surer_whole():
+    region = two_touching_rings()
+    neighbour = Region(0, 100, ring(60, 40))  # a number: a lone piece of ink must win by a margin to be cut
+    parts, images, probabilities = segment([region, neighbour], ring_classifier)
+    assert len(parts) == 3 and images.shape == (3, 28, 28)
+    assert [int(np.argmax(row)) for row in probabilities] == [0, 0, 0]
+    left, right = parts[0].box, parts[1].box
+    assert left[1] + left[3] <= right[1] + 4 and 30 <= left[3] <= 44  # the cut is at the neck
+
+    def sure_whole(images: np.ndarray) -> np.ndarray:
+        rows = ring_classifier(images)
+        return np.where(rows.max(axis=1, keepdims=True) < 0.6, np.eye(10)[8] * 0.999 + 0.0001, rows)
+
+    whole, _, probabilities = segment([region, neighbour], sure_whole)
+    assert len(whole) == 2 and int(np.argmax(probabilities[0])) == 8  # the scores decide, not the shape alone
+
+
+def test_a_not_a_digit_score_can_overrule_a_confident_classifier():
+    region = two_touching_rings()
+    neighbour = Region(0, 100, ring(60, 40))
+
+    def always_sure(images: np.ndarray) -> np.ndarray:
+        return np.tile(np.eye(10)[0] * 0.999 + 0.0001, (len(images), 1))
+
+    def doubt(images: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        rows = ring_classifier(images)
+        return np.where(rows.max(axis=1) < 0.6, 0.95, 0.01)  # two rings in one part: surely not one digit
+
+    assert len(segment([region, neighbour], always_sure)[0]) == 2
+    assert len(segment([region, neighbour], always_sure, doubt=doubt)[0]) == 3
+
+
+def test_a_lone_piece_of_ink_is_cut_only_by_a_clear_margin():
+    region = two_touching_rings()
+    assert len(segment([region], ring_classifier, replace(DEFAULT_WEIGHTS, lone_margin=0.0))[0]) == 2
+    assert len(segment([region], ring_classifier, replace(DEFAULT_WEIGHTS, lone_margin=50.0))[0]) == 1
+
+
+def test_two_stroke_digits_and_numbers_of_every_length_keep_one_candidate_per_digit_whole():
+    for digits in ["45", "705", "4545", "93518", "260416"]:
+        image, strokes = draw_number(digits, [18.0] * (len(digits) - 1))
+        ink = find_ink(image)
+        for regions in (stroke_regions(ink.soft_ink, strokes), component_regions(ink.soft_ink)):
+            assert len(regions) == len(digits)  # the 4's and the 5's two strokes are one digit each
+            lattice = build_lattice(regions, digit_height(regions))
+            for index, region in enumerate(regions):
+                atoms = [i for i, atom in enumerate(lattice.atoms) if atom.region == index]
+                whole = [c for c in lattice.candidates if c.first == atoms[0] and c.stop == atoms[-1] + 1]
+                assert len(whole) == 1 and whole[0].box == (region.top, region.left, region.height, region.width)
+            assert len(lattice.images) == len(lattice.candidates)
+
+
+def test_the_program_reads_every_digit_of_a_number_once_left_to_right():
+    image, strokes = draw_number("260416", [30, 12, 25, 8, 20])
+    regions = stroke_regions(find_ink(image).soft_ink, strokes)
+
+    def by_width(images: np.ndarray) -> np.ndarray:
+        """A sure "1" for a narrow 28x28, a sure "3" for any other: a classifier with no opinion on segmentation."""
+        widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
+        return np.array([np.eye(10)[1 if width < 9 else 3] * 0.99 + 0.001 for width in widths])
+
+    parts, _, _ = segment(regions, by_width)
+    assert len(parts) == 6  # no part joins two pen-drawn digits apart, none is cut
+    lefts = [part.box[1] for part in parts]
+    assert lefts == sorted(lefts)
