@@ -7,10 +7,16 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 
 from app.common.evidence import AGAINST_COLOR, FOR_COLOR
 
-METHOD_NAMES = {"gradcam": "Grad-CAM", "integrated-gradients": "Integrated Gradients"}
+METHOD_NAMES = {
+    "gradcam": "Grad-CAM",
+    "guided-gradcam": "Guided Grad-CAM",
+    "integrated-gradients": "Integrated Gradients",
+}
 METHOD_TIPS = {
     "gradcam": "Grad-CAM on the last convolution layer: where the features that raised the class's score lie. "
     "Updates as you draw.",
+    "guided-gradcam": "Guided Grad-CAM: Grad-CAM's regions at the pixels' resolution (Grad-CAM times guided "
+    "backpropagation), so the evidence sits on the strokes. Updates as you draw.",
     "integrated-gradients": "Integrated Gradients from a black image in 32 steps: each pixel's share of the class's "
     "score. Computed when a stroke ends.",
 }

@@ -12,7 +12,11 @@ from ml.cli.predict import format_record as format_prediction
 from ml.cli.predict import load_model_or_exit, read_digit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
 
-METHOD_TITLES = {"gradcam": "Grad-CAM", "integrated-gradients": "Integrated Gradients"}
+METHOD_TITLES = {
+    "gradcam": "Grad-CAM",
+    "guided-gradcam": "Guided Grad-CAM",
+    "integrated-gradients": "Integrated Gradients",
+}
 
 
 class OverlayNames:
@@ -95,9 +99,9 @@ def check_request_or_exit(loaded, explainer, args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    if args.method == "gradcam" and not explainer.has_conv:
-        from ml.inspect.evidence import NO_CONV_MESSAGE
+    from ml.inspect.evidence import NEEDS_CONV, NO_CONV_MESSAGE
 
+    if args.method in NEEDS_CONV and not explainer.has_conv:
         print(
             f"error: {NO_CONV_MESSAGE.replace('Try Integrated Gradients', 'Try --method integrated-gradients')}",
             file=sys.stderr,

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="show which pixels pushed the decision, as overlay PNGs")
     explain.add_argument("images", nargs="+", metavar="IMAGE")
     explain.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
-    explain.add_argument("--method", choices=["gradcam", "integrated-gradients"], default="gradcam")
+    explain.add_argument("--method", choices=["gradcam", "guided-gradcam", "integrated-gradients"], default="gradcam")
     explain.add_argument(
         "--class", dest="class_index", type=int, metavar="K", help="explain class K (default: the winner)"
     )

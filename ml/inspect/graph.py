@@ -88,12 +88,13 @@ def shape_without_batch(tensor) -> tuple:
 class _Walker:
     """Calls every leaf operation of a model on real tensors and records what the network view shows."""
 
-    def __init__(self, model, fold: bool) -> None:
+    def __init__(self, model, fold: bool, guided: bool = False) -> None:
         import keras
 
         self.keras = keras
         self.model = model
         self.fold = fold
+        self.guided = guided
         self.towers = tower_of_operations(model)
         branches = ensemble_branches(model)
         self.tower_order = tower_names(len(branches))
@@ -158,6 +159,8 @@ class _Walker:
             return self._walk(operation, args[0])
         kwargs = {key: value for key, value in kwargs.items() if key != "training"}
         output = operation(*args, **kwargs)
+        if self.guided and _applies_relu(operation):
+            output = _guided_gradient(output)
         first = args[0] if args else None
         if id(operation) in self.heads:
             self._finish_head(operation, self.heads[id(operation)], first, output)
@@ -268,6 +271,25 @@ class _Walker:
         return [step for _, step in sorted(enumerate(self.steps), key=key)]
 
 
+def _applies_relu(operation) -> bool:
+    """A ReLU layer, an Activation("relu"), or a layer (conv, dense) whose own activation is ReLU."""
+    if type(operation).__name__ == "ReLU":
+        return True
+    return getattr(getattr(operation, "activation", None), "__name__", None) == "relu"
+
+
+def _guided_gradient(tensor):
+    """``tensor`` unchanged, but only positive gradients flow back through it: after a ReLU (whose own gradient keeps
+    the units that were on) this is guided backpropagation (Springenberg et al. 2015)."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def guided(values):
+        return tf.identity(values), lambda upstream: tf.nn.relu(upstream)
+
+    return guided(tensor)
+
+
 def _activation_name(operation) -> str:
     name = type(operation).__name__
     if name == "Activation":
@@ -279,6 +301,8 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def trace_model(model, inputs, fold: bool = True) -> Trace:
-    """Walk ``model`` on ``inputs`` (a batch tensor), keeping every layer's output; call inside a tf.function."""
-    return _Walker(model, fold).run(inputs)
+def trace_model(model, inputs, fold: bool = True, guided: bool = False) -> Trace:
+    """Walk ``model`` on ``inputs`` (a batch tensor), keeping every layer's output; call inside a tf.function.
+
+    ``guided``: gradients back through every ReLU are guided backpropagation's (the values are the same)."""
+    return _Walker(model, fold, guided).run(inputs)

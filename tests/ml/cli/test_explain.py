@@ -35,7 +35,7 @@ def read_json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.strip().splitlines()]
 
 
-@pytest.mark.parametrize("method", ["gradcam", "integrated-gradients"])
+@pytest.mark.parametrize("method", ["gradcam", "guided-gradcam", "integrated-gradients"])
 def test_explain_json_has_the_issues_format(tmp_path, capsys, digits, method):
     files, labels, _, _ = digits
     assert main(["explain", *files, "--json", "--method", method, "--out", str(tmp_path / "out")]) == 0

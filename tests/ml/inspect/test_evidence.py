@@ -1,4 +1,4 @@
-"""Evidence: Integrated Gradients' completeness, Grad-CAM near the ink, for / against, 8x8 models, messages."""
+"""Evidence: Integrated Gradients' completeness, (Guided) Grad-CAM near the ink, for / against, 8x8 models, messages."""
 
 from __future__ import annotations
 
@@ -49,18 +49,43 @@ def test_integrated_gradients_are_complete_on_single_tower_models(name, mnist_te
     assert attributions.values.sum() == pytest.approx(difference, rel=0.02, abs=1e-4)
 
 
-def test_gradcam_puts_most_positive_evidence_near_the_ink(bundled_explainer, mnist_test):
-    # The issue asks for 80 % within 2 px of the ink. Grad-CAM on these towers' last conv layer (7x7, after batch
-    # norm and ReLU) measures a median of about 58 % on MNIST test digits, against the 36 % of the image that lies
-    # within 2 px of ink: it also marks the empty regions that tell digits apart (a 0's hole, a 2's open top).
+def near_ink_shares(explainer, images, method) -> tuple[np.ndarray, np.ndarray]:
+    """Per digit: the share of the positive evidence within 2 px of the ink, and the share of the image there."""
     shares, areas = [], []
-    for image in mnist_test[0]:
-        evidence = bundled_explainer.explain(image, "gradcam")
+    for image in images:
+        evidence = explainer.explain(image, method)
         near = ndimage.distance_transform_edt(image <= 0) <= 2
         shares.append(evidence.positive[near].sum() / evidence.positive.sum())
         areas.append(near.mean())
-    assert np.median(shares) >= 0.5
-    assert np.mean(shares) >= 1.4 * np.mean(areas)
+    return np.asarray(shares), np.asarray(areas)
+
+
+def test_gradcam_puts_most_positive_evidence_near_the_ink(bundled_explainer, mnist_test):
+    # The issue asks for 80 % within 2 px of the ink; faithful Grad-CAM cannot give it here. On 1,000 MNIST test
+    # digits it measures a median of 64 % (bench_inspect), against the 37 % of the image within 2 px of ink. Not for
+    # want of resolution or a misplaced grid: the ink itself pooled to the same 7x7 grid and upsampled alike puts
+    # 92 % there. The mass off the ink is what the 7x7 features encode: the empty space beside a stroke that tells a
+    # 1 from a 7 or a 4, a 2's open top-left. The variants measured on the same digits (README, "Where the evidence
+    # lies") stay below 80 % too: bicubic 66 %, HiResCAM 73 %, LayerCAM 69 %, the conv's output before batch norm
+    # 70 %, Grad-CAM++ 50 %. Guided Grad-CAM (next test) reaches it.
+    shares, areas = near_ink_shares(bundled_explainer, mnist_test[0], "gradcam")
+    assert np.median(shares) >= 0.6  # these 40 digits: 65 %
+    assert np.mean(shares) >= 1.6 * np.mean(areas)
+
+
+def test_guided_gradcam_puts_at_least_80_percent_of_its_evidence_near_the_ink(bundled_explainer, mnist_test):
+    shares, _ = near_ink_shares(bundled_explainer, mnist_test[0], "guided-gradcam")
+    assert np.median(shares) >= 0.8 and np.mean(shares >= 0.8) >= 0.9  # 1,000 test digits: median 99 %
+
+
+def test_gradcam_gives_no_evidence_to_cells_the_classifier_never_reads(bundled_explainer, mnist_test):
+    # The towers' valid 2x2 pooling turns the last conv layer's 7x7 into 3x3: its last row and column (pixels 24-27)
+    # never reach the score, so Grad-CAM must not paint them (before, 14 % of its positive mass lay there).
+    for image in mnist_test[0][:10]:
+        evidence = bundled_explainer.explain(image, "gradcam")
+        assert evidence.positive[26:].max() == evidence.positive[:, 26:].max() == 0
+        assert evidence.negative[26:].max() == evidence.negative[:, 26:].max() == 0
+        assert evidence.positive[:22, :22].max() > 0
 
 
 def test_gradcam_of_the_ensemble_is_the_mean_of_its_towers(bundled_explainer, mnist_test):
@@ -75,7 +100,7 @@ def test_gradcam_of_the_ensemble_is_the_mean_of_its_towers(bundled_explainer, mn
 
 def test_another_class_gets_its_own_evidence_and_a_missing_class_is_refused(bundled_explainer, mnist_test):
     image = mnist_test[0][0]  # a 7
-    for method in ("gradcam", "integrated-gradients"):
+    for method in ("gradcam", "guided-gradcam", "integrated-gradients"):
         winner = bundled_explainer.explain(image, method)
         other = bundled_explainer.explain(image, method, class_index=1)
         assert winner.class_index == 7 and other.class_index == 1
@@ -93,12 +118,20 @@ def test_integrated_gradients_evidence_lies_on_the_ink(bundled_explainer, mnist_
     assert saliency(evidence).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_gradcam_on_a_model_without_conv_layers_says_why():
+@pytest.mark.parametrize("method", ["gradcam", "guided-gradcam"])
+def test_gradcam_on_a_model_without_conv_layers_says_why(method):
     explainer = Explainer(small_model("mlp"))
-    evidence = explainer.explain(np.ones((28, 28), np.float32) * 0.5, "gradcam")
+    evidence = explainer.explain(np.ones((28, 28), np.float32) * 0.5, method)
     assert not explainer.has_conv
     assert evidence.positive is None and evidence.negative is None and evidence.message == NO_CONV_MESSAGE
     assert saliency(evidence) is None
+
+
+def test_guided_gradcam_works_on_a_single_tower_conv_model(mnist_test):
+    explainer = Explainer(small_model("cnn3x3"))
+    evidence = explainer.explain(mnist_test[0][0], "guided-gradcam", class_index=7)
+    assert evidence.message is None and evidence.class_index == 7
+    assert evidence.positive.shape == (28, 28) and evidence.positive.max() + evidence.negative.max() > 0
 
 
 def test_an_8x8_models_evidence_lands_on_the_glyphs_square():
