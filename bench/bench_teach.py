@@ -11,7 +11,8 @@ model, MNIST replay, augmentation, batch-norm frozen.
 Printed per run and as medians over ``--runs`` runs (each with its own samples and seed):
 - style accuracy before / after on the held-back outline digits;
 - MNIST test accuracy before / after on the full test set (10,000 digits), and the drop in points;
-- wall time of the teach (the fine-tuning itself) and of the whole call (reading MNIST and the four measurements).
+- wall time of the teach (the fine-tuning itself) and of the whole call (reading MNIST and the four measurements),
+  with the whole call's CPU time (both cores: a figure the other jobs on a loaded machine do not inflate much).
 
     python bench/bench_teach.py [--runs 3] [--style outline|slant] [--held-back 2000] [--per-class 5] [--epochs N]
 """
@@ -59,11 +60,11 @@ def main() -> int:
         )
         samples = style(mnist.x_val[chosen, ..., 0])
         settings = TeachSettings(seed=run) if args.epochs is None else TeachSettings(seed=run, epochs=args.epochs)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = teach(
             loaded, samples, mnist.y_val[chosen].astype(np.int64), settings, held_back=(held_images, held_labels)
         )
-        whole = time.perf_counter() - started
+        whole, whole_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         record = result.record
         row = (
             record["samples_before"],
@@ -72,12 +73,13 @@ def main() -> int:
             record["test_after"],
             record["teach_seconds"],
             whole,
+            whole_cpu,
         )
         rows.append(row)
         print(
             f"run {run}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test {100 * row[2]:.2f} % -> "
             f"{100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach {row[4]:.0f} s, whole call "
-            f"{row[5]:.0f} s",
+            f"{row[5]:.0f} s ({row[6]:.0f} CPU s), load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     median = [statistics.median(column) for column in zip(*rows, strict=True)]
@@ -86,7 +88,7 @@ def main() -> int:
         f"median of {args.runs}: style {100 * median[0]:.1f} % -> {100 * median[1]:.1f} % "
         f"({args.held_back} held-back {args.style} digits, {args.per_class} samples per digit); MNIST test "
         f"{100 * median[2]:.2f} % -> {100 * median[3]:.2f} % (drop {100 * drop:.2f} points); teach "
-        f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({os.cpu_count()} CPUs)"
+        f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({median[6]:.0f} CPU s; {os.cpu_count()} CPUs)"
     )
     return 0
 

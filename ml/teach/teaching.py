@@ -55,8 +55,9 @@ class TeachSettings:
     freeze_batch_norm: bool = True
     elastic_alpha: float = 2.0
     """Strength of elastic distortions of the samples (pixels of displacement; 0: none)."""
-    keep_ink_levels: bool = False
-    """After augmenting, give each sample back its own pixel values (histogram matching): a crisp pen stays crisp."""
+    keep_ink_levels: bool = True
+    """After augmenting, give each sample back its own pixel values (histogram matching): a crisp pen stays crisp.
+    Tuned on MNIST's validation split (tools/tune_teach.py): outlines 94.3 -> 95.2 % mean of 3 sample draws."""
     average_last_epochs: int = 0
     """Average the weights at the end of this many last epochs (stochastic weight averaging; 0 or 1: the last)."""
 

@@ -99,6 +99,21 @@ def test_a_stop_asked_while_measuring_ends_the_teach_with_nothing(mnist):
     assert result.stopped and result.model is None and len(answers) == 2  # stopped within the test set's scoring
 
 
+def test_averaging_the_last_epochs_gives_the_mean_of_their_weights(mnist):
+    images, labels = _style_samples(mnist, 3)
+    stranger = _stranger()  # every teach starts from the same weights (teaching never changes them)
+
+    def weights(**settings) -> list[np.ndarray]:
+        result = teach(stranger, images, labels, TeachSettings(test_images=10, learning_rate=0.01, **settings))
+        return result.model.get_weights()
+
+    first, second = weights(epochs=1), weights(epochs=2)
+    averaged = weights(epochs=2, average_last_epochs=2)
+    assert not np.allclose(first[0], second[0])  # the epochs did move the weights
+    for mean, one, two in zip(averaged, first, second, strict=True):
+        np.testing.assert_allclose(mean, (one + two) / 2, rtol=1e-4, atol=1e-6)
+
+
 def test_matching_ink_levels_gives_each_image_its_references_values_in_its_own_order():
     rng = np.random.default_rng(0)
     references = (rng.random((3, 28, 28)) > 0.8).astype(np.float32)  # a crisp pen: 0 or 1
