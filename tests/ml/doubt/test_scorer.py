@@ -73,7 +73,7 @@ def test_the_threshold_survives_save_and_load(tmp_path):
     path = save_model(model, tmp_path / "judged.keras", ModelMetadata(doubt=settings.as_dict()))
     loaded = load_model(path)
     judge = DoubtJudge(loaded)
-    assert judge.calibrated and judge.settings == settings
+    assert judge.calibrated and judge.settings == settings and judge.settings.uses_detector
     assert judge.judge(np.zeros((28, 28), np.float32), np.full(10, 0.1)).threshold == 0.8125
 
 

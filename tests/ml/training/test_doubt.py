@@ -46,6 +46,7 @@ def test_a_run_fits_a_decision_that_its_card_carries(small_mnist, model, monkeyp
     fitted = run_doubt.fit_run_doubt(model, small_mnist, from_logits=False, temperature=1.3, streamed=False)
     settings = DoubtSettings.from_dict(fitted)
     assert settings.uses_probabilities and 0.5 <= settings.threshold < 1.0
+    assert settings.uses_detector and "not-a-digit detector" in settings.method
     assert settings.fitted_on["validation_digits"] == 1000
     assert settings.rates["validation digits"] <= 0.01  # 500 threshold digits: at most a few refused
     result = run_result(model, class_names=list(small_mnist.class_names), doubt=fitted)

@@ -1,0 +1,120 @@
+"""The not-a-digit detector: its numpy forward pass computes what Keras computes, the shipped file tells the tests'
+own shapes and scribbles from MNIST test digits, and a tampered, pickled, reshaped or missing file is refused with a
+clear message (the decisions then go without it)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ml.doubt import detector as detector_module
+from ml.doubt.detector import Detector, DetectorFileError, detector_path, layer_shapes, read_detector
+from ml.doubt.detector_digest import DETECTOR_FIGURES
+from ml.doubt.drawing import draw_strokes, read_as_window
+from ml.doubt.verdict import NOT_A_DIGIT, DoubtJudge
+from ml.models.metadata import ModelMetadata
+
+needs_detector = pytest.mark.skipif(not detector_path().is_file(), reason="the detector is not built yet")
+
+SQUARE = [[(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9), (0.1, 0.1)]]
+TRIANGLE = [[(0.5, 0.05), (0.95, 0.95), (0.05, 0.95), (0.5, 0.05)]]
+CROSS_IN_BOX = [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0, 0), (1, 1)], [(1, 0), (0, 1)]]
+SCRIBBLE = [[(0.1, 0.5), (0.3, 0.1), (0.45, 0.9), (0.6, 0.15), (0.75, 0.85), (0.9, 0.2), (0.2, 0.3), (0.85, 0.7)]]
+ZIGZAG = [[(0.0, 0.0), (0.2, 1.0), (0.4, 0.0), (0.6, 1.0), (0.8, 0.0), (1.0, 1.0)]]
+HATCHING = [[(0.0, y), (1.0, y + 0.1)] for y in (0.1, 0.3, 0.5, 0.7, 0.9)]
+
+
+def drawn(strokes, width: float) -> np.ndarray:
+    image = read_as_window(draw_strokes(strokes, width, box=(50, 40, 180, 200), smooth=False))
+    assert image is not None
+    return image
+
+
+def random_weights(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in layer_shapes().items()}
+
+
+def test_the_numpy_forward_pass_matches_keras():
+    import keras
+
+    from ml.doubt.detector import build_keras_network
+
+    weights = random_weights()
+    network = build_keras_network()
+    for layer in network.layers:
+        if f"{layer.name}_kernel" in weights:
+            layer.set_weights([weights[f"{layer.name}_kernel"], weights[f"{layer.name}_bias"]])
+    images = np.random.default_rng(1).random((6, 28, 28)).astype(np.float32)
+    expected = np.asarray(network(keras.ops.convert_to_tensor(images[..., None]), training=False))[:, 0]
+    assert np.abs(expected).max() < 30  # not clipped
+    assert np.allclose(Detector(weights).scores(images), expected, atol=1e-4)
+
+
+@needs_detector
+def test_the_shipped_detector_refuses_shapes_and_scribbles_and_accepts_mnist_test():
+    from ml.data.datasets import load_mnist
+
+    detector = read_detector(detector_path())
+    threshold = DETECTOR_FIGURES["logit_refusing_1pct_validation"]
+    others = np.stack([drawn(strokes, width) for strokes in (SQUARE, TRIANGLE, CROSS_IN_BOX, SCRIBBLE, ZIGZAG,
+                       HATCHING) for width in (14.0, 26.0)])  # fmt: skip
+    assert (detector.scores(others) >= threshold).mean() >= 0.75
+    digits = load_mnist().x_test[:1000].reshape(-1, 28, 28)
+    assert (detector.scores(digits) >= threshold).mean() <= 0.02
+
+
+@needs_detector
+def test_a_tampered_detector_file_is_refused_with_a_clear_message(tmp_path):
+    tampered = tmp_path / "detector.npz"
+    data = bytearray(detector_path().read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(DetectorFileError, match="altered or damaged.*reinstall"):
+        read_detector(tampered)
+
+
+def test_pickles_wrong_shapes_and_missing_files_are_refused(tmp_path):
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, **{**random_weights(), "conv1_bias": np.array([object()] * 16, dtype=object)})
+    with pytest.raises(DetectorFileError):
+        read_detector(pickled, expected_sha256=None)
+    reshaped = tmp_path / "reshaped.npz"
+    np.savez(reshaped, **{**random_weights(), "dense_kernel": np.zeros((10, 32), np.float32)})
+    with pytest.raises(DetectorFileError, match="dense_kernel"):
+        read_detector(reshaped, expected_sha256=None)
+    not_a_zip = tmp_path / "not.npz"
+    not_a_zip.write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(DetectorFileError, match="damaged"):
+        read_detector(not_a_zip, expected_sha256=None)
+    with pytest.raises(DetectorFileError, match="cannot be read"):
+        read_detector(tmp_path / "absent.npz")
+    good = tmp_path / "good.npz"
+    buffer = io.BytesIO()
+    np.savez(buffer, **random_weights())
+    good.write_bytes(buffer.getvalue())
+    assert zipfile.is_zipfile(good)
+    assert read_detector(good, expected_sha256=None).scores(np.zeros((2, 28, 28))).shape == (2,)
+
+
+@needs_detector
+def test_without_a_usable_detector_the_judge_falls_back_and_says_why(tmp_path, monkeypatch):
+    broken = tmp_path / "models" / detector_path().name
+    broken.parent.mkdir()
+    shutil.copyfile(detector_path(), broken)
+    broken.write_bytes(broken.read_bytes()[:-10])
+    monkeypatch.setattr(detector_module, "detector_path", lambda: broken)
+    detector_module.shipped_detector.cache_clear()
+    try:
+        judge = DoubtJudge(SimpleNamespace(metadata=ModelMetadata()))
+        assert not judge.calibrated and judge.settings is None
+        assert "damaged or missing" in judge.description
+        verdict = judge.judge(drawn(SQUARE, 20.0), np.full(10, 0.1))
+        assert verdict.status == NOT_A_DIGIT  # the confidence floor still refuses an undecided guess
+    finally:
+        detector_module.shipped_detector.cache_clear()
