@@ -108,6 +108,33 @@ def test_the_evidence_overlay_lies_on_the_ink(qtbot, window, dock):
     assert picture_positive[ink].mean() > picture_positive[~ink].mean()
 
 
+def test_guided_gradcam_from_the_method_picker_follows_the_drawing_and_sits_closer_on_the_strokes(qtbot, window, dock):
+    def on_ink(positive: np.ndarray) -> float:
+        ink = window.canvas.image_array().reshape(140, 2, 140, 2).mean(axis=(1, 3)) < 0.5
+        return float(positive[ink].sum() / positive.sum())
+
+    inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"])
+    gradcam_share = on_ink(dock.evidence_maps[0])
+    index = dock.evidence_bar.method_picker.findData("guided-gradcam")
+    assert dock.evidence_bar.method_picker.itemText(index) == "Guided Grad-CAM"
+    result = inspected(
+        qtbot,
+        dock,
+        lambda: dock.evidence_bar.method_picker.setCurrentIndex(index),
+        lambda r: r["evidence"] and r["evidence"]["method"] == "guided-gradcam",
+    )
+    assert result["evidence"]["class_index"] == 7 and window.canvas.overlay is not None
+    assert on_ink(dock.evidence_maps[0]) > gradcam_share
+    overlay = window.canvas.overlay
+    inspected(
+        qtbot,
+        dock,
+        lambda: draw(window, ONE),
+        lambda r: bool(r["evidence"]) and r["evidence"]["method"] == "guided-gradcam",
+    )
+    assert window.canvas.overlay != overlay  # live while drawing, not only at a stroke's end
+
+
 @pytest.mark.qt_log_ignore("This plugin does not support raise", "This plugin does not support grabbing the keyboard")
 def test_clicking_a_probability_bar_explains_that_class_until_the_winner_is_asked_for(qtbot, window, dock):
     inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"])
