@@ -1,10 +1,11 @@
-"""Look inside, timed: every layer's output for one drawing, Grad-CAM and Integrated Gradients, one image at a time.
+"""Look inside, timed: every layer's output for one drawing, (Guided) Grad-CAM and Integrated Gradients, one at a time.
 
 Each is also given as a ratio to one eager ``model(x)`` call measured in the same run, round-robin (one call of each
 per round), so machine noise hits all of them alike. Medians (p50) and p95 over the rounds, after warm-up calls.
 Uses the bundled model unless ``--model`` names another. Then, on ``--digits`` MNIST test digits, where the evidence
 for the winning class lies: the share of its positive mass within 2 px of the ink (the issue asks >= 80 % for
-Grad-CAM), beside the share of the image that lies there.
+Grad-CAM; bench_gradcam_variants.py says why Grad-CAM falls short and what each variant gives), beside the share of
+the image that lies there.
 
     python bench/bench_inspect.py [--model FILE] [--rounds 200] [--steps 64] [--digits 200]
 """
@@ -59,12 +60,14 @@ def main() -> None:
         "eager model(x)": lambda digit: model(tracer.model_input(digit), training=False),
         "all layer outputs (NetworkTracer.trace)": tracer.trace,
         "Grad-CAM (last conv layer, every tower)": lambda digit: explainer.explain(digit, "gradcam"),
+        "Guided Grad-CAM (Grad-CAM x guided backprop)": lambda digit: explainer.explain(digit, "guided-gradcam"),
         f"Integrated Gradients ({steps} steps, one batch)": lambda digit: explainer.explain(
             digit, "integrated-gradients", steps=steps
         ),
     }
     if not explainer.has_conv:
         del operations["Grad-CAM (last conv layer, every tower)"]
+        del operations["Guided Grad-CAM (Grad-CAM x guided backprop)"]
     times: dict[str, list[float]] = {name: [] for name in operations}
     for index, digit in enumerate(digits):
         for name, operation in operations.items():
@@ -89,7 +92,7 @@ def where_the_evidence_lies(explainer, digits: np.ndarray, steps: int) -> None:
     """Print the share of each method's positive evidence within 2 px of the ink (medians over the digits)."""
     from scipy import ndimage
 
-    methods = ["gradcam", "integrated-gradients"] if explainer.has_conv else ["integrated-gradients"]
+    methods = ["gradcam", "guided-gradcam", "integrated-gradients"] if explainer.has_conv else ["integrated-gradients"]
     shares: dict[str, list[float]] = {method: [] for method in methods}
     areas = []
     for digit in digits:
