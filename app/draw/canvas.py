@@ -161,6 +161,7 @@ class DrawingCanvas(QWidget):
         self._hover: QPointF | None = None
         self._cache: QImage | None = None
         self._document: QImage | None = None  # the committed drawing in document pixels (gray), for image_array
+        self._live_render: tuple[tuple, np.ndarray] | None = None  # image_array of the stroke in progress, by state
         self._overlay: QImage | None = None
         self._composite: QImage | None = None  # the cache with the overlay in it
         self._number_boxes: list[NumberBox] = []
@@ -277,11 +278,14 @@ class DrawingCanvas(QWidget):
             painter.end()
         if not self._live_points:
             return qimage_to_array(document)
-        painter = QPainter(image := document.copy())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        paint_stroke(painter, self._live_stroke())
-        painter.end()
-        return qimage_to_array(image)
+        state = (document, id(self._live_points), len(self._live_points), self._brush_size, self._live_erases)
+        if self._live_render is None or self._live_render[0] != state:  # asked again for the same state: no repaint
+            painter = QPainter(image := document.copy())
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            paint_stroke(painter, self._live_stroke())
+            painter.end()
+            self._live_render = (state, qimage_to_array(image))
+        return self._live_render[1].copy()
 
     def prediction_input(self) -> np.ndarray:
         """What to predict: an opened image's own pixels while nothing is drawn over it, else :meth:`image_array`."""
@@ -480,7 +484,7 @@ class DrawingCanvas(QWidget):
         self.changed.emit()
 
     def _push(self, drawing: Drawing) -> None:
-        self._document = None
+        self._document = self._live_render = None
         del self._history[self._position + 1 :]
         self._history.append(drawing)
         if len(self._history) > HISTORY_LIMIT:
@@ -489,7 +493,7 @@ class DrawingCanvas(QWidget):
 
     def _after_history_move(self) -> None:
         self._live_points = []
-        self._cache = self._document = None
+        self._cache = self._document = self._live_render = None
         self.update()
         self.history_changed.emit()
         self.changed.emit()

@@ -312,3 +312,22 @@ def test_a_stroke_in_progress_is_painted_over_the_committed_drawing_rendered_onc
     assert np.array_equal(canvas.image_array(), committed)
     canvas.clear()
     assert canvas.is_blank()
+
+
+def test_the_same_stroke_in_progress_asked_for_twice_is_painted_once(qtbot, canvas, monkeypatch):
+    import app.draw.canvas as canvas_module
+
+    painted = []
+    real_paint_stroke = canvas_module.paint_stroke
+    monkeypatch.setattr(canvas_module, "paint_stroke", lambda *args: painted.append(1) or real_paint_stroke(*args))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
+    qtbot.mouseMove(canvas, QPoint(120, 90))
+    first = canvas.image_array()
+    painted.clear()
+    second = canvas.image_array()  # the window predicts it, then the teaching room saves it: one rendering
+    assert painted == [] and np.array_equal(first, second) and second is not first
+    second[:] = 0.0  # a caller's copy: changing it changes nothing shown
+    assert np.array_equal(canvas.image_array(), first)
+    qtbot.mouseMove(canvas, QPoint(200, 200))
+    assert not np.array_equal(canvas.image_array(), first)  # the stroke grew: painted again
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
