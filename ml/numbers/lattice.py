@@ -54,9 +54,9 @@ class SegmentationWeights:
     short_part: float = 0.8
     cut_cost: float = 0.5
     """Log-score cost of each cut made inside a piece of ink."""
-    crossing_cost: float = 0.0
+    crossing_cost: float = 2.0
     """Log-score cost per unit of ink a cut crosses (the ink in the cut column as a share of the digit height)."""
-    merge_cost: float = 6.0
+    merge_cost: float = 3.0
     """Log-score cost of joining two separate pieces of ink into one digit."""
     cut_from: float = 0.75
     """Only pieces of ink wider than this share of the number's digit height are cut."""

@@ -34,13 +34,19 @@ def test_the_check_costs_next_to_nothing_for_a_lone_digit():
 
 
 class UniformScorer:
+    """Unsure of every digit: 0.3 for a "1" when the 28x28's ink is narrow, for a "2" otherwise, 0.1 elsewhere."""
+
     class_names = [str(i) for i in range(10)]
 
     def predict_one(self, image28):
-        return np.full(10, 0.1)
+        return self.predict_batch(np.asarray(image28)[np.newaxis])[0]
 
     def predict_batch(self, images28, batch_size=256, calibrated=True):
-        return np.full((len(images28), 10), 0.1)
+        rows = np.full((len(images28), 10), 0.7 / 9)
+        for row, image in zip(rows, images28, strict=True):
+            columns = np.flatnonzero(image.max(axis=0) > 0.2)
+            row[1 if columns[-1] - columns[0] < 9 else 2] = 0.3
+        return rows
 
 
 class Slot:
