@@ -36,13 +36,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ml.doubt.drawing import render_pen, smooth_stroke  # noqa: E402
 
 GAPS = {"wide": (8, 16), "medium": (3, 8), "narrow": (1, 3), "touching": (-1, 0)}
-"""Gaps between digits' ink, in MNIST pixels (a digit is about 20 tall): negative overlaps a pixel."""
+"""Gaps between digits' boxes, in MNIST pixels (a digit is about 20 tall). MNIST numbers' "touching" digits are slid
+together until their ink meets; the pen numbers' overlap their boxes by up to a twentieth of a height."""
+TOUCH_LEVEL = 0.3
+"""Ink above this level counts for touching (the reader's ink starts well below it)."""
 GAP_SHARES = {"wide": 0.3, "medium": 0.3, "narrow": 0.2, "touching": 0.2}
 ENLARGE = 3
 
 
 def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
-    """MNIST 28x28 digits side by side with uneven gaps, sizes and baselines; dark ink on light paper (uint8)."""
+    """MNIST 28x28 digits side by side with uneven gaps, sizes and baselines; dark ink on light paper (uint8).
+
+    A "touching" gap slides the next digit left until its ink meets its neighbour's (one piece of ink).
+    """
     glyphs = []
     for digit in digits:
         rows = np.flatnonzero(digit.max(axis=1) > 0.1)
@@ -50,24 +56,42 @@ def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[
         glyph = digit[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
         scale = float(rng.uniform(0.75, 1.25)) * ENLARGE
         size = (max(1, round(glyph.shape[1] * scale)), max(1, round(glyph.shape[0] * scale)))
-        glyphs.append(np.asarray(Image.fromarray(glyph.astype(np.float32), mode="F").resize(size, Image.BILINEAR)))
+        resized = Image.fromarray(glyph.astype(np.float32), mode="F").resize(size, Image.BILINEAR)
+        glyphs.append(np.clip(np.asarray(resized), 0, 1))
     kinds = list(rng.choice(list(GAP_SHARES), size=len(digits) - 1, p=list(GAP_SHARES.values())))
     height = max(glyph.shape[0] for glyph in glyphs)
     canvas_height = int(height * 1.6) + 40
-    lefts, x = [], 20
-    for index, glyph in enumerate(glyphs):
-        lefts.append(x)
+    tops = [(canvas_height - glyph.shape[0]) // 2 + round(float(rng.uniform(-0.2, 0.2)) * height) for glyph in glyphs]
+    width = sum(glyph.shape[1] for glyph in glyphs) + 16 * ENLARGE * len(glyphs) + 40
+    ink = np.zeros((canvas_height, width), dtype=np.float32)
+    x = 20
+    for index, (glyph, top) in enumerate(zip(glyphs, tops, strict=True)):
+        if index > 0:
+            kind = kinds[index - 1]
+            if kind == "touching":
+                x = _touching_left(ink, glyph, top, x)
+        area = ink[top : top + glyph.shape[0], x : x + glyph.shape[1]]
+        np.maximum(area, glyph, out=area)
         if index < len(kinds):
             low, high = GAPS[kinds[index]]
-            x += glyph.shape[1] + round(float(rng.uniform(low, high)) * ENLARGE)
-    width = x + glyphs[-1].shape[1] + 20
-    ink = np.zeros((canvas_height, width), dtype=np.float32)
-    for glyph, left in zip(glyphs, lefts, strict=True):
-        shift = round(float(rng.uniform(-0.2, 0.2)) * height)
-        top = (canvas_height - glyph.shape[0]) // 2 + shift
-        area = ink[top : top + glyph.shape[0], left : left + glyph.shape[1]]
-        np.maximum(area, np.clip(glyph, 0, 1), out=area)
-    return np.round((1.0 - ink) * 235 + 10).astype(np.uint8), kinds
+            x += glyph.shape[1] + (0 if kinds[index] == "touching" else round(float(rng.uniform(low, high)) * ENLARGE))
+    right = int(np.flatnonzero(ink.max(axis=0) > 0)[-1]) + 21
+    return np.round((1.0 - ink[:, :right]) * 235 + 10).astype(np.uint8), kinds
+
+
+def _touching_left(ink: np.ndarray, glyph: np.ndarray, top: int, left: int) -> int:
+    """The rightmost left edge at or before ``left`` where ``glyph``'s ink meets the ink already placed."""
+    placed = ink > TOUCH_LEVEL
+    grown = placed.copy()  # 8-neighbourhood: touching corners count
+    grown[1:] |= placed[:-1]
+    grown[:-1] |= placed[1:]
+    grown[:, 1:] |= grown[:, :-1].copy()
+    grown[:, :-1] |= grown[:, 1:].copy()
+    mask = glyph > TOUCH_LEVEL
+    for x in range(left, max(0, left - glyph.shape[1]), -1):
+        if np.any(grown[top : top + glyph.shape[0], x : x + glyph.shape[1]] & mask):
+            return x
+    return left
 
 
 # Pen-stroke digits in the unit square (x right, y down): this benchmark's own shapes, a style the reader never saw.
@@ -221,7 +245,9 @@ def main() -> None:
     images = images.astype(np.float32) / 255.0
     by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
     loaded = load_model(args.model or bundled_model_path())
-    predictor = Predictor(loaded)
+    from ml.doubt.verdict import DoubtJudge
+
+    predictor, judge = Predictor(loaded), DoubtJudge(loaded)  # the window reads numbers with the judge too
     print(f"model: {loaded.display_name} ({predictor.backend}); digits from MNIST {'train' if args.tune else 'test'}")
 
     rng = np.random.default_rng(args.seed)
@@ -231,7 +257,7 @@ def main() -> None:
         truth = random_labels(rng)
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
         picture, kinds = compose_number(digits, rng)
-        reading = read_number(picture, predictor)
+        reading = read_number(picture, predictor, judge=judge)
         mnist_results.append((truth, reading.number, kinds))
         if reading.number != truth and len(errors) < args.show_errors and "touching" not in kinds:
             errors.append((truth, reading.number, [str(kind) for kind in kinds]))
@@ -242,11 +268,11 @@ def main() -> None:
     for _ in range(args.numbers):
         truth = random_labels(rng)
         picture, strokes, kinds = pen_number(truth, rng)
-        reading = read_number(picture, predictor, strokes=strokes)
+        reading = read_number(picture, predictor, strokes=strokes, judge=judge)
         pen_results.append((truth, reading.number, kinds))
         if reading.number != truth and len(errors) < args.show_errors:
             errors.append((truth, reading.number, kinds))
-        pixel_results.append((truth, read_number(picture, predictor).number, kinds))
+        pixel_results.append((truth, read_number(picture, predictor, judge=judge).number, kinds))
     print_score("pen-stroke numbers, read by strokes (as the canvas)", score(pen_results))
     for error in errors:
         print("   ", error)
@@ -264,7 +290,7 @@ def main() -> None:
     for round_index in range(args.timing_rounds + 10):
         picture, singles = samples[round_index % len(samples)]
         start = time.perf_counter()
-        read_number(picture, predictor)
+        read_number(picture, predictor, judge=judge)
         middle = time.perf_counter()
         for single in singles:
             predictor.predict_one(to_mnist(single).image)
