@@ -1,10 +1,11 @@
 """Which pixels pushed the decision: Grad-CAM on the last conv layer, Guided Grad-CAM and Integrated Gradients, split
 for / against.
 
-Both differentiate the class score: the logit, or for an ensemble (which averages softmaxes and has no logits) the
+All differentiate the class score: the logit, or for an ensemble (which averages softmaxes and has no logits) the
 mean of its towers' logits; a log-probability would saturate (a black image already reads as "1" at p ≈ 1), leaving
 Integrated Gradients nothing to attribute. They run on the Keras model (TFLite has no gradients), in tf.functions
-built once.
+built once. Why Grad-CAM's evidence spreads beside the strokes and Guided Grad-CAM's does not: README, "Where the
+evidence lies" (bench/bench_gradcam_variants.py).
 """
 
 from __future__ import annotations
