@@ -14,7 +14,7 @@
 
     QT_QPA_PLATFORM=offscreen nice -n 10 python bench/bench_responsiveness.py [--preset cnn3x3] [--samples 12000]
         [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup | --startup-only]
-        [--draw-seconds 20 | --drawing-only]
+        [--draw-seconds 20 | --drawing-only] [--event-cost]
 
 Targets: stalls max <= 50 ms and p99 <= 20 ms; throughput ratio >= 0.95.
 """
@@ -306,6 +306,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--startup-only", action="store_true", help="measure start-up only, no training")
     parser.add_argument("--draw-seconds", type=float, default=20.0, help="drawing with Look inside open, per method")
     parser.add_argument("--drawing-only", action="store_true", help="measure drawing with Look inside only")
+    parser.add_argument(
+        "--event-cost", action="store_true", help="only the window thread's CPU per mouse move and per result shown"
+    )
     return parser.parse_args()
 
 
@@ -333,6 +336,9 @@ def main() -> int:
             flush=True,
         )
     if args.startup_only:
+        return 0
+    if args.event_cost:
+        measure_event_cost(folder)
         return 0
 
     from PySide6.QtCore import QSettings
@@ -488,6 +494,67 @@ def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -
         ),
         flush=True,
     )
+
+
+def measure_event_cost(folder: Path, repeats: int = 6) -> None:
+    """The window thread's CPU (load-independent) for each drawing event, without a model thread: a mouse move with
+    its repaint, and a prediction result (preprocessed as the worker would, random probabilities) shown with its
+    repaint, through every view connected to the results. Prints medians and p90s."""
+    import numpy as np
+    from PySide6.QtCore import QPointF, QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from ml.preprocess.pipeline import to_mnist
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(QSettings(str(folder / "events.ini"), QSettings.Format.IniFormat))
+    window.resize(1360, 860)
+    window.show()
+    app.processEvents()
+    canvas, generator, moves, shown = window.canvas, np.random.default_rng(0), [], []
+
+    def widget_point(x: float, y: float):
+        rect = canvas.document_rect()
+        return QPointF(rect.x() + x * rect.width() / 280, rect.y() + y * rect.height() / 280).toPoint()
+
+    def result_for(drawing: np.ndarray, request_id: int) -> dict:
+        prepared = to_mnist(drawing)
+        stages = [(stage.name, stage.image) for stage in prepared.stages]
+        verdict = {"status": "digit", "runner_up": None, "calibrated": True}
+        return {"request_id": request_id, "blank": prepared.blank, "reason": prepared.reason, "image": prepared.image,
+                "stages": stages, "model_view": None, "probabilities": generator.dirichlet(np.full(10, 0.2)),
+                "error": None, "number": None, "verdict": verdict, "final": True}  # fmt: skip
+
+    button, no_modifier = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    for _ in range(repeats):
+        for corners in DIGIT_STROKES:
+            points = stroke_points(corners)
+            QTest.mousePress(canvas, button, no_modifier, widget_point(*points[0]))
+            for index, point in enumerate(points[1:]):
+                started = time.thread_time()
+                QTest.mouseMove(canvas, widget_point(*point))
+                app.processEvents()
+                moves.append((time.thread_time() - started) * 1000.0)
+                if index % 4 == 3:  # about the rate predictions come back while drawing
+                    result = result_for(canvas.prediction_input(), 10**6 + len(shown))
+                    started = time.thread_time()
+                    window.models.prediction_finished.emit(result)
+                    app.processEvents()
+                    shown.append((time.thread_time() - started) * 1000.0)
+            QTest.mouseRelease(canvas, button, no_modifier, widget_point(*points[-1]))
+            app.processEvents()
+        canvas.clear()
+        app.processEvents()
+    print(
+        f"window thread's CPU per event: a mouse move with its repaint median {statistics.median(moves):.2f} ms "
+        f"(p90 {np.percentile(moves, 90):.2f}, {len(moves)} moves); a prediction shown with its repaint median "
+        f"{statistics.median(shown):.2f} ms (p90 {np.percentile(shown, 90):.2f}, {len(shown)} results)",
+        flush=True,
+    )
+    window.shutdown()
+    window.close()
 
 
 def measure_training(args: argparse.Namespace, panel, window) -> None:
