@@ -34,7 +34,7 @@ def test_the_check_costs_next_to_nothing_for_a_lone_digit():
 
 
 class UniformScorer:
-    """Unsure of every digit: 0.3 for a "1" when the 28x28's ink is narrow, for a "2" otherwise, 0.1 elsewhere."""
+    """0.9 for a "1" when the 28x28's ink is narrow, for a "2" otherwise (no model needed)."""
 
     class_names = [str(i) for i in range(10)]
 
@@ -42,10 +42,10 @@ class UniformScorer:
         return self.predict_batch(np.asarray(image28)[np.newaxis])[0]
 
     def predict_batch(self, images28, batch_size=256, calibrated=True):
-        rows = np.full((len(images28), 10), 0.7 / 9)
+        rows = np.full((len(images28), 10), 0.1 / 9)
         for row, image in zip(rows, images28, strict=True):
             columns = np.flatnonzero(image.max(axis=0) > 0.2)
-            row[1 if columns[-1] - columns[0] < 9 else 2] = 0.3
+            row[1 if columns[-1] - columns[0] < 9 else 2] = 0.9
         return rows
 
 
