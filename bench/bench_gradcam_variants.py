@@ -11,6 +11,7 @@ the bundled model on MNIST test digits. This measures, on the same digits and th
 - upsampling: bilinear (Digit Lab's), bicubic, nearest;
 - references that are no explanation at all: the ink itself average-pooled to the last conv layer's 7x7 grid and
   upsampled alike (what a 7x7 map that follows the ink can reach), and a uniform map (the share of the image there).
+Then how class-specific each map is: the median correlation between the maps for the predicted class and the runner-up.
 
     python bench/bench_gradcam_variants.py [--digits 1000] [--split test|train]
 """
@@ -166,7 +167,8 @@ def main() -> None:
         images = archive["x_test"][: args.digits] if args.split == "test" else archive["x_train"][-args.digits :]
     digits = images.astype(np.float32) / 255.0
     model = load_model(bundled_model_path()).model
-    classes = np.asarray(model.predict(digits[..., None], verbose=0, batch_size=250)).argmax(axis=1)
+    ranked = np.argsort(np.asarray(model.predict(digits[..., None], verbose=0, batch_size=250)), axis=1)
+    classes, runners_up = ranked[:, -1], ranked[:, -2]
     tensors = tower_tensors(model, digits, classes)
     near = np.stack([ndimage.distance_transform_edt(digit <= 0) <= 2 for digit in digits])
     towers = len(tensors["post"])
@@ -175,7 +177,9 @@ def main() -> None:
         matrix = upsampling_matrices(maps.shape[1])[how]
         return np.einsum("ih,nhw,jw->nij", matrix, maps, matrix)
 
-    def combined(kind: str, layer: str = "post", how: str = "bilinear", read_cells_only: bool = True) -> np.ndarray:
+    def combined(
+        kind: str, layer: str = "post", how: str = "bilinear", read_cells_only: bool = True, tensors=tensors
+    ) -> np.ndarray:
         """The towers' maps, upsampled and averaged (ReLU comes in the share: only positive mass counts)."""
         maps = []
         for tower in range(towers):
@@ -215,6 +219,21 @@ def main() -> None:
         print(f"| {title} | {np.median(shares):.1%} | {shares.mean():.1%} | {np.mean(shares >= 0.8):.1%} |")
     print(f"Grad-CAM over every cell: median {np.median(dropped):.1%} of its positive mass in pixels 24-27 (rows or")
     print("columns), whose cells the towers' valid 7x7 -> 3x3 pooling never passes on to the classifier")
+
+    others = tower_tensors(model, digits, runners_up)
+    gradcam_maps = (combined("gradcam"), combined("gradcam", tensors=others))
+    pairs = {
+        "Grad-CAM": gradcam_maps,
+        "Guided Grad-CAM": tuple(
+            guide * np.maximum(maps, 0) for guide, maps in zip((guided, others["guided"][0]), gradcam_maps, strict=True)
+        ),
+        "guided backpropagation alone": (guided, others["guided"][0]),
+    }
+    print("class-specific? median correlation of the positive maps for the predicted class and the runner-up:")
+    for title, (first, second) in pairs.items():
+        first, second = np.maximum(first, 0).reshape(len(digits), -1), np.maximum(second, 0).reshape(len(digits), -1)
+        correlations = [np.corrcoef(one, two)[0, 1] for one, two in zip(first, second, strict=True)]
+        print(f"  {title}: {np.nanmedian(correlations):.2f}")
 
 
 if __name__ == "__main__":
