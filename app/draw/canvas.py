@@ -199,11 +199,8 @@ class DrawingCanvas(QWidget):
         width = WIDE_DOCUMENT_WIDTH if wide else DOCUMENT_SIZE
         if width == self._document_width:
             return
-        self._document_width = width
-        self._cache = None
-        self._composite = None
-        self._overlay = None  # its map covered the other drawing
-        self._number_boxes = []
+        self._document_width, self._cache, self._composite, self._overlay = width, None, None, None
+        self._number_boxes = []  # the overlay and the boxes were made for the other drawing
         self.setMinimumSize(MINIMUM_SIDE, round(MINIMUM_SIDE / 3) if wide else MINIMUM_SIDE)  # 1024 px windows fit
         self.updateGeometry()
         self.update()
