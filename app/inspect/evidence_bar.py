@@ -13,8 +13,8 @@ METHOD_NAMES = {
     "integrated-gradients": "Integrated Gradients",
 }
 METHOD_TIPS = {
-    "gradcam": "Grad-CAM on the last convolution layer: where the features that raised the class's score lie. "
-    "Updates as you draw.",
+    "gradcam": "Grad-CAM on the last convolution layer: where the features that raised the class's score lie, "
+    "often the empty paper beside a stroke that tells one digit from another. Updates as you draw.",
     "guided-gradcam": "Guided Grad-CAM: Grad-CAM's regions at the pixels' resolution (Grad-CAM times guided "
     "backpropagation), so the evidence sits on the strokes. Updates as you draw.",
     "integrated-gradients": "Integrated Gradients from a black image in 32 steps: each pixel's share of the class's "
