@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.numbers.segment import SLIVER_SHARE, Region
-from ml.preprocess.components import label_components
+from ml.numbers.segment import Region, drop_slivers
 from ml.preprocess.pipeline import crop_to_mnist
 
 Classify = Callable[[np.ndarray], np.ndarray]
@@ -201,7 +200,7 @@ def build_lattice(
             whole = _covers_whole_regions(chosen, regions)
             if not whole and not _may_be_one_digit(chosen, regions, typical):
                 continue
-            part = _part_ink(chosen, regions, drop_slivers=not whole)
+            part = _part_ink(chosen, regions, cut=not whole)
             image = crop_to_mnist(part[0])[0] if part is not None else None
             if part is None or image is None:
                 continue
@@ -370,7 +369,7 @@ def _covers_whole_regions(atoms: Sequence[Atom], regions: Sequence[Region]) -> b
 
 
 def _part_ink(
-    atoms: Sequence[Atom], regions: Sequence[Region], drop_slivers: bool
+    atoms: Sequence[Atom], regions: Sequence[Region], cut: bool
 ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """The ink of ``atoms`` (a neighbour's slivers dropped when cut), cropped, and its box in the ink map."""
     pieces = []
@@ -386,14 +385,8 @@ def _part_ink(
         row, column = piece_top - top, piece_left - left
         area = ink[row : row + piece.shape[0], column : column + piece.shape[1]]
         np.maximum(area, piece, out=area)
-    if drop_slivers:
-        labels, count = label_components(ink > 0)
-        if count == 0:
-            return None
-        areas = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
-        kept = np.flatnonzero(areas >= SLIVER_SHARE * areas.max()) + 1
-        if kept.size < count:
-            ink = np.where(np.isin(labels, kept), ink, np.float32(0.0))
+    if cut:
+        ink = drop_slivers(ink)
     rows = np.flatnonzero(ink.any(axis=1))
     columns = np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:

@@ -1,8 +1,8 @@
 """Where the digits of a number lie: ink grouped into digit candidates by pen strokes or by connected components.
 
 Pieces that overlap in x belong to one digit (a "5" and its bar, a "4" or a "7" with a bar drawn in two strokes); a
-fragment too small to be a digit joins its nearest neighbour. Touching digits stay one wide region here; the reader
-splits those by recognition (:mod:`ml.numbers.reader`).
+fragment too small to be a digit joins its nearest neighbour. Touching digits stay one wide region here; the
+segmentation cuts those by recognition (:mod:`ml.numbers.lattice`).
 """
 
 from __future__ import annotations
@@ -158,45 +158,14 @@ def _mostly_within(interval: tuple[float, float], others: Sequence[tuple[float, 
     )
 
 
-def segment_ink(region: Region, start: int, stop: int) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
-    """The ink of columns ``start:stop`` of a region, slivers of a neighbour dropped, cropped to its ink.
-
-    Returns the crop and its box (top, left, height, width) in the region, or None when no ink is left.
-    """
-    part = region.ink[:, start:stop]
-    labels, count = label_components(part > 0)
-    if count == 0:
-        return None
-    areas = np.bincount(labels.ravel(), weights=part.ravel(), minlength=count + 1)[1:]
+def drop_slivers(ink: np.ndarray) -> np.ndarray:
+    """``ink`` without its pieces under :data:`SLIVER_SHARE` of the largest (a neighbour's slivers inside a cut)."""
+    labels, count = label_components(ink > 0)
+    if count < 2:
+        return ink
+    areas = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     kept = np.flatnonzero(areas >= SLIVER_SHARE * areas.max()) + 1
-    if kept.size < count:
-        part = np.where(np.isin(labels, kept), part, np.float32(0.0))
-    rows = np.flatnonzero(part.any(axis=1))
-    columns = np.flatnonzero(part.any(axis=0))
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
-    return part[top:bottom, left:right], (top, start + left, bottom - top, right - left)
-
-
-def cut_candidates(region: Region, spacing: float, limit: int) -> list[int]:
-    """Up to ``limit`` columns to cut a region at, preferring little ink crossed, at least ``spacing`` apart."""
-    profile = region.ink.sum(axis=0)
-    smoothed = np.convolve(profile, np.ones(3) / 3.0, mode="same")
-    margin = max(1, int(spacing))
-    columns = np.arange(margin, region.width - margin)
-    if columns.size == 0:
-        return []
-    chosen: list[int] = []
-    for column in columns[np.argsort(smoothed[columns], kind="stable")]:
-        if all(abs(int(column) - other) >= spacing for other in chosen):
-            chosen.append(int(column))
-            if len(chosen) >= limit:
-                break
-    return sorted(chosen)
-
-
-def crossing_ink(region: Region, column: int) -> float:
-    """How much ink a cut at ``column`` crosses, as a share of the region's height."""
-    return float(region.ink[:, column].sum()) / max(region.height, 1)
+    return ink if kept.size == count else np.where(np.isin(labels, kept), ink, np.float32(0.0))
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from ml.numbers.segment import (
-    Region,
     component_regions,
-    cut_candidates,
+    drop_slivers,
     group_by_x_overlap,
-    segment_ink,
     stroke_regions,
 )
 from ml.preprocess.components import label_components
@@ -75,21 +73,12 @@ def test_a_speck_far_from_the_digits_is_dropped_and_a_near_fragment_joins_its_di
     assert len(regions) == 2
 
 
-def test_segment_ink_drops_a_neighbours_slivers_and_crops():
+def test_a_neighbours_slivers_inside_a_cut_are_dropped():
     ink = np.zeros((40, 60), dtype=np.float32)
     ink[5:35, 10:14] = 1.0  # a stroke
-    ink[5:35, 30:34] = 1.0  # the next digit's stroke ...
-    ink[18:22, 27:30] = 1.0  # ... whose curve's tip reaches into the cut
-    crop, (top, left, height, width) = segment_ink(Region(0, 0, ink), 0, 29)
-    assert (top, left, height, width) == (5, 10, 30, 4)  # the tip (8 px against 120) is a sliver: dropped
-    assert crop.shape == (30, 4)
-
-
-def test_cut_candidates_prefer_the_valley_between_touching_digits():
-    ink = np.zeros((30, 50), dtype=np.float32)
-    ink[:, 5:20] = 1.0
-    ink[:, 30:45] = 1.0
-    ink[14:16, 20:30] = 1.0  # a thin bridge: they touch
-    cuts = cut_candidates(Region(0, 0, ink), spacing=3, limit=3)
-    assert any(21 <= cut <= 29 for cut in cuts)
-    assert all(abs(a - b) >= 3 for a, b in zip(cuts, cuts[1:], strict=False))
+    ink[18:22, 27:30] = 1.0  # the tip of the next digit's curve, reaching into the cut
+    kept = drop_slivers(ink[:, :29])
+    assert kept[5:35, 10:14].all() and not kept[:, 27:].any()  # the tip (8 px against 120) is dropped
+    ink[5:35, 20:24] = 1.0  # a second stroke as large as the first stays, the tip still goes
+    kept = drop_slivers(ink[:, :29])
+    assert kept[5:35, 20:24].all() and kept[5:35, 10:14].all() and not kept[:, 27:].any()
