@@ -50,7 +50,7 @@ DETECTOR_FONTS = (
     "NimbusSans-Italic.otf",
 )
 """The detector's fonts: the tuning fonts and their bold, light and slanted cuts (no held-out family)."""
-DETECTOR_PRINTED_LETTERS = "AEHKXkmwxPUVcrtuv"
+DETECTOR_PRINTED_LETTERS = "AEHKXkmCPUcrtu"  # no w or x: held-out letters are drawn as w and x
 DETECTOR_SYMBOLS = TUNING_SYMBOLS + "$[]ΔΣΠπμλΦΨ"
 
 

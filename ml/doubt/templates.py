@@ -53,7 +53,6 @@ LETTERS: dict[str, Template] = {
     "h": [[(0.15, 0), (0.15, 1)], [(0.15, 0.6), (0.45, 0.38), (0.8, 0.5), (0.85, 1)]],
     "P": [[(0.1, 1), (0.1, 0)], [(0.1, 0), *_arc(0.45, 0.25, 0.45, 0.25, -90, 90, 7)[1:], (0.1, 0.5)]],
     "U": [[(0.05, 0), (0.05, 0.6), *_arc(0.5, 0.6, 0.45, 0.4, 180, 0, 9)[1:], (0.95, 0)]],
-    "V": [[(0, 0), (0.5, 1), (1, 0)]],
     "u": [[(0.1, 0.35), (0.1, 0.8), (0.35, 1), (0.8, 0.85)], [(0.85, 0.35), (0.85, 1)]],
 }
 """Letters that cannot pass for a digit (no O, I, l, Z, S, B, G, b, g, q, T: those look like 0, 1, 2, 5, 8, 6, 9, 7)."""
@@ -137,7 +136,7 @@ a two-stroke 5, a straight-stemmed 9): held out of tuning."""
 TUNING_LETTERS = ("A", "E", "H", "K", "X", "k", "m")
 HELD_OUT_LETTERS = ("F", "M", "N", "W", "R", "L", "Y", "w", "x", "e", "h")
 TUNING_SHAPES = ("square", "triangle", "star", "cross")
-DETECTOR_LETTERS = (*TUNING_LETTERS, "P", "U", "V", "u")
+DETECTOR_LETTERS = (*TUNING_LETTERS, "P", "U", "u")
 """The detector's drawn letters: the tuning ones and a few more, none of them held out."""
 DETECTOR_SHAPES = (*TUNING_SHAPES, "pentagon", "house", "hourglass", "trapezoid")
 HELD_OUT_SHAPES = (

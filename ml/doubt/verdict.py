@@ -109,7 +109,7 @@ class DoubtJudge:
             )
         if self.settings is not None:
             return (
-                "Not-a-digit decision uncalibrated: Digit Lab's default input checks and detector and a floor of "
+                "Not-a-digit decision uncalibrated: Digit Lab's default input checks and detector, and a floor of "
                 f"{DEFAULT_CONFIDENCE_FLOOR:.0%} on the top probability, not fitted for this model."
             )
         return (
