@@ -11,10 +11,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.common.user_folders import trained_models_folder
 from app.common.widgets import ElidedLabel
-from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.train.failure_words import in_window_words
 from app.train.rescore_chart import LatestDrawing, RescoreChart
 from app.train.worker import TrainingWorker
