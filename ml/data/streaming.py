@@ -227,6 +227,20 @@ class StreamedFolder:
             return tf.ensure_shape(decoded, shape), label
 
         parallel_reads = parallel_reads or self.reader_processes or os.cpu_count() or 1
+        if shard is not None and cache is None:  # every worker must have as many batches, whatever it skips
+            dataset = dataset.batch(batch_size).map(read, num_parallel_calls=parallel_reads, deterministic=True)
+
+            def decode_batch(contents, images, how, labels):
+                decoded = tf.map_fn(
+                    lambda item: decode(*item, label=None)[0],
+                    (contents, images, how),
+                    fn_output_signature=tf.TensorSpec(shape, tf.float32),
+                )
+                kept = how != SKIPPED
+                return tf.boolean_mask(decoded, kept), tf.boolean_mask(labels, kept)
+
+            dataset = dataset.map(decode_batch, num_parallel_calls=os.cpu_count() or 1, deterministic=True)
+            return dataset.prefetch(PREFETCHED_BATCHES).with_options(pipeline_options(sharded=True))
         dataset = dataset.batch(READ_BATCH_SIZE).map(read, num_parallel_calls=parallel_reads, deterministic=True)
         dataset = dataset.unbatch().filter(lambda contents, image, how, label: how != SKIPPED)
         dataset = dataset.map(decode, num_parallel_calls=os.cpu_count() or 1, deterministic=True)

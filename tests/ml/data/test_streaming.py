@@ -176,3 +176,21 @@ def test_auto_caches_a_small_split_in_memory_and_streams_a_big_one(tmp_path, mon
     monkeypatch.setattr("ml.data.streaming.AUTO_CACHE_BYTES", 16 * 16 * 4 * 3)  # room for three images
     assert streamed.cache_for(3) == "memory" and streamed.cache_for(4) is None
     assert open_image_folder(tmp_path / "shades", cache=None).cache_for(10**9) is None
+
+
+def test_sharded_workers_get_as_many_batches_when_one_of_them_skips_files(tmp_path):
+    folder = tmp_path / "digits"
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for number in range(20):
+            Image.fromarray(np.full((16, 16), 10 * number, np.uint8)).save(folder / label / f"{number:02d}.png")
+    streamed = open_image_folder(folder, image_size=16, validation_size=0)
+    for raw in streamed.train.paths[0:8:2]:  # four files of worker 0's share
+        Path(os.fsdecode(raw)).write_bytes(b"not an image")
+    batches = [list(streamed.pipeline("train", 4, shard=(2, index)).as_numpy_iterator()) for index in range(2)]
+    assert len(batches[0]) == len(batches[1])  # a collective step for every batch: none may be missing
+    assert sum(len(labels) for _, labels in batches[0]) == len(streamed.train) // 2 - 4
+    assert sum(len(labels) for _, labels in batches[1]) == len(streamed.train) // 2
+    assert streamed.skipped.count == 4
+    images = np.concatenate([images for images, _ in batches[1]])
+    assert images.shape[1:] == (16, 16, 1) and set(np.unique(images * 255).round()) <= set(range(0, 200, 10))
