@@ -193,7 +193,8 @@ class StreamedFolder:
         """A ``tf.data`` pipeline of batches of (images, labels) read from ``split``'s files.
 
         ``shuffle_seed``: reshuffle the paths every epoch (the cached images, when cached). ``shard`` =
-        (workers, index): this worker's equal share of the files (a multi-worker run). Files are checked (and read
+        (workers, index): this worker's equal share of the files (a multi-worker run), read every epoch (never cached)
+        a batch of files at a time, so that every worker has as many batches whatever files it skips. Files are checked (and read
         by the safe reader where needed) ``READ_BATCH_SIZE`` at a time, ``parallel_reads`` calls at once (default:
         one per reader process, or per core); PNGs for the graph are then decoded one per core at a time. An
         unreadable file drops out; batches stay full.
@@ -204,7 +205,8 @@ class StreamedFolder:
         paths, labels = files.paths, files.labels.astype(np.int64)
         if shard is not None:
             paths, labels = shard_evenly(paths, labels, *shard)
-        cache = self.cache_for(len(paths))
+        # A worker's share is read every epoch: cached images, re-batched, could give the workers unequal batch counts
+        cache = self.cache_for(len(paths)) if shard is None else None
         dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
         if shuffle_seed is not None and cache is None:
             dataset = dataset.shuffle(max(len(paths), 1), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -227,7 +229,7 @@ class StreamedFolder:
             return tf.ensure_shape(decoded, shape), label
 
         parallel_reads = parallel_reads or self.reader_processes or os.cpu_count() or 1
-        if shard is not None and cache is None:  # every worker must have as many batches, whatever it skips
+        if shard is not None:  # every worker must have as many batches, whatever it skips
             dataset = dataset.batch(batch_size).map(read, num_parallel_calls=parallel_reads, deterministic=True)
 
             def decode_batch(contents, images, how, labels):
