@@ -193,11 +193,11 @@ class StreamedFolder:
         """A ``tf.data`` pipeline of batches of (images, labels) read from ``split``'s files.
 
         ``shuffle_seed``: reshuffle the paths every epoch (the cached images, when cached). ``shard`` =
-        (workers, index): this worker's equal share of the files (a multi-worker run), read every epoch (never cached)
-        a batch of files at a time, so that every worker has as many batches whatever files it skips. Files are checked (and read
-        by the safe reader where needed) ``READ_BATCH_SIZE`` at a time, ``parallel_reads`` calls at once (default:
-        one per reader process, or per core); PNGs for the graph are then decoded one per core at a time. An
-        unreadable file drops out; batches stay full.
+        (workers, index): this worker's equal share of the files (a multi-worker run), read every epoch (never
+        cached) a batch of files at a time, so that every worker has as many batches whatever files it skips.
+        Files are checked (and read by the safe reader where needed) ``READ_BATCH_SIZE`` at a time,
+        ``parallel_reads`` calls at once (default: one per reader process, or per core); PNGs for the graph are
+        then decoded one per core at a time. An unreadable file drops out; batches stay full.
         """
         import tensorflow as tf
 
