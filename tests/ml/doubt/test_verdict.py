@@ -121,6 +121,22 @@ def test_a_model_without_a_fitted_decision_gets_the_default_and_says_uncalibrate
     assert judge.judge(drawn(LETTER_A), undecided).reason is not None
 
 
+def test_the_default_with_the_detector_refuses_shapes_for_any_digit_model_and_accepts_mnist_test():
+    from ml.data.datasets import load_mnist
+
+    judge = DoubtJudge(digit_card())  # a tutorial's model: no fitted decision, and sure of everything
+    images = np.stack([drawn(strokes) for strokes in NON_DIGITS.values()])
+    sure = np.eye(10)[[3] * len(images)] * 0.98 + 0.002
+    refused = [
+        name for name, verdict in zip(NON_DIGITS, judge.judge_batch(images, sure), strict=True) if verdict.refused
+    ]
+    assert len(refused) >= 7, f"only {refused} refused"
+    mnist = load_mnist()
+    digits = mnist.x_test[:1000].reshape(-1, 28, 28)
+    verdicts = judge.judge_batch(digits, np.eye(10)[mnist.y_test[:1000]] * 0.98 + 0.002)
+    assert np.mean([verdict.refused for verdict in verdicts]) <= 0.01
+
+
 def test_a_model_of_other_classes_gets_only_the_confidence_floor():
     card = SimpleNamespace(metadata=ModelMetadata(class_names=["shirt", "shoe", "bag"]))
     judge = DoubtJudge(card)
