@@ -15,7 +15,8 @@ not-a-digit detector alone (a small CNN learnt from generated non-digits, ml/dou
 on the detector's hidden features (same fit); Digit Lab's default decision for models without a fitted one (input
 checks + detector); with ``--compare FILE``, another fitted decision (a card's ``doubt`` entry as JSON, e.g. the
 previous one) judged on the same material; the card's decision. "at 2 %" gives each score's best case: the
-refusals at the threshold that refuses 2 % of the held-out digit styles.
+refusals at the threshold that refuses 2 % of the held-out digit styles. Last, the time to judge one prediction
+(median) and, with ``--compare``, the thread CPU time of the card's decision against the compared one, interleaved.
 """
 
 from __future__ import annotations
@@ -159,6 +160,22 @@ def main() -> int:
     print(
         f"\njudge one prediction: median {np.median(timings) * 1e3:.2f} ms (p95 {np.quantile(timings, 0.95) * 1e3:.2f})"
     )
+    if compared is not None:  # the card's decision against the compared one, interleaved, thread CPU time
+        compared_judge = DoubtJudge(loaded)
+        compared_judge.settings, compared_judge._scorer = compared, Scorer(compared)
+        images = sets["MNIST test"][1][:200]
+        cpu = {"chosen": [], "compared": []}
+        for index in range(len(images)):
+            pair = (("chosen", judge), ("compared", compared_judge))
+            for name, each in pair if index % 2 else pair[::-1]:
+                start = time.thread_time()
+                each.judge(images[index], probabilities[0])
+                cpu[name].append(time.thread_time() - start)
+        chosen_ms, compared_ms = (np.median(cpu[name]) * 1e3 for name in ("chosen", "compared"))
+        print(
+            f"judge one prediction, thread CPU, {len(images)} interleaved: chosen {chosen_ms:.2f} ms, compared "
+            f"{compared_ms:.2f} ms, ratio {chosen_ms / compared_ms:.2f}"
+        )
     return 0
 
 
