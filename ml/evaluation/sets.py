@@ -243,12 +243,8 @@ def read_folder_test_split(folder: Path, size: int, color_mode: str) -> tuple[np
     return images, np.concatenate([labels for _, labels in batches]), streamed.class_names
 
 
-def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(images (n, size, size, c), labels, class names) of every image in ``folder``'s class subfolders.
-
-    Refuses a folder without class subfolders or images, and one holding files the safe reader refuses (naming
-    up to five of them), so that no accuracy is ever measured on a silently shrunk set.
-    """
+def class_subfolders(folder: Path) -> list[Path]:
+    """The image folder's class subfolders, sorted by name; refuses a folder that cannot be read or has none."""
     try:
         class_folders = sorted(entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     except OSError as error:
@@ -258,6 +254,16 @@ def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.nda
             f"The image folder {folder} has no class subfolders; it needs one subfolder of images per class, "
             "named after the class (e.g. 0, 1, … 9)."
         )
+    return class_folders
+
+
+def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(images (n, size, size, c), labels, class names) of every image in ``folder``'s class subfolders.
+
+    Refuses a folder without class subfolders or images, and one holding files the safe reader refuses (naming
+    up to five of them), so that no accuracy is ever measured on a silently shrunk set.
+    """
+    class_folders = class_subfolders(folder)
     images, labels, refused = [], [], []
     for label, class_folder in enumerate(class_folders):
         for path in folder_image_files(class_folder):

@@ -31,6 +31,7 @@ from ml.evaluation.sets import (
     LUMA,
     SET_TITLES,
     EvaluationSet,
+    class_subfolders,
     model_image_size,
     model_labels,
 )
@@ -123,15 +124,7 @@ def open_folder_stream(folder: str | os.PathLike, loaded) -> FolderStream:
 
 
 def _whole_folder(folder: Path, size: int, color_mode: str) -> StreamedFolder:
-    try:
-        class_folders = sorted(entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
-    except OSError as error:
-        raise DatasetError(f"Cannot read the image folder {folder}: {error.strerror or error}.") from None
-    if not class_folders:
-        raise DatasetError(
-            f"The image folder {folder} has no class subfolders; it needs one subfolder of images per class, "
-            "named after the class (e.g. 0, 1, … 9)."
-        )
+    class_folders = class_subfolders(folder)
     paths, labels = [], []
     for label, class_folder in enumerate(class_folders):
         found = folder_image_files(class_folder)

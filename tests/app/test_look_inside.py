@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QPointF, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from app.draw.number_boxes import tab_rect
 from app.inspect.evidence_geometry import map_to_picture
 from app.look_inside import number_digit_prediction
 from ml.assets import bundled_model_path
+from tests.app.canvas_drawing import canvas_point, draw_stroke, wait_for_final_prediction
 
-PREDICTION_TIMEOUT_MS = 30_000
 INSPECTION_TIMEOUT_MS = 60_000
 
 
@@ -41,22 +41,13 @@ def test_drawing_12_on_the_wide_canvas_boxes_two_digits_and_a_click_looks_inside
     QCoreApplication.processEvents()
 
     def point(x: float, y: float):
-        rect = canvas.document_rect()  # where the canvas is now (the dock's opening moves it)
-        scale = rect.height() / 280
-        return QPointF(rect.x() + x * scale, rect.y() + y * scale).toPoint()
+        return canvas_point(canvas, x, y)
 
     def draw(points: list[tuple[float, float]]) -> None:
-        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=point(*points[0]))
-        for xy in points[1:]:
-            qtbot.mouseMove(canvas, point(*xy))
-        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=point(*points[-1]))
+        draw_stroke(qtbot, canvas, points)
 
     def final_shown(action) -> None:
-        with qtbot.waitSignal(
-            window.prediction_shown, timeout=PREDICTION_TIMEOUT_MS, check_params_cb=lambda shown: shown["final"]
-        ):
-            action()
-        QCoreApplication.processEvents()
+        wait_for_final_prediction(qtbot, window, action)
 
     canvas.set_brush_size(16)
     final_shown(lambda: draw([(300 + i, 90 - i) for i in range(0, 26, 5)] + [(325, 90 + 10 * i) for i in range(12)]))

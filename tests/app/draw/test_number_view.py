@@ -14,9 +14,9 @@ from app.draw.canvas import DrawingCanvas
 from app.draw.number_view import NumberView
 from app.draw.prediction_view import PredictionPanel
 from ml.assets import bundled_model_path
+from tests.app.canvas_drawing import draw_stroke, wait_for_final_prediction
 
 LOAD_TIMEOUT_MS = 120_000
-PREDICTION_TIMEOUT_MS = 30_000
 
 
 def digit_entry(label: str, box: tuple[int, int, int, int], confidence: float, status: str = "digit") -> dict:
@@ -149,23 +149,11 @@ def test_drawing_12_in_the_window_shows_two_boxes_and_the_number_12(qtbot, setti
         assert window.model_description is not None, "the model did not load"
         canvas = window.canvas
 
-        def point(x: float, y: float):
-            rect = canvas.document_rect()
-            scale = rect.width() / 280
-            return QPointF(rect.x() + x * scale, rect.y() + y * scale).toPoint()
-
         def draw(points: list[tuple[float, float]]) -> None:
-            qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=point(*points[0]))
-            for xy in points[1:]:
-                qtbot.mouseMove(canvas, point(*xy))
-            qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=point(*points[-1]))
+            draw_stroke(qtbot, canvas, points)
 
         def final_shown(action) -> None:
-            with qtbot.waitSignal(
-                window.prediction_shown, timeout=PREDICTION_TIMEOUT_MS, check_params_cb=lambda shown: shown["final"]
-            ):
-                action()
-            QCoreApplication.processEvents()
+            wait_for_final_prediction(qtbot, window, action)
 
         canvas.set_brush_size(16)
         final_shown(lambda: draw([(60 + i, 90 - i) for i in range(0, 26, 5)] + [(85, 90 + 10 * i) for i in range(12)]))
