@@ -34,10 +34,11 @@ from app.common.dock_share import DockHeightShare
 from app.common.dock_tabs import OffscreenTabBarSkipper
 from app.common.errors import paths_kept_whole
 from app.common.tensorflow_import import import_array_types_before_showing
-from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas, is_flat
+from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas
 from app.draw.image_input import ImageInput
 from app.draw.number_view import NumberView
 from app.draw.prediction_view import PredictionPanel, format_percent
+from app.draw.strokes import is_flat
 from app.draw.wide_canvas import WideCanvasOption
 from app.evaluate.model_evaluation import ModelEvaluation
 from app.look_inside import add_look_inside

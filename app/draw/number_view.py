@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
 
-from app.draw.canvas import DrawingCanvas, is_flat
+from app.draw.canvas import DrawingCanvas
 from app.draw.prediction_view import PredictionPanel, format_probability
+from app.draw.strokes import is_flat
 
 
 class NumberView(QObject):

@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas, smooth_path
+from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE, DrawingCanvas
+from app.draw.strokes import smooth_path
 from ml.preprocess.pipeline import render_mnist_on_canvas
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -285,7 +286,7 @@ def test_a_stroke_finished_under_the_overlay_stays_visible(qtbot, canvas):
 def rendered_afresh(canvas: DrawingCanvas) -> np.ndarray:
     """The drawing rendered from nothing, as image_array did before it kept the committed strokes."""
     from app.common.images import qimage_to_array
-    from app.draw.canvas import paint_drawing, paint_stroke
+    from app.draw.strokes import paint_drawing, paint_stroke
 
     image = QImage(canvas.document_width, DOCUMENT_SIZE, QImage.Format.Format_Grayscale8)
     painter = QPainter(image)
