@@ -203,15 +203,22 @@ def load_evaluation_set(
     )
 
 
+def folder_reading(folder: Path, loaded) -> tuple[int, int, str, bool]:
+    """How to read ``folder`` for the model: image side, channels, colour mode, and whether it is the model's own
+    training folder (whose test split is read instead). Refuses a folder that is not there."""
+    height, _, channels = model_image_size(loaded)
+    if not folder.is_dir():
+        raise DatasetError(f"There is no image folder at {folder}.")
+    trained_on = Path(loaded.metadata.dataset) if loaded.metadata.dataset else None
+    is_training_folder = trained_on is not None and trained_on.is_dir() and trained_on.resolve() == folder.resolve()
+    return height, channels, "rgb" if channels == 3 else "grayscale", is_training_folder
+
+
 def load_folder_set(folder: Path, loaded) -> EvaluationSet:
     """Every image of ``folder``'s class subfolders, read by the one safe reader at the model's size; the model's
     own training folder gives its held-out test split instead (the images it never trained on)."""
-    height, width, channels = model_image_size(loaded)
-    color_mode = "rgb" if channels == 3 else "grayscale"
-    if not folder.is_dir():
-        raise DatasetError(f"There is no image folder at {folder}.")
-    trained_on = loaded.metadata.dataset
-    if trained_on and Path(trained_on).is_dir() and Path(trained_on).resolve() == folder.resolve():
+    height, channels, color_mode, is_training_folder = folder_reading(folder, loaded)
+    if is_training_folder:
         images, labels, classes = read_folder_test_split(folder, height, color_mode)
         title = f"{folder.name}, its test split"
     else:

@@ -32,7 +32,7 @@ from ml.evaluation.sets import (
     SET_TITLES,
     EvaluationSet,
     class_subfolders,
-    model_image_size,
+    folder_reading,
     model_labels,
 )
 from ml.inference.model_input import prepare_color_for_model, prepare_for_model
@@ -105,12 +105,8 @@ def open_folder_stream(folder: str | os.PathLike, loaded) -> FolderStream:
     """The folder as :func:`ml.evaluation.sets.load_folder_set` lists it (every image of its class subfolders, or the
     held-out test split of the model's own training folder), with the same refusals, without reading an image."""
     folder = Path(folder)
-    height, _, channels = model_image_size(loaded)
-    color_mode = "rgb" if channels == 3 else "grayscale"
-    if not folder.is_dir():
-        raise DatasetError(f"There is no image folder at {folder}.")
-    trained_on = loaded.metadata.dataset
-    if trained_on and Path(trained_on).is_dir() and Path(trained_on).resolve() == folder.resolve():
+    height, _, color_mode, is_training_folder = folder_reading(folder, loaded)
+    if is_training_folder:
         stream = open_image_folder(folder, image_size=height, color_mode=color_mode)
         stream.train, stream.val = _EMPTY, _EMPTY
         title = f"{folder.name}, its test split"
