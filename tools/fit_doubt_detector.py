@@ -2,13 +2,17 @@
 its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions that read it
 (tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_tflite.py).
 
-    nice python tools/fit_doubt_detector.py [--per-family 4000] [--digits-per-family 3000] [--epochs 8] [--jobs 2]
+    nice python tools/fit_doubt_detector.py [--per-family 3000] [--digits-per-family 2000] [--procedural 3000]
+        [--procedural-digits 2000] [--epochs 8] [--jobs 2]
 
-Positives: MNIST training digits (never validation or test digits) and the detector families' digits (drawn,
-printed, redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families). Negatives: its letters,
-symbols, shapes, scribbles, noise and mixed digit fragments. Nothing of the held-out benchmark (bench/doubt_heldout.py:
-its letters, fonts, shapes, seeds, MNIST test) is drawn. Material is cached under /tmp (seeded, so a rerun reuses
-it). The printed figures come from material drawn with other seeds and from MNIST validation digits.
+Positives: MNIST training digits (never validation or test digits), the detector families' digits (drawn, printed,
+redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families) and the procedural ones (training digits
+warped elastically, digits printed in every training font; ml/doubt/procedural.py). Negatives: the template letters,
+symbols, shapes, scribbles, noise and mixed digit fragments, and the procedural stroke programs, polygons, stars and
+doodles, glyphs of several scripts, digits crossed out or paired. Nothing of the held-out benchmark
+(bench/doubt_heldout.py: its letters, symbols, fonts, pictograms, seeds, MNIST test) is drawn. Material is cached
+under /tmp (seeded, so a rerun reuses it). The printed figures come from material drawn with other seeds, from a
+script and fonts kept out of training (ml/doubt/procedural.py validation_families) and from MNIST validation digits.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ def _family_list():
     if _families is None:
         from ml.data.datasets import load_mnist
         from ml.doubt.material import detector_families
+        from ml.doubt.procedural import procedural_families, validation_families
 
         mnist = load_mnist(seed=2)
-        _families = detector_families(mnist.x_train.reshape(-1, 28, 28), mnist.y_train)
+        digits, labels = mnist.x_train.reshape(-1, 28, 28), mnist.y_train
+        _families = [*detector_families(digits, labels), *procedural_families(digits, labels), *validation_families()]
     return _families
 
 
@@ -58,21 +64,30 @@ def _draw_chunk(task: tuple[int, int, int, str]) -> str:
     return path
 
 
-def draw_material(per_kind: dict[str, int], seed_base: int, jobs: int, cache: Path) -> dict[str, np.ndarray]:
-    """Every detector family's images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes."""
+def draw_material(
+    per_kind: dict[str, int], seed_base: int, jobs: int, cache: Path, names: set[str]
+) -> dict[str, np.ndarray]:
+    """The named families' images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes.
+    ``per_kind`` maps "digit", "other" (and "procedural digit", "procedural other") to counts per family."""
     from ml.doubt.material import DIGIT
+    from ml.doubt.procedural import PROCEDURAL_FAMILIES
 
     families = _family_list()
     tasks = []
     for index, family in enumerate(families):
-        count = per_kind["digit" if family.kind == DIGIT else "other"]
+        if family.name not in names:
+            continue
+        kind = "digit" if family.kind == DIGIT else "other"
+        count = (
+            per_kind.get(f"procedural {kind}", per_kind[kind]) if family.name in PROCEDURAL_FAMILIES else per_kind[kind]
+        )
         for chunk in range(0, count, CHUNK):
             seed = seed_base + 100 * index + chunk // CHUNK
             size = min(CHUNK, count - chunk)
             tasks.append((index, seed, size, str(cache / f"{index:02d}-{seed}-{size}.npz")))
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         paths = pool.map(_draw_chunk, tasks, chunksize=1)
-    material: dict[str, list] = {family.name: [] for family in families}
+    material: dict[str, list] = {family.name: [] for family in families if family.name in names}
     for (index, *_), path in zip(tasks, paths, strict=True):
         with np.load(path) as archive:
             material[families[index].name].append(archive["images"])
@@ -81,8 +96,10 @@ def draw_material(per_kind: dict[str, int], seed_base: int, jobs: int, cache: Pa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-family", type=int, default=4000, help="non-digit drawings per family")
-    parser.add_argument("--digits-per-family", type=int, default=3000, help="digit drawings per digit family")
+    parser.add_argument("--per-family", type=int, default=3000, help="non-digit drawings per template family")
+    parser.add_argument("--digits-per-family", type=int, default=2000, help="digit drawings per template family")
+    parser.add_argument("--procedural", type=int, default=3000, help="non-digit drawings per procedural family")
+    parser.add_argument("--procedural-digits", type=int, default=2000, help="digit drawings per procedural family")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=2, help="processes drawing the material")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/digitlab-doubt-detector"))
@@ -90,61 +107,24 @@ def main() -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
 
     from ml.data.datasets import load_mnist
-    from ml.doubt.material import DIGIT
 
     started = time.perf_counter()
-    per_kind = {"digit": args.digits_per_family, "other": args.per_family}
-    material = draw_material(per_kind, MATERIAL_SEED, args.jobs, args.cache)
-    check = draw_material({"digit": 500, "other": 500}, CHECK_SEED, args.jobs, args.cache)
-    kinds = {family.name: family.kind for family in _family_list()}
+    per_kind = {
+        "digit": args.digits_per_family,
+        "other": args.per_family,
+        "procedural digit": args.procedural_digits,
+        "procedural other": args.procedural,
+    }
+    material, check, kinds = draw_all(per_kind, args.jobs, args.cache)
     counts = ", ".join(f"{name} {len(images)}" for name, images in material.items())
     print(f"material drawn in {time.perf_counter() - started:.0f} s: {counts}")
 
     mnist = load_mnist(seed=2)
-    train_digits = mnist.x_train.reshape(-1, 28, 28).astype(np.float32)
-    images, targets, weights = [train_digits], [np.zeros(len(train_digits))], [np.full(len(train_digits), 1.0)]
-    digit_families = [name for name in material if kinds[name] == DIGIT]
-    other_families = [name for name in material if kinds[name] != DIGIT]
-    generated_digits = sum(len(material[name]) for name in digit_families)
-    for name in digit_families:  # the drawn digits weigh as much as all MNIST training digits together
-        images.append(material[name])
-        targets.append(np.zeros(len(material[name])))
-        weights.append(np.full(len(material[name]), len(train_digits) / generated_digits))
-    positives_weight = 2.0 * len(train_digits)
-    for name in other_families:  # each non-digit family weighs the same; the two classes weigh the same
-        images.append(material[name])
-        targets.append(np.ones(len(material[name])))
-        weights.append(np.full(len(material[name]), positives_weight / len(other_families) / len(material[name])))
-    x = np.concatenate(images)[..., None]
-    y = np.concatenate(targets).astype(np.float32)
-    w = np.concatenate(weights).astype(np.float32)
-    w /= w.mean()
-
-    from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
-
-    with native_chatter_filtered(configure_tensorflow_logging()):
-        import keras
-    keras.utils.set_random_seed(SEED)
-    from ml.doubt.detector import build_keras_network
-
-    network = build_keras_network()
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, args.epochs * (len(x) // 256 + 1))
-    network.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-    )
     trained = time.perf_counter()
-    network.fit(x, y, sample_weight=w, batch_size=256, epochs=args.epochs, shuffle=True, verbose=2)
-    print(f"trained in {time.perf_counter() - trained:.0f} s on {len(x)} images ({int(y.sum())} not digits)")
-
-    weights_out = {}
-    for layer in network.layers:
-        if layer.name.startswith(("conv", "dense", "score")):
-            kernel, bias = layer.get_weights()
-            weights_out[f"{layer.name}_kernel"] = kernel.astype(np.float32)
-            weights_out[f"{layer.name}_bias"] = bias.astype(np.float32)
+    network = train_network(material, kinds, mnist.x_train.reshape(-1, 28, 28), args.epochs)
+    print(f"trained in {time.perf_counter() - trained:.0f} s")
     target = ROOT / "assets" / "models" / "digitlab-doubt-detector.npz"
-    np.savez(target, **weights_out)
+    weights_out = save_weights(network, target)
 
     from ml.doubt.detector import read_detector
 
@@ -160,6 +140,73 @@ def main() -> int:
     print(f"{target.relative_to(ROOT)}: {target.stat().st_size} bytes, {params} parameters, SHA-256 {digest}")
     print(json.dumps(figures, indent=1))
     return 0
+
+
+def draw_all(per_kind: dict[str, int], jobs: int, cache: Path) -> tuple[dict, dict, dict]:
+    """(training material, check material, family kinds): the training families with MATERIAL_SEED; every family,
+    the validation families (kept out of training) included, with CHECK_SEED (500 each, 1,000 for validation)."""
+    from ml.doubt.procedural import VALIDATION_FAMILIES
+
+    families = _family_list()
+    kinds = {family.name: family.kind for family in families}
+    training = {family.name for family in families if family.name not in VALIDATION_FAMILIES}
+    material = draw_material(per_kind, MATERIAL_SEED, jobs, cache, training)
+    check = draw_material({"digit": 500, "other": 500}, CHECK_SEED, jobs, cache, training)
+    check |= draw_material({"digit": 1000, "other": 1000}, CHECK_SEED, jobs, cache, set(VALIDATION_FAMILIES))
+    return material, check, kinds
+
+
+def train_network(
+    material: dict[str, np.ndarray], kinds: dict[str, str], train_digits: np.ndarray, epochs: int, **network_options
+):
+    """The detector trained on MNIST training digits and the material: the generated digits weigh as much as all
+    MNIST training digits together, each non-digit family the same, and the two classes the same."""
+    from ml.doubt.material import DIGIT
+
+    train_digits = train_digits.astype(np.float32)
+    images, targets, weights = [train_digits], [np.zeros(len(train_digits))], [np.full(len(train_digits), 1.0)]
+    digit_families = [name for name in material if kinds[name] == DIGIT]
+    other_families = [name for name in material if kinds[name] != DIGIT]
+    generated_digits = sum(len(material[name]) for name in digit_families)
+    for name in digit_families:
+        images.append(material[name])
+        targets.append(np.zeros(len(material[name])))
+        weights.append(np.full(len(material[name]), len(train_digits) / generated_digits))
+    positives_weight = 2.0 * len(train_digits)
+    for name in other_families:
+        images.append(material[name])
+        targets.append(np.ones(len(material[name])))
+        weights.append(np.full(len(material[name]), positives_weight / len(other_families) / len(material[name])))
+    x = np.concatenate(images)[..., None]
+    y = np.concatenate(targets).astype(np.float32)
+    w = np.concatenate(weights).astype(np.float32)
+    w /= w.mean()
+
+    from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
+
+    with native_chatter_filtered(configure_tensorflow_logging()):
+        import keras
+    keras.utils.set_random_seed(SEED)
+    from ml.doubt.detector import build_keras_network
+
+    network = build_keras_network(**network_options)
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, epochs * (len(x) // 256 + 1))
+    network.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    network.fit(x, y, sample_weight=w, batch_size=256, epochs=epochs, shuffle=True, verbose=2)
+    print(f"{len(x)} images ({int(y.sum())} not digits)")
+    return network
+
+
+def save_weights(network, target: Path) -> dict[str, np.ndarray]:
+    """The network's conv, dense and score weights written to ``target`` (.npz) and returned."""
+    weights_out = {}
+    for layer in network.layers:
+        if layer.name.startswith(("conv", "dense", "score")):
+            kernel, bias = layer.get_weights()
+            weights_out[f"{layer.name}_kernel"] = kernel.astype(np.float32)
+            weights_out[f"{layer.name}_bias"] = bias.astype(np.float32)
+    np.savez(target, **weights_out)
+    return weights_out
 
 
 def check_figures(detector, validation: np.ndarray, check: dict[str, np.ndarray], kinds: dict[str, str]) -> dict:

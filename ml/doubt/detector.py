@@ -38,15 +38,15 @@ def layer_shapes() -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def build_keras_network():
+def build_keras_network(conv_channels: tuple[int, ...] = CONV_CHANNELS, hidden_units: int = HIDDEN_UNITS):
     """The detector as a Keras network of the same layers (for training it; ``tools/fit_doubt_detector.py``)."""
     import keras
 
     layers = [keras.Input((28, 28, 1))]
-    for index, width in enumerate(CONV_CHANNELS, start=1):
+    for index, width in enumerate(conv_channels, start=1):
         layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{index}")]
         layers += [keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(HIDDEN_UNITS, activation="relu", name="dense")]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(hidden_units, activation="relu", name="dense")]
     layers += [keras.layers.Dropout(0.2), keras.layers.Dense(1, name="score")]
     return keras.Sequential(layers)
 
