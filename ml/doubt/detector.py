@@ -1,7 +1,8 @@
 """The not-a-digit detector: a small CNN that tells digits from non-digits on the 28x28 a classifier sees, learnt
 from generated non-digits (outlier exposure) by ``tools/fit_doubt_detector.py``. It is independent of any
 classifier, ships as numbers in ``assets/models/digitlab-doubt-detector.npz`` (checked against its SHA-256 before
-it is read, never unpickled) and runs in numpy: well under a millisecond per image."""
+it is read, never unpickled) and runs in numpy on the shared kernels of ``ml.inference.numpy_network``: well under a
+millisecond per image."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ml.assets import asset_path
 from ml.data.sources import sha256_of
 from ml.doubt.detector_digest import DETECTOR_SHA256
 from ml.errors import ModelFileError
+from ml.inference.numpy_network import conv2d, max_pool, relu
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +74,10 @@ class Detector:
         """(n, 28, 28) -> (n, HIDDEN_UNITS): the hidden layer before the score."""
         values = np.clip(np.asarray(images28, np.float32), 0.0, 1.0).reshape(-1, 28, 28, 1)
         for index in range(1, len(CONV_CHANNELS) + 1):
-            values = _max_pool(
-                _relu(_conv3x3(values, self._weights[f"conv{index}_kernel"], self._weights[f"conv{index}_bias"]))
-            )
+            kernel, bias = self._weights[f"conv{index}_kernel"], self._weights[f"conv{index}_bias"]
+            values = max_pool(relu(conv2d(values, kernel, bias)))
         flat = values.reshape(len(values), -1)
-        return _relu(flat @ self._weights["dense_kernel"] + self._weights["dense_bias"])
+        return relu(flat @ self._weights["dense_kernel"] + self._weights["dense_bias"])
 
     def scores(self, images28: np.ndarray) -> np.ndarray:
         """(n, 28, 28) -> (n,) float32 logits of "not a digit"."""
@@ -88,27 +89,6 @@ class Detector:
     def _score(self, images28: np.ndarray) -> np.ndarray:
         logits = self.features(images28) @ self._weights["score_kernel"] + self._weights["score_bias"]
         return np.clip(logits[:, 0], -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
-
-
-def _relu(values: np.ndarray) -> np.ndarray:
-    return np.maximum(values, 0.0)
-
-
-def _conv3x3(values: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """A 3x3 convolution with 'same' padding, as Keras's Conv2D computes it (NHWC, kernel (3, 3, in, out))."""
-    count, height, width, channels = values.shape
-    padded = np.pad(values, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    columns = np.concatenate(
-        [padded[:, row : row + height, column : column + width, :] for row in range(3) for column in range(3)], axis=-1
-    )
-    return columns @ kernel.reshape(9 * channels, -1) + bias
-
-
-def _max_pool(values: np.ndarray) -> np.ndarray:
-    """2x2 max pooling with Keras's 'valid' padding (an odd last row or column is dropped)."""
-    count, height, width, channels = values.shape
-    values = values[:, : height // 2 * 2, : width // 2 * 2, :]
-    return values.reshape(count, height // 2, 2, width // 2, 2, channels).max(axis=(2, 4))
 
 
 def detector_path() -> Path:

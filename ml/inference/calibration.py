@@ -23,10 +23,16 @@ def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR))
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in the scores' own precision."""
     shifted = scores - scores.max(axis=-1, keepdims=True)
     exponentials = np.exp(shifted)
     return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def as_probabilities(raw: np.ndarray, applies_softmax: bool) -> np.ndarray:
+    """A model's outputs as probabilities: as they are, or through a float64 softmax for a model that outputs logits."""
+    return softmax(raw.astype(np.float64)) if applies_softmax else raw
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float | None) -> np.ndarray:
@@ -36,7 +42,7 @@ def apply_temperature(probabilities: np.ndarray, temperature: float | None) -> n
         return probabilities
     if not (math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"A temperature must be a positive finite number, not {temperature!r}.")
-    calibrated = _softmax(log_probabilities(probabilities) / float(temperature))
+    calibrated = softmax(log_probabilities(probabilities) / float(temperature))
     return calibrated.astype(probabilities.dtype if probabilities.dtype.kind == "f" else np.float64)
 
 

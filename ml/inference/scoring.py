@@ -9,19 +9,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ml.inference.calibration import apply_temperature
+from ml.inference.calibration import apply_temperature, as_probabilities
 from ml.inference.model_input import prepare_for_model
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
-
-
-def as_probabilities(raw: np.ndarray, applies_softmax: bool) -> np.ndarray:
-    """A model's outputs as probabilities: as they are, or through a softmax for a model that outputs logits."""
-    if not applies_softmax:
-        return raw
-    shifted = raw.astype(np.float64) - raw.max(axis=-1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
 
 class BatchScorer:

@@ -9,26 +9,29 @@ files is copied into the TFLite cache, where the predictor checks it against Ker
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from ml.assets import asset_path
 from ml.atomic_files import write_bytes_atomically
 from ml.data.sources import sha256_of
-from ml.inference.calibration import apply_temperature
+from ml.inference.calibration import as_probabilities
 from ml.inference.model_input import prepare_for_model
-from ml.inference.predictor import as_probabilities, tflite_cache_file
+from ml.inference.predictor import tflite_cache_file
+from ml.inference.shipped_model import (
+    EarlyPredictor,
+    ShippedModelCard,
+    is_shipped_model,
+    read_shipped_card,
+    sha256_of_bytes,
+)
 from ml.inference.tflite import convert_to_tflite, tflite_runner
 from ml.models.classifier import outputs_probabilities
-from ml.models.files import METADATA_ENTRY, LoadedModel
-from ml.models.metadata import ModelMetadata
+from ml.models.files import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +55,6 @@ def shipped_tflite_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".tflite")
 
 
-def is_shipped_model(model_path: Path | None) -> bool:
-    """True for a model in Digit Lab's own assets (never a user's file: only those conversions are trusted)."""
-    if model_path is None:
-        return False
-    try:
-        return Path(model_path).resolve().parent == asset_path("models").resolve()
-    except OSError:
-        return False
-
-
 def checked_shipped_flatbuffer(model_path: Path) -> bytes | None:
     """The shipped conversion of ``model_path`` when its record names this very file and flatbuffer; else None."""
     flatbuffer_path = shipped_tflite_path(model_path)
@@ -75,52 +68,23 @@ def checked_shipped_flatbuffer(model_path: Path) -> bytes | None:
     if not isinstance(record, dict) or record.get("source_sha256") != sha256_of(Path(model_path)):
         logger.info("The shipped TFLite conversion was made from another %s; converting afresh", model_path.name)
         return None
-    if record.get("tflite_sha256") != _sha256_of_bytes(flatbuffer):
+    if record.get("tflite_sha256") != sha256_of_bytes(flatbuffer):
         logger.info("The shipped TFLite conversion of %s is damaged; converting afresh", model_path.name)
         return None
     return flatbuffer
 
 
-@dataclass(frozen=True)
-class ShippedModelCard:
-    """What the early predictions need of a shipped model, read without Keras: its file, card and input shape."""
-
-    path: Path
-    metadata: ModelMetadata
-    input_shape: tuple
-    has_metadata: bool = True
-
-    @property
-    def display_name(self) -> str:
-        """The model's name, as :class:`LoadedModel` gives it: the file stem."""
-        return self.path.stem
-
-
-class ShippedFastPath:
-    """Probabilities from a shipped model's checked conversion before Keras has loaded the model (a second or more at
-    launch): the predictor's single-image fast path, with the same preprocessing and temperature."""
+class ShippedFastPath(EarlyPredictor):
+    """Probabilities from a shipped model's checked conversion before Keras has loaded the model, image by image."""
 
     backend = "tflite"
 
     def __init__(self, card: ShippedModelCard, flatbuffer: bytes, applies_softmax: bool) -> None:
-        self.loaded = card
-        self.class_names: list[str] = list(card.metadata.class_names)
-        self.applies_softmax = applies_softmax
+        super().__init__(card, applies_softmax)
         self._run = tflite_runner(flatbuffer, threads=1)
 
-    def predict_one(self, image28: np.ndarray) -> np.ndarray:
-        """(28, 28) -> (k,) probabilities, as ``Predictor.predict_one``."""
-        image28 = np.asarray(image28)
-        if image28.ndim != 2:
-            raise ValueError(f"predict_one expects one (28, 28) image, got shape {image28.shape}.")
-        return self.predict_batch(image28[np.newaxis])[0]
-
-    def predict_batch(self, images28: np.ndarray, batch_size: int = 256, calibrated: bool = True) -> np.ndarray:
-        """(N, 28, 28) -> (N, k) probabilities, image by image (``batch_size`` is accepted for the same signature)."""
-        batch = prepare_for_model(np.asarray(images28), self.loaded.input_shape, self.loaded.metadata)
-        raw = np.concatenate([self._run(batch[index : index + 1]) for index in range(len(batch))])
-        probabilities = as_probabilities(raw, self.applies_softmax)
-        return apply_temperature(probabilities, self.loaded.metadata.temperature) if calibrated else probabilities
+    def _raw(self, batch: np.ndarray) -> np.ndarray:
+        return np.concatenate([self._run(batch[index : index + 1]) for index in range(len(batch))])
 
 
 def shipped_fast_path(model_path: Path) -> ShippedFastPath | None:
@@ -140,11 +104,9 @@ def shipped_fast_path(model_path: Path) -> ShippedFastPath | None:
         record = json.loads(flatbuffer_path.with_name(flatbuffer_path.name + RECORD_SUFFIX).read_text("utf-8"))
         applies_softmax = record["applies_softmax"]
         input_shape = tuple(int(side) for side in record["batch_shape"][1:])
-        with zipfile.ZipFile(model_path) as archive:
-            metadata = ModelMetadata.from_json(archive.read(METADATA_ENTRY))
         if not isinstance(applies_softmax, bool) or not input_shape:
             return None  # a record written before it said whether to apply a softmax
-        return ShippedFastPath(ShippedModelCard(model_path, metadata, input_shape), flatbuffer, applies_softmax)
+        return ShippedFastPath(read_shipped_card(model_path, input_shape), flatbuffer, applies_softmax)
     except Exception as error:  # noqa: BLE001 - no early predictions; the model still loads as usual
         logger.info("No early predictions from the shipped conversion of %s: %s", model_path.name, error)
         return None
@@ -191,7 +153,7 @@ def build_shipped_tflite(loaded: LoadedModel, test_images: np.ndarray) -> Shippe
     record = {
         "source": Path(loaded.path).name,
         "source_sha256": sha256_of(Path(loaded.path)),
-        "tflite_sha256": _sha256_of_bytes(flatbuffer),
+        "tflite_sha256": sha256_of_bytes(flatbuffer),
         "batch_shape": [1, *input_shape],
         "tensorflow": tf.__version__,
         "applies_softmax": applies_softmax,  # read by the early predictions, which run before Keras
@@ -202,7 +164,3 @@ def build_shipped_tflite(loaded: LoadedModel, test_images: np.ndarray) -> Shippe
     write_bytes_atomically(flatbuffer_path, flatbuffer)
     write_bytes_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
     return ShippedConversion(flatbuffer_path, record_path, len(batch), max_difference, agreement)
-
-
-def _sha256_of_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -40,12 +40,11 @@ from ml.models.limits import (
     check_layer_count,
     shorten,
 )
-from ml.models.metadata import ModelMetadata
+from ml.models.metadata import METADATA_ENTRY, ModelMetadata
 from ml.models.safety import check_config_is_safe
 from ml.regular_files import irregular_file_kind
 
 logger = logging.getLogger(__name__)
-METADATA_ENTRY = "digitlab.json"  # extra entry in the .keras zip; Keras's loader reads only its own entries
 H5_METADATA_ATTRIBUTE = "digitlab_metadata"
 _KERAS_CONFIG_ENTRY = "config.json"
 _TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}(\.keras|\.h5|\.hdf5)")

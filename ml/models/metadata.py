@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+METADATA_ENTRY = "digitlab.json"  # the card's entry in a .keras zip; Keras's loader reads only its own entries
 INPUT_SCALES = ("0-1", "0-255", "-1-1", "0-16", "standardize")
 INPUT_POLARITIES = ("white_on_black", "black_on_white")
 

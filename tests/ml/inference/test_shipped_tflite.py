@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ml.inference.predictor as predictor_module
+import ml.inference.shipped_model as shipped_model
 import ml.inference.shipped_tflite as shipped
 from ml.assets import bundled_model_path
 from ml.data.sources import sha256_of
@@ -34,7 +35,7 @@ def own_assets(tmp_path, monkeypatch) -> Path:
         shutil.copy(source, folder / source.name)
     record = shipped.shipped_tflite_path(model_path).with_suffix(".tflite.json")
     shutil.copy(record, folder / record.name)
-    monkeypatch.setattr(shipped, "asset_path", lambda *parts: tmp_path.joinpath(*parts))
+    monkeypatch.setattr(shipped_model, "asset_path", lambda *parts: tmp_path.joinpath(*parts))
     return folder
 
 
