@@ -318,7 +318,16 @@ def build_model(name: str, input_shape: tuple[int, ...] = (28, 28, 1), num_class
 
 @functools.cache
 def parameter_count(name: str, input_shape: tuple[int, ...], num_classes: int) -> int:
-    """How many parameters the preset's model has for this input (built once, never downloads weights)."""
+    """How many parameters the preset's model has for this input: from the shipped table for the panel's fixed
+    inputs (``preset_parameter_counts.py``), else built once (never downloads weights)."""
+    from ml.models.preset_parameter_counts import KNOWN_PARAMETER_COUNTS
+
+    known = KNOWN_PARAMETER_COUNTS.get((name, tuple(input_shape), int(num_classes)))
+    return known if known is not None else built_parameter_count(name, input_shape, num_classes)
+
+
+def built_parameter_count(name: str, input_shape: tuple[int, ...], num_classes: int) -> int:
+    """The parameters of the preset's model built for this input (backbones without their weights)."""
     options = {"backbone_weights": "none"} if "backbone_weights" in get_preset(name).factory_options else {}
     return int(build_model(name, tuple(input_shape), num_classes, **options).count_params())
 

@@ -67,3 +67,12 @@ def test_shutdown_stops_between_models(qtbot):
     assert not counter.is_counting
     counter.request([("cnn3x3", (28, 28, 1), 7)])  # a stopped counter starts nothing
     assert not counter.is_counting
+
+
+def test_the_panels_fixed_inputs_are_all_shipped_so_nothing_is_built_at_launch():
+    from ml.models.preset_parameter_counts import KNOWN_PARAMETER_COUNTS
+
+    for dataset in ("mnist", "fashion-mnist", "sklearn-digits"):
+        for name in PRESETS:
+            shape, classes = model_input(name, dataset)
+            assert (name, tuple(shape), classes) in KNOWN_PARAMETER_COUNTS
