@@ -2,8 +2,11 @@
 come from MNIST's validation split (bench_teach.py measures on the test set, with other samples).
 
 Each variant: 5 samples per digit chosen with ``seed`` (seeds 1000+, never the benchmark's), 1,000 other validation
-digits of the style held back, and 2,000 further plain validation digits for forgetting. Prints one JSON line per
-variant: style accuracy before/after, plain-digit accuracy after, and the teach's wall time.
+digits of the style held back, and the other 3,950 plain validation digits for forgetting. Prints one JSON line per
+variant: style accuracy before/after, plain-digit accuracy before/after, and the teach's wall and CPU time.
+
+With ``--shares 1,0.8``, each taught model is also measured with its weights blended back towards the original
+ones (the taught weights' share; ``TeachSettings.taught_share``), one line per share, without teaching again.
 
     python tools/tune_teach.py outline:0 outline:0:keep_ink_levels=1 slant:1:average_last_epochs=4,epochs=12
 """
@@ -37,6 +40,7 @@ def parse_variant(text: str) -> tuple[str, int, dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="+", help="style:seed[:setting=value,…], style outline or slant")
+    parser.add_argument("--shares", default="", help="taught weights' shares to measure too, e.g. 1,0.9,0.8")
     args = parser.parse_args()
 
     from ml.assets import bundled_model_path
@@ -55,29 +59,38 @@ def main() -> int:
         chosen = np.concatenate([rng.choice(np.flatnonzero(labels == d), 5, replace=False) for d in range(10)])
         rest = np.setdiff1d(np.arange(len(labels)), chosen)
         tune = np.random.default_rng(7).choice(rest, 1000, replace=False)
-        plain = np.setdiff1d(rest, tune)[:2000]
+        plain = np.setdiff1d(rest, tune)
         if "thickness_probability" in overrides:
             probability = overrides.pop("thickness_probability")
             overrides["augmentation"] = dataclasses.replace(TEACH_AUGMENTATION, thickness_probability=probability)
-        for name in ("keep_ink_levels", "freeze_batch_norm"):
+        for name in ("keep_ink_levels", "freeze_batch_norm", "cosine_decay"):
             if name in overrides:
                 overrides[name] = bool(overrides[name])
         settings = TeachSettings(seed=seed, test_images=1, **overrides)
         loaded = load_model(bundled_model_path())
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = teach(
             loaded, style(images[chosen]), labels[chosen], settings, held_back=(style(images[tune]), labels[tune])
         )
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         row = {
             "variant": text,
             "style_before": result.record["samples_before"],
             "style_after": result.record["samples_after"],
+            "plain_before": round(accuracy(loaded, images[plain], labels[plain]), 5),
             "plain_after": round(accuracy(loaded, images[plain], labels[plain], result.model), 5),
             "teach_s": result.record["teach_seconds"],
             "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1),
         }
         print(json.dumps(row), flush=True)
+        taught, original = result.model.get_weights(), loaded.model.get_weights()
+        for share in [float(text) for text in filter(None, args.shares.split(","))]:
+            result.model.set_weights([share * t + (1 - share) * o for t, o in zip(taught, original, strict=True)])
+            style_after = accuracy(loaded, style(images[tune]), labels[tune], result.model)
+            plain_after = accuracy(loaded, images[plain], labels[plain], result.model)
+            blended = {"variant": f"{text} share={share}", "style_after": style_after, "plain_after": plain_after}
+            print(json.dumps({**row, **blended}), flush=True)
     return 0
 
 

@@ -21,7 +21,7 @@ from ml.data.augment import AugmentSettings, augment_batch
 from ml.data.datasets import DIGIT_CLASS_NAMES, load_mnist
 from ml.errors import TrainingError
 from ml.inference.model_input import prepare_for_model
-from ml.inference.scoring import BatchScorer
+from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 
@@ -60,6 +60,17 @@ class TeachSettings:
     Tuned on MNIST's validation split (tools/tune_teach.py): outlines 94.3 -> 95.2 % mean of 3 sample draws."""
     average_last_epochs: int = 0
     """Average the weights at the end of this many last epochs (stochastic weight averaging; 0 or 1: the last)."""
+    anchor_strength: float = 0.0
+    """L2-SP: this times the sum of squared distances of the weights from the original ones is added to the loss,
+    pulling the taught model towards the original (less forgetting); 0: no pull."""
+    taught_share: float = 1.0
+    """The taught weights' share in the result, the original weights' the rest (weight-space ensembling, WiSE-FT:
+    a step back towards what the model knew); 1: the taught weights as they are."""
+    cosine_decay: bool = False
+    """Let the learning rate fall along a half cosine to 0 over the teach (else it stays constant)."""
+    distill_replay: float = 0.0
+    """Replay images learn this share of the original model's own probabilities (LwF distillation), the rest their
+    labels; 0: labels only."""
 
 
 @dataclass
@@ -191,7 +202,7 @@ class _StopAndReport(keras.callbacks.Callback):
                     "batch": batch + 1,
                     "steps": int(self.params.get("steps") or 0),
                     "loss": float(logs.get("loss", math.nan)),
-                    "accuracy": float(logs.get("accuracy", math.nan)),
+                    "accuracy": float(logs.get("categorical_accuracy", math.nan)),
                 }
             )
         if self.should_stop():
@@ -269,14 +280,16 @@ def _teach(
 
     model = frozen_batch_norm_clone(loaded.model, settings.freeze_batch_norm)
     from_logits = not outputs_probabilities(model)
-    model.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-        metrics=["accuracy"],
+    trainer = _AnchoredModel(model, settings.anchor_strength) if settings.anchor_strength > 0 else model
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(_learning_rate(settings, len(labels), bool(replay_name))),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits),
+        metrics=["categorical_accuracy"],
     )
     rng = np.random.default_rng(settings.seed)
     tf.random.set_seed(settings.seed)
     stopper = _StopAndReport(should_stop, on_batch, settings.epochs)
+    teacher = BatchScorer(loaded) if settings.distill_replay > 0 else None
     measure_each_epoch = 0 < len(held_labels) <= HELD_BACK_MEASURED_EACH_EPOCH
     held_batch = prepare_for_model(held_images, loaded.input_shape, loaded.metadata) if measure_each_epoch else None
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
@@ -284,13 +297,15 @@ def _teach(
     averaged_count = 0
     for epoch in range(settings.epochs):
         stopper.epoch = epoch + 1
-        x, y = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
+        x, y, from_replay = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
         batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
-        logs = model.fit(batch, y, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
+        original = teacher.raw_probabilities(batch[from_replay]) if teacher and from_replay.any() else None
+        targets = teaching_targets(y, loaded.num_classes, from_replay, original, settings.distill_replay)
+        logs = trainer.fit(batch, targets, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
         if stopper.stopped or should_stop():
             raise TeachStopped
         history["loss"].append(float(logs.history["loss"][-1]))
-        history["accuracy"].append(float(logs.history["accuracy"][-1]))
+        history["accuracy"].append(float(logs.history["categorical_accuracy"][-1]))
         if settings.epochs - epoch <= settings.average_last_epochs:
             weights = model.get_weights()
             averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights, strict=True)]
@@ -298,11 +313,17 @@ def _teach(
         if on_epoch is not None:
             progress = TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1])
             if measure_each_epoch:
-                held = model.evaluate(held_batch, held_labels, batch_size=256, verbose=0, return_dict=True)
-                progress.held_back_loss, progress.held_back_accuracy = float(held["loss"]), float(held["accuracy"])
+                held = as_probabilities(model.predict(held_batch, batch_size=256, verbose=0), from_logits)
+                chosen = held[np.arange(len(held_labels)), held_labels]
+                progress.held_back_loss = float(-np.mean(np.log(np.maximum(chosen, 1e-7))))
+                progress.held_back_accuracy = float(np.mean(held.argmax(axis=-1) == held_labels))
             on_epoch(progress)
     if averaged is not None and averaged_count > 1:
         model.set_weights([total / averaged_count for total in averaged])
+    if settings.taught_share < 1:
+        share = settings.taught_share
+        originals = loaded.model.get_weights()
+        model.set_weights([share * w + (1 - share) * o for w, o in zip(model.get_weights(), originals, strict=True)])
     for original, layer in zip(_nested_layers(loaded.model), _nested_layers(model), strict=True):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = original.trainable  # frozen for the teach only: the version trains as the original did
@@ -371,12 +392,56 @@ def _epoch_data(
         if settings.keep_ink_levels
         else augmented
     )
+    from_replay = np.zeros(len(y), bool)
     if len(replay_labels):
         chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
         x = np.concatenate([x, replay_images[chosen]])
         y = np.concatenate([y, replay_labels[chosen]])
+        from_replay = np.concatenate([from_replay, np.ones(len(chosen), bool)])
     order = rng.permutation(len(y))
-    return x[order], y[order]
+    return x[order], y[order], from_replay[order]
+
+
+def _learning_rate(
+    settings: TeachSettings, samples: int, replays: bool
+) -> float | keras.optimizers.schedules.CosineDecay:
+    """The teach's learning rate: constant, or a cosine decay over all its batches."""
+    if not settings.cosine_decay:
+        return settings.learning_rate
+    per_epoch = samples * settings.sample_repeats * (1 + (settings.replay_per_sample if replays else 0))
+    steps = settings.epochs * math.ceil(per_epoch / settings.batch_size)
+    return keras.optimizers.schedules.CosineDecay(settings.learning_rate, max(steps, 1))
+
+
+def teaching_targets(
+    labels: np.ndarray, classes: int, from_replay: np.ndarray, original: np.ndarray | None = None, share: float = 0.0
+) -> np.ndarray:
+    """(N, classes) float32 targets: one-hot labels, the replay rows blending in ``share`` of ``original`` (the
+    original model's probabilities for those rows, in order: distillation that holds on to what it knew)."""
+    targets = np.eye(classes, dtype=np.float32)[labels]
+    if original is not None and share > 0 and from_replay.any():
+        targets[from_replay] = (1 - share) * targets[from_replay] + share * np.asarray(original, np.float32)
+    return targets
+
+
+class _AnchoredModel(keras.Model):
+    """Trains ``inner``'s weights (shared, not copied) with an L2-SP penalty towards their values at the start."""
+
+    def __init__(self, inner: keras.Model, strength: float) -> None:
+        super().__init__(name="anchored")
+        self.inner = inner
+        self.strength = strength
+        self.anchors = [tf.constant(weight.numpy()) for weight in inner.trainable_weights]
+
+    def call(self, inputs, training=False):
+        return self.inner(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        pull = tf.add_n(
+            [tf.reduce_sum(tf.square(w - a)) for w, a in zip(self.inner.trainable_weights, self.anchors, strict=True)]
+        )
+        return loss + self.strength * pull
 
 
 def elastic_distort(images: np.ndarray, alpha: float, rng: np.random.Generator, sigma: float = 4.0) -> np.ndarray:

@@ -13,7 +13,14 @@ from ml.errors import TrainingError
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
 from ml.teach.styles import outline_digits
-from ml.teach.teaching import FORGETTING_WARNING, TeachSettings, match_ink_levels, split_held_back, teach
+from ml.teach.teaching import (
+    FORGETTING_WARNING,
+    TeachSettings,
+    match_ink_levels,
+    split_held_back,
+    teach,
+    teaching_targets,
+)
 
 MNIST_DROP_ALLOWED = 0.005  # half a point on 1,000 test digits (the benchmark measures the full set: README)
 
@@ -147,3 +154,46 @@ def test_held_back_part_is_a_fifth_of_each_class_and_keeps_one_to_teach():
     teach_index, held_index = split_held_back(labels, 0.2)
     assert sorted(labels[held_index].tolist()) == [0, 0, 1]
     assert set(teach_index) | set(held_index) == set(range(16)) and not set(teach_index) & set(held_index)
+
+
+def test_an_anchor_keeps_the_taught_weights_nearer_the_original_ones(mnist):
+    images, labels = _style_samples(mnist, 3)
+    stranger = _stranger()
+    original = stranger.model.get_weights()
+
+    def distance(**settings) -> float:
+        settings = TeachSettings(epochs=2, test_images=10, learning_rate=0.01, **settings)
+        result = teach(stranger, images, labels, settings)
+        moved = result.model.get_weights()
+        return sum(float(np.sum((a - b) ** 2)) for a, b in zip(moved, original, strict=True))
+
+    free, anchored = distance(), distance(anchor_strength=1.0)
+    assert anchored < 0.5 * free
+
+
+def test_replay_targets_blend_in_the_original_models_probabilities_and_samples_keep_their_labels():
+    labels = np.asarray([3, 1, 0])
+    from_replay = np.asarray([False, True, True])
+    original = np.asarray([[0.0, 0.8, 0.2], [0.6, 0.0, 0.4]], np.float32)  # the replay rows only, in order
+    targets = teaching_targets(labels, 4, from_replay, np.pad(original, ((0, 0), (0, 1))), share=0.5)
+    np.testing.assert_allclose(targets[0], [0, 0, 0, 1])
+    np.testing.assert_allclose(targets[1], [0, 0.9, 0.1, 0])
+    np.testing.assert_allclose(targets[2], [0.8, 0, 0.2, 0])
+    np.testing.assert_allclose(teaching_targets(labels, 4, from_replay), np.eye(4)[labels])
+
+
+def test_a_taught_share_blends_the_taught_weights_with_the_original_ones(mnist):
+    images, labels = _style_samples(mnist, 3)
+    stranger = _stranger()
+    original = stranger.model.get_weights()
+
+    def weights(**settings) -> list[np.ndarray]:
+        result = teach(
+            stranger, images, labels, TeachSettings(epochs=1, test_images=10, learning_rate=0.01, **settings)
+        )
+        return result.model.get_weights()
+
+    taught, blended = weights(), weights(taught_share=0.25)
+    assert not np.allclose(taught[0], original[0])
+    for mixed, full, start in zip(blended, taught, original, strict=True):
+        np.testing.assert_allclose(mixed, 0.25 * full + 0.75 * start, rtol=1e-4, atol=1e-6)
