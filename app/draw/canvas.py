@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QEnterEvent,
@@ -289,17 +289,18 @@ class DrawingCanvas(QWidget):
         self.changed.emit()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        """Extend the stroke in progress, or move the brush outline."""
-        self._hover = event.position()
+        """Extend the stroke in progress, or move the brush outline; only the pixels that change are repainted."""
+        moved_from, self._hover = self._hover, event.position()
         if not self._live_points:
-            self.update()
+            self.update(self._outline_rect(moved_from).united(self._outline_rect(self._hover)))
             return
         point = self.to_document(event.position())
         last = self._live_points[-1]
         if math.hypot(point[0] - last[0], point[1] - last[1]) < _MIN_POINT_SPACING:
             return
         self._live_points.append(point)
-        self.update()
+        changed = self._outline_rect(moved_from).united(self._outline_rect(self._hover))
+        self.update(changed.united(self._stroke_end_rect()))
         self.changed.emit()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -450,6 +451,24 @@ class DrawingCanvas(QWidget):
             painter.end()
             self._composite = composite
         return self._composite
+
+    def _outline_rect(self, hover: QPointF | None) -> QRect:
+        """The widget pixels the brush outline at ``hover`` covers (empty when none)."""
+        if hover is None:
+            return QRect()
+        radius = self._brush_size * self.document_rect().height() / DOCUMENT_SIZE / 2 + 2
+        return QRectF(hover.x() - radius, hover.y() - radius, 2 * radius, 2 * radius).toAlignedRect()
+
+    def _stroke_end_rect(self) -> QRect:
+        """The widget pixels that the newest point of the stroke in progress changed: its smoothed path moves only
+        between the last three points, widened by the pen and its antialiasing."""
+        rect = self.document_rect()
+        scale = rect.height() / DOCUMENT_SIZE
+        xs, ys = zip(*self._live_points[-3:], strict=True)
+        margin = (self._brush_size / 2) * scale + 3
+        left, top = rect.x() + min(xs) * scale - margin, rect.y() + min(ys) * scale - margin
+        width, height = (max(xs) - min(xs)) * scale + 2 * margin, (max(ys) - min(ys)) * scale + 2 * margin
+        return QRectF(left, top, width, height).toAlignedRect()
 
     def _paint_brush_outline(self, painter: QPainter, rect: QRectF) -> None:
         if self._hover is None or not rect.contains(self._hover):

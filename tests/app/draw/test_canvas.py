@@ -332,3 +332,43 @@ def test_the_same_stroke_in_progress_asked_for_twice_is_painted_once(qtbot, canv
     qtbot.mouseMove(canvas, QPoint(200, 200))
     assert not np.array_equal(canvas.image_array(), first)  # the stroke grew: painted again
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
+
+
+def test_a_mouse_move_repaints_only_what_changed_and_the_screen_matches_a_full_repaint(qtbot, monkeypatch):
+    from PySide6.QtGui import QRegion
+
+    painted = [QRegion()]  # the region repainted since the last move
+    real_paint = DrawingCanvas.paintEvent
+
+    def recording_paint(widget, event):
+        painted[0] = painted[0].united(event.region())
+        real_paint(widget, event)
+
+    monkeypatch.setattr(DrawingCanvas, "paintEvent", recording_paint)  # before the widget is made: PySide looks once
+    canvas = DrawingCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(DOCUMENT_SIZE, DOCUMENT_SIZE)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_brush_size(24)
+    screen = canvas.grab().toImage()  # what the screen shows: only repainted regions ever change on it
+    moves = [(40 + 9 * step, 60 + int(40 * np.sin(step / 3))) for step in range(20)]
+    for index, (x, y) in enumerate(moves):
+        painted[0] = QRegion()
+        if index == 5:
+            qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y))  # hover first, then draw
+        else:
+            qtbot.mouseMove(canvas, QPoint(x, y))
+        qtbot.waitUntil(lambda: not painted[0].isEmpty())  # the window's repaint comes within a few milliseconds
+        qtbot.wait(25)  # and any second part of it
+        region = painted[0]
+        full = canvas.grab().toImage()
+        painter = QPainter(screen)
+        painter.setClipRegion(region)
+        painter.drawImage(0, 0, full)
+        painter.end()
+        assert screen == full, f"move {index}: pixels changed outside the repainted region"
+        if index > 5:
+            area = sum(rect.width() * rect.height() for rect in region)
+            assert 0 < area < canvas.width() * canvas.height() / 4
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*moves[-1]))
