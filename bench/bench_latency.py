@@ -4,6 +4,10 @@ Rows: Digit Lab's ``Predictor.predict_one`` (its chosen backend), the same inclu
 (``ml.preprocess.pipeline.to_mnist`` on a 280x280 canvas, as the window does on every stroke), eager ``model(x)`` and
 ``model.predict``. Uses the bundled model when there is one, else builds the ``best`` preset (same size).
 
+For the bundled model, its shipped numpy network (the answers without TensorFlow, ``ml.inference.shipped_numpy``)
+and the predictor's path are then timed interleaved, 50 calls of each in turn: medians of wall and thread CPU time
+per image and their ratio, which decides which path answers once Keras has loaded the model.
+
     python bench/bench_latency.py [--repeats 300] [--model path.keras]
 """
 
@@ -106,6 +110,41 @@ def main() -> None:
     for name, run, repeats in rows:
         p50, p95 = milliseconds(run, repeats, warmup=min(20, repeats))
         print(f"{name:<48} {p50:>9.3f} {p95:>9.3f} {repeats:>6}")
+    compare_with_numpy(loaded, predictor, digits, args.repeats)
+
+
+def compare_with_numpy(loaded, predictor, digits, repeats: int) -> None:
+    """The shipped numpy network against the predictor's path, interleaved in blocks of 50 calls (same digits)."""
+    import numpy as np
+
+    from ml.inference.shipped_numpy import shipped_numpy_path
+
+    numpy_path = shipped_numpy_path(loaded.path) if loaded.path is not None else None
+    if numpy_path is None:
+        print("no shipped numpy network for this model: nothing to compare")
+        return
+    paths = {predictor.backend: predictor.predict_one, "numpy (shipped)": numpy_path.predict_one}
+    wall: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [] for name in paths}
+    for run in paths.values():
+        for index in range(20):
+            run(digits[index % len(digits)])  # warm-up
+    for block in range(max(1, repeats // 50)):
+        for name, run in paths.items() if block % 2 == 0 else reversed(paths.items()):
+            for index in range(50):
+                digit = digits[index % len(digits)]
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                run(digit)
+                cpu[name].append((time.thread_time() - started_cpu) * 1e3)
+                wall[name].append((time.perf_counter() - started) * 1e3)
+    for name in paths:
+        print(
+            f"interleaved predict_one [{name}]: wall p50 {np.median(wall[name]):.3f} ms "
+            f"(p95 {np.percentile(wall[name], 95):.3f}), thread CPU p50 {np.median(cpu[name]):.3f} ms, "
+            f"{len(wall[name])} calls"
+        )
+    numpy_wall, other_wall = np.median(wall["numpy (shipped)"]), np.median(wall[predictor.backend])
+    print(f"numpy / {predictor.backend} wall-time ratio: {numpy_wall / other_wall:.2f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+from PySide6.QtCore import QObject, Signal, Slot
+
 from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
 
 logger = logging.getLogger(__name__)
@@ -96,3 +98,21 @@ def import_tensorflow() -> tuple[ModuleType, ModuleType]:
             if collecting:
                 gc.enable()
     return tensorflow, keras
+
+
+class TensorFlowImport(QObject):
+    """A one-shot job that imports TensorFlow in its own thread (``start_worker_thread``), so that the model thread
+    keeps answering drawings with the shipped numpy weights meanwhile; ``finished`` carries "" or the error."""
+
+    finished = Signal(str)
+
+    @Slot()
+    def run(self) -> None:
+        """Import TensorFlow and Keras; the model thread then picks the device and loads the model."""
+        try:
+            import_tensorflow()
+            problem = ""
+        except Exception as error:  # noqa: BLE001 - the model thread tries again and reports it in plain words
+            logger.debug("TensorFlow's import failed in its own thread", exc_info=True)
+            problem = f"{type(error).__name__}: {error}"
+        self.finished.emit(problem)

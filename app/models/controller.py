@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from app.common.threads import hand_the_gil_back_quickly, keep_until_finished
+from app.common.tensorflow_import import TensorFlowImport
+from app.common.threads import hand_the_gil_back_quickly, keep_until_finished, start_worker_thread
 from app.models.worker import ModelWorker, logger
+
+TENSORFLOW_AFTER_ANSWER_MS = 200
+"""TensorFlow's import starts this long after the first answer without it is shown (the answer is painted first)."""
+TENSORFLOW_WHEN_IDLE_MS = 500
+"""...or this long after the answers without TensorFlow are ready, when no drawing has come to answer."""
 
 
 class ModelController(QObject):
@@ -41,6 +47,7 @@ class ModelController(QObject):
     _prediction_requested = Signal(int, object, object)
     _inspection_requested = Signal(int, object, dict)
     _startup_load_requested = Signal()
+    _backend_requested = Signal()
 
     def __init__(self, startup_models: list[tuple[str, str]], parent: QObject | None = None) -> None:
         """``startup_models``: (path, origin) pairs tried in order until one loads."""
@@ -77,6 +84,17 @@ class ModelController(QObject):
         self._worker.prediction_finished.connect(self._on_prediction_finished)
         self._worker.fast_path_ready.connect(self._on_fast_path_ready)
         self._startup_load_requested.connect(self._worker.load_startup_models)
+        self._backend_requested.connect(self._worker.load_backend)
+        self._worker.backend_loaded.connect(self._on_backend_settled)
+        self._worker.backend_failed.connect(self._on_backend_settled)
+        self._tensorflow_timer = QTimer(self)  # starts TensorFlow's import behind the answers without it
+        self._tensorflow_timer.setSingleShot(True)
+        self._tensorflow_timer.timeout.connect(self._import_tensorflow)
+        self._tensorflow_import: tuple[QThread, TensorFlowImport] | None = None
+        self._tensorflow_waits = False  # the numpy weights answer; TensorFlow's import waits for the first answer
+        self._answered_without_tensorflow = False
+        self._backend_settled = False  # TensorFlow loaded, or failed to
+        self._held_loads: list[tuple[Signal, tuple]] = []  # model loads asked for before TensorFlow is there
         self._last_request_id = 0
         self._discard_through = 0
         self._in_flight: int | None = None
@@ -111,11 +129,11 @@ class ModelController(QObject):
 
     def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
         """Ask the worker to load ``path`` as the active model."""
-        self._load_requested.emit(path, unsaved, origin)
+        self._load_once_backend_is_there(self._load_requested, (path, unsaved, origin))
 
     def set_aside_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
         """Ask the worker to load ``path`` as the previous model, keeping the active one (``model_set_aside``)."""
-        self._set_aside_requested.emit(path, unsaved, origin)
+        self._load_once_backend_is_there(self._set_aside_requested, (path, unsaved, origin))
 
     def switch_to_previous(self) -> None:
         """Ask the worker to swap the active and previous models."""
@@ -142,6 +160,8 @@ class ModelController(QObject):
         returns its request id."""
         self._last_request_id += 1
         self._pending = (self._last_request_id, drawing, strokes)
+        if self._tensorflow_waits and not self._answered_without_tensorflow:
+            self._tensorflow_timer.stop()  # the first answer goes first; TensorFlow follows it
         self._send_pending_if_idle()
         return self._last_request_id
 
@@ -175,6 +195,14 @@ class ModelController(QObject):
         self._stopped = True
         self._pending = None
         self._inspection_pending = None
+        self._tensorflow_timer.stop()
+        if self._tensorflow_import is not None:
+            import_thread, job = self._tensorflow_import
+            try:
+                if not import_thread.wait(timeout_ms):  # an import cannot be interrupted; it ends on its own
+                    keep_until_finished(import_thread, job)
+            except RuntimeError:  # finished and already deleted
+                pass
         if not self._thread.isRunning():
             return True
         self._thread.quit()
@@ -214,11 +242,53 @@ class ModelController(QObject):
         self._send_pending_if_idle()
 
     @Slot(dict)
-    def _on_fast_path_ready(self, _description: dict) -> None:
-        """Send the waiting drawing to the early fast path, then let the worker load the model with Keras."""
+    def _on_fast_path_ready(self, description: dict) -> None:
+        """Send the waiting drawing to the early fast path. Behind the numpy one, TensorFlow is imported once the first
+        answer is shown (or soon, when none is asked for); behind the TFLite one, the model loads with Keras."""
         self._fast_path_ready = True
         self._send_pending_if_idle()
-        self._startup_load_requested.emit()  # queued behind that prediction, so the first answer comes first
+        if description.get("backend") == "numpy":
+            self._tensorflow_waits = True
+            if self._held_loads:
+                self._import_tensorflow()  # a model was asked for: no waiting
+            elif self._in_flight is None:
+                self._tensorflow_timer.start(TENSORFLOW_WHEN_IDLE_MS)
+        else:
+            self._startup_load_requested.emit()  # queued behind that prediction, so the first answer comes first
+
+    @Slot()
+    def _import_tensorflow(self) -> None:
+        """Import TensorFlow in a thread of its own; the model thread then picks the device and loads the model."""
+        if self._tensorflow_import is not None or self._stopped:
+            return
+        self._tensorflow_waits = False
+        job = TensorFlowImport()
+        job.finished.connect(self._on_tensorflow_imported)
+        thread = start_worker_thread(job, "TensorFlowImportThread", lambda: None)
+        self._tensorflow_import = (thread, job)
+
+    @Slot(str)
+    def _on_tensorflow_imported(self, _problem: str) -> None:
+        if not self._stopped:
+            self._backend_requested.emit()  # a failed import is tried again there, and reported in plain words
+
+    @Slot()
+    def _on_backend_settled(self, *_details) -> None:
+        """TensorFlow is there (or failed): send the model loads that waited for it."""
+        self._backend_settled = True
+        held, self._held_loads = self._held_loads, []
+        for signal, arguments in held:
+            signal.emit(*arguments)
+
+    def _load_once_backend_is_there(self, signal: Signal, arguments: tuple) -> None:
+        """Load a model now, or once TensorFlow is there (its import started at once): the load then follows the
+        start-up model's, so the model asked for becomes the active one."""
+        if self._backend_settled:
+            signal.emit(*arguments)
+            return
+        self._held_loads.append((signal, arguments))
+        if self._fast_path_ready:
+            self._import_tensorflow()
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:
@@ -229,6 +299,13 @@ class ModelController(QObject):
     @Slot(dict)
     def _on_prediction_finished(self, result: dict) -> None:
         self._in_flight = None
-        if result["request_id"] > self._discard_through:
+        shown = result["request_id"] > self._discard_through
+        if shown:
             self.prediction_finished.emit({**result, "final": self._pending is None})
         self._send_pending_if_idle()
+        if self._tensorflow_waits and not self._answered_without_tensorflow and self._tensorflow_import is None:
+            if shown and result.get("probabilities") is not None:
+                self._answered_without_tensorflow = True
+                self._tensorflow_timer.start(TENSORFLOW_AFTER_ANSWER_MS)  # once the answer is painted
+            elif self._in_flight is None:
+                self._tensorflow_timer.start(TENSORFLOW_WHEN_IDLE_MS)

@@ -108,13 +108,13 @@ class ModelWorker(QObject):
     export_finished = Signal(dict)  # ml.export.exporter.ExportReport.as_dict(): plain data
     export_failed = Signal(str)
     inspection_finished = Signal(dict)  # layer outputs, evidence and filters as plain data (models/inspection.py)
-    fast_path_ready = Signal(dict)  # {"class_names"}: drawings are answered before Keras has loaded the model
+    fast_path_ready = Signal(dict)  # {"class_names", "backend"}: drawings are answered before Keras loads the model
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
         self._startup_models = list(startup_models)
         self._active: ModelSlot | None = None
-        self._early: ModelSlot | None = None  # the shipped conversion, answering until Keras has loaded the model
+        self._early: ModelSlot | None = None  # shipped numpy weights or conversion, answering until Keras has loaded
         self._previous: ModelSlot | None = None
         self._backend_ready = False
         self._thread_state_token: int | None = None
@@ -125,8 +125,29 @@ class ModelWorker(QObject):
 
     @Slot()
     def start(self) -> None:
-        """Import TensorFlow, pick the device, then load the first start-up model that opens."""
+        """Answer drawings with the shipped numpy weights (no TensorFlow) when they check out; else load the backend.
+
+        With the numpy answers in place, the controller asks for :meth:`load_backend` once the first answer has been
+        shown (TensorFlow's import, about 3 s of CPU, then runs in another thread while this one keeps answering).
+        """
         self._thread_state_token = pin_python_thread_state()
+        if not self._answer_without_tensorflow():
+            self.load_backend()
+
+    @Slot()
+    def load_backend(self) -> None:
+        """Import TensorFlow (at once when another thread has imported it), pick the device, then load the first
+        start-up model, after any early answers from the shipped TFLite conversion."""
+        if not self._start_backend():
+            return
+        if self._early is None and self._answer_early():
+            return  # the controller asks for the start-up model after that first answer
+        self.load_startup_models()
+
+    def _start_backend(self) -> bool:
+        """Import TensorFlow and Keras, pick the device and say so (``backend_loaded``); False when that failed."""
+        if self._backend_ready:
+            return True
         try:
             from app.common.tensorflow_import import import_tensorflow
             from ml.runtime import configure_device
@@ -139,19 +160,36 @@ class ModelWorker(QObject):
         except Exception as error:  # noqa: BLE001 - reported to the window in plain words
             logger.exception("TensorFlow could not start")
             self.backend_failed.emit(f"TensorFlow could not start: {type(error).__name__}: {error}")
-            return
-        if not self._answer_early():
-            self.load_startup_models()
+            return False
+        return True
 
     @Slot()
     def load_startup_models(self) -> None:
-        """Load the first start-up model that opens (asked for by the controller after any early prediction)."""
+        """Load the first start-up model that opens (asked for by the controller after any early prediction), unless
+        a model was opened meanwhile."""
         try:
+            if self._active is not None:
+                return
             for path, origin in self._startup_models:
                 if self._load(path, unsaved=False, origin=origin, startup=True):
                     return
         finally:
             self._early = None
+
+    def _answer_without_tensorflow(self) -> bool:
+        """Answer drawings with the first start-up model's shipped numpy weights, checked against their record
+        (``ml.inference.shipped_numpy``); True when they can. Nothing here imports TensorFlow."""
+        if not self._startup_models:
+            return False
+        path, origin = self._startup_models[0]
+        try:
+            from ml.inference.shipped_numpy import shipped_numpy_path
+
+            fast_path = shipped_numpy_path(Path(path))
+        except Exception:  # noqa: BLE001 - no answers without TensorFlow; the TFLite path follows
+            logger.exception("The shipped numpy weights could not be read")
+            fast_path = None
+        return fast_path is not None and self._answer_with(fast_path, origin)
 
     def _answer_early(self) -> bool:
         """Answer drawings with the first start-up model's shipped conversion while Keras loads it (True when it can).
@@ -169,10 +207,11 @@ class ModelWorker(QObject):
         except Exception:  # noqa: BLE001 - no early answers; the model loads as usual
             logger.exception("The shipped fast path could not be read")
             fast_path = None
-        if fast_path is None:
-            return False
+        return fast_path is not None and self._answer_with(fast_path, origin)
+
+    def _answer_with(self, fast_path: Any, origin: str) -> bool:
         self._early = ModelSlot(loaded=fast_path.loaded, predictor=fast_path, unsaved=False, origin=origin)
-        self.fast_path_ready.emit({"class_names": list(fast_path.class_names)})
+        self.fast_path_ready.emit({"class_names": list(fast_path.class_names), "backend": fast_path.backend})
         return True
 
     @Slot()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -60,6 +64,81 @@ def test_a_drawing_waiting_at_start_up_is_answered_by_the_shipped_fast_path_befo
         answer = events[0]  # answered before the model had loaded
         assert isinstance(answer, dict) and answer["request_id"] == request_id and events[1] == "model loaded"
         assert int(np.argmax(answer["probabilities"])) == 7 and answer["verdict"]["status"] == "digit"
+    finally:
+        assert instance.shutdown(5000)
+
+
+def test_the_first_drawing_is_answered_without_tensorflow_which_loads_after_the_answer():
+    """In a fresh process: the shipped numpy weights answer (preprocessing, doubt judge and number reading
+    included) before TensorFlow is imported; TensorFlow and Keras's model load only afterwards."""
+    code = """
+import json, sys
+import numpy as np
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.models.controller import ModelController
+from ml.assets import bundled_model_path
+from ml.preprocess.pipeline import render_mnist_on_canvas
+digit = np.load("assets/data/mnist.npz")["x_test"][0].astype(np.float32) / 255.0  # a 7
+controller = ModelController([(str(bundled_model_path()), "bundled")])
+report, loop = {"events": []}, QEventLoop()
+controller._worker.fast_path_ready.connect(lambda d: report.update(backend=d["backend"]))
+def answered(result):
+    report["events"].append("answer")
+    report.update(label=int(np.argmax(result["probabilities"])), status=result["verdict"]["status"],
+                  tensorflow_at_answer="tensorflow" in sys.modules, keras_at_answer="keras" in sys.modules)
+controller.prediction_finished.connect(answered)
+controller.backend_loaded.connect(lambda d: report["events"].append("tensorflow"))
+controller.model_loaded.connect(lambda d: (report["events"].append("model"), loop.quit()))
+controller.request_prediction(render_mnist_on_canvas(digit).astype(np.float32) / 255.0, None)
+QTimer.singleShot(200_000, loop.quit)
+controller.start()
+loop.exec()
+report["tensorflow_at_end"] = "tensorflow" in sys.modules
+controller.shutdown(30_000)
+print(json.dumps(report))
+"""
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "numpy" and report["label"] == 7 and report["status"] == "digit"
+    assert report["tensorflow_at_answer"] is False and report["keras_at_answer"] is False
+    assert report["events"] == ["answer", "tensorflow", "model"] and report["tensorflow_at_end"] is True
+
+
+def test_altered_numpy_weights_are_refused_and_the_tflite_fallback_still_answers(qtbot, tmp_path, monkeypatch, caplog):
+    import ml.inference.shipped_model as shipped_model
+    from ml.inference.shipped_numpy import shipped_network_path, shipped_record_path
+    from ml.inference.shipped_tflite import shipped_tflite_path
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model_path = bundled_model_path()
+    tflite = shipped_tflite_path(model_path)
+    for source in (model_path, tflite, tflite.with_name(tflite.name + ".json")):
+        shutil.copy(source, folder / source.name)
+    for source in (shipped_network_path(model_path), shipped_record_path(model_path)):
+        shutil.copy(source, folder / source.name)
+    network = folder / shipped_network_path(model_path).name
+    data = bytearray(network.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    network.write_bytes(bytes(data))
+    monkeypatch.setattr(shipped_model, "asset_path", lambda *parts: tmp_path.joinpath(*parts))
+    instance = ModelController([(str(folder / model_path.name), "bundled")])
+    backends, answers = [], []
+    instance._worker.fast_path_ready.connect(lambda description: backends.append(description["backend"]))
+    instance.prediction_finished.connect(answers.append)
+    instance.request_prediction(mnist_drawing(1))  # a 2
+    with caplog.at_level(logging.WARNING), qtbot.waitSignal(instance.model_loaded, timeout=120_000):
+        instance.start()
+    try:
+        assert "altered or damaged" in caplog.text  # the refusal is logged in one line
+        assert backends == ["tflite"]  # today's path answered instead
+        assert int(np.argmax(answers[0]["probabilities"])) == 2
     finally:
         assert instance.shutdown(5000)
 
