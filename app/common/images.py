@@ -20,6 +20,19 @@ def array_to_qimage(gray: np.ndarray) -> QImage:
     return QImage(array.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
 
 
+def shrunk_to_fit(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` area-averaged by the largest whole factor that keeps its longer side at least ``side`` pixels (the
+    last rows and columns that do not fill a block are dropped); unchanged when it is not that large."""
+    factor = max(image.shape) // max(side, 1)
+    if factor < 2:
+        return image
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    if height == 0 or width == 0:
+        return image
+    blocks = image[: height * factor, : width * factor].reshape(height, factor, width, factor)
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
 def qimage_to_array(image: QImage) -> np.ndarray:
     """Any QImage as a 2-D float32 gray array in [0, 1]; transparency is blended into the paper colour."""
     if image.isNull():
