@@ -1,4 +1,5 @@
-"""Views of a prediction: the 28x28 model input, the winning class, per-class probability bars, the stages."""
+"""Views of a prediction: the 28x28 model input, the winning class, per-class probability bars, the stages
+(``app/draw/stage_strip.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.common.evidence import evidence_qimage
-from app.common.images import array_to_qimage, shrunk_to_fit
+from app.common.images import array_to_qimage
+from app.draw.stage_strip import StageStrip
 
 WINNER_COLOR = QColor(37, 99, 235)
 OTHER_COLOR = QColor(148, 163, 184)
@@ -55,16 +57,10 @@ class PixelImageView(QWidget):
         return self._pixels
 
     def set_image(self, image: np.ndarray | None) -> None:
-        """Show a 2-D gray array in [0, 1] (1 = white), or nothing; one several times larger than the view is
-        area-averaged down first (a 280 px stage in a thumbnail took 2-4 ms of the window's thread per prediction)."""
+        """Show a 2-D gray array in [0, 1] (1 = white), or nothing."""
         self._pixels = None if image is None else np.asarray(image, dtype=np.float32)
-        self._image = None if image is None else array_to_qimage(shrunk_to_fit(self._pixels, self._drawn_side()))
+        self._image = None if image is None else array_to_qimage(self._pixels)
         self.update()
-
-    def _drawn_side(self) -> int:
-        """The device pixels the image's longer side is drawn across at most."""
-        side = min(self.width(), self.height()) if self.isVisible() else self._side
-        return max(1, round(max(side, self._side) * self.devicePixelRatioF()))
 
     @property
     def overlay(self):
@@ -265,57 +261,6 @@ def format_probability(value: float) -> str:
     """A model's probability as a percentage: like :func:`format_percent`, but a float32 softmax that rounded to
     exactly 1.0 still reads ``>99.9 %`` (a softmax is never certain; the other classes underflowed)."""
     return ">99.9 %" if value >= 0.9995 else format_percent(value)
-
-
-class StageStrip(QWidget):
-    """A view of the preprocessing stages, each as a small thumbnail with its name."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
-        self._names: list[str] = []
-        self._thumbnails: list[PixelImageView] = []
-        self._layout.addStretch(1)
-
-    @property
-    def stage_names(self) -> list[str]:
-        """Names of the stages shown."""
-        return list(self._names)
-
-    def set_stages(self, stages: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Show each (name, image) stage; the thumbnails are rebuilt only when the names change."""
-        names = [name for name, _ in stages]
-        if names != self._names:
-            self._rebuild(names)
-        for thumbnail, (_, image) in zip(self._thumbnails, stages, strict=True):
-            thumbnail.set_image(image)
-
-    def _rebuild(self, names: list[str]) -> None:
-        while self._layout.count() > 1:
-            item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self._names = names
-        self._thumbnails = []
-        caption_font = QFont(self.font())
-        caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
-        for position, name in enumerate(names):
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            thumbnail = PixelImageView(side=56, minimum_side=48)
-            caption = QLabel(name)
-            caption.setFont(caption_font)
-            caption.setWordWrap(True)
-            caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            caption.setFixedWidth(66)
-            column.addWidget(thumbnail, 0, Qt.AlignmentFlag.AlignHCenter)
-            column.addWidget(caption, 1)
-            holder = QWidget()
-            holder.setLayout(column)
-            self._layout.insertWidget(position, holder)
-            self._thumbnails.append(thumbnail)
 
 
 class PredictionPanel(QWidget):

@@ -225,21 +225,3 @@ def test_a_saturated_softmax_reads_above_99_9_percent_in_the_panel_and_its_bar(p
     panel.show_prediction(image, probabilities, [("input", image)])
     assert panel.confidence.text() == ">99.9 % confident"
     assert ">99.9 %" in [label.textItem.toPlainText() for label in panel.bars._labels]
-
-
-def test_a_large_stage_is_shrunk_for_its_thumbnail_and_keeps_its_pixels(panel, qtbot):
-    stage = np.zeros((280, 280), dtype=np.float32)
-    stage[40:240, 120:160] = 1.0
-    stages = [("input", stage), ("centred", stage)]
-    panel.show_prediction(stage[::10, ::10], probabilities_with_winner(1), stages)  # the thumbnails are made
-    qtbot.waitExposed(panel)
-    qtbot.waitUntil(lambda: panel.stages._thumbnails[0].width() < 100)  # and laid out
-    panel.show_prediction(stage[::10, ::10], probabilities_with_winner(1), stages)
-    thumbnail = panel.stages._thumbnails[0]
-    assert np.array_equal(thumbnail.pixels, stage)  # the stage as the model thread made it
-    side = min(thumbnail.width(), thumbnail.height())
-    assert side <= thumbnail._image.width() < 2 * side  # a few times smaller than 280, never below the view
-    grabbed = thumbnail.grab().toImage()
-    middle = grabbed.pixelColor(grabbed.width() // 2, grabbed.height() // 2).value()
-    corner = grabbed.pixelColor(grabbed.width() // 2, 3).value()
-    assert middle > 200 and corner < 60  # the white bar in the middle, black above it
