@@ -183,15 +183,18 @@ class EventLoopProbe:
         self.interval_ms = interval_ms
         self.phase = phase
         self.stalls_ms: dict[str, list[float]] = {}
+        self.busy_ms: list[float] = []  # the window thread's own CPU time in each gap (the rest of a gap: waiting)
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._on_timeout)
         self._last = 0.0
+        self._last_cpu = 0.0
 
     def start(self) -> None:
         """Start probing."""
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer.start()
 
     def stop(self) -> None:
@@ -203,6 +206,24 @@ class EventLoopProbe:
         stall = (now - self._last) * 1000.0 - self.interval_ms
         self._last = now
         self.stalls_ms.setdefault(self.phase(), []).append(max(0.0, stall))
+        cpu = time.thread_time()
+        self.busy_ms.append((cpu - self._last_cpu) * 1000.0)
+        self._last_cpu = cpu
+
+
+def describe_late_probes(stalls: list[float], busy_ms: list[float], over_ms: float = 20.0) -> str:
+    """Of the probes later than ``over_ms``: how much of each gap the window thread spent on its own CPU work; the
+    rest it waited (for Python's GIL while another thread ran Python, or for a CPU on a loaded machine)."""
+    import numpy as np
+
+    late = [(stall, busy) for stall, busy in zip(stalls, busy_ms, strict=False) if stall > over_ms]
+    if not late:
+        return f"no probe over {over_ms:.0f} ms late"
+    stall, busy = np.median(np.asarray(late), axis=0)
+    return (
+        f"{len(late)} probes over {over_ms:.0f} ms late: median {stall:.1f} ms late, of which the window thread's own "
+        f"CPU {busy:.1f} ms (the rest waiting for the GIL or a CPU)"
+    )
 
 
 RUN_PHASES = ("starting", "training", "validating", "testing", "saving")
@@ -507,7 +528,8 @@ def measure_drawing(window, method: str | None, seconds: float, probe_ms: int) -
         f"drawing {seconds:.0f} s with {shown}: window thread busy {busy:.0f} ms per second; "
         f"{describe_stalls(stalls)}; {counts['predictions'] / seconds:.1f} predictions/s, "
         f"{counts['layers'] / seconds:.1f} layer traces/s, {counts['evidence'] / seconds:.1f} evidence maps/s "
-        f"(targets: max <= 50 ms, p99 <= 20 ms); an idle separate process meanwhile: {describe_stalls(idle)}"
+        f"(targets: max <= 50 ms, p99 <= 20 ms); {describe_late_probes(stalls, probe.busy_ms)}; an idle separate "
+        f"process meanwhile: {describe_stalls(idle)}"
         + (
             f"; one inspection shown: median {statistics.median(handling_ms):.1f} ms, max {max(handling_ms):.1f} ms "
             "of the window thread's CPU"
