@@ -33,6 +33,8 @@ def test_wheel_contains_code_and_assets(wheel):
     assert "digitlab_assets/models/digitlab-best.keras" in names
     assert "digitlab_assets/models/digitlab-best.tflite" in names  # the shipped conversion and its record
     assert "digitlab_assets/models/digitlab-best.tflite.json" in names
+    assert "digitlab_assets/models/digitlab-best.numpy.npz" in names  # the answers without TensorFlow, and their record
+    assert "digitlab_assets/models/digitlab-best.numpy.json" in names
     assert not any(name.startswith("tests/") for name in names)
 
 
