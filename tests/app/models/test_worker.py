@@ -143,6 +143,26 @@ def test_altered_numpy_weights_are_refused_and_the_tflite_fallback_still_answers
         assert instance.shutdown(5000)
 
 
+def test_a_model_opened_before_tensorflow_is_there_waits_for_it_and_becomes_the_active_one(qtbot, tmp_path):
+    mine = tmp_path / "mine.keras"
+    shutil.copy(bundled_model_path(), mine)
+    instance = ModelController([(str(bundled_model_path()), "bundled")])
+    loaded, failures = [], []
+    instance.model_loaded.connect(loaded.append)
+    instance.model_load_failed.connect(failures.append)
+    instance.start()
+    qtbot.waitUntil(lambda: instance._fast_path_ready, timeout=60_000)  # the numpy weights answer
+    instance.load_model(str(mine))  # before TensorFlow is there: held, and its import starts at once
+    assert not instance._backend_settled and instance._held_loads
+    try:
+        qtbot.waitUntil(lambda: len(loaded) == 2 or bool(failures), timeout=120_000)
+        assert failures == []
+        assert [description["display_name"] for description in loaded] == ["digitlab-best", "mine"]
+        assert loaded[1]["previous_name"] == "digitlab-best"  # the start-up model stays one switch away
+    finally:
+        assert instance.shutdown(5000)
+
+
 def test_a_burst_of_requests_runs_at_most_one_at_a_time_and_the_newest_wins(qtbot, controller):
     runs = []
     controller._worker.prediction_finished.connect(lambda result: runs.append(result["request_id"]))
