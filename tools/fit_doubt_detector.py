@@ -36,6 +36,7 @@ CHUNK = 500
 SEED = 7
 MATERIAL_SEED = 20_000  # chunk seeds 20,000 + 100 * family + chunk; the check material 29,000 + family
 CHECK_SEED = 29_000
+MINE_SEED = 60_000  # fresh non-digits for hard-negative mining
 DIGEST = ROOT / "ml" / "doubt" / "detector_digest.py"
 
 _families = None
@@ -95,16 +96,36 @@ def draw_material(
 
 
 def main() -> int:
+    from ml.doubt.detector import CONV_CHANNELS, HIDDEN_UNITS
+    from ml.doubt.material import NOT_A_DIGIT
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-family", type=int, default=3000, help="non-digit drawings per template family")
     parser.add_argument("--digits-per-family", type=int, default=2000, help="digit drawings per template family")
     parser.add_argument("--procedural", type=int, default=3000, help="non-digit drawings per procedural family")
     parser.add_argument("--procedural-digits", type=int, default=2000, help="digit drawings per procedural family")
+    parser.add_argument("--no-procedural", action="store_true", help="only the template families (the previous way)")
+    parser.add_argument("--mine", type=int, default=0, help="hard negatives: fresh non-digits per family to mine")
+    parser.add_argument(
+        "--first", type=Path, help="a network (.keras) this tool saved, to mine with instead of training"
+    )
+    parser.add_argument("--channels", default=",".join(map(str, CONV_CHANNELS)), help="conv layers' widths")
+    parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS, help="hidden dense units")
+    parser.add_argument(
+        "--ship", type=Path, help="ship a network (.keras) this tool saved with --target, untrained again"
+    )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=2, help="processes drawing the material")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/digitlab-doubt-detector"))
+    parser.add_argument(
+        "--target", type=Path, help="write the network here (.keras) and its figures beside it, not ship it"
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    channels = tuple(int(width) for width in args.channels.split(","))
+    shipping = args.target is None
+    if shipping and (channels != CONV_CHANNELS or args.hidden != HIDDEN_UNITS):
+        parser.error("only a network of ml/doubt/detector.py's layer widths can be shipped; give --target")
 
     from ml.data.datasets import load_mnist
 
@@ -116,30 +137,82 @@ def main() -> int:
         "procedural other": args.procedural,
     }
     material, check, kinds = draw_all(per_kind, args.jobs, args.cache)
+    if args.no_procedural:
+        from ml.doubt.procedural import PROCEDURAL_FAMILIES
+
+        material = {name: images for name, images in material.items() if name not in PROCEDURAL_FAMILIES}
     counts = ", ".join(f"{name} {len(images)}" for name, images in material.items())
     print(f"material drawn in {time.perf_counter() - started:.0f} s: {counts}")
 
     mnist = load_mnist(seed=2)
+    validation = mnist.x_val.reshape(-1, 28, 28).astype(np.float32)
+    train_digits = mnist.x_train.reshape(-1, 28, 28)
+    options = {"conv_channels": channels, "hidden_units": args.hidden}
     trained = time.perf_counter()
-    network = train_network(material, kinds, mnist.x_train.reshape(-1, 28, 28), args.epochs)
+    if args.ship:
+        import keras
+
+        network = keras.saving.load_model(args.ship)
+    elif args.mine:
+        if args.first:
+            import keras
+
+            first = keras.saving.load_model(args.first)
+        else:
+            first = train_network(material, kinds, train_digits, args.epochs, **options)
+        material["hard negatives"] = mine(first, validation, kinds, args.mine, args.jobs, args.cache)
+        kinds["hard negatives"] = NOT_A_DIGIT
+    if not args.ship:
+        network = train_network(material, kinds, train_digits, args.epochs, **options)
     print(f"trained in {time.perf_counter() - trained:.0f} s")
+    score = keras_scores(network)
+    figures = check_figures(score, validation, check, kinds)
+    if not shipping:
+        network.save(args.target)
+        args.target.with_suffix(".json").write_text(json.dumps({"args": str(vars(args)), **figures}, indent=1))
+        print(json.dumps(figures, indent=1))
+        return 0
     target = ROOT / "assets" / "models" / "digitlab-doubt-detector.npz"
     weights_out = save_weights(network, target)
 
     from ml.doubt.detector import read_detector
 
     detector = read_detector(target, expected_sha256=None)
-    validation = mnist.x_val.reshape(-1, 28, 28).astype(np.float32)
-    keras_scores = np.asarray(network.predict(validation[:512, ..., None], verbose=0))[:, 0]
-    numpy_scores = detector.scores(validation[:512])
-    print(f"numpy forward pass against Keras: max |difference| {np.abs(keras_scores - numpy_scores).max():.2e}")
-    figures = check_figures(detector, validation, check, kinds)
+    difference = np.abs(score(validation[:512]) - detector.scores(validation[:512])).max()
+    print(f"numpy forward pass against Keras: max |difference| {difference:.2e}")
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     write_digest(digest, figures)
     params = sum(int(np.prod(value.shape)) for value in weights_out.values())
     print(f"{target.relative_to(ROOT)}: {target.stat().st_size} bytes, {params} parameters, SHA-256 {digest}")
     print(json.dumps(figures, indent=1))
     return 0
+
+
+def keras_scores(network):
+    """(n, 28, 28) -> (n,) logits of "not a digit" from the Keras network."""
+    return lambda images: np.asarray(network.predict(images[..., None], batch_size=1024, verbose=0))[:, 0]
+
+
+def mine(network, validation: np.ndarray, kinds: dict[str, str], count: int, jobs: int, cache: Path) -> np.ndarray:
+    """Hard negatives: fresh non-digits (MINE_SEED; ``count`` per procedural family, half that per template family,
+    no noise, nothing of the validation families) that ``network`` accepts at the logit refusing 1 % of the
+    validation digits."""
+    from ml.doubt.material import NOT_A_DIGIT
+    from ml.doubt.procedural import VALIDATION_FAMILIES
+
+    score = keras_scores(network)
+    threshold = float(np.quantile(score(validation), 0.99))
+    names = {
+        name for name, kind in kinds.items() if kind == NOT_A_DIGIT and name not in (*VALIDATION_FAMILIES, "noise")
+    }
+    per_kind = {"digit": 0, "other": count // 2, "procedural other": count}
+    fresh = draw_material(per_kind, MINE_SEED, jobs, cache, names)
+    hard = []
+    for name, images in fresh.items():
+        accepted = images[score(images) < threshold]
+        print(f"hard negatives from {name}: {len(accepted)} of {len(images)} accepted by the first network")
+        hard.append(accepted)
+    return np.concatenate(hard)
 
 
 def draw_all(per_kind: dict[str, int], jobs: int, cache: Path) -> tuple[dict, dict, dict]:
@@ -209,23 +282,31 @@ def save_weights(network, target: Path) -> dict[str, np.ndarray]:
     return weights_out
 
 
-def check_figures(detector, validation: np.ndarray, check: dict[str, np.ndarray], kinds: dict[str, str]) -> dict:
-    """AUROC and refusals on check material (other seeds) at the logit that refuses 1 % of MNIST validation digits."""
+def check_figures(score, validation: np.ndarray, check: dict[str, np.ndarray], kinds: dict[str, str]) -> dict:
+    """AUROC (all check digits against the non-digits; and against the unseen script and fonts alone) and refusals
+    on check material (other seeds) at the logits that refuse 1 % and 0.2 % of MNIST validation digits."""
     from sklearn.metrics import roc_auc_score
 
     from ml.doubt.material import DIGIT
+    from ml.doubt.procedural import VALIDATION_FAMILIES
 
-    validation_scores = detector.scores(validation)
+    validation_scores = score(validation)
     threshold = float(np.quantile(validation_scores, 0.99))
-    scores = {name: detector.scores(images) for name, images in check.items()}
+    strict = float(np.quantile(validation_scores, 0.998))
+    scores = {name: score(images) for name, images in check.items()}
     digits = np.concatenate([validation_scores] + [s for n, s in scores.items() if kinds[n] == DIGIT])
-    others = np.concatenate([s for n, s in scores.items() if kinds[n] != DIGIT])
-    auroc = roc_auc_score(np.r_[np.zeros(len(digits)), np.ones(len(others))], np.r_[digits, others])
-    refused = {name: round(float((values >= threshold).mean()), 4) for name, values in scores.items()}
+
+    def auroc(others: list[np.ndarray]) -> float:
+        others = np.concatenate(others)
+        return round(float(roc_auc_score(np.r_[np.zeros(len(digits)), np.ones(len(others))], np.r_[digits, others])), 4)
+
+    unseen = [s for n, s in scores.items() if kinds[n] != DIGIT and n in VALIDATION_FAMILIES]
     return {
-        "check_auroc": round(float(auroc), 4),
+        "check_auroc": auroc([s for n, s in scores.items() if kinds[n] != DIGIT]),
+        "unseen_auroc": auroc(unseen),
         "logit_refusing_1pct_validation": round(threshold, 3),
-        "refused": refused,
+        "refused": {name: round(float((values >= threshold).mean()), 4) for name, values in scores.items()},
+        "refused_at_0.2pct_validation": {name: round(float((v >= strict).mean()), 4) for name, v in scores.items()},
     }
 
 
