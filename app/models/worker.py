@@ -189,7 +189,7 @@ class ModelWorker(QObject):
         except Exception:  # noqa: BLE001 - no answers without TensorFlow; the TFLite path follows
             logger.exception("The shipped numpy weights could not be read")
             fast_path = None
-        return fast_path is not None and self._answer_with(fast_path, origin)
+        return fast_path is not None and self._answer_with(fast_path, origin, warm_up=True)
 
     def _answer_early(self) -> bool:
         """Answer drawings with the first start-up model's shipped conversion while Keras loads it (True when it can).
@@ -209,8 +209,16 @@ class ModelWorker(QObject):
             fast_path = None
         return fast_path is not None and self._answer_with(fast_path, origin)
 
-    def _answer_with(self, fast_path: Any, origin: str) -> bool:
+    def _answer_with(self, fast_path: Any, origin: str, warm_up: bool = False) -> bool:
+        """Answer drawings with ``fast_path`` until Keras has loaded the model. With ``warm_up``, first answer a drawn
+        "1" and drop the answer: the first answer's imports (scipy for the doubt judge's features, Pillow's fonts for
+        number reading; about 0.5 s of CPU) are then paid before the window counts on answers, not at the first
+        drawing, and before TensorFlow's import competes for the CPU."""
         self._early = ModelSlot(loaded=fast_path.loaded, predictor=fast_path, unsaved=False, origin=origin)
+        if warm_up:
+            canvas = np.ones((280, 280), np.float32)
+            canvas[60:220, 130:150] = 0.0  # black ink on white, as the canvas hands drawings over
+            self._answer(0, canvas, None)
         self.fast_path_ready.emit({"class_names": list(fast_path.class_names), "backend": fast_path.backend})
         return True
 
@@ -333,6 +341,10 @@ class ModelWorker(QObject):
         Then, when the ink may hold several digits (``strokes``: the canvas's pen strokes, None for an image), read
         the whole number into ``number`` (``app/models/number_reading.py``; None for one digit).
         """
+        self.prediction_finished.emit(self._answer(request_id, drawing, strokes))
+
+    def _answer(self, request_id: int, drawing: np.ndarray, strokes: object) -> dict:
+        """The prediction of one drawing as plain data (see :meth:`predict`)."""
         result: dict[str, Any] = {
             "request_id": request_id,
             "blank": True,
@@ -369,7 +381,7 @@ class ModelWorker(QObject):
         except Exception as error:  # noqa: BLE001 - shown in the status bar; the next drawing tries again
             logger.exception("Prediction failed")
             result["error"] = f"Prediction failed: {type(error).__name__}: {error}"
-        self.prediction_finished.emit(result)
+        return result
 
     @Slot(int, object, dict)
     def inspect(self, request_id: int, image28: np.ndarray, options: dict) -> None:

@@ -110,6 +110,45 @@ print(json.dumps(report))
     assert report["events"] == ["answer", "tensorflow", "model"] and report["tensorflow_at_end"] is True
 
 
+def test_the_first_answers_imports_are_paid_before_any_drawing_waits_for_them():
+    """Once the numpy answers are ready, a drawing imports nothing new (scipy, Pillow's fonts and the rest came with a
+    warm-up answer), so TensorFlow's import behind it cannot hold the first answer back."""
+    code = """
+import json, sys
+import numpy as np
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.models.controller import ModelController
+from ml.assets import bundled_model_path
+from ml.preprocess.pipeline import render_mnist_on_canvas
+digit = np.load("assets/data/mnist.npz")["x_test"][1].astype(np.float32) / 255.0  # a 2
+controller = ModelController([(str(bundled_model_path()), "bundled")])
+loop, report = QEventLoop(), {}
+def ready(_description):
+    report["modules"] = set(sys.modules)
+    controller.request_prediction(render_mnist_on_canvas(digit).astype(np.float32) / 255.0, None)
+def answered(result):
+    report.update(label=int(np.argmax(result["probabilities"])), new=sorted(set(sys.modules) - report.pop("modules")))
+    loop.quit()
+controller._worker.fast_path_ready.connect(ready)  # runs in the model thread, before it takes the drawing
+controller.prediction_finished.connect(answered)
+QTimer.singleShot(120_000, loop.quit)
+controller.start()
+loop.exec()
+controller.shutdown(30_000)
+print(json.dumps(report))
+"""
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["label"] == 2
+    assert [name for name in report["new"] if not name.startswith(("tensorflow", "keras"))] == []
+
+
 def test_altered_numpy_weights_are_refused_and_the_tflite_fallback_still_answers(qtbot, tmp_path, monkeypatch, caplog):
     import ml.inference.shipped_model as shipped_model
     from ml.inference.shipped_numpy import shipped_network_path, shipped_record_path
