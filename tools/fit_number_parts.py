@@ -1,0 +1,207 @@
+"""Fit the number reader's part scorer (``ml.numbers.parts``) on numbers composed of MNIST *training* digits.
+
+Numbers are composed as ``bench/bench_numbers.py`` composes them (2 to 6 digits, uneven gaps, sizes, baselines, some
+pairs touching), from the training set's first 50,000 digits (the segmentation's other constants are tuned on the last
+10,000, ``tools/tune_number_segmentation.py``; the benchmark reads test digits). Every candidate part of each number's
+lattice is labelled by the digit each pixel came from: "one whole digit" when at least 75 % of its ink is one digit's
+and it holds at least 70 % of that digit's ink (a cut between touching digits leaves some of one in the other). A
+seeded scikit-learn MLP learns the label from the part's features; its numbers are written to
+``ml/numbers/part_weights.py``.
+
+    python tools/fit_number_parts.py [--numbers 3000] [--seed 3] [--features cache.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CUT_FROM = 0.6
+"""Pieces wider than this share of their height get cuts here (the lowest the tuning tries: the most candidates)."""
+HIDDEN = (24, 12)
+WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7
+
+
+def load_bench():
+    """``bench/bench_numbers.py`` as a module (its number composer)."""
+    spec = importlib.util.spec_from_file_location("bench_numbers", ROOT / "bench" / "bench_numbers.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def owners_in_ink(owners: np.ndarray, ink) -> np.ndarray:
+    """The composer's per-pixel digit index, sampled at each pixel of the ink map (which may be scaled or offset)."""
+    height, width = ink.soft_ink.shape
+    rows = np.clip(((np.arange(height) + ink.offset[0]) * ink.scale).astype(int), 0, owners.shape[0] - 1)
+    columns = np.clip(((np.arange(width) + ink.offset[1]) * ink.scale).astype(int), 0, owners.shape[1] - 1)
+    return owners[np.ix_(rows, columns)]
+
+
+def whole_digit_labels(
+    lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: the digit index it holds most ink of, that digit's share of its ink, and the share of that
+    digit's ink it holds."""
+    totals = np.bincount(owners[owners >= 0].ravel(), weights=soft_ink[owners >= 0].ravel(), minlength=count)
+    digits, shares, covers = [], [], []
+    for candidate in lattice.candidates:
+        top, left, height, width = candidate.box
+        mine = owners[top : top + height, left : left + width]
+        values = candidate.crop
+        owned = (values > 0) & (mine >= 0)
+        held = np.bincount(mine[owned], weights=values[owned], minlength=count)
+        digit = int(np.argmax(held))
+        digits.append(digit)
+        shares.append(held[digit] / max(held.sum(), 1e-9))
+        covers.append(held[digit] / max(totals[digit], 1e-9))
+    return np.array(digits), np.array(shares), np.array(covers)
+
+
+def is_whole(shares: np.ndarray, covers: np.ndarray) -> np.ndarray:
+    """1 where a part is one whole digit: most of its ink one digit's, and most of that digit's ink."""
+    return ((shares >= WHOLE_SHARE) & (covers >= WHOLE_COVER)).astype(int)
+
+
+def collect(args) -> dict[str, np.ndarray]:
+    """Features, labels and each number's candidates, for ``args.numbers`` composed numbers."""
+    from ml.assets import bundled_mnist_path, bundled_model_path
+    from ml.cli.progress import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ml.doubt.detector import shipped_detector
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+    from ml.numbers.lattice import build_lattice, digit_height
+    from ml.numbers.parts import part_features
+    from ml.numbers.segment import component_regions
+    from ml.preprocess.pipeline import find_ink
+
+    bench = load_bench()
+    with np.load(bundled_mnist_path()) as arrays:
+        images, labels = arrays["x_train"][:50000], arrays["y_train"][:50000]
+    images = images.astype(np.float32) / 255.0
+    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
+    predictor, detector = Predictor(load_model(bundled_model_path())), shipped_detector()
+    rng = np.random.default_rng(args.seed)
+    features, targets, numbers, reachable = [], [], [], 0
+    for number in range(args.numbers):
+        truth = bench.random_labels(rng)
+        digits = [images[rng.choice(by_class[int(d)])] for d in truth]
+        picture, _, owners = bench.compose_number_with_owners(digits, rng)
+        ink = find_ink(picture)
+        regions = component_regions(ink.soft_ink)
+        lattice = build_lattice(regions, digit_height(regions), cut_from=CUT_FROM)
+        if not lattice.candidates:
+            continue
+        probabilities = predictor.predict_batch(lattice.images)
+        _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
+        reachable += _has_whole_path(lattice, is_whole(shares, covers))
+        features.append(part_features(lattice, probabilities, detector.scores(lattice.images)))
+        targets.append(np.stack([shares, covers], axis=1))
+        numbers.append(np.full(len(shares), number))
+        if (number + 1) % 250 == 0:
+            print(f"  {number + 1} numbers, {sum(len(t) for t in targets)} parts", flush=True)
+    print(f"numbers whose lattice holds a path of whole digits: {reachable / args.numbers:.2%}")
+    shares, covers = np.concatenate(targets).T
+    return {
+        "features": np.concatenate(features),
+        "shares": shares,
+        "covers": covers,
+        "numbers": np.concatenate(numbers),
+    }
+
+
+def _has_whole_path(lattice, whole: np.ndarray) -> bool:
+    reach = {0}
+    for stop in range(1, len(lattice.atoms) + 1):
+        if any(c.stop == stop and c.first in reach and whole[i] for i, c in enumerate(lattice.candidates)):
+            reach.add(stop)
+    return len(lattice.atoms) in reach
+
+
+def fit(data: dict[str, np.ndarray], seed: int):
+    """A seeded MLP on standardised features; held-out figures on a fifth of the numbers."""
+    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.neural_network import MLPClassifier
+
+    features, labels, numbers = data["features"], is_whole(data["shares"], data["covers"]), data["numbers"]
+    held = numbers % 5 == 0
+    mean, scale = features[~held].mean(axis=0), features[~held].std(axis=0) + 1e-6
+    model = MLPClassifier(HIDDEN, alpha=1e-3, max_iter=400, random_state=seed, early_stopping=True, tol=1e-5)
+    model.fit((features[~held] - mean) / scale, labels[~held])
+    predicted = model.predict_proba((features[held] - mean) / scale)[:, 1]
+    print(
+        f"held-out parts: {held.sum()} ({labels[held].mean():.1%} whole digits), log-loss "
+        f"{log_loss(labels[held], predicted):.4f}, AUROC {roc_auc_score(labels[held], predicted):.5f}, "
+        f"accuracy {np.mean((predicted > 0.5) == labels[held]):.2%}"
+    )
+    model.fit((features - mean) / scale, labels)  # the shipped one sees every number
+    return mean, scale, model
+
+
+def write_weights(path: Path, mean: np.ndarray, scale: np.ndarray, model, args) -> None:
+    """The fitted numbers as a Python module (plain lists, 6 significant digits)."""
+
+    def numbers(values: np.ndarray) -> str:
+        text = ", ".join(f"{float(value):.6g}" for value in np.ravel(values))
+        lines, line = [], "    "
+        for item in text.split(", "):
+            if len(line) + len(item) + 2 > 116:
+                lines.append(line.rstrip())
+                line = "    "
+            line += item + ", "
+        lines.append(line.rstrip())
+        return "\n".join(lines)
+
+    parts = [
+        '"""The number reader\'s part scorer (:mod:`ml.numbers.parts`), written by\n'
+        f'``python tools/fit_number_parts.py --numbers {args.numbers} --seed {args.seed}``; do not edit."""\n',
+        "\n",
+        "import numpy as np\n",
+        "\n",
+        "# fmt: off\n",
+        f"_MEAN = [\n{numbers(mean)}\n]\n",
+        f"_SCALE = [\n{numbers(scale)}\n]\n",
+    ]
+    layers = []
+    for index, (kernel, bias) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
+        parts.append(f"_KERNEL_{index} = [\n{numbers(kernel)}\n]\n")
+        parts.append(f"_BIAS_{index} = [\n{numbers(bias)}\n]\n")
+        layers.append(f"        (np.reshape(_KERNEL_{index}, {tuple(kernel.shape)}), _BIAS_{index}),\n")
+    parts.append('\nPART_SCORER_WEIGHTS = {\n    "mean": _MEAN,\n    "scale": _SCALE,\n    "layers": [\n')
+    parts.append("".join(layers) + "    ],\n}\n# fmt: on\n")
+    path.write_text("".join(parts))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--numbers", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--features", type=Path, default=None, help="cache of the collected features (npz)")
+    parser.add_argument("--out", type=Path, default=ROOT / "ml" / "numbers" / "part_weights.py")
+    args = parser.parse_args()
+    if args.features is not None and args.features.exists():
+        with np.load(args.features) as archive:
+            data = {name: archive[name] for name in archive.files}
+    else:
+        data = collect(args)
+        if args.features is not None:
+            np.savez_compressed(args.features, **data)
+    mean, scale, model = fit(data, args.seed)
+    write_weights(args.out, mean, scale, model, args)
+
+
+if __name__ == "__main__":
+    main()
