@@ -14,7 +14,7 @@ baselines (up to a fifth of a digit's height up or down):
 Timing: reading a 6-digit MNIST number end to end (ink, grouping, cuts, six 28x28 and six predictions) against six
 single-digit predictions (``to_mnist`` on one digit's own image and ``predict_one``), interleaved in one run.
 
-    python bench/bench_numbers.py [--numbers 1000] [--model path.keras] [--tune]
+    python bench/bench_numbers.py [--numbers 1000] [--model path.keras] [--tune] [--previous]
 """
 
 from __future__ import annotations
@@ -42,6 +42,15 @@ TOUCH_LEVEL = 0.3
 """Ink above this level counts for touching (the reader's ink starts well below it)."""
 GAP_SHARES = {"wide": 0.3, "medium": 0.3, "narrow": 0.2, "touching": 0.2}
 ENLARGE = 3
+PREVIOUS_WEIGHTS = {
+    "digit_bonus": 0.5,
+    "aspect_weight": 1.0,
+    "height_weight": 50.0,
+    "cut_cost": 0.5,
+    "part_weight": 0.0,
+    "class_weight": 1.0,
+}
+"""The segmentation's constants before the learned part scorer (``--previous`` reads every number with them too)."""
 
 
 def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
@@ -49,6 +58,14 @@ def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[
 
     A "touching" gap slides the next digit left until its ink meets its neighbour's (one piece of ink).
     """
+    picture, kinds, _ = compose_number_with_owners(digits, rng)
+    return picture, kinds
+
+
+def compose_number_with_owners(
+    digits: list[np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """:func:`compose_number` and, per pixel, the index of the digit whose ink is strongest there (-1: paper)."""
     glyphs = []
     for digit in digits:
         rows = np.flatnonzero(digit.max(axis=1) > 0.1)
@@ -64,6 +81,7 @@ def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[
     tops = [(canvas_height - glyph.shape[0]) // 2 + round(float(rng.uniform(-0.2, 0.2)) * height) for glyph in glyphs]
     width = sum(glyph.shape[1] for glyph in glyphs) + 16 * ENLARGE * len(glyphs) + 40
     ink = np.zeros((canvas_height, width), dtype=np.float32)
+    owners = np.full((canvas_height, width), -1, dtype=np.int16)
     x = 20
     for index, (glyph, top) in enumerate(zip(glyphs, tops, strict=True)):
         if index > 0:
@@ -71,12 +89,14 @@ def compose_number(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[
             if kind == "touching":
                 x = _touching_left(ink, glyph, top, x)
         area = ink[top : top + glyph.shape[0], x : x + glyph.shape[1]]
+        owned = owners[top : top + glyph.shape[0], x : x + glyph.shape[1]]
+        owned[(glyph > area) & (glyph > 0)] = index
         np.maximum(area, glyph, out=area)
         if index < len(kinds):
             low, high = GAPS[kinds[index]]
             x += glyph.shape[1] + (0 if kinds[index] == "touching" else round(float(rng.uniform(low, high)) * ENLARGE))
     right = int(np.flatnonzero(ink.max(axis=0) > 0)[-1]) + 21
-    return np.round((1.0 - ink[:, :right]) * 235 + 10).astype(np.uint8), kinds
+    return np.round((1.0 - ink[:, :right]) * 235 + 10).astype(np.uint8), kinds, owners[:, :right]
 
 
 def _touching_left(ink: np.ndarray, glyph: np.ndarray, top: int, left: int) -> int:
@@ -226,6 +246,9 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="compose from MNIST training digits (tuning material)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--show-errors", type=int, default=0)
+    parser.add_argument(
+        "--previous", action="store_true", help="also read every number with the previous constants (no part scorer)"
+    )
     args = parser.parse_args()
 
     from ml.assets import bundled_mnist_path, bundled_model_path
@@ -234,8 +257,11 @@ def main() -> None:
     quiet_tensorflow()
     from ml.inference.predictor import Predictor
     from ml.models.files import load_model
+    from ml.numbers.lattice import SegmentationWeights
     from ml.numbers.reader import read_number
     from ml.preprocess.pipeline import to_mnist
+
+    previous = SegmentationWeights(**PREVIOUS_WEIGHTS) if args.previous else None
 
     with np.load(bundled_mnist_path()) as arrays:
         if args.tune:
@@ -251,32 +277,36 @@ def main() -> None:
     print(f"model: {loaded.display_name} ({predictor.backend}); digits from MNIST {'train' if args.tune else 'test'}")
 
     rng = np.random.default_rng(args.seed)
-    mnist_results, pen_results, pixel_results = [], [], []
-    errors = []
+    results: dict[str, list] = {}
+
+    def read(kind: str, truth: str, kinds: list[str], picture: np.ndarray, strokes=None) -> None:
+        """Read one number now and with the previous constants; keep its number and its digits' classes (the
+        judge's refusals aside)."""
+        for label, weights in (("", None), (" (previous constants)", previous)):
+            if label and weights is None:
+                continue
+            reading = read_number(picture, predictor, strokes=strokes, judge=judge, weights=weights)
+            spelled = "".join(digit.label for digit in reading.digits)
+            results.setdefault(kind + label, []).append((truth, reading.number, kinds))
+            results.setdefault(kind + label + ", the judge's refusals aside", []).append((truth, spelled, kinds))
+
     for _ in range(args.numbers):
         truth = random_labels(rng)
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
         picture, kinds = compose_number(digits, rng)
-        reading = read_number(picture, predictor, judge=judge)
-        mnist_results.append((truth, reading.number, kinds))
-        if reading.number != truth and len(errors) < args.show_errors and "touching" not in kinds:
-            errors.append((truth, reading.number, [str(kind) for kind in kinds]))
-    print_score("MNIST numbers", score(mnist_results))
-    for error in errors:
-        print("   ", error)
-    errors = []
+        read("MNIST numbers", truth, [str(kind) for kind in kinds], picture)
     for _ in range(args.numbers):
         truth = random_labels(rng)
         picture, strokes, kinds = pen_number(truth, rng)
-        reading = read_number(picture, predictor, strokes=strokes, judge=judge)
-        pen_results.append((truth, reading.number, kinds))
-        if reading.number != truth and len(errors) < args.show_errors:
-            errors.append((truth, reading.number, kinds))
-        pixel_results.append((truth, read_number(picture, predictor, judge=judge).number, kinds))
-    print_score("pen-stroke numbers, read by strokes (as the canvas)", score(pen_results))
-    for error in errors:
-        print("   ", error)
-    print_score("pen-stroke numbers, read from pixels alone", score(pixel_results))
+        kinds = [str(kind) for kind in kinds]
+        read("pen-stroke numbers, read by strokes (as the canvas)", truth, kinds, picture, strokes)
+        read("pen-stroke numbers, read from pixels alone", truth, kinds, picture)
+    for title, rows in results.items():
+        print_score(title, score(rows))
+        if args.show_errors and "aside" not in title:
+            for truth, number, kinds in [row for row in rows if row[0] != row[1]][: args.show_errors]:
+                print("   ", truth, number, kinds)
+    mnist_results = results["MNIST numbers"]
 
     # Timing: a 6-digit MNIST number read whole vs six single-digit predictions, interleaved.
     samples = []
@@ -286,7 +316,7 @@ def main() -> None:
         picture, _ = compose_number(digits, rng)
         singles = [np.round((1.0 - digit) * 235 + 10).astype(np.uint8) for digit in digits]
         samples.append((picture, singles))
-    number_times, single_times = [], []
+    number_times, single_times, previous_times = [], [], []
     for round_index in range(args.timing_rounds + 10):
         picture, singles = samples[round_index % len(samples)]
         start = time.perf_counter()
@@ -295,9 +325,13 @@ def main() -> None:
         for single in singles:
             predictor.predict_one(to_mnist(single).image)
         end = time.perf_counter()
+        if previous is not None:
+            read_number(picture, predictor, judge=judge, weights=previous)
         if round_index >= 10:
             number_times.append((middle - start) * 1000)
             single_times.append((end - middle) * 1000)
+            if previous is not None:
+                previous_times.append((time.perf_counter() - end) * 1000)
     ratios = [n / s for n, s in zip(number_times, single_times, strict=True)]
     print(
         f"6-digit number: p50 {statistics.median(number_times):.1f} ms, p95 {percentile(number_times, 0.95):.1f} ms; "
@@ -306,6 +340,12 @@ def main() -> None:
         f"{statistics.median(number_times) / statistics.median(single_times):.2f}, "
         f"median per-round ratio {statistics.median(ratios):.2f}"
     )
+    if previous_times:
+        print(
+            f"6-digit number with the previous constants: p50 {statistics.median(previous_times):.1f} ms, "
+            f"p95 {percentile(previous_times, 0.95):.1f} ms; ratio of medians to six single predictions "
+            f"{statistics.median(previous_times) / statistics.median(single_times):.2f}"
+        )
     touching = Counter(kind for _, _, kinds in mnist_results for kind in kinds)
     print(f"gaps drawn (MNIST numbers): {dict(touching)}")
 

@@ -2,9 +2,11 @@
 
 Numbers are composed as ``bench/bench_numbers.py`` composes them, but from the training set's last 10,000 digits
 (never the test set). Each number's lattice and its one classifier call are made once; then every setting of the
-grid is scored by the dynamic program alone. Prints the best settings found (coordinate ascent on numbers read exactly).
+grid is scored by the dynamic program alone. Prints the best settings found (coordinate ascent on numbers read
+exactly, a part the judge refuses counting as wrong). ``--parts`` tries a part scorer's weights
+(``tools/fit_number_parts.py --out``).
 
-    python tools/tune_number_segmentation.py [--numbers 600]
+    python tools/tune_number_segmentation.py [--numbers 600] [--doubt] [--parts weights.py]
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ GRID = {
     "lone_margin": [0.0, 2.0, 4.0],
     "doubt_weight": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0],
     "doubt_floor": [1e-6, 1e-3, 0.01, 0.05, 0.2],
+    "part_weight": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0],
+    "class_weight": [0.0, 0.25, 0.5, 1.0, 1.5],
 }
 
 
@@ -58,6 +62,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--start", default=None, help="JSON of weights to start from")
     parser.add_argument("--doubt", action="store_true", help="score parts with the not-a-digit judge too")
+    parser.add_argument("--parts", type=Path, default=None, help="a part scorer's weights module (default: shipped)")
     args = parser.parse_args()
 
     from ml.assets import bundled_mnist_path, bundled_model_path
@@ -67,6 +72,7 @@ def main() -> None:
     from ml.inference.predictor import Predictor
     from ml.models.files import load_model
     from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice, digit_height
+    from ml.numbers.parts import PartScorer, log_whole_digit
     from ml.numbers.segment import component_regions
     from ml.preprocess.pipeline import find_ink
 
@@ -79,6 +85,13 @@ def main() -> None:
 
     loaded = load_model(bundled_model_path())
     predictor, judge = Predictor(loaded), DoubtJudge(loaded)
+    scorer = None
+    if args.parts is not None:
+        spec = importlib.util.spec_from_file_location("part_weights", args.parts)
+        module = importlib.util.module_from_spec(spec)
+        assert spec.loader is not None
+        spec.loader.exec_module(module)
+        scorer = PartScorer(module.PART_SCORER_WEIGHTS)
     rng = np.random.default_rng(args.seed)
     cases = []
     for _ in range(args.numbers):
@@ -88,8 +101,11 @@ def main() -> None:
         regions = component_regions(ink.soft_ink)
         lattice = build_lattice(regions, digit_height(regions), cut_from=min(GRID["cut_from"]))
         probabilities = predictor.predict_batch(lattice.images)
-        doubts = np.array([verdict.score for verdict in judge.judge_batch(lattice.images, probabilities)])
-        cases.append((truth, lattice, probabilities, doubts if args.doubt else None))
+        verdicts = judge.judge_batch(lattice.images, probabilities)
+        doubts = np.array([verdict.score for verdict in verdicts])
+        refused = np.array([verdict.refused for verdict in verdicts])
+        wholes = log_whole_digit(lattice, probabilities, scorer)
+        cases.append((truth, lattice, probabilities, doubts if args.doubt else None, wholes, refused))
     print(
         f"{len(cases)} numbers of MNIST training digits; candidates per number: "
         f"median {np.median([len(c[1].candidates) for c in cases]):.0f}"
@@ -97,10 +113,10 @@ def main() -> None:
 
     def exact(weights) -> float:
         right = 0
-        for truth, lattice, probabilities, doubts in cases:
-            path = best_segmentation(lattice, probabilities, weights, doubts)
+        for truth, lattice, probabilities, doubts, wholes, refused in cases:
+            path = best_segmentation(lattice, probabilities, weights, doubts, wholes)
             read = "".join(str(int(np.argmax(probabilities[index]))) for index in path)
-            right += read == truth
+            right += read == truth and not refused[path].any()  # a refused part leaves the number unread
         return right / len(cases)
 
     print(f"defaults: {exact(DEFAULT_WEIGHTS):.2%}")

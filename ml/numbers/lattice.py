@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ml.numbers.segment import Region, drop_slivers
-from ml.preprocess.pipeline import crop_to_mnist
+from ml.preprocess.pipeline import Stage, crop_to_mnist
 
 Classify = Callable[[np.ndarray], np.ndarray]
 """(N, 28, 28) white-on-black images in [0, 1] -> (N, classes) probabilities."""
@@ -41,17 +41,19 @@ CLASS_LOG_ASPECT = (
 
 @dataclass(frozen=True)
 class SegmentationWeights:
-    """The search's constants (tuned on numbers composed of MNIST *training* digits, ``bench_numbers.py --tune``)."""
+    """The search's constants, tuned on numbers composed of MNIST *training* digits
+    (``tools/tune_number_segmentation.py --doubt``): with the learned part scorer, its log P(one whole digit) and the
+    judge's not-a-digit score carry the choice; the classifier's own log-probability adds nothing (class_weight 0)."""
 
-    digit_bonus: float = 0.5
+    digit_bonus: float = 2.5
     """Log-score added per digit read: each part adds a log-probability <= 0, so fewer parts would gain by default."""
-    aspect_weight: float = 1.0
+    aspect_weight: float = 0.0
     """Weight of the class's width prior, per squared spread beyond :attr:`aspect_free` spreads."""
     aspect_free: float = 1.0
-    height_weight: float = 50.0
+    height_weight: float = 20.0
     """Weight of the squared shortfall of a part's height below :attr:`short_part` of the number's digit height."""
     short_part: float = 0.8
-    cut_cost: float = 0.5
+    cut_cost: float = 0.0
     """Log-score cost of each cut made inside a piece of ink."""
     crossing_cost: float = 2.0
     """Log-score cost per unit of ink a cut crosses (the ink in the cut column as a share of the digit height)."""
@@ -70,9 +72,18 @@ class SegmentationWeights:
     """1 - the not-a-digit score counts at least this much (a judge's certainty need not rule a part out)."""
     lone_margin: float = 2.0
     """A single piece of ink is cut only when cutting wins by this much (a lone digit reads as it always did)."""
+    part_weight: float = 1.0
+    """Weight of log P(one whole digit) of a part, when the learned part scorer (:mod:`ml.numbers.parts`) is used."""
+    class_weight: float = 0.0
+    """Weight of the log-probability of a part's winning class."""
 
 
 DEFAULT_WEIGHTS = SegmentationWeights()
+LONE_PIECE_WEIGHTS = SegmentationWeights(
+    digit_bonus=0.5, aspect_weight=1.0, height_weight=50.0, cut_cost=0.5, part_weight=0.0, class_weight=1.0
+)
+"""A single piece of ink (a lone digit, or a number whose digits all touch) is read by the classifier and the shape
+priors alone: the part scorer learnt from numbers of several pieces and takes a lone wide digit for two."""
 MAX_CUTS_PER_PIECE = 5
 NARROWEST_ATOM = 0.12
 """Cuts are at least this share of the digit height apart and from a piece's edges."""
@@ -93,12 +104,14 @@ class Atom:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A possible digit: atoms ``first:stop``, its ink cropped, and its box (top, left, height, width) in the ink."""
+    """A possible digit: atoms ``first:stop``, its ink cropped, its box (top, left, height, width) in the ink, and
+    the stages of its preprocessing as one digit (:func:`crop_to_mnist`)."""
 
     first: int
     stop: int
     crop: np.ndarray
     box: tuple[int, int, int, int]
+    stages: tuple[Stage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,7 @@ class Lattice:
     regions: int
     usual_width: float | None  # the width of this number's digits that are not as narrow as a "1"
     aspects: tuple[float, ...]  # per region: its width over its height (at most 1.25 digit heights)
+    spans: tuple[tuple[int, int, int, int], ...] = ()  # per region: (top, left, height, width) in the ink
 
 
 def digit_height(regions: Sequence[Region]) -> float:
@@ -201,14 +215,23 @@ def build_lattice(
             if not whole and not _may_be_one_digit(chosen, regions, typical):
                 continue
             part = _part_ink(chosen, regions, cut=not whole)
-            image = crop_to_mnist(part[0])[0] if part is not None else None
+            image, stages = crop_to_mnist(part[0]) if part is not None else (None, ())
             if part is None or image is None:
                 continue
-            candidates.append(Candidate(first, stop, part[0], part[1]))
+            candidates.append(Candidate(first, stop, part[0], part[1], stages))
             images.append(image)
     stacked = np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.float32)
+    spans = tuple((region.top, region.left, region.height, region.width) for region in regions)
     return Lattice(
-        tuple(atoms), tuple(candidates), stacked, tuple(crossing), typical, len(regions), usual_width(regions), aspects
+        tuple(atoms),
+        tuple(candidates),
+        stacked,
+        tuple(crossing),
+        typical,
+        len(regions),
+        usual_width(regions),
+        aspects,
+        spans,
     )
 
 
@@ -232,7 +255,7 @@ def part_score(
     (the class's usual width for its height, the number's digit height and width, a narrow part not read as "1")."""
     _, _, height, width = box
     winner = int(np.argmax(probabilities))
-    score = math.log(max(float(probabilities[winner]), 1e-9)) + weights.digit_bonus
+    score = weights.class_weight * math.log(max(float(probabilities[winner]), 1e-9)) + weights.digit_bonus
     aspect = width / max(height, 0.5 * typical, 1.0)
     if winner < len(CLASS_LOG_ASPECT):
         mean, spread = CLASS_LOG_ASPECT[winner]
@@ -252,12 +275,16 @@ def best_segmentation(
     probabilities: np.ndarray,
     weights: SegmentationWeights = DEFAULT_WEIGHTS,
     doubts: np.ndarray | None = None,
+    wholes: np.ndarray | None = None,
 ) -> list[int]:
     """The candidates (indices, left to right) that cover every atom with the best total score; ``doubts``: each
-    candidate's not-a-digit score in [0, 1] (``ml.doubt``), when known."""
+    candidate's not-a-digit score in [0, 1] (``ml.doubt``), when known; ``wholes``: each candidate's log P(one whole
+    digit) from the part scorer (:mod:`ml.numbers.parts`), when used."""
     count = len(lattice.atoms)
     if count == 0 or not lattice.candidates:
         return []
+    if lattice.regions == 1 and weights.part_weight:
+        weights = replace(LONE_PIECE_WEIGHTS, cut_from=weights.cut_from, lone_margin=weights.lone_margin)
     scores = [
         part_score(row, candidate.box, lattice.typical_height, weights, lattice.usual_width)
         - _joins(candidate, lattice, weights)
@@ -268,6 +295,8 @@ def best_segmentation(
             score + weights.doubt_weight * math.log(max(1.0 - float(doubt), weights.doubt_floor, 1e-9))
             for score, doubt in zip(scores, doubts, strict=True)
         ]
+    if wholes is not None and weights.part_weight:
+        scores = [score + weights.part_weight * float(whole) for score, whole in zip(scores, wholes, strict=True)]
     ending: dict[int, list[int]] = {}
     for index, candidate in enumerate(lattice.candidates):
         ending.setdefault(candidate.stop, []).append(index)
@@ -305,17 +334,20 @@ def segment(
     weights: SegmentationWeights = DEFAULT_WEIGHTS,
     typical: float | None = None,
     doubt: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    whole: Callable[[Lattice, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
     """The best reading of ``regions``: its parts, their 28x28 images and their probabilities (one classifier call).
 
-    ``doubt(images, probabilities)``: each candidate's not-a-digit score in [0, 1], when a judge is at hand.
+    ``doubt(images, probabilities)``: each candidate's not-a-digit score in [0, 1], when a judge is at hand;
+    ``whole(lattice, probabilities)``: each candidate's log P(one whole digit) (:mod:`ml.numbers.parts`).
     """
     lattice = build_lattice(regions, typical, weights.cut_from)
     if not lattice.candidates:
         return [], np.zeros((0, 28, 28), dtype=np.float32), np.zeros((0, 0))
     probabilities = np.asarray(classify(lattice.images))
-    doubts = None if doubt is None else np.asarray(doubt(lattice.images, probabilities))
-    chosen = best_segmentation(lattice, probabilities, weights, doubts)
+    doubts = None if doubt is None or not weights.doubt_weight else np.asarray(doubt(lattice.images, probabilities))
+    wholes = None if whole is None or not weights.part_weight else np.asarray(whole(lattice, probabilities))
+    chosen = best_segmentation(lattice, probabilities, weights, doubts, wholes)
     return [lattice.candidates[i] for i in chosen], lattice.images[chosen], probabilities[chosen]
 
 

@@ -14,9 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ml.numbers.lattice import DEFAULT_WEIGHTS, SegmentationWeights, digit_height, segment
+from ml.numbers.lattice import DEFAULT_WEIGHTS, Candidate, SegmentationWeights, digit_height, segment
+from ml.numbers.parts import log_whole_digit
 from ml.numbers.segment import PenStroke, component_regions, stroke_regions
-from ml.preprocess.pipeline import InkMap, Stage, crop_to_mnist, find_ink
+from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
 MAX_DIGITS = 12
 
@@ -122,15 +123,15 @@ def read_number(
     weights = weights or DEFAULT_WEIGHTS
     typical = digit_height(regions)
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
-    candidates, _, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt)
-    parts = [(candidate.crop, candidate.box) for candidate in candidates][:MAX_DIGITS]
+    candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
+    candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
     split = len(candidates) > len(regions) or any(
         not _is_whole_region(candidate.box, regions) for candidate in candidates
     )
-    if len(parts) > 1:  # the batch's own scores (a lone digit takes the single-image path, exactly as today)
-        readings = _read_parts(parts, ink, scorer, judge, probabilities[: len(parts)])
+    if len(candidates) > 1:  # the batch's own scores (a lone digit takes the single-image path, exactly as today)
+        readings = _read_parts(candidates, images, ink, scorer, judge, probabilities[: len(candidates)])
     else:
-        readings = _read_parts(parts, ink, scorer, judge)
+        readings = _read_parts(candidates, images, ink, scorer, judge)
     if not readings:
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
@@ -152,23 +153,22 @@ def _is_whole_region(box: tuple[int, int, int, int], regions: Sequence) -> bool:
 
 
 def _read_parts(
-    parts: list[tuple[np.ndarray, tuple[int, int, int, int]]],
+    candidates: Sequence[Candidate],
+    images28: np.ndarray,
     ink: InkMap,
     scorer: DigitScorer,
     judge: VerdictJudge | None,
     probabilities: np.ndarray | None = None,
 ) -> list[DigitReading]:
-    """Preprocess each part as one digit is; score it with the model's single-image fast path unless the parts'
-    ``probabilities`` (from the segmentation's batch) are given."""
-    prepared = []
-    for index, (crop, box) in enumerate(parts):
-        image28, stages = crop_to_mnist(crop)
-        if image28 is not None:
-            prepared.append((image28, stages, box, index))
+    """The parts as digits: each already preprocessed as one digit is (its 28x28 and stages from the lattice); scored
+    with the model's single-image fast path unless the parts' ``probabilities`` (the segmentation's batch) are given."""
+    prepared = [
+        (image28, candidate.stages, candidate.box) for candidate, image28 in zip(candidates, images28, strict=True)
+    ]
     if not prepared:
         return []
     if probabilities is not None:
-        rows = np.stack([probabilities[index] for *_, index in prepared])
+        rows = np.asarray(probabilities)
     else:
         rows = np.stack([scorer.predict_one(image28) for image28, *_ in prepared])
     verdicts: list[dict | None] = [None] * len(prepared)
@@ -177,7 +177,7 @@ def _read_parts(
         verdicts = [verdict.as_dict() if hasattr(verdict, "as_dict") else dict(verdict) for verdict in judged]
     names = list(scorer.class_names)
     readings = []
-    for (image28, stages, box, _), row, verdict in zip(prepared, rows, verdicts, strict=True):
+    for (image28, stages, box), row, verdict in zip(prepared, rows, verdicts, strict=True):
         winner = int(np.argmax(row))
         readings.append(
             DigitReading(

@@ -17,6 +17,10 @@ from ml.numbers.segment import Region, component_regions, stroke_regions
 from ml.preprocess.pipeline import find_ink
 from tests.ml.numbers.pen import draw_number
 
+BY_CLASSIFIER = replace(DEFAULT_WEIGHTS, class_weight=1.0, digit_bonus=0.5, aspect_weight=1.0, cut_cost=0.5)
+"""The program driven by the classifier's log-probabilities and the shape priors (no learned part scorer is given
+to these made-up classifiers' numbers)."""
+
 
 def ring(height: int, width: int, thickness: int = 4) -> np.ndarray:
     """A "0"-like ring of ink (white on black)."""
@@ -64,7 +68,7 @@ def test_the_cut_candidates_include_the_neck_between_touching_digits():
 def test_touching_digits_are_cut_where_the_classifier_is_surest_and_read_whole_when_it_is_surer_whole():
     region = two_touching_rings()
     neighbour = Region(0, 120, ring(60, 50))  # a number: a lone piece of ink must win by a margin to be cut
-    parts, images, probabilities = segment([region, neighbour], ring_classifier)
+    parts, images, probabilities = segment([region, neighbour], ring_classifier, BY_CLASSIFIER)
     assert len(parts) == 3 and images.shape == (3, 28, 28)
     assert [int(np.argmax(row)) for row in probabilities] == [0, 0, 0]
     left, right = parts[0].box, parts[1].box
@@ -74,7 +78,7 @@ def test_touching_digits_are_cut_where_the_classifier_is_surest_and_read_whole_w
         rows = ring_classifier(images)
         return np.where(rows.max(axis=1, keepdims=True) < 0.6, np.eye(10)[0] * 0.999 + 0.0001, rows)
 
-    no_shape = replace(DEFAULT_WEIGHTS, aspect_weight=0.0)  # the classifier's opinion alone
+    no_shape = replace(BY_CLASSIFIER, aspect_weight=0.0)  # the classifier's opinion alone
     whole, _, probabilities = segment([region, neighbour], sure_whole, no_shape)
     assert len(whole) == 2 and int(np.argmax(probabilities[0])) == 0  # the scores decide, not the shape alone
 
@@ -90,15 +94,15 @@ def test_a_not_a_digit_score_can_overrule_a_confident_classifier():
         rows = ring_classifier(images)
         return np.where(rows.max(axis=1) < 0.6, 0.95, 0.01)  # two rings in one part: surely not one digit
 
-    no_shape = replace(DEFAULT_WEIGHTS, aspect_weight=0.0)
+    no_shape = replace(BY_CLASSIFIER, aspect_weight=0.0)
     assert len(segment([region, neighbour], always_sure, no_shape)[0]) == 2
     assert len(segment([region, neighbour], always_sure, no_shape, doubt=doubt)[0]) == 3
 
 
 def test_a_lone_piece_of_ink_is_cut_only_by_a_clear_margin():
     region = two_touching_rings()
-    assert len(segment([region], ring_classifier, replace(DEFAULT_WEIGHTS, lone_margin=0.0))[0]) == 2
-    assert len(segment([region], ring_classifier, replace(DEFAULT_WEIGHTS, lone_margin=50.0))[0]) == 1
+    assert len(segment([region], ring_classifier, replace(BY_CLASSIFIER, lone_margin=0.0))[0]) == 2
+    assert len(segment([region], ring_classifier, replace(BY_CLASSIFIER, lone_margin=50.0))[0]) == 1
 
 
 def test_two_stroke_digits_and_numbers_of_every_length_keep_one_candidate_per_digit_whole():
@@ -124,7 +128,25 @@ def test_the_program_reads_every_digit_of_a_number_once_left_to_right():
         widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
         return np.array([np.eye(10)[1 if width < 9 else 3] * 0.99 + 0.001 for width in widths])
 
-    parts, _, _ = segment(regions, by_width)
+    parts, _, _ = segment(regions, by_width, BY_CLASSIFIER)
     assert len(parts) == 6  # no part joins two pen-drawn digits apart, none is cut
     lefts = [part.box[1] for part in parts]
     assert lefts == sorted(lefts)
+
+
+def test_the_part_scorer_can_overrule_a_classifier_sure_of_every_part():
+    region = two_touching_rings()
+    neighbour = Region(0, 120, ring(60, 50))
+
+    def always_sure(images: np.ndarray) -> np.ndarray:
+        return np.tile(np.eye(10)[0] * 0.999 + 0.0001, (len(images), 1))
+
+    def whole(lattice, probabilities: np.ndarray) -> np.ndarray:
+        """log P(one whole digit): high for a part as wide as one ring, low for two rings or half a ring."""
+        widths = np.array([candidate.box[3] for candidate in lattice.candidates])
+        return np.where(np.abs(widths - 50) <= 6, np.log(0.95), np.log(0.05))
+
+    no_shape = replace(BY_CLASSIFIER, aspect_weight=0.0)
+    assert len(segment([region, neighbour], always_sure, no_shape)[0]) == 2  # the classifier alone: two digits
+    parts, _, _ = segment([region, neighbour], always_sure, whole=whole)
+    assert len(parts) == 3 and all(44 <= part.box[3] <= 56 for part in parts)  # each ring one digit
