@@ -44,7 +44,7 @@ class TeachSettings:
     """How a teach runs: epochs, learning rate, replay images per sample, batch size, held-back share, seed."""
 
     epochs: int = 10
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     replay_per_sample: int = 2
     sample_repeats: int = 8
     batch_size: int = 32
@@ -63,10 +63,12 @@ class TeachSettings:
     anchor_strength: float = 0.0
     """L2-SP: this times the sum of squared distances of the weights from the original ones is added to the loss,
     pulling the taught model towards the original (less forgetting); 0: no pull."""
-    taught_share: float = 1.0
+    taught_share: float = 0.7
     """The taught weights' share in the result, the original weights' the rest (weight-space ensembling, WiSE-FT:
-    a step back towards what the model knew); 1: the taught weights as they are."""
-    cosine_decay: bool = False
+    a step back towards what the model knew); 1: the taught weights as they are. With ``cosine_decay`` at 2e-3,
+    tuned on MNIST's validation split: outlines 93.9 -> 95.5 % mean of 3 draws, slant 90.0 -> 90.7 %, forgetting
+    of plain digits 0.15 -> 0.06 points (README)."""
+    cosine_decay: bool = True
     """Let the learning rate fall along a half cosine to 0 over the teach (else it stays constant)."""
     distill_replay: float = 0.0
     """Replay images learn this share of the original model's own probabilities (LwF distillation), the rest their
@@ -350,6 +352,8 @@ def _teach(
         else 0,
         "epochs": settings.epochs,
         "learning_rate": settings.learning_rate,
+        "learning_rate_schedule": "cosine decay" if settings.cosine_decay else "constant",
+        "taught_share": settings.taught_share,
         "batch_norm": "frozen" if settings.freeze_batch_norm else "trained",
         "seconds": round(time.perf_counter() - started, 1),
         "teach_seconds": round(teach_seconds, 1),

@@ -111,8 +111,8 @@ def test_averaging_the_last_epochs_gives_the_mean_of_their_weights(mnist):
     stranger = _stranger()  # every teach starts from the same weights (teaching never changes them)
 
     def weights(**settings) -> list[np.ndarray]:
-        result = teach(stranger, images, labels, TeachSettings(test_images=10, learning_rate=0.01, **settings))
-        return result.model.get_weights()
+        settings = TeachSettings(test_images=10, learning_rate=0.01, cosine_decay=False, **settings)
+        return teach(stranger, images, labels, settings).model.get_weights()
 
     first, second = weights(epochs=1), weights(epochs=2)
     averaged = weights(epochs=2, average_last_epochs=2)
@@ -193,7 +193,18 @@ def test_a_taught_share_blends_the_taught_weights_with_the_original_ones(mnist):
         )
         return result.model.get_weights()
 
-    taught, blended = weights(), weights(taught_share=0.25)
+    taught, blended = weights(taught_share=1.0), weights(taught_share=0.25)
     assert not np.allclose(taught[0], original[0])
     for mixed, full, start in zip(blended, taught, original, strict=True):
         np.testing.assert_allclose(mixed, 0.25 * full + 0.75 * start, rtol=1e-4, atol=1e-6)
+
+
+def test_cosine_decay_brings_the_learning_rate_down_to_zero_by_the_last_batch(mnist):
+    images, labels = _style_samples(mnist, 3)
+
+    def last_learning_rate(cosine_decay: bool) -> float:
+        settings = TeachSettings(epochs=2, test_images=10, learning_rate=0.01, cosine_decay=cosine_decay)
+        return float(teach(_stranger(), images, labels, settings).model.optimizer.learning_rate)
+
+    assert last_learning_rate(False) == pytest.approx(0.01)
+    assert last_learning_rate(True) < 1e-4
