@@ -6,7 +6,8 @@ digits of the style held back, and the other 3,950 plain validation digits for f
 variant: style accuracy before/after, plain-digit accuracy before/after, and the teach's wall and CPU time.
 
 With ``--shares 1,0.8``, each taught model is also measured with its weights blended back towards the original
-ones (the taught weights' share; ``TeachSettings.taught_share``), one line per share, without teaching again.
+ones (the taught weights' share; ``TeachSettings.taught_share``), one line per share, without teaching again (the
+teach itself then keeps its full change, taught_share=1, unless the variant sets it).
 
     python tools/tune_teach.py outline:0 outline:0:keep_ink_levels=1 slant:1:average_last_epochs=4,epochs=12
 """
@@ -66,6 +67,8 @@ def main() -> int:
         for name in ("keep_ink_levels", "freeze_batch_norm", "cosine_decay"):
             if name in overrides:
                 overrides[name] = bool(overrides[name])
+        if args.shares:
+            overrides.setdefault("taught_share", 1.0)
         settings = TeachSettings(seed=seed, test_images=1, **overrides)
         loaded = load_model(bundled_model_path())
         started, cpu_started = time.perf_counter(), time.process_time()
