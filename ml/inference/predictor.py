@@ -92,6 +92,15 @@ class Predictor:
         probabilities = np.concatenate(rows)
         return self.scorer.calibrate(probabilities) if calibrated else probabilities
 
+    def warm_up(self) -> None:
+        """Choose the single-image path and trace the batch graph now, at load, not on a drawing's first big batch.
+
+        Tracing the graph holds Python's GIL for about 0.3 s of CPU: on the first number read (more than
+        ``FAST_PATH_BATCH`` candidate parts) it froze the window mid-drawing.
+        """
+        self.predict_batch(np.zeros((FAST_PATH_BATCH + 1, 28, 28), dtype=np.float32))
+        self.predict_one(np.zeros((28, 28), dtype=np.float32))
+
     # ----------------------------------------------------------------------------------------- helpers
 
     def _predict_few(self, images28: np.ndarray, calibrated: bool) -> np.ndarray:
