@@ -263,7 +263,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------- public API
 
     def start(self) -> None:
-        """Start loading TensorFlow and the model in the background (call once the window is shown)."""
+        """Start the model thread: the shipped weights answer first, TensorFlow and the model load behind them."""
         self.models.start()
 
     def open_model_file(self, path: str | os.PathLike) -> None:

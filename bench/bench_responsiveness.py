@@ -53,6 +53,7 @@ from ml.user_folders import APPLICATION, ORGANIZATION
 app.setOrganizationName(ORGANIZATION)  # the app's own cache folder (converted models), as a launch would use
 app.setApplicationName(APPLICATION)
 window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
+window.start()
 window.show()
 app.processEvents()
 print("shown", time.monotonic() - launched, "tensorflow" in sys.modules, flush=True)
@@ -81,7 +82,6 @@ def on_model_loaded(_description):  # TensorFlow and Keras's model, behind the f
 window.prediction_shown.connect(on_prediction_shown)
 window.models.model_loaded.connect(on_model_loaded)
 window.images.open_file(sys.argv[3])
-window.start()
 QTimer.singleShot(240_000, app.quit)
 app.exec()
 from app.common.threads import wait_for_stopping_threads
