@@ -1,5 +1,5 @@
 """Fit the bundled model's not-a-digit decision and store it in its card (assets/models/digitlab-best.keras), weights
-untouched; then re-run tools/build_bundled_tflite.py, since the file's SHA-256 changes.
+untouched; then re-run tools/build_bundled_fast_paths.py, since the file's SHA-256 changes.
 
     python tools/fit_bundled_doubt.py [--per-family 400] [--from-json FILE]
 
@@ -58,7 +58,7 @@ def main() -> int:
     loaded.metadata.doubt = settings.as_dict()
     replace_card(path, METADATA_ENTRY, loaded.metadata.to_json())
     print(f"{path.name}: threshold {settings.threshold:.4f}; refused at the threshold: {settings.rates}")
-    print("now run: python tools/build_bundled_tflite.py")
+    print("now run: python tools/build_bundled_fast_paths.py")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Train Digit Lab's not-a-digit detector (outlier exposure) and ship it as assets/models/digitlab-doubt-detector.npz,
 its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions that read it
-(tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_tflite.py).
+(tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_fast_paths.py).
 
     nice python tools/fit_doubt_detector.py [--per-family 3000] [--digits-per-family 2000] [--procedural 3000]
         [--procedural-digits 2000] [--epochs 8] [--jobs 2]

@@ -1,7 +1,7 @@
 """The bundled model as plain numpy weights, shipped beside it, so that the first drawing is answered without
 TensorFlow (whose import takes about 3 s of CPU at launch).
 
-``tools/build_bundled_numpy.py`` turns the ``.keras`` file into a plan of numpy layers and their arrays
+``tools/build_bundled_fast_paths.py`` turns the ``.keras`` file into a plan of numpy layers and their arrays
 (``ml.inference.numpy_conversion``), checks the result against Keras on MNIST test images, and writes
 ``<model>.numpy.npz`` (the arrays, and the plan as a JSON string) with a ``<model>.numpy.json`` record: the SHA-256
 of the ``.keras`` file it was made from and of the ``.npz`` itself. At launch the ``.npz`` is used only when the

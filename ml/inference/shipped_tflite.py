@@ -1,7 +1,7 @@
 """The bundled model's TFLite conversion, shipped beside it so that the first launch converts nothing.
 
 Converting the bundled model takes about a second in the model thread and holds Python's GIL for about 0.3 s of it
-(a freeze of the window at the first launch). ``tools/build_bundled_tflite.py`` converts it once, checks the result
+(a freeze of the window at the first launch). ``tools/build_bundled_fast_paths.py`` converts it once, checks the result
 against Keras on MNIST test images, and writes ``<model>.tflite`` with a ``<model>.tflite.json`` record: the SHA-256 of
 the ``.keras`` file it was made from and of the flatbuffer itself. At load, a flatbuffer whose record matches both
 files is copied into the TFLite cache, where the predictor checks it against Keras once more before using it.

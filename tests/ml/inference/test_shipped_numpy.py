@@ -22,7 +22,7 @@ from ml.inference.predictor import PROBABILITY_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.skipif(
-    not shipped.shipped_network_path(bundled_model_path()).is_file(), reason="run tools/build_bundled_numpy.py"
+    not shipped.shipped_network_path(bundled_model_path()).is_file(), reason="run tools/build_bundled_fast_paths.py"
 )
 
 
@@ -46,7 +46,7 @@ def own_assets(tmp_path, monkeypatch) -> Path:
 def test_the_shipped_weights_belong_to_the_bundled_model_as_it_is_now():
     model_path = bundled_model_path()
     record = json.loads(shipped.shipped_record_path(model_path).read_text())
-    assert record["source_sha256"] == sha256_of(model_path), "re-run tools/build_bundled_numpy.py"
+    assert record["source_sha256"] == sha256_of(model_path), "re-run tools/build_bundled_fast_paths.py"
     assert record["max_probability_difference"] <= shipped.BUILD_TOLERANCE and record["agreement"] == 1.0
     assert shipped.checked_shipped_network(model_path).output_shape == (10,)
 

@@ -42,7 +42,7 @@ def own_assets(tmp_path, monkeypatch) -> Path:
 def test_the_shipped_conversion_belongs_to_the_bundled_model_as_it_is_now():
     model_path = bundled_model_path()
     record = json.loads(shipped.shipped_tflite_path(model_path).with_suffix(".tflite.json").read_text())
-    assert record["source_sha256"] == sha256_of(model_path), "re-run tools/build_bundled_tflite.py"
+    assert record["source_sha256"] == sha256_of(model_path), "re-run tools/build_bundled_fast_paths.py"
     assert record["max_probability_difference"] <= shipped.BUILD_TOLERANCE and record["agreement"] == 1.0
     assert shipped.checked_shipped_flatbuffer(model_path) == shipped.shipped_tflite_path(model_path).read_bytes()
 
