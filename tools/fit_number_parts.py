@@ -14,7 +14,6 @@ seeded scikit-learn MLP learns the label from the part's features; its numbers a
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -24,20 +23,12 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tune_number_segmentation import load_bench  # noqa: E402 - a sibling script: bench_numbers.py as a module
 
 CUT_FROM = 0.6
 """Pieces wider than this share of their height get cuts here (the lowest the tuning tries: the most candidates)."""
 HIDDEN = (24, 12)
 WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7
-
-
-def load_bench():
-    """``bench/bench_numbers.py`` as a module (its number composer)."""
-    spec = importlib.util.spec_from_file_location("bench_numbers", ROOT / "bench" / "bench_numbers.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
 
 
 def owners_in_ink(owners: np.ndarray, ink) -> np.ndarray:

@@ -41,6 +41,16 @@ def mnist_drawing(index: int) -> np.ndarray:
     return render_mnist_on_canvas(digit).astype(np.float32) / 255.0
 
 
+def report_of_fresh_process(code: str) -> dict:
+    """Run ``code`` in a fresh Python (offscreen Qt) and return the JSON object it prints last."""
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_start_up_loads_tensorflow_and_the_bundled_model_in_the_worker_thread(controller):
     description = controller.loaded_description
     assert description["display_name"] == "digitlab-best"
@@ -99,12 +109,7 @@ report["tensorflow_at_end"] = "tensorflow" in sys.modules
 controller.shutdown(30_000)
 print(json.dumps(report))
 """
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = report_of_fresh_process(code)
     assert report["backend"] == "numpy" and report["label"] == 7 and report["status"] == "digit"
     assert report["tensorflow_at_answer"] is False and report["keras_at_answer"] is False
     assert report["events"] == ["answer", "tensorflow", "model"] and report["tensorflow_at_end"] is True
@@ -139,12 +144,7 @@ loop.exec()
 controller.shutdown(30_000)
 print(json.dumps(report))
 """
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = report_of_fresh_process(code)
     assert report["label"] == 2
     assert [name for name in report["new"] if not name.startswith(("tensorflow", "keras"))] == []
 
