@@ -322,17 +322,19 @@ class PredictionPanel(QWidget):
         self.show_message("Draw a digit")
 
     def _keep_verdict_height(self, confidence_font: QFont) -> None:
-        """Fixed heights for the class, the confidence and the message, so the panel never jumps between states."""
+        """Fixed heights for the class, the confidence and the message, and widths that ignore their text, so the panel
+        never jumps between states (nor relays itself out, bars and all, while the user draws)."""
         largest = QFont(self.font())
         largest.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 6.0)
         largest.setBold(True)
         self.predicted_class.setFixedHeight(QFontMetrics(largest).height())
         self.confidence.setFixedHeight(QFontMetrics(confidence_font).height())
         self.message.setFixedHeight(3 * QFontMetrics(self.message.font()).lineSpacing())  # up to three lines
-        for label in (self.confidence, self.message):
+        for label in (self.predicted_class, self.confidence, self.message):
             policy = label.sizePolicy()
             policy.setRetainSizeWhenHidden(True)
-            label.setSizePolicy(policy)
+            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)  # widths from the layout, never from the text:
+            label.setSizePolicy(policy)  # else each new verdict relaid the panel out and the bars' plot with it
 
     def _show_class_name(self, name: str) -> None:
         """The winning class as large as fits: a digit very large, a word such as "Ankle boot" smaller."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFont, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.common.images import array_to_qimage, shrunk_to_fit
@@ -79,7 +79,14 @@ class StageStrip(QWidget):
         self._layout.setSpacing(6)
         self._names: list[str] = []
         self._thumbnails: list[StageThumbnail] = []
+        self._columns: list[tuple[QWidget, StageThumbnail, QLabel]] = []  # holder, thumbnail, caption
         self._layout.addStretch(1)
+        self._caption_font = QFont(self.font())
+        self._caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
+        # Never smaller than the most stages shown so far: a drawing whose stages differ from the last one's must not
+        # relay the prediction panel out (the bars' plot and the model input's view resized with it, 20-40 ms of the
+        # window's thread while the user draws). Room for captions of three lines from the start.
+        self.setMinimumHeight(THUMBNAIL_SIDE + 2 + 3 * QFontMetrics(self._caption_font).lineSpacing())
 
     @property
     def stage_names(self) -> list[str]:
@@ -100,20 +107,13 @@ class StageStrip(QWidget):
             thumbnail.set_image(image)
 
     def _rebuild(self, names: list[str]) -> None:
-        while self._layout.count() > 1:
-            item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self._names = names
-        self._thumbnails = []
-        caption_font = QFont(self.font())
-        caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
-        for position, name in enumerate(names):
+        """Caption a thumbnail per name: the columns are kept and reused (hidden when not needed), not made anew."""
+        while len(self._columns) < len(names):
             column = QVBoxLayout()
             column.setSpacing(2)
             thumbnail = StageThumbnail()
-            caption = QLabel(name)
-            caption.setFont(caption_font)
+            caption = QLabel()
+            caption.setFont(self._caption_font)
             caption.setWordWrap(True)
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             caption.setFixedWidth(66)
@@ -121,5 +121,13 @@ class StageStrip(QWidget):
             column.addWidget(caption, 1)
             holder = QWidget()
             holder.setLayout(column)
-            self._layout.insertWidget(position, holder)
-            self._thumbnails.append(thumbnail)
+            self._layout.insertWidget(len(self._columns), holder)
+            self._columns.append((holder, thumbnail, caption))
+        self._names = names
+        self._thumbnails = [thumbnail for _, thumbnail, _ in self._columns[: len(names)]]
+        for position, (holder, _, caption) in enumerate(self._columns):
+            if position < len(names):
+                caption.setText(names[position])
+            holder.setVisible(position < len(names))
+        needed = self._layout.sizeHint()
+        self.setMinimumSize(max(self.minimumWidth(), needed.width()), max(self.minimumHeight(), needed.height()))

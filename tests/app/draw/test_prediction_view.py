@@ -196,6 +196,24 @@ def test_the_panel_keeps_its_layout_between_blank_predicted_and_message_states(p
     assert layout() == blank
 
 
+def test_new_verdicts_and_stages_while_drawing_never_resize_the_bars_or_the_model_input(panel, qtbot):
+    """Each relayout resized the bars' plot (20-40 ms of the window's thread): results differing in their stages and
+    verdict texts, as strokes grow into a digit, keep every part where it was."""
+    image = np.zeros((28, 28), dtype=np.float32)
+
+    def stages(count: int) -> list:
+        return [(f"stage {index}", np.zeros((28, 28), np.float32)) for index in range(count)]
+
+    panel.show_prediction(image, probabilities_with_winner(7), stages(6))
+    qtbot.wait(20)
+    shown = (panel.bars.geometry().getRect(), panel.model_input.geometry().getRect())
+    for count, verdict in [(5, {"status": "not_a_digit", "reason": "noise or scattered specks, a long reason"}),
+                           (6, {"status": "unsure", "runner_up": 1}), (4, None), (0, None), (6, None)]:  # fmt: skip
+        panel.show_prediction(image, probabilities_with_winner(7), stages(count), verdict)
+        qtbot.wait(20)
+        assert (panel.bars.geometry().getRect(), panel.model_input.geometry().getRect()) == shown, (count, verdict)
+
+
 def test_clicking_a_probability_bar_asks_to_explain_that_class(qtbot, panel):
     panel.show_prediction(np.zeros((28, 28), np.float32), probabilities_with_winner(7), [])
     bars = panel.bars

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QLabel
 
 from app.common.images import array_to_qimage
 from app.draw.stage_strip import THUMBNAIL_SIDE, StageStrip, render_thumbnail
@@ -25,13 +26,27 @@ def bar_stage(side: int = 280) -> np.ndarray:
     return stage
 
 
-def test_thumbnails_are_rebuilt_only_when_the_stage_names_change(strip):
+def test_columns_are_kept_and_recaptioned_when_the_stage_names_change(strip):
     strip.set_stages([("input", bar_stage()), ("centred", bar_stage(28))])
     first = strip.thumbnails
     strip.set_stages([("input", bar_stage()), ("centred", bar_stage(28))])
     assert strip.thumbnails == first and strip.stage_names == ["input", "centred"]
+    strip.set_stages([("cropped", bar_stage())])
+    assert strip.thumbnails == first[:1] and strip.stage_names == ["cropped"]  # reused, not made anew
+    assert not first[1].isVisibleTo(strip)  # the column not needed is hidden
+    captions = [label.text() for label in strip.findChildren(QLabel) if label.isVisibleTo(strip) and label.text()]
+    assert captions == ["cropped"]
+    strip.set_stages([("input", bar_stage()), ("centred", bar_stage(28)), ("thinned", bar_stage(28))])
+    assert strip.thumbnails[:2] == first and first[1].isVisibleTo(strip) and len(strip.thumbnails) == 3
+
+
+def test_the_strip_keeps_its_height_and_never_narrows(strip):
+    height = strip.height()
+    strip.set_stages([(f"a stage named at length {index}", bar_stage(28)) for index in range(6)])
+    widest = strip.minimumWidth()
     strip.set_stages([("input", bar_stage())])
-    assert len(strip.thumbnails) == 1 and strip.thumbnails[0] not in first
+    strip.set_stages([])
+    assert strip.height() == height > THUMBNAIL_SIDE and strip.minimumWidth() == widest > 6 * THUMBNAIL_SIDE
 
 
 def test_a_large_stage_is_area_averaged_for_its_thumbnail_and_keeps_its_pixels(strip):
