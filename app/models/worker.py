@@ -419,7 +419,6 @@ class ModelWorker(QObject):
             tflite_cache = user_cache_folder() / "tflite"
             seed_tflite_cache(loaded, tflite_cache)  # the bundled model's shipped conversion: no converting at launch
             predictor = Predictor(loaded, tflite_cache=tflite_cache)
-            predictor.warm_up()
             slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin)
         except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
             logger.exception("Loading %s failed", path)

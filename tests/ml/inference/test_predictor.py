@@ -142,21 +142,6 @@ def test_a_small_batch_takes_the_fast_path_and_traces_no_graph() -> None:
     assert predictor.scorer._graph.experimental_get_tracing_count() == 1  # larger batches: the traced graph
 
 
-def test_warm_up_traces_the_batch_graph_at_load_so_a_drawing_never_waits_for_it() -> None:
-    model = conv_classifier()
-    predictor = Predictor(wrap(model))
-
-    predictor.warm_up()
-    traced = predictor.scorer._graph.experimental_get_tracing_count()
-    numbers_parts = digit_like_images(3 * FAST_PATH_BATCH)
-    probabilities = predictor.predict_batch(numbers_parts)
-
-    assert traced == 1
-    assert predictor.scorer._graph.experimental_get_tracing_count() == 1  # no trace while the user draws
-    np.testing.assert_allclose(probabilities, keras_probabilities(model, numbers_parts, ModelMetadata()),
-                               atol=PROBABILITY_TOLERANCE, rtol=0)  # fmt: skip
-
-
 def test_predict_batch_of_nothing_is_empty(cnn_predictor: Predictor) -> None:
     assert cnn_predictor.predict_batch(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
 
