@@ -83,10 +83,10 @@ class StageStrip(QWidget):
         self._layout.addStretch(1)
         self._caption_font = QFont(self.font())
         self._caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
-        # Never smaller than the most stages shown so far: a drawing whose stages differ from the last one's must not
-        # relay the prediction panel out (the bars' plot and the model input's view resized with it, 20-40 ms of the
-        # window's thread while the user draws). Room for captions of three lines from the start.
-        self.setMinimumHeight(THUMBNAIL_SIDE + 2 + 3 * QFontMetrics(self._caption_font).lineSpacing())
+        # Once stages are shown, never smaller than the most shown so far (_rebuild): a drawing whose stages differ
+        # from the last one's must not relay the prediction panel out (the bars' plot and the model input's view
+        # resized with it, 20-40 ms of the window's thread while the user draws). Room for three-line captions then.
+        self._caption_height = THUMBNAIL_SIDE + 2 + 3 * QFontMetrics(self._caption_font).lineSpacing()
 
     @property
     def stage_names(self) -> list[str]:
@@ -129,5 +129,7 @@ class StageStrip(QWidget):
             if position < len(names):
                 caption.setText(names[position])
             holder.setVisible(position < len(names))
-        needed = self._layout.sizeHint()
-        self.setMinimumSize(max(self.minimumWidth(), needed.width()), max(self.minimumHeight(), needed.height()))
+        if names:
+            needed = self._layout.sizeHint()
+            height = max(self.minimumHeight(), needed.height(), self._caption_height)
+            self.setMinimumSize(max(self.minimumWidth(), needed.width()), height)
