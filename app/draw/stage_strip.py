@@ -78,7 +78,6 @@ class StageStrip(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
         self._names: list[str] = []
-        self._thumbnails: list[StageThumbnail] = []
         self._columns: list[tuple[QWidget, StageThumbnail, QLabel]] = []  # holder, thumbnail, caption
         self._layout.addStretch(1)
         self._caption_font = QFont(self.font())
@@ -96,14 +95,14 @@ class StageStrip(QWidget):
     @property
     def thumbnails(self) -> list[StageThumbnail]:
         """One thumbnail per stage, in order."""
-        return list(self._thumbnails)
+        return [thumbnail for _, thumbnail, _ in self._columns[: len(self._names)]]
 
     def set_stages(self, stages: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Show each (name, image) stage; the thumbnails are rebuilt only when the names change."""
+        """Show each (name, image) stage; the columns are recaptioned only when the names change."""
         names = [name for name, _ in stages]
         if names != self._names:
             self._rebuild(names)
-        for thumbnail, (_, image) in zip(self._thumbnails, stages, strict=True):
+        for thumbnail, (_, image) in zip(self.thumbnails, stages, strict=True):
             thumbnail.set_image(image)
 
     def _rebuild(self, names: list[str]) -> None:
@@ -124,7 +123,6 @@ class StageStrip(QWidget):
             self._layout.insertWidget(len(self._columns), holder)
             self._columns.append((holder, thumbnail, caption))
         self._names = names
-        self._thumbnails = [thumbnail for _, thumbnail, _ in self._columns[: len(names)]]
         for position, (holder, _, caption) in enumerate(self._columns):
             if position < len(names):
                 caption.setText(names[position])

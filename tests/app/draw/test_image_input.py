@@ -65,8 +65,12 @@ def drop(window: MainWindow, path: Path) -> None:
 
 
 def paste(window: MainWindow, path: Path) -> bool:
-    QGuiApplication.clipboard().setMimeData(file_mime(path))
-    return window.images.paste()
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setMimeData(file_mime(path))
+    try:
+        return window.images.paste()
+    finally:  # the clipboard owns the data: left there, its teardown at exit crashed the test process (offscreen)
+        clipboard.clear()
 
 
 @pytest.mark.parametrize("how", ["open", "drop", "paste"])

@@ -56,6 +56,29 @@ def test_the_numpy_forward_pass_matches_keras():
     assert np.allclose(Detector(weights).scores(images), expected, atol=1e-4)
 
 
+def test_a_numbers_parts_scored_again_are_computed_once_with_the_same_scores(monkeypatch):
+    detector = Detector(random_weights(2))
+    candidates = np.random.default_rng(3).random((42, 28, 28)).astype(np.float32)
+    computed = []
+    real_score = Detector._score
+    monkeypatch.setattr(
+        Detector, "_score", lambda self, images: computed.append(len(images)) or real_score(self, images)
+    )
+
+    first = detector.scores(candidates)
+    again = detector.scores(candidates)  # the judge, on the same candidate parts
+    chosen = detector.scores(candidates[[0, 7, 9, 20]])  # the parts the reading chose
+    changed = candidates[:2].copy()
+    changed[1, 5, 5] += 0.5
+    fresh = detector.scores(changed)
+
+    assert computed == [42, 1]  # only the changed image is scored anew
+    assert np.array_equal(again, first) and np.array_equal(chosen, first[[0, 7, 9, 20]])
+    unremembered = Detector(random_weights(2))
+    assert fresh[0] == first[0] and np.allclose(fresh[1], unremembered.scores(changed)[1], atol=1e-5)
+    assert np.allclose(first, unremembered.scores(candidates), atol=1e-5)
+
+
 @needs_detector
 def test_the_shipped_detector_refuses_shapes_and_scribbles_and_accepts_mnist_test():
     from ml.data.datasets import load_mnist
