@@ -7,20 +7,27 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread
 
+_WORKERS_RUNNING: dict[int, QObject] = {}
+"""Each started worker, held until its thread has finished; Python then deletes it. With ``deleteLater`` the worker
+thread destroyed the object while the window's thread could be letting go of its Python wrapper: the two met in
+shiboken (a segfault in the image reader's thread, about one run in three of the image-input tests)."""
+
 
 def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable[[], None]) -> QThread:
     """Move ``worker`` (with ``run`` and ``finished``) to a new named QThread and start it.
 
-    started→run, finished→quit, finished→deleteLater for worker and thread; ``on_thread_finished`` runs
-    before the thread is deleted. Connect the worker's own signals before calling this.
+    started→run, finished→quit, the thread's finished→deleteLater; the worker is let go of once its thread has
+    finished. ``on_thread_finished`` runs before the thread is deleted. Connect the worker's own signals first.
     """
     thread = QThread()
     thread.setObjectName(name)
     worker.moveToThread(thread)
+    key = id(thread)
+    _WORKERS_RUNNING[key] = worker
     thread.finished.connect(on_thread_finished)
+    thread.finished.connect(lambda: _WORKERS_RUNNING.pop(key, None))
     thread.started.connect(worker.run)
     worker.finished.connect(thread.quit)
-    worker.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
