@@ -46,12 +46,18 @@ def _family_list():
     global _families
     if _families is None:
         from ml.data.datasets import load_mnist
+        from ml.doubt.digit_variants import variant_families
         from ml.doubt.material import detector_families
         from ml.doubt.procedural import procedural_families, validation_families
 
         mnist = load_mnist(seed=2)
         digits, labels = mnist.x_train.reshape(-1, 28, 28), mnist.y_train
-        _families = [*detector_families(digits, labels), *procedural_families(digits, labels), *validation_families()]
+        _families = [
+            *detector_families(digits, labels),
+            *procedural_families(digits, labels),
+            *validation_families(),
+            *variant_families(),  # last, so the other families keep their chunk seeds and cached drawings
+        ]
     return _families
 
 
@@ -70,6 +76,7 @@ def draw_material(
 ) -> dict[str, np.ndarray]:
     """The named families' images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes.
     ``per_kind`` maps "digit", "other" (and "procedural digit", "procedural other") to counts per family."""
+    from ml.doubt.digit_variants import VARIANT_FAMILIES
     from ml.doubt.material import DIGIT
     from ml.doubt.procedural import PROCEDURAL_FAMILIES
 
@@ -79,9 +86,12 @@ def draw_material(
         if family.name not in names:
             continue
         kind = "digit" if family.kind == DIGIT else "other"
-        count = (
-            per_kind.get(f"procedural {kind}", per_kind[kind]) if family.name in PROCEDURAL_FAMILIES else per_kind[kind]
-        )
+        if family.name in VARIANT_FAMILIES:
+            count = per_kind.get("variant digit", per_kind[kind])
+        elif family.name in PROCEDURAL_FAMILIES:
+            count = per_kind.get(f"procedural {kind}", per_kind[kind])
+        else:
+            count = per_kind[kind]
         for chunk in range(0, count, CHUNK):
             seed = seed_base + 100 * index + chunk // CHUNK
             size = min(CHUNK, count - chunk)
@@ -104,6 +114,7 @@ def main() -> int:
     parser.add_argument("--digits-per-family", type=int, default=2000, help="digit drawings per template family")
     parser.add_argument("--procedural", type=int, default=3000, help="non-digit drawings per procedural family")
     parser.add_argument("--procedural-digits", type=int, default=2000, help="digit drawings per procedural family")
+    parser.add_argument("--variant-digits", type=int, default=4000, help="digits in writers' variants")
     parser.add_argument("--no-procedural", action="store_true", help="only the template families (the previous way)")
     parser.add_argument("--mine", type=int, default=0, help="hard negatives: fresh non-digits per family to mine")
     parser.add_argument(
@@ -135,6 +146,7 @@ def main() -> int:
         "other": args.per_family,
         "procedural digit": args.procedural_digits,
         "procedural other": args.procedural,
+        "variant digit": args.variant_digits,
     }
     material, check, kinds = draw_all(per_kind, args.jobs, args.cache)
     if args.no_procedural:

@@ -310,8 +310,15 @@ def printed_glyphs(characters: str, fonts: Sequence[str], *, warp_share: float =
     return draw_one
 
 
-def crossed_or_paired_digits(images28: np.ndarray) -> Callable:
-    """Training digits crossed out (lines or a scribble over them), or two squeezed side by side into one box."""
+CROSSED_OUT_DIGITS = (1, 2, 3, 4, 5, 6, 8, 9)
+"""Digits drawn crossed out: never a 0 (a 0 with a slash is a slashed zero, as many people write it); a 7 only with
+two or more lines or a zigzag (one line across it is a barred 7)."""
+
+
+def crossed_or_paired_digits(images28: np.ndarray, labels: np.ndarray) -> Callable:
+    """Training digits crossed out (2-3 lines or a zigzag over them; one line only over a digit it cannot turn into
+    another way of writing a digit), or two squeezed side by side into one box."""
+    crossable = np.flatnonzero(np.isin(labels, (*CROSSED_OUT_DIGITS, 7)))
 
     def draw_one(rng: np.random.Generator) -> tuple:
         first, second = images28[rng.integers(len(images28), size=2)]
@@ -323,8 +330,10 @@ def crossed_or_paired_digits(images28: np.ndarray) -> Callable:
             pair[:, 20 + gap : 40 + gap] = np.maximum(pair[:, 20 + gap : 40 + gap], right)
             canvas = digit_on_canvas(_square(pair), rng)
             return maybe_photo(canvas, rng, 0.2), -1
-        canvas = digit_on_canvas(first, rng)
-        marks = [_line(rng) for _ in range(int(rng.integers(1, 4)))] if rng.random() < 0.6 else [_zigzag(rng)]
+        index = int(crossable[rng.integers(len(crossable))])
+        canvas = digit_on_canvas(images28[index], rng)
+        fewest = 2 if labels[index] == 7 else 1
+        marks = [_line(rng) for _ in range(int(rng.integers(fewest, 4)))] if rng.random() < 0.6 else [_zigzag(rng)]
         box = (20.0, 20.0, 240.0, 240.0)
         lines = pressure_pen(marks, float(rng.uniform(12, 30)), rng, box)
         return maybe_photo(np.minimum(canvas, lines), rng, 0.2), -1
@@ -366,7 +375,7 @@ def procedural_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> l
         family("stroke programs", NOT_A_DIGIT, stroke_program),
         family("shapes and doodles", NOT_A_DIGIT, shapes_and_doodles),
         family("glyphs printed", NOT_A_DIGIT, printed_glyphs(TRAINING_SCRIPTS, TRAINING_FONTS)),
-        family("digits crossed or paired", NOT_A_DIGIT, crossed_or_paired_digits(digit_images)),
+        family("digits crossed or paired", NOT_A_DIGIT, crossed_or_paired_digits(digit_images, digit_labels)),
         family("digits warped", DIGIT, warped_digits(digit_images, digit_labels)),
         family("digits printed (all fonts)", DIGIT, printed_glyphs("0123456789", TRAINING_FONTS[:-1], warp_share=0.3)),
     ]

@@ -94,3 +94,39 @@ def test_nothing_of_the_held_out_benchmark_is_drawn():
     assert not held_out_families & {family_of(name) for name in TRAINING_FONTS}
     assert not set(TRAINING_FONTS) & set(VALIDATION_FONTS)
     assert not set("0123456789") & set(TRAINING_SCRIPTS + VALIDATION_SCRIPTS)
+
+
+def test_a_zero_is_never_crossed_out_and_a_seven_never_by_one_line(monkeypatch):
+    """A 0 with one line through it is a slashed zero, a 7 with one line a barred seven: both are digits."""
+    from ml.doubt import procedural
+
+    images, labels = digits_and_labels(60)
+    images[:, 0, 0] = np.where(labels == 0, 0.5, 0.25)  # a marker: which digit was drawn
+    labels[::6] = 7
+    images[labels == 7, 0, 0] = 0.75
+    crossed, line_counts = [], []
+    real_pen = procedural.pressure_pen
+    monkeypatch.setattr(
+        procedural,
+        "digit_on_canvas",
+        lambda image, rng, **_: crossed.append(float(image[0, 0])) or np.full((280, 280), 255, np.uint8),
+    )
+
+    def counting_pen(strokes, width, rng, box):
+        points = np.asarray(strokes[0])
+        straight = np.abs(np.cross(points[-1] - points[0], points - points[0])).max() < 1e-9
+        line_counts.append((crossed[-1] if crossed else None, len(strokes), straight))
+        return real_pen(strokes, width, rng, box)
+
+    monkeypatch.setattr(procedural, "pressure_pen", counting_pen)
+    draw_one = procedural.crossed_or_paired_digits(images, labels)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        draw_one(rng)
+    markers = [marker for marker in crossed if marker in (0.25, 0.5, 0.75)]
+    assert markers.count(0.25) > 30 and markers.count(0.75) > 10
+    assert 0.5 not in markers
+    sevens_lined = [count for marker, count, straight in line_counts if marker == 0.75 and straight]
+    assert sevens_lined and min(sevens_lined) >= 2  # crossed out by lines: at least two over a 7
+    others_lined = [count for marker, count, straight in line_counts if marker == 0.25 and straight]
+    assert min(others_lined) == 1  # one line is enough over another digit
