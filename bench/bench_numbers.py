@@ -233,6 +233,83 @@ def print_score(title: str, figures: dict) -> None:
         print(f"    numbers with a {kind} gap: {share:.2%} exact ({count})")
 
 
+ERROR_KINDS = (
+    "a part refused",
+    "a wrong class",
+    "a broken digit's pieces apart",
+    "a touching pair not split",
+    "separate digits joined",
+    "a digit cut in two",
+    "a touching pair cut in the wrong place",
+)
+"""What a wrong MNIST number went wrong on, first that applies: the digits found right but one refused by the judge or
+read as another class; else a digit whose ink lies in several pieces left apart, two digits read as one, a digit cut
+in two inside its ink, or a touching pair cut elsewhere than between them."""
+WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7  # a part is one whole digit (as tools/fit_number_parts.py labels parts)
+
+
+def diagnose(picture: np.ndarray, owners: np.ndarray, truth: str, kinds: list[str], reading) -> str | None:
+    """Why a reading of a composed MNIST number is wrong (one of :data:`ERROR_KINDS`), or None when it is right.
+
+    Each part (its box in the picture) is matched to the digit owning most of the ink in it (``owners``: the
+    composer's per-pixel digit index)."""
+    if reading.number == truth:
+        return None
+    ink = np.clip((245.0 - picture.astype(np.float32)) / 235.0, 0.0, 1.0)
+    owned = owners >= 0
+    totals = np.bincount(owners[owned], weights=ink[owned], minlength=len(truth))
+    holds = []  # per part: ink of each digit inside its box
+    for digit in reading.digits:
+        x, y, w, h = digit.box
+        mine, values = owners[y : y + h, x : x + w], ink[y : y + h, x : x + w]
+        inside = mine >= 0
+        holds.append(np.bincount(mine[inside], weights=values[inside], minlength=len(truth)))
+    whole = [
+        int(np.argmax(held)) == index
+        and held.max() >= WHOLE_SHARE * max(held.sum(), 1e-9)
+        and held.max() >= WHOLE_COVER * totals[index]
+        for index, held in enumerate(holds)
+    ]
+    if len(holds) == len(truth) and all(whole):
+        spelled = "".join(digit.label for digit in reading.digits)
+        return "a wrong class" if spelled != truth else "a part refused"
+    covers = [held / np.maximum(totals, 1e-9) for held in holds]
+    if _digit_in_pieces(picture, owners, len(truth)) and len(holds) > len(truth):
+        return "a broken digit's pieces apart"
+    for cover in covers:
+        both = np.flatnonzero(cover >= 0.5)
+        if len(both) >= 2:
+            touching = any(kinds[i] == "touching" for i in range(int(both[0]), int(both[-1])))
+            return "a touching pair not split" if touching else "separate digits joined"
+    if any(np.sum(np.array([cover[index] for cover in covers]) >= 0.2) >= 2 for index in range(len(truth))):
+        return "a digit cut in two"
+    return "a touching pair cut in the wrong place"
+
+
+def _digit_in_pieces(picture: np.ndarray, owners: np.ndarray, count: int) -> bool:
+    """Whether some digit's ink lies in separate pieces of ink (8-connected), its second piece at least a tenth."""
+    from ml.preprocess.components import label_components
+
+    labels, pieces = label_components(picture < 200)
+    for index in range(count):
+        mine = labels[(owners == index) & (labels > 0)]
+        sizes = np.sort(np.bincount(mine, minlength=pieces + 1)[1:])[::-1]
+        if len(sizes) > 1 and sizes[1] >= 0.1 * sizes[0]:
+            return True
+    return False
+
+
+def print_breakdown(title: str, causes: list[tuple[str | None, bool]]) -> None:
+    """Each error kind's share of the numbers, overall and by whether the number holds a touching gap."""
+    print(f"{title}: what the wrong numbers went wrong on (share of all numbers; no gap touching | a touching gap)")
+    everything = [cause for cause, _ in causes]
+    apart = [cause for cause, touching in causes if not touching]
+    touched = [cause for cause, touching in causes if touching]
+    for kind in ERROR_KINDS:
+        shares = [sum(cause == kind for cause in group) / max(len(group), 1) for group in (everything, apart, touched)]
+        print(f"    {kind}: {shares[0]:.2%} ({shares[1]:.2%} | {shares[2]:.2%})")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -249,6 +326,7 @@ def main() -> None:
     parser.add_argument(
         "--previous", action="store_true", help="also read every number with the previous constants (no part scorer)"
     )
+    parser.add_argument("--mnist-only", action="store_true", help="leave out the pen-stroke numbers")
     args = parser.parse_args()
 
     from ml.assets import bundled_mnist_path, bundled_model_path
@@ -279,9 +357,11 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     results: dict[str, list] = {}
 
-    def read(kind: str, truth: str, kinds: list[str], picture: np.ndarray, strokes=None) -> None:
+    causes: dict[str, list] = {}
+
+    def read(kind: str, truth: str, kinds: list[str], picture: np.ndarray, strokes=None, owners=None) -> None:
         """Read one number now and with the previous constants; keep its number and its digits' classes (the
-        judge's refusals aside)."""
+        judge's refusals aside), and with ``owners`` what a wrong reading went wrong on."""
         for label, weights in (("", None), (" (previous constants)", previous)):
             if label and weights is None:
                 continue
@@ -289,13 +369,16 @@ def main() -> None:
             spelled = "".join(digit.label for digit in reading.digits)
             results.setdefault(kind + label, []).append((truth, reading.number, kinds))
             results.setdefault(kind + label + ", the judge's refusals aside", []).append((truth, spelled, kinds))
+            if owners is not None:
+                cause = diagnose(picture, owners, truth, kinds, reading)
+                causes.setdefault(kind + label, []).append((cause, "touching" in kinds))
 
     for _ in range(args.numbers):
         truth = random_labels(rng)
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
-        picture, kinds = compose_number(digits, rng)
-        read("MNIST numbers", truth, [str(kind) for kind in kinds], picture)
-    for _ in range(args.numbers):
+        picture, kinds, owners = compose_number_with_owners(digits, rng)
+        read("MNIST numbers", truth, [str(kind) for kind in kinds], picture, owners=owners)
+    for _ in range(0 if args.mnist_only else args.numbers):
         truth = random_labels(rng)
         picture, strokes, kinds = pen_number(truth, rng)
         kinds = [str(kind) for kind in kinds]
@@ -306,6 +389,8 @@ def main() -> None:
         if args.show_errors and "aside" not in title:
             for truth, number, kinds in [row for row in rows if row[0] != row[1]][: args.show_errors]:
                 print("   ", truth, number, kinds)
+    for title, rows in causes.items():
+        print_breakdown(title, rows)
     mnist_results = results["MNIST numbers"]
 
     # Timing: a 6-digit MNIST number read whole vs six single-digit predictions, interleaved.
