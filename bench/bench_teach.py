@@ -14,7 +14,11 @@ Printed per run and as medians over ``--runs`` runs (each with its own samples a
 - wall time of the teach (the fine-tuning itself) and of the whole call (reading MNIST and the four measurements),
   with the whole call's CPU time (both cores: a figure the other jobs on a loaded machine do not inflate much).
 
+With ``--previous``, each run also teaches the same samples with the defaults before this round
+(``PREVIOUS_SETTINGS``), so the two are compared on the same draws and the same machine load.
+
     python bench/bench_teach.py [--runs 3] [--style outline|slant] [--held-back 2000] [--per-class 5] [--epochs N]
+        [--previous]
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# The teach's defaults before this round: the settings changed since, at their old values.
+PREVIOUS_SETTINGS = {"label_smoothing": 0.0, "replay_in_user_slant": 0.0}
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -39,6 +46,7 @@ def main() -> int:
     parser.add_argument("--held-back", type=int, default=2000)
     parser.add_argument("--per-class", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=None, help="default: TeachSettings' default")
+    parser.add_argument("--previous", action="store_true", help="also teach with the previous defaults")
     args = parser.parse_args()
 
     from ml.assets import bundled_model_path
@@ -51,45 +59,50 @@ def main() -> int:
     mnist = load_mnist()
     held_images = style(mnist.x_test[: args.held_back, ..., 0])
     held_labels = mnist.y_test[: args.held_back].astype(np.int64)
-    rows = []
+    variants = {"defaults": {}, **({"previous defaults": PREVIOUS_SETTINGS} if args.previous else {})}
+    rows: dict[str, list[tuple]] = {name: [] for name in variants}
     for run in range(args.runs):
-        loaded = load_model(bundled_model_path())
         rng = np.random.default_rng(run)
         chosen = np.concatenate(
             [rng.choice(np.flatnonzero(mnist.y_val == digit), args.per_class, replace=False) for digit in range(10)]
         )
         samples = style(mnist.x_val[chosen, ..., 0])
-        settings = TeachSettings(seed=run) if args.epochs is None else TeachSettings(seed=run, epochs=args.epochs)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = teach(
-            loaded, samples, mnist.y_val[chosen].astype(np.int64), settings, held_back=(held_images, held_labels)
-        )
-        whole, whole_cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        record = result.record
-        row = (
-            record["samples_before"],
-            record["samples_after"],
-            record["test_before"],
-            record["test_after"],
-            record["teach_seconds"],
-            whole,
-            whole_cpu,
-        )
-        rows.append(row)
+        for name, overrides in variants.items():
+            loaded = load_model(bundled_model_path())
+            epochs = {} if args.epochs is None else {"epochs": args.epochs}
+            settings = TeachSettings(seed=run, **epochs, **overrides)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            result = teach(
+                loaded, samples, mnist.y_val[chosen].astype(np.int64), settings, held_back=(held_images, held_labels)
+            )
+            whole, whole_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            record = result.record
+            row = (
+                record["samples_before"],
+                record["samples_after"],
+                record["test_before"],
+                record["test_after"],
+                record["teach_seconds"],
+                whole,
+                whole_cpu,
+            )
+            rows[name].append(row)
+            print(
+                f"run {run}, {name}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test "
+                f"{100 * row[2]:.2f} % -> {100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach "
+                f"{row[4]:.0f} s, whole call {row[5]:.0f} s ({row[6]:.0f} CPU s), load average "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    for name, measured in rows.items():
+        median = [statistics.median(column) for column in zip(*measured, strict=True)]
+        drop = statistics.median(row[2] - row[3] for row in measured)
         print(
-            f"run {run}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test {100 * row[2]:.2f} % -> "
-            f"{100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach {row[4]:.0f} s, whole call "
-            f"{row[5]:.0f} s ({row[6]:.0f} CPU s), load average {os.getloadavg()[0]:.1f}",
-            flush=True,
+            f"{name}, median of {args.runs}: style {100 * median[0]:.1f} % -> {100 * median[1]:.1f} % "
+            f"({args.held_back} held-back {args.style} digits, {args.per_class} samples per digit); MNIST test "
+            f"{100 * median[2]:.2f} % -> {100 * median[3]:.2f} % (drop {100 * drop:.2f} points); teach "
+            f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({median[6]:.0f} CPU s; {os.cpu_count()} CPUs)"
         )
-    median = [statistics.median(column) for column in zip(*rows, strict=True)]
-    drop = statistics.median(row[2] - row[3] for row in rows)
-    print(
-        f"median of {args.runs}: style {100 * median[0]:.1f} % -> {100 * median[1]:.1f} % "
-        f"({args.held_back} held-back {args.style} digits, {args.per_class} samples per digit); MNIST test "
-        f"{100 * median[2]:.2f} % -> {100 * median[3]:.2f} % (drop {100 * drop:.2f} points); teach "
-        f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({median[6]:.0f} CPU s; {os.cpu_count()} CPUs)"
-    )
     return 0
 
 

@@ -64,7 +64,7 @@ def main() -> int:
         if "thickness_probability" in overrides:
             probability = overrides.pop("thickness_probability")
             overrides["augmentation"] = dataclasses.replace(TEACH_AUGMENTATION, thickness_probability=probability)
-        for name in ("keep_ink_levels", "freeze_batch_norm", "cosine_decay"):
+        for name in ("keep_ink_levels", "freeze_batch_norm", "cosine_decay", "freeze_full_resolution_convs"):
             if name in overrides:
                 overrides[name] = bool(overrides[name])
         if args.shares:

@@ -24,6 +24,8 @@ from ml.inference.model_input import prepare_for_model
 from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
+from ml.teach.sample_augmentation import elastic_distort, match_ink_levels
+from ml.teach.slant import matching_shear, sheared
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +72,17 @@ class TeachSettings:
     of plain digits 0.15 -> 0.06 points (README)."""
     cosine_decay: bool = True
     """Let the learning rate fall along a half cosine to 0 over the teach (else it stays constant)."""
+    averaged_runs: int = 1
+    """Teach this many times from the original (each ``epochs`` long, its own augmentations and replay) and average
+    the results' weights (a model soup); 1: one run."""
     distill_replay: float = 0.0
     """Replay images learn this share of the original model's own probabilities (LwF distillation), the rest their
     labels; 0: labels only."""
+    replay_in_user_slant: float = 0.0
+    """This share of the replay images is sheared to the user's own slant (``ml.teach.slant``: the samples' median
+    slant beyond their classes' mean slant in the replay data); 0: the replay as it is."""
+    freeze_full_resolution_convs: bool = False
+    """Keep the convolutions that see the input at full resolution (before any pooling) as they are."""
 
 
 @dataclass
@@ -148,6 +158,14 @@ def frozen_batch_norm_clone(model: keras.Model, freeze: bool = True) -> keras.Mo
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     return clone
+
+
+def _freeze_full_resolution_convs(model: keras.Model, input_shape: tuple) -> None:
+    """Freeze the convolutions whose output keeps the input's height and width (those before any pooling)."""
+    for layer in _nested_layers(model):
+        shape = getattr(getattr(layer, "output", None), "shape", None)
+        if isinstance(layer, keras.layers.Conv2D) and shape is not None and tuple(shape[1:3]) == tuple(input_shape[:2]):
+            layer.trainable = False
 
 
 def _nested_layers(model) -> list:
@@ -281,53 +299,66 @@ def _teach(
     )
 
     model = frozen_batch_norm_clone(loaded.model, settings.freeze_batch_norm)
+    if settings.freeze_full_resolution_convs:
+        _freeze_full_resolution_convs(model, loaded.input_shape)
+    user_slant = 0.0
+    if settings.replay_in_user_slant > 0 and len(replay_labels):
+        user_slant = matching_shear(images28, labels, replay_images, replay_labels)
+        say(f"Your samples lean {user_slant:+.2f} pixels per row beyond the replay digits.")
     from_logits = not outputs_probabilities(model)
     trainer = _AnchoredModel(model, settings.anchor_strength) if settings.anchor_strength > 0 else model
-    trainer.compile(
-        optimizer=keras.optimizers.Adam(_learning_rate(settings, len(labels), bool(replay_name))),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits),
-        metrics=["categorical_accuracy"],
-    )
     rng = np.random.default_rng(settings.seed)
     tf.random.set_seed(settings.seed)
-    stopper = _StopAndReport(should_stop, on_batch, settings.epochs)
+    runs = max(1, settings.averaged_runs)
+    epochs = runs * settings.epochs
+    stopper = _StopAndReport(should_stop, on_batch, epochs)
     teacher = BatchScorer(loaded) if settings.distill_replay > 0 else None
     measure_each_epoch = 0 < len(held_labels) <= HELD_BACK_MEASURED_EACH_EPOCH
     held_batch = prepare_for_model(held_images, loaded.input_shape, loaded.metadata) if measure_each_epoch else None
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    averaged: list[np.ndarray] | None = None
-    averaged_count = 0
-    for epoch in range(settings.epochs):
-        stopper.epoch = epoch + 1
-        x, y, from_replay = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng)
-        batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
-        original = teacher.raw_probabilities(batch[from_replay]) if teacher and from_replay.any() else None
-        targets = teaching_targets(y, loaded.num_classes, from_replay, original, settings.distill_replay)
-        logs = trainer.fit(batch, targets, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
-        if stopper.stopped or should_stop():
-            raise TeachStopped
-        history["loss"].append(float(logs.history["loss"][-1]))
-        history["accuracy"].append(float(logs.history["categorical_accuracy"][-1]))
-        if settings.epochs - epoch <= settings.average_last_epochs:
-            weights = model.get_weights()
-            averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights, strict=True)]
-            averaged_count += 1
-        if on_epoch is not None:
-            progress = TeachProgress(epoch + 1, settings.epochs, history["loss"][-1], history["accuracy"][-1])
-            if measure_each_epoch:
-                held = as_probabilities(model.predict(held_batch, batch_size=256, verbose=0), from_logits)
-                chosen = held[np.arange(len(held_labels)), held_labels]
-                progress.held_back_loss = float(-np.mean(np.log(np.maximum(chosen, 1e-7))))
-                progress.held_back_accuracy = float(np.mean(held.argmax(axis=-1) == held_labels))
-            on_epoch(progress)
-    if averaged is not None and averaged_count > 1:
-        model.set_weights([total / averaged_count for total in averaged])
+    soup: list[np.ndarray] | None = None
+    for run in range(runs):
+        if run:
+            model.set_weights(loaded.model.get_weights())  # each run starts from the original with a fresh optimizer
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(_learning_rate(settings, len(labels), bool(replay_name))),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits),
+            metrics=["categorical_accuracy"],
+        )
+        averaged: list[np.ndarray] | None = None
+        averaged_count = 0
+        for epoch in range(settings.epochs):
+            stopper.epoch = run * settings.epochs + epoch + 1
+            x, y, from_replay = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng, user_slant)
+            batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
+            original = teacher.raw_probabilities(batch[from_replay]) if teacher and from_replay.any() else None
+            targets = teaching_targets(y, loaded.num_classes, from_replay, original, settings.distill_replay)
+            logs = trainer.fit(batch, targets, batch_size=settings.batch_size, epochs=1, verbose=0, callbacks=[stopper])
+            if stopper.stopped or should_stop():
+                raise TeachStopped
+            history["loss"].append(float(logs.history["loss"][-1]))
+            history["accuracy"].append(float(logs.history["categorical_accuracy"][-1]))
+            if settings.epochs - epoch <= settings.average_last_epochs:
+                weights = model.get_weights()
+                averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights, strict=True)]
+                averaged_count += 1
+            if on_epoch is not None:
+                progress = TeachProgress(stopper.epoch, epochs, history["loss"][-1], history["accuracy"][-1])
+                if measure_each_epoch:
+                    held = as_probabilities(model.predict(held_batch, batch_size=256, verbose=0), from_logits)
+                    chosen = held[np.arange(len(held_labels)), held_labels]
+                    progress.held_back_loss = float(-np.mean(np.log(np.maximum(chosen, 1e-7))))
+                    progress.held_back_accuracy = float(np.mean(held.argmax(axis=-1) == held_labels))
+                on_epoch(progress)
+        final = model.get_weights() if averaged is None else [total / averaged_count for total in averaged]
+        soup = final if soup is None else [a + w for a, w in zip(soup, final, strict=True)]
+    model.set_weights([total / runs for total in soup])
     if settings.taught_share < 1:
         share = settings.taught_share
         originals = loaded.model.get_weights()
         model.set_weights([share * w + (1 - share) * o for w, o in zip(model.get_weights(), originals, strict=True)])
     for original, layer in zip(_nested_layers(loaded.model), _nested_layers(model), strict=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
+        if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Conv2D)):
             layer.trainable = original.trainable  # frozen for the teach only: the version trains as the original did
     teach_seconds = time.perf_counter() - started
     say("Measuring the taught model…")
@@ -354,6 +385,9 @@ def _teach(
         "learning_rate": settings.learning_rate,
         "learning_rate_schedule": "cosine decay" if settings.cosine_decay else "constant",
         "taught_share": settings.taught_share,
+        "averaged_runs": runs,
+        "replay_in_user_slant": settings.replay_in_user_slant,
+        "user_slant": round(user_slant, 3),
         "batch_norm": "frozen" if settings.freeze_batch_norm else "trained",
         "seconds": round(time.perf_counter() - started, 1),
         "teach_seconds": round(teach_seconds, 1),
@@ -384,7 +418,8 @@ def _epoch_data(
     replay_labels: np.ndarray,
     settings: TeachSettings,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
+    user_slant: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One epoch's images: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw."""
     x = np.repeat(images28, settings.sample_repeats, axis=0)
     y = np.repeat(labels, settings.sample_repeats)
@@ -399,7 +434,11 @@ def _epoch_data(
     from_replay = np.zeros(len(y), bool)
     if len(replay_labels):
         chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
-        x = np.concatenate([x, replay_images[chosen]])
+        replayed = replay_images[chosen]
+        styled = int(round(len(chosen) * settings.replay_in_user_slant)) if user_slant else 0
+        if styled:
+            replayed = np.concatenate([sheared(replayed[:styled], user_slant), replayed[styled:]])
+        x = np.concatenate([x, replayed])
         y = np.concatenate([y, replay_labels[chosen]])
         from_replay = np.concatenate([from_replay, np.ones(len(chosen), bool)])
     order = rng.permutation(len(y))
@@ -446,31 +485,3 @@ class _AnchoredModel(keras.Model):
             [tf.reduce_sum(tf.square(w - a)) for w, a in zip(self.inner.trainable_weights, self.anchors, strict=True)]
         )
         return loss + self.strength * pull
-
-
-def elastic_distort(images: np.ndarray, alpha: float, rng: np.random.Generator, sigma: float = 4.0) -> np.ndarray:
-    """Each (28, 28) image warped by its own smooth random displacement field of at most ``alpha`` pixels
-    (Simard et al. 2003); numpy in, numpy out."""
-    from scipy import ndimage
-
-    count, height, width = images.shape
-    rows, columns = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
-    distorted = np.empty_like(images)
-    for index in range(count):
-        fields = rng.uniform(-1.0, 1.0, size=(2, height, width))
-        smooth = np.stack([ndimage.gaussian_filter(field, sigma) for field in fields])
-        dy, dx = smooth * (alpha / max(float(np.abs(smooth).max()), 1e-6))
-        coordinates = np.stack([rows + dy, columns + dx])
-        distorted[index] = ndimage.map_coordinates(images[index], coordinates, order=1, mode="constant")
-    return distorted
-
-
-def match_ink_levels(images: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """Each image's pixels re-valued to its reference's sorted pixel values, keeping their rank order (histogram
-    matching): blurring by warps is undone in value while the shape stays; numpy in, numpy out."""
-    count = len(images)
-    flat = images.reshape(count, -1)
-    order = np.argsort(flat, axis=1, kind="stable")
-    matched = np.empty_like(flat)
-    np.put_along_axis(matched, order, np.sort(references.reshape(count, -1), axis=1), axis=1)
-    return matched.reshape(images.shape)

@@ -12,11 +12,12 @@ from ml.data.datasets import load_mnist
 from ml.errors import TrainingError
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
-from ml.teach.styles import outline_digits
+from ml.teach.slant import slants
+from ml.teach.styles import outline_digits, slanted_digits
 from ml.teach.teaching import (
     FORGETTING_WARNING,
     TeachSettings,
-    match_ink_levels,
+    _epoch_data,
     split_held_back,
     teach,
     teaching_targets,
@@ -121,16 +122,6 @@ def test_averaging_the_last_epochs_gives_the_mean_of_their_weights(mnist):
         np.testing.assert_allclose(mean, (one + two) / 2, rtol=1e-4, atol=1e-6)
 
 
-def test_matching_ink_levels_gives_each_image_its_references_values_in_its_own_order():
-    rng = np.random.default_rng(0)
-    references = (rng.random((3, 28, 28)) > 0.8).astype(np.float32)  # a crisp pen: 0 or 1
-    blurred = references + rng.normal(0, 0.1, references.shape).astype(np.float32)
-    matched = match_ink_levels(blurred, references)
-    for image, reference, original in zip(matched, references, blurred, strict=True):
-        assert np.array_equal(np.sort(image.ravel()), np.sort(reference.ravel()))
-        assert np.all(np.diff(image.ravel()[np.argsort(original.ravel())]) >= 0)  # brighter stays brighter
-
-
 def test_a_stopped_teach_leaves_the_model_unchanged_and_returns_nothing(mnist):
     stranger = _stranger()
     before = [w.copy() for w in stranger.model.get_weights()]
@@ -208,3 +199,51 @@ def test_cosine_decay_brings_the_learning_rate_down_to_zero_by_the_last_batch(mn
 
     assert last_learning_rate(False) == pytest.approx(0.01)
     assert last_learning_rate(True) < 1e-4
+
+
+def test_replay_in_the_users_slant_shears_that_share_of_the_replay_digits(mnist):
+    images, labels = _style_samples(mnist, 2)
+    replay, replay_labels = mnist.x_train[:2000, ..., 0], mnist.y_train[:2000].astype(np.int64)
+    settings = TeachSettings(sample_repeats=1, replay_per_sample=20, replay_in_user_slant=0.5)
+    x, _, from_replay = _epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 1.5)
+    assert from_replay.sum() == 400
+    leaning = slants(x[from_replay]) > 0.9  # plain digits lean about 0.1 pixels per row, sheared ones about 1.4
+    assert 0.4 <= leaning.mean() <= 0.6
+    x, _, from_replay = _epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 0.0)
+    assert (slants(x[from_replay]) > 0.9).mean() < 0.1
+
+
+def test_a_slanted_hand_is_measured_and_recorded_when_its_slant_is_replayed(mnist):
+    chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:2] for digit in range(10)])
+    images, labels = slanted_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
+    settings = TeachSettings(epochs=1, sample_repeats=1, replay_per_sample=1, test_images=10, replay_in_user_slant=0.5)
+    record = teach(load_model(bundled_model_path()), images, labels, settings).record
+    assert record["user_slant"] == pytest.approx(1.5, abs=0.25) and record["replay_in_user_slant"] == 0.5
+
+
+def _small_convnet() -> LoadedModel:
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    return LoadedModel(model, ModelMetadata(), None, False)
+
+
+def test_freezing_the_full_resolution_convolutions_keeps_them_for_the_teach_only(mnist):
+    images, labels = _style_samples(mnist, 3)
+    convnet = _small_convnet()
+    first, second = (layer.kernel.numpy().copy() for layer in convnet.model.layers if "conv" in layer.name)
+    settings = TeachSettings(
+        epochs=1, test_images=10, learning_rate=0.01, taught_share=1.0, freeze_full_resolution_convs=True
+    )
+    taught = teach(convnet, images, labels, settings).model
+    taught_first, taught_second = (layer for layer in taught.layers if isinstance(layer, keras.layers.Conv2D))
+    assert np.array_equal(taught_first.kernel.numpy(), first)
+    assert not np.allclose(taught_second.kernel.numpy(), second)
+    assert taught_first.trainable and taught_second.trainable  # the saved version trains as the original did
