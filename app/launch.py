@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -32,6 +32,30 @@ def close_on_interrupt(window: QMainWindow) -> QTimer:
     return timer
 
 
+STARTUP_WAIT_MS = 2000
+"""The longest the window waits, before showing, for the model thread's start-up work (0.3-0.5 s here)."""
+
+
+def start_then_show(window: MainWindow) -> None:
+    """Start the model thread, and show the window once drawings are answered, or are known to wait for TensorFlow.
+
+    The model thread's start-up work (the shipped weights, scipy and Pillow's imports, a warm-up answer: about 0.4 s
+    of Python) overlapped the shown window's first paints, which then waited for the GIL: event-loop stalls of up to
+    97 ms before the first answer (bench/bench_responsiveness.py --startup-only). Done before showing, the window
+    appears that much later, answers at once, and stalls for neither.
+    """
+    settled = QEventLoop()
+    window.models.startup_settled.connect(settled.quit)
+    give_up = QTimer(settled)  # dies with the loop: no late call once the window is shown
+    give_up.setSingleShot(True)
+    give_up.timeout.connect(settled.quit)
+    give_up.start(STARTUP_WAIT_MS)
+    window.start()
+    settled.exec()
+    window.models.startup_settled.disconnect(settled.quit)
+    window.show()
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
     configure_tensorflow_logging()  # TensorFlow's chatter stays off the terminal unless DIGITLAB_DEBUG=1
@@ -50,10 +74,7 @@ def run_app(argv: list[str] | None = None) -> int:
     reporter.install()
     window = MainWindow()
     reporter.parent_window = window
-    # The model thread's first work (shipped weights, imports, a warm-up answer) overlaps the window's first paint
-    # rather than its first events: fewer stalls before the first answer (bench/bench_responsiveness.py).
-    window.start()
-    window.show()
+    start_then_show(window)
     close_on_interrupt(window)
     status = app.exec()
     window.shutdown()

@@ -2,7 +2,9 @@
 
 1. Start-up (a fresh subprocess, like ``python -m app``): seconds from launch to the main window shown, and to the
    first prediction of a digit image; the event-loop stalls between. Then the seconds to Keras's model loaded
-   (TensorFlow is imported behind the first answer) and the stalls from the first prediction to then.
+   (TensorFlow is imported behind the first answer) and the stalls from the first prediction to then. With
+   ``--startup-compare N``: N launches in each order (the window shown once the model thread's start-up work has
+   settled, as the launch does, and shown at once, as before), interleaved, with the medians per order; nothing else.
 2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
    ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
    (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
@@ -14,8 +16,8 @@
    window: samples/s of the epochs after the first (compile) epoch, medians over ``--rounds`` interleaved rounds.
 
     QT_QPA_PLATFORM=offscreen nice -n 10 python bench/bench_responsiveness.py [--preset cnn3x3] [--samples 12000]
-        [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only] [--skip-startup | --startup-only]
-        [--draw-seconds 20 | --drawing-only] [--event-cost]
+        [--epochs 2] [--batch-size 128] [--rounds 3] [--probe-ms 5] [--panel-only]
+        [--skip-startup | --startup-only | --startup-compare N] [--draw-seconds 20 | --drawing-only] [--event-cost]
 
 Targets: stalls max <= 50 ms and p99 <= 20 ms; throughput ratio >= 0.95.
 """
@@ -48,13 +50,17 @@ launched = float(sys.argv[1])
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
+from app.launch import start_then_show
 from app.main_window import MainWindow
 from ml.user_folders import APPLICATION, ORGANIZATION
 app.setOrganizationName(ORGANIZATION)  # the app's own cache folder (converted models), as a launch would use
 app.setApplicationName(APPLICATION)
 window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
-window.start()
-window.show()
+if sys.argv[4] == "at-once":  # the previous order, for comparison: shown while the model thread's start-up work runs
+    window.start()
+    window.show()
+else:
+    start_then_show(window)  # as the launch does
 app.processEvents()
 print("shown", time.monotonic() - launched, "tensorflow" in sys.modules, flush=True)
 stalls, last = [], [time.perf_counter()]
@@ -139,13 +145,16 @@ def write_digit_image(path: Path) -> Path:
     return path
 
 
-def measure_startup(folder: Path) -> dict[str, Any]:
-    """Launch a fresh process that shows the main window, then predicts a digit image; probe its event loop between."""
+def measure_startup(folder: Path, order: str = "settled") -> dict[str, Any]:
+    """Launch a fresh process that shows the main window, then predicts a digit image; probe its event loop between.
+
+    ``order``: "settled" shows the window once the model thread's start-up work is done (as the launch does);
+    "at-once" shows it right after starting that work (the order before)."""
     digit = write_digit_image(folder / "digit.png")
     baseline = BaselineProbe(5)  # what the machine alone causes meanwhile (other processes on shared cores)
     launched = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-c", STARTUP_CHILD, str(launched), str(folder / "startup.ini"), str(digit)],
+        [sys.executable, "-c", STARTUP_CHILD, str(launched), str(folder / f"startup-{order}.ini"), str(digit), order],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -339,12 +348,62 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--panel-only", action="store_true", help="the training panel alone, not the whole window")
     parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--startup-only", action="store_true", help="measure start-up only, no training")
+    parser.add_argument(
+        "--startup-compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="launch N times in each order (window shown once the model has settled, and at once), interleaved",
+    )
     parser.add_argument("--draw-seconds", type=float, default=20.0, help="drawing with Look inside open, per method")
     parser.add_argument("--drawing-only", action="store_true", help="measure drawing with Look inside only")
     parser.add_argument(
         "--event-cost", action="store_true", help="only the window thread's CPU per mouse move and per result shown"
     )
     return parser.parse_args()
+
+
+def report_startup(startup: dict[str, Any]) -> None:
+    """Print one launch's start-up figures."""
+    print(
+        f"start-up (fresh process): window shown after {startup.get('shown', float('nan')):.2f} s "
+        f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
+        f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s "
+        f"({startup.get('first_prediction_cpu', float('nan')):.2f} s of the process's CPU); event-loop stalls "
+        f"from window shown to first prediction: {describe_stalls(startup.get('stalls', []))} (an idle separate "
+        f"process over the whole launch: {describe_stalls(startup['baseline_stalls'])})",
+        flush=True,
+    )
+    if "model_loaded" in startup:  # TensorFlow and Keras's model load behind the first answer
+        imported = "already" if startup.get("tensorflow_at_first_prediction") else "not yet"
+        print(
+            f"  TensorFlow {imported} imported at the first prediction; Keras's model loaded after "
+            f"{startup['model_loaded']:.2f} s; event-loop stalls from the first prediction to then: "
+            f"{describe_stalls(startup.get('stalls_after', []))}",
+            flush=True,
+        )
+
+
+def compare_startup_orders(folder: Path, rounds: int) -> None:
+    """Launch ``rounds`` times in each order, interleaved, and print each launch and the medians per order."""
+    by_order: dict[str, list[dict[str, Any]]] = {"settled": [], "at-once": []}
+    for _ in range(rounds):
+        for order, launches in by_order.items():
+            startup = measure_startup(folder, order)
+            launches.append(startup)
+            print(f"{order}: ", end="")
+            report_startup(startup)
+    for order, launches in by_order.items():
+        worst = [max(launch.get("stalls") or [float("nan")]) for launch in launches]
+        shown = statistics.median(launch.get("shown", float("nan")) for launch in launches)
+        answered = statistics.median(launch.get("first_prediction", float("nan")) for launch in launches)
+        over = sum(value > 50 for value in worst)
+        print(
+            f"{order}: window shown median {shown:.2f} s, first prediction median {answered:.2f} s; max stall from "
+            f"shown to first prediction per launch {', '.join(f'{value:.1f}' for value in worst)} ms "
+            f"(median {statistics.median(worst):.1f} ms, {over} of {len(worst)} over 50 ms)",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -360,24 +419,11 @@ def main() -> int:
         flush=True,
     )
     if use_window and not args.skip_startup:
-        startup = measure_startup(folder)
-        print(
-            f"start-up (fresh process): window shown after {startup.get('shown', float('nan')):.2f} s "
-            f"(TensorFlow {'already' if startup.get('tensorflow_at_show') else 'not yet'} imported), "
-            f"first prediction after {startup.get('first_prediction', float('nan')):.2f} s "
-            f"({startup.get('first_prediction_cpu', float('nan')):.2f} s of the process's CPU); event-loop stalls "
-            f"from window shown to first prediction: {describe_stalls(startup.get('stalls', []))} (an idle separate "
-            f"process over the whole launch: {describe_stalls(startup['baseline_stalls'])})",
-            flush=True,
-        )
-        if "model_loaded" in startup:  # TensorFlow and Keras's model load behind the first answer
-            imported = "already" if startup.get("tensorflow_at_first_prediction") else "not yet"
-            print(
-                f"  TensorFlow {imported} imported at the first prediction; Keras's model loaded after "
-                f"{startup['model_loaded']:.2f} s; event-loop stalls from the first prediction to then: "
-                f"{describe_stalls(startup.get('stalls_after', []))}",
-                flush=True,
-            )
+        if args.startup_compare:
+            compare_startup_orders(folder, args.startup_compare)
+            return 0
+        else:
+            report_startup(measure_startup(folder))
     if args.startup_only:
         return 0
     if args.event_cost:

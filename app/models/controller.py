@@ -36,6 +36,7 @@ class ModelController(QObject):
     export_finished = Signal(dict)
     export_failed = Signal(str)
     inspection_finished = Signal(dict)
+    startup_settled = Signal(bool)  # once: True when drawings are answered now, False when they wait for TensorFlow
 
     _load_requested = Signal(str, bool, str)
     _set_aside_requested = Signal(str, bool, str)
@@ -83,6 +84,7 @@ class ModelController(QObject):
         self._worker.model_description_failed.connect(self.model_description_failed)
         self._worker.prediction_finished.connect(self._on_prediction_finished)
         self._worker.fast_path_ready.connect(self._on_fast_path_ready)
+        self._worker.answers_wait_for_tensorflow.connect(self._on_answers_wait_for_tensorflow)
         self._startup_load_requested.connect(self._worker.load_startup_models)
         self._backend_requested.connect(self._worker.load_backend)
         self._worker.backend_loaded.connect(self._on_backend_settled)
@@ -105,6 +107,7 @@ class ModelController(QObject):
         self._model_ready = False
         self._fast_path_ready = False  # drawings may be answered (the shipped conversion) before the model loads
         self._stopped = False
+        self._startup_settled = False
 
     @property
     def thread(self) -> QThread:
@@ -246,6 +249,7 @@ class ModelController(QObject):
         """Send the waiting drawing to the early fast path. Behind the numpy one, TensorFlow is imported once the first
         answer is shown (or soon, when none is asked for); behind the TFLite one, the model loads with Keras."""
         self._fast_path_ready = True
+        self._settle_startup(True)
         self._send_pending_if_idle()
         if description.get("backend") == "numpy":
             self._tensorflow_waits = True
@@ -255,6 +259,16 @@ class ModelController(QObject):
                 self._tensorflow_timer.start(TENSORFLOW_WHEN_IDLE_MS)
         else:
             self._startup_load_requested.emit()  # queued behind that prediction, so the first answer comes first
+
+    @Slot()
+    def _on_answers_wait_for_tensorflow(self) -> None:
+        self._settle_startup(False)
+
+    def _settle_startup(self, answering: bool) -> None:
+        """Say once (``startup_settled``) whether start-up's first drawings are answered now or wait for TensorFlow."""
+        if not self._startup_settled:
+            self._startup_settled = True
+            self.startup_settled.emit(answering)
 
     @Slot()
     def _import_tensorflow(self) -> None:

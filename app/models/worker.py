@@ -109,6 +109,7 @@ class ModelWorker(QObject):
     export_failed = Signal(str)
     inspection_finished = Signal(dict)  # layer outputs, evidence and filters as plain data (models/inspection.py)
     fast_path_ready = Signal(dict)  # {"class_names", "backend"}: drawings are answered before Keras loads the model
+    answers_wait_for_tensorflow = Signal()  # at start-up: no shipped numpy weights, so no answer before TensorFlow
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -132,6 +133,7 @@ class ModelWorker(QObject):
         """
         self._thread_state_token = pin_python_thread_state()
         if not self._answer_without_tensorflow():
+            self.answers_wait_for_tensorflow.emit()
             self.load_backend()
 
     @Slot()

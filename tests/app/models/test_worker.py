@@ -60,6 +60,19 @@ def test_start_up_loads_tensorflow_and_the_bundled_model_in_the_worker_thread(co
     assert controller.is_model_ready
 
 
+def test_start_up_says_at_once_when_the_first_drawings_must_wait_for_tensorflow(qtbot):
+    instance = ModelController([])  # no start-up model, so no shipped numpy weights to answer with
+    events = []
+    instance.startup_settled.connect(lambda answering: events.append(("settled", answering)))
+    instance.backend_loaded.connect(lambda description: events.append("tensorflow"))
+    with qtbot.waitSignal(instance.backend_loaded, timeout=120_000):
+        instance.start()
+    try:
+        assert events == [("settled", False), "tensorflow"]  # said before TensorFlow's import, not after it
+    finally:
+        assert instance.shutdown(30_000)
+
+
 def test_a_drawing_waiting_at_start_up_is_answered_by_the_shipped_fast_path_before_the_model_loads(qtbot):
     instance = ModelController([(str(bundled_model_path()), "bundled")])
     events = []
