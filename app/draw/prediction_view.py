@@ -300,12 +300,12 @@ class PredictionPanel(QWidget):
 
         self.stages_section = QWidget()
         stages_layout = QVBoxLayout(self.stages_section)
-        stages_layout.setContentsMargins(0, 8, 0, 0)
+        stages_layout.setContentsMargins(0, 2, 0, 0)
         stages_layout.addWidget(section_heading("Preprocessing"))
         stages_layout.addWidget(self.stages)
 
         layout = QGridLayout(self)
-        layout.setContentsMargins(8, 8, 8, 4)
+        layout.setContentsMargins(8, 4, 8, 2)
         layout.setHorizontalSpacing(16)
         layout.addWidget(section_heading("What the model sees"), 0, 0)
         layout.addWidget(section_heading("Prediction"), 0, 1, Qt.AlignmentFlag.AlignHCenter)

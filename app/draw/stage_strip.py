@@ -84,8 +84,9 @@ class StageStrip(QWidget):
         self._caption_font.setPointSizeF(max(self.font().pointSizeF() * 0.85, 7.0))
         # Once stages are shown, never smaller than the most shown so far (_rebuild): a drawing whose stages differ
         # from the last one's must not relay the prediction panel out (the bars' plot and the model input's view
-        # resized with it, 20-40 ms of the window's thread while the user draws). Room for three-line captions then.
-        self._caption_height = THUMBNAIL_SIDE + 2 + 3 * QFontMetrics(self._caption_font).lineSpacing()
+        # resized with it, 20-40 ms of the window's thread while the user draws). Room for two-line captions then (every
+        # stage name fits two at this width; a longer one grows the strip once, and it stays grown).
+        self._caption_height = THUMBNAIL_SIDE + 2 + 2 * QFontMetrics(self._caption_font).lineSpacing()
 
     @property
     def stage_names(self) -> list[str]:
@@ -109,6 +110,7 @@ class StageStrip(QWidget):
         """Caption a thumbnail per name: the columns are kept and reused (hidden when not needed), not made anew."""
         while len(self._columns) < len(names):
             column = QVBoxLayout()
+            column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(2)
             thumbnail = StageThumbnail()
             caption = QLabel()

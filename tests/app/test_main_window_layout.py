@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
@@ -64,6 +65,23 @@ def test_the_charts_fit_at_1024x700_and_1600x1000_with_a_result_shown(qtbot, win
     large = assert_charts_whole_in_the_dock(window)
     assert min(large) >= min(small) + 60, "a larger window must give the charts more height too"
     resize_and_settle(qtbot, window, 1024, 700)
+    assert_charts_whole_in_the_dock(window)
+
+
+def test_the_charts_still_fit_at_1024x700_once_a_drawing_shows_its_preprocessing_stages(qtbot, window):
+    """The stages' strip takes its height from the panel's margins, not the dock (which scrolled by 15 px)."""
+    resize_and_settle(qtbot, window, 1024, 700)
+    names = [
+        "input (grayscale)",
+        "background removed",
+        "cropped",
+        "stroke width normalised",
+        "scaled to 20 px",
+        "centred 28x28",
+    ]  # the longest a photo gets, each caption on two lines
+    window.prediction.show_input(np.zeros((28, 28), np.float32), [(name, np.ones((40, 40))) for name in names])
+    qtbot.waitUntil(lambda: window.prediction.stages.stage_names == names, timeout=2_000)
+    qtbot.wait(100)
     assert_charts_whole_in_the_dock(window)
 
 
