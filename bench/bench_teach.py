@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # The teach's defaults before this round: the settings changed since, at their old values.
-PREVIOUS_SETTINGS = {"label_smoothing": 0.0, "replay_in_user_slant": 0.0}
+PREVIOUS_SETTINGS = {"replay_in_user_slant": 0.0}
 
 
 def main() -> int:
@@ -90,7 +90,8 @@ def main() -> int:
             print(
                 f"run {run}, {name}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test "
                 f"{100 * row[2]:.2f} % -> {100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach "
-                f"{row[4]:.0f} s, whole call {row[5]:.0f} s ({row[6]:.0f} CPU s), load average "
+                f"{row[4]:.0f} s, whole call {row[5]:.0f} s ({row[6]:.0f} CPU s), replay sheared "
+                f"{record['user_slant']:+.2f} px/row, load average "
                 f"{os.getloadavg()[0]:.1f}",
                 flush=True,
             )

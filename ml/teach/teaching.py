@@ -78,9 +78,10 @@ class TeachSettings:
     distill_replay: float = 0.0
     """Replay images learn this share of the original model's own probabilities (LwF distillation), the rest their
     labels; 0: labels only."""
-    replay_in_user_slant: float = 0.0
+    replay_in_user_slant: float = 0.7
     """This share of the replay images is sheared to the user's own slant (``ml.teach.slant``: the samples' median
-    slant beyond their classes' mean slant in the replay data); 0: the replay as it is."""
+    slant beyond their classes' mean slant in the replay data, when noticeable); 0: the replay as it is. Tuned on
+    MNIST's validation split: slant 90.2 -> 93.8 % mean of 3 draws, forgetting 0.08 -> 0.14 points (README)."""
     freeze_full_resolution_convs: bool = False
     """Keep the convolutions that see the input at full resolution (before any pooling) as they are."""
 
@@ -304,7 +305,8 @@ def _teach(
     user_slant = 0.0
     if settings.replay_in_user_slant > 0 and len(replay_labels):
         user_slant = matching_shear(images28, labels, replay_images, replay_labels)
-        say(f"Your samples lean {user_slant:+.2f} pixels per row beyond the replay digits.")
+        if user_slant:
+            say(f"Your samples lean {user_slant:+.2f} pixels per row beyond the replay digits.")
     from_logits = not outputs_probabilities(model)
     trainer = _AnchoredModel(model, settings.anchor_strength) if settings.anchor_strength > 0 else model
     rng = np.random.default_rng(settings.seed)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml.data.datasets import load_mnist
-from ml.teach.slant import class_mean_slants, extra_slant, sheared, slants
+from ml.teach.slant import class_mean_slants, extra_slant, matching_shear, sheared, slants
 from ml.teach.styles import outline_digits, slanted_digits
 
 
@@ -46,3 +46,13 @@ def test_a_slanted_hand_measures_its_extra_slant_and_plain_or_outlined_digits_no
     assert abs(extra_slant(digits, labels, reference)) < 0.15
     assert abs(extra_slant(outline_digits(digits), labels, reference)) < 0.15
     assert extra_slant(np.zeros((0, 28, 28)), np.zeros(0, np.int64), reference) == 0.0
+
+
+def test_the_matching_shear_gives_replay_digits_the_hands_slant_and_none_to_an_upright_hand(mnist):
+    replay, replay_labels = mnist.x_train[:4000, ..., 0], mnist.y_train[:4000].astype(np.int64)
+    digits, labels = mnist.x_val[:50, ..., 0], mnist.y_val[:50].astype(np.int64)
+    measured = extra_slant(slanted_digits(digits), labels, class_mean_slants(replay, replay_labels, 10))
+    shear = matching_shear(slanted_digits(digits), labels, replay, replay_labels)
+    assert shear == pytest.approx(1.5, abs=0.2) and shear > measured  # corrected for the ink pushed out of frame
+    assert matching_shear(digits, labels, replay, replay_labels) == 0.0
+    assert matching_shear(outline_digits(digits), labels, replay, replay_labels) == 0.0

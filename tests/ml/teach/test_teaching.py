@@ -3,6 +3,8 @@ leaves the active model as it was."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -247,3 +249,24 @@ def test_freezing_the_full_resolution_convolutions_keeps_them_for_the_teach_only
     assert np.array_equal(taught_first.kernel.numpy(), first)
     assert not np.allclose(taught_second.kernel.numpy(), second)
     assert taught_first.trainable and taught_second.trainable  # the saved version trains as the original did
+
+
+def test_a_soup_of_two_runs_reports_every_epoch_and_averages_the_first_run_with_another(mnist):
+    images, labels = _style_samples(mnist, 3)
+    stranger = _stranger()
+    settings = TeachSettings(epochs=1, test_images=10, learning_rate=0.01, taught_share=1.0, cosine_decay=False)
+    single = teach(stranger, images, labels, settings).model.get_weights()
+    epochs: list[tuple[int, int]] = []
+    result = teach(
+        stranger,
+        images,
+        labels,
+        dataclasses.replace(settings, averaged_runs=2),
+        on_epoch=lambda progress: epochs.append((progress.epoch, progress.epochs)),
+    )
+    assert epochs == [(1, 2), (2, 2)] and result.record["averaged_runs"] == 2
+    soup = result.model.get_weights()
+    second = [2 * mixed - first for mixed, first in zip(soup, single, strict=True)]  # the soup's other run
+    assert not np.allclose(second[0], single[0], atol=1e-4)  # its own augmentations and replay
+    original = stranger.model.get_weights()[0]
+    assert np.abs(second[0] - original).max() > 1e-3  # it was taught too, from the original weights
