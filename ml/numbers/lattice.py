@@ -1,7 +1,9 @@
 """Recognition-driven segmentation: candidate cuts, candidate parts, and the best left-to-right reading.
 
 The ink's digit candidates (:mod:`ml.numbers.segment`: components or pen strokes grouped by x-overlap) are cut
-further at candidate columns (projection valleys and the valleys of the upper and lower contours) into *atoms*.
+further at candidate columns (projection valleys and the valleys of the upper and lower contours) into *atoms*; where
+a straight cut crosses much ink, a cut that follows the cheapest path near its column (round a neighbour's overhang,
+between digits that overlap in x) is offered beside it.
 Every run of consecutive atoms that could be one digit is a candidate part; each is preprocessed as a single digit
 and scored by the classifier (all in one call). A dynamic program over the atoms then picks the parts whose summed
 score is best: the classifier's log-probability of its winner, plus a bonus per digit, less priors on the part's
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -93,13 +95,28 @@ MAX_ATOMS_PER_PART = 6
 MAX_REGIONS_PER_PART = 2
 
 
+PATH_REACH = 0.3
+"""A cut's path may wander this share of the digit height either side of its column (round a neighbour's overhang)."""
+PATH_FROM = 0.75
+"""Only pieces of ink at least this wide for their height (:func:`region_aspect`: likely two digits) get path cuts."""
+PATH_SAVING = 0.6
+"""A path cut is offered beside the straight one when it crosses at most this share of the straight one's ink."""
+PATH_STRAY = 0.02
+"""Cost per row of each column a cut's path lies from its column (a path may not run off along the empty margin)."""
+PATH_STEP = 0.05
+"""Cost of each column a cut's path moves sideways (ink crossed costs 1 per full pixel)."""
+
+
 @dataclass(frozen=True)
 class Atom:
-    """Columns ``start:stop`` of region ``region`` (a piece of ink the cuts leave whole)."""
+    """Columns ``start:stop`` of region ``region`` (a piece of ink the cuts leave whole); where a cut is a path, not
+    a column, ``left``/``right`` give the atom's first column and the next atom's first column on each row."""
 
     region: int
     start: int
     stop: int
+    left: np.ndarray | None = field(default=None, compare=False, repr=False)
+    right: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,45 @@ def cut_columns(region: Region, typical: float) -> list[int]:
     return sorted(chosen)
 
 
+def cut_path(ink: np.ndarray, column: int, reach: int) -> np.ndarray:
+    """The cheapest top-to-bottom cut near ``column``: per row, the first column right of the cut. From row to row it
+    moves at most one column, and each row costs the ink of the cells its step sweeps (so a slanted cut cannot slip
+    through a diagonal stroke) and :data:`PATH_STEP` per move, within ``reach`` of ``column`` (straight when nothing
+    is cheaper)."""
+    height, width = ink.shape
+    low, high = max(1, column - reach), min(width - 1, column + reach + 1)
+    band = ink[:, low:high].astype(np.float64) + PATH_STRAY * np.abs(np.arange(low, high) - column)
+    count = high - low
+    total = band[0].copy()
+    moves = np.zeros((height, count), dtype=np.int8)
+    for row in range(1, height):
+        cells = band[row]
+        stay = total + cells
+        from_left = np.full(count, np.inf)  # from column c - 1: sweeps cells c - 1 and c
+        from_left[1:] = total[:-1] + cells[:-1] + cells[1:] + PATH_STEP
+        from_right = np.full(count, np.inf)  # from column c + 1: sweeps cells c and c + 1
+        from_right[:-1] = total[1:] + cells[1:] + cells[:-1] + PATH_STEP
+        options = np.stack([from_left, stay, from_right])
+        best = np.argmin(options, axis=0)
+        moves[row] = best - 1  # -1: came from the left, 0: straight, 1: from the right
+        total = options[best, np.arange(count)]
+    path = np.empty(height, dtype=np.int64)
+    place = int(np.argmin(total))
+    for row in range(height - 1, -1, -1):
+        path[row] = low + place
+        place += int(moves[row, place])
+    return path
+
+
+def _swept(ink: np.ndarray, path: np.ndarray) -> float:
+    """The ink a cut crosses: on each row, the cells from its column on the row above to its column on this row."""
+    total = float(ink[0, path[0]]) if 0 <= path[0] < ink.shape[1] else 0.0
+    for row in range(1, len(path)):
+        low, high = sorted((int(path[row - 1]), int(path[row])))
+        total += float(ink[row, max(low, 0) : high + 1].sum())
+    return total
+
+
 def _valleys(signal: np.ndarray, spacing: int) -> list[int]:
     """Columns (at least ``spacing`` from either end) where ``signal`` is lowest within ``spacing`` either side and
     rises on both sides (the middle of a flat bottom)."""
@@ -200,12 +256,24 @@ def build_lattice(
     crossing: list[float] = []
     for index, region in enumerate(regions):
         cuts = cut_columns(region, typical) if aspects[index] >= cut_from else []
-        columns = [0, *cuts, region.width]
-        for start, stop in zip(columns[:-1], columns[1:], strict=True):
+        bounds = [np.zeros(region.height, dtype=np.int64)]
+        for column in cuts:
+            straight = np.full(region.height, column, dtype=np.int64)
+            bounds.append(straight)
+            if aspects[index] < PATH_FROM:
+                continue
+            path = cut_path(region.ink, column, max(1, round(PATH_REACH * typical)))
+            if np.abs(path - column).max() >= 2 and _swept(region.ink, path) <= PATH_SAVING * _swept(
+                region.ink, straight
+            ):
+                bounds.append(path)  # a cut round an overhang, as well as the straight one
+        bounds.sort(key=lambda bound: (float(bound.mean()), int(bound.min())))
+        bounds.append(np.full(region.height, region.width, dtype=np.int64))
+        for left, right in zip(bounds[:-1], bounds[1:], strict=True):
             if atoms:
                 same = atoms[-1].region == index
-                crossing.append(float(region.ink[:, start].sum()) / max(typical, 1.0) if same else 0.0)
-            atoms.append(Atom(index, start, stop))
+                crossing.append(_swept(region.ink, left) / max(typical, 1.0) if same else 0.0)
+            atoms.append(Atom(index, int(min(left.min(), right.min())), int(max(right.max(), left.max())), left, right))
     candidates: list[Candidate] = []
     images: list[np.ndarray] = []
     for first in range(len(atoms)):
@@ -405,9 +473,17 @@ def _part_ink(
 ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """The ink of ``atoms`` (a neighbour's slivers dropped when cut), cropped, and its box in the ink map."""
     pieces = []
-    for atom in atoms:
-        region = regions[atom.region]
-        pieces.append((region.top, region.left + atom.start, region.ink[:, atom.start : atom.stop]))
+    for region_index in sorted({atom.region for atom in atoms}):
+        run = [atom for atom in atoms if atom.region == region_index]
+        region = regions[region_index]
+        start, stop = min(atom.start for atom in run), max(atom.stop for atom in run)
+        piece = region.ink[:, start:stop]
+        first, last = run[0], run[-1]
+        if first.left is not None and last.right is not None and (first.left.any() or last.right.min() < region.width):
+            columns = np.arange(start, stop)
+            inside = (columns >= first.left[:, None]) & (columns < last.right[:, None])
+            piece = np.where(inside, piece, np.float32(0.0))
+        pieces.append((region.top, region.left + start, piece))
     top = min(piece[0] for piece in pieces)
     left = min(piece[1] for piece in pieces)
     bottom = max(piece[0] + piece[2].shape[0] for piece in pieces)

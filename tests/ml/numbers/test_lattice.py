@@ -10,6 +10,7 @@ from ml.numbers.lattice import (
     DEFAULT_WEIGHTS,
     build_lattice,
     cut_columns,
+    cut_path,
     digit_height,
     segment,
 )
@@ -150,3 +151,37 @@ def test_the_part_scorer_can_overrule_a_classifier_sure_of_every_part():
     assert len(segment([region, neighbour], always_sure, no_shape)[0]) == 2  # the classifier alone: two digits
     parts, _, _ = segment([region, neighbour], always_sure, whole=whole)
     assert len(parts) == 3 and all(44 <= part.box[3] <= 56 for part in parts)  # each ring one digit
+
+
+def slanted_pair() -> tuple[Region, np.ndarray, np.ndarray]:
+    """Two slanted strokes that overlap in x (each leans over the other's columns), joined by a small bridge: one
+    piece of ink, and each stroke's own ink."""
+    height, width = 60, 70
+    rows, columns = np.mgrid[0:height, 0:width]
+    lean = 0.6 * (height - rows)  # the strokes lean right going up
+    first = ((columns >= 8 + lean) & (columns < 16 + lean)).astype(np.float32)
+    second = ((columns >= 22 + lean) & (columns < 30 + lean)).astype(np.float32)
+    ink = np.maximum(first, second)
+    bridge_row = height // 2
+    ink[bridge_row : bridge_row + 2, :] = np.where(
+        (columns[bridge_row : bridge_row + 2] >= 15 + lean[bridge_row : bridge_row + 2])
+        & (columns[bridge_row : bridge_row + 2] < 23 + lean[bridge_row : bridge_row + 2]),
+        1.0,
+        ink[bridge_row : bridge_row + 2],
+    )
+    return Region(0, 0, ink), first, second
+
+
+def test_a_cut_path_separates_touching_digits_that_overlap_in_x():
+    region, first, second = slanted_pair()
+    assert len(component_regions(region.ink)) == 1  # one piece of ink
+    middle = 37
+    assert first[:, middle].any() and second[:, middle].any()  # no straight cut parts them
+    path = cut_path(region.ink, middle, reach=18)
+    columns = np.arange(region.width)[None, :]
+    left_side = columns < path[:, None]
+    assert (first * left_side).sum() >= 0.97 * first.sum()  # the first stroke left of the path ...
+    assert (second * ~left_side).sum() >= 0.97 * second.sum()  # ... the second right of it
+    straight = int(region.ink[:, middle].sum())
+    crossed = int(region.ink[np.arange(region.height), path].sum())
+    assert crossed <= 4 < straight  # it crosses the bridge only
