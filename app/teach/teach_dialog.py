@@ -46,6 +46,9 @@ def result_text(record: dict) -> str:
         )
     else:
         lines.append("No test set fits this model, so forgetting could not be measured.")
+    if record.get("user_slant"):
+        side, slant = ("right" if record["user_slant"] > 0 else "left"), abs(record["user_slant"])
+        lines.append(f"Your slant ({side}, {slant:.1f} px per row) was taught with MNIST digits slanted to match.")
     return "\n".join(lines)
 
 

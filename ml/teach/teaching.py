@@ -306,7 +306,7 @@ def _teach(
     if settings.replay_in_user_slant > 0 and len(replay_labels):
         user_slant = matching_shear(images28, labels, replay_images, replay_labels)
         if user_slant:
-            say(f"Your samples lean {user_slant:+.2f} pixels per row beyond the replay digits.")
+            say(slant_note(user_slant, settings.replay_in_user_slant, replay_name))
     from_logits = not outputs_probabilities(model)
     trainer = _AnchoredModel(model, settings.anchor_strength) if settings.anchor_strength > 0 else model
     rng = np.random.default_rng(settings.seed)
@@ -396,6 +396,16 @@ def _teach(
         "history": history,
     }
     return TeachResult(model, record, warnings=warnings)
+
+
+def slant_note(user_slant: float, share: float, replay_name: str | None) -> str:
+    """One line for the user: how their samples lean and what the teach does about it."""
+    side = "right" if user_slant > 0 else "left"
+    data = "MNIST" if replay_name == "mnist" else "replay"
+    return (
+        f"Your digits lean {side} more than {data}'s ({abs(user_slant):.1f} px per row): "
+        f"{100 * share:.0f} % of the {data} digits mixed in are slanted to match."
+    )
 
 
 def _rounded(value: float | None) -> float | None:

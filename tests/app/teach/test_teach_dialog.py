@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.teach.history_dialog import HistoryDialog
-from app.teach.teach_dialog import TeachDialog
+from app.teach.teach_dialog import TeachDialog, result_text
 from ml.models.files import save_model
 from ml.models.metadata import ModelMetadata
 from ml.teach.samples import SampleStore
@@ -80,3 +80,11 @@ def test_stop_leaves_no_version_behind(qtbot, model_file, store, tmp_path):
     assert "nothing was saved" in dialog.state.text() or "Stopped" in dialog.state.text()
     folder = tmp_path / "versions"
     assert not folder.exists() or not any(folder.glob("*.keras"))
+
+
+def test_the_result_says_when_the_users_slant_was_taught_with_slanted_replay():
+    record = {"held_back": 10, "samples_before": 0.6, "samples_after": 0.9, "test_set": None}
+    assert "slant" not in result_text({**record, "user_slant": 0.0})
+    text = result_text({**record, "user_slant": 1.38})
+    assert "60.0 % → 90.0 %" in text and "Your slant (right, 1.4 px per row)" in text
+    assert "(left, 0.5 px per row)" in result_text({**record, "user_slant": -0.5})
