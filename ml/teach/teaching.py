@@ -76,8 +76,8 @@ class TeachSettings:
     """Teach this many times from the original (each ``epochs`` long, its own augmentations and replay) and average
     the results' weights (a model soup); 1: one run."""
     distill_replay: float = 0.0
-    """Replay images learn this share of the original model's own probabilities (LwF distillation), the rest their
-    labels; 0: labels only."""
+    """Replay images as they are (not those sheared to the user's slant) learn this share of the original model's own
+    probabilities (LwF distillation), the rest their labels; 0: labels only."""
     replay_in_user_slant: float = 0.7
     """This share of the replay images is sheared to the user's own slant (``ml.teach.slant``: the samples' median
     slant beyond their classes' mean slant in the replay data, when noticeable); 0: the replay as it is. Tuned on
@@ -432,7 +432,8 @@ def _epoch_data(
     rng: np.random.Generator,
     user_slant: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One epoch's images: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw."""
+    """One epoch's images and labels: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw
+    (a share sheared to ``user_slant``); the third array marks the replay images left as they are."""
     x = np.repeat(images28, settings.sample_repeats, axis=0)
     y = np.repeat(labels, settings.sample_repeats)
     if settings.elastic_alpha > 0:
@@ -452,7 +453,7 @@ def _epoch_data(
             replayed = np.concatenate([sheared(replayed[:styled], user_slant), replayed[styled:]])
         x = np.concatenate([x, replayed])
         y = np.concatenate([y, replay_labels[chosen]])
-        from_replay = np.concatenate([from_replay, np.ones(len(chosen), bool)])
+        from_replay = np.concatenate([from_replay, np.arange(len(chosen)) >= styled])  # as the original saw them
     order = rng.permutation(len(y))
     return x[order], y[order], from_replay[order]
 
