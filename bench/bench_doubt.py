@@ -135,9 +135,10 @@ def main() -> int:
             blank = sets[name][3]
             refusals.append((refused_of(name).sum() + blank) / (len(values) + blank))
             best.append(((values >= at_two).sum() + blank) / (len(values) + blank))
-        for name in digits:
-            refusals.append(refused_of(name).mean())
-            best.append((scored[name][method] >= at_two).mean())
+        for name in digits:  # a digit read as blank is refused too (the window says "No digit found")
+            values, blank = scored[name][method], sets[name][3]
+            refusals.append((refused_of(name).sum() + blank) / (len(values) + blank))
+            best.append(((values >= at_two).sum() + blank) / (len(values) + blank))
         print(f"{'AUROC vs all digits':30} " + " ".join(f"{value:16.3f}" for value in aurocs))
         print(f"{'refused':30} " + " ".join(f"{value:16.1%}" for value in refusals))
         print(f"{'refused at 2 % styles':30} " + " ".join(f"{value:16.1%}" for value in best))

@@ -13,8 +13,12 @@ _MIN_NOISE_MARGIN = 0.03
 _BACKGROUND_GRID = 32
 
 
-def estimate_background(gray: np.ndarray) -> np.ndarray | float:
-    """The paper's brightness: a robust quadratic surface (uneven lighting), or one level when flat or small."""
+def estimate_background(gray: np.ndarray, ink_side: int = 0) -> np.ndarray | float:
+    """The paper's brightness: a robust quadratic surface (uneven lighting), or one level when flat or small.
+
+    ``ink_side`` -1 (dark ink) or +1 (light ink) clips the cells on the ink's side of the surface more tightly than
+    the paper's: thick strokes over much of a photo otherwise pull the surface into the ink (the paper then looks
+    brighter than itself, and its "noise" hides the ink)."""
     height, width = gray.shape
     if min(height, width) < 16:
         return _paper_level(gray)
@@ -24,18 +28,24 @@ def estimate_background(gray: np.ndarray) -> np.ndarray | float:
     values = cells.ravel()
     level = _most_common_level(values)
     kept = np.abs(values - level) <= max(3.0 * 1.4826 * float(np.median(np.abs(values - level))), 0.01)
+    if ink_side != 0:  # start from the half of the cells away from the ink: the paper covers most of a digit's photo
+        kept = values * ink_side <= float(np.median(values)) * ink_side
     if kept.sum() < 0.3 * values.size:
         return float(np.median(values))
     if float(np.ptp(values[kept])) <= 0.02:
         return float(np.median(values[kept]))
     design = _cell_design(height, width, factors)
     coefficients = np.zeros(design.shape[1])
-    for _ in range(6):
+    for _ in range(6 if ink_side == 0 else 12):
         kept_design = design[kept]
         coefficients = _solve_least_squares(kept_design, values[kept])
         residuals = values - design @ coefficients
         spread = 1.4826 * float(np.median(np.abs(residuals[kept])))
-        now_kept = np.abs(residuals) <= max(3.0 * spread, 0.01)
+        if ink_side == 0:
+            now_kept = np.abs(residuals) <= max(3.0 * spread, 0.01)
+        else:
+            toward_ink = residuals * ink_side
+            now_kept = (toward_ink <= max(1.5 * spread, 0.01)) & (toward_ink >= -max(4.0 * spread, 0.01))
         if now_kept.sum() < 0.3 * values.size:
             return float(np.median(values))
         if np.array_equal(now_kept, kept):

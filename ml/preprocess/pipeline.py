@@ -28,6 +28,9 @@ WORKING_MAX_SIDE = 1024
 """Larger inputs are box-downscaled to this longer side first, for speed."""
 POLARITIES = ("auto", "dark_on_light", "light_on_dark")
 _NOISY = 0.01
+_BIASED_PAPER = 4.0
+"""The paper's side spreading this many times its pixel noise (and over the floor below): a biased paper surface."""
+_BIASED_PAPER_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,13 @@ def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
     def blank(reason: str) -> InkMap:
         return InkMap(None, None, tuple(stages), reason=reason, inverted=inverted, scale=scale)
 
-    ink = -difference if inverted else difference
-    noise = max(rough_noise, paper_noise(ink))
-    if noise > _NOISY:
-        ink = box_blur(ink, max(1, round(max(ink.shape) / 280)))
-        noise = paper_noise(ink)
-    soft_ink = suppress_background(ink, noise)
+    soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise)
+    if soft_ink is None and noise > max(_BIASED_PAPER * rough_noise, _BIASED_PAPER_FLOOR):
+        # The paper's side spreads far more than its pixels do: thick ink pulled the surface into itself (the paper
+        # then looks brighter than it is, and that "noise" hides the ink). Fit it again, clipping the ink's side.
+        background = estimate_background(gray, ink_side=-1 if inverted else 1)
+        difference = gray - np.float32(background) if np.isscalar(background) else gray - background
+        soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise)
     if soft_ink is None:
         return blank("no ink found")
     soft_ink, box = remove_specks(soft_ink)
@@ -131,6 +135,15 @@ def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
         return blank("only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))
     return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale)
+
+
+def _ink_above_paper(ink: np.ndarray, rough_noise: float) -> tuple[np.ndarray | None, float]:
+    """The soft ink of ``ink`` (signed strength over the paper), blurred first when noisy; and the paper's noise."""
+    noise = max(rough_noise, paper_noise(ink))
+    if noise > _NOISY:
+        ink = box_blur(ink, max(1, round(max(ink.shape) / 280)))
+        noise = paper_noise(ink)
+    return suppress_background(ink, noise), noise
 
 
 def crop_to_mnist(crop: np.ndarray) -> tuple[np.ndarray | None, tuple[Stage, ...]]:

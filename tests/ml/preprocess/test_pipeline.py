@@ -306,6 +306,36 @@ def test_uneven_lighting_and_noise_still_give_the_clean_digit(mnist: tuple[np.nd
     assert correlation(as_jpeg, clean) > 0.95
 
 
+def draw_four(stroke_width: int, size: int = 280) -> np.ndarray:
+    """A 4 of a bent stroke and a stem, drawn with a pen ``stroke_width`` px wide, black on white."""
+    picture = Image.new("L", (size, size), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(150, 30), (60, 180), (230, 180)], fill=0, width=stroke_width, joint="curve")
+    pen.line([(170, 90), (170, 260)], fill=0, width=stroke_width)
+    return np.asarray(picture)
+
+
+def marker_on_lit_paper(canvas: np.ndarray, seed: int) -> np.ndarray:
+    """A felt-tip digit photographed on paper: flat dark-grey ink, paper lit from one side, light sensor noise."""
+    rng = np.random.default_rng(seed)
+    coverage = np.asarray(Image.fromarray(255 - canvas).filter(ImageFilter.GaussianBlur(1.5)), np.float32) / 255.0
+    rows, columns = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]] / canvas.shape[0]
+    paper = 0.62 + 0.3 * columns + 0.08 * rows
+    picture = paper * (1.0 - coverage) + 0.25 * coverage + rng.normal(0.0, 0.01, canvas.shape)
+    return np.clip(np.round(picture * 255.0), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("stroke_width", [40, 50])
+@pytest.mark.parametrize("draw", [draw_seven, draw_eight, draw_four])
+def test_a_thick_marker_digit_photographed_on_lit_paper_is_found(draw: object, stroke_width: int) -> None:
+    """Thick ink over much of the photo pulled the paper's fitted surface into the ink; the paper then looked
+    brighter than itself, and that "noise" hid the digit: "No digit found" for a plain felt-tip digit."""
+    canvas = draw(stroke_width)  # type: ignore[operator]
+    clean = assert_valid_mnist(to_mnist(canvas))
+    photographed = assert_valid_mnist(to_mnist(marker_on_lit_paper(canvas, seed=stroke_width)))
+    assert correlation(photographed, clean) > 0.9
+
+
 def test_a_dark_table_edge_along_the_border_is_not_taken_for_ink(
     canvas: np.ndarray, canvas_result: PreprocessResult
 ) -> None:
