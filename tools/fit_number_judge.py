@@ -24,7 +24,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tune_number_segmentation import load_bench  # noqa: E402 - a sibling script: bench_numbers.py as a module
+from tune_number_segmentation import training_material  # noqa: E402 - a sibling script
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
 NON_DIGIT_FAMILIES = ("stroke programs", "shapes and doodles", "glyphs printed")
@@ -48,23 +48,12 @@ def main() -> None:
     parser.add_argument("--give", type=float, default=0.03, help="inserted non-digits refused, at most this fewer")
     args = parser.parse_args()
 
-    from ml.assets import bundled_mnist_path, bundled_model_path
-    from ml.cli.progress import quiet_tensorflow
-
-    quiet_tensorflow()
+    material = training_material()
     from ml.doubt.procedural import procedural_families
-    from ml.doubt.verdict import DoubtJudge
-    from ml.inference.predictor import Predictor
-    from ml.models.files import load_model
     from ml.numbers.reader import read_number
 
-    bench = load_bench()
-    with np.load(bundled_mnist_path()) as arrays:
-        images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
-    images = images.astype(np.float32) / 255.0
-    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
-    loaded = load_model(bundled_model_path())
-    predictor, judge = Predictor(loaded), DoubtJudge(loaded)
+    bench, images, labels, by_class = material.bench, material.images, material.labels, material.by_class
+    predictor, judge = material.predictor, material.judge
     families = [
         family for family in procedural_families(images[:2000], labels[:2000]) if family.name in NON_DIGIT_FAMILIES
     ]

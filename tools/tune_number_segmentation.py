@@ -18,6 +18,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -55,6 +56,31 @@ def load_bench():
     return module
 
 
+def training_material() -> SimpleNamespace:
+    """What the number-tuning scripts start from: ``bench`` (bench_numbers.py as a module), MNIST training's last
+    10,000 digits (``images`` in [0, 1], ``labels``, ``by_class`` indices; never the test set), and the bundled
+    model's ``predictor`` and not-a-digit ``judge``."""
+    from ml.assets import bundled_mnist_path, bundled_model_path
+    from ml.cli.progress import quiet_tensorflow
+
+    quiet_tensorflow()
+    from ml.doubt.verdict import DoubtJudge
+    from ml.inference.predictor import Predictor
+    from ml.models.files import load_model
+
+    with np.load(bundled_mnist_path()) as arrays:
+        images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
+    loaded = load_model(bundled_model_path())
+    return SimpleNamespace(
+        bench=load_bench(),
+        images=images.astype(np.float32) / 255.0,
+        labels=labels,
+        by_class={digit: np.flatnonzero(labels == digit) for digit in range(10)},
+        predictor=Predictor(loaded),
+        judge=DoubtJudge(loaded),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--numbers", type=int, default=600)
@@ -65,26 +91,14 @@ def main() -> None:
     parser.add_argument("--parts", type=Path, default=None, help="a part scorer's weights module (default: shipped)")
     args = parser.parse_args()
 
-    from ml.assets import bundled_mnist_path, bundled_model_path
-    from ml.cli.progress import quiet_tensorflow
-
-    quiet_tensorflow()
-    from ml.inference.predictor import Predictor
-    from ml.models.files import load_model
+    material = training_material()
     from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice, digit_height
     from ml.numbers.parts import PartScorer, log_whole_digit
     from ml.numbers.segment import component_regions
     from ml.preprocess.pipeline import find_ink
 
-    bench = load_bench()
-    with np.load(bundled_mnist_path()) as arrays:
-        images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
-    images = images.astype(np.float32) / 255.0
-    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
-    from ml.doubt.verdict import DoubtJudge
-
-    loaded = load_model(bundled_model_path())
-    predictor, judge = Predictor(loaded), DoubtJudge(loaded)
+    bench, images, by_class = material.bench, material.images, material.by_class
+    predictor, judge = material.predictor, material.judge
     scorer = None
     if args.parts is not None:
         spec = importlib.util.spec_from_file_location("part_weights", args.parts)
