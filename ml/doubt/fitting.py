@@ -1,5 +1,7 @@
 """Fit the not-a-digit decision for a model: the network on one half of the tuning material, the threshold on the
-other half (validation digits and other-style digits), never on any test set."""
+other half (validation digits and other-style digits), never on any test set. Where the detector alone is very sure
+(its logit above what all but 0.1 % of the validation digits and 0.5 % of the other styles reach), it refuses whatever
+the network says; the threshold is then set on both together."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.doubt.digit_variants import variant_families
 from ml.doubt.features import DETECTOR_FEATURES, FEATURES, PROBABILITY_FEATURES, features
-from ml.doubt.material import DIGIT, Material, tuning_families
+from ml.doubt.material import DIGIT, Family, Material, tuning_families
+from ml.doubt.procedural import procedural_families
 from ml.doubt.scorer import DoubtSettings, Scorer
 
 VALIDATION_REFUSED = 0.002  # at most this share of the validation digits is refused at the chosen threshold
 STYLE_REFUSED = 0.01  # at most this share of the other-style tuning digits
+DETECTOR_VALIDATION_REFUSED = 0.001  # the detector alone refuses where it is surer than for all but this share of the
+DETECTOR_STYLE_REFUSED = 0.005  # validation digits and of the other-style digits (part of the limits above)
 HIDDEN_UNITS = 32
 FIT_SEED, THRESHOLD_SEED = 11, 12  # the two halves of the tuning material are drawn from different seeds
 
@@ -70,6 +76,26 @@ def fit_network(
     return tuple(float(v) for v in mean), tuple(float(v) for v in scale), layers
 
 
+def decision_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
+    """The decision's tuning families: the template families, the detector's procedural non-digits and digits (stroke
+    programs, shapes and doodles, glyphs, crossed or paired digits; warped digits, digits in many fonts) and the
+    writers' variants. ``digit_images`` are training digits, never test digits."""
+    return [
+        *tuning_families(digit_images, digit_labels),
+        *procedural_families(digit_images, digit_labels),
+        *variant_families(),
+    ]
+
+
+def detector_limit_of(validation_logits: np.ndarray, style_logits: np.ndarray) -> float:
+    """The detector logit at and above which the detector alone refuses: it refuses at most
+    DETECTOR_VALIDATION_REFUSED of the validation digits and DETECTOR_STYLE_REFUSED of the other-style digits."""
+    limits = [float(np.quantile(validation_logits, 1.0 - DETECTOR_VALIDATION_REFUSED))]
+    if len(style_logits):
+        limits.append(float(np.quantile(style_logits, 1.0 - DETECTOR_STYLE_REFUSED)))
+    return float(np.nextafter(max(limits), np.inf))
+
+
 def method_of(feature_names: tuple[str, ...]) -> str:
     """The decision's method in words, from the features it reads."""
     parts = ["input checks"]
@@ -110,17 +136,21 @@ def fit_doubt(
     half = len(validation_images) // 2
     halves = []
     for seed, digits in ((FIT_SEED, validation_images[:half]), (THRESHOLD_SEED, validation_images[half:])):
-        materials = [family.make(per_family, seed) for family in tuning_families(training_images, training_labels)]
+        materials = [family.make(per_family, seed) for family in decision_families(training_images, training_labels)]
         if progress is not None:
             progress(f"material drawn (seed {seed})")
         mnist = Material("validation digits", DIGIT, digits.astype(np.float32), np.zeros(len(digits), np.int64), 0)
         halves.append(labelled([mnist, *materials], probabilities_of))
     fit_half, threshold_half = halves
     mean, scale, layers = fit_network(fit_half, feature_names)
-    settings = DoubtSettings(feature_names, mean, scale, layers, threshold=0.5)
-    scores = Scorer(settings).scores_from_features(threshold_half.rows)
     validation = threshold_half.families == "validation digits"
     style = (threshold_half.targets == 0) & ~validation
+    detector_limit = None
+    if DETECTOR_FEATURES[0] in feature_names:  # where the detector alone is sure, it refuses whatever the rest says
+        logits = threshold_half.rows[:, FEATURES.index(DETECTOR_FEATURES[0])]
+        detector_limit = detector_limit_of(logits[validation], logits[style])
+    settings = DoubtSettings(feature_names, mean, scale, layers, threshold=0.5, detector_limit=detector_limit)
+    scores = Scorer(settings).scores_from_features(threshold_half.rows)  # the threshold counts the detector's refusals
     threshold = choose_threshold(scores[validation], scores[style])
     refused = scores >= threshold
     rates = {
@@ -141,4 +171,5 @@ def fit_doubt(
             "families": sorted({str(name) for name in threshold_half.families}),
         },
         rates=rates,
+        detector_limit=detector_limit,
     )

@@ -23,7 +23,9 @@ SETTINGS_VERSION = 1
 class DoubtSettings:
     """A fitted decision: which features, their standardisation, the network's layers and the threshold.
 
-    ``score >= threshold`` refuses. ``fitted_on`` and ``rates`` say where the threshold was chosen and what it gave.
+    ``score >= threshold`` refuses. ``detector_limit`` (optional): where the detector's logit alone is at least this
+    sure, the score is 1 (refused whatever the network says). ``fitted_on`` and ``rates`` say where the threshold was
+    chosen and what it gave.
     """
 
     feature_names: tuple[str, ...]
@@ -34,6 +36,7 @@ class DoubtSettings:
     method: str = "input checks + the model's confidence, combined by a small network"
     fitted_on: dict = field(default_factory=dict)
     rates: dict = field(default_factory=dict)
+    detector_limit: float | None = None
 
     def as_dict(self) -> dict:
         """The card's ``doubt`` entry (JSON-ready)."""
@@ -47,6 +50,7 @@ class DoubtSettings:
             "threshold": self.threshold,
             "fitted_on": dict(self.fitted_on),
             "rates": dict(self.rates),
+            **({} if self.detector_limit is None else {"detector_limit": self.detector_limit}),
         }
 
     @classmethod
@@ -72,6 +76,7 @@ class DoubtSettings:
             method=str(data.get("method", cls.method)),
             fitted_on=dict(data.get("fitted_on") or {}),
             rates=dict(data.get("rates") or {}),
+            detector_limit=None if data.get("detector_limit") is None else float(data["detector_limit"]),
         )
         settings.check()
         return settings
@@ -88,7 +93,14 @@ class DoubtSettings:
             width = matrix.shape[1]
         if width != 1:
             raise ValueError("the last layer must give one score")
-        numbers = [self.threshold, *self.mean, *self.scale] + [v for w, b in self.layers for row in w for v in row]
+        if self.detector_limit is not None and not self.uses_detector:
+            raise ValueError("a detector limit without the detector among the features")
+        numbers = [
+            self.threshold,
+            *self.mean,
+            *self.scale,
+            *([] if self.detector_limit is None else [self.detector_limit]),
+        ] + [v for w, b in self.layers for row in w for v in row]
         if not np.isfinite(numbers).all() or min(self.scale) <= 0:
             raise ValueError("non-finite numbers or a zero scale")
 
@@ -112,6 +124,7 @@ class Scorer:
         self._mean = np.asarray(settings.mean, np.float64)
         self._scale = np.asarray(settings.scale, np.float64)
         self._layers = [(np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in settings.layers]
+        self._detector_column = FEATURES.index(DETECTOR_FEATURES[0])
 
     def feature_rows(self, images28: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """(n, len(FEATURES)) features of ``images28`` and ``probabilities``."""
@@ -124,7 +137,10 @@ class Scorer:
             values = values @ weights + bias
             if index < len(self._layers) - 1:
                 values = np.maximum(values, 0.0)
-        return 1.0 / (1.0 + np.exp(-np.clip(values[:, 0], -60, 60)))
+        scores = 1.0 / (1.0 + np.exp(-np.clip(values[:, 0], -60, 60)))
+        if self.settings.detector_limit is not None:  # the detector alone is sure enough
+            scores[np.asarray(rows, np.float64)[:, self._detector_column] >= self.settings.detector_limit] = 1.0
+        return scores
 
     def scores(self, images28: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """(n,) scores of images and their probabilities."""

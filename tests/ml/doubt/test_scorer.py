@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from ml.doubt.features import FEATURES, IMAGE_FEATURES, image_features
-from ml.doubt.fitting import choose_threshold
+from ml.doubt.fitting import choose_threshold, decision_families, detector_limit_of
+from ml.doubt.material import DIGIT, NOT_A_DIGIT
 from ml.doubt.scorer import DoubtSettings, Scorer
 from ml.doubt.verdict import DoubtJudge
 from ml.models.metadata import ModelMetadata
 
 
-def small_settings(threshold: float = 0.7) -> DoubtSettings:
+def small_settings(threshold: float = 0.7, detector_limit: float | None = None) -> DoubtSettings:
     rng = np.random.default_rng(0)
     width = len(FEATURES)
     hidden = rng.normal(size=(width, 4))
@@ -28,6 +29,7 @@ def small_settings(threshold: float = 0.7) -> DoubtSettings:
         ),
         threshold=threshold,
         rates={"validation digits": 0.002},
+        detector_limit=detector_limit,
     )
 
 
@@ -83,6 +85,47 @@ def test_the_threshold_keeps_validation_and_style_refusals_within_their_shares()
     threshold = choose_threshold(validation, style)
     assert (validation >= threshold).mean() <= 0.002
     assert (style >= threshold).mean() <= 0.01
+
+
+def test_where_the_detector_alone_is_sure_it_refuses_whatever_the_network_says():
+    plain, ruled = Scorer(small_settings()), Scorer(small_settings(detector_limit=4.0))
+    rows = np.random.default_rng(2).normal(size=(6, len(FEATURES)))
+    rows[:, FEATURES.index("detector")] = [-8.0, 0.0, 3.99, 4.0, 9.0, 30.0]
+    network, scores = plain.scores_from_features(rows), ruled.scores_from_features(rows)
+    assert (network[3:] < 0.5).all()  # the network alone would accept the sure ones
+    assert np.array_equal(scores[:3], network[:3]) and (scores[3:] == 1.0).all()
+    judge = DoubtJudge(type("Loaded", (), {"metadata": ModelMetadata(doubt=small_settings(0.999, 4.0).as_dict())})())
+    assert judge.settings.detector_limit == 4.0
+    restored = DoubtSettings.from_dict(small_settings(detector_limit=4.0).as_dict())
+    assert restored == small_settings(detector_limit=4.0)
+    assert "detector_limit" not in small_settings().as_dict()  # cards fitted before it read as they did
+
+
+def test_a_detector_limit_needs_the_detector_and_a_finite_number():
+    data = small_settings(detector_limit=4.0).as_dict()
+    without = dict(data, features=[name for name in FEATURES if name != "detector"], mean=data["mean"][:-1])
+    without["scale"] = data["scale"][:-1]
+    without["layers"] = [[data["layers"][0][0][:-1], data["layers"][0][1]], data["layers"][1]]
+    for broken in (without, dict(data, detector_limit=float("inf"))):
+        with pytest.raises(ValueError):
+            DoubtSettings.from_dict(broken)
+
+
+def test_the_detector_limit_keeps_its_shares_of_validation_and_style_digits():
+    rng = np.random.default_rng(3)
+    validation, style = rng.normal(-10, 3, 5000), rng.normal(-6, 4, 1000)
+    limit = detector_limit_of(validation, style)
+    assert (validation >= limit).mean() <= 0.001 and (style >= limit).mean() <= 0.005
+    assert (style >= limit).mean() == 0.005 or (validation >= limit).mean() == 0.001  # and no stricter than needed
+
+
+def test_the_decisions_tuning_material_is_as_varied_as_the_detectors():
+    images = np.zeros((10, 28, 28), np.float32)
+    kinds = {family.name: family.kind for family in decision_families(images, np.arange(10))}
+    for name in ("stroke programs", "shapes and doodles", "glyphs printed", "digits crossed or paired", "shapes drawn"):
+        assert kinds[name] == NOT_A_DIGIT
+    for name in ("digits in writers' variants", "digits warped", "digits printed (all fonts)", "digits drawn"):
+        assert kinds[name] == DIGIT
 
 
 def test_input_checks_count_components_and_holes():
