@@ -296,7 +296,10 @@ class RunPanel(QWidget):
             self._phase = "testing"
             self.pause_button.setEnabled(False)  # no batches are left to pause between
             self._flush_reports(force=True)
-            self.progress_bar.setFormat("Testing the model on the test set…")
+            if self._stop_requested:  # a stopped run is tested, not calibrated (no one is kept waiting)
+                self.progress_bar.setFormat("Testing the model on the test set…")
+            else:  # then its temperature and not-a-digit decision: up to a minute on 2 cores
+                self.progress_bar.setFormat("Testing the model on the test set, then calibrating it…")
 
     @Slot(dict)
     def _on_rescored(self, report: dict) -> None:

@@ -50,6 +50,7 @@ def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_pa
     x_values = panel.run.curves.training_loss.xData
     assert x_values[0] == pytest.approx(1 / 40) and x_values[-1] == pytest.approx(2.0)  # batch 1 of 40 = epoch 0.025
     assert panel.run.progress_bar.value() == panel.run.progress_bar.maximum()
+    assert "Testing the model on the test set, then calibrating it…" in progress_texts  # up to a minute: say why
 
     assert summary["preset"] == "cnn3x3"
     assert summary["epochs_completed"] == 2
