@@ -219,13 +219,17 @@ class LossAccuracyCurves(QWidget):
             antialias=True,
         )
 
+    def show_epochs(self, epochs: int) -> None:
+        """Epochs 0..``epochs`` on the x axes, whole-epoch ticks and all, whether or not there is data."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setXRange(0, max(1, epochs), padding=0.02)
+
     def reset(self, epochs: int) -> None:
         """Empty every series and show epochs 0..``epochs`` on the x axes."""
         for item in self.items:
             item.setData([], [])
         self.show_test_accuracy(None)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.setXRange(0, max(1, epochs), padding=0.02)
+        self.show_epochs(epochs)
         # Fixed y axes, moved only when needed, spare re-laying out their ticks on every refresh: accuracy lives in
         # [0, 1]; loss starts at 0 and its top grows with the data (see _follow_loss).
         for plot in (self.loss_plot, self.accuracy_plot):

@@ -39,6 +39,8 @@ class TrainingPanel(QWidget):
         self.run.status_changed.connect(self.status_changed)
         self.run.log_folder_found.connect(self.form.options.set_log_folder)
         self.run.rescored.connect(self._on_rescored)
+        self.form.epochs_spin.valueChanged.connect(self.run.show_planned_epochs)
+        self.run.show_planned_epochs(self.form.epochs_spin.value())
 
     @property
     def is_running(self) -> bool:

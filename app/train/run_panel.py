@@ -161,6 +161,11 @@ class RunPanel(QWidget):
         """Where the run is: ``idle``, ``starting``, ``training``, ``validating``, ``testing`` or ``saving``."""
         return self._phase if self._thread is not None else "idle"
 
+    def show_planned_epochs(self, epochs: int) -> None:
+        """Until the first run, the empty charts span the epochs the form would train (whole-epoch ticks)."""
+        if self.config is None:
+            self.curves.show_epochs(epochs)
+
     def start(self, config: TrainConfig, epochs: int, batch_size: int, reference_model: str | None) -> None:
         """Train ``config`` in a worker thread; ``reference_model`` is the model file the result is compared with."""
         self._reset_run_state(config, epochs, batch_size)

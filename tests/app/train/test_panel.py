@@ -12,6 +12,28 @@ from ml.training.config import TrainConfig, TrainResult
 from tests.app.train.runs import RUN_TIMEOUT_MS, tiny_config
 
 
+def test_the_empty_charts_span_the_epochs_the_form_would_train_until_a_run_starts(make_panel, qtbot, received):
+    panel = make_panel()
+
+    def epochs_shown() -> list[float]:
+        ranges = [
+            plot.getViewBox().viewRange()[0] for plot in (panel.run.curves.loss_plot, panel.run.curves.accuracy_plot)
+        ]
+        axis = panel.run.curves.loss_plot.getPlotItem().getAxis("bottom")
+        ticks = [value for _, values in axis.tickValues(*ranges[0], 400) for value in values]
+        assert ranges[0] == ranges[1]
+        return [value for value in ticks if 0 <= value <= ranges[0][1]]
+
+    panel.form.epochs_spin.setValue(4)
+    assert epochs_shown() == [0, 1, 2, 3, 4]  # whole epochs on the empty charts, before any run
+    panel.form.epochs_spin.setValue(2)
+    assert epochs_shown() == [0, 1, 2]
+    with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+        panel.run.start_button.click()
+    panel.form.epochs_spin.setValue(7)
+    assert epochs_shown() == [0, 1, 2]  # a run's charts keep its own epochs
+
+
 def test_choices_in_the_panel_reach_the_config_fit_receives(make_panel, qtbot, settings, received):
     panel = make_panel()
     panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("lenet5x5"))
