@@ -4,7 +4,9 @@
    first prediction of a digit image; the event-loop stalls between. Then the seconds to Keras's model loaded
    (TensorFlow is imported behind the first answer) and the stalls from the first prediction to then. With
    ``--startup-compare N``: N launches in each order (the window shown once the model thread's start-up work has
-   settled, as the launch does, and shown at once, as before), interleaved, with the medians per order; nothing else.
+   settled and the hidden window has shown the warm-up answer and painted once, as the launch does; settled but not
+   so prepared, the order before; and shown at once, the order before that), interleaved, with the medians per
+   order; nothing else.
 2. Event-loop stalls while the window trains a fixed preset on an MNIST subset: a QTimer probe fires every
    ``--probe-ms``; each stall is the actual gap minus the interval. Max and p99 are printed for the training phase
    (first batch to end of run) and, separately, for the start of a run (data, model build, first compiled step).
@@ -56,11 +58,11 @@ from ml.user_folders import APPLICATION, ORGANIZATION
 app.setOrganizationName(ORGANIZATION)  # the app's own cache folder (converted models), as a launch would use
 app.setApplicationName(APPLICATION)
 window = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat))
-if sys.argv[4] == "at-once":  # the previous order, for comparison: shown while the model thread's start-up work runs
+if sys.argv[4] == "at-once":  # an earlier order, for comparison: shown while the model thread's start-up work runs
     window.start()
     window.show()
-else:
-    start_then_show(window)  # as the launch does
+else:  # as the launch does; "settled-unprepared": without the hidden window's rehearsal of the first answer and paint
+    start_then_show(window, prepared=sys.argv[4] != "settled-unprepared")
 app.processEvents()
 print("shown", time.monotonic() - launched, "tensorflow" in sys.modules, flush=True)
 stalls, last = [], [time.perf_counter()]
@@ -148,8 +150,9 @@ def write_digit_image(path: Path) -> Path:
 def measure_startup(folder: Path, order: str = "settled") -> dict[str, Any]:
     """Launch a fresh process that shows the main window, then predicts a digit image; probe its event loop between.
 
-    ``order``: "settled" shows the window once the model thread's start-up work is done (as the launch does);
-    "at-once" shows it right after starting that work (the order before)."""
+    ``order``: "settled" shows the window once the model thread's start-up work is done and the hidden window is
+    prepared (as the launch does); "settled-unprepared" without that preparation; "at-once" shows it right after
+    starting that work (the order before both)."""
     digit = write_digit_image(folder / "digit.png")
     baseline = BaselineProbe(5)  # what the machine alone causes meanwhile (other processes on shared cores)
     launched = time.monotonic()
@@ -353,7 +356,7 @@ def parse_arguments() -> argparse.Namespace:
         type=int,
         default=0,
         metavar="N",
-        help="launch N times in each order (window shown once the model has settled, and at once), interleaved",
+        help="launch N times in each order (settled and prepared, settled, at once), interleaved",
     )
     parser.add_argument("--draw-seconds", type=float, default=20.0, help="drawing with Look inside open, per method")
     parser.add_argument("--drawing-only", action="store_true", help="measure drawing with Look inside only")
@@ -386,7 +389,7 @@ def report_startup(startup: dict[str, Any]) -> None:
 
 def compare_startup_orders(folder: Path, rounds: int) -> None:
     """Launch ``rounds`` times in each order, interleaved, and print each launch and the medians per order."""
-    by_order: dict[str, list[dict[str, Any]]] = {"settled": [], "at-once": []}
+    by_order: dict[str, list[dict[str, Any]]] = {"settled": [], "settled-unprepared": [], "at-once": []}
     for _ in range(rounds):
         for order, launches in by_order.items():
             startup = measure_startup(folder, order)

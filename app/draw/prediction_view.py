@@ -424,6 +424,14 @@ class PredictionPanel(QWidget):
         self.message.setText(note)
         self.message.setVisible(bool(note))
 
+    def rehearse(self, result: dict) -> None:
+        """Show ``result``, then the blank state again: called while the window is hidden, so that the first real
+        answer finds the stage columns built and the fonts, images and bars' plot warm (its display took 10 ms of the
+        window's thread instead of 4, 30-40 ms of stall on a 3x slower machine)."""
+        blank_message = self.message.text()
+        self.show_result(result)
+        self.show_message(blank_message)
+
     def show_result(self, result: dict) -> dict:
         """Show a prediction result (or why there is none) and return what is shown, as plain data."""
         probabilities = result["probabilities"]

@@ -37,6 +37,7 @@ class ModelController(QObject):
     export_failed = Signal(str)
     inspection_finished = Signal(dict)
     startup_settled = Signal(bool)  # once: True when drawings are answered now, False when they wait for TensorFlow
+    startup_rehearsal = Signal(dict)  # before startup_settled: the start-up warm-up's answer, a prediction nobody asked
 
     _load_requested = Signal(str, bool, str)
     _set_aside_requested = Signal(str, bool, str)
@@ -249,6 +250,8 @@ class ModelController(QObject):
         """Send the waiting drawing to the early fast path. Behind the numpy one, TensorFlow is imported once the first
         answer is shown (or soon, when none is asked for); behind the TFLite one, the model loads with Keras."""
         self._fast_path_ready = True
+        if description.get("rehearsal") is not None and not self._startup_settled:
+            self.startup_rehearsal.emit({**description["rehearsal"], "final": True})
         self._settle_startup(True)
         self._send_pending_if_idle()
         if description.get("backend") == "numpy":

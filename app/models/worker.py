@@ -108,7 +108,7 @@ class ModelWorker(QObject):
     export_finished = Signal(dict)  # ml.export.exporter.ExportReport.as_dict(): plain data
     export_failed = Signal(str)
     inspection_finished = Signal(dict)  # layer outputs, evidence and filters as plain data (models/inspection.py)
-    fast_path_ready = Signal(dict)  # {"class_names", "backend"}: drawings are answered before Keras loads the model
+    fast_path_ready = Signal(dict)  # {"class_names", "backend", "rehearsal"?}: drawings answered before Keras loads
     answers_wait_for_tensorflow = Signal()  # at start-up: no shipped numpy weights, so no answer before TensorFlow
 
     def __init__(self, startup_models: list[tuple[str, str]]) -> None:
@@ -217,11 +217,12 @@ class ModelWorker(QObject):
         number reading; about 0.5 s of CPU) are then paid before the window counts on answers, not at the first
         drawing, and before TensorFlow's import competes for the CPU."""
         self._early = ModelSlot(loaded=fast_path.loaded, predictor=fast_path, unsaved=False, origin=origin)
+        description = {"class_names": list(fast_path.class_names), "backend": fast_path.backend}
         if warm_up:
             canvas = np.ones((280, 280), np.float32)
             canvas[60:220, 130:150] = 0.0  # black ink on white, as the canvas hands drawings over
-            self._answer(0, canvas, None)
-        self.fast_path_ready.emit({"class_names": list(fast_path.class_names), "backend": fast_path.backend})
+            description["rehearsal"] = self._answer(0, canvas, None)  # the hidden window may show it once, too
+        self.fast_path_ready.emit(description)
         return True
 
     @Slot()

@@ -1,4 +1,4 @@
-"""The launch: the window shows once the model thread's start-up work has settled."""
+"""The launch: the window shows once the model thread's start-up work has settled, prepared for its first answer."""
 
 from __future__ import annotations
 
@@ -25,11 +25,17 @@ window = MainWindow(QSettings({str(tmp_path / "launch.ini")!r}, QSettings.Format
 settled = []
 window.models.startup_settled.connect(settled.append)
 launch.start_then_show(window)
+import gc
 report = dict(visible=window.isVisible(), settled=settled, answering=window.models._fast_path_ready,
-              scipy="scipy" in sys.modules, tensorflow="tensorflow" in sys.modules)
+              scipy="scipy" in sys.modules, tensorflow="tensorflow" in sys.modules,
+              message=window.prediction.message.text(), stage_room=window.prediction.stages.minimumHeight(),
+              frozen=gc.get_freeze_count())
 window.shutdown()
 print(json.dumps(report))
 """
     report = report_of_fresh_process(code)
     assert report["visible"] and report["settled"] == [True] and report["answering"]
     assert report["scipy"] and not report["tensorflow"]
+    # the hidden window showed the warm-up answer once (its stage columns and their room are built) and reads blank
+    assert report["message"] == "Draw a digit" and report["stage_room"] > 0
+    assert report["frozen"] > 10_000  # start-up's objects are out of reach of full collections

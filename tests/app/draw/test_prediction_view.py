@@ -243,3 +243,23 @@ def test_a_saturated_softmax_reads_above_99_9_percent_in_the_panel_and_its_bar(p
     panel.show_prediction(image, probabilities, [("input", image)])
     assert panel.confidence.text() == ">99.9 % confident"
     assert ">99.9 %" in [label.textItem.toPlainText() for label in panel.bars._labels]
+
+
+def test_a_rehearsed_answer_leaves_the_blank_state_with_its_stage_columns_built(qtbot):
+    """Start-up shows the warm-up answer on the hidden panel: afterwards it reads as before (no class, the blank
+    message, empty bars and stages), and the first real answer finds its stage columns and their room ready."""
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    assert panel.stages.minimumHeight() == 0  # nothing shown yet: no room kept for stages
+    stages = [(f"stage {index}", np.full((28, 28), 0.5, np.float32)) for index in range(6)]
+    result = {"request_id": 0, "final": True, "blank": False, "error": None, "image": np.zeros((28, 28), np.float32),
+              "model_view": None, "stages": stages, "probabilities": probabilities_with_winner(1)}  # fmt: skip
+    panel.rehearse(result)
+    assert panel.message.text() == "Draw a digit" and not panel.message.isHidden()
+    assert panel.predicted_class.text() == "" and panel.confidence.text() == ""
+    assert not panel.bars.probabilities.any() and panel.model_input.pixels is None
+    assert panel.stages.stage_names == [] and panel.stages.minimumHeight() > 0
+    columns = list(panel.stages._columns)
+    panel.show_result({**result, "request_id": 1})
+    assert panel.stages._columns == columns  # reused, not built at the first answer
+    assert panel.stages.stage_names == [name for name, _ in stages] and panel.predicted_class.text() == "1"
