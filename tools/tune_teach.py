@@ -42,11 +42,28 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="+", help="style:seed[:setting=value,…], style outline or slant")
     parser.add_argument("--shares", default="", help="taught weights' shares to measure too, e.g. 1,0.9,0.8")
+    parser.add_argument(
+        "--refresh",
+        default="",
+        help="with --shares, also measure each blend with its batch-norm statistics refreshed on: replay (2,000 "
+        "MNIST training digits), mix (the same, the teach's share of them sheared to the hand's slant, and the "
+        "samples), e.g. replay,mix",
+    )
+    parser.add_argument(
+        "--layer-shares",
+        default="",
+        help="taught shares per kind of layer to measure too, CONV:DENSE pairs, e.g. 1:0.5,0.5:1",
+    )
     args = parser.parse_args()
+
+    import keras
 
     from ml.assets import bundled_model_path
     from ml.data.datasets import load_mnist
+    from ml.inference.model_input import prepare_for_model
     from ml.models.files import load_model
+    from ml.teach.batch_norm import refresh_batch_norm
+    from ml.teach.slant import sheared
     from ml.teach.styles import outline_digits, slanted_digits
     from ml.teach.teaching import TEACH_AUGMENTATION, TeachSettings, accuracy, teach
 
@@ -64,7 +81,13 @@ def main() -> int:
         if "thickness_probability" in overrides:
             probability = overrides.pop("thickness_probability")
             overrides["augmentation"] = dataclasses.replace(TEACH_AUGMENTATION, thickness_probability=probability)
-        for name in ("keep_ink_levels", "freeze_batch_norm", "cosine_decay", "freeze_full_resolution_convs"):
+        for name in (
+            "keep_ink_levels",
+            "freeze_batch_norm",
+            "cosine_decay",
+            "freeze_full_resolution_convs",
+            "augment_upright_replay",
+        ):
             if name in overrides:
                 overrides[name] = bool(overrides[name])
         if args.shares:
@@ -88,12 +111,40 @@ def main() -> int:
         }
         print(json.dumps(row), flush=True)
         taught, original = result.model.get_weights(), loaded.model.get_weights()
-        for share in [float(text) for text in filter(None, args.shares.split(","))]:
-            result.model.set_weights([share * t + (1 - share) * o for t, o in zip(taught, original, strict=True)])
+        replay = mnist.x_train[np.random.default_rng(seed).choice(len(mnist.x_train), 2000, replace=False), ..., 0]
+        slanted = int(round(len(replay) * settings.replay_in_user_slant)) if result.record["user_slant"] else 0
+        refresh_images = {
+            "replay": replay,
+            "mix": np.concatenate(
+                [sheared(replay[:slanted], result.record["user_slant"]), replay[slanted:], style(images[chosen])]
+            ),
+        }
+        taught_layers = [layer.get_weights() for layer in result.model.layers]
+        for pair in filter(None, args.layer_shares.split(",")):
+            conv_share, dense_share = (float(part) for part in pair.split(":"))
+            for layer, kept, before in zip(result.model.layers, taught_layers, loaded.model.layers, strict=True):
+                share = conv_share if isinstance(layer, keras.layers.Conv2D) else dense_share
+                layer.set_weights(
+                    [share * t + (1 - share) * o for t, o in zip(kept, before.get_weights(), strict=True)]
+                )
             style_after = accuracy(loaded, style(images[tune]), labels[tune], result.model)
             plain_after = accuracy(loaded, images[plain], labels[plain], result.model)
-            blended = {"variant": f"{text} share={share}", "style_after": style_after, "plain_after": plain_after}
-            print(json.dumps({**row, **blended}), flush=True)
+            name = f"{text} conv={conv_share} dense={dense_share}"
+            print(
+                json.dumps({**row, "variant": name, "style_after": style_after, "plain_after": plain_after}), flush=True
+            )
+        for share in [float(text) for text in filter(None, args.shares.split(","))]:
+            for refresh in ["", *filter(None, args.refresh.split(","))]:
+                blend = [share * t + (1 - share) * o for t, o in zip(taught, original, strict=True)]
+                result.model.set_weights(blend)
+                if refresh:
+                    batch = prepare_for_model(refresh_images[refresh], loaded.input_shape, loaded.metadata)
+                    refresh_batch_norm(result.model, batch)
+                style_after = accuracy(loaded, style(images[tune]), labels[tune], result.model)
+                plain_after = accuracy(loaded, images[plain], labels[plain], result.model)
+                name = f"{text} share={share}" + (f" refresh={refresh}" if refresh else "")
+                blended = {"variant": name, "style_after": style_after, "plain_after": plain_after}
+                print(json.dumps({**row, **blended}), flush=True)
     return 0
 
 

@@ -69,22 +69,25 @@ def matching_shear(
     return shear
 
 
-def sheared(images28: np.ndarray, slant: float) -> np.ndarray:
-    """(N, 28, 28) digits sheared about the centre so each one's slant grows by ``slant`` pixels per row up
-    (bilinear, black outside), float32; the input is not changed."""
+def sheared(images28: np.ndarray, slant: float | np.ndarray) -> np.ndarray:
+    """(N, 28, 28) digits sheared about the centre so each one's slant grows by ``slant`` pixels per row up (one
+    number for all, or (N,) one per image; bilinear, black outside), float32; the input is not changed."""
     images = np.asarray(images28, dtype=np.float32)
-    if slant == 0 or len(images) == 0:
+    per_image = np.broadcast_to(np.asarray(slant, dtype=np.float32), (len(images),))
+    if len(images) == 0 or not per_image.any():
         return images.copy()
     count, height, width = images.shape
-    rows = np.arange(height, dtype=np.float32)[:, None]
-    source_columns = np.arange(width, dtype=np.float32)[None, :] + slant * (rows - _CENTRE)  # (H, W)
+    rows = np.arange(height, dtype=np.float32)[None, :, None]
+    columns = np.arange(width, dtype=np.float32)[None, None, :]
+    source_columns = columns + per_image[:, None, None] * (rows - _CENTRE)  # (N, H, W)
     left = np.floor(source_columns).astype(np.int64)
     fraction = (source_columns - left).astype(np.float32)
     result = np.zeros_like(images)
-    row_index = np.broadcast_to(np.arange(height)[:, None], (height, width))
+    image_index = np.arange(count)[:, None, None]
+    row_index = np.arange(height)[None, :, None]
     for offset, weight in ((0, 1.0 - fraction), (1, fraction)):
         column = left + offset
         inside = (column >= 0) & (column < width)
-        picked = images[:, row_index, np.clip(column, 0, width - 1)]
-        result += np.where(inside, weight, 0.0).astype(np.float32)[None] * picked
+        picked = images[image_index, row_index, np.clip(column, 0, width - 1)]
+        result += np.where(inside, weight, 0.0) * picked
     return result

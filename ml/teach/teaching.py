@@ -17,15 +17,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ml.data.augment import AugmentSettings, augment_batch
+from ml.data.augment import AugmentSettings
 from ml.data.datasets import DIGIT_CLASS_NAMES, load_mnist
 from ml.errors import TrainingError
 from ml.inference.model_input import prepare_for_model
 from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
-from ml.teach.sample_augmentation import elastic_distort, match_ink_levels
-from ml.teach.slant import matching_shear, sheared
+from ml.teach.batch_norm import refresh_batch_norm
+from ml.teach.epoch_data import batch_norm_images, epoch_data, teaching_targets
+from ml.teach.slant import matching_shear
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class TeachSettings:
 
     epochs: int = 10
     learning_rate: float = 2e-3
-    replay_per_sample: int = 2
+    replay_per_sample: float = 2
     sample_repeats: int = 8
     batch_size: int = 32
     held_back_fraction: float = 0.2
@@ -84,6 +85,15 @@ class TeachSettings:
     MNIST's validation split: slant 90.2 -> 93.8 % mean of 3 draws, forgetting 0.08 -> 0.14 points (README)."""
     freeze_full_resolution_convs: bool = False
     """Keep the convolutions that see the input at full resolution (before any pooling) as they are."""
+    replay_slant_spread: float = 0.0
+    """Each replay digit sheared to the user's slant gets its own shear, spread uniformly over the slant times
+    1 ± this (0: all exactly the slant)."""
+    augment_upright_replay: bool = False
+    """Give the replay digits left as they are the samples' augmentation too (with ``distill_replay``: the original
+    model's probabilities on shifted, turned digits, where it is unsure, hold its boundaries in place)."""
+    refresh_batch_norm: str = ""
+    """After the teach (and the blend), measure the batch-norm statistics afresh on: "replay" (replay digits as
+    they are), "mix" (replay digits, the teach's share sheared to the user's slant, and the samples); "": keep."""
 
 
 @dataclass
@@ -331,7 +341,7 @@ def _teach(
         averaged_count = 0
         for epoch in range(settings.epochs):
             stopper.epoch = run * settings.epochs + epoch + 1
-            x, y, from_replay = _epoch_data(images28, labels, replay_images, replay_labels, settings, rng, user_slant)
+            x, y, from_replay = epoch_data(images28, labels, replay_images, replay_labels, settings, rng, user_slant)
             batch = prepare_for_model(x, loaded.input_shape, loaded.metadata)
             original = teacher.raw_probabilities(batch[from_replay]) if teacher and from_replay.any() else None
             targets = teaching_targets(y, loaded.num_classes, from_replay, original, settings.distill_replay)
@@ -362,6 +372,10 @@ def _teach(
     for original, layer in zip(_nested_layers(loaded.model), _nested_layers(model), strict=True):
         if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Conv2D)):
             layer.trainable = original.trainable  # frozen for the teach only: the version trains as the original did
+    if settings.refresh_batch_norm and len(replay_labels):
+        mixed = settings.refresh_batch_norm == "mix"
+        refresh_images = batch_norm_images(images28, replay_images, user_slant if mixed else 0.0, settings, rng, mixed)
+        refresh_batch_norm(model, prepare_for_model(refresh_images, loaded.input_shape, loaded.metadata))
     teach_seconds = time.perf_counter() - started
     say("Measuring the taught model…")
     style_after = accuracy(loaded, held_images, held_labels, model, should_stop)
@@ -380,7 +394,7 @@ def _teach(
         "test_before": _rounded(test_before),
         "test_after": _rounded(test_after),
         "replay": replay_name,
-        "replay_images_per_epoch": int(len(labels) * settings.sample_repeats * settings.replay_per_sample)
+        "replay_images_per_epoch": int(round(len(labels) * settings.sample_repeats * settings.replay_per_sample))
         if replay_name
         else 0,
         "epochs": settings.epochs,
@@ -423,41 +437,6 @@ def _check_samples(loaded: LoadedModel, images28: np.ndarray, labels: np.ndarray
         raise TrainingError(f"Digit Lab cannot teach a model whose input is {loaded.input_shape}.")
 
 
-def _epoch_data(
-    images28: np.ndarray,
-    labels: np.ndarray,
-    replay_images: np.ndarray,
-    replay_labels: np.ndarray,
-    settings: TeachSettings,
-    rng: np.random.Generator,
-    user_slant: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One epoch's images and labels: every sample ``sample_repeats`` times, augmented, and a fresh random replay draw
-    (a share sheared to ``user_slant``); the third array marks the replay images left as they are."""
-    x = np.repeat(images28, settings.sample_repeats, axis=0)
-    y = np.repeat(labels, settings.sample_repeats)
-    if settings.elastic_alpha > 0:
-        x = elastic_distort(x, settings.elastic_alpha, rng)
-    augmented = augment_batch(tf.constant(x[..., None]), settings.augmentation).numpy()[..., 0]
-    x = (
-        match_ink_levels(augmented, np.repeat(images28, settings.sample_repeats, axis=0))
-        if settings.keep_ink_levels
-        else augmented
-    )
-    from_replay = np.zeros(len(y), bool)
-    if len(replay_labels):
-        chosen = rng.choice(len(replay_labels), size=len(y) * settings.replay_per_sample, replace=False)
-        replayed = replay_images[chosen]
-        styled = int(round(len(chosen) * settings.replay_in_user_slant)) if user_slant else 0
-        if styled:
-            replayed = np.concatenate([sheared(replayed[:styled], user_slant), replayed[styled:]])
-        x = np.concatenate([x, replayed])
-        y = np.concatenate([y, replay_labels[chosen]])
-        from_replay = np.concatenate([from_replay, np.arange(len(chosen)) >= styled])  # as the original saw them
-    order = rng.permutation(len(y))
-    return x[order], y[order], from_replay[order]
-
-
 def _learning_rate(
     settings: TeachSettings, samples: int, replays: bool
 ) -> float | keras.optimizers.schedules.CosineDecay:
@@ -467,17 +446,6 @@ def _learning_rate(
     per_epoch = samples * settings.sample_repeats * (1 + (settings.replay_per_sample if replays else 0))
     steps = settings.epochs * math.ceil(per_epoch / settings.batch_size)
     return keras.optimizers.schedules.CosineDecay(settings.learning_rate, max(steps, 1))
-
-
-def teaching_targets(
-    labels: np.ndarray, classes: int, from_replay: np.ndarray, original: np.ndarray | None = None, share: float = 0.0
-) -> np.ndarray:
-    """(N, classes) float32 targets: one-hot labels, the replay rows blending in ``share`` of ``original`` (the
-    original model's probabilities for those rows, in order: distillation that holds on to what it knew)."""
-    targets = np.eye(classes, dtype=np.float32)[labels]
-    if original is not None and share > 0 and from_replay.any():
-        targets[from_replay] = (1 - share) * targets[from_replay] + share * np.asarray(original, np.float32)
-    return targets
 
 
 class _AnchoredModel(keras.Model):

@@ -56,3 +56,12 @@ def test_the_matching_shear_gives_replay_digits_the_hands_slant_and_none_to_an_u
     assert shear == pytest.approx(1.5, abs=0.2) and shear > measured  # corrected for the ink pushed out of frame
     assert matching_shear(digits, labels, replay, replay_labels) == 0.0
     assert matching_shear(outline_digits(digits), labels, replay, replay_labels) == 0.0
+
+
+def test_each_image_can_get_its_own_shear_the_same_as_shearing_it_alone(mnist):
+    digits = mnist.x_val[:4, ..., 0]
+    per_image = np.asarray([0.0, 0.5, 1.5, -0.7], np.float32)
+    together = sheared(digits, per_image)
+    for index, slant in enumerate(per_image):
+        np.testing.assert_allclose(together[index], sheared(digits[index : index + 1], float(slant))[0], atol=1e-6)
+    assert np.array_equal(together[0], digits[0]) and not np.array_equal(together[2], digits[2])

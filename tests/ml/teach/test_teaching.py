@@ -14,16 +14,13 @@ from ml.data.datasets import load_mnist
 from ml.errors import TrainingError
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
-from ml.teach.slant import slants
 from ml.teach.styles import outline_digits, slanted_digits
 from ml.teach.teaching import (
     FORGETTING_WARNING,
     TeachSettings,
-    _epoch_data,
     slant_note,
     split_held_back,
     teach,
-    teaching_targets,
 )
 
 MNIST_DROP_ALLOWED = 0.005  # half a point on 1,000 test digits (the benchmark measures the full set: README)
@@ -165,17 +162,6 @@ def test_an_anchor_keeps_the_taught_weights_nearer_the_original_ones(mnist):
     assert anchored < 0.5 * free
 
 
-def test_replay_targets_blend_in_the_original_models_probabilities_and_samples_keep_their_labels():
-    labels = np.asarray([3, 1, 0])
-    from_replay = np.asarray([False, True, True])
-    original = np.asarray([[0.0, 0.8, 0.2], [0.6, 0.0, 0.4]], np.float32)  # the replay rows only, in order
-    targets = teaching_targets(labels, 4, from_replay, np.pad(original, ((0, 0), (0, 1))), share=0.5)
-    np.testing.assert_allclose(targets[0], [0, 0, 0, 1])
-    np.testing.assert_allclose(targets[1], [0, 0.9, 0.1, 0])
-    np.testing.assert_allclose(targets[2], [0.8, 0, 0.2, 0])
-    np.testing.assert_allclose(teaching_targets(labels, 4, from_replay), np.eye(4)[labels])
-
-
 def test_a_taught_share_blends_the_taught_weights_with_the_original_ones(mnist):
     images, labels = _style_samples(mnist, 3)
     stranger = _stranger()
@@ -202,18 +188,6 @@ def test_cosine_decay_brings_the_learning_rate_down_to_zero_by_the_last_batch(mn
 
     assert last_learning_rate(False) == pytest.approx(0.01)
     assert last_learning_rate(True) < 1e-4
-
-
-def test_replay_in_the_users_slant_shears_that_share_of_the_replay_digits(mnist):
-    images, labels = _style_samples(mnist, 2)
-    replay, replay_labels = mnist.x_train[:2000, ..., 0], mnist.y_train[:2000].astype(np.int64)
-    settings = TeachSettings(sample_repeats=1, replay_per_sample=20, replay_in_user_slant=0.5)
-    x, _, from_replay = _epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 1.5)
-    assert from_replay.sum() == 200  # the replay digits left as they are
-    leaning = slants(x) > 0.9  # plain digits lean about 0.1 pixels per row, sheared ones about 1.4
-    assert 190 <= (leaning & ~from_replay).sum() <= 220 and (leaning & from_replay).mean() < 0.05
-    x, _, from_replay = _epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 0.0)
-    assert from_replay.sum() == 400 and (slants(x[from_replay]) > 0.9).mean() < 0.1
 
 
 def test_a_slanted_hand_is_measured_and_recorded_when_its_slant_is_replayed(mnist):
