@@ -63,6 +63,10 @@ class SegmentationWeights:
     """Log-score cost of joining two separate pieces of ink into one digit."""
     cut_from: float = 0.75
     """Only pieces of ink wider than this share of the number's digit height are cut."""
+    squat_cut_weight: float = 0.25
+    """Cost of a cut inside a piece of ink, per tenth by which its width over its height (:func:`region_aspect`) falls
+    short of :attr:`squat_cut_from`: one wide digit (a 0, a 4, a 6 whose stem stands apart) is rarely as wide as two."""
+    squat_cut_from: float = 1.1
     wider_weight: float = 0.0
     """Weight of the squared excess of a part's width over :attr:`wider_free` times the number's usual digit width."""
     wider_free: float = 1.4
@@ -82,7 +86,13 @@ class SegmentationWeights:
 
 DEFAULT_WEIGHTS = SegmentationWeights()
 LONE_PIECE_WEIGHTS = SegmentationWeights(
-    digit_bonus=0.5, aspect_weight=1.0, height_weight=50.0, cut_cost=0.5, part_weight=0.0, class_weight=1.0
+    digit_bonus=0.5,
+    aspect_weight=1.0,
+    height_weight=50.0,
+    cut_cost=0.5,
+    part_weight=0.0,
+    class_weight=1.0,
+    squat_cut_weight=0.0,
 )
 """A single piece of ink (a lone digit, or a number whose digits all touch) is read by the classifier and the shape
 priors alone: the part scorer learnt from numbers of several pieces and takes a lone wide digit for two."""
@@ -426,9 +436,11 @@ def _boundary_cost(lattice: Lattice, stop: int, weights: SegmentationWeights) ->
     """The cost of a part ending at atom boundary ``stop`` (a cut inside a piece of ink costs; its end does not)."""
     if stop >= len(lattice.atoms) or lattice.atoms[stop].region != lattice.atoms[stop - 1].region:
         return 0.0
-    if lattice.aspects[lattice.atoms[stop].region] < weights.cut_from:
+    aspect = lattice.aspects[lattice.atoms[stop].region]
+    if aspect < weights.cut_from:
         return -math.inf  # too narrow to hold two digits
-    return -(weights.cut_cost + weights.crossing_cost * lattice.crossing[stop - 1])
+    squat = weights.squat_cut_weight * max(0.0, weights.squat_cut_from - aspect) / 0.1
+    return -(weights.cut_cost + weights.crossing_cost * lattice.crossing[stop - 1] + squat)
 
 
 def _joins(candidate: Candidate, lattice: Lattice, weights: SegmentationWeights) -> float:

@@ -100,6 +100,18 @@ def test_a_not_a_digit_score_can_overrule_a_confident_classifier():
     assert len(segment([region, neighbour], always_sure, no_shape, doubt=doubt)[0]) == 3
 
 
+def test_a_cut_inside_a_piece_hardly_wider_than_tall_costs_more_than_one_in_a_piece_as_wide_as_two():
+    narrow = Region(0, 0, np.maximum(np.pad(ring(60, 30), ((0, 0), (0, 28))), np.pad(ring(60, 30), ((0, 0), (28, 0)))))
+    neighbour = Region(0, 120, ring(60, 30))  # a number of several pieces (rings as narrow as a "0")
+    assert narrow.width / narrow.height < 1.0
+    free = replace(BY_CLASSIFIER, squat_cut_weight=0.0, aspect_weight=0.0, digit_bonus=1.5)
+    assert len(segment([narrow, neighbour], ring_classifier, free)[0]) == 3  # cut: two rings are surer than one
+    costly = replace(free, squat_cut_weight=5.0, squat_cut_from=1.1)
+    assert len(segment([narrow, neighbour], ring_classifier, costly)[0]) == 2  # read whole
+    wide = Region(0, 0, two_touching_rings().ink)  # 98 x 60: as wide as two digits, no cost
+    assert len(segment([wide, Region(0, 120, ring(60, 50))], ring_classifier, costly)[0]) >= 3  # still cut
+
+
 def test_a_lone_piece_of_ink_is_cut_only_by_a_clear_margin():
     region = two_touching_rings()
     assert len(segment([region], ring_classifier, replace(BY_CLASSIFIER, lone_margin=0.0))[0]) == 2

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from ml.assets import bundled_model_path
-from ml.numbers.reader import NUMBER_PART_THRESHOLD, read_number
+from ml.numbers.reader import JUDGE_INK_RANGE, NUMBER_PART_THRESHOLD, judge_view, read_number
 from ml.preprocess.components import label_components
 from ml.preprocess.pipeline import find_ink, render_mnist_on_canvas, to_mnist
 from tests.ml.numbers.pen import draw_number
@@ -105,6 +105,34 @@ def test_a_part_that_is_not_a_digit_makes_the_number_unreadable_and_is_named(pre
     record = reading.as_dict()
     assert record["number"] is None and record["reason"].startswith("part 2 of 3")
     assert record["digits"][1]["verdict"]["status"] == "not_a_digit"
+
+
+class RecordingJudge:
+    """Says "digit" to everything and keeps the images it was shown, call by call."""
+
+    def __init__(self) -> None:
+        self.calls: list[np.ndarray] = []
+
+    def judge_batch(self, images28, probabilities):
+        self.calls.append(np.array(images28))
+        return [{"status": "digit", "score": 0.0} for _ in images28]
+
+
+def test_the_parts_of_a_number_are_judged_with_their_grey_levels_stretched_and_a_lone_digit_as_it_is(predictor):
+    low, high = JUDGE_INK_RANGE
+    grey = np.array([[[0.0, low, (low + high) / 2, high, 1.0]]], dtype=np.float32)
+    assert np.allclose(judge_view(grey), [[[0.0, 0.0, 0.5, 1.0, 1.0]]])
+    image, strokes = draw_number("705")
+    recording = RecordingJudge()
+    reading = read_number(image, predictor, strokes=strokes, judge=recording)
+    assert reading.number == "705"
+    shown = recording.calls[-1]  # the chosen parts' verdicts
+    assert np.allclose(shown, judge_view(np.stack([digit.image28 for digit in reading.digits])))
+    assert not np.allclose(shown, np.stack([digit.image28 for digit in reading.digits]))
+    lone, lone_strokes = draw_number("7")
+    recording = RecordingJudge()
+    reading = read_number(lone, predictor, strokes=lone_strokes, judge=recording)
+    assert np.allclose(recording.calls[-1][0], reading.digits[0].image28)  # a lone digit is judged as today
 
 
 class ScoringJudge:

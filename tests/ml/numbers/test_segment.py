@@ -82,3 +82,17 @@ def test_a_neighbours_slivers_inside_a_cut_are_dropped():
     ink[5:35, 20:24] = 1.0  # a second stroke as large as the first stays, the tip still goes
     kept = drop_slivers(ink[:, :29])
     assert kept[5:35, 20:24].all() and kept[5:35, 10:14].all() and not kept[:, 27:].any()
+
+
+def test_a_faint_sliver_of_a_broken_stroke_joins_its_digit_however_tall_but_a_thin_one_stays_a_digit():
+    image, _ = draw_number("23", [40])
+    soft_ink = ink_of(image).copy()
+    two_right = int(np.flatnonzero(soft_ink[:, :120].any(axis=0))[-1])
+    sliver = soft_ink.copy()
+    sliver[50:110, two_right + 6 : two_right + 8] = 0.3  # a faint hairline beside the 2, as tall as two thirds of it
+    regions = component_regions(sliver)
+    assert len(regions) == 2
+    assert regions[0].left + regions[0].width == two_right + 8  # it joined the 2
+    one = soft_ink.copy()
+    one[40:130, two_right + 12 : two_right + 22] = 1.0  # a "1" as thin as a pen line stays a digit of its own
+    assert len(component_regions(one)) == 3
