@@ -4,8 +4,8 @@ Two kinds of number, 2 to 6 digits each, with uneven gaps (wide, medium, narrow 
 baselines (up to a fifth of a digit's height up or down):
 
 - **MNIST**: digits of the MNIST *test* set side by side, dark ink on light paper, enlarged 3x, read by connected
-  components as an opened image is (``--tune`` composes them from the training set's last 10,000 digits instead,
-  which is what the thresholds were tuned on);
+  components as an opened image is (``--tune`` composes them instead from the second half of the bundled model's
+  5,000 held-out validation digits, which is what the constants were tuned on);
 - **pen strokes**: another style, never tuned on: digits drawn by a simulated pen with this file's own stroke shapes
   (a two-stroke 4, 5 and 7 with a bar, a 1 with a flag, open 4s, looped 2s), jittered, slanted and sized at random,
   rendered round-capped as the canvas draws, and read through the stroke grouping as the window does; the same
@@ -49,6 +49,7 @@ PREVIOUS_WEIGHTS = {
     "cut_cost": 0.5,
     "part_weight": 0.0,
     "class_weight": 1.0,
+    "squat_cut_weight": 0.0,
 }
 """The segmentation's constants before the learned part scorer (``--previous`` reads every number with them too)."""
 
@@ -320,7 +321,9 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=1000, help="numbers of each kind")
     parser.add_argument("--timing-rounds", type=int, default=200)
     parser.add_argument("--model", default=None)
-    parser.add_argument("--tune", action="store_true", help="compose from MNIST training digits (tuning material)")
+    parser.add_argument(
+        "--tune", action="store_true", help="compose from the model's held-out validation digits (tuning material)"
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--show-errors", type=int, default=0)
     parser.add_argument(
@@ -341,18 +344,23 @@ def main() -> None:
 
     previous = SegmentationWeights(**PREVIOUS_WEIGHTS) if args.previous else None
 
-    with np.load(bundled_mnist_path()) as arrays:
-        if args.tune:
-            images, labels = arrays["x_train"][-10000:], arrays["y_train"][-10000:]
-        else:
-            images, labels = arrays["x_test"], arrays["y_test"]
-    images = images.astype(np.float32) / 255.0
+    if args.tune:  # tools/tune_number_segmentation.held_out_digits("tune")
+        from ml.data.datasets import load_mnist
+
+        mnist = load_mnist(seed=2)
+        images, labels = mnist.x_val[len(mnist.x_val) // 2 :, ..., 0], mnist.y_val[len(mnist.y_val) // 2 :]
+    else:
+        with np.load(bundled_mnist_path()) as arrays:
+            images, labels = arrays["x_test"].astype(np.float32) / 255.0, arrays["y_test"]
     by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
     loaded = load_model(args.model or bundled_model_path())
     from ml.doubt.verdict import DoubtJudge
 
     predictor, judge = Predictor(loaded), DoubtJudge(loaded)  # the window reads numbers with the judge too
-    print(f"model: {loaded.display_name} ({predictor.backend}); digits from MNIST {'train' if args.tune else 'test'}")
+    print(
+        f"model: {loaded.display_name} ({predictor.backend}); digits from MNIST "
+        f"{'validation (held out of training)' if args.tune else 'test'}"
+    )
 
     rng = np.random.default_rng(args.seed)
     results: dict[str, list] = {}

@@ -1,8 +1,10 @@
-"""Fit the number reader's part scorer (``ml.numbers.parts``) on numbers composed of MNIST *training* digits.
+"""Fit the number reader's part scorer (``ml.numbers.parts``) on numbers composed of MNIST digits the model never
+learnt from.
 
 Numbers are composed as ``bench/bench_numbers.py`` composes them (2 to 6 digits, uneven gaps, sizes, baselines, some
-pairs touching), from the training set's first 50,000 digits (the segmentation's other constants are tuned on the last
-10,000, ``tools/tune_number_segmentation.py``; the benchmark reads test digits). Every candidate part of each number's
+pairs touching), from the first half of the bundled model's 5,000 held-out validation digits
+(``tune_number_segmentation.held_out_digits``; the segmentation's other constants are tuned on the second half; the
+benchmark reads test digits). Every candidate part of each number's
 lattice is labelled by the digit each pixel came from: "one whole digit" when at least 75 % of its ink is one digit's
 and it holds at least 70 % of that digit's ink (a cut between touching digits leaves some of one in the other). A
 seeded scikit-learn MLP learns the label from the part's features; its numbers are written to
@@ -23,10 +25,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tune_number_segmentation import load_bench  # noqa: E402 - a sibling script: bench_numbers.py as a module
+from tune_number_segmentation import training_material  # noqa: E402 - a sibling script
 
-CUT_FROM = 0.6
-"""Pieces wider than this share of their height get cuts here (the lowest the tuning tries: the most candidates)."""
 HIDDEN = (24, 12)
 WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7
 
@@ -66,24 +66,15 @@ def is_whole(shares: np.ndarray, covers: np.ndarray) -> np.ndarray:
 
 def collect(args) -> dict[str, np.ndarray]:
     """Features, labels and each number's candidates, for ``args.numbers`` composed numbers."""
-    from ml.assets import bundled_mnist_path, bundled_model_path
-    from ml.cli.progress import quiet_tensorflow
-
-    quiet_tensorflow()
+    material = training_material("fit")
     from ml.doubt.detector import shipped_detector
-    from ml.inference.predictor import Predictor
-    from ml.models.files import load_model
     from ml.numbers.lattice import build_lattice, digit_height
     from ml.numbers.parts import part_features
     from ml.numbers.segment import component_regions
     from ml.preprocess.pipeline import find_ink
 
-    bench = load_bench()
-    with np.load(bundled_mnist_path()) as arrays:
-        images, labels = arrays["x_train"][:50000], arrays["y_train"][:50000]
-    images = images.astype(np.float32) / 255.0
-    by_class = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
-    predictor, detector = Predictor(load_model(bundled_model_path())), shipped_detector()
+    bench, images, by_class = material.bench, material.images, material.by_class
+    predictor, detector = material.predictor, shipped_detector()
     rng = np.random.default_rng(args.seed)
     features, targets, numbers, reachable = [], [], [], 0
     for number in range(args.numbers):
@@ -92,7 +83,7 @@ def collect(args) -> dict[str, np.ndarray]:
         picture, _, owners = bench.compose_number_with_owners(digits, rng)
         ink = find_ink(picture)
         regions = component_regions(ink.soft_ink)
-        lattice = build_lattice(regions, digit_height(regions), cut_from=CUT_FROM)
+        lattice = build_lattice(regions, digit_height(regions))  # as the reader builds it
         if not lattice.candidates:
             continue
         probabilities = predictor.predict_batch(lattice.images)
