@@ -32,7 +32,17 @@ def rect_in(widget: QWidget, ancestor: QWidget, rect: QRect | None = None) -> QR
 def resize_and_settle(qtbot, window: MainWindow, width: int, height: int) -> None:
     window.resize(width, height)
     qtbot.waitUntil(lambda: window.width() == width and window.height() == height, timeout=5_000)
-    qtbot.wait(100)  # the dock follows the window on the next turn of the event loop
+
+    def layout() -> tuple:
+        charts = window.training_panel.run.curves
+        return window.training_dock.geometry().getRect(), charts.loss_plot.geometry().getRect()
+
+    shown = None
+    for _ in range(30):  # the dock follows the window a turn or two of the event loop later (more on a busy machine)
+        qtbot.wait(100)
+        if layout() == shown:
+            return
+        shown = layout()
 
 
 def assert_charts_whole_in_the_dock(window: MainWindow) -> list[int]:
