@@ -1,8 +1,9 @@
 """Choose the not-a-digit judge's operating point for the parts of a number (``ml.numbers.reader``'s
-``NUMBER_PART_THRESHOLD``) on numbers composed of MNIST *training* digits.
+``NUMBER_PART_THRESHOLD``) on numbers composed of MNIST digits held out of the model's training.
 
-Numbers are composed as ``bench/bench_numbers.py`` composes them, from the training set's last 10,000 digits (never
-the test set), and read as the window reads them. The same numbers are then composed again with one digit replaced by
+Numbers are composed as ``bench/bench_numbers.py`` composes them, from the second half of the bundled model's 5,000
+held-out validation digits (``tune_number_segmentation.held_out_digits``; never the test set), and read as the window
+reads them. The same numbers are then composed again with one digit replaced by
 a generated non-digit of the detector's procedural families (stroke programs, shapes and doodles, printed letters of
 scripts that cannot pass for digits), which must make the number unreadable and name that part. For each threshold
 the script prints the share of digit numbers read right that a refusal would spoil, and the share of the inserted
@@ -84,7 +85,7 @@ def main() -> None:
             unread += 1
         inserted_scores.append(1.0 if score is None else score)
     digit_scores, inserted_scores = np.array(digit_scores), np.array(inserted_scores)
-    print(f"{args.numbers} numbers of training digits, {len(digit_scores)} read right; {unread} inserted drawings lost")
+    print(f"{args.numbers} numbers of held-out digits, {len(digit_scores)} read right; {unread} inserted drawings lost")
     own = judge.settings.threshold if judge.settings else 0.5
     keep = float(np.mean(inserted_scores >= own)) - args.give
     print(
