@@ -15,10 +15,12 @@ Printed per run and as medians over ``--runs`` runs (each with its own samples a
   with the whole call's CPU time (both cores: a figure the other jobs on a loaded machine do not inflate much).
 
 With ``--previous``, each run also teaches the same samples with the defaults before this round
-(``PREVIOUS_SETTINGS``), so the two are compared on the same draws and the same machine load.
+(``PREVIOUS_SETTINGS``), so the two are compared on the same draws and the same machine load. With ``--shares``,
+the default teach's result is also measured with other shares of its change kept (the weight-space blend with the
+original, moved along the same line: no second teach), one line per share.
 
     python bench/bench_teach.py [--runs 3] [--style outline|slant] [--held-back 2000] [--per-class 5] [--epochs N]
-        [--previous]
+        [--previous] [--shares 0.7,1]
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # The teach's defaults before this round: the settings changed since, at their old values.
-PREVIOUS_SETTINGS = {"replay_in_user_slant": 0.0}
+PREVIOUS_SETTINGS = {
+    "sample_repeats": 8,
+    "replay_per_sample": 2,
+    "replay_in_user_slant": 0.7,
+    "replay_slant_spread": 0.0,
+}
 
 
 def main() -> int:
@@ -47,6 +54,7 @@ def main() -> int:
     parser.add_argument("--per-class", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=None, help="default: TeachSettings' default")
     parser.add_argument("--previous", action="store_true", help="also teach with the previous defaults")
+    parser.add_argument("--shares", default="", help="also measure the default teach at these kept shares, e.g. 0.7,1")
     args = parser.parse_args()
 
     from ml.assets import bundled_model_path
@@ -61,6 +69,8 @@ def main() -> int:
     held_labels = mnist.y_test[: args.held_back].astype(np.int64)
     variants = {"defaults": {}, **({"previous defaults": PREVIOUS_SETTINGS} if args.previous else {})}
     rows: dict[str, list[tuple]] = {name: [] for name in variants}
+    shares = [float(text) for text in filter(None, args.shares.split(","))]
+    blends: dict[float, list[tuple]] = {share: [] for share in shares}
     for run in range(args.runs):
         rng = np.random.default_rng(run)
         chosen = np.concatenate(
@@ -91,10 +101,30 @@ def main() -> int:
                 f"run {run}, {name}: style {100 * row[0]:.1f} % -> {100 * row[1]:.1f} %, MNIST test "
                 f"{100 * row[2]:.2f} % -> {100 * row[3]:.2f} % ({100 * (row[3] - row[2]):+.2f} points), teach "
                 f"{row[4]:.0f} s, whole call {row[5]:.0f} s ({row[6]:.0f} CPU s), replay sheared "
-                f"{record['user_slant']:+.2f} px/row, load average "
+                f"{record['user_slant']:+.2f} px/row, {100 * record['taught_share']:.0f} % of the change kept, "
+                f"load average "
                 f"{os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            if name == "defaults":
+                held = (held_images, held_labels)
+                for share in shares:
+                    style_after, test_after = _blend_measured(result, loaded, record, share, held, mnist)
+                    blends[share].append((record["samples_before"], style_after, record["test_before"], test_after))
+                    print(
+                        f"run {run}, defaults with {100 * share:.0f} % of the change kept: style "
+                        f"{100 * style_after:.1f} %, MNIST test {100 * test_after:.2f} % "
+                        f"({100 * (test_after - record['test_before']):+.2f} points)",
+                        flush=True,
+                    )
+    for share, measured in blends.items():
+        median = [statistics.median(column) for column in zip(*measured, strict=True)]
+        drop = statistics.median(row[2] - row[3] for row in measured)
+        print(
+            f"defaults with {100 * share:.0f} % of the change kept, median of {args.runs}: style "
+            f"{100 * median[0]:.1f} % -> {100 * median[1]:.1f} %; MNIST test {100 * median[2]:.2f} % -> "
+            f"{100 * median[3]:.2f} % (drop {100 * drop:.2f} points)"
+        )
     for name, measured in rows.items():
         median = [statistics.median(column) for column in zip(*measured, strict=True)]
         drop = statistics.median(row[2] - row[3] for row in measured)
@@ -105,6 +135,21 @@ def main() -> int:
             f"{median[4]:.0f} s, whole call {median[5]:.0f} s ({median[6]:.0f} CPU s; {os.cpu_count()} CPUs)"
         )
     return 0
+
+
+def _blend_measured(result, loaded, record: dict, share: float, held: tuple, mnist) -> tuple[float, float]:
+    """Style and MNIST test accuracy of the taught model with ``share`` of the teach's change kept: the result kept
+    ``record["taught_share"]`` of it, so the blend moves along the same line; the model is put back afterwards."""
+    from ml.teach.teaching import accuracy
+
+    kept = record["taught_share"]
+    shipped, original = result.model.get_weights(), loaded.model.get_weights()
+    scale = share / kept
+    result.model.set_weights([scale * r + (1 - scale) * o for r, o in zip(shipped, original, strict=True)])
+    style_after = accuracy(loaded, *held, result.model)
+    test_after = accuracy(loaded, mnist.x_test[..., 0], mnist.y_test.astype(np.int64), result.model)
+    result.model.set_weights(shipped)
+    return style_after, test_after
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ def main() -> int:
                 overrides[name] = bool(overrides[name])
         if args.shares:
             overrides.setdefault("taught_share", 1.0)
+            overrides.setdefault("taught_share_in_user_slant", 1.0)
         settings = TeachSettings(seed=seed, test_images=1, **overrides)
         loaded = load_model(bundled_model_path())
         started, cpu_started = time.perf_counter(), time.process_time()

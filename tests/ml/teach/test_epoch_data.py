@@ -37,7 +37,7 @@ def test_replay_targets_blend_in_the_original_models_probabilities_and_samples_k
 def test_replay_in_the_users_slant_shears_that_share_of_the_replay_digits(mnist):
     images, labels = _samples(mnist, 2)
     replay, replay_labels = mnist.x_train[:2000, ..., 0], mnist.y_train[:2000].astype(np.int64)
-    settings = TeachSettings(sample_repeats=1, replay_per_sample=20, replay_in_user_slant=0.5)
+    settings = TeachSettings(sample_repeats=1, replay_per_sample=20, replay_in_user_slant=0.5, replay_slant_spread=0)
     x, _, from_replay = epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 1.5)
     assert from_replay.sum() == 200  # the replay digits left as they are
     leaning = slants(x) > 0.9  # plain digits lean about 0.1 pixels per row, sheared ones about 1.4

@@ -193,9 +193,20 @@ def test_cosine_decay_brings_the_learning_rate_down_to_zero_by_the_last_batch(mn
 def test_a_slanted_hand_is_measured_and_recorded_when_its_slant_is_replayed(mnist):
     chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:2] for digit in range(10)])
     images, labels = slanted_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
-    settings = TeachSettings(epochs=1, sample_repeats=1, replay_per_sample=1, test_images=10, replay_in_user_slant=0.5)
+    settings = TeachSettings(
+        epochs=1,
+        sample_repeats=1,
+        replay_per_sample=1,
+        test_images=10,
+        replay_in_user_slant=0.5,
+        taught_share=0.7,
+        taught_share_in_user_slant=0.9,
+    )
     record = teach(load_model(bundled_model_path()), images, labels, settings).record
     assert record["user_slant"] == pytest.approx(1.5, abs=0.25) and record["replay_in_user_slant"] == 0.5
+    assert record["taught_share"] == 0.9  # the share kept when the replay is in the hand's slant
+    upright = dataclasses.replace(settings, replay_in_user_slant=0.0)
+    assert teach(load_model(bundled_model_path()), images, labels, upright).record["taught_share"] == 0.7
 
 
 def _small_convnet() -> LoadedModel:
