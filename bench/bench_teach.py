@@ -39,10 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # The teach's defaults before this round: the settings changed since, at their old values.
 PREVIOUS_SETTINGS = {
+    "epochs": 10,
     "sample_repeats": 8,
     "replay_per_sample": 2,
     "replay_in_user_slant": 0.7,
     "replay_slant_spread": 0.0,
+    "taught_share_in_user_slant": None,
 }
 
 
@@ -80,7 +82,7 @@ def main() -> int:
         for name, overrides in variants.items():
             loaded = load_model(bundled_model_path())
             epochs = {} if args.epochs is None else {"epochs": args.epochs}
-            settings = TeachSettings(seed=run, **epochs, **overrides)
+            settings = TeachSettings(seed=run, **{**epochs, **overrides})
             started, cpu_started = time.perf_counter(), time.process_time()
             result = teach(
                 loaded, samples, mnist.y_val[chosen].astype(np.int64), settings, held_back=(held_images, held_labels)

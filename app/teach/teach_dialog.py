@@ -22,7 +22,7 @@ from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
 
 logger = logging.getLogger(__name__)
-DEFAULT_EPOCHS = 10
+DEFAULT_EPOCHS = 15  # TeachSettings().epochs (ml.teach.teaching imports TensorFlow: not on the start-up path)
 TEACH_BATCH_SIZE = 32  # ml.teach.teaching.TeachSettings' batch size: un-averages Keras's running epoch means
 
 

@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("folder", help="a folder with subfolders 0 … 9 (or the model's class names) of images")
     teach.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
     teach.add_argument("--out", help="where to save the taught model (default: <model>-taught.keras here)")
-    teach.add_argument("--epochs", type=int, default=10, metavar="N", help="passes over the samples (default 10)")
+    teach.add_argument("--epochs", type=int, default=15, metavar="N", help="passes over the samples (default 15)")
     teach.add_argument("--json", action="store_true", help="print the result as one JSON object")
     teach.set_defaults(handler=run_teach)
     return parser
