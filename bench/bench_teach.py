@@ -48,6 +48,12 @@ PREVIOUS_SETTINGS = {
 }
 
 
+def medians_and_drop(measured: list[tuple]) -> tuple[list[float], float]:
+    """The median of each column of the runs' rows, and the median MNIST test drop (columns 2 and 3: before, after)."""
+    median = [statistics.median(column) for column in zip(*measured, strict=True)]
+    return median, statistics.median(row[2] - row[3] for row in measured)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -120,16 +126,14 @@ def main() -> int:
                         flush=True,
                     )
     for share, measured in blends.items():
-        median = [statistics.median(column) for column in zip(*measured, strict=True)]
-        drop = statistics.median(row[2] - row[3] for row in measured)
+        median, drop = medians_and_drop(measured)
         print(
             f"defaults with {100 * share:.0f} % of the change kept, median of {args.runs}: style "
             f"{100 * median[0]:.1f} % -> {100 * median[1]:.1f} %; MNIST test {100 * median[2]:.2f} % -> "
             f"{100 * median[3]:.2f} % (drop {100 * drop:.2f} points)"
         )
     for name, measured in rows.items():
-        median = [statistics.median(column) for column in zip(*measured, strict=True)]
-        drop = statistics.median(row[2] - row[3] for row in measured)
+        median, drop = medians_and_drop(measured)
         print(
             f"{name}, median of {args.runs}: style {100 * median[0]:.1f} % -> {100 * median[1]:.1f} % "
             f"({args.held_back} held-back {args.style} digits, {args.per_class} samples per digit); MNIST test "
