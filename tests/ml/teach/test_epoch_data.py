@@ -6,21 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.data.datasets import load_mnist
 from ml.teach.epoch_data import batch_norm_images, epoch_data, teaching_targets
 from ml.teach.slant import slants
-from ml.teach.styles import outline_digits
 from ml.teach.teaching import TeachSettings
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
-
-
-def _samples(mnist, per_class: int):
-    chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:per_class] for digit in range(10)])
-    return outline_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
+from tests.ml.teach.outline_samples import outline_samples
 
 
 def test_replay_targets_blend_in_the_original_models_probabilities_and_samples_keep_their_labels():
@@ -35,7 +24,7 @@ def test_replay_targets_blend_in_the_original_models_probabilities_and_samples_k
 
 
 def test_replay_in_the_users_slant_shears_that_share_of_the_replay_digits(mnist):
-    images, labels = _samples(mnist, 2)
+    images, labels = outline_samples(mnist, 2)
     replay, replay_labels = mnist.x_train[:2000, ..., 0], mnist.y_train[:2000].astype(np.int64)
     settings = TeachSettings(sample_repeats=1, replay_per_sample=20, replay_in_user_slant=0.5, replay_slant_spread=0)
     x, _, from_replay = epoch_data(images, labels, replay, replay_labels, settings, np.random.default_rng(0), 1.5)
@@ -48,8 +37,7 @@ def test_replay_in_the_users_slant_shears_that_share_of_the_replay_digits(mnist)
 
 def _one_digit_replay(mnist, copies: int = 400):
     """The same upright digit many times, labelled 0, and samples of classes 1 to 9: rows labelled 0 are replay."""
-    chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:2] for digit in range(1, 10)])
-    samples, labels = outline_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
+    samples, labels = outline_samples(mnist, 2, classes=range(1, 10))
     return samples, labels, np.repeat(mnist.x_train[:1, ..., 0], copies, axis=0), np.zeros(copies, np.int64)
 
 
@@ -86,7 +74,7 @@ def test_augmented_upright_replay_moves_the_upright_digits_and_leaves_the_slante
 
 
 def test_batch_norm_images_are_replay_digits_with_the_teachs_share_slanted_and_the_samples_when_asked(mnist):
-    images, labels = _samples(mnist, 1)
+    images, labels = outline_samples(mnist, 1)
     replay = mnist.x_train[:3000, ..., 0]
     settings = TeachSettings(replay_in_user_slant=0.7)
     mixed = batch_norm_images(images, replay, 1.5, settings, np.random.default_rng(0), True, count=1000)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.data.datasets import load_mnist
 from ml.teach.slant import class_mean_slants, extra_slant, matching_shear, sheared, slants
 from ml.teach.styles import outline_digits, slanted_digits
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
 
 
 def _bar(top_column: int, bottom_column: int) -> np.ndarray:

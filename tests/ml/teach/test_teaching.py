@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from ml.assets import bundled_model_path
-from ml.data.datasets import load_mnist
 from ml.errors import TrainingError
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
@@ -22,24 +21,15 @@ from ml.teach.teaching import (
     split_held_back,
     teach,
 )
+from tests.ml.teach.outline_samples import outline_samples
 
 MNIST_DROP_ALLOWED = 0.005  # half a point on 1,000 test digits (the benchmark measures the full set: README)
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
-
-
-def _style_samples(mnist, per_class: int):
-    chosen = np.concatenate([np.flatnonzero(mnist.y_val == digit)[:per_class] for digit in range(10)])
-    return outline_digits(mnist.x_val[chosen, ..., 0]), mnist.y_val[chosen].astype(np.int64)
 
 
 def test_teaching_an_outline_style_raises_held_back_accuracy_and_keeps_the_test_accuracy(mnist):
     loaded = load_model(bundled_model_path())
     weights_before = [w.copy() for w in loaded.model.get_weights()]
-    images, labels = _style_samples(mnist, 5)
+    images, labels = outline_samples(mnist, 5)
     held = (outline_digits(mnist.x_test[:300, ..., 0]), mnist.y_test[:300].astype(np.int64))
     settings = TeachSettings(epochs=4, test_images=1000, replay_per_sample=3, sample_repeats=6, learning_rate=1e-3)
     result = teach(loaded, images, labels, settings, held_back=held)
@@ -62,7 +52,7 @@ def _stranger() -> LoadedModel:
 
 
 def test_a_strangers_model_is_taught_with_a_forgetting_warning_and_its_test_set_measured(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     result = teach(_stranger(), images, labels, TeachSettings(epochs=1, test_images=200))
     assert result.warnings == [FORGETTING_WARNING]
     assert result.record["replay"] is None and result.record["test_set"] == "mnist"
@@ -71,7 +61,7 @@ def test_a_strangers_model_is_taught_with_a_forgetting_warning_and_its_test_set_
 
 
 def test_each_batch_and_epoch_is_reported_with_the_held_back_samples_when_they_are_few(mnist):
-    images, labels = _style_samples(mnist, 5)
+    images, labels = outline_samples(mnist, 5)
     batches, epochs = [], []
     settings = TeachSettings(epochs=2, test_images=100, sample_repeats=2)
     teach(_stranger(), images, labels, settings, on_batch=batches.append, on_epoch=epochs.append)
@@ -95,7 +85,7 @@ def test_each_batch_and_epoch_is_reported_with_the_held_back_samples_when_they_a
 
 
 def test_a_stop_asked_while_measuring_ends_the_teach_with_nothing(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     asked = iter([False, True])  # no at the first look, yes from then on
     answers = []
 
@@ -108,7 +98,7 @@ def test_a_stop_asked_while_measuring_ends_the_teach_with_nothing(mnist):
 
 
 def test_averaging_the_last_epochs_gives_the_mean_of_their_weights(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     stranger = _stranger()  # every teach starts from the same weights (teaching never changes them)
 
     def weights(**settings) -> list[np.ndarray]:
@@ -125,7 +115,7 @@ def test_averaging_the_last_epochs_gives_the_mean_of_their_weights(mnist):
 def test_a_stopped_teach_leaves_the_model_unchanged_and_returns_nothing(mnist):
     stranger = _stranger()
     before = [w.copy() for w in stranger.model.get_weights()]
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     result = teach(stranger, images, labels, TeachSettings(epochs=3, test_images=100), should_stop=lambda: True)
     assert result.stopped and result.model is None
     assert all(np.array_equal(a, b) for a, b in zip(before, stranger.model.get_weights(), strict=True))
@@ -148,7 +138,7 @@ def test_held_back_part_is_a_fifth_of_each_class_and_keeps_one_to_teach():
 
 
 def test_an_anchor_keeps_the_taught_weights_nearer_the_original_ones(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     stranger = _stranger()
     original = stranger.model.get_weights()
 
@@ -163,7 +153,7 @@ def test_an_anchor_keeps_the_taught_weights_nearer_the_original_ones(mnist):
 
 
 def test_a_taught_share_blends_the_taught_weights_with_the_original_ones(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     stranger = _stranger()
     original = stranger.model.get_weights()
 
@@ -180,7 +170,7 @@ def test_a_taught_share_blends_the_taught_weights_with_the_original_ones(mnist):
 
 
 def test_cosine_decay_brings_the_learning_rate_down_to_zero_by_the_last_batch(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
 
     def last_learning_rate(cosine_decay: bool) -> float:
         settings = TeachSettings(epochs=2, test_images=10, learning_rate=0.01, cosine_decay=cosine_decay)
@@ -224,7 +214,7 @@ def _small_convnet() -> LoadedModel:
 
 
 def test_freezing_the_full_resolution_convolutions_keeps_them_for_the_teach_only(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     convnet = _small_convnet()
     first, second = (layer.kernel.numpy().copy() for layer in convnet.model.layers if "conv" in layer.name)
     settings = TeachSettings(
@@ -238,7 +228,7 @@ def test_freezing_the_full_resolution_convolutions_keeps_them_for_the_teach_only
 
 
 def test_a_soup_of_two_runs_reports_every_epoch_and_averages_the_first_run_with_another(mnist):
-    images, labels = _style_samples(mnist, 3)
+    images, labels = outline_samples(mnist, 3)
     stranger = _stranger()
     settings = TeachSettings(epochs=1, test_images=10, learning_rate=0.01, taught_share=1.0, cosine_decay=False)
     single = teach(stranger, images, labels, settings).model.get_weights()
