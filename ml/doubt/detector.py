@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ml.assets import asset_path
-from ml.data.sources import sha256_of
 from ml.doubt.detector_digest import DETECTOR_SHA256
 from ml.errors import ModelFileError
-from ml.inference.numpy_network import conv2d, max_pool, relu
+from ml.inference.numpy_network import checked_arrays, conv2d, max_pool, read_checked_arrays, relu
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +61,7 @@ class Detector:
     """Scores (n, 28, 28) white-on-black images in [0, 1]: the logit of "not a digit" (above 0: rather not)."""
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        shapes = layer_shapes()
-        if set(weights) != set(shapes):
-            raise DetectorFileError("The not-a-digit detector file holds other layers than Digit Lab's detector.")
-        for name, shape in shapes.items():
-            array = np.asarray(weights[name])
-            if array.shape != shape or array.dtype.kind != "f" or not np.isfinite(array).all():
-                raise DetectorFileError(f"The not-a-digit detector's {name} is not a finite {shape} array.")
-        self._weights = {name: np.asarray(weights[name], np.float32) for name in shapes}
+        self._weights = checked_arrays(weights, layer_shapes(), "not-a-digit detector", DetectorFileError)
         self._remembered: dict[bytes, np.float32] = {}  # the last small batches' scores, by image bytes
         self._remembered_lock = threading.Lock()
 
@@ -122,25 +113,9 @@ def detector_path() -> Path:
 def read_detector(path: Path, expected_sha256: str | None = DETECTOR_SHA256) -> Detector:
     """Read a detector file: its size and SHA-256 are checked before numpy parses it, and pickled objects are
     refused. Raises :class:`DetectorFileError` with a one-line message."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise DetectorFileError(
-            f"The not-a-digit detector file {path.name} cannot be read ({error.strerror})."
-        ) from error
-    if not path.is_file() or size > MAX_FILE_BYTES:
-        raise DetectorFileError(f"The not-a-digit detector file {path.name} is not a detector Digit Lab shipped.")
-    if expected_sha256 is not None and sha256_of(path) != expected_sha256:
-        raise DetectorFileError(
-            f"The not-a-digit detector file {path.name} has been altered or damaged (its SHA-256 differs from the one "
-            "Digit Lab shipped); reinstall Digit Lab."
-        )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            weights = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise DetectorFileError(f"The not-a-digit detector file {path.name} is damaged ({error}).") from error
+    weights = read_checked_arrays(
+        path, expected_sha256, layer_shapes(), MAX_FILE_BYTES, "not-a-digit detector", DetectorFileError
+    )
     return Detector(weights)
 
 

@@ -12,10 +12,13 @@ its arrays are named ``<step>.kernel``, ``<step>.bias``, ``<step>.scale``, ``<st
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
+from ml.data.sources import sha256_of
 from ml.errors import ModelFileError
 from ml.inference.calibration import softmax
 
@@ -61,6 +64,52 @@ def max_pool(values: np.ndarray, size: int = 2) -> np.ndarray:
     count, height, width, channels = values.shape
     values = values[:, : height // size * size, : width // size * size, :]
     return values.reshape(count, height // size, size, width // size, size, channels).max(axis=(2, 4))
+
+
+def checked_arrays(
+    arrays: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[int, ...]], what: str, error: type = NumpyNetworkError
+) -> dict[str, np.ndarray]:
+    """``arrays`` as float32 when they are exactly the named ``shapes``, all finite; else raises ``error`` saying
+    which array of the ``what`` is wrong."""
+    if set(arrays) != set(shapes):
+        raise error(f"The {what} file holds other layers than Digit Lab's {what}.")
+    checked = {}
+    for name, shape in shapes.items():
+        array = np.asarray(arrays[name])
+        if array.shape != shape or array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise error(f"The {what}'s {name} is not a finite {shape} array.")
+        checked[name] = array.astype(np.float32)
+    return checked
+
+
+def read_checked_arrays(
+    path: Path,
+    expected_sha256: str | None,
+    shapes: Mapping[str, tuple[int, ...]],
+    max_bytes: int,
+    what: str,
+    error: type = NumpyNetworkError,
+) -> dict[str, np.ndarray]:
+    """The arrays of a shipped ``.npz`` network (its size and SHA-256 checked before numpy parses it, pickled objects
+    refused, every array of ``shapes`` present and finite). Raises ``error`` with a one-line message naming ``what``."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as failure:
+        raise error(f"The {what} file {path.name} cannot be read ({failure.strerror}).") from failure
+    if not path.is_file() or size > max_bytes:
+        raise error(f"The {what} file {path.name} is not a {what} Digit Lab shipped.")
+    if expected_sha256 is not None and sha256_of(path) != expected_sha256:
+        raise error(
+            f"The {what} file {path.name} has been altered or damaged (its SHA-256 differs from the one "
+            "Digit Lab shipped); reinstall Digit Lab."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as failure:
+        raise error(f"The {what} file {path.name} is damaged ({failure}).") from failure
+    return checked_arrays(arrays, shapes, what, error)
 
 
 def activate(values: np.ndarray, activation: str) -> np.ndarray:
