@@ -68,9 +68,9 @@ def collect(args) -> dict[str, np.ndarray]:
     """Features, labels and each number's candidates, for ``args.numbers`` composed numbers."""
     material = training_material("fit")
     from ml.doubt.detector import shipped_detector
-    from ml.numbers.lattice import build_lattice, digit_height
-    from ml.numbers.parts import part_features
-    from ml.numbers.segment import component_regions
+    from ml.numbers.lattice import build_lattice
+    from ml.numbers.parts import context_scores, part_features
+    from ml.numbers.reader import number_regions
     from ml.preprocess.pipeline import find_ink
 
     bench, images, by_class = material.bench, material.images, material.by_class
@@ -82,14 +82,14 @@ def collect(args) -> dict[str, np.ndarray]:
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
         picture, _, owners = bench.compose_number_with_owners(digits, rng)
         ink = find_ink(picture)
-        regions = component_regions(ink.soft_ink)
-        lattice = build_lattice(regions, digit_height(regions))  # as the reader builds it
+        regions, typical = number_regions(ink)
+        lattice = build_lattice(regions, typical)  # as the reader builds it
         if not lattice.candidates:
             continue
         probabilities = predictor.predict_batch(lattice.images)
         _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
         reachable += _has_whole_path(lattice, is_whole(shares, covers))
-        features.append(part_features(lattice, probabilities, detector.scores(lattice.images)))
+        features.append(part_features(lattice, probabilities, detector.scores(lattice.images), context_scores(lattice)))
         targets.append(np.stack([shares, covers], axis=1))
         numbers.append(np.full(len(shares), number))
         if (number + 1) % 250 == 0:

@@ -112,10 +112,9 @@ def main() -> None:
     args = parser.parse_args()
 
     material = training_material()
-    from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice, digit_height
+    from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice
     from ml.numbers.parts import PartScorer, log_whole_digit
-    from ml.numbers.reader import judge_view
-    from ml.numbers.segment import component_regions
+    from ml.numbers.reader import judge_parts, number_regions
     from ml.preprocess.pipeline import find_ink
 
     bench, images, by_class = material.bench, material.images, material.by_class
@@ -133,10 +132,10 @@ def main() -> None:
         truth = bench.random_labels(rng)
         picture, kinds = bench.compose_number([images[rng.choice(by_class[int(d)])] for d in truth], rng)
         ink = find_ink(picture)
-        regions = component_regions(ink.soft_ink)
-        lattice = build_lattice(regions, digit_height(regions), cut_from=min(GRID["cut_from"]))  # as the reader's
+        regions, typical = number_regions(ink)
+        lattice = build_lattice(regions, typical, cut_from=min(GRID["cut_from"]))  # as the reader's
         probabilities = predictor.predict_batch(lattice.images)
-        verdicts = judge.judge_batch(judge_view(lattice.images), probabilities)  # as the reader judges parts
+        verdicts = judge_parts(judge, lattice.images, probabilities)  # as the reader judges parts
         doubts = np.array([verdict.score for verdict in verdicts])
         refused = np.array([verdict.refused for verdict in verdicts])
         wholes = log_whole_digit(lattice, probabilities, scorer)

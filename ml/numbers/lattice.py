@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ml.numbers.context import number_ink
 from ml.numbers.segment import Region, drop_slivers
 from ml.preprocess.pipeline import Stage, crop_to_mnist
 
@@ -154,6 +155,7 @@ class Lattice:
     usual_width: float | None  # the width of this number's digits that are not as narrow as a "1"
     aspects: tuple[float, ...]  # per region: its width over its height (at most 1.25 digit heights)
     spans: tuple[tuple[int, int, int, int], ...] = ()  # per region: (top, left, height, width) in the ink
+    ink: np.ndarray | None = field(default=None, compare=False, repr=False)  # the regions' ink in one map
 
 
 def digit_height(regions: Sequence[Region]) -> float:
@@ -310,6 +312,7 @@ def build_lattice(
         usual_width(regions),
         aspects,
         spans,
+        number_ink(regions),
     )
 
 

@@ -43,6 +43,7 @@ FEATURE_NAMES = (
     "piece_aspect",
     "piece_share",
     "digits_in_number",
+    "context",
     *(f"class_{digit}" for digit in range(10)),
 )
 """What the scorer sees of a part (heights, widths and gaps in digit heights of the number)."""
@@ -50,9 +51,15 @@ FAR = 1.0
 """Gaps to a neighbour (in digit heights) are capped here; a part with no neighbour on a side counts as this far."""
 
 
-def part_features(lattice: Lattice, probabilities: np.ndarray, detector_scores: np.ndarray | None) -> np.ndarray:
+def part_features(
+    lattice: Lattice,
+    probabilities: np.ndarray,
+    detector_scores: np.ndarray | None,
+    contexts: np.ndarray | None = None,
+) -> np.ndarray:
     """(candidates, len(FEATURE_NAMES)) features of each candidate part of ``lattice`` (``probabilities``: the
-    classifier's rows for its images; ``detector_scores``: the not-a-digit detector's logits, None when unknown)."""
+    classifier's rows for its images; ``detector_scores``: the not-a-digit detector's logits, ``contexts``: the
+    context network's logits (:func:`context_scores`); None when unknown)."""
     typical = max(lattice.typical_height, 1.0)
     spans = lattice.spans
     centres = [top + height / 2 for top, _, height, _ in spans]
@@ -104,6 +111,7 @@ def part_features(lattice: Lattice, probabilities: np.ndarray, detector_scores: 
             max(lattice.aspects[piece] for piece in pieces),
             width / max(sum(spans[piece][3] for piece in pieces), 1),
             float(min(lattice.regions, 8)),
+            0.0 if contexts is None else float(np.clip(contexts[index], -15.0, 15.0)) / 5.0,
             *np.eye(10)[min(winner, 9)],
         ]
         rows.append(features)
@@ -162,9 +170,22 @@ def detector_scores(images28: np.ndarray) -> np.ndarray | None:
     return shipped_detector().scores(images28) if detector_available() else None
 
 
+def context_scores(lattice: Lattice) -> np.ndarray | None:
+    """The shipped context network's logits of "one whole digit" for each candidate part, or None when the network is
+    unusable (:mod:`ml.numbers.context_network`)."""
+    from ml.numbers.context import context_windows
+    from ml.numbers.context_network import context_network_available, shipped_context_network
+
+    if lattice.ink is None or not context_network_available():
+        return None
+    crops = [candidate.crop for candidate in lattice.candidates]
+    boxes = [candidate.box for candidate in lattice.candidates]
+    return shipped_context_network().logits(context_windows(lattice.ink, crops, boxes, lattice.typical_height))
+
+
 def log_whole_digit(lattice: Lattice, probabilities: np.ndarray, scorer: PartScorer | None = None) -> np.ndarray:
     """Each candidate part's log P(one whole digit), by the shipped scorer unless ``scorer`` is given."""
     if not lattice.candidates:
         return np.zeros(0)
-    features = part_features(lattice, probabilities, detector_scores(lattice.images))
+    features = part_features(lattice, probabilities, detector_scores(lattice.images), context_scores(lattice))
     return (scorer or shipped_part_scorer()).log_whole(features)

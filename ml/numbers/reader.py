@@ -17,7 +17,7 @@ import numpy as np
 from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, UNSURE, UNSURE_RUNNER_UP, UNSURE_TOP
 from ml.numbers.lattice import DEFAULT_WEIGHTS, Candidate, SegmentationWeights, digit_height, segment
 from ml.numbers.parts import log_whole_digit
-from ml.numbers.segment import PenStroke, component_regions, stroke_regions
+from ml.numbers.segment import PenStroke, Region, component_regions, split_touching, stroke_regions
 from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
 MAX_DIGITS = 12
@@ -133,12 +133,8 @@ def read_number(
     ink = ink if ink is not None else find_ink(image, polarity=polarity)
     if ink.soft_ink is None:
         return NumberReading((), None, ink.reason or "no ink found", blank=True)
-    if strokes and ink.scale == 1.0 and ink.offset == (0, 0):
-        regions = stroke_regions(ink.soft_ink, strokes) or component_regions(ink.soft_ink)
-    else:
-        regions = component_regions(ink.soft_ink)
+    regions, typical = number_regions(ink, strokes)
     weights = weights or DEFAULT_WEIGHTS
-    typical = digit_height(regions)
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
     candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
     candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
@@ -157,20 +153,38 @@ def read_number(
     return NumberReading(tuple(readings), number, reason, split=split)
 
 
+def number_regions(ink: InkMap, strokes: Sequence[PenStroke] | None = None) -> tuple[list[Region], float]:
+    """The digit candidates of an ink map and the number's digit height: by ``strokes`` when given in its pixels,
+    else by components, pieces of which that only touch are parted (:func:`split_touching`)."""
+    if strokes and ink.scale == 1.0 and ink.offset == (0, 0):
+        regions = stroke_regions(ink.soft_ink, strokes)
+        if regions:
+            return regions, digit_height(regions)
+    regions = component_regions(ink.soft_ink)
+    typical = digit_height(regions)
+    return split_touching(regions, typical), typical
+
+
 def judge_view(images28: np.ndarray) -> np.ndarray:
     """Candidate parts as the judge sees them: grey levels stretched so that :data:`JUDGE_INK_RANGE` becomes 0-1."""
     low, high = JUDGE_INK_RANGE
     return np.clip((np.asarray(images28, dtype=np.float32) - low) / (high - low), 0.0, 1.0)
 
 
+def judge_parts(judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray) -> list:
+    """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`."""
+    return judge.judge_batch(judge_view(images28), probabilities)
+
+
+def _score(verdict) -> float:
+    """A verdict's not-a-digit score (0 when it carries none)."""
+    score = verdict.get("score") if isinstance(verdict, dict) else getattr(verdict, "score", None)
+    return 0.0 if score is None else float(score)
+
+
 def _doubt_scores(judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """The judge's not-a-digit score of each candidate part, seen through :func:`judge_view` (0 where a verdict
-    carries none)."""
-    verdicts = judge.judge_batch(judge_view(images28), probabilities)
-    scores = [
-        verdict.get("score") if isinstance(verdict, dict) else getattr(verdict, "score", None) for verdict in verdicts
-    ]
-    return np.array([0.0 if score is None else float(score) for score in scores])
+    """The judge's not-a-digit score of each candidate part (:func:`judge_parts`; 0 where a verdict carries none)."""
+    return np.array([_score(verdict) for verdict in judge_parts(judge, images28, probabilities)])
 
 
 def _as_number_part(reading: DigitReading, part_threshold: float) -> DigitReading:
@@ -218,7 +232,7 @@ def _read_parts(
     verdicts: list[dict | None] = [None] * len(prepared)
     if judge is not None:
         shown = np.stack([image28 for image28, *_ in prepared])
-        judged = judge.judge_batch(judge_view(shown) if probabilities is not None else shown, rows)
+        judged = judge_parts(judge, shown, rows) if probabilities is not None else judge.judge_batch(shown, rows)
         verdicts = [verdict.as_dict() if hasattr(verdict, "as_dict") else dict(verdict) for verdict in judged]
     names = list(scorer.class_names)
     readings = []

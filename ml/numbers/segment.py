@@ -30,6 +30,14 @@ FRAGMENT_REACH = 0.5
 """A fragment joins a neighbour at most this many typical heights away; further ones are dropped as specks."""
 SLIVER_SHARE = 0.1
 """Inside a cut, ink pieces under this share of the largest piece are a neighbour's slivers and are dropped."""
+SPLIT_LEVELS = (0.0, 0.45, 0.6, 0.75)
+"""Ink levels at which a wide piece of ink is looked at again: digits that only touch (their soft edges meet) fall
+apart into digit-sized pieces at a higher level than the one that joined them."""
+SPLIT_FROM = 0.75
+"""Only pieces at least this wide for their height (in digit heights, as the lattice cuts them) are looked at."""
+SPLIT_HEIGHT, SPLIT_INK = 0.45, 0.12
+"""A piece the higher level leaves counts as a digit when it is this share of the digit height tall and holds this
+share of the piece's ink."""
 _STROKE_MASK_MARGIN = 2.0  # document pixels added round a stroke's own width (antialiasing)
 
 
@@ -161,6 +169,70 @@ def _mostly_within(interval: tuple[float, float], others: Sequence[tuple[float, 
         min(interval[1], other[1]) - max(interval[0], other[0]) >= CROSSING_OVERLAP * min(width, other[1] - other[0])
         for other in others
     )
+
+
+def split_touching(regions: Sequence[Region], typical: float) -> list[Region]:
+    """``regions`` with each wide one that falls apart at a higher ink level (:data:`SPLIT_LEVELS`) into digit-sized
+    pieces replaced by those pieces, each grown back over the fainter ink nearest it; left to right.
+
+    Two digits whose soft edges touch are one component at the reader's ink level but two at a higher one; the
+    segmentation may still read the pieces as one digit (a 4 or a 5 whose strokes only touch)."""
+    result: list[Region] = []
+    for region in regions:
+        if region.width < SPLIT_FROM * min(region.height, 1.25 * typical):
+            result.append(region)
+            continue
+        result.extend(_touching_pieces(region, typical) or [region])
+    return sorted(result, key=lambda region: region.left)
+
+
+def _touching_pieces(region: Region, typical: float) -> list[Region] | None:
+    """The digit-sized pieces a region falls into at the lowest of :data:`SPLIT_LEVELS` that parts it, or None."""
+    total = float(region.ink.sum())
+    for level in SPLIT_LEVELS:
+        labels, count = label_components(region.ink > level)
+        if count < 2:
+            continue
+        rows = np.arange(region.height)[:, None]
+        big = []
+        for label in range(1, count + 1):
+            member = labels == label
+            held = rows[member.any(axis=1)]
+            if held.size and held.max() - held.min() + 1 >= SPLIT_HEIGHT * typical:
+                if float(region.ink[member].sum()) >= SPLIT_INK * total:
+                    big.append(label)
+        if len(big) < 2:
+            continue
+        seeds = np.where(np.isin(labels, big), labels, 0)
+        owners = _grown(seeds, region.ink > 0)
+        pieces = []
+        for label in big:
+            ink = np.where(owners == label, region.ink, np.float32(0.0))
+            piece = _region_of(ink)
+            if piece is not None:
+                pieces.append(Region(region.top + piece.top, region.left + piece.left, piece.ink))
+        return pieces
+    return None
+
+
+def _grown(seeds: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``seeds`` (labels, 0 = none) grown one 8-neighbour step at a time over ``mask`` until it is all labelled."""
+    labels = seeds.copy()
+    for _ in range(max(mask.shape)):
+        open_cells = mask & (labels == 0)
+        if not open_cells.any():
+            break
+        padded = np.pad(labels, 1)
+        height, width = labels.shape
+        neighbours = np.stack(
+            [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        )
+        reached = neighbours.max(axis=0)
+        grow = open_cells & (reached > 0)
+        if not grow.any():
+            break
+        labels[grow] = reached[grow]
+    return labels
 
 
 def drop_slivers(ink: np.ndarray) -> np.ndarray:

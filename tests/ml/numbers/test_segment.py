@@ -9,6 +9,7 @@ from ml.numbers.segment import (
     component_regions,
     drop_slivers,
     group_by_x_overlap,
+    split_touching,
     stroke_regions,
 )
 from ml.preprocess.components import label_components
@@ -96,3 +97,35 @@ def test_a_faint_sliver_of_a_broken_stroke_joins_its_digit_however_tall_but_a_th
     one = soft_ink.copy()
     one[40:130, two_right + 12 : two_right + 22] = 1.0  # a "1" as thin as a pen line stays a digit of its own
     assert len(component_regions(one)) == 3
+
+
+def ring_at(ink: np.ndarray, left: int, width: int = 40, height: int = 60) -> None:
+    """A ring (a "0") of full ink drawn into ``ink`` from column ``left``, rows 10-70."""
+    rows, columns = np.mgrid[0 : ink.shape[0], 0 : ink.shape[1]]
+    y, x = (rows - 40) / (height / 2), (columns - left - width / 2) / (width / 2)
+    radius = np.sqrt(x * x + y * y)
+    ink[(radius <= 1.0) & (radius >= 0.8)] = 1.0
+
+
+def test_two_digits_whose_faint_edges_touch_are_parted_at_a_higher_ink_level():
+    ink = np.zeros((80, 200), np.float32)
+    ring_at(ink, 20)
+    ring_at(ink, 66)  # 6 columns of paper between the rings ...
+    ink[39:42, 60:66] = 0.3  # ... bridged by faint ink, as enlarged soft edges meet
+    regions = component_regions(ink)
+    assert len(regions) == 1  # one piece of ink at the reader's level
+    parted = split_touching(regions, typical=60.0)
+    assert len(parted) == 2
+    assert parted[0].left < parted[1].left
+    assert parted[0].ink.sum() + parted[1].ink.sum() == pytest.approx(regions[0].ink.sum())  # no ink lost
+    assert all(40 <= region.width <= 44 for region in parted)  # each a ring and its half of the bridge
+
+
+def test_one_digit_and_two_digits_whose_strokes_cross_are_not_parted():
+    ink = np.zeros((80, 200), np.float32)
+    ring_at(ink, 20)
+    regions = component_regions(ink)
+    assert split_touching(regions, typical=60.0) == regions  # narrow: one digit
+    ring_at(ink, 50)  # strokes overlapping at full ink: left to the recognition's cuts
+    regions = component_regions(ink)
+    assert split_touching(regions, typical=60.0) == regions
