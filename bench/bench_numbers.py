@@ -14,7 +14,11 @@ baselines (up to a fifth of a digit's height up or down):
 Timing: reading a 6-digit MNIST number end to end (ink, grouping, cuts, six 28x28 and six predictions) against six
 single-digit predictions (``to_mnist`` on one digit's own image and ``predict_one``), interleaved in one run.
 
-    python bench/bench_numbers.py [--numbers 1000] [--model path.keras] [--tune] [--previous]
+- **other styles** (``--styles N``, N numbers of each): one style per number, from ``bench/number_styles.py``:
+  digits drawn in another hand, MNIST test digits redrawn bolder or thinner, or slanted, and scikit-learn's 8x8 digits,
+  each put through the single-digit preprocessing and composed as the MNIST numbers are.
+
+    python bench/bench_numbers.py [--numbers 1000] [--styles 150] [--model path.keras] [--tune] [--previous]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ml.doubt.drawing import render_pen, smooth_stroke  # noqa: E402
 
@@ -330,6 +335,9 @@ def main() -> None:
         "--previous", action="store_true", help="also read every number with the previous constants (no part scorer)"
     )
     parser.add_argument("--mnist-only", action="store_true", help="leave out the pen-stroke numbers")
+    parser.add_argument(
+        "--styles", type=int, default=0, help="numbers in each other style (bench/number_styles.py; default none)"
+    )
     args = parser.parse_args()
 
     from ml.assets import bundled_mnist_path, bundled_model_path
@@ -392,6 +400,20 @@ def main() -> None:
         kinds = [str(kind) for kind in kinds]
         read("pen-stroke numbers, read by strokes (as the canvas)", truth, kinds, picture, strokes)
         read("pen-stroke numbers, read from pixels alone", truth, kinds, picture)
+    if args.styles:
+        from number_styles import STYLES, style_drawers
+
+        drawers = style_drawers(images, labels)
+        for style in STYLES:
+            for _ in range(args.styles):
+                truth = random_labels(rng)
+                digits = [drawers[style](int(d), rng) for d in truth]
+                if any(digit is None for digit in digits):
+                    continue
+                picture, kinds, owners = compose_number_with_owners(digits, rng)
+                read(f"other styles: {style}", truth, [str(kind) for kind in kinds], picture, owners=owners)
+        results["other styles, all"] = [row for style in STYLES for row in results[f"other styles: {style}"]]
+        causes["other styles, all"] = [row for style in STYLES for row in causes[f"other styles: {style}"]]
     for title, rows in results.items():
         print_score(title, score(rows))
         if args.show_errors and "aside" not in title:
