@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from fit_number_parts import is_whole, owners_in_ink, whole_digit_labels  # noqa: E402 - a sibling script
+from fit_number_parts import collected, composed_lattice, is_whole, owners_in_ink, whole_digit_labels  # noqa: E402 - a sibling script
 from tune_number_segmentation import load_bench  # noqa: E402
 
 
@@ -55,9 +55,6 @@ def collect(args) -> dict[str, np.ndarray]:
     """Windows, labels and each window's number, for ``args.numbers`` composed numbers."""
     from ml.data.datasets import load_mnist
     from ml.numbers.context import context_windows, number_ink
-    from ml.numbers.lattice import build_lattice
-    from ml.numbers.reader import number_regions
-    from ml.preprocess.pipeline import find_ink
 
     mnist = load_mnist(seed=2)  # the bundled model's own split: its training digits only
     images, labels = mnist.x_train[..., 0].astype(np.float32), mnist.y_train
@@ -71,10 +68,7 @@ def collect(args) -> dict[str, np.ndarray]:
         vary = rng.random() < 0.4
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
         digits = [varied(digit, rng) for digit in digits] if vary else digits
-        picture, _, owners = bench.compose_number_with_owners(digits, rng)
-        ink = find_ink(picture)
-        regions, typical = number_regions(ink)
-        lattice = build_lattice(regions, typical)  # as the reader builds it
+        ink, owners, regions, lattice = composed_lattice(bench, digits, rng)
         if not lattice.candidates:
             continue
         _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
@@ -139,13 +133,7 @@ def main() -> None:
     parser.add_argument("--windows", type=Path, default=None, help="cache of the collected windows (npz)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the arrays (default: the shipped file)")
     args = parser.parse_args()
-    if args.windows is not None and args.windows.exists():
-        with np.load(args.windows) as archive:
-            data = {name: archive[name] for name in archive.files}
-    else:
-        data = collect(args)
-        if args.windows is not None:
-            np.savez_compressed(args.windows, **data)
+    data = collected(args.windows, lambda: collect(args))
     print(f"{len(data['labels'])} parts, {data['labels'].mean():.1%} whole digits")
     from ml.numbers.context_network import context_network_path, write_context_network
 

@@ -68,10 +68,7 @@ def collect(args) -> dict[str, np.ndarray]:
     """Features, labels and each number's candidates, for ``args.numbers`` composed numbers."""
     material = training_material("fit")
     from ml.doubt.detector import shipped_detector
-    from ml.numbers.lattice import build_lattice
     from ml.numbers.parts import context_scores, part_features
-    from ml.numbers.reader import number_regions
-    from ml.preprocess.pipeline import find_ink
 
     bench, images, by_class = material.bench, material.images, material.by_class
     predictor, detector = material.predictor, shipped_detector()
@@ -80,10 +77,7 @@ def collect(args) -> dict[str, np.ndarray]:
     for number in range(args.numbers):
         truth = bench.random_labels(rng)
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
-        picture, _, owners = bench.compose_number_with_owners(digits, rng)
-        ink = find_ink(picture)
-        regions, typical = number_regions(ink)
-        lattice = build_lattice(regions, typical)  # as the reader builds it
+        ink, owners, regions, lattice = composed_lattice(bench, digits, rng)
         if not lattice.candidates:
             continue
         probabilities = predictor.predict_batch(lattice.images)
@@ -102,6 +96,30 @@ def collect(args) -> dict[str, np.ndarray]:
         "covers": covers,
         "numbers": np.concatenate(numbers),
     }
+
+
+def composed_lattice(bench, digits: list[np.ndarray], rng: np.random.Generator):
+    """A number composed of ``digits`` as the benchmark composes it, read as the reader reads it: its ink, the digit
+    owning each of the composer's pixels, its regions and its lattice."""
+    from ml.numbers.lattice import build_lattice
+    from ml.numbers.reader import number_regions
+    from ml.preprocess.pipeline import find_ink
+
+    picture, _, owners = bench.compose_number_with_owners(digits, rng)
+    ink = find_ink(picture)
+    regions, typical = number_regions(ink)
+    return ink, owners, regions, build_lattice(regions, typical)
+
+
+def collected(cache: Path | None, make) -> dict[str, np.ndarray]:
+    """``make()``'s arrays, read from ``cache`` when it exists (and written there when it is named)."""
+    if cache is not None and cache.exists():
+        with np.load(cache) as archive:
+            return {name: archive[name] for name in archive.files}
+    data = make()
+    if cache is not None:
+        np.savez_compressed(cache, **data)
+    return data
 
 
 def _has_whole_path(lattice, whole: np.ndarray) -> bool:
@@ -174,13 +192,7 @@ def main() -> None:
     parser.add_argument("--features", type=Path, default=None, help="cache of the collected features (npz)")
     parser.add_argument("--out", type=Path, default=ROOT / "ml" / "numbers" / "part_weights.py")
     args = parser.parse_args()
-    if args.features is not None and args.features.exists():
-        with np.load(args.features) as archive:
-            data = {name: archive[name] for name in archive.files}
-    else:
-        data = collect(args)
-        if args.features is not None:
-            np.savez_compressed(args.features, **data)
+    data = collected(args.features, lambda: collect(args))
     mean, scale, model = fit(data, args.seed)
     write_weights(args.out, mean, scale, model, args)
 

@@ -6,7 +6,6 @@ millisecond per image."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -16,9 +15,13 @@ import numpy as np
 from ml.assets import asset_path
 from ml.doubt.detector_digest import DETECTOR_SHA256
 from ml.errors import ModelFileError
-from ml.inference.numpy_network import checked_arrays, conv2d, max_pool, read_checked_arrays, relu
-
-logger = logging.getLogger(__name__)
+from ml.inference.numpy_network import (
+    checked_arrays,
+    read_checked_arrays,
+    shipped_network_usable,
+    small_cnn_hidden,
+    small_cnn_keras,
+)
 
 DETECTOR_FILE = "digitlab-doubt-detector.npz"
 CONV_CHANNELS = (32, 64, 96)  # three 3x3 'same' conv layers, each ReLU then 2x2 max pooling: 28 -> 14 -> 7 -> 3
@@ -42,15 +45,7 @@ def layer_shapes() -> dict[str, tuple[int, ...]]:
 
 def build_keras_network(conv_channels: tuple[int, ...] = CONV_CHANNELS, hidden_units: int = HIDDEN_UNITS):
     """The detector as a Keras network of the same layers (for training it; ``tools/fit_doubt_detector.py``)."""
-    import keras
-
-    layers = [keras.Input((28, 28, 1))]
-    for index, width in enumerate(conv_channels, start=1):
-        layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{index}")]
-        layers += [keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(hidden_units, activation="relu", name="dense")]
-    layers += [keras.layers.Dropout(0.2), keras.layers.Dense(1, name="score")]
-    return keras.Sequential(layers)
+    return small_cnn_keras((28, 28, 1), conv_channels, hidden_units)
 
 
 class DetectorFileError(ModelFileError):
@@ -68,11 +63,7 @@ class Detector:
     def features(self, images28: np.ndarray) -> np.ndarray:
         """(n, 28, 28) -> (n, HIDDEN_UNITS): the hidden layer before the score."""
         values = np.clip(np.asarray(images28, np.float32), 0.0, 1.0).reshape(-1, 28, 28, 1)
-        for index in range(1, len(CONV_CHANNELS) + 1):
-            kernel, bias = self._weights[f"conv{index}_kernel"], self._weights[f"conv{index}_bias"]
-            values = max_pool(relu(conv2d(values, kernel, bias)))
-        flat = values.reshape(len(values), -1)
-        return relu(flat @ self._weights["dense_kernel"] + self._weights["dense_bias"])
+        return small_cnn_hidden(values, self._weights, len(CONV_CHANNELS))
 
     def scores(self, images28: np.ndarray) -> np.ndarray:
         """(n, 28, 28) -> (n,) float32 logits of "not a digit".
@@ -127,11 +118,4 @@ def shipped_detector() -> Detector:
 
 def detector_available() -> bool:
     """Whether the shipped detector can be used (a damaged file is logged once and the decisions go without it)."""
-    try:
-        shipped_detector()
-    except DetectorFileError as error:
-        if not getattr(detector_available, "_logged", False):
-            logger.warning("%s", error)
-            detector_available._logged = True  # type: ignore[attr-defined]
-        return False
-    return True
+    return shipped_network_usable(shipped_detector, "not-a-digit detector")

@@ -11,9 +11,10 @@ its arrays are named ``<step>.kernel``, ``<step>.bias``, ``<step>.scale``, ``<st
 
 from __future__ import annotations
 
+import logging
 import math
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ import numpy as np
 from ml.data.sources import sha256_of
 from ml.errors import ModelFileError
 from ml.inference.calibration import softmax
+
+logger = logging.getLogger(__name__)
 
 PLAN_FORMAT = 1
 OPS = ("input", "conv2d", "dense", "scale_shift", "relu", "softmax", "max_pool", "flatten", "average")
@@ -110,6 +113,43 @@ def read_checked_arrays(
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as failure:
         raise error(f"The {what} file {path.name} is damaged ({failure}).") from failure
     return checked_arrays(arrays, shapes, what, error)
+
+
+def small_cnn_hidden(values: np.ndarray, weights: Mapping[str, np.ndarray], conv_layers: int) -> np.ndarray:
+    """The hidden layer of a shipped small CNN (``conv1``..``conv<n>``: 3x3 'same', ReLU, 2x2 max pooling; then
+    ``dense`` with ReLU) for NHWC ``values``."""
+    for index in range(1, conv_layers + 1):
+        values = max_pool(relu(conv2d(values, weights[f"conv{index}_kernel"], weights[f"conv{index}_bias"])))
+    return relu(values.reshape(len(values), -1) @ weights["dense_kernel"] + weights["dense_bias"])
+
+
+def small_cnn_keras(input_shape: tuple[int, ...], conv_channels: tuple[int, ...], hidden_units: int):
+    """The Keras network of :func:`small_cnn_hidden`'s layers and a one-unit ``score`` (for fitting one)."""
+    import keras
+
+    layers = [keras.Input(input_shape)]
+    for index, width in enumerate(conv_channels, start=1):
+        layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{index}")]
+        layers += [keras.layers.MaxPooling2D(2)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(hidden_units, activation="relu", name="dense")]
+    layers += [keras.layers.Dropout(0.2), keras.layers.Dense(1, name="score")]
+    return keras.Sequential(layers)
+
+
+_WARNED: set[str] = set()
+
+
+def shipped_network_usable(load: Callable[[], object], name: str) -> bool:
+    """Whether ``load()`` (a shipped network's cached reader) succeeds; a :class:`ModelFileError` is logged once per
+    ``name``, and the caller goes on without the network."""
+    try:
+        load()
+    except ModelFileError as error:
+        if name not in _WARNED:
+            _WARNED.add(name)
+            logger.warning("%s", error)
+        return False
+    return True
 
 
 def activate(values: np.ndarray, activation: str) -> np.ndarray:

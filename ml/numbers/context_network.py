@@ -6,19 +6,15 @@ in numpy on the kernels of :mod:`ml.inference.numpy_network`."""
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ml.assets import asset_path
-from ml.errors import ModelFileError
-from ml.inference.numpy_network import conv2d, max_pool, read_checked_arrays, relu
+from ml.inference.numpy_network import read_checked_arrays, shipped_network_usable, small_cnn_hidden, small_cnn_keras
 from ml.numbers.context import WINDOW_SHAPE
 from ml.numbers.context_digest import CONTEXT_SHA256
-
-logger = logging.getLogger(__name__)
 
 CONTEXT_FILE = "digitlab-number-context.npz"
 CONV_CHANNELS = (16, 32, 48)  # three 3x3 'same' conv layers, each ReLU then 2x2 max pooling: 40x60 -> 5x7
@@ -41,15 +37,7 @@ def layer_shapes() -> dict[str, tuple[int, ...]]:
 
 def build_keras_network():
     """The context network as a Keras network of the same layers (for fitting it)."""
-    import keras
-
-    layers = [keras.Input((*WINDOW_SHAPE, 2))]
-    for index, width in enumerate(CONV_CHANNELS, start=1):
-        layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{index}")]
-        layers += [keras.layers.MaxPooling2D(2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(HIDDEN_UNITS, activation="relu", name="dense")]
-    layers += [keras.layers.Dropout(0.2), keras.layers.Dense(1, name="score")]
-    return keras.Sequential(layers)
+    return small_cnn_keras((*WINDOW_SHAPE, 2), CONV_CHANNELS, HIDDEN_UNITS)
 
 
 def write_context_network(model, path: Path) -> None:
@@ -72,10 +60,7 @@ class ContextNetwork:
         values = np.asarray(windows, np.float32)
         if not len(values):
             return np.zeros(0, np.float32)
-        for index in range(1, len(CONV_CHANNELS) + 1):
-            kernel, bias = self._weights[f"conv{index}_kernel"], self._weights[f"conv{index}_bias"]
-            values = max_pool(relu(conv2d(values, kernel, bias)))
-        hidden = relu(values.reshape(len(values), -1) @ self._weights["dense_kernel"] + self._weights["dense_bias"])
+        hidden = small_cnn_hidden(values, self._weights, len(CONV_CHANNELS))
         logits = hidden @ self._weights["score_kernel"] + self._weights["score_bias"]
         return np.clip(logits[:, 0], -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
 
@@ -97,11 +82,4 @@ def shipped_context_network() -> ContextNetwork:
 def context_network_available() -> bool:
     """Whether the shipped context network can be used (a damaged file is logged once and numbers are read without
     it)."""
-    try:
-        shipped_context_network()
-    except ModelFileError as error:
-        if not getattr(context_network_available, "_logged", False):
-            logger.warning("%s", error)
-            context_network_available._logged = True  # type: ignore[attr-defined]
-        return False
-    return True
+    return shipped_network_usable(shipped_context_network, "number context network")

@@ -18,6 +18,8 @@ from ml.doubt.detector_digest import DETECTOR_FIGURES
 from ml.doubt.drawing import densify, draw_strokes, jitter_strokes, read_as_window
 from ml.doubt.verdict import NOT_A_DIGIT, DoubtJudge
 from ml.models.metadata import ModelMetadata
+from tests.ml.inference.shipped_networks import keras_outputs
+from tests.ml.inference.shipped_networks import random_weights as random_layer_weights
 
 needs_detector = pytest.mark.skipif(not detector_path().is_file(), reason="the detector is not built yet")
 
@@ -36,22 +38,15 @@ def drawn(strokes, width: float) -> np.ndarray:
 
 
 def random_weights(seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in layer_shapes().items()}
+    return random_layer_weights(layer_shapes(), seed)
 
 
 def test_the_numpy_forward_pass_matches_keras():
-    import keras
-
     from ml.doubt.detector import build_keras_network
 
     weights = random_weights()
-    network = build_keras_network()
-    for layer in network.layers:
-        if f"{layer.name}_kernel" in weights:
-            layer.set_weights([weights[f"{layer.name}_kernel"], weights[f"{layer.name}_bias"]])
     images = np.random.default_rng(1).random((6, 28, 28)).astype(np.float32)
-    expected = np.asarray(network(keras.ops.convert_to_tensor(images[..., None]), training=False))[:, 0]
+    expected = keras_outputs(build_keras_network(), weights, images[..., None])
     assert np.abs(expected).max() < 30  # not clipped
     assert np.allclose(Detector(weights).scores(images), expected, atol=1e-4)
 
