@@ -54,7 +54,7 @@ def varied(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def collect(args) -> dict[str, np.ndarray]:
     """Windows, labels and each window's number, for ``args.numbers`` composed numbers."""
     from ml.data.datasets import load_mnist
-    from ml.numbers.context import context_windows, number_ink
+    from ml.numbers.parts import lattice_windows
 
     mnist = load_mnist(seed=2)  # the bundled model's own split: its training digits only
     images, labels = mnist.x_train[..., 0].astype(np.float32), mnist.y_train
@@ -68,13 +68,11 @@ def collect(args) -> dict[str, np.ndarray]:
         vary = rng.random() < 0.4
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
         digits = [varied(digit, rng) for digit in digits] if vary else digits
-        ink, owners, regions, lattice = composed_lattice(bench, digits, rng)
+        ink, owners, lattice = composed_lattice(bench, digits, rng)
         if not lattice.candidates:
             continue
         _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
-        crops = [candidate.crop for candidate in lattice.candidates]
-        boxes = [candidate.box for candidate in lattice.candidates]
-        windows.append(context_windows(number_ink(regions), crops, boxes, lattice.typical_height))
+        windows.append(lattice_windows(lattice))
         targets.append(is_whole(shares, covers))
         numbers.append(np.full(len(shares), number))
         if (number + 1) % 500 == 0:

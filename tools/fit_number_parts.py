@@ -77,7 +77,7 @@ def collect(args) -> dict[str, np.ndarray]:
     for number in range(args.numbers):
         truth = bench.random_labels(rng)
         digits = [images[rng.choice(by_class[int(d)])] for d in truth]
-        ink, owners, regions, lattice = composed_lattice(bench, digits, rng)
+        ink, owners, lattice = composed_lattice(bench, digits, rng)
         if not lattice.candidates:
             continue
         probabilities = predictor.predict_batch(lattice.images)
@@ -100,7 +100,7 @@ def collect(args) -> dict[str, np.ndarray]:
 
 def composed_lattice(bench, digits: list[np.ndarray], rng: np.random.Generator):
     """A number composed of ``digits`` as the benchmark composes it, read as the reader reads it: its ink, the digit
-    owning each of the composer's pixels, its regions and its lattice."""
+    owning each of the composer's pixels, and its lattice."""
     from ml.numbers.lattice import build_lattice
     from ml.numbers.reader import number_regions
     from ml.preprocess.pipeline import find_ink
@@ -108,7 +108,7 @@ def composed_lattice(bench, digits: list[np.ndarray], rng: np.random.Generator):
     picture, _, owners = bench.compose_number_with_owners(digits, rng)
     ink = find_ink(picture)
     regions, typical = number_regions(ink)
-    return ink, owners, regions, build_lattice(regions, typical)
+    return ink, owners, build_lattice(regions, typical)
 
 
 def collected(cache: Path | None, make) -> dict[str, np.ndarray]:

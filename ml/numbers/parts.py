@@ -173,14 +173,21 @@ def detector_scores(images28: np.ndarray) -> np.ndarray | None:
 def context_scores(lattice: Lattice) -> np.ndarray | None:
     """The shipped context network's logits of "one whole digit" for each candidate part, or None when the network is
     unusable (:mod:`ml.numbers.context_network`)."""
-    from ml.numbers.context import context_windows
     from ml.numbers.context_network import context_network_available, shipped_context_network
 
     if lattice.ink is None or not context_network_available():
         return None
+    return shipped_context_network().logits(lattice_windows(lattice))
+
+
+def lattice_windows(lattice: Lattice) -> np.ndarray:
+    """The context network's window (:func:`ml.numbers.context.context_windows`) of each candidate part."""
+    from ml.numbers.context import context_windows, number_ink
+
     crops = [candidate.crop for candidate in lattice.candidates]
     boxes = [candidate.box for candidate in lattice.candidates]
-    return shipped_context_network().logits(context_windows(lattice.ink, crops, boxes, lattice.typical_height))
+    ink = lattice.ink if lattice.ink is not None else number_ink(())
+    return context_windows(ink, crops, boxes, lattice.typical_height)
 
 
 def log_whole_digit(lattice: Lattice, probabilities: np.ndarray, scorer: PartScorer | None = None) -> np.ndarray:
