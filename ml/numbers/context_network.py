@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ml.assets import asset_path
-from ml.inference.numpy_network import read_checked_arrays, shipped_network_usable, small_cnn_hidden, small_cnn_keras
+from ml.inference.numpy_network import (
+    checked_arrays,
+    read_checked_arrays,
+    shipped_network_usable,
+    small_cnn_hidden,
+    small_cnn_keras,
+)
 from ml.numbers.context import WINDOW_SHAPE
 from ml.numbers.context_digest import CONTEXT_SHA256
 
@@ -53,7 +59,7 @@ class ContextNetwork:
     """Scores (n, rows, columns, 2) windows: the logit of "one whole digit"."""
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self._weights = weights
+        self._weights = checked_arrays(weights, layer_shapes(), "number context network")
 
     def logits(self, windows: np.ndarray) -> np.ndarray:
         """(n, rows, columns, 2) -> (n,) float32 logits."""
