@@ -6,7 +6,7 @@ pairs touching), from the first half of the bundled model's 5,000 held-out valid
 (``tune_number_segmentation.held_out_digits``; the segmentation's other constants are tuned on the second half; the
 benchmark reads test digits). Every candidate part of each number's
 lattice is labelled by the digit each pixel came from: "one whole digit" when at least 75 % of its ink is one digit's
-and it holds at least 70 % of that digit's ink (a cut between touching digits leaves some of one in the other). A
+and it holds at least 85 % of that digit's ink (a cut between touching digits leaves some of one in the other). A
 seeded scikit-learn MLP learns the label from the part's features; its numbers are written to
 ``ml/numbers/part_weights.py``.
 
@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 from tune_number_segmentation import training_material  # noqa: E402 - a sibling script
 
 HIDDEN = (24, 12)
-WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7
+WHOLE_SHARE, WHOLE_COVER = 0.75, 0.85
+"""A part is "one whole digit" when at least this share of its ink is one digit's and it holds at least this share of
+that digit's ink (a part short of 15 % of its digit, a 4 without its stem, is a fragment)."""
 
 
 def owners_in_ink(owners: np.ndarray, ink) -> np.ndarray:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 GRID = {
-    "digit_bonus": [-1.0, 0.0, 0.5, 1.0, 1.5, 2.5],
+    "digit_bonus": [0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0],
     "aspect_weight": [0.0, 0.25, 0.5, 1.0, 2.0],
     "aspect_free": [0.5, 1.0, 1.5, 2.0],
     "height_weight": [0.0, 5.0, 20.0, 50.0],
@@ -165,6 +165,9 @@ def main() -> None:
     exact(DEFAULT_WEIGHTS, report=True)
     best = replace(DEFAULT_WEIGHTS, **json.loads(args.start)) if args.start else DEFAULT_WEIGHTS
     best_share = exact(best)
+    if args.start:
+        print("start:")
+        exact(best, report=True)
     for round_index in range(args.rounds):  # coordinate ascent: one constant at a time over its grid
         for name, values in GRID.items():
             for value in values:

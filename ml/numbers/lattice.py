@@ -48,9 +48,9 @@ class SegmentationWeights:
     (``tools/tune_number_segmentation.py --doubt``): with the learned part scorer, its log P(one whole digit) and the
     judge's not-a-digit score carry the choice; the classifier's own log-probability adds nothing (class_weight 0)."""
 
-    digit_bonus: float = 2.5
+    digit_bonus: float = 3.5
     """Log-score added per digit read: each part adds a log-probability <= 0, so fewer parts would gain by default."""
-    aspect_weight: float = 0.0
+    aspect_weight: float = 0.25
     """Weight of the class's width prior, per squared spread beyond :attr:`aspect_free` spreads."""
     aspect_free: float = 1.0
     height_weight: float = 20.0
@@ -60,11 +60,11 @@ class SegmentationWeights:
     """Log-score cost of each cut made inside a piece of ink."""
     crossing_cost: float = 2.0
     """Log-score cost per unit of ink a cut crosses (the ink in the cut column as a share of the digit height)."""
-    merge_cost: float = 3.0
+    merge_cost: float = 1.0
     """Log-score cost of joining two separate pieces of ink into one digit."""
     cut_from: float = 0.75
     """Only pieces of ink wider than this share of the number's digit height are cut."""
-    squat_cut_weight: float = 0.25
+    squat_cut_weight: float = 0.0
     """Cost of a cut inside a piece of ink, per tenth by which its width over its height (:func:`region_aspect`) falls
     short of :attr:`squat_cut_from`: one wide digit (a 0, a 4, a 6 whose stem stands apart) is rarely as wide as two."""
     squat_cut_from: float = 1.1

@@ -18,9 +18,11 @@ from ml.numbers.segment import Region, component_regions, stroke_regions
 from ml.preprocess.pipeline import find_ink
 from tests.ml.numbers.pen import draw_number
 
-BY_CLASSIFIER = replace(DEFAULT_WEIGHTS, class_weight=1.0, digit_bonus=0.5, aspect_weight=1.0, cut_cost=0.5)
+BY_CLASSIFIER = replace(
+    DEFAULT_WEIGHTS, class_weight=1.0, digit_bonus=0.5, aspect_weight=1.0, cut_cost=0.5, merge_cost=3.0
+)
 """The program driven by the classifier's log-probabilities and the shape priors (no learned part scorer is given
-to these made-up classifiers' numbers)."""
+to these made-up classifiers' numbers, so joining two pieces keeps a cost of its own)."""
 
 
 def ring(height: int, width: int, thickness: int = 4) -> np.ndarray:
