@@ -66,7 +66,8 @@ class SegmentationWeights:
     """Only pieces of ink wider than this share of the number's digit height are cut."""
     squat_cut_weight: float = 0.0
     """Cost of a cut inside a piece of ink, per tenth by which its width over its height (:func:`region_aspect`) falls
-    short of :attr:`squat_cut_from`: one wide digit (a 0, a 4, a 6 whose stem stands apart) is rarely as wide as two."""
+    short of :attr:`squat_cut_from`: one wide digit (a 0, a 4, a 6 whose stem stands apart) is rarely as wide as two
+    (off since the part scorer learnt that a fragment holds under 85 % of its digit: it keeps such digits whole)."""
     squat_cut_from: float = 1.1
     wider_weight: float = 0.0
     """Weight of the squared excess of a part's width over :attr:`wider_free` times the number's usual digit width."""
