@@ -114,7 +114,7 @@ def main() -> None:
     material = training_material()
     from ml.numbers.lattice import DEFAULT_WEIGHTS, best_segmentation, build_lattice
     from ml.numbers.parts import PartScorer, log_whole_digit
-    from ml.numbers.reader import judge_parts, number_regions
+    from ml.numbers.reader import judge_parts, number_regions, refused_as_part
     from ml.preprocess.pipeline import find_ink
 
     bench, images, by_class = material.bench, material.images, material.by_class
@@ -137,7 +137,7 @@ def main() -> None:
         probabilities = predictor.predict_batch(lattice.images)
         verdicts = judge_parts(judge, lattice.images, probabilities)  # as the reader judges parts
         doubts = np.array([verdict.score for verdict in verdicts])
-        refused = np.array([verdict.refused for verdict in verdicts])
+        refused = np.array([refused_as_part(verdict.as_dict()) for verdict in verdicts])  # as the reader refuses
         wholes = log_whole_digit(lattice, probabilities, scorer)
         apart = "touching" not in kinds
         cases.append((truth, lattice, probabilities, doubts if args.doubt else None, wholes, refused, apart))
@@ -164,10 +164,9 @@ def main() -> None:
     print("defaults:")
     exact(DEFAULT_WEIGHTS, report=True)
     best = replace(DEFAULT_WEIGHTS, **json.loads(args.start)) if args.start else DEFAULT_WEIGHTS
-    best_share = exact(best)
     if args.start:
         print("start:")
-        exact(best, report=True)
+    best_share = exact(best, report=bool(args.start))
     for round_index in range(args.rounds):  # coordinate ascent: one constant at a time over its grid
         for name, values in GRID.items():
             for value in values:

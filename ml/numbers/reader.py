@@ -187,14 +187,21 @@ def _doubt_scores(judge: VerdictJudge, images28: np.ndarray, probabilities: np.n
     return np.array([_score(verdict) for verdict in judge_parts(judge, images28, probabilities)])
 
 
+def refused_as_part(verdict: dict | None, part_threshold: float = NUMBER_PART_THRESHOLD) -> bool:
+    """Whether the judge's verdict (``as_dict``) refuses a part of a number of several parts: "not a digit" at
+    ``part_threshold`` or above (or the judge's own threshold, if higher), or at all from an uncalibrated judge (its
+    floor on the confidence stands)."""
+    if not verdict or verdict.get("status") != NOT_A_DIGIT:
+        return False
+    if not verdict.get("calibrated"):
+        return True
+    return float(verdict.get("score", 1.0)) >= max(float(verdict.get("threshold", 1.0)), part_threshold)
+
+
 def _as_number_part(reading: DigitReading, part_threshold: float) -> DigitReading:
-    """A refused part of a number kept as a digit when its not-a-digit score is under ``part_threshold`` (and the
-    judge is calibrated: an uncalibrated judge's floor on the confidence stands)."""
+    """A refused part of a number kept as a digit unless :func:`refused_as_part` says it stays refused."""
     verdict = reading.verdict
-    if not verdict or verdict.get("status") != NOT_A_DIGIT or not verdict.get("calibrated"):
-        return reading
-    score, threshold = float(verdict.get("score", 1.0)), float(verdict.get("threshold", 1.0))
-    if score >= max(threshold, part_threshold):
+    if not verdict or verdict.get("status") != NOT_A_DIGIT or refused_as_part(verdict, part_threshold):
         return reading
     order = np.argsort(-reading.probabilities)
     top, second = reading.probabilities[order[0]], reading.probabilities[order[1]] if len(order) > 1 else 0.0
