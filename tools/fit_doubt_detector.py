@@ -6,10 +6,13 @@ its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions
         [--procedural-digits 2000] [--epochs 8] [--jobs 2]
 
 Positives: MNIST training digits (never validation or test digits), the detector families' digits (drawn, printed,
-redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families) and the procedural ones (training digits
-warped elastically, digits printed in every training font; ml/doubt/procedural.py). Negatives: the template letters,
-symbols, shapes, scribbles, noise and mixed digit fragments, and the procedural stroke programs, polygons, stars and
-doodles, glyphs of several scripts, digits crossed out or paired. Nothing of the held-out benchmark
+redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families), the procedural ones (training digits
+warped elastically, digits printed in every training font; ml/doubt/procedural.py) and whole digits cut from numbers
+of training digits as the number reader's judge sees them (tools/number_part_material.py). Negatives: the template
+letters, symbols, shapes, scribbles, noise and mixed digit fragments, the procedural stroke programs, polygons, stars
+and doodles, glyphs of several scripts, digits crossed out or paired, the parts of numbers that hold a non-digit put
+in a digit's place or two digits read as one, and noise as a model's own 28x28 input (ml/doubt/material.py
+noise_images). Nothing of the held-out benchmark
 (bench/doubt_heldout.py: its letters, symbols, fonts, pictograms, seeds, MNIST test) is drawn. Material is cached
 under /tmp (seeded, so a rerun reuses it). The printed figures come from material drawn with other seeds, from a
 script and fonts kept out of training (ml/doubt/procedural.py validation_families) and from MNIST validation digits.
@@ -31,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))  # the sibling scripts
 
 CHUNK = 500
 SEED = 7
@@ -38,6 +42,16 @@ MATERIAL_SEED = 20_000  # chunk seeds 20,000 + 100 * family + chunk; the check m
 CHECK_SEED = 29_000
 MINE_SEED = 60_000  # fresh non-digits for hard-negative mining
 DIGEST = ROOT / "ml" / "doubt" / "detector_digest.py"
+RAW_NOISE = "noise at 28x28"
+INSERTED_FAMILIES = (
+    "letters drawn",
+    "shapes drawn",
+    "scribbles",
+    "stroke programs",
+    "shapes and doodles",
+    "glyphs printed",
+)
+"""The non-digits put in a digit's place in numbers (tools/number_part_material.py)."""
 
 _families = None
 
@@ -45,9 +59,11 @@ _families = None
 def _family_list():
     global _families
     if _families is None:
+        from number_part_material import number_part_families
+
         from ml.data.datasets import load_mnist
         from ml.doubt.digit_variants import variant_families
-        from ml.doubt.material import detector_families
+        from ml.doubt.material import NOT_A_DIGIT, Family, detector_families, noise_images
         from ml.doubt.procedural import procedural_families, validation_families
 
         mnist = load_mnist(seed=2)
@@ -56,9 +72,18 @@ def _family_list():
             *detector_families(digits, labels),
             *procedural_families(digits, labels),
             *validation_families(),
-            *variant_families(),  # last, so the other families keep their chunk seeds and cached drawings
+            *variant_families(),  # after the others, so they keep their chunk seeds and cached drawings
         ]
+        _families += number_part_families(digits, labels, _inserted_drawings)
+        _families.append(Family(RAW_NOISE, NOT_A_DIGIT, noise_images))
     return _families
+
+
+def _inserted_drawings(count: int, seed: int) -> np.ndarray:
+    """``count`` non-digit drawings (at least) of the families put in a digit's place in a number."""
+    chosen = [family for family in _family_list() if family.name in INSERTED_FAMILIES]
+    share = count // len(chosen) + 1
+    return np.concatenate([family.make(share, seed + index).images for index, family in enumerate(chosen)])
 
 
 def _draw_chunk(task: tuple[int, int, int, str]) -> str:
@@ -76,6 +101,8 @@ def draw_material(
 ) -> dict[str, np.ndarray]:
     """The named families' images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes.
     ``per_kind`` maps "digit", "other" (and "procedural digit", "procedural other") to counts per family."""
+    from number_part_material import NUMBER_PART_FAMILIES
+
     from ml.doubt.digit_variants import VARIANT_FAMILIES
     from ml.doubt.material import DIGIT
     from ml.doubt.procedural import PROCEDURAL_FAMILIES
@@ -88,6 +115,8 @@ def draw_material(
         kind = "digit" if family.kind == DIGIT else "other"
         if family.name in VARIANT_FAMILIES:
             count = per_kind.get("variant digit", per_kind[kind])
+        elif family.name in NUMBER_PART_FAMILIES:
+            count = per_kind.get(f"number {kind}", per_kind[kind])
         elif family.name in PROCEDURAL_FAMILIES:
             count = per_kind.get(f"procedural {kind}", per_kind[kind])
         else:
@@ -106,6 +135,8 @@ def draw_material(
 
 
 def main() -> int:
+    from number_part_material import NUMBER_PART_FAMILIES
+
     from ml.doubt.detector import CONV_CHANNELS, HIDDEN_UNITS
     from ml.doubt.material import NOT_A_DIGIT
 
@@ -115,6 +146,9 @@ def main() -> int:
     parser.add_argument("--procedural", type=int, default=3000, help="non-digit drawings per procedural family")
     parser.add_argument("--procedural-digits", type=int, default=2000, help="digit drawings per procedural family")
     parser.add_argument("--variant-digits", type=int, default=4000, help="digits in writers' variants")
+    parser.add_argument("--number-digits", type=int, default=4000, help="whole digits cut from composed numbers")
+    parser.add_argument("--number-others", type=int, default=3000, help="non-digits cut from composed numbers")
+    parser.add_argument("--no-numbers", action="store_true", help="no material cut from numbers (the previous way)")
     parser.add_argument("--no-procedural", action="store_true", help="only the template families (the previous way)")
     parser.add_argument("--mine", type=int, default=0, help="hard negatives: fresh non-digits per family to mine")
     parser.add_argument(
@@ -147,12 +181,16 @@ def main() -> int:
         "procedural digit": args.procedural_digits,
         "procedural other": args.procedural,
         "variant digit": args.variant_digits,
+        "number digit": args.number_digits,
+        "number other": args.number_others,
     }
     material, check, kinds = draw_all(per_kind, args.jobs, args.cache)
     if args.no_procedural:
         from ml.doubt.procedural import PROCEDURAL_FAMILIES
 
         material = {name: images for name, images in material.items() if name not in PROCEDURAL_FAMILIES}
+    if args.no_numbers:
+        material = {name: images for name, images in material.items() if name not in NUMBER_PART_FAMILIES}
     counts = ", ".join(f"{name} {len(images)}" for name, images in material.items())
     print(f"material drawn in {time.perf_counter() - started:.0f} s: {counts}")
 

@@ -185,6 +185,41 @@ def pixel_noise() -> Callable[[np.random.Generator], tuple]:
     return draw_one
 
 
+def noise_images(count: int, seed: int) -> Material:
+    """Noise as a model's own 28x28 input, never read off a canvas (an evaluation set or a 28x28 file can hold it):
+    uniform, blotchy, sparse specks, Gaussian, smooth fields, stripes and checks, solid or half-filled frames, each at
+    a random contrast. The detector never met a full frame of noise and called it a sure digit."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(count):
+        kind = int(rng.integers(7))
+        if kind == 0:
+            image = rng.random((28, 28))
+        elif kind == 1:  # blotches of 2-7 pixels
+            cell = int(rng.integers(2, 8))
+            image = np.kron(rng.random((28 // cell + 1, 28 // cell + 1)), np.ones((cell, cell)))[:28, :28]
+        elif kind == 2:  # sparse specks
+            image = (rng.random((28, 28)) < rng.uniform(0.03, 0.4)) * rng.uniform(0.5, 1.0, (28, 28))
+        elif kind == 3:
+            image = rng.normal(rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.4), (28, 28))
+        elif kind == 4:  # a smooth random field
+            small = rng.random((int(rng.integers(3, 8)),) * 2)
+            image = np.asarray(Image.fromarray(small.astype(np.float32), mode="F").resize((28, 28), Image.BICUBIC))
+        elif kind == 5:  # stripes or checks
+            period = int(rng.integers(2, 7))
+            rows, columns = np.indices((28, 28))
+            image = ((rows // period + (columns // period) * int(rng.integers(2))) % 2).astype(float)
+            image = image.T if rng.random() < 0.5 else image
+        else:  # a solid frame, or part of one
+            image = np.zeros((28, 28))
+            top, left = int(rng.integers(0, 15)), int(rng.integers(0, 15))
+            image[top : top + int(rng.integers(14, 29)), left : left + int(rng.integers(14, 29))] = 1.0
+        images.append(np.clip(image, 0, 1) * rng.uniform(0.3, 1.0))
+    return Material("noise at 28x28", NOT_A_DIGIT, np.asarray(images, dtype=np.float32), np.full(count, -1), 0)
+
+
 def digit_fragments(images28: np.ndarray) -> Callable[[np.random.Generator], tuple]:
     """Two digits mixed: one's left half beside another's right half, or both drawn over each other, shifted."""
 
