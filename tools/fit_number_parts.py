@@ -41,24 +41,27 @@ def owners_in_ink(owners: np.ndarray, ink) -> np.ndarray:
     return owners[np.ix_(rows, columns)]
 
 
+def held_ink(lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ink of each of ``count`` digits that each candidate holds (candidates, count), and each digit's ink."""
+    totals = np.bincount(owners[owners >= 0].ravel(), weights=soft_ink[owners >= 0].ravel(), minlength=count)
+    held = np.zeros((len(lattice.candidates), count))
+    for index, candidate in enumerate(lattice.candidates):
+        top, left, height, width = candidate.box
+        mine = owners[top : top + height, left : left + width]
+        owned = (candidate.crop > 0) & (mine >= 0)
+        held[index] = np.bincount(mine[owned], weights=candidate.crop[owned], minlength=count)
+    return held, totals
+
+
 def whole_digit_labels(
     lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per candidate: the digit index it holds most ink of, that digit's share of its ink, and the share of that
     digit's ink it holds."""
-    totals = np.bincount(owners[owners >= 0].ravel(), weights=soft_ink[owners >= 0].ravel(), minlength=count)
-    digits, shares, covers = [], [], []
-    for candidate in lattice.candidates:
-        top, left, height, width = candidate.box
-        mine = owners[top : top + height, left : left + width]
-        values = candidate.crop
-        owned = (values > 0) & (mine >= 0)
-        held = np.bincount(mine[owned], weights=values[owned], minlength=count)
-        digit = int(np.argmax(held))
-        digits.append(digit)
-        shares.append(held[digit] / max(held.sum(), 1e-9))
-        covers.append(held[digit] / max(totals[digit], 1e-9))
-    return np.array(digits), np.array(shares), np.array(covers)
+    held, totals = held_ink(lattice, owners, soft_ink, count)
+    digits = np.argmax(held, axis=1)
+    most = held[np.arange(len(held)), digits]
+    return digits, most / np.maximum(held.sum(axis=1), 1e-9), most / np.maximum(totals[digits], 1e-9)
 
 
 def is_whole(shares: np.ndarray, covers: np.ndarray) -> np.ndarray:

@@ -29,23 +29,15 @@ def part_holdings(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The number of ``digits`` composed as the benchmark composes it: its candidate parts as the judge sees them
     (n, 28, 28), the ink of each digit each part holds (n, len(digits)) and each digit's ink (len(digits),)."""
-    from fit_number_parts import composed_lattice, owners_in_ink
+    from fit_number_parts import composed_lattice, held_ink, owners_in_ink
 
     from ml.numbers.reader import judge_view
 
     ink, owners, lattice = composed_lattice(bench, digits, rng)
-    owners = owners_in_ink(owners, ink)
-    count = len(digits)
-    totals = np.bincount(owners[owners >= 0].ravel(), weights=ink.soft_ink[owners >= 0].ravel(), minlength=count)
-    held = []
-    for candidate in lattice.candidates:
-        top, left, height, width = candidate.box
-        mine = owners[top : top + height, left : left + width]
-        owned = (candidate.crop > 0) & (mine >= 0)
-        held.append(np.bincount(mine[owned], weights=candidate.crop[owned], minlength=count))
-    if not held:
-        return np.zeros((0, 28, 28), np.float32), np.zeros((0, count)), totals
-    return judge_view(lattice.images), np.asarray(held), totals
+    held, totals = held_ink(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(digits))
+    if not lattice.candidates:
+        return np.zeros((0, 28, 28), np.float32), held, totals
+    return judge_view(lattice.images), held, totals
 
 
 def number_part_families(digit_images: np.ndarray, digit_labels: np.ndarray, others) -> list:
@@ -61,6 +53,7 @@ def number_part_families(digit_images: np.ndarray, digit_labels: np.ndarray, oth
         bench, rng = load_bench(), np.random.default_rng(seed)
         drawings = others(count, seed) if with_others else None
         images: list[np.ndarray] = []
+        labels: list[int] = []
         attempts = 0
         while len(images) < count and attempts < count * 4:
             attempts += 1
@@ -76,15 +69,17 @@ def number_part_families(digit_images: np.ndarray, digit_labels: np.ndarray, oth
                 shares = held.max(axis=1, initial=0) / np.maximum(held.sum(axis=1), 1e-9)
                 keep = (whole.sum(axis=1) == 1) & (shares >= CLEAN)
                 owner = np.argmax(held, axis=1)  # one part per digit, so that no digit is learnt several times
-                chosen = [rng.choice(np.flatnonzero(keep & (owner == index))) for index in set(owner[keep])]
+                chosen = [rng.choice(np.flatnonzero(keep & (owner == index))) for index in np.unique(owner[keep])]
                 keep = np.isin(np.arange(len(keep)), chosen)
+                labels.extend(int(truth[index]) for index in owner[keep])
             else:
                 pairs = whole.sum(axis=1) >= 2
                 keep = (whole[:, position] | pairs) if inserted else pairs
+                labels.extend([-1] * int(keep.sum()))
             images.extend(views[keep])
         kind, name = (NOT_A_DIGIT, NUMBER_OTHERS) if with_others else (DIGIT, NUMBER_DIGITS)
-        images = images[:count]
-        return Material(name, kind, np.asarray(images, dtype=np.float32), np.full(len(images), -1), 0)
+        images, labels = images[:count], labels[:count]
+        return Material(name, kind, np.asarray(images, dtype=np.float32), np.asarray(labels), 0)
 
     return [
         Family(NUMBER_DIGITS, DIGIT, lambda count, seed: make(count, seed, False)),
