@@ -100,7 +100,8 @@ def draw_material(
     per_kind: dict[str, int], seed_base: int, jobs: int, cache: Path, names: set[str]
 ) -> dict[str, np.ndarray]:
     """The named families' images (family name -> (n, 28, 28)), drawn in chunks by ``jobs`` processes.
-    ``per_kind`` maps "digit", "other" (and "procedural digit", "procedural other") to counts per family."""
+    ``per_kind`` maps "digit", "other" (and "procedural digit", "procedural other", "variant digit", "number digit",
+    "number other") to counts per family."""
     from number_part_material import NUMBER_PART_FAMILIES
 
     from ml.doubt.digit_variants import VARIANT_FAMILIES
