@@ -42,7 +42,6 @@ MATERIAL_SEED = 20_000  # chunk seeds 20,000 + 100 * family + chunk; the check m
 CHECK_SEED = 29_000
 MINE_SEED = 60_000  # fresh non-digits for hard-negative mining
 DIGEST = ROOT / "ml" / "doubt" / "detector_digest.py"
-RAW_NOISE = "noise at 28x28"
 INSERTED_FAMILIES = (
     "letters drawn",
     "shapes drawn",
@@ -63,7 +62,7 @@ def _family_list():
 
         from ml.data.datasets import load_mnist
         from ml.doubt.digit_variants import variant_families
-        from ml.doubt.material import NOT_A_DIGIT, Family, detector_families, noise_images
+        from ml.doubt.material import NOT_A_DIGIT, RAW_NOISE, Family, detector_families, noise_images
         from ml.doubt.procedural import procedural_families, validation_families
 
         mnist = load_mnist(seed=2)

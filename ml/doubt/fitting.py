@@ -8,12 +8,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ml.doubt.digit_variants import variant_families
 from ml.doubt.features import DETECTOR_FEATURES, FEATURES, PROBABILITY_FEATURES, features
-from ml.doubt.material import DIGIT, Family, Material, tuning_families
+from ml.doubt.material import DIGIT, NOT_A_DIGIT, RAW_NOISE, Family, Material, noise_images, tuning_families
 from ml.doubt.procedural import procedural_families
 from ml.doubt.scorer import DoubtSettings, Scorer
 
@@ -79,11 +80,13 @@ def fit_network(
 def decision_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
     """The decision's tuning families: the template families, the detector's procedural non-digits and digits (stroke
     programs, shapes and doodles, glyphs, crossed or paired digits; warped digits, digits in many fonts) and the
-    writers' variants. ``digit_images`` are training digits, never test digits."""
+    writers' variants, and noise as a model's own 28x28, half of it confined to the digit's box. ``digit_images`` are
+    training digits, never test digits."""
     return [
         *tuning_families(digit_images, digit_labels),
         *procedural_families(digit_images, digit_labels),
         *variant_families(),
+        Family(RAW_NOISE, NOT_A_DIGIT, partial(noise_images, confined_share=0.5)),
     ]
 
 

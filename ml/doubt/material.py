@@ -36,6 +36,7 @@ from ml.doubt.templates import (
 
 DIGIT = "digit"
 NOT_A_DIGIT = "not_a_digit"
+RAW_NOISE = "noise at 28x28"
 
 TUNING_FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "NimbusSans-Regular.otf")
 TUNING_SYMBOLS = "+=#@%*<>"
@@ -185,10 +186,13 @@ def pixel_noise() -> Callable[[np.random.Generator], tuple]:
     return draw_one
 
 
-def noise_images(count: int, seed: int) -> Material:
+def noise_images(count: int, seed: int, confined_share: float = 0.0) -> Material:
     """Noise as a model's own 28x28 input, never read off a canvas (an evaluation set or a 28x28 file can hold it):
     uniform, blotchy, sparse specks, Gaussian, smooth fields, stripes and checks, solid or half-filled frames, each at
-    a random contrast. The detector never met a full frame of noise and called it a sure digit."""
+    a random contrast; ``confined_share`` of them confined to a box round the middle (where a digit's 20x20 lies).
+    The detector never met a full frame of noise and called it a sure digit; it learns full frames, and the decisions
+    (:func:`ml.doubt.fitting.decision_families`) learn noise in the digit's box too, which it accepts about half the
+    time (a detector that learnt both lost about a point on drawn shapes and scribbles)."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
@@ -216,8 +220,20 @@ def noise_images(count: int, seed: int) -> Material:
             image = np.zeros((28, 28))
             top, left = int(rng.integers(0, 15)), int(rng.integers(0, 15))
             image[top : top + int(rng.integers(14, 29)), left : left + int(rng.integers(14, 29))] = 1.0
+        if confined_share and rng.random() < confined_share:  # in a box round the middle, as a digit's 20x20 is
+            image = image * _central_box(rng)
         images.append(np.clip(image, 0, 1) * rng.uniform(0.3, 1.0))
-    return Material("noise at 28x28", NOT_A_DIGIT, np.asarray(images, dtype=np.float32), np.full(count, -1), 0)
+    return Material(RAW_NOISE, NOT_A_DIGIT, np.asarray(images, dtype=np.float32), np.full(count, -1), 0)
+
+
+def _central_box(rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 mask of ones in a box 12-22 pixels a side whose centre lies within 4 pixels of the middle."""
+    mask = np.zeros((28, 28))
+    height, width = (int(side) for side in rng.integers(12, 23, size=2))
+    top = int(np.clip(14 - height // 2 + rng.integers(-4, 5), 0, 28 - height))
+    left = int(np.clip(14 - width // 2 + rng.integers(-4, 5), 0, 28 - width))
+    mask[top : top + height, left : left + width] = 1.0
+    return mask
 
 
 def digit_fragments(images28: np.ndarray) -> Callable[[np.random.Generator], tuple]:

@@ -92,6 +92,29 @@ def test_mnist_test_digits_are_accepted_and_those_accepted_are_right(bundled):
     assert right[~refused].mean() >= right.mean() - 0.001  # refusing odd digits costs at most 0.1 point
 
 
+def noise_in_a_digits_box(count: int = 20) -> np.ndarray:
+    """Noise in the 20x20 box a digit fills, black round it, as a model's own 28x28 (an evaluation set can hold it):
+    the detector alone accepts about half of such frames."""
+    rng = np.random.default_rng(11)
+    inside = np.zeros((28, 28))
+    inside[4:24, 4:24] = 1.0
+    kinds = [
+        lambda: rng.random((28, 28)),
+        lambda: (rng.random((28, 28)) < 0.3).astype(float),
+        lambda: np.clip(rng.normal(0.5, 0.3, (28, 28)), 0, 1),
+        lambda: np.kron(rng.random((10, 10)), np.ones((3, 3)))[:28, :28],
+    ]
+    return np.stack([kinds[index % len(kinds)]() * inside for index in range(count)]).astype(np.float32)
+
+
+@needs_bundled
+def test_noise_in_a_digits_box_is_refused(bundled):
+    _, predictor, judge = bundled
+    frames = noise_in_a_digits_box()
+    verdicts = judge.judge_batch(frames, predictor.predict_batch(frames))
+    assert np.mean([verdict.refused for verdict in verdicts]) >= 0.95
+
+
 def digit_card() -> SimpleNamespace:
     return SimpleNamespace(metadata=ModelMetadata())
 
@@ -119,6 +142,9 @@ def test_a_model_without_a_fitted_decision_gets_the_default_and_says_uncalibrate
     assert "noise" in verdict.reason
     undecided = np.full(10, 0.1)
     assert judge.judge(drawn(LETTER_A), undecided).reason is not None
+    frames = noise_in_a_digits_box()
+    verdicts = judge.judge_batch(frames, np.eye(10)[[0] * len(frames)] * 0.98 + 0.002)
+    assert np.mean([verdict.refused for verdict in verdicts]) >= 0.95
 
 
 def test_the_default_with_the_detector_refuses_shapes_for_any_digit_model_and_accepts_mnist_test():
