@@ -80,13 +80,13 @@ def fit_network(
 def decision_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
     """The decision's tuning families: the template families, the detector's procedural non-digits and digits (stroke
     programs, shapes and doodles, glyphs, crossed or paired digits; warped digits, digits in many fonts) and the
-    writers' variants, and noise as a model's own 28x28, half of it confined to the digit's box. ``digit_images`` are
-    training digits, never test digits."""
+    writers' variants, and noise as a model's own 28x28, the grainy kinds of it confined to the digit's box (the
+    detector refuses full frames). ``digit_images`` are training digits, never test digits."""
     return [
         *tuning_families(digit_images, digit_labels),
         *procedural_families(digit_images, digit_labels),
         *variant_families(),
-        Family(RAW_NOISE, NOT_A_DIGIT, partial(noise_images, confined_share=0.5)),
+        Family(RAW_NOISE, NOT_A_DIGIT, partial(noise_images, confined_share=1.0)),
     ]
 
 

@@ -189,10 +189,11 @@ def pixel_noise() -> Callable[[np.random.Generator], tuple]:
 def noise_images(count: int, seed: int, confined_share: float = 0.0) -> Material:
     """Noise as a model's own 28x28 input, never read off a canvas (an evaluation set or a 28x28 file can hold it):
     uniform, blotchy, sparse specks, Gaussian, smooth fields, stripes and checks, solid or half-filled frames, each at
-    a random contrast; ``confined_share`` of them confined to a box round the middle (where a digit's 20x20 lies).
-    The detector never met a full frame of noise and called it a sure digit; it learns full frames, and the decisions
-    (:func:`ml.doubt.fitting.decision_families`) learn noise in the digit's box too, which it accepts about half the
-    time (a detector that learnt both lost about a point on drawn shapes and scribbles)."""
+    a random contrast; ``confined_share`` of the grainy ones (uniform, blotchy, specks, Gaussian: not the smooth
+    fields, stripes or frames, which cut to a box can be a bold "1") confined to a box round the middle, where a
+    digit's 20x20 lies. The detector never met a full frame of noise and called it a sure digit; it learns full
+    frames, and the decisions (:func:`ml.doubt.fitting.decision_families`) learn noise in the digit's box too, which
+    it accepts about half the time (a detector that learnt both lost about a point on drawn shapes and scribbles)."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
@@ -220,7 +221,7 @@ def noise_images(count: int, seed: int, confined_share: float = 0.0) -> Material
             image = np.zeros((28, 28))
             top, left = int(rng.integers(0, 15)), int(rng.integers(0, 15))
             image[top : top + int(rng.integers(14, 29)), left : left + int(rng.integers(14, 29))] = 1.0
-        if confined_share and rng.random() < confined_share:  # in a box round the middle, as a digit's 20x20 is
+        if confined_share and kind < 4 and rng.random() < confined_share:
             image = image * _central_box(rng)
         images.append(np.clip(image, 0, 1) * rng.uniform(0.3, 1.0))
     return Material(RAW_NOISE, NOT_A_DIGIT, np.asarray(images, dtype=np.float32), np.full(count, -1), 0)

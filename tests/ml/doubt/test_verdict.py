@@ -115,6 +115,32 @@ def test_noise_in_a_digits_box_is_refused(bundled):
     assert np.mean([verdict.refused for verdict in verdicts]) >= 0.95
 
 
+def bars_and_strokes_of_one() -> np.ndarray:
+    """A "1" as a plain bar (a bold font's), from thin to squat, and drawn with a pen of every width."""
+    from ml.preprocess.pipeline import to_mnist
+
+    images = []
+    for width in (6, 16, 26, 34, 44):
+        for height in (120, 200):
+            canvas = np.ones((280, 280), np.float32)
+            canvas[140 - height // 2 : 140 + height // 2, 140 - width // 2 : 140 + width // 2] = 0.0
+            images.append(to_mnist(canvas).image)
+    for width in (8, 22, 40):
+        images += [drawn([[(0.5, 0.0), (0.5, 1.0)]], width), drawn([[(0.3, 0.2), (0.55, 0.0), (0.55, 1.0)]], width)]
+    return np.stack(images)
+
+
+@needs_bundled
+def test_a_one_as_a_plain_bar_or_a_stroke_of_any_width_is_a_digit(bundled):
+    """Noise cut to a box can look like a bold bar: the decisions that learnt noise must still take a "1"."""
+    _, predictor, judge = bundled
+    images = bars_and_strokes_of_one()
+    probabilities = predictor.predict_batch(images)
+    assert (probabilities.argmax(axis=1) == 1).all()
+    for decision in (judge, DoubtJudge(digit_card())):
+        assert not any(verdict.refused for verdict in decision.judge_batch(images, probabilities))
+
+
 def digit_card() -> SimpleNamespace:
     return SimpleNamespace(metadata=ModelMetadata())
 
