@@ -186,6 +186,10 @@ def pixel_noise() -> Callable[[np.random.Generator], tuple]:
     return draw_one
 
 
+GRAINY_KINDS = 4
+"""The first kinds of :func:`noise_images` (uniform, blotchy, specks, Gaussian): those that may be confined to a box."""
+
+
 def noise_images(count: int, seed: int, confined_share: float = 0.0) -> Material:
     """Noise as a model's own 28x28 input, never read off a canvas (an evaluation set or a 28x28 file can hold it):
     uniform, blotchy, sparse specks, Gaussian, smooth fields, stripes and checks, solid or half-filled frames, each at
@@ -221,7 +225,7 @@ def noise_images(count: int, seed: int, confined_share: float = 0.0) -> Material
             image = np.zeros((28, 28))
             top, left = int(rng.integers(0, 15)), int(rng.integers(0, 15))
             image[top : top + int(rng.integers(14, 29)), left : left + int(rng.integers(14, 29))] = 1.0
-        if confined_share and kind < 4 and rng.random() < confined_share:
+        if confined_share and kind < GRAINY_KINDS and rng.random() < confined_share:
             image = image * _central_box(rng)
         images.append(np.clip(image, 0, 1) * rng.uniform(0.3, 1.0))
     return Material(RAW_NOISE, NOT_A_DIGIT, np.asarray(images, dtype=np.float32), np.full(count, -1), 0)
