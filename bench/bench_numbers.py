@@ -17,8 +17,13 @@ single-digit predictions (``to_mnist`` on one digit's own image and ``predict_on
 - **other styles** (``--styles N``, N numbers of each): one style per number, from ``bench/number_styles.py``:
   digits drawn in another hand, MNIST test digits redrawn bolder or thinner, or slanted, and scikit-learn's 8x8 digits,
   each put through the single-digit preprocessing and composed as the MNIST numbers are.
+- **not numbers** (``--drawings N``, N of each family): the not-a-digit benchmark's held-out drawings
+  (``bench/doubt_heldout.py``: letters, symbols, shapes, scribbles, noise, and digits in other styles) opened as an
+  image: the share read as a number of several digits, with the reader's check that the parts are whole digits
+  (``WHOLE_DIGITS_FLOOR``) and without it, in one run. A drawing not read as a number shows its own verdict.
 
-    python bench/bench_numbers.py [--numbers 1000] [--styles 150] [--model path.keras] [--tune] [--previous]
+    python bench/bench_numbers.py [--numbers 1000] [--styles 150] [--drawings 100] [--model path.keras] [--tune]
+        [--previous]
 """
 
 from __future__ import annotations
@@ -240,6 +245,7 @@ def print_score(title: str, figures: dict) -> None:
 
 
 ERROR_KINDS = (
+    "not a number",
     "a part refused",
     "a wrong class",
     "a broken digit's pieces apart",
@@ -248,7 +254,8 @@ ERROR_KINDS = (
     "a digit cut in two",
     "a touching pair cut in the wrong place",
 )
-"""What a wrong MNIST number went wrong on, first that applies: the digits found right but one refused by the judge or
+"""What a wrong MNIST number went wrong on, first that applies: its parts taken for pieces of one drawing (not a
+number, ``ml.numbers.reader.WHOLE_DIGITS_FLOOR``); the digits found right but one refused by the judge or
 read as another class; else a digit whose ink lies in several pieces left apart, two digits read as one, a digit cut
 in two inside its ink, or a touching pair cut elsewhere than between them."""
 WHOLE_SHARE, WHOLE_COVER = 0.75, 0.7  # a part is one whole digit (as tools/fit_number_parts.py labels parts)
@@ -261,6 +268,8 @@ def diagnose(picture: np.ndarray, owners: np.ndarray, truth: str, kinds: list[st
     composer's per-pixel digit index)."""
     if reading.number == truth:
         return None
+    if reading.not_a_number:
+        return "not a number"
     ink = np.clip((245.0 - picture.astype(np.float32)) / 235.0, 0.0, 1.0)
     owned = owners >= 0
     totals = np.bincount(owners[owned], weights=ink[owned], minlength=len(truth))
@@ -316,6 +325,31 @@ def print_breakdown(title: str, causes: list[tuple[str | None, bool]]) -> None:
         print(f"    {kind}: {shares[0]:.2%} ({shares[1]:.2%} | {shares[2]:.2%})")
 
 
+def read_as_numbers(count: int, images: np.ndarray, labels: np.ndarray, predictor, judge) -> None:
+    """Print the share of each held-out family's drawings read as a number, with and without the parts' check."""
+    from doubt_heldout import HELD_OUT_SEED, held_out_drawers
+
+    from ml.numbers import reader
+
+    floor = reader.WHOLE_DIGITS_FLOOR
+    print(
+        f"held-out drawings opened as an image, read as a number of several digits: with the check at {floor} (without)"
+    )
+    for offset, (name, kind, draw_one) in enumerate(held_out_drawers(images, labels)):
+        rng, counts, drawn = np.random.default_rng(HELD_OUT_SEED + offset), [0, 0], 0
+        while drawn < count:
+            canvas, _ = draw_one(rng)
+            if canvas is None:
+                continue
+            drawn += 1
+            for index, chosen in enumerate((floor, -np.inf)):
+                reader.WHOLE_DIGITS_FLOOR = chosen
+                reading = reader.read_number(canvas, predictor, judge=judge)
+                counts[index] += len(reading.digits) > 1 and reading.number is not None
+        reader.WHOLE_DIGITS_FLOOR = floor
+        print(f"    {name} ({kind}): {counts[0] / drawn:.1%} ({counts[1] / drawn:.1%}) of {drawn}")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -337,6 +371,9 @@ def main() -> None:
     parser.add_argument("--mnist-only", action="store_true", help="leave out the pen-stroke numbers")
     parser.add_argument(
         "--styles", type=int, default=0, help="numbers in each other style (bench/number_styles.py; default none)"
+    )
+    parser.add_argument(
+        "--drawings", type=int, default=0, help="held-out non-digits of each family opened as images (default none)"
     )
     args = parser.parse_args()
 
@@ -422,6 +459,8 @@ def main() -> None:
     for title, rows in causes.items():
         print_breakdown(title, rows)
     mnist_results = results["MNIST numbers"]
+    if args.drawings:
+        read_as_numbers(args.drawings, images, labels, predictor, judge)
 
     # Timing: a 6-digit MNIST number read whole vs six single-digit predictions, interleaved.
     samples = []

@@ -4,6 +4,8 @@ scikit-learn's 8x8 digits where the fit uses MNIST training and validation digit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -97,8 +99,8 @@ def sklearn_digits(rng_images: np.ndarray, labels: np.ndarray):
     return draw_one
 
 
-def held_out_families(test_images: np.ndarray, test_labels: np.ndarray) -> list[Family]:
-    """The benchmark's families: non-digits that no tuning family draws, and digits in other styles."""
+def held_out_drawers(test_images: np.ndarray, test_labels: np.ndarray) -> list[tuple[str, str, Callable]]:
+    """(name, kind, ``draw_one(rng) -> (canvas, label)``) of each of :func:`held_out_families`, as whole canvases."""
     from sklearn.datasets import load_digits
 
     from ml.data.datasets import upscale_digits
@@ -107,19 +109,24 @@ def held_out_families(test_images: np.ndarray, test_labels: np.ndarray) -> list[
     images8 = (digits8.images.astype(np.float32) / 16.0)[..., None]
     sklearn28 = upscale_digits(images8)[..., 0]
     return [
-        family("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, HELD_OUT_LETTERS, aspect=(0.6, 1.2), photo_share=0.3)),
-        family("letters printed", NOT_A_DIGIT, printed(HELD_OUT_PRINTED_LETTERS, HELD_OUT_FONTS, photo_share=0.4)),
-        family("symbols printed", NOT_A_DIGIT, printed(HELD_OUT_SYMBOLS, HELD_OUT_FONTS, photo_share=0.4)),
-        family("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, HELD_OUT_SHAPES, aspect=(0.6, 1.5), photo_share=0.3)),
-        family("scribbles", NOT_A_DIGIT, zigzag_or_loops),
-        family("noise", NOT_A_DIGIT, dabs_and_paper),
-        family(
+        ("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, HELD_OUT_LETTERS, aspect=(0.6, 1.2), photo_share=0.3)),
+        ("letters printed", NOT_A_DIGIT, printed(HELD_OUT_PRINTED_LETTERS, HELD_OUT_FONTS, photo_share=0.4)),
+        ("symbols printed", NOT_A_DIGIT, printed(HELD_OUT_SYMBOLS, HELD_OUT_FONTS, photo_share=0.4)),
+        ("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, HELD_OUT_SHAPES, aspect=(0.6, 1.5), photo_share=0.3)),
+        ("scribbles", NOT_A_DIGIT, zigzag_or_loops),
+        ("noise", NOT_A_DIGIT, dabs_and_paper),
+        (
             "digits drawn",
             DIGIT,
             hand_drawn(DIGITS_OTHER, tuple(DIGITS_OTHER), widths=(5.0, 48.0), slant=0.4, aspect=(0.4, 0.95)),
         ),
-        family("digits printed", DIGIT, printed("0123456789", HELD_OUT_FONTS, photo_share=0.4)),
-        family("MNIST test redrawn", DIGIT, redrawn_digits(test_images, test_labels, (-4, -2, 3, 6), 0.4)),
-        family("MNIST test slanted", DIGIT, slanted_digits(test_images, test_labels)),
-        family("scikit-learn 8x8", DIGIT, sklearn_digits(sklearn28, digits8.target)),
+        ("digits printed", DIGIT, printed("0123456789", HELD_OUT_FONTS, photo_share=0.4)),
+        ("MNIST test redrawn", DIGIT, redrawn_digits(test_images, test_labels, (-4, -2, 3, 6), 0.4)),
+        ("MNIST test slanted", DIGIT, slanted_digits(test_images, test_labels)),
+        ("scikit-learn 8x8", DIGIT, sklearn_digits(sklearn28, digits8.target)),
     ]
+
+
+def held_out_families(test_images: np.ndarray, test_labels: np.ndarray) -> list[Family]:
+    """The benchmark's families: non-digits that no tuning family draws, and digits in other styles."""
+    return [family(name, kind, draw_one) for name, kind, draw_one in held_out_drawers(test_images, test_labels)]

@@ -47,7 +47,8 @@ class NumberReader:
         self._judge: Any = None
 
     def read(self, slot: Any, drawing: np.ndarray, strokes: Sequence[Any] | None) -> dict | None:
-        """The number in ``drawing`` as plain data, or None when it holds one digit or none (shown as today).
+        """The number in ``drawing`` as plain data, or None when it holds one digit or none, or when its parts look
+        like pieces of one drawing, not digits (shown as today: the drawing's own verdict, "not a digit" for a letter).
 
         A failure is logged and reads as None: the single-digit prediction already made still shows.
         """
@@ -60,7 +61,7 @@ class NumberReader:
         except Exception:  # noqa: BLE001 - the digit's own prediction stands
             logger.exception("Reading the number failed")
             return None
-        if len(reading.digits) < 2:
+        if len(reading.digits) < 2 or reading.not_a_number:
             return None
         return {
             "number": reading.number,

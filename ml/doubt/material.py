@@ -274,21 +274,27 @@ def family(name: str, kind: str, draw_one: Callable[[np.random.Generator], tuple
     return Family(name, kind, lambda count, seed: collect(name, kind, count, seed, draw_one))
 
 
+def tuning_drawers(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[tuple[str, str, Callable]]:
+    """(name, kind, ``draw_one(rng) -> (canvas, label)``) of each tuning family: what :func:`tuning_families`
+    collects, as whole canvases (the number reader's own check learns from those)."""
+    return [
+        ("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, TUNING_LETTERS, aspect=(0.6, 1.2))),
+        ("letters printed", NOT_A_DIGIT, printed("AEHKXkmwx", TUNING_FONTS)),
+        ("symbols printed", NOT_A_DIGIT, printed(TUNING_SYMBOLS, TUNING_FONTS)),
+        ("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, TUNING_SHAPES, aspect=(0.7, 1.3))),
+        ("scribbles", NOT_A_DIGIT, scribbles()),
+        ("noise", NOT_A_DIGIT, pixel_noise()),
+        ("digit fragments", NOT_A_DIGIT, digit_fragments(digit_images)),
+        ("digits drawn", DIGIT, hand_drawn(DIGITS_PLAIN, tuple(DIGITS_PLAIN), aspect=(0.45, 0.9))),
+        ("digits printed", DIGIT, printed("0123456789", TUNING_FONTS)),
+        ("digits redrawn", DIGIT, redrawn_digits(digit_images, digit_labels)),
+    ]
+
+
 def tuning_families(digit_images: np.ndarray, digit_labels: np.ndarray) -> list[Family]:
     """The families a fit learns from and sets its threshold on; ``digit_images`` are training or validation digits
     (never test digits), redrawn and mixed into fragments."""
-    return [
-        family("letters drawn", NOT_A_DIGIT, hand_drawn(LETTERS, TUNING_LETTERS, aspect=(0.6, 1.2))),
-        family("letters printed", NOT_A_DIGIT, printed("AEHKXkmwx", TUNING_FONTS)),
-        family("symbols printed", NOT_A_DIGIT, printed(TUNING_SYMBOLS, TUNING_FONTS)),
-        family("shapes drawn", NOT_A_DIGIT, hand_drawn(SHAPES, TUNING_SHAPES, aspect=(0.7, 1.3))),
-        family("scribbles", NOT_A_DIGIT, scribbles()),
-        family("noise", NOT_A_DIGIT, pixel_noise()),
-        family("digit fragments", NOT_A_DIGIT, digit_fragments(digit_images)),
-        family("digits drawn", DIGIT, hand_drawn(DIGITS_PLAIN, tuple(DIGITS_PLAIN), aspect=(0.45, 0.9))),
-        family("digits printed", DIGIT, printed("0123456789", TUNING_FONTS)),
-        family("digits redrawn", DIGIT, redrawn_digits(digit_images, digit_labels)),
-    ]
+    return [family(name, kind, draw_one) for name, kind, draw_one in tuning_drawers(digit_images, digit_labels)]
 
 
 def low_resolution_digits(images28: np.ndarray, labels: np.ndarray) -> Callable[[np.random.Generator], tuple]:

@@ -141,6 +141,8 @@ class Candidate:
     crop: np.ndarray
     box: tuple[int, int, int, int]
     stages: tuple[Stage, ...] = ()
+    whole: float | None = None
+    """log P(one whole digit) from the part scorer, on a chosen part once :func:`segment` has scored it."""
 
 
 @dataclass(frozen=True)
@@ -418,7 +420,8 @@ def segment(
     doubt: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     whole: Callable[[Lattice, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
-    """The best reading of ``regions``: its parts, their 28x28 images and their probabilities (one classifier call).
+    """The best reading of ``regions``: its parts (with their :attr:`Candidate.whole` when scored), their 28x28
+    images and their probabilities (one classifier call).
 
     ``doubt(images, probabilities)``: each candidate's not-a-digit score in [0, 1], when a judge is at hand;
     ``whole(lattice, probabilities)``: each candidate's log P(one whole digit) (:mod:`ml.numbers.parts`).
@@ -430,7 +433,10 @@ def segment(
     doubts = None if doubt is None or not weights.doubt_weight else np.asarray(doubt(lattice.images, probabilities))
     wholes = None if whole is None or not weights.part_weight else np.asarray(whole(lattice, probabilities))
     chosen = best_segmentation(lattice, probabilities, weights, doubts, wholes)
-    return [lattice.candidates[i] for i in chosen], lattice.images[chosen], probabilities[chosen]
+    parts = [lattice.candidates[i] for i in chosen]
+    if wholes is not None:
+        parts = [replace(part, whole=float(wholes[i])) for part, i in zip(parts, chosen, strict=True)]
+    return parts, lattice.images[chosen], probabilities[chosen]
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -29,6 +29,16 @@ shape or scribble in place of one digit, the parts judged through :func:`judge_v
 refuses at most 3 points fewer of those drawings than the judge's own 0.9937 (79.8 % against 81.0 %); it spoils
 0.70 % of the numbers read right, as 0.995 does (0.87 % at 0.99). Before the decision learnt noise in a digit's box:
 0.99 (300 numbers, 76.7 % refused, 0.35 % spoiled)."""
+WHOLE_DIGITS_FLOOR = -1.0
+"""A reading of several parts is a number only when its parts' mean log P(one whole digit) (the part scorer's,
+:mod:`ml.numbers.parts`) is at least this; below it the parts look like pieces cut from one drawing (a letter, a shape,
+a scribble or noise read as "14" or "1111"), and the reading is not a number. Chosen by ``python
+tools/fit_number_check.py`` (799 numbers of held-out MNIST validation digits and by pen, 200 drawings of each of
+the not-a-digit fit's tuning families): the highest floor that refuses at most 0.5 % of the numbers (0.38 %, 0.13 %
+of those read right). Drawings of those families read as a number: letters drawn 54.5 -> 4.0 %, printed letters
+51.0 -> 3.0 %, symbols 33.5 -> 10.5 % (a "%" reads "010": its pieces cut apart look whole), shapes 41.0 -> 0 %,
+scribbles 30.5 -> 0.5 %, noise 92.0 -> 0.5 %, two digits mixed 18.0 -> 3.0 %."""
+NOT_A_NUMBER = "its parts look like pieces of one drawing (a letter, a shape, a scribble?), not whole digits"
 JUDGE_INK_RANGE = (0.1, 0.65)
 """A candidate part is shown to the judge with its grey levels stretched so that this range becomes 0-1
 (:func:`judge_view`); the classifier reads the part as it is. An enlarged handwritten digit keeps soft grey edges
@@ -102,6 +112,8 @@ class NumberReading:
     reason: str | None
     blank: bool = False
     split: bool = field(default=False)  # some digits were cut apart by recognition (they touched)
+    not_a_number: bool = False  # the parts look like pieces of one drawing (:data:`WHOLE_DIGITS_FLOOR`)
+    wholeness: float = 0.0  # the parts' mean log P(one whole digit) (:func:`wholeness`; 0 for one part)
 
     def as_dict(self, digit_classes: bool = True) -> dict:
         """``{"number", "reason"?, "digits": [...]}`` as ``digitlab predict --number --json`` prints it."""
@@ -151,7 +163,16 @@ def read_number(
     if not readings:
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
-    return NumberReading(tuple(readings), number, reason, split=split)
+    whole = wholeness(candidates) if len(candidates) > 1 else 0.0
+    if number is not None and whole < WHOLE_DIGITS_FLOOR:  # a part refused by the judge is named first
+        return NumberReading(tuple(readings), None, NOT_A_NUMBER, split=split, not_a_number=True, wholeness=whole)
+    return NumberReading(tuple(readings), number, reason, split=split, wholeness=whole)
+
+
+def wholeness(parts: Sequence[Candidate]) -> float:
+    """The parts' mean log P(one whole digit) (0 when the part scorer did not score them)."""
+    scored = [part.whole for part in parts if part.whole is not None]
+    return float(np.mean(scored)) if scored else 0.0
 
 
 def number_regions(ink: InkMap, strokes: Sequence[PenStroke] | None = None) -> tuple[list[Region], float]:

@@ -14,6 +14,8 @@ from app.draw.canvas import DrawingCanvas
 from app.draw.number_view import NumberView
 from app.draw.prediction_view import PredictionPanel
 from ml.assets import bundled_model_path
+from ml.doubt.drawing import smooth_stroke
+from ml.doubt.templates import LETTERS
 from tests.app.canvas_drawing import draw_stroke, wait_for_final_prediction
 
 LOAD_TIMEOUT_MS = 120_000
@@ -164,6 +166,11 @@ def test_drawing_12_in_the_window_shows_two_boxes_and_the_number_12(qtbot, setti
         assert len(canvas.number_boxes) == 2
         assert window.prediction.predicted_class.text() == "12"
         assert [digit["label"] for digit in window.numbers.number["digits"]] == ["1", "2"]
+        canvas.clear()
+        letter = [(20 + 240 * u, 40 + 200 * v) for u, v in smooth_stroke(LETTERS["M"][0])]  # "14" before the check
+        final_shown(lambda: draw(letter))
+        assert canvas.number_boxes == [] and window.numbers.number is None  # its parts are not whole digits
+        assert window.prediction.confidence.text() == "Not a digit"
     finally:
         window.shutdown()
         window.close()

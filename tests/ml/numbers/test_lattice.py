@@ -165,6 +165,8 @@ def test_the_part_scorer_can_overrule_a_classifier_sure_of_every_part():
     assert len(segment([region, neighbour], always_sure, no_shape)[0]) == 2  # the classifier alone: two digits
     parts, _, _ = segment([region, neighbour], always_sure, whole=whole)
     assert len(parts) == 3 and all(44 <= part.box[3] <= 56 for part in parts)  # each ring one digit
+    assert np.allclose([part.whole for part in parts], np.log(0.95))  # what the reader checks them by
+    assert all(part.whole is None for part in segment([region, neighbour], always_sure, no_shape)[0])
 
 
 def slanted_pair() -> tuple[Region, np.ndarray, np.ndarray]:

@@ -7,10 +7,19 @@ import pytest
 from PIL import Image
 
 from ml.assets import bundled_model_path
-from ml.numbers.reader import JUDGE_INK_RANGE, NUMBER_PART_THRESHOLD, judge_view, read_number
+from ml.doubt.drawing import smooth_stroke
+from ml.doubt.templates import LETTERS
+from ml.numbers.reader import (
+    JUDGE_INK_RANGE,
+    NOT_A_NUMBER,
+    NUMBER_PART_THRESHOLD,
+    WHOLE_DIGITS_FLOOR,
+    judge_view,
+    read_number,
+)
 from ml.preprocess.components import label_components
 from ml.preprocess.pipeline import find_ink, render_mnist_on_canvas, to_mnist
-from tests.ml.numbers.pen import draw_number
+from tests.ml.numbers.pen import PenStroke, draw_number, render
 
 pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
 
@@ -178,6 +187,42 @@ def test_a_letter_drawn_in_a_number_makes_it_unreadable_with_the_real_judge(pred
         assert reading.number is None
         assert reading.reason.startswith("part 2 of 3 is not a digit")
         assert [digit.is_digit for digit in reading.digits] == [True, False, True]
+
+
+def drawn_wide(unit_strokes: list) -> tuple[np.ndarray, list[PenStroke]]:
+    """A drawing (strokes in the unit square) made wide on a canvas with the window's pen, and its strokes."""
+    strokes = [
+        PenStroke(tuple(smooth_stroke([(20 + 240 * u, 20 + 200 * v) for u, v in stroke])), 14)
+        for stroke in unit_strokes
+    ]
+    return render(strokes, (260, 300)), strokes
+
+
+@pytest.mark.parametrize(
+    "drawing",
+    ["M", "N", "A", "h", "k", "w", "U", "zigzag"],
+)  # each read as a number before the check: "14", "14", "47", "47", "15", "1111", "11", "111111"
+def test_a_letter_or_a_scribble_cut_into_pieces_is_not_a_number(predictor, judge, drawing):
+    zigzag = [[(i / 6, float(i % 2)) for i in range(7)]]
+    image, strokes = drawn_wide(zigzag if drawing == "zigzag" else LETTERS[drawing])
+    for reading in (
+        read_number(image, predictor, strokes=strokes, judge=judge),  # as the canvas reads it
+        read_number(image, predictor, judge=judge),  # as an opened image
+    ):
+        assert len(reading.digits) >= 2
+        assert reading.not_a_number and reading.number is None and reading.reason == NOT_A_NUMBER
+        assert reading.wholeness < WHOLE_DIGITS_FLOOR
+        assert reading.as_dict()["reason"] == NOT_A_NUMBER and len(reading.as_dict()["digits"]) >= 2
+
+
+def test_numbers_drawn_or_touching_pass_the_check_that_their_parts_are_whole_digits(predictor, judge):
+    image, strokes = draw_number("2026", [30, 12, 20])
+    for reading in (
+        read_number(image, predictor, strokes=strokes, judge=judge),
+        read_number(touching("9284", 1), predictor, judge=judge),
+    ):
+        assert not reading.not_a_number and reading.number in ("2026", "9284")
+        assert WHOLE_DIGITS_FLOOR < reading.wholeness <= 0.0
 
 
 def test_blank_paper_has_no_number(predictor):
