@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -69,3 +70,19 @@ def test_a_number_comes_back_as_plain_data_and_a_lone_digit_as_none():
     image, strokes = draw_number("7")
     assert reader.read(Slot(), image.astype(np.float32) / 255, strokes) is None
     assert reader.read(None, image.astype(np.float32) / 255, strokes) is None
+
+
+def test_a_drawing_whose_parts_are_not_whole_digits_is_left_to_its_own_verdict(monkeypatch):
+    import ml.numbers.reader as number_reader
+
+    image, strokes = draw_number("12", [30])
+    read = number_reader.read_number
+
+    def not_a_number(*args, **kwargs):
+        reading = read(*args, **kwargs)
+        return replace(reading, number=None, reason=number_reader.NOT_A_NUMBER, not_a_number=True)
+
+    monkeypatch.setattr(number_reader, "read_number", not_a_number)
+    assert NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes) is None
+    monkeypatch.setattr(number_reader, "read_number", read)
+    assert NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes) is not None
