@@ -74,6 +74,7 @@ class DigitReading:
     probabilities: np.ndarray
     label: str
     verdict: dict | None = None
+    whole: float | None = None  # log P(one whole digit) from the part scorer, where it scored the part
 
     @property
     def prediction(self) -> int:
@@ -250,7 +251,8 @@ def _read_parts(
     with the model's single-image fast path unless the parts' ``probabilities`` (the segmentation's batch) are given,
     and then judged as parts of a number (:func:`judge_view`)."""
     prepared = [
-        (image28, candidate.stages, candidate.box) for candidate, image28 in zip(candidates, images28, strict=True)
+        (image28, candidate.stages, candidate.box, candidate.whole)
+        for candidate, image28 in zip(candidates, images28, strict=True)
     ]
     if not prepared:
         return []
@@ -265,7 +267,7 @@ def _read_parts(
         verdicts = [verdict.as_dict() if hasattr(verdict, "as_dict") else dict(verdict) for verdict in judged]
     names = list(scorer.class_names)
     readings = []
-    for (image28, stages, box), row, verdict in zip(prepared, rows, verdicts, strict=True):
+    for (image28, stages, box, whole), row, verdict in zip(prepared, rows, verdicts, strict=True):
         winner = int(np.argmax(row))
         readings.append(
             DigitReading(
@@ -275,6 +277,7 @@ def _read_parts(
                 probabilities=np.asarray(row, dtype=np.float64),
                 label=names[winner] if winner < len(names) else str(winner),
                 verdict=verdict,
+                whole=whole,
             )
         )
     return readings

@@ -169,6 +169,24 @@ def test_the_part_scorer_can_overrule_a_classifier_sure_of_every_part():
     assert all(part.whole is None for part in segment([region, neighbour], always_sure, no_shape)[0])
 
 
+def test_two_fragments_do_not_outscore_the_whole_digit_they_come_from_by_the_bonus_per_digit_alone():
+    lone, neighbour = Region(0, 0, ring(60, 50)), Region(0, 120, ring(60, 50))
+
+    def always_sure(images: np.ndarray) -> np.ndarray:
+        return np.tile(np.eye(10)[0] * 0.999 + 0.0001, (len(images), 1))
+
+    def whole(lattice, probabilities: np.ndarray) -> np.ndarray:
+        """A whole ring is more likely whole than not (0.6); a piece of one less (0.3), as a 6's stem and loop."""
+        widths = np.array([candidate.box[3] for candidate in lattice.candidates])
+        return np.log(np.where(widths > 100, 0.01, np.where(widths >= 44, 0.6, 0.3)))
+
+    no_shape = replace(DEFAULT_WEIGHTS, aspect_weight=0.0)
+    log_probabilities = replace(no_shape, digit_bonus=3.5, odds_weight=0.0)  # the weights before the log-odds
+    assert len(segment([lone, neighbour], always_sure, log_probabilities, whole=whole)[0]) > 2  # the ring cut
+    parts, _, _ = segment([lone, neighbour], always_sure, no_shape, whole=whole)
+    assert len(parts) == 2 and [part.box[3] for part in parts] == [50, 50]
+
+
 def slanted_pair() -> tuple[Region, np.ndarray, np.ndarray]:
     """Two slanted strokes that overlap in x (each leans over the other's columns), joined by a small bridge: one
     piece of ink, and each stroke's own ink."""
