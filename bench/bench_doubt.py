@@ -45,7 +45,7 @@ def main() -> int:
     from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
 
     with native_chatter_filtered(configure_tensorflow_logging()):
-        from doubt_heldout import held_out_families
+        from doubt_heldout import held_out_families, missing_fonts_note
 
         from ml.assets import bundled_model_path
         from ml.data.datasets import load_mnist
@@ -78,6 +78,8 @@ def main() -> int:
     started = time.perf_counter()
     sets = {"MNIST test": (DIGIT, squeeze(mnist.x_test), mnist.y_test, 0)}
     validation = squeeze(mnist.x_val)[len(mnist.x_val) // 2 :]  # the half the card's threshold was not fitted on
+    if note := missing_fonts_note():
+        print(note)
     for family in held_out_families(squeeze(mnist.x_test), mnist.y_test):
         material = family.make(args.per_family, args.seed)
         sets[family.name] = (family.kind, material.images, material.labels, material.blank)

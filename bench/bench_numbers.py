@@ -326,28 +326,42 @@ def print_breakdown(title: str, causes: list[tuple[str | None, bool]]) -> None:
 
 
 def read_as_numbers(count: int, images: np.ndarray, labels: np.ndarray, predictor, judge) -> None:
-    """Print the share of each held-out family's drawings read as a number, with and without the parts' check."""
-    from doubt_heldout import HELD_OUT_SEED, held_out_drawers
+    """Print the share of each held-out family's drawings read as a number, with and without the parts' check, and
+    the share the window refuses when the drawing is opened as an image: not a digit (or blank) alone, and not read as
+    a number either."""
+    from doubt_heldout import HELD_OUT_SEED, held_out_drawers, missing_fonts_note
 
     from ml.numbers import reader
+    from ml.preprocess.pipeline import to_mnist
 
+    if note := missing_fonts_note():
+        print(note)
     floor = reader.WHOLE_DIGITS_FLOOR
     print(
-        f"held-out drawings opened as an image, read as a number of several digits: with the check at {floor} (without)"
+        f"held-out drawings opened as an image: read as a number of several digits, with the check at {floor} "
+        "(without); refused as the window shows them (not a digit alone, and no number)"
     )
     for offset, (name, kind, draw_one) in enumerate(held_out_drawers(images, labels)):
-        rng, counts, drawn = np.random.default_rng(HELD_OUT_SEED + offset), [0, 0], 0
+        rng, counts, refused, drawn = np.random.default_rng(HELD_OUT_SEED + offset), [0, 0], 0, 0
         while drawn < count:
             canvas, _ = draw_one(rng)
             if canvas is None:
                 continue
             drawn += 1
-            for index, chosen in enumerate((floor, -np.inf)):
+            as_number = []
+            for chosen in (floor, -np.inf):
                 reader.WHOLE_DIGITS_FLOOR = chosen
                 reading = reader.read_number(canvas, predictor, judge=judge)
-                counts[index] += len(reading.digits) > 1 and reading.number is not None
+                as_number.append(len(reading.digits) > 1 and reading.number is not None)
+            counts = [total + read for total, read in zip(counts, as_number, strict=True)]
+            alone = to_mnist(canvas).image
+            refused_alone = alone is None or judge.judge(alone, predictor.predict_one(alone)).refused
+            refused += refused_alone and not as_number[0]
         reader.WHOLE_DIGITS_FLOOR = floor
-        print(f"    {name} ({kind}): {counts[0] / drawn:.1%} ({counts[1] / drawn:.1%}) of {drawn}")
+        print(
+            f"    {name} ({kind}): read as a number {counts[0] / drawn:.1%} ({counts[1] / drawn:.1%}); "
+            f"refused {refused / drawn:.1%} of {drawn}"
+        )
 
 
 def percentile(values: list[float], share: float) -> float:

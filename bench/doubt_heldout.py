@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from ml.doubt.drawing import digit_on_canvas, draw_strokes
+from ml.doubt.drawing import digit_on_canvas, draw_strokes, find_font
 from ml.doubt.material import (
     DIGIT,
     NOT_A_DIGIT,
@@ -38,6 +38,12 @@ HELD_OUT_FONTS = (
 HELD_OUT_PRINTED_LETTERS = "FLMNRVWYaefhn"
 HELD_OUT_SYMBOLS = "×÷&?~^{}€£¥§©®♥♣♠✓★∞≠±√Ω"
 HELD_OUT_SEED = 1001  # the fit draws its material with seeds 11 and 12
+
+
+def missing_fonts_note() -> str | None:
+    """Which held-out fonts this machine lacks (the printed families leave them out, so their figures move), or None."""
+    missing = [name for name in HELD_OUT_FONTS if find_font(name) is None]
+    return f"fonts missing here (the printed drawings leave them out): {', '.join(missing)}" if missing else None
 
 
 def zigzag_or_loops(rng: np.random.Generator) -> tuple:

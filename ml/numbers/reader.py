@@ -3,7 +3,8 @@
 The ink's digit candidates (components, or the canvas's pen strokes, grouped by x-overlap) are cut at candidate
 columns and regrouped; every candidate part is preprocessed as a single digit (:func:`crop_to_mnist`) and scored by
 the model in one batch, and a dynamic program picks the best reading (:mod:`ml.numbers.lattice`). A lone digit is
-read exactly as today: one part, the model's single-image fast path.
+read exactly as today: one part, the model's single-image fast path. A reading of several parts whose parts do not
+look like whole digits (:data:`WHOLE_DIGITS_FLOOR`) is not a number: a letter or a scribble cut into pieces.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ of those read right). Drawings of those families read as a number: letters drawn
 51.0 -> 1.5 %, symbols 32.5 -> 10.5 % (a "%" reads "010": its pieces cut apart look whole), shapes 41.0 -> 0 %,
 scribbles 30.5 -> 0.5 %, noise 91.5 -> 0.5 %, two digits mixed 18.0 -> 1.5 %. (Before the parts scored their
 log-odds: -1.0.)"""
-NOT_A_NUMBER = "its parts look like pieces of one drawing (a letter, a shape, a scribble?), not whole digits"
+NOT_A_NUMBER = "its parts look like pieces of one drawing, not whole digits: a letter, a shape or a scribble?"
 JUDGE_INK_RANGE = (0.1, 0.65)
 """A candidate part is shown to the judge with its grey levels stretched so that this range becomes 0-1
 (:func:`judge_view`); the classifier reads the part as it is. An enlarged handwritten digit keeps soft grey edges
