@@ -178,8 +178,8 @@ def format_record(record: dict, as_json: bool) -> str:
 def _format_number(record: dict) -> str:
     """A number record in words: the number and each digit's confidence, or why there is none."""
     digits = ", ".join(f"{digit['prediction']} ({digit['confidence']:.1%})" for digit in record["digits"])
-    if record["number"] is None:
-        detail = f"; digits: {digits}" if digits else ""
+    if record["number"] is None:  # what was found is listed as parts: they need not be digits
+        detail = f"; parts: {digits}" if digits else ""
         return f"{record['file']}: no number ({record.get('reason', 'unreadable')}){detail}"
     return f"{record['file']}: {record['number']} (digits: {digits})"
 

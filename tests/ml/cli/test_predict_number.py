@@ -11,7 +11,10 @@ from PIL import Image
 
 from ml.assets import bundled_model_path
 from ml.cli.main import main
-from tests.ml.numbers.pen import draw_number
+from ml.doubt.drawing import smooth_stroke
+from ml.doubt.templates import LETTERS
+from ml.numbers.reader import NOT_A_NUMBER
+from tests.ml.numbers.pen import PenStroke, draw_number, render
 
 pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
 
@@ -60,3 +63,14 @@ def test_predict_number_in_words_and_a_broken_file_still_does_the_rest(tmp_path,
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith(f"{broken}: error: ")
     assert lines[1].startswith(f"{good}: 58 (digits: 5 (")
+
+
+def test_a_letter_cut_into_pieces_is_no_number_in_json_and_in_words(tmp_path, capsys):
+    strokes = [PenStroke(tuple(smooth_stroke([(20 + 240 * u, 20 + 200 * v) for u, v in s])), 14) for s in LETTERS["M"]]
+    letter = tmp_path / "m.png"
+    Image.fromarray(render(strokes, (260, 300))).save(letter)  # read as "14" before the check on its parts
+    assert main(["predict", "--number", "--json", str(letter)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["number"] is None and record["reason"] == NOT_A_NUMBER and len(record["digits"]) >= 2
+    assert main(["predict", "--number", str(letter)]) == 0
+    assert capsys.readouterr().out.startswith(f"{letter}: no number ({NOT_A_NUMBER}); parts: ")
