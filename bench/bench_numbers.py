@@ -20,7 +20,8 @@ single-digit predictions (``to_mnist`` on one digit's own image and ``predict_on
 - **not numbers** (``--drawings N``, N of each family): the not-a-digit benchmark's held-out drawings
   (``bench/doubt_heldout.py``: letters, symbols, shapes, scribbles, noise, and digits in other styles) opened as an
   image: the share read as a number of several digits, with the reader's check that the parts are whole digits
-  (``WHOLE_DIGITS_FLOOR``) and without it, in one run. A drawing not read as a number shows its own verdict.
+  (``WHOLE_DIGITS_FLOOR``) and without it, in one run; and the share the window refuses (a drawing not read as a
+  number shows its own verdict: not a digit, or blank).
 
     python bench/bench_numbers.py [--numbers 1000] [--styles 150] [--drawings 100] [--model path.keras] [--tune]
         [--previous]
