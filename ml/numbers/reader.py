@@ -18,7 +18,14 @@ import numpy as np
 from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, UNSURE, UNSURE_RUNNER_UP, UNSURE_TOP
 from ml.numbers.lattice import DEFAULT_WEIGHTS, Candidate, SegmentationWeights, digit_height, segment
 from ml.numbers.parts import log_whole_digit
-from ml.numbers.segment import PenStroke, Region, component_regions, split_touching, stroke_regions
+from ml.numbers.segment import (
+    PenStroke,
+    Region,
+    component_regions,
+    split_touching,
+    stroke_mask,
+    stroke_regions,
+)
 from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
 MAX_DIGITS = 12
@@ -40,6 +47,9 @@ of those read right). Drawings of those families read as a number: letters drawn
 51.0 -> 1.5 %, symbols 32.5 -> 10.5 % (a "%" reads "010": its pieces cut apart look whole), shapes 41.0 -> 0 %,
 scribbles 30.5 -> 0.5 %, noise 91.5 -> 0.5 %, two digits mixed 18.0 -> 1.5 %. (Before the parts scored their
 log-odds: -1.0.)"""
+SHARED_STROKE = 0.2
+"""Read by pen strokes, two parts that each hold this share of the same two strokes are not two digits
+(:func:`parts_share_strokes`)."""
 NOT_A_NUMBER = "its parts look like pieces of one drawing, not whole digits: a letter, a shape or a scribble?"
 JUDGE_INK_RANGE = (0.1, 0.65)
 """A candidate part is shown to the judge with its grey levels stretched so that this range becomes 0-1
@@ -167,7 +177,8 @@ def read_number(
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
     whole = wholeness(candidates) if len(candidates) > 1 else 0.0
-    if number is not None and whole < WHOLE_DIGITS_FLOOR:  # a part refused by the judge is named first
+    shared = _in_ink_pixels(strokes, ink) and parts_share_strokes(candidates, strokes, ink.soft_ink.shape)
+    if number is not None and (whole < WHOLE_DIGITS_FLOOR or shared):  # a part refused by the judge is named first
         return NumberReading(tuple(readings), None, NOT_A_NUMBER, split=split, not_a_number=True, wholeness=whole)
     return NumberReading(tuple(readings), number, reason, split=split, wholeness=whole)
 
@@ -178,16 +189,39 @@ def wholeness(parts: Sequence[Candidate]) -> float:
     return float(np.mean(scored)) if scored else 0.0
 
 
+def parts_share_strokes(
+    parts: Sequence[Candidate], strokes: Sequence[PenStroke], shape: tuple[int, int], share: float = SHARED_STROKE
+) -> bool:
+    """Whether two parts each hold at least ``share`` of the ink of the same two pen strokes (``shape``: the ink map's):
+    strokes that cross were cut apart (an "x" drawn wide read as "75"), which digits written side by side never need."""
+    if len(parts) < 2:
+        return False
+    masks = [stroke_mask(shape, [stroke]) for stroke in strokes if not stroke.erases and stroke.points]
+    held = np.zeros((len(parts), len(masks)))
+    for row, part in enumerate(parts):
+        top, left, height, width = part.box
+        on_part = part.crop > 0
+        for column, mask in enumerate(masks):
+            held[row, column] = np.sum(mask[top : top + height, left : left + width] & on_part) / max(mask.sum(), 1)
+    holds = held >= share
+    return any(np.sum(holds[first] & holds[second]) >= 2 for first in range(len(parts)) for second in range(first))
+
+
 def number_regions(ink: InkMap, strokes: Sequence[PenStroke] | None = None) -> tuple[list[Region], float]:
     """The digit candidates of an ink map and the number's digit height: by ``strokes`` when given in its pixels,
     else by components, pieces of which that only touch are parted (:func:`split_touching`)."""
-    if strokes and ink.scale == 1.0 and ink.offset == (0, 0):
+    if _in_ink_pixels(strokes, ink):
         regions = stroke_regions(ink.soft_ink, strokes)
         if regions:
             return regions, digit_height(regions)
     regions = component_regions(ink.soft_ink)
     typical = digit_height(regions)
     return split_touching(regions, typical), typical
+
+
+def _in_ink_pixels(strokes: Sequence[PenStroke] | None, ink: InkMap) -> bool:
+    """Whether there are pen strokes and the ink map is in their pixels (not reduced or cropped for work)."""
+    return bool(strokes) and ink.scale == 1.0 and ink.offset == (0, 0)
 
 
 def judge_view(images28: np.ndarray) -> np.ndarray:

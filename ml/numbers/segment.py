@@ -106,7 +106,7 @@ def stroke_regions(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> list[R
     for stroke in pens:
         ys = [point[1] for point in stroke.points]
         heights.append(max(ys) - min(ys) + stroke.width)
-    masks = [_stroke_mask(soft_ink.shape, [stroke]) for stroke in pens]
+    masks = [stroke_mask(soft_ink.shape, [stroke]) for stroke in pens]
 
     def crossing(first: int, second: int) -> bool:
         return bool(np.any(masks[first] & masks[second]))
@@ -344,7 +344,7 @@ def _region_of(ink: np.ndarray) -> Region | None:
     return Region(top, left, np.ascontiguousarray(ink[top:bottom, left:right], dtype=np.float32))
 
 
-def _stroke_mask(shape: tuple[int, int], strokes: Sequence[PenStroke]) -> np.ndarray:
+def stroke_mask(shape: tuple[int, int], strokes: Sequence[PenStroke]) -> np.ndarray:
     """Where ``strokes`` put ink, widened a little for antialiasing, as a boolean mask of ``shape``."""
     picture = Image.new("L", (shape[1], shape[0]), 0)
     draw = ImageDraw.Draw(picture)

@@ -215,6 +215,20 @@ def test_a_letter_or_a_scribble_cut_into_pieces_is_not_a_number(predictor, judge
         assert reading.as_dict()["reason"] == NOT_A_NUMBER and len(reading.as_dict()["digits"]) >= 2
 
 
+def test_an_x_drawn_wide_on_the_canvas_is_not_a_number_its_crossing_strokes_cut_apart(predictor, judge):
+    x = [  # a held-out hand's "x", 400x198 px on the wide canvas
+        [(0.13, 0.322), (0.368, 0.52), (0.598, 0.724), (0.823, 0.929)],
+        [(0.914, 0.292), (0.651, 0.537), (0.407, 0.785), (0.145, 1.038)],
+    ]
+    strokes = [PenStroke(tuple(smooth_stroke([(42 + 400 * u, 60 + 198 * v) for u, v in stroke])), 18.7) for stroke in x]
+    reading = read_number(render(strokes, (280, 840)), predictor, strokes=strokes, judge=judge)
+    assert [digit.label for digit in reading.digits] == ["7", "5"]  # each half passes for a whole digit
+    assert reading.wholeness >= WHOLE_DIGITS_FLOOR
+    assert reading.not_a_number and reading.number is None and reading.reason == NOT_A_NUMBER
+    image, pen = draw_number("75", [20])  # a 7 and a 5 written side by side share no stroke
+    assert read_number(image, predictor, strokes=pen, judge=judge).number == "75"
+
+
 def test_numbers_drawn_or_touching_pass_the_check_that_their_parts_are_whole_digits(predictor, judge):
     image, strokes = draw_number("2026", [30, 12, 20])
     for reading in (
