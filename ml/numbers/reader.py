@@ -86,7 +86,6 @@ class DigitReading:
     probabilities: np.ndarray
     label: str
     verdict: dict | None = None
-    whole: float | None = None  # log P(one whole digit) from the part scorer, where it scored the part
 
     @property
     def prediction(self) -> int:
@@ -125,7 +124,7 @@ class NumberReading:
     reason: str | None
     blank: bool = False
     split: bool = field(default=False)  # some digits were cut apart by recognition (they touched)
-    not_a_number: bool = False  # the parts look like pieces of one drawing (:data:`WHOLE_DIGITS_FLOOR`)
+    not_a_number: bool = False  # its parts look like pieces of one drawing (not whole digits, or crossing strokes)
     wholeness: float = 0.0  # the parts' mean log P(one whole digit) (:func:`wholeness`; 0 for one part)
 
     def as_dict(self, digit_classes: bool = True) -> dict:
@@ -287,8 +286,7 @@ def _read_parts(
     with the model's single-image fast path unless the parts' ``probabilities`` (the segmentation's batch) are given,
     and then judged as parts of a number (:func:`judge_view`)."""
     prepared = [
-        (image28, candidate.stages, candidate.box, candidate.whole)
-        for candidate, image28 in zip(candidates, images28, strict=True)
+        (image28, candidate.stages, candidate.box) for candidate, image28 in zip(candidates, images28, strict=True)
     ]
     if not prepared:
         return []
@@ -303,7 +301,7 @@ def _read_parts(
         verdicts = [verdict.as_dict() if hasattr(verdict, "as_dict") else dict(verdict) for verdict in judged]
     names = list(scorer.class_names)
     readings = []
-    for (image28, stages, box, whole), row, verdict in zip(prepared, rows, verdicts, strict=True):
+    for (image28, stages, box), row, verdict in zip(prepared, rows, verdicts, strict=True):
         winner = int(np.argmax(row))
         readings.append(
             DigitReading(
@@ -313,7 +311,6 @@ def _read_parts(
                 probabilities=np.asarray(row, dtype=np.float64),
                 label=names[winner] if winner < len(names) else str(winner),
                 verdict=verdict,
-                whole=whole,
             )
         )
     return readings
