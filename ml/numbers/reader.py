@@ -196,13 +196,14 @@ def parts_share_strokes(
     if len(parts) < 2:
         return False
     masks = [stroke_mask(shape, [stroke]) for stroke in strokes if not stroke.erases and stroke.points]
+    totals = np.array([max(int(mask.sum()), 1) for mask in masks])
     held = np.zeros((len(parts), len(masks)))
     for row, part in enumerate(parts):
         top, left, height, width = part.box
         on_part = part.crop > 0
         for column, mask in enumerate(masks):
-            held[row, column] = np.sum(mask[top : top + height, left : left + width] & on_part) / max(mask.sum(), 1)
-    holds = held >= share
+            held[row, column] = np.sum(mask[top : top + height, left : left + width] & on_part)
+    holds = held / totals >= share
     return any(np.sum(holds[first] & holds[second]) >= 2 for first in range(len(parts)) for second in range(first))
 
 
