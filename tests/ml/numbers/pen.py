@@ -73,6 +73,22 @@ def draw_number(
     return render(strokes, (int(height + max(tops) + 60), int(x + height * 0.6 + 40))), strokes
 
 
+def draw_in_box(
+    unit_strokes: list,
+    box: tuple[float, float, float, float] = (20, 20, 240, 200),
+    pen: float = 14,
+    shape: tuple[int, int] = (260, 300),
+) -> tuple[np.ndarray, list[PenStroke]]:
+    """A drawing given in the unit square (a letter's template, a scribble) drawn with the pen into ``box`` (x, y, w,
+    h) of a canvas of ``shape``: the image and its strokes."""
+    x, y, width, height = box
+    strokes = [
+        PenStroke(tuple(smooth_stroke([(x + u * width, y + v * height) for u, v in stroke])), pen)
+        for stroke in unit_strokes
+    ]
+    return render(strokes, shape), strokes
+
+
 def render(strokes: list[PenStroke], shape: tuple[int, int]) -> np.ndarray:
     """Round-capped black strokes on white paper, ``shape`` (rows, columns)."""
     return render_pen([(stroke.points, stroke.width) for stroke in strokes], shape)

@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from ml.assets import bundled_model_path
-from ml.doubt.drawing import smooth_stroke
 from ml.doubt.templates import LETTERS
 from ml.numbers.reader import (
     JUDGE_INK_RANGE,
@@ -19,7 +18,7 @@ from ml.numbers.reader import (
 )
 from ml.preprocess.components import label_components
 from ml.preprocess.pipeline import find_ink, render_mnist_on_canvas, to_mnist
-from tests.ml.numbers.pen import PenStroke, draw_number, render
+from tests.ml.numbers.pen import draw_in_box, draw_number
 
 pytestmark = pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
 
@@ -189,22 +188,13 @@ def test_a_letter_drawn_in_a_number_makes_it_unreadable_with_the_real_judge(pred
         assert [digit.is_digit for digit in reading.digits] == [True, False, True]
 
 
-def drawn_wide(unit_strokes: list) -> tuple[np.ndarray, list[PenStroke]]:
-    """A drawing (strokes in the unit square) made wide on a canvas with the window's pen, and its strokes."""
-    strokes = [
-        PenStroke(tuple(smooth_stroke([(20 + 240 * u, 20 + 200 * v) for u, v in stroke])), 14)
-        for stroke in unit_strokes
-    ]
-    return render(strokes, (260, 300)), strokes
-
-
 @pytest.mark.parametrize(
     "drawing",
     ["M", "N", "A", "h", "k", "w", "U", "zigzag"],
 )  # each read as a number before the check: "14", "14", "47", "47", "15", "1111", "11", "111111"
 def test_a_letter_or_a_scribble_cut_into_pieces_is_not_a_number(predictor, judge, drawing):
     zigzag = [[(i / 6, float(i % 2)) for i in range(7)]]
-    image, strokes = drawn_wide(zigzag if drawing == "zigzag" else LETTERS[drawing])
+    image, strokes = draw_in_box(zigzag if drawing == "zigzag" else LETTERS[drawing])
     for reading in (
         read_number(image, predictor, strokes=strokes, judge=judge),  # as the canvas reads it
         read_number(image, predictor, judge=judge),  # as an opened image
@@ -220,8 +210,8 @@ def test_an_x_drawn_wide_on_the_canvas_is_not_a_number_its_crossing_strokes_cut_
         [(0.13, 0.322), (0.368, 0.52), (0.598, 0.724), (0.823, 0.929)],
         [(0.914, 0.292), (0.651, 0.537), (0.407, 0.785), (0.145, 1.038)],
     ]
-    strokes = [PenStroke(tuple(smooth_stroke([(42 + 400 * u, 60 + 198 * v) for u, v in stroke])), 18.7) for stroke in x]
-    reading = read_number(render(strokes, (280, 840)), predictor, strokes=strokes, judge=judge)
+    image, strokes = draw_in_box(x, (42, 60, 400, 198), pen=18.7, shape=(280, 840))
+    reading = read_number(image, predictor, strokes=strokes, judge=judge)
     assert [digit.label for digit in reading.digits] == ["7", "5"]  # each half passes for a whole digit
     assert reading.wholeness >= WHOLE_DIGITS_FLOOR
     assert reading.not_a_number and reading.number is None and reading.reason == NOT_A_NUMBER
