@@ -23,6 +23,7 @@ from ml.preprocess.paper import (
     suppress_background,
 )
 from ml.preprocess.read import read_image
+from ml.preprocess.sheet import find_sheet, isolate_sheet
 
 WORKING_MAX_SIDE = 1024
 """Larger inputs are box-downscaled to this longer side first, for speed."""
@@ -94,6 +95,13 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
     original = to_gray(image)
     gray = limit_size(original, WORKING_MAX_SIDE)
     scale = max(original.shape) / max(gray.shape)
+    sheet = find_sheet(gray) if polarity != "light_on_dark" else None
+    if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
+        on_sheet = _gray_to_ink(isolate_sheet(gray, sheet), polarity, scale)
+        photo = Stage("input (grayscale)", np.float32(1.0) - gray if on_sheet.inverted else gray)
+        sheet_only = replace(on_sheet.stages[0], name="the sheet alone")
+        stages = (photo, sheet_only, *on_sheet.stages[1:])
+        return replace(on_sheet, stages=stages, offset=(sheet.box[0], sheet.box[1]))
     result = _gray_to_ink(gray, polarity, scale)
     if result.soft_ink is None and min(gray.shape) >= 4 and frame_cuts_ink(gray):
         # Ink on the frame: a tightly cropped digit whose paper level was misread. Retry with a paper margin.
