@@ -2,9 +2,9 @@
 
 A photo of a digit on a sheet lying on a dark desk has two "papers": the sheet and the desk. Judged on the whole
 photo, the desk can pass for the paper and the sheet for light ink on it. So :func:`find_sheet` looks for one light
-region, solid and large, that the frame does not wholly hold, with a much darker surround and a little dark ink on
-it; :func:`isolate_sheet` then keeps the sheet's box and paints the desk within it the sheet's own grey. Numpy
-and Pillow only (no SciPy on the window's start-up path).
+region, large and nearly a rectangle, that does not reach all four sides, with a step down to a darker surround and a
+little dark ink on it; :func:`isolate_sheet` then keeps the sheet's box and paints the desk within it the sheet's own
+grey. Numpy and Pillow only (no SciPy on the window's start-up path).
 """
 
 from __future__ import annotations
