@@ -98,7 +98,8 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
     sheet = find_sheet(gray) if polarity != "light_on_dark" else None
     if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
         on_sheet = _gray_to_ink(isolate_sheet(gray, sheet), polarity, scale)
-        photo = Stage("input (grayscale)", np.float32(1.0) - gray if on_sheet.inverted else gray)
+        shown = np.float32(1.0) - gray if on_sheet.inverted else np.array(gray, dtype=np.float32, copy=True)
+        photo = Stage("input (grayscale)", shown)  # a copy: the input may be the caller's own array
         sheet_only = replace(on_sheet.stages[0], name="the sheet alone")
         stages = (photo, sheet_only, *on_sheet.stages[1:])
         return replace(on_sheet, stages=stages, offset=(sheet.box[0], sheet.box[1]))

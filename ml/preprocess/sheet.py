@@ -82,8 +82,7 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
         return None
     edge = max(1, round(_EDGE * min(bottom - top, right - left)))
     inner = _eroded(sheet, edge)
-    mask = np.kron(inner, np.ones((factor, factor), dtype=bool))[:height, :width]
-    mask = np.pad(mask, ((0, height - mask.shape[0]), (0, width - mask.shape[1])), mode="edge")
+    mask = np.kron(inner, np.ones((factor, factor), dtype=bool))[:height, :width]  # reduce() keeps partial cells
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
@@ -123,7 +122,7 @@ def _edge_step(small: np.ndarray, sheet: np.ndarray, bright: np.ndarray) -> floa
 
 def _holes_filled(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every hole filled: the background components that do not reach the frame."""
-    labels, count = label_components(~mask)
+    labels, _ = label_components(~mask)
     frame = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     return mask | ~np.isin(labels, frame)
 
