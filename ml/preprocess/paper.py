@@ -8,7 +8,17 @@ import math
 import numpy as np
 from PIL import Image
 
-_MIN_INK_CONTRAST = 0.08
+MIN_INK_CONTRAST = 0.08
+"""The faintest ink read against the quadratic paper surface (grey levels 0-1)."""
+LOCAL_MIN_INK_CONTRAST = 0.05
+"""The faintest ink read against the local paper model (:func:`estimate_local_background`), whose residue on blank
+paper is far smaller than the quadratic surface's under a shadow."""
+LOCAL_MIN_SIDE = 48
+"""Images smaller than this are never given a local paper model."""
+_LOCAL_CELLS = 24
+"""The local paper model's cells: this many across the shorter side."""
+_LOCAL_WINDOW = 5
+"""...smoothed by the median of this many cells square (a stroke filling a cell is outvoted by the paper round it)."""
 _MIN_NOISE_MARGIN = 0.03
 _BACKGROUND_GRID = 32
 
@@ -60,6 +70,27 @@ def estimate_background(gray: np.ndarray, ink_side: int = 0) -> np.ndarray | flo
     row_part = c0 + c_row * full_rows + c_row2 * full_rows**2
     column_part = c_column * full_columns + c_column2 * full_columns**2
     return row_part[:, None] + column_part[None, :] + c_both * np.outer(full_rows, full_columns)
+
+
+def estimate_local_background(gray: np.ndarray) -> np.ndarray:
+    """The paper's brightness where a quadratic cannot follow it (a soft shadow's edge): the quadratic surface plus
+    the median of what it leaves in each cell, smoothed across cells by a median and interpolated bilinearly.
+
+    Medians ignore thin strokes, and the median across cells outvotes a cell a thick stroke fills; both follow a
+    ramp exactly, so a shadow's edge is not mistaken for ink."""
+    height, width = gray.shape
+    surface = estimate_background(gray)
+    base = np.full(gray.shape, surface, np.float32) if np.isscalar(surface) else np.asarray(surface, np.float32)
+    side = max(4, min(height, width) // _LOCAL_CELLS)
+    rows, columns = math.ceil(height / side), math.ceil(width / side)
+    residue = np.pad(gray - base, ((0, rows * side - height), (0, columns * side - width)), mode="reflect")
+    cells = np.median(residue.reshape(rows, side, columns, side).transpose(0, 2, 1, 3).reshape(rows, columns, -1), -1)
+    reach = _LOCAL_WINDOW // 2
+    padded = np.pad(cells, reach, mode="edge")
+    windows = [padded[i : i + rows, j : j + columns] for i in range(_LOCAL_WINDOW) for j in range(_LOCAL_WINDOW)]
+    smoothed = np.median(np.stack(windows, axis=-1), axis=-1).astype(np.float32)
+    grid = Image.fromarray(smoothed, mode="F").resize((columns * side, rows * side), Image.Resampling.BILINEAR)
+    return base + np.asarray(grid, dtype=np.float32)[:height, :width]
 
 
 @functools.lru_cache(maxsize=8)
@@ -201,7 +232,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
-def suppress_background(ink: np.ndarray, noise_sigma: float) -> np.ndarray | None:
+def suppress_background(
+    ink: np.ndarray, noise_sigma: float, min_contrast: float = MIN_INK_CONTRAST
+) -> np.ndarray | None:
     """Ink strength above the paper noise mapped softly to [0, 1] (anti-aliased edges kept); None if no ink."""
     floor = max(4.0 * noise_sigma, _MIN_NOISE_MARGIN)
     candidates = ink[ink > floor]
@@ -209,7 +242,7 @@ def suppress_background(ink: np.ndarray, noise_sigma: float) -> np.ndarray | Non
         return None
     core = candidates[candidates >= otsu_threshold(candidates)]
     ink_level = float(np.quantile(core, 0.75))
-    if ink_level < max(6.0 * noise_sigma, _MIN_INK_CONTRAST) or ink_level <= floor:
+    if ink_level < max(6.0 * noise_sigma, min_contrast) or ink_level <= floor:
         return None
     soft = (ink - np.float32(floor)) * np.float32(1.0 / (ink_level - floor))
     return np.clip(soft, 0.0, 1.0, out=soft).astype(np.float32, copy=False)

@@ -13,10 +13,14 @@ from ml.preprocess.geometry import MNIST_GLYPH_SIZE, MNIST_SIZE
 from ml.preprocess.glyph import center_by_mass, normalize_stroke_width, resize_glyph, scaled_to_glyph_size, unit_max
 from ml.preprocess.gray import limit_size, to_gray
 from ml.preprocess.paper import (
+    LOCAL_MIN_INK_CONTRAST,
+    LOCAL_MIN_SIDE,
+    MIN_INK_CONTRAST,
     _border_ring,
     box_blur,
     detect_polarity,
     estimate_background,
+    estimate_local_background,
     frame_cuts_ink,
     paper_noise,
     pixel_noise,
@@ -32,6 +36,8 @@ _NOISY = 0.01
 _BIASED_PAPER = 4.0
 """The paper's side spreading this many times its pixel noise (and over the floor below): a biased paper surface."""
 _BIASED_PAPER_FLOOR = 0.05
+_FAINT_FIND = 0.5
+"""Ink found nowhere over this share of its own level was outshone by shading: it is read again on local paper."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
     scale = max(original.shape) / max(gray.shape)
     sheet = find_sheet(gray) if polarity != "light_on_dark" else None
     if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
-        on_sheet = _gray_to_ink(isolate_sheet(gray, sheet), polarity, scale)
+        on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale)
         shown = np.float32(1.0) - gray if on_sheet.inverted else np.array(gray, dtype=np.float32, copy=True)
         photo = Stage("input (grayscale)", shown)  # a copy: the input may be the caller's own array
         sheet_only = replace(on_sheet.stages[0], name="the sheet alone")
@@ -111,12 +117,38 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
         retried = _gray_to_ink(padded, polarity, scale)
         if retried.soft_ink is not None:
             return replace(retried, offset=(-margin, -margin))
-    return result
+    return _or_on_local_paper(result, gray, polarity, scale)
 
 
-def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
-    """:func:`find_ink` on a 2-D float image in [0, 1]."""
-    background = estimate_background(gray)
+def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
+    """:func:`_gray_to_ink`, read again against the local paper model when it finds nothing."""
+    return _or_on_local_paper(_gray_to_ink(gray, polarity, scale), gray, polarity, scale)
+
+
+def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: float) -> InkMap:
+    """``result``, or when it is blank or faint the ink against the local paper model: faint pencil and thin pen
+    under a shadow's edge, which the quadratic surface leaves as shading as strong as the ink (the shading, dropped
+    along the border, then sets the ink's level and what is kept is faint)."""
+    if min(gray.shape) < LOCAL_MIN_SIDE:
+        return result
+    if result.soft_ink is not None and float(result.soft_ink.max()) >= _FAINT_FIND:
+        return result
+    local = estimate_local_background(gray)
+    retried = _gray_to_ink(gray, polarity, scale, background=local, min_contrast=LOCAL_MIN_INK_CONTRAST)
+    return retried if retried.soft_ink is not None else result
+
+
+def _gray_to_ink(
+    gray: np.ndarray,
+    polarity: str,
+    scale: float,
+    *,
+    background: np.ndarray | float | None = None,
+    min_contrast: float = MIN_INK_CONTRAST,
+) -> InkMap:
+    """:func:`find_ink` on a 2-D float image in [0, 1], against ``background`` (the quadratic paper when None)."""
+    refit = background is None
+    background = estimate_background(gray) if background is None else background
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
     rough_noise = pixel_noise(difference)
     paper_level = float(np.mean(background))
@@ -130,13 +162,13 @@ def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
     def blank(reason: str) -> InkMap:
         return InkMap(None, None, tuple(stages), reason=reason, inverted=inverted, scale=scale)
 
-    soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise)
-    if soft_ink is None and noise > max(_BIASED_PAPER * rough_noise, _BIASED_PAPER_FLOOR):
+    soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise, min_contrast)
+    if refit and soft_ink is None and noise > max(_BIASED_PAPER * rough_noise, _BIASED_PAPER_FLOOR):
         # The paper's side spreads far more than its pixels do: thick ink pulled the surface into itself (the paper
         # then looks brighter than it is, and that "noise" hides the ink). Fit it again, clipping the ink's side.
         background = estimate_background(gray, ink_side=-1 if inverted else 1)
         difference = gray - np.float32(background) if np.isscalar(background) else gray - background
-        soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise)
+        soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise, min_contrast)
     if soft_ink is None:
         return blank("no ink found")
     soft_ink, box = remove_specks(soft_ink)
@@ -146,13 +178,13 @@ def _gray_to_ink(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
     return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale)
 
 
-def _ink_above_paper(ink: np.ndarray, rough_noise: float) -> tuple[np.ndarray | None, float]:
+def _ink_above_paper(ink: np.ndarray, rough_noise: float, min_contrast: float) -> tuple[np.ndarray | None, float]:
     """The soft ink of ``ink`` (signed strength over the paper), blurred first when noisy; and the paper's noise."""
     noise = max(rough_noise, paper_noise(ink))
     if noise > _NOISY:
         ink = box_blur(ink, max(1, round(max(ink.shape) / 280)))
         noise = paper_noise(ink)
-    return suppress_background(ink, noise), noise
+    return suppress_background(ink, noise, min_contrast), noise
 
 
 def crop_to_mnist(crop: np.ndarray) -> tuple[np.ndarray | None, tuple[Stage, ...]]:
