@@ -3,7 +3,9 @@
 Generates blank sheets (grey paper, lighting gradients, vignetting, sensor noise, shadows, JPEG artefacts) and
 digit images (MNIST test digits rendered on such paper, thin pen strokes, light pencil, photographed canvases), runs
 each through ``ml.preprocess.pipeline.preprocess_file`` (what ``digitlab predict`` and the window's Open do) and
-prints how often a blank sheet yields a digit and how often a digit is reported blank.
+prints how often a blank sheet yields a digit and how often a digit is reported blank: as shipped, and in the same
+run without the second reading against the local paper model (``estimate_local_background``, tried when the
+quadratic paper finds nothing or only faint ink), with the time per image of each.
 
     python bench/bench_blank_paper.py [--blank 240] [--digits 600] [--seed 0]
 """
@@ -22,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import ml.preprocess.pipeline as pipeline  # noqa: E402
 from ml.assets import bundled_mnist_path  # noqa: E402
 from ml.preprocess.pipeline import preprocess_file, render_mnist_on_canvas, to_mnist  # noqa: E402
 
@@ -149,6 +152,17 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     blanks = blank_sheets(rng, args.blank)
     digits = digit_images(rng, args.digits)
+    shipped = pipeline._or_on_local_paper
+    for label, second_reading in (("as shipped", shipped), ("without the local paper", lambda result, *_: result)):
+        pipeline._or_on_local_paper = second_reading
+        try:
+            report(label, blanks, digits, args.seed)
+        finally:
+            pipeline._or_on_local_paper = shipped
+
+
+def report(label: str, blanks: list[tuple[str, bytes]], digits: list[tuple[str, bytes, np.ndarray]], seed: int) -> None:
+    """Read every image and print the rates and the time per image."""
     start = time.perf_counter()
     false_digits = sum(not preprocess_file(data).blank for _, data in blanks)
     missed: Counter[str] = Counter()
@@ -162,13 +176,14 @@ def main() -> None:
         elif not found_the_digit(result.image, ink):
             wrong[kind] += 1
     elapsed = time.perf_counter() - start
+    print(f"{label}:")
     print(f"blank sheets: {false_digits}/{len(blanks)} read as a digit ({false_digits / len(blanks):.1%})")
     total_missed, total_wrong = sum(missed.values()), sum(wrong.values())
     print(f"digit images: {total_missed}/{len(digits)} missed ({total_missed / len(digits):.1%}), ", end="")
     print(f"{total_wrong} found something else (shading, not the digit)")
     for kind in totals:
         print(f"  {kind:13s} {missed[kind]}/{totals[kind]} missed, {wrong[kind]} something else")
-    print(f"{elapsed / (len(blanks) + len(digits)) * 1e3:.1f} ms per image (seed {args.seed})")
+    print(f"{elapsed / (len(blanks) + len(digits)) * 1e3:.1f} ms per image (seed {seed})")
 
 
 if __name__ == "__main__":
