@@ -13,6 +13,8 @@ MIN_INK_CONTRAST = 0.08
 LOCAL_MIN_INK_CONTRAST = 0.05
 """The faintest ink read against the local paper model (:func:`estimate_local_background`), whose residue on blank
 paper is far smaller than the quadratic surface's under a shadow."""
+_FRAME_STEP_NOISE = 6.0
+"""A step on the frame counts as ink cut by it only this many times the spread of a step of pixel noise."""
 LOCAL_MIN_SIDE = 48
 """Images smaller than this are never given a local paper model."""
 _LOCAL_CELLS = 24
@@ -149,18 +151,31 @@ def frame_cuts_ink(gray: np.ndarray, contrast: float = 0.1) -> bool:
 
     A lighting gradient or a soft shadow also spans ``contrast`` along the frame, but only over many pixels;
     ink cut by the frame changes within a few. Steps are taken over 1/60 of the longer side after a light
-    smoothing (sensor noise), so a blurred, enlarged crop still counts and a sheet's gradient does not.
+    smoothing (sensor noise), so a blurred, enlarged crop still counts and a sheet's gradient does not. On a grainy
+    photo a step must also stand out from the noise (``_FRAME_STEP_NOISE`` times a smoothed step's spread): the
+    largest of a long side's hundreds of noisy steps passes ``contrast`` by chance.
     """
     step = max(2, max(gray.shape) // 60)
-    for side in (gray[0], gray[-1], gray[:, 0], gray[:, -1]):
+    sides = (gray[0], gray[-1], gray[:, 0], gray[:, -1])
+    threshold = max(contrast, _FRAME_STEP_NOISE * math.sqrt(2.0 / 3.0) * _frame_noise(sides))
+    for side in sides:
         if side.size < 2 * step + 3:
             if float(np.ptp(side)) > contrast:
                 return True
             continue
         smoothed = np.convolve(side.astype(np.float64), np.full(3, 1 / 3), mode="valid")
-        if float(np.abs(smoothed[step:] - smoothed[:-step]).max()) > contrast:
+        if float(np.abs(smoothed[step:] - smoothed[:-step]).max()) > threshold:
             return True
     return False
+
+
+def _frame_noise(sides: tuple[np.ndarray, ...]) -> float:
+    """Robust standard deviation of the pixel noise along the frame, from second differences: zero along a ramp
+    (lighting, an enlarged image's interpolation), so only grain counts."""
+    bends = np.concatenate([np.abs(np.diff(side.astype(np.float64), 2)) for side in sides if side.size > 2])
+    if bends.size < 32:
+        return 0.0
+    return 1.4826 * float(np.median(bends)) / math.sqrt(6.0)
 
 
 def _quadratic_terms(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -123,3 +123,21 @@ def test_a_thin_pen_ring_across_a_shadows_edge_is_found_and_not_the_shadow(seed:
 @pytest.mark.parametrize("seed", range(8))
 def test_blank_paper_across_a_shadows_edge_stays_blank(seed: int) -> None:
     assert preprocess_file(as_file(shadowed_sheet(20 + seed), "JPEG" if seed % 2 else "PNG")).blank
+
+
+def grainy_vignetted_sheet(seed: int) -> np.ndarray:
+    """A dim, grainy phone photo of blank paper, brightest in the middle."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:300, 0:380].astype(np.float32)
+    rows, columns = rows / 299 - 0.5, columns / 379 - 0.5
+    paper = 0.4 - 0.4 * (rows**2 + columns**2)
+    return (paper + rng.normal(0.0, 0.04, paper.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_grain_on_the_frame_is_not_ink_cut_by_a_tight_crop(seed: int) -> None:
+    picture = grainy_vignetted_sheet(seed)
+    assert not frame_cuts_ink(picture)  # hundreds of noisy steps along each side, the largest over 0.1
+    assert preprocess_file(as_file(picture, "PNG")).blank  # padded as a tight crop, its bright middle read as ink
+    picture[:, 150:160] -= 0.3  # a stroke running off the top and bottom edges, as grainy
+    assert frame_cuts_ink(picture)
