@@ -88,7 +88,8 @@ def _union_components(parent: np.ndarray, first: np.ndarray, second: np.ndarray)
 
 
 def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
-    """Drop specks and paper edges along the border; return the ink and its box (top, bottom, left, right)."""
+    """Drop specks (under 5 % of the glyph's pixels or of its ink) and paper edges along the border; return the ink
+    and its box (top, bottom, left, right)."""
     runs = _label_runs(soft_ink > 0)
     if runs.rows.size == 0:
         return None, None
@@ -110,7 +111,8 @@ def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, i
     largest = int(np.argmax(areas))
     if not _is_glyph_sized(runs, largest, soft_ink.shape):
         return None, None
-    kept_components = areas >= _SPECK_FRACTION * areas[largest]
+    masses = np.bincount(runs.labels, weights=_run_sums(soft_ink, runs), minlength=areas.size)
+    kept_components = (areas >= _SPECK_FRACTION * areas[largest]) & (masses >= _SPECK_FRACTION * masses[largest])
     kept = kept_components[runs.labels]
     box = (
         int(runs.rows[kept].min()),
@@ -126,6 +128,13 @@ def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, i
     edges[runs.rows[kept] * stride + runs.ends[kept] + 1] = -1
     keep_mask = np.cumsum(edges[:-1], dtype=np.int8).reshape(height, stride)[:, 1:-1].astype(bool)
     return np.where(keep_mask, soft_ink, np.float32(0.0)), box
+
+
+def _run_sums(soft_ink: np.ndarray, runs: _Runs) -> np.ndarray:
+    """The ink in each run: a faint patch of shading holds little of it however many pixels it spans."""
+    cumulative = np.zeros((soft_ink.shape[0], soft_ink.shape[1] + 1), dtype=np.float64)
+    np.cumsum(soft_ink, axis=1, out=cumulative[:, 1:])
+    return cumulative[runs.rows, runs.ends] - cumulative[runs.rows, runs.starts]
 
 
 def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.preprocess.components import label_components
+from ml.preprocess.components import label_components, remove_specks
 
 
 def test_label_components_numbers_8_connected_pieces():
@@ -23,3 +23,13 @@ def test_label_components_numbers_8_connected_pieces():
 def test_label_components_of_nothing():
     labels, count = label_components(np.zeros((4, 4), dtype=bool))
     assert count == 0 and not labels.any()
+
+
+def test_a_faint_patch_of_shading_far_from_the_digit_is_dropped_and_a_second_stroke_is_kept():
+    ink = np.zeros((200, 400), dtype=np.float32)
+    ink[40:160, 50:60] = 1.0  # the digit's stem
+    ink[40:50, 70:100] = 1.0  # a separate stroke of the same digit, a tenth of the stem's ink
+    ink[150:175, 300:340] = 0.02  # a patch of shading left by the paper: 1,000 pixels, almost no ink
+    kept, box = remove_specks(ink)
+    assert box == (40, 160, 50, 100)  # the patch would widen the box to x = 340 and squash the digit
+    assert not kept[150:175, 300:340].any() and kept[40:50, 70:100].all()
