@@ -27,6 +27,7 @@ from ml.preprocess.paper import (
     suppress_background,
 )
 from ml.preprocess.read import read_image
+from ml.preprocess.ruling import remove_ruled_lines
 from ml.preprocess.sheet import find_sheet, isolate_sheet
 
 WORKING_MAX_SIDE = 1024
@@ -36,6 +37,8 @@ _NOISY = 0.01
 _BIASED_PAPER = 4.0
 """The paper's side spreading this many times its pixel noise (and over the floor below): a biased paper surface."""
 _BIASED_PAPER_FLOOR = 0.05
+RULED_PAPER_ONLY = "only the paper's ruled lines, no writing"
+"""The reason given for ruled or squared paper with nothing written on it."""
 _FAINT_FIND = 0.5
 """Ink found nowhere over this share of its own level was outshone by shading: it is read again on local paper."""
 
@@ -110,11 +113,14 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
         stages = (photo, sheet_only, *on_sheet.stages[1:])
         return replace(on_sheet, stages=stages, offset=(sheet.box[0], sheet.box[1]))
     result = _gray_to_ink(gray, polarity, scale)
+    if result.reason == RULED_PAPER_ONLY:
+        return result  # its lines run off the frame, but they are the paper's, not a digit cut by a tight crop
     if result.soft_ink is None and min(gray.shape) >= 4 and frame_cuts_ink(gray):
         # Ink on the frame: a tightly cropped digit whose paper level was misread. Retry with a paper margin.
         margin = max(4, max(gray.shape) // 4)
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
-        retried = _gray_to_ink(padded, polarity, scale)
+        frame = (margin, margin + gray.shape[0], margin, margin + gray.shape[1])
+        retried = _gray_to_ink(padded, polarity, scale, frame=frame)
         if retried.soft_ink is not None:
             return replace(retried, offset=(-margin, -margin))
     return _or_on_local_paper(result, gray, polarity, scale)
@@ -129,7 +135,7 @@ def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: f
     """``result``, or when it is blank or faint the ink against the local paper model: faint pencil and thin pen
     under a shadow's edge, which the quadratic surface leaves as shading as strong as the ink (the shading, dropped
     along the border, then sets the ink's level and what is kept is faint)."""
-    if min(gray.shape) < LOCAL_MIN_SIDE:
+    if min(gray.shape) < LOCAL_MIN_SIDE or result.reason == RULED_PAPER_ONLY:
         return result
     if result.soft_ink is not None and float(result.soft_ink.max()) >= _FAINT_FIND:
         return result
@@ -145,8 +151,10 @@ def _gray_to_ink(
     *,
     background: np.ndarray | float | None = None,
     min_contrast: float = MIN_INK_CONTRAST,
+    frame: tuple[int, int, int, int] | None = None,
 ) -> InkMap:
-    """:func:`find_ink` on a 2-D float image in [0, 1], against ``background`` (the quadratic paper when None)."""
+    """:func:`find_ink` on a 2-D float image in [0, 1], against ``background`` (the quadratic paper when None);
+    ``frame`` is where the photo lies in ``gray`` when it was padded (for its ruled lines)."""
     refit = background is None
     background = estimate_background(gray) if background is None else background
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
@@ -171,9 +179,12 @@ def _gray_to_ink(
         soft_ink, noise = _ink_above_paper(-difference if inverted else difference, rough_noise, min_contrast)
     if soft_ink is None:
         return blank("no ink found")
+    soft_ink, lines = remove_ruled_lines(soft_ink, frame)
+    if lines:
+        stages.append(Stage("ruled lines removed", soft_ink))
     soft_ink, box = remove_specks(soft_ink)
     if soft_ink is None or box is None:
-        return blank("only specks or shading, no ink")
+        return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))
     return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale)
 
