@@ -18,7 +18,6 @@ first check) and on a 960 px desk photo.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
+
+from bundled import photo_bench  # noqa: E402
 
 LAYS = ("sheet alone", "desk all round", "desk on one side", "desk on two sides", "sheet turned")
 
@@ -54,42 +55,29 @@ def on_desk(photo: np.ndarray, lay: str, rng: np.random.Generator) -> np.ndarray
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=150, help="drawings of each kind")
-    parser.add_argument("--seed", type=int, default=3)
-    args = parser.parse_args()
-
-    from ml.cli.progress import quiet_tensorflow
-
-    quiet_tensorflow()
+    bench = photo_bench(__doc__.splitlines()[0], 150, "drawings of each kind", 3)
     import bench_numbers
     from doubt_heldout import held_out_drawers
 
     import ml.preprocess.pipeline as pipeline
-    from ml.assets import bundled_mnist_path, bundled_model_path
     from ml.doubt.drawing import as_photo, digit_on_canvas
     from ml.doubt.material import NOT_A_DIGIT
-    from ml.doubt.verdict import DoubtJudge
-    from ml.inference.predictor import Predictor
-    from ml.models.files import load_model
     from ml.numbers.reader import read_number
     from ml.preprocess.sheet import find_sheet
 
-    loaded = load_model(bundled_model_path())
-    predictor, judge = Predictor(loaded), DoubtJudge(loaded)
-    with np.load(bundled_mnist_path()) as arrays:
-        test_images, test_labels = arrays["x_test"].astype(np.float32) / 255.0, arrays["y_test"]
-    rng = np.random.default_rng(args.seed)
+    predictor, judge, test_images, test_labels, rng = (
+        bench.predictor, bench.judge, bench.test_images, bench.test_labels, bench.rng
+    )  # fmt: skip
 
     sheets: list[tuple[str, np.ndarray, str | None]] = []  # (kind, photographed sheet, truth; None: not a digit)
-    for _ in range(args.count):
+    for _ in range(bench.count):
         index = int(rng.integers(len(test_images)))
         sheets.append(("digits", as_photo(digit_on_canvas(test_images[index], rng), rng), str(test_labels[index])))
         truth = bench_numbers.random_labels(rng)
         picture, _, _ = bench_numbers.pen_number(truth, rng)
         sheets.append(("numbers", as_photo(picture, rng), truth))
     drawers = [draw for name, kind, draw in held_out_drawers(test_images, test_labels) if kind == NOT_A_DIGIT][:4]
-    for index in range(args.count):
+    for index in range(bench.count):
         canvas, _ = drawers[index % len(drawers)](rng)
         if canvas is not None:
             sheets.append(("non-digits", as_photo(canvas, rng), None))
@@ -108,7 +96,7 @@ def main() -> int:
                 good = reading.number is None if truth is None else reading.number == truth
                 right.setdefault((kind, lay, step), []).append(good)
 
-    print(f"{len(sheets)} photographed sheets (seed {args.seed}); share read right (non-digits: refused)")
+    print(f"{len(sheets)} photographed sheets (seed {bench.seed}); share read right (non-digits: refused)")
     print(f"{'':34s}" + "".join(f"{lay:>20s}" for lay in LAYS))
     for kind in ("digits", "numbers", "non-digits"):
         for step in ("with the sheet step", "without"):

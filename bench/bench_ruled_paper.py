@@ -19,7 +19,6 @@ check: no ink reaches both sides), and ``find_ink`` on lined photos.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
+
+from bundled import photo_bench  # noqa: E402
 
 PAPERS = ("plain", "lined", "squared")
 
@@ -50,33 +51,34 @@ def ruled(canvas: np.ndarray, paper: str, digit_height: float, rng: np.random.Ge
     return ruled_canvas
 
 
+def interleaved_medians(pipeline, call, images: list[np.ndarray]) -> tuple[float, float]:
+    """Median seconds of ``call(image)`` with the ruling step and without it, the two taken in turn per image."""
+    shipped = pipeline.remove_ruled_lines
+    spent: dict[bool, list[float]] = {True: [], False: []}
+    for image in images:
+        for with_step in (True, False):
+            pipeline.remove_ruled_lines = shipped if with_step else (lambda ink, frame=None: (ink, 0))
+            started = time.perf_counter()
+            call(image)
+            spent[with_step].append(time.perf_counter() - started)
+    pipeline.remove_ruled_lines = shipped
+    return float(np.median(spent[True])), float(np.median(spent[False]))
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=100, help="drawings of each kind on each paper")
-    parser.add_argument("--seed", type=int, default=5)
-    args = parser.parse_args()
-
-    from ml.cli.progress import quiet_tensorflow
-
-    quiet_tensorflow()
+    bench = photo_bench(__doc__.splitlines()[0], 100, "drawings of each kind on each paper", 5)
     import bench_numbers
 
     import ml.preprocess.pipeline as pipeline
-    from ml.assets import bundled_mnist_path, bundled_model_path
     from ml.doubt.drawing import as_photo, digit_on_canvas
-    from ml.doubt.verdict import DoubtJudge
-    from ml.inference.predictor import Predictor
-    from ml.models.files import load_model
     from ml.numbers.reader import read_number
 
-    loaded = load_model(bundled_model_path())
-    predictor, judge = Predictor(loaded), DoubtJudge(loaded)
-    with np.load(bundled_mnist_path()) as arrays:
-        test_images, test_labels = arrays["x_test"].astype(np.float32) / 255.0, arrays["y_test"]
-    rng = np.random.default_rng(args.seed)
+    predictor, judge, test_images, test_labels, rng = (
+        bench.predictor, bench.judge, bench.test_images, bench.test_labels, bench.rng
+    )  # fmt: skip
 
     photos: list[tuple[str, str, np.ndarray, str | None]] = []  # (kind, paper, photo, truth; None: blank)
-    for _ in range(args.count):
+    for _ in range(bench.count):
         for paper in PAPERS:
             index = int(rng.integers(len(test_images)))
             canvas = digit_on_canvas(test_images[index], rng)
@@ -103,7 +105,7 @@ def main() -> int:
             good = reading.blank if truth is None else reading.number == truth
             right.setdefault((kind, paper, step), []).append(good)
 
-    print(f"{len(photos)} photos (seed {args.seed}); share read right (blank: read as blank)")
+    print(f"{len(photos)} photos (seed {bench.seed}); share read right (blank: read as blank)")
     print(f"{'':32s}" + "".join(f"{paper:>12s}" for paper in PAPERS))
     for kind in ("digits", "numbers", "blank"):
         for step in ("with the ruling step", "without"):
@@ -112,27 +114,11 @@ def main() -> int:
             print(f"{kind + ', ' + step:32s}" + text)
 
     canvases = [digit_on_canvas(test_images[i], rng).astype(np.float32) / 255.0 for i in range(300)]
-    times: dict[str, list[float]] = {"with": [], "without": []}
-    for canvas in canvases:
-        for step, remover in (("with", shipped), ("without", lambda ink, frame=None: (ink, 0))):
-            pipeline.remove_ruled_lines = remover
-            started = time.perf_counter()
-            pipeline.to_mnist(canvas)
-            times[step].append(time.perf_counter() - started)
-    pipeline.remove_ruled_lines = shipped
-    with_step, without_step = np.median(times["with"]), np.median(times["without"])
+    with_step, without_step = interleaved_medians(pipeline, pipeline.to_mnist, canvases)
     print(f"to_mnist on 300 canvases of 280 px: {1000 * with_step:.2f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.2f} ms without (ratio {with_step / without_step:.3f}, interleaved)")
     lined_photos = [photo for kind, paper, photo, _ in photos if paper == "lined" and kind != "blank"][:40]
-    spent: dict[str, list[float]] = {"with": [], "without": []}
-    for photo in lined_photos:
-        for step, remover in (("with", shipped), ("without", lambda ink, frame=None: (ink, 0))):
-            pipeline.remove_ruled_lines = remover
-            started = time.perf_counter()
-            pipeline.find_ink(photo)
-            spent[step].append(time.perf_counter() - started)
-    pipeline.remove_ruled_lines = shipped
-    with_step, without_step = np.median(spent["with"]), np.median(spent["without"])
+    with_step, without_step = interleaved_medians(pipeline, pipeline.find_ink, lined_photos)
     print(f"find_ink on {len(lined_photos)} lined photos: {1000 * with_step:.1f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.1f} ms without (ratio {with_step / without_step:.2f}, interleaved)")
     return 0
