@@ -40,7 +40,9 @@ _MAX_SAMPLES = 15_000
 _CUT_LINE_SPAN = 0.1
 """A line the frame cuts short, in its place in a ruling, covers at least this share of the width."""
 _MIN_WIDTH_PIXELS = 5
+"""A line may always be this many pixels thick (a small photo's blurred line)."""
 _MIN_WRITING_PIXELS = 50
+"""A lone line is judged fainter than the writing only when there is this much writing to judge by."""
 _EDGE = 0.3
 """A line's band reaches out to the rows whose ink covers this share of the width (its blurred edge)..."""
 _FRINGE = 2
