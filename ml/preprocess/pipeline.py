@@ -127,7 +127,7 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto") -> InkMap:
 
 
 def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float) -> InkMap:
-    """:func:`_gray_to_ink`, read again against the local paper model when it finds nothing."""
+    """:func:`_gray_to_ink`, read again against the local paper model when it finds nothing or only faint ink."""
     return _or_on_local_paper(_gray_to_ink(gray, polarity, scale), gray, polarity, scale)
 
 
