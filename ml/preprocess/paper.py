@@ -13,14 +13,14 @@ MIN_INK_CONTRAST = 0.08
 LOCAL_MIN_INK_CONTRAST = 0.05
 """The faintest ink read against the local paper model (:func:`estimate_local_background`), whose residue on blank
 paper is far smaller than the quadratic surface's under a shadow."""
-_FRAME_STEP_NOISE = 6.0
-"""A step on the frame counts as ink cut by it only this many times the spread of a step of pixel noise."""
 LOCAL_MIN_SIDE = 48
 """Images smaller than this are never given a local paper model."""
 _LOCAL_CELLS = 24
 """The local paper model's cells: this many across the shorter side."""
 _LOCAL_WINDOW = 5
 """...smoothed by the median of this many cells square (a stroke filling a cell is outvoted by the paper round it)."""
+_FRAME_STEP_NOISE = 6.0
+"""A step on the frame counts as ink cut by it only this many times the spread of a step of pixel noise."""
 _MIN_NOISE_MARGIN = 0.03
 _BACKGROUND_GRID = 32
 
