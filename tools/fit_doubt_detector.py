@@ -3,7 +3,7 @@ its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions
 (tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_fast_paths.py).
 
     nice python tools/fit_doubt_detector.py [--per-family 3000] [--digits-per-family 2000] [--procedural 3000]
-        [--procedural-digits 2000] [--epochs 8] [--jobs 2]
+        [--procedural-digits 2000] [--epochs 8] [--jobs 2] [--seed 7]
 
 Positives: MNIST training digits (never validation or test digits), the detector families' digits (drawn, printed,
 redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families), the procedural ones (training digits
@@ -160,6 +160,7 @@ def main() -> int:
         "--ship", type=Path, help="ship a network (.keras) this tool saved with --target, untrained again"
     )
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=SEED, help="the training's seed (initial weights, order)")
     parser.add_argument("--jobs", type=int, default=2, help="processes drawing the material")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/digitlab-doubt-detector"))
     parser.add_argument(
@@ -209,11 +210,11 @@ def main() -> int:
 
             first = keras.saving.load_model(args.first)
         else:
-            first = train_network(material, kinds, train_digits, args.epochs, **options)
+            first = train_network(material, kinds, train_digits, args.epochs, args.seed, **options)
         material["hard negatives"] = mine(first, validation, kinds, args.mine, args.jobs, args.cache)
         kinds["hard negatives"] = NOT_A_DIGIT
     if not args.ship:
-        network = train_network(material, kinds, train_digits, args.epochs, **options)
+        network = train_network(material, kinds, train_digits, args.epochs, args.seed, **options)
     print(f"trained in {time.perf_counter() - trained:.0f} s")
     score = keras_scores(network)
     figures = check_figures(score, validation, check, kinds)
@@ -281,7 +282,12 @@ def draw_all(per_kind: dict[str, int], jobs: int, cache: Path) -> tuple[dict, di
 
 
 def train_network(
-    material: dict[str, np.ndarray], kinds: dict[str, str], train_digits: np.ndarray, epochs: int, **network_options
+    material: dict[str, np.ndarray],
+    kinds: dict[str, str],
+    train_digits: np.ndarray,
+    epochs: int,
+    seed: int = SEED,
+    **network_options,
 ):
     """The detector trained on MNIST training digits and the material: the generated digits weigh as much as all
     MNIST training digits together, each non-digit family the same, and the two classes the same."""
@@ -310,7 +316,7 @@ def train_network(
 
     with native_chatter_filtered(configure_tensorflow_logging()):
         import keras
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(seed)
     from ml.doubt.detector import build_keras_network
 
     network = build_keras_network(**network_options)
