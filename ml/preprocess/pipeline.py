@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
+from ml.preprocess.boxes import remove_boxes
 from ml.preprocess.components import remove_specks
 from ml.preprocess.geometry import MNIST_GLYPH_SIZE, MNIST_SIZE
 from ml.preprocess.glyph import center_by_mass, normalize_stroke_width, resize_glyph, scaled_to_glyph_size, unit_max
@@ -182,6 +183,9 @@ def _gray_to_ink(
     soft_ink, lines = remove_ruled_lines(soft_ink, frame)
     if lines:
         stages.append(Stage("ruled lines removed", soft_ink))
+    soft_ink, boxes = remove_boxes(soft_ink)
+    if boxes:
+        stages.append(Stage("boxes removed", soft_ink))
     soft_ink, box = remove_specks(soft_ink)
     if soft_ink is None or box is None:
         return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")

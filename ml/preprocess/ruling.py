@@ -55,7 +55,7 @@ at least half as dark as the line."""
 
 
 @dataclass(frozen=True)
-class _Lines:
+class Lines:
     """Lines running across an image: each column's shift that lays them flat, and their bands of sheared rows."""
 
     shifts: np.ndarray
@@ -84,14 +84,14 @@ def remove_ruled_lines(soft_ink: np.ndarray, frame: tuple[int, int, int, int] | 
     writing = inked & ~printed
     cleaned = soft_ink
     if across is not None:
-        cleaned = _erase(cleaned, writing, across)
+        cleaned = erase_lines(cleaned, writing, across)
     if down is not None:
-        cleaned = _erase(cleaned.T, writing.T, down).T
+        cleaned = erase_lines(cleaned.T, writing.T, down).T
     count = sum(len(lines.bands) for lines in (across, down) if lines is not None)
     return np.ascontiguousarray(cleaned, dtype=np.float32), count
 
 
-def _find_lines(soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int]) -> _Lines | None:
+def _find_lines(soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int]) -> Lines | None:
     """The lines running across ``soft_ink`` between the photo's ``sides`` (first and last column), or None when
     there are none (or they are no ruling)."""
     height, width = inked.shape
@@ -101,25 +101,31 @@ def _find_lines(soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int])
     reaching = (inked[:, first : first + edge].any(axis=1), inked[:, last - edge : last].any(axis=1))
     if min(np.count_nonzero(reaching[0]), np.count_nonzero(reaching[1])) < 2:
         return None  # printed lines run from side to side; a drawing on a canvas rarely touches either side
-    rows, columns = np.nonzero(inked)
-    if rows.size < RULE_MIN_SPAN * span:
+    if np.count_nonzero(inked) < RULE_MIN_SPAN * span:
         return None
+    shifts = level_shifts(inked)
+    coverage = shear(inked, shifts).sum(axis=1) / span
+    bands = _line_bands(coverage, height)
+    if not bands:
+        return None
+    if _regularly_spaced(bands, height):
+        return Lines(shifts, _with_cut_lines(bands, coverage, height))
+    whole = all(coverage[start:stop].max() >= RULE_LONE_SPAN for start, stop in bands)
+    if whole and _fainter_than_writing(shear(soft_ink, shifts), bands):
+        return Lines(shifts, bands)
+    return None
+
+
+def level_shifts(inked: np.ndarray) -> np.ndarray:
+    """Each column's shift (rows up) that lays the straightest lines in ``inked`` flat: the slope, up to
+    ``RULE_MAX_TURN`` degrees either way, along which the ink piles up into the fewest rows."""
+    rows, columns = np.nonzero(inked)
     if rows.size > _MAX_SAMPLES:
         keep = np.linspace(0, rows.size - 1, _MAX_SAMPLES).astype(np.intp)
         rows, columns = rows[keep], columns[keep]
     slope = _flattest_slope(rows, columns, _COARSE_SLOPES)
     slope = _flattest_slope(rows, columns, (slope + _FINE_STEPS) / (1 - slope * _FINE_STEPS))
-    shifts = np.rint(np.arange(width) * slope).astype(np.intp)
-    coverage = _shear(inked, shifts).sum(axis=1) / span
-    bands = _line_bands(coverage, height)
-    if not bands:
-        return None
-    if _regularly_spaced(bands, height):
-        return _Lines(shifts, _with_cut_lines(bands, coverage, height))
-    whole = all(coverage[start:stop].max() >= RULE_LONE_SPAN for start, stop in bands)
-    if whole and _fainter_than_writing(_shear(soft_ink, shifts), bands):
-        return _Lines(shifts, bands)
-    return None
+    return np.rint(np.arange(inked.shape[1]) * slope).astype(np.intp)
 
 
 def _flattest_slope(rows: np.ndarray, columns: np.ndarray, slopes: np.ndarray) -> float:
@@ -132,7 +138,7 @@ def _flattest_slope(rows: np.ndarray, columns: np.ndarray, slopes: np.ndarray) -
     return float(slopes[int(np.argmax(energies))])
 
 
-def _shear(image: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+def shear(image: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Each column moved up by its shift, on a canvas tall enough to keep every pixel."""
     height, width = image.shape
     sheared = np.zeros((height + int(shifts.max() - shifts.min()), width), dtype=image.dtype)
@@ -210,7 +216,7 @@ def _fainter_than_writing(sheared: np.ndarray, bands: list[tuple[int, int]]) -> 
     return True
 
 
-def _band_mask(lines: _Lines, shape: tuple[int, int]) -> np.ndarray:
+def _band_mask(lines: Lines, shape: tuple[int, int]) -> np.ndarray:
     """The pixels of the lines' bands, in the image's own rows and columns."""
     height, width = shape
     in_bands = np.zeros(height + int(lines.shifts.max() - lines.shifts.min()), dtype=bool)
@@ -219,12 +225,12 @@ def _band_mask(lines: _Lines, shape: tuple[int, int]) -> np.ndarray:
     return in_bands[_sheared_rows(height, lines.shifts)]
 
 
-def _erase(soft_ink: np.ndarray, writing: np.ndarray, lines: _Lines) -> np.ndarray:
+def erase_lines(soft_ink: np.ndarray, writing: np.ndarray, lines: Lines) -> np.ndarray:
     """The lines' bands and halos cleared, except for ink well over the line's own (writing on top of it), and
     under a stroke of writing that reaches a band from above or below: there the band is filled from the ink on
     either side of it."""
     height, width = soft_ink.shape
-    sheared, sheared_writing = _shear(soft_ink, lines.shifts), _shear(writing, lines.shifts)
+    sheared, sheared_writing = shear(soft_ink, lines.shifts), shear(writing, lines.shifts)
     rows = sheared.shape[0]
     for start, stop in lines.bands:
         low, high = max(start - _HALO, 0), min(stop + _HALO, rows)
