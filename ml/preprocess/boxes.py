@@ -84,9 +84,9 @@ def _without_box(crop: np.ndarray, mine: np.ndarray) -> np.ndarray | None:
 
 
 def _sides_covered(mine: np.ndarray) -> bool:
-    """A quick look before the lines are sought: each of the four sides, seen from outside, is ink along a straight
-    line across most of the piece (a round digit's edge is a curve)."""
-    return all(_straight_edge(side) for side in (mine, mine[::-1], mine.T, mine.T[::-1]))
+    """A quick look before the lines are sought: three of the four sides at least (writing may run out past one),
+    seen from outside, are ink along a straight line across most of the piece (a round digit's edge is a curve)."""
+    return sum(_straight_edge(side) for side in (mine, mine[::-1], mine.T, mine.T[::-1])) >= 3
 
 
 def _straight_edge(mine: np.ndarray) -> bool:

@@ -63,6 +63,17 @@ def test_a_digit_in_a_printed_box_reads_as_without_the_box(digits, margin, turn,
         assert correlation(result.image, plain) > 0.9
 
 
+def test_writing_that_runs_out_past_one_side_of_its_box(digits) -> None:
+    seven = digits[0]  # MNIST test digit 0 is a "7"; its stem runs out through the box's bottom line
+    ink = np.zeros((360, 400), np.float32)
+    written(seven, ink, (90, 110, 180))
+    plain = to_mnist(photographed(ink, -4.0)).image
+    printed_box(ink, 121, 239, 141, 259, 0.9)
+    result = to_mnist(photographed(ink, -4.0))
+    assert "boxes removed" in [stage.name for stage in result.stages]
+    assert correlation(result.image, plain) > 0.85  # the stem loses only where it crosses the line
+
+
 def test_without_the_step_the_box_spoils_the_digit(digits, monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "remove_boxes", lambda soft_ink: (soft_ink, 0))
     spoiled = 0
