@@ -30,7 +30,7 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from bundled import photo_bench  # noqa: E402
+from bundled import photo_bench, read_both_ways  # noqa: E402
 
 LAYS = ("sheet alone", "desk all round", "desk on one side", "desk on two sides", "sheet turned")
 
@@ -82,17 +82,14 @@ def main() -> int:
         if canvas is not None:
             sheets.append(("non-digits", as_photo(canvas, rng), None))
 
-    shipped_find_sheet = pipeline.find_sheet
+    def read(image: np.ndarray):
+        return read_number(image, predictor, judge=judge)
+
     right: dict[tuple[str, str, str], list[bool]] = {}
     for kind, photo, truth in sheets:
         for lay in LAYS:
-            picture = on_desk(photo, lay, rng)
-            for step, finder in (("with the sheet step", shipped_find_sheet), ("without", lambda gray: None)):
-                pipeline.find_sheet = finder
-                try:
-                    reading = read_number(picture, predictor, judge=judge)
-                finally:
-                    pipeline.find_sheet = shipped_find_sheet
+            readings = read_both_ways(pipeline, "find_sheet", lambda gray: None, read, on_desk(photo, lay, rng))
+            for step, reading in zip(("with the sheet step", "without"), readings, strict=True):
                 good = reading.number is None if truth is None else reading.number == truth
                 right.setdefault((kind, lay, step), []).append(good)
 

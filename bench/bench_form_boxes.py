@@ -20,7 +20,6 @@ Last, the step's cost on 280 px canvases and on the boxed photos, with and witho
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +30,10 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from bundled import photo_bench  # noqa: E402
+from bundled import interleaved_medians, photo_bench, read_both_ways  # noqa: E402
 
 NON_DIGITS = ("letters drawn", "letters printed", "symbols printed", "shapes drawn")
+NO_BOXES = lambda ink: (ink, 0)  # noqa: E731 - the box step switched off
 
 
 def boxed(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -83,20 +83,6 @@ def _draw_box(page: np.ndarray, box: tuple[int, int, int, int], thickness: int, 
         np.minimum(page[rows, columns], grey, out=page[rows, columns])
 
 
-def interleaved_medians(pipeline, call, images: list[np.ndarray]) -> tuple[float, float]:
-    """Median seconds of ``call(image)`` with the box step and without it, the two taken in turn per image."""
-    shipped = pipeline.remove_boxes
-    spent: dict[bool, list[float]] = {True: [], False: []}
-    for image in images:
-        for with_step in (True, False):
-            pipeline.remove_boxes = shipped if with_step else (lambda ink: (ink, 0))
-            started = time.perf_counter()
-            call(image)
-            spent[with_step].append(time.perf_counter() - started)
-    pipeline.remove_boxes = shipped
-    return float(np.median(spent[True])), float(np.median(spent[False]))
-
-
 def main() -> int:
     bench = photo_bench(__doc__.splitlines()[0], 100, "photos of each kind", 3)
     from doubt_heldout import held_out_drawers
@@ -126,15 +112,13 @@ def main() -> int:
         empty = np.full((int(rng.integers(150, 260)), int(rng.integers(150, 260))), 255, np.uint8)
         photos.append(("an empty box", as_photo(boxed(empty, rng), rng), None))
 
-    shipped = pipeline.remove_boxes
+    def read(image: np.ndarray):
+        return read_number(image, predictor, judge=judge)
+
     right: dict[tuple[str, str], list[bool]] = {}
     for kind, photo, truth in photos:
-        for step, remover in (("with the box step", shipped), ("without", lambda ink: (ink, 0))):
-            pipeline.remove_boxes = remover
-            try:
-                reading = read_number(photo, predictor, judge=judge)
-            finally:
-                pipeline.remove_boxes = shipped
+        readings = read_both_ways(pipeline, "remove_boxes", NO_BOXES, read, photo)
+        for step, reading in zip(("with the box step", "without"), readings, strict=True):
             good = reading.number is None if truth is None else reading.number == truth
             right.setdefault((kind, step), []).append(good)
 
@@ -146,11 +130,11 @@ def main() -> int:
         print(f"{kind:28s}{cells[0]:>20.1%}{cells[1]:>12.1%}")
 
     canvases = [digit_on_canvas(test_images[i], rng).astype(np.float32) / 255.0 for i in range(300)]
-    with_step, without_step = interleaved_medians(pipeline, pipeline.to_mnist, canvases)
+    with_step, without_step = interleaved_medians(pipeline, "remove_boxes", NO_BOXES, pipeline.to_mnist, canvases)
     print(f"to_mnist on 300 canvases of 280 px: {1000 * with_step:.2f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.2f} ms without (ratio {with_step / without_step:.3f}, interleaved)")
     boxed_photos = [photo for kind, photo, _ in photos if kind == "digit in a box"][:40]
-    with_step, without_step = interleaved_medians(pipeline, pipeline.find_ink, boxed_photos)
+    with_step, without_step = interleaved_medians(pipeline, "remove_boxes", NO_BOXES, pipeline.find_ink, boxed_photos)
     print(f"find_ink on {len(boxed_photos)} boxed photos: {1000 * with_step:.1f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.1f} ms without (ratio {with_step / without_step:.2f}, interleaved)")
     return 0

@@ -20,7 +20,6 @@ check: no ink reaches both sides), and ``find_ink`` on lined photos.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,10 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from bundled import photo_bench  # noqa: E402
+from bundled import interleaved_medians, photo_bench, read_both_ways  # noqa: E402
 
 PAPERS = ("plain", "lined", "squared")
+NO_RULING = lambda ink, frame=None: (ink, 0)  # noqa: E731 - the ruling step switched off
 
 
 def ruled(canvas: np.ndarray, paper: str, digit_height: float, rng: np.random.Generator) -> np.ndarray:
@@ -49,20 +49,6 @@ def ruled(canvas: np.ndarray, paper: str, digit_height: float, rng: np.random.Ge
             lines = ruled_canvas[start : start + thickness] if axis == 0 else ruled_canvas[:, start : start + thickness]
             np.minimum(lines, grey, out=lines)
     return ruled_canvas
-
-
-def interleaved_medians(pipeline, call, images: list[np.ndarray]) -> tuple[float, float]:
-    """Median seconds of ``call(image)`` with the ruling step and without it, the two taken in turn per image."""
-    shipped = pipeline.remove_ruled_lines
-    spent: dict[bool, list[float]] = {True: [], False: []}
-    for image in images:
-        for with_step in (True, False):
-            pipeline.remove_ruled_lines = shipped if with_step else (lambda ink, frame=None: (ink, 0))
-            started = time.perf_counter()
-            call(image)
-            spent[with_step].append(time.perf_counter() - started)
-    pipeline.remove_ruled_lines = shipped
-    return float(np.median(spent[True])), float(np.median(spent[False]))
 
 
 def main() -> int:
@@ -93,15 +79,13 @@ def main() -> int:
                     ("blank", paper, as_photo(ruled(empty, paper, float(rng.uniform(60, 200)), rng), rng), None)
                 )
 
-    shipped = pipeline.remove_ruled_lines
+    def read(image: np.ndarray):
+        return read_number(image, predictor, judge=judge)
+
     right: dict[tuple[str, str, str], list[bool]] = {}
     for kind, paper, photo, truth in photos:
-        for step, remover in (("with the ruling step", shipped), ("without", lambda ink, frame=None: (ink, 0))):
-            pipeline.remove_ruled_lines = remover
-            try:
-                reading = read_number(photo, predictor, judge=judge)
-            finally:
-                pipeline.remove_ruled_lines = shipped
+        readings = read_both_ways(pipeline, "remove_ruled_lines", NO_RULING, read, photo)
+        for step, reading in zip(("with the ruling step", "without"), readings, strict=True):
             good = reading.blank if truth is None else reading.number == truth
             right.setdefault((kind, paper, step), []).append(good)
 
@@ -114,11 +98,15 @@ def main() -> int:
             print(f"{kind + ', ' + step:32s}" + text)
 
     canvases = [digit_on_canvas(test_images[i], rng).astype(np.float32) / 255.0 for i in range(300)]
-    with_step, without_step = interleaved_medians(pipeline, pipeline.to_mnist, canvases)
+    with_step, without_step = interleaved_medians(
+        pipeline, "remove_ruled_lines", NO_RULING, pipeline.to_mnist, canvases
+    )
     print(f"to_mnist on 300 canvases of 280 px: {1000 * with_step:.2f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.2f} ms without (ratio {with_step / without_step:.3f}, interleaved)")
     lined_photos = [photo for kind, paper, photo, _ in photos if paper == "lined" and kind != "blank"][:40]
-    with_step, without_step = interleaved_medians(pipeline, pipeline.find_ink, lined_photos)
+    with_step, without_step = interleaved_medians(
+        pipeline, "remove_ruled_lines", NO_RULING, pipeline.find_ink, lined_photos
+    )
     print(f"find_ink on {len(lined_photos)} lined photos: {1000 * with_step:.1f} ms with the step,", end=" ")
     print(f"{1000 * without_step:.1f} ms without (ratio {with_step / without_step:.2f}, interleaved)")
     return 0

@@ -1,9 +1,13 @@
 """What the photo benchmarks share: their two options, the bundled model as the window reads with it (predictor and
-not-a-digit judge), MNIST's test digits and a seeded generator."""
+not-a-digit judge), MNIST's test digits and a seeded generator; and a preprocessing step switched off for a reading
+or a timing, to compare with it in one run."""
 
 from __future__ import annotations
 
 import argparse
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,3 +44,37 @@ def photo_bench(description: str, count: int, count_help: str, seed: int) -> Pho
         images, labels = arrays["x_test"].astype(np.float32) / 255.0, arrays["y_test"]
     generator = np.random.default_rng(args.seed)
     return PhotoBench(args.count, args.seed, Predictor(loaded), DoubtJudge(loaded), images, labels, generator)
+
+
+@contextmanager
+def step_replaced(module, name: str, replacement: Callable):
+    """``module.name`` (a preprocessing step) replaced by ``replacement`` while the block runs."""
+    shipped = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(module, name, shipped)
+
+
+def read_both_ways(module, name: str, replacement: Callable, read: Callable, image) -> tuple[object, object]:
+    """``read(image)`` as shipped, then with the step ``module.name`` replaced."""
+    shipped = read(image)
+    with step_replaced(module, name, replacement):
+        return shipped, read(image)
+
+
+def interleaved_medians(module, name: str, replacement: Callable, call: Callable, images: list) -> tuple[float, float]:
+    """Median seconds of ``call(image)`` as shipped and with the step ``module.name`` replaced, the two taken in turn
+    per image."""
+    spent: dict[bool, list[float]] = {True: [], False: []}
+    for image in images:
+        for shipped in (True, False):
+            started = time.perf_counter()
+            if shipped:
+                call(image)
+            else:
+                with step_replaced(module, name, replacement):
+                    call(image)
+            spent[shipped].append(time.perf_counter() - started)
+    return float(np.median(spent[True])), float(np.median(spent[False]))

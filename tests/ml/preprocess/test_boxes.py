@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 import ml.preprocess.pipeline as pipeline
 from ml.assets import bundled_mnist_path
@@ -29,13 +29,9 @@ def written(digit: np.ndarray, page: np.ndarray, box: tuple[int, int, int]) -> N
 
 def printed_box(page: np.ndarray, top: int, bottom: int, left: int, right: int, grey: float, width: int = 2) -> None:
     """A printed box's four lines (ink ``grey``, 0..1) on ``page``."""
-    for rows, columns in (
-        (slice(top, top + width), slice(left, right + width)),
-        (slice(bottom, bottom + width), slice(left, right + width)),
-        (slice(top, bottom + width), slice(left, left + width)),
-        (slice(top, bottom + width), slice(right, right + width)),
-    ):
-        np.maximum(page[rows, columns], grey, out=page[rows, columns])
+    lines = Image.new("F", (page.shape[1], page.shape[0]), 0.0)
+    ImageDraw.Draw(lines).rectangle((left, top, right + width - 1, bottom + width - 1), outline=grey, width=width)
+    np.maximum(page, np.asarray(lines), out=page)
 
 
 def photographed(ink: np.ndarray, turn: float = 0.0) -> np.ndarray:
