@@ -3,9 +3,9 @@
 A digit written in a form's box touches it, or sits inside it, so the box is the largest piece of ink and the digit
 was read as a square. A box is a piece of ink whose outermost rows and columns are thin straight lines running across
 it, with writing inside; a row of boxes also has its inner walls, evenly spaced. The lines are found along their own
-slope and taken out as ruled lines are (``ml.preprocess.ruling``), strokes that cross them kept. A digit is never a
-box: a square drawn with a pen as thick as a canvas's is no thin line, and a closed square with nothing inside is
-left as it is.
+slope and taken out as ruled lines are (``ml.preprocess.ruling``); writing darker than a line stays where it lies on
+it. A square drawn with the canvas's default brush is no thin line, a round digit's edges are curves, and a closed
+square with nothing inside is left as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml.preprocess.components import label_components
-from ml.preprocess.ruling import RULE_MAX_TURN, RULE_MIN_SIDE, Lines, erase_lines, level_shifts
+from ml.preprocess.ruling import RULE_MAX_TURN, RULE_MIN_SIDE, Lines, erase_lines, level_shifts, true_runs
 from ml.preprocess.ruling import shear as shear_columns
 
 BOX_SIDE_BAND = 0.2
@@ -118,7 +118,7 @@ def _box_lines(mine: np.ndarray, walls: bool, length: int | None = None) -> Line
     sheared = shear_columns(mine, shifts)
     coverage = sheared.sum(axis=1) / (length or width)
     widest = max(_MIN_WIDTH_PIXELS, round(BOX_LINE_WIDTH * height))
-    bands = [band for band in _thin_bands(coverage, widest) if coverage[band[0] : band[1]].max() >= BOX_SPAN]
+    bands = [(start, stop) for start, stop in true_runs(coverage >= BOX_SPAN) if stop - start <= widest]
     if len(bands) < 2:
         return None
     ink = np.concatenate([[0], np.cumsum(sheared.sum(axis=1))])  # ink above each row
@@ -147,13 +147,6 @@ def _evenly_spaced(bands: list[tuple[int, int]], tolerance: int) -> list[tuple[i
         if np.all(np.abs(centres[nearest] - steps) <= tolerance):
             return [candidates[index] for index in nearest]
     return [bands[0], bands[-1]]
-
-
-def _thin_bands(coverage: np.ndarray, widest: int) -> list[tuple[int, int]]:
-    """(start, stop) of each run of rows whose ink runs across ``BOX_SPAN`` of the piece, at most ``widest`` thick."""
-    flags = np.concatenate([[False], coverage >= BOX_SPAN, [False]]).astype(np.int8)
-    changes = np.flatnonzero(np.diff(flags))
-    return [(start, stop) for start, stop in zip(changes[0::2], changes[1::2], strict=True) if stop - start <= widest]
 
 
 def _grown(mask: np.ndarray) -> np.ndarray:

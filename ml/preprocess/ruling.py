@@ -154,7 +154,7 @@ def _line_bands(coverage: np.ndarray, length: int) -> list[tuple[int, int]]:
     """The (start, stop) of each thin band whose ink spans the image."""
     widest = max(_MIN_WIDTH_PIXELS, round(RULE_MAX_WIDTH * length))
     bands: list[tuple[int, int]] = []
-    for start, stop in _runs(coverage >= RULE_MIN_SPAN):
+    for start, stop in true_runs(coverage >= RULE_MIN_SPAN):
         if stop - start > widest:
             continue
         for _ in range(_FRINGE):  # the line's blurred edge, not a stroke lying along it
@@ -175,7 +175,7 @@ def _with_cut_lines(bands: list[tuple[int, int]], coverage: np.ndarray, length: 
         centre = (start + stop) / 2 + direction * spacing
         while 0 <= centre < coverage.size:
             low, high = max(0, round(centre - widest)), min(coverage.size, round(centre + widest) + 1)
-            runs = [(low + a, low + b) for a, b in _runs(coverage[low:high] >= _CUT_LINE_SPAN) if b - a <= widest]
+            runs = [(low + a, low + b) for a, b in true_runs(coverage[low:high] >= _CUT_LINE_SPAN) if b - a <= widest]
             if not runs:
                 break
             found.append(max(runs, key=lambda run: coverage[run[0] : run[1]].sum()))
@@ -183,7 +183,7 @@ def _with_cut_lines(bands: list[tuple[int, int]], coverage: np.ndarray, length: 
     return sorted(found)
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of True."""
     changes = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
     return list(zip(changes[0::2].tolist(), changes[1::2].tolist(), strict=True))
