@@ -364,7 +364,7 @@ class ModelWorker(QObject):
             from ml.inference.input_view import input_stages
             from ml.preprocess.pipeline import to_mnist
 
-            prepared = to_mnist(drawing)
+            prepared = to_mnist(drawing, boxes=strokes is None)  # no printed boxes among the canvas's own strokes
             result.update(
                 blank=prepared.blank,
                 reason=prepared.reason,

@@ -155,7 +155,7 @@ def read_number(
     own threshold). ``ink``: :func:`find_ink`'s result when the caller already has it; ``weights``: the
     segmentation's constants (tuning only).
     """
-    ink = ink if ink is not None else find_ink(image, polarity=polarity)
+    ink = ink if ink is not None else find_ink(image, polarity=polarity, boxes=strokes is None)  # strokes: a canvas
     if ink.soft_ink is None:
         return NumberReading((), None, ink.reason or "no ink found", blank=True)
     regions, typical = number_regions(ink, strokes)

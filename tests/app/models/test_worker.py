@@ -259,6 +259,24 @@ def test_preprocessing_happens_in_the_worker_and_its_stages_come_back(qtbot, con
     assert result["probabilities"].sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_only_an_opened_image_is_searched_for_printed_boxes_not_the_canvas_strokes(qtbot, controller, monkeypatch):
+    import ml.preprocess.pipeline as pipeline
+
+    searched = []
+    real = pipeline.remove_boxes
+    monkeypatch.setattr(pipeline, "remove_boxes", lambda ink: searched.append(ink.shape) or real(ink))
+    page = mnist_drawing(3).copy()
+    page[20:24, 20:260] = page[256:260, 20:260] = 0.3  # a printed box round the digit
+    page[20:260, 20:24] = page[20:260, 256:260] = 0.3
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as opened:
+        controller.request_prediction(page)  # an opened image: no strokes
+    assert searched and "boxes removed" in [name for name, _ in opened.args[0]["stages"]]
+    searched.clear()
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as drawn:
+        controller.request_prediction(mnist_drawing(3), ())  # the canvas's own strokes (none here)
+    assert searched == [] and int(np.argmax(drawn.args[0]["probabilities"])) == 0
+
+
 def test_a_missing_model_file_fails_with_the_cores_message(qtbot, controller, tmp_path):
     with qtbot.waitSignal(controller.model_load_failed, timeout=30_000) as failed:
         controller.load_model(str(tmp_path / "nowhere.keras"))

@@ -79,6 +79,17 @@ def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor
     assert read_number(image, predictor, judge=judge).number == digits
 
 
+def test_a_number_drawn_on_the_canvas_is_not_searched_for_printed_boxes(predictor, monkeypatch):
+    import ml.preprocess.pipeline as pipeline
+
+    searched = []
+    real = pipeline.remove_boxes
+    monkeypatch.setattr(pipeline, "remove_boxes", lambda ink: searched.append(1) or real(ink))
+    image, strokes = draw_number("47", [12.0], tops=[40, 46])
+    assert read_number(image, predictor, strokes=strokes).number == "47" and searched == []  # the pen's own strokes
+    assert read_number(image, predictor).number == "47" and searched  # an opened image is
+
+
 def test_a_lone_digit_reads_as_today(predictor):
     images = np.load(bundled_model_path().parents[1] / "data" / "mnist.npz")["x_test"][:40].astype(np.float32) / 255
     for image in images:

@@ -70,6 +70,15 @@ def test_writing_that_runs_out_past_one_side_of_its_box(digits) -> None:
     assert correlation(result.image, plain) > 0.85  # the stem loses only where it crosses the line
 
 
+def test_asked_not_to_the_pipeline_leaves_a_box_in_place(digits) -> None:
+    ink = np.zeros((360, 400), np.float32)
+    written(digits[1], ink, (90, 110, 180))
+    printed_box(ink, 100, 260, 120, 280, 0.6)
+    photo = photographed(ink)
+    assert "boxes removed" in [stage.name for stage in to_mnist(photo).stages]
+    assert "boxes removed" not in [stage.name for stage in to_mnist(photo, boxes=False).stages]
+
+
 def test_without_the_step_the_box_spoils_the_digit(digits, monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "remove_boxes", lambda soft_ink: (soft_ink, 0))
     spoiled = 0
