@@ -35,9 +35,9 @@ BOX_MIN_INSIDE = 0.1
 """Writing left inside holds at least this share of the ink taken out with the box (else it stays: an empty box)."""
 BOX_MAX_PIECES = 6
 """The largest pieces of ink (by their ink) looked at as boxes."""
-BOX_LINE_WIDTH = 0.08
-"""A box's line is at most this share of the box thick (at least ``_MIN_WIDTH_PIXELS``): a photo's blur spreads a
-thin printed line over several pixels."""
+BOX_LINE_WIDTH = 0.03
+"""A box's line is at most this share of the box thick, or ``_MIN_WIDTH_PIXELS`` (a photo's blur spreads a thin
+printed line over several pixels); a desk's dark margin round a sheet, read as ink, is thicker."""
 _MIN_WIDTH_PIXELS = 14
 _MAX_RISE = float(np.tan(np.deg2rad(RULE_MAX_TURN)))
 
