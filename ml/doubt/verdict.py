@@ -15,6 +15,7 @@ import numpy as np
 
 from ml.doubt.detector import detector_available
 from ml.doubt.features import FEATURES, MODEL_FREE_FEATURES
+from ml.doubt.marks import detached_dot
 from ml.doubt.scorer import DoubtSettings, Scorer
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ REASON_NOISE = "looks like noise or scattered specks, not a digit"
 REASON_MARKS = "several separate marks, not one digit"
 REASON_UNDECIDED = "the model cannot tell which digit this is"
 REASON_SHAPE = "looks like a letter, a shape or a scribble, not a digit"
+REASON_DOT = 'a separate dot above or below the stroke, as in "!", "?" or "i": no digit has one'
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ class DoubtJudge:
         """The verdict on one (28, 28) image and its (k,) probabilities."""
         return self.judge_batch(np.asarray(image28)[np.newaxis], np.asarray(probabilities)[np.newaxis])[0]
 
-    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray) -> list[Verdict]:
-        """Verdicts on (n, 28, 28) images and their (n, k) probabilities."""
+    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool = True) -> list[Verdict]:
+        """Verdicts on (n, 28, 28) images and their (n, k) probabilities. ``marks``: refuse a dot apart
+        (:mod:`ml.doubt.marks`); off for the parts of a number, where a neighbour's fragment can sit over a digit."""
         images28 = np.asarray(images28, dtype=np.float32)
         probabilities = np.asarray(probabilities, dtype=np.float64)
         if images28.ndim != 3 or probabilities.ndim != 2 or len(images28) != len(probabilities):
@@ -138,15 +141,18 @@ class DoubtJudge:
             threshold = 1.0 - DEFAULT_CONFIDENCE_FLOOR
         else:
             feature_rows = self._scorer.feature_rows(images28, probabilities)
-            scores = self._scorer.scores_from_features(feature_rows)
+            scores = np.array(self._scorer.scores_from_features(feature_rows), dtype=np.float64)  # ours to mark
             threshold = self.settings.threshold
         verdicts = []
         for index in range(len(images28)):
             refused = scores[index] >= threshold
             if not self.calibrated and confidence[index] < DEFAULT_CONFIDENCE_FLOOR:
                 refused = True
+            dotted = marks and self.digits and detached_dot(images28[index])  # whatever the score says
             runner_up = None
-            if refused:
+            if dotted:
+                status, reason, scores[index] = NOT_A_DIGIT, REASON_DOT, 1.0
+            elif refused:
                 status = NOT_A_DIGIT
                 reason = _reason(None if feature_rows is None else feature_rows[index], confidence[index])
             elif runner[index] >= UNSURE_RUNNER_UP and confidence[index] <= UNSURE_TOP and second[index] != top[index]:

@@ -73,7 +73,7 @@ class DigitScorer(Protocol):
 class VerdictJudge(Protocol):
     """The not-a-digit judge (``ml.doubt``): one verdict per digit image and its probabilities."""
 
-    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray) -> list: ...
+    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool = True) -> list: ...
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,9 @@ def judge_view(images28: np.ndarray) -> np.ndarray:
 
 
 def judge_parts(judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray) -> list:
-    """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`."""
-    return judge.judge_batch(judge_view(images28), probabilities)
+    """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`, without the
+    rule on a dot apart (a piece of a neighbour can lie over a digit cut from a number)."""
+    return judge.judge_batch(judge_view(images28), probabilities, marks=False)
 
 
 def _score(verdict) -> float:

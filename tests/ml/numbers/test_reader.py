@@ -108,7 +108,7 @@ class RefusingJudge:
     def __init__(self, index: int) -> None:
         self.index = index
 
-    def judge_batch(self, images28, probabilities):
+    def judge_batch(self, images28, probabilities, *, marks=True):
         return [
             {"status": "not_a_digit" if i == self.index else "digit", "reason": "looks like a shape, not a digit"}
             for i in range(len(images28))
@@ -131,9 +131,11 @@ class RecordingJudge:
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []
+        self.marks: list[bool] = []
 
-    def judge_batch(self, images28, probabilities):
+    def judge_batch(self, images28, probabilities, *, marks=True):
         self.calls.append(np.array(images28))
+        self.marks.append(marks)
         return [{"status": "digit", "score": 0.0} for _ in images28]
 
 
@@ -148,10 +150,12 @@ def test_the_parts_of_a_number_are_judged_with_their_grey_levels_stretched_and_a
     shown = recording.calls[-1]  # the chosen parts' verdicts
     assert np.allclose(shown, judge_view(np.stack([digit.image28 for digit in reading.digits])))
     assert not np.allclose(shown, np.stack([digit.image28 for digit in reading.digits]))
+    assert not any(recording.marks)  # a neighbour's piece over a part is no "!" or "?": the dot rule is off
     lone, lone_strokes = draw_number("7")
     recording = RecordingJudge()
     reading = read_number(lone, predictor, strokes=lone_strokes, judge=recording)
     assert np.allclose(recording.calls[-1][0], reading.digits[0].image28)  # a lone digit is judged as today
+    assert recording.marks[-1]
 
 
 class ScoringJudge:
@@ -160,7 +164,7 @@ class ScoringJudge:
     def __init__(self, index: int, score: float) -> None:
         self.index, self.score = index, score
 
-    def judge_batch(self, images28, probabilities):
+    def judge_batch(self, images28, probabilities, *, marks=True):
         verdicts = []
         for i in range(len(images28)):
             refused = i == self.index
