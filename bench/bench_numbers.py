@@ -227,19 +227,35 @@ def score(results: list[tuple[str, str | None, list[str]]]) -> dict:
     if apart:
         by_gap["none touching"] = apart
     wrong_length = sum(read is None or len(read) != len(truth) for truth, read, _ in results)
+    edits = sum(edit_distance(truth, read or "") for truth, read, _ in results)
     return {
         "numbers": len(results),
         "exact": exact / len(results),
         "digits": digits_right / digits_total,
+        "digits_by_edits": 1.0 - edits / digits_total,
         "wrong_length": wrong_length,
         "by_gap": {kind: (sum(values) / len(values), len(values)) for kind, values in sorted(by_gap.items())},
     }
 
 
+def edit_distance(truth: str, read: str) -> int:
+    """Digits inserted, dropped or changed to turn ``truth`` into ``read`` (Levenshtein): OCR's character error,
+    which counts a digit cut in two as one error where "digits right" counts the whole number wrong. A number not
+    read (None) is read as nothing: all its digits wrong."""
+    previous = list(range(len(read) + 1))
+    for row, wanted in enumerate(truth, start=1):
+        current = [row]
+        for column, got in enumerate(read, start=1):
+            current.append(min(previous[column] + 1, current[-1] + 1, previous[column - 1] + (wanted != got)))
+        previous = current
+    return previous[-1]
+
+
 def print_score(title: str, figures: dict) -> None:
     print(
         f"{title}: {figures['exact']:.2%} of {figures['numbers']} numbers read exactly, "
-        f"{figures['digits']:.2%} of digits right (digit counts wrong in {figures['wrong_length']})"
+        f"{figures['digits']:.2%} of digits right (digit counts wrong in {figures['wrong_length']}); "
+        f"{figures['digits_by_edits']:.2%} by edit distance"
     )
     for kind, (share, count) in figures["by_gap"].items():
         print(f"    numbers with a {kind} gap: {share:.2%} exact ({count})")
