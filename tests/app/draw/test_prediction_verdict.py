@@ -91,3 +91,14 @@ def test_a_letter_drawn_in_the_window_is_not_a_digit(qtbot, started_window):
     canvas.clear()
     shown = final_prediction(qtbot, started_window, lambda: canvas.draw_stroke([(140, 40), (140, 240)]))
     assert shown["verdict"] in ("digit", "unsure") and panel.predicted_class.isEnabled()
+
+
+@pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
+def test_an_exclamation_mark_drawn_in_the_window_is_not_a_one_and_the_panel_names_the_dot(qtbot, started_window):
+    canvas = started_window.canvas
+    shown = final_prediction(qtbot, started_window, lambda: canvas.draw_stroke([(140, 40), (140, 190)]))
+    assert shown["verdict"] in ("digit", "unsure") and shown["predicted_index"] == 1  # the stem alone is a "1"
+    shown = final_prediction(qtbot, started_window, lambda: canvas.draw_stroke([(140, 235), (141, 236)]))  # a tap
+    assert shown["verdict"] == "not_a_digit"
+    message = started_window.prediction.message.text()
+    assert message.startswith("A separate dot above or below the stroke") and "Top guess 1" in message
