@@ -91,7 +91,11 @@ class NumberView(QObject):
         self._panel.show_prediction(digit["image"], digit["probabilities"], digit["stages"])
         readable = self._number["number"] is not None
         refused = [(digit.get("verdict") or {}).get("status") == "not_a_digit" for digit in digits]
-        text = "".join("?" if bad else str(digit["label"]) for digit, bad in zip(digits, refused, strict=True))
+        marks = {mark["after"]: mark["mark"] for mark in self._number.get("separators", [])}
+        text = "".join(
+            marks.get(index, "") + ("?" if bad else str(digit["label"]))
+            for index, (digit, bad) in enumerate(zip(digits, refused, strict=True))
+        )
         verdict = digit.get("verdict") or {}
         names = self._panel.bars.class_names
         runner_up = verdict.get("runner_up")

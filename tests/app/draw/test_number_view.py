@@ -178,3 +178,12 @@ def test_drawing_12_in_the_window_shows_two_boxes_and_the_number_12(qtbot, setti
         while window.models.thread.isRunning() and time.monotonic() < deadline:
             QCoreApplication.processEvents()
     assert Path(bundled_model_path()).is_file()
+
+
+def test_a_point_between_the_digits_shows_in_the_number(view):
+    numbers, canvas, panel = view
+    number = twelve()
+    number.update(number="1.2", separators=[{"mark": ".", "after": 1}])
+    numbers.show_result(result_with(number))
+    assert panel.predicted_class.text() == "1.2" and len(canvas.number_boxes) == 2
+    assert panel.confidence.text() == "digit 1 of 2: 1 · 97.0 %"  # the digits are counted without the point

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from app.models.number_reading import NumberReader, may_hold_several_digits
-from tests.ml.numbers.pen import PenStroke, draw_number
+from tests.ml.numbers.pen import PenStroke, draw_number, written
 
 
 def test_one_digit_drawn_in_one_or_two_strokes_is_not_read_as_a_number():
@@ -86,3 +86,13 @@ def test_a_drawing_whose_parts_are_not_whole_digits_is_left_to_its_own_verdict(m
     assert NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes) is None
     monkeypatch.setattr(number_reader, "read_number", read)
     assert NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes) is not None
+
+
+def test_a_point_between_the_digits_comes_back_with_how_many_digits_stand_before_it():
+    image, strokes = written("3.14")
+    number = NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes)
+    assert number is not None and len(number["digits"]) == 3
+    assert number["separators"] == [{"mark": ".", "after": 1}]
+    assert number["number"][1] == "." and len(number["number"]) == 4
+    image, strokes = written("314")
+    assert NumberReader().read(Slot(), image.astype(np.float32) / 255, strokes)["separators"] == []

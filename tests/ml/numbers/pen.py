@@ -73,6 +73,37 @@ def draw_number(
     return render(strokes, (int(height + max(tops) + 60), int(x + height * 0.6 + 40))), strokes
 
 
+HEIGHT, PEN, TOP = 90.0, 12.0, 40.0  # of :func:`written`
+
+
+def tap(x: float, y: float, pen: float = PEN) -> PenStroke:
+    """The pen put down and lifted: a stroke a hair long."""
+    return PenStroke(((x, y), (x + 0.5, y + 0.5)), pen)
+
+
+def written(text: str, pen: float = PEN, mark_height: float = 0.97) -> tuple[np.ndarray, list[PenStroke]]:
+    """Digits and marks side by side: "." a tap on the line (at ``mark_height`` of the digits), "," a short flick
+    down below it, ":" two taps, "'" a tap high up."""
+    strokes: list[PenStroke] = []
+    x = 20.0
+    for character in text:
+        if character.isdigit():
+            strokes += digit_strokes(character, x, TOP, HEIGHT, pen)
+            x += HEIGHT * (0.3 if character == "1" else 0.6) + pen + 18
+            continue
+        low = TOP + mark_height * HEIGHT
+        if character == ".":
+            strokes.append(tap(x, low, pen))
+        elif character == ",":
+            strokes.append(PenStroke(((x + 2, low - 2), (x, low + 6), (x - 3, low + 14)), pen))
+        elif character == ":":
+            strokes += [tap(x, TOP + 0.45 * HEIGHT, pen), tap(x, low, pen)]
+        elif character == "'":
+            strokes.append(tap(x, TOP + 0.05 * HEIGHT, pen))
+        x += 2 * pen + 14
+    return render(strokes, (int(TOP + HEIGHT + 60), int(x + 40))), strokes
+
+
 def draw_in_box(
     unit_strokes: list,
     box: tuple[float, float, float, float] = (20, 20, 240, 200),
