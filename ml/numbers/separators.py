@@ -67,6 +67,8 @@ def find_separators(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> tuple
     tall = [extent.height for extent in extents]
     typical = float(np.median([height for height in tall if height >= 0.5 * max(tall)]))
     small = [max(extent.height, extent.width) < MARK_SIZE * typical for extent in extents]
+    if not any(small):
+        return [], list(strokes)  # no mark: the digits' regions are not found twice
     others = [stroke for stroke in strokes if stroke.erases or not stroke.points]
     digits = [stroke for stroke, tiny in zip(pens, small, strict=True) if not tiny] + others
     regions = stroke_regions(soft_ink, digits)
