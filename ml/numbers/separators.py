@@ -1,7 +1,9 @@
-"""Points, commas and colons written between the digits of a number on the canvas: "3.14", "1,5", "10:30".
+"""Points, commas, colons and dashes written between the digits of a number on the canvas: "3.14", "1,5", "10:30",
+"12-34".
 
 On the canvas a tap of the pen is a stroke of its own: a small mark low on the line between two digits is a point (a
-comma when it trails down below the line), and two marks one above the other, at mid-height and low, are a colon.
+comma when it trails down below the line), two marks one above the other, at mid-height and low, are a colon, and a
+short level stroke at mid-height is a dash.
 They are taken out before the digits are found (they used to join a neighbouring digit, and "3.14" read "314") and
 put back into the number between the digits they stand between. An opened image is read as before: such a dot is
 too small beside a digit to survive the preprocessing's speck removal.
@@ -22,6 +24,8 @@ LOW = 0.6
 """A point's or a comma's centre lies below this share of the digits' band (0 its top, 1 its bottom)."""
 MIDDLE = (0.2, 0.75)
 """A colon's upper mark's centre lies within this share of the band."""
+DASH = 0.8
+"""A dash is a stroke at most this share of the digits' height long, a tenth as tall (besides the pen's width)."""
 COMMA = 1.5
 """A low mark whose pen moved at least this many times as far down as across, and over half its width down, reaching
 below the band, is a comma (a tap hardly moves)."""
@@ -66,7 +70,10 @@ def find_separators(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> tuple
         return [], list(strokes)
     tall = [extent.height for extent in extents]
     typical = float(np.median([height for height in tall if height >= 0.5 * max(tall)]))
-    small = [max(extent.height, extent.width) < MARK_SIZE * typical for extent in extents]
+    small = [
+        max(extent.height, extent.width) < MARK_SIZE * typical or _level_stroke(stroke, typical)
+        for stroke, extent in zip(pens, extents, strict=True)
+    ]
     if not any(small):
         return [], list(strokes)  # no mark: the digits' regions are not found twice
     others = [stroke for stroke in strokes if stroke.erases or not stroke.points]
@@ -86,7 +93,13 @@ def find_separators(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> tuple
     used: set[int] = set()
     separators = []
     for index, (stroke, extent) in enumerate(between):
-        if index in used or level(extent) < LOW:
+        if index in used:
+            continue
+        if _level_stroke(stroke, typical) and MIDDLE[0] <= level(extent) <= MIDDLE[1]:
+            used.add(index)
+            separators.append(_separator("-", extent))
+            continue
+        if level(extent) < LOW or max(extent.height, extent.width) >= MARK_SIZE * typical:
             continue
         above = [
             other
@@ -123,6 +136,14 @@ def _extent(stroke: PenStroke) -> _Extent:
     ys = [point[1] for point in stroke.points]
     half = stroke.width / 2.0
     return _Extent(min(ys) - half, max(ys) + half, min(xs) - half, max(xs) + half)
+
+
+def _level_stroke(stroke: PenStroke, typical: float) -> bool:
+    """Whether a stroke is a dash's shape: level, short, and moved across more than a pen's width."""
+    xs = [point[0] for point in stroke.points]
+    ys = [point[1] for point in stroke.points]
+    across, down = max(xs) - min(xs), max(ys) - min(ys)
+    return stroke.width < across <= DASH * typical and down <= 0.1 * typical
 
 
 def _trails_down(stroke: PenStroke, extent: _Extent, band_bottom: float) -> bool:

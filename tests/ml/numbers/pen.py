@@ -83,7 +83,7 @@ def tap(x: float, y: float, pen: float = PEN) -> PenStroke:
 
 def written(text: str, pen: float = PEN, mark_height: float = 0.97) -> tuple[np.ndarray, list[PenStroke]]:
     """Digits and marks side by side: "." a tap on the line (at ``mark_height`` of the digits), "," a short flick
-    down below it, ":" two taps, "'" a tap high up."""
+    down below it, ":" two taps, "-" a level stroke at mid-height, "'" a tap high up."""
     strokes: list[PenStroke] = []
     x = 20.0
     for character in text:
@@ -98,6 +98,9 @@ def written(text: str, pen: float = PEN, mark_height: float = 0.97) -> tuple[np.
             strokes.append(PenStroke(((x + 2, low - 2), (x, low + 6), (x - 3, low + 14)), pen))
         elif character == ":":
             strokes += [tap(x, TOP + 0.45 * HEIGHT, pen), tap(x, low, pen)]
+        elif character == "-":
+            strokes.append(PenStroke(((x - 8, TOP + 0.5 * HEIGHT), (x + 22, TOP + 0.52 * HEIGHT)), pen))
+            x += 16
         elif character == "'":
             strokes.append(tap(x, TOP + 0.05 * HEIGHT, pen))
         x += 2 * pen + 14

@@ -1,5 +1,6 @@
-"""Points, commas and colons drawn between the digits on the canvas: found among the pen strokes, put back into the
-number ("3.14", "1,5", "10:30"); marks anywhere else (above the line, under one digit, outside the number) are not."""
+"""Points, commas, colons and dashes drawn between the digits on the canvas: found among the pen strokes, put back
+into the number ("3.14", "1,5", "10:30", "12-34"); marks anywhere else (above the line, under one digit, outside the
+number) are not."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def found(text: str, **kwargs) -> tuple[str, int, int]:
     return "".join(separator.mark for separator in separators), len(strokes), len(kept)
 
 
-WRITTEN = [("3.14", "."), ("12.50", "."), ("1,5", ","), ("10:30", ":"), ("6.12.26", "..")]
+WRITTEN = [("3.14", "."), ("12.50", "."), ("1,5", ","), ("10:30", ":"), ("6.12.26", ".."), ("12-34", "-")]
 
 
 @pytest.mark.parametrize("text, marks", WRITTEN)
@@ -56,7 +57,7 @@ def test_a_number_written_with_a_point_a_comma_or_a_colon_reads_with_it():
 
     loaded = load_model(bundled_model_path())
     predictor, judge = Predictor(loaded), DoubtJudge(loaded)
-    for text in ("3.14", "10:30", "2,5"):
+    for text in ("3.14", "10:30", "12-34", "2,5"):
         image, strokes = written(text)
         reading = read_number(image, predictor, strokes=strokes, judge=judge)
         assert reading.number == text, (text, reading.number, reading.reason)
