@@ -80,13 +80,7 @@ class NumberReader:
                 }
                 for digit in reading.digits
             ],
-            "separators": [  # a point, a comma or a colon, after how many of the digits it stands
-                {
-                    "mark": mark.mark,
-                    "after": sum(digit.box[0] + digit.box[2] / 2 < mark.centre_x for digit in reading.digits),
-                }
-                for mark in reading.separators
-            ],
+            "separators": [{"mark": mark.mark, "after": mark.after} for mark in reading.separators],
         }
 
     def _judge_for(self, loaded: Any) -> Any:

@@ -26,7 +26,7 @@ from ml.numbers.segment import (
     stroke_mask,
     stroke_regions,
 )
-from ml.numbers.separators import Separator, find_separators, with_separators
+from ml.numbers.separators import Separator, find_separators, placed, with_separators
 from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
 MAX_DIGITS = 12
@@ -127,11 +127,11 @@ class NumberReading:
     split: bool = field(default=False)  # some digits were cut apart by recognition (they touched)
     not_a_number: bool = False  # its parts look like pieces of one drawing (not whole digits, or crossing strokes)
     wholeness: float = 0.0  # the parts' mean log P(one whole digit) (:func:`wholeness`; 0 for one part)
-    separators: tuple[Separator, ...] = ()  # points, commas and colons between the digits (the canvas's strokes)
+    separators: tuple[Separator, ...] = ()  # points, commas, colons and dashes between the digits (canvas strokes)
 
     def as_dict(self, digit_classes: bool = True) -> dict:
-        """``{"number", "reason"?, "digits": [...], "separators"?: [...]}`` as ``digitlab predict --number --json``
-        prints it."""
+        """``{"number", "reason"?, "digits": [...]}`` as ``digitlab predict --number --json`` prints it; with the
+        canvas's strokes also ``"separators": [...]`` when there are some."""
         record: dict = {"number": self.number}
         if self.reason is not None:
             record["reason"] = self.reason
@@ -167,7 +167,7 @@ def read_number(
     if ink.soft_ink is None:
         return NumberReading((), None, ink.reason or "no ink found", blank=True)
     separators: list[Separator] = []
-    if _in_ink_pixels(strokes, ink):  # a point, a comma or a colon between the digits is a pen stroke of its own
+    if _in_ink_pixels(strokes, ink):  # a point, a comma, a colon or a dash between digits is a pen stroke of its own
         separators, strokes = find_separators(ink.soft_ink, strokes)
     regions, typical = number_regions(ink, strokes)
     weights = weights or DEFAULT_WEIGHTS
@@ -186,13 +186,14 @@ def read_number(
     if not readings:
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
-    if number is not None and separators:
-        number = with_separators(number, [part.box[1] + part.box[3] / 2 for part in candidates], separators)
+    marks = placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
+    if number is not None and marks:
+        number = with_separators(number, marks)
     whole = wholeness(candidates) if len(candidates) > 1 else 0.0
     shared = _in_ink_pixels(strokes, ink) and parts_share_strokes(candidates, strokes, ink.soft_ink.shape)
     if number is not None and (whole < WHOLE_DIGITS_FLOOR or shared):  # a part refused by the judge is named first
         return NumberReading(tuple(readings), None, NOT_A_NUMBER, split=split, not_a_number=True, wholeness=whole)
-    return NumberReading(tuple(readings), number, reason, split=split, wholeness=whole, separators=tuple(separators))
+    return NumberReading(tuple(readings), number, reason, split=split, wholeness=whole, separators=marks)
 
 
 def wholeness(parts: Sequence[Candidate]) -> float:

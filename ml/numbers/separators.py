@@ -12,7 +12,7 @@ too small beside a digit to survive the preprocessing's speck removal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,12 +33,13 @@ below the band, is a comma (a tap hardly moves)."""
 
 @dataclass(frozen=True)
 class Separator:
-    """A point, a comma or a colon between two digits: its mark and where it stands (x of its centre, and its box
-    ``(top, left, height, width)`` in the drawing's pixels)."""
+    """A point, a comma, a colon or a dash between two digits: its mark, where it stands (x of its centre, and its box
+    ``(top, left, height, width)`` in the drawing's pixels) and, once the digits are read, how many stand before it."""
 
     mark: str
     centre_x: float
     box: tuple[int, int, int, int]
+    after: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,16 @@ def find_separators(soft_ink: np.ndarray, strokes: Sequence[PenStroke]) -> tuple
     return sorted(separators, key=lambda separator: separator.centre_x), kept
 
 
-def with_separators(digits: str, centres: Sequence[float], separators: Sequence[Separator]) -> str:
-    """``digits`` (one character per part, the parts' centres in x) with each separator put where it stands."""
-    text = digits[:1]
-    for index in range(1, len(digits)):
-        text += "".join(mark.mark for mark in separators if centres[index - 1] < mark.centre_x < centres[index])
-        text += digits[index]
-    return text
+def placed(separators: Sequence[Separator], centres: Sequence[float]) -> tuple[Separator, ...]:
+    """``separators`` with how many of the digits read (their centres in x) stand before each."""
+    return tuple(replace(mark, after=sum(centre < mark.centre_x for centre in centres)) for mark in separators)
+
+
+def with_separators(digits: str, separators: Sequence[Separator]) -> str:
+    """``digits`` (one character per digit read) with each :func:`placed` separator put where it stands."""
+    return "".join(
+        "".join(mark.mark for mark in separators if mark.after == index) + digit for index, digit in enumerate(digits)
+    )
 
 
 def _extent(stroke: PenStroke) -> _Extent:
@@ -138,19 +142,22 @@ def _extent(stroke: PenStroke) -> _Extent:
     return _Extent(min(ys) - half, max(ys) + half, min(xs) - half, max(xs) + half)
 
 
-def _level_stroke(stroke: PenStroke, typical: float) -> bool:
-    """Whether a stroke is a dash's shape: level, short, and moved across more than a pen's width."""
+def _travel(stroke: PenStroke) -> tuple[float, float]:
+    """How far the pen moved across and down, its width aside."""
     xs = [point[0] for point in stroke.points]
     ys = [point[1] for point in stroke.points]
-    across, down = max(xs) - min(xs), max(ys) - min(ys)
+    return max(xs) - min(xs), max(ys) - min(ys)
+
+
+def _level_stroke(stroke: PenStroke, typical: float) -> bool:
+    """Whether a stroke is a dash's shape: level, short, and moved across more than a pen's width."""
+    across, down = _travel(stroke)
     return stroke.width < across <= DASH * typical and down <= 0.1 * typical
 
 
 def _trails_down(stroke: PenStroke, extent: _Extent, band_bottom: float) -> bool:
     """Whether a low mark is a comma: the pen moved down more than across and reached below the digits' band."""
-    xs = [point[0] for point in stroke.points]
-    ys = [point[1] for point in stroke.points]
-    down, across = max(ys) - min(ys), max(xs) - min(xs)
+    across, down = _travel(stroke)
     return down >= COMMA * across and down > 0.5 * stroke.width and extent.bottom > band_bottom
 
 

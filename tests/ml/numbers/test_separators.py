@@ -9,7 +9,7 @@ import pytest
 
 from ml.assets import bundled_model_path
 from ml.numbers.reader import read_number
-from ml.numbers.separators import Separator, find_separators, with_separators
+from ml.numbers.separators import Separator, find_separators, placed, with_separators
 from tests.ml.numbers.pen import written
 
 
@@ -45,8 +45,8 @@ def test_a_tap_at_mid_height_alone_is_no_point():
 def test_the_marks_go_back_between_the_digits_they_stand_between():
     point = Separator(".", 35.0, (80, 30, 10, 10))
     colon = Separator(":", 75.0, (60, 70, 30, 10))
-    assert with_separators("3145", [10.0, 50.0, 60.0, 90.0], [point, colon]) == "3.14:5"
-    assert with_separators("7", [10.0], [point]) == "7"
+    assert with_separators("3145", placed([point, colon], [10.0, 50.0, 60.0, 90.0])) == "3.14:5"
+    assert with_separators("7", placed([point], [10.0])) == "7"
 
 
 @pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
