@@ -26,7 +26,7 @@ from ml.numbers.segment import (
     stroke_mask,
     stroke_regions,
 )
-from ml.numbers.separators import Separator, find_separators, placed, with_separators
+from ml.numbers.separators import Separator, find_image_separators, find_separators, placed, with_separators
 from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
 MAX_DIGITS = 12
@@ -169,6 +169,9 @@ def read_number(
     separators: list[Separator] = []
     if _in_ink_pixels(strokes, ink):  # a point, a comma, a colon or a dash between digits is a pen stroke of its own
         separators, strokes = find_separators(ink.soft_ink, strokes)
+    elif strokes is None and ink.with_specks is not None:  # an opened image: a piece of ink of its own
+        separators, digits_ink = find_image_separators(ink.soft_ink, ink.with_specks)
+        ink = replace(ink, soft_ink=digits_ink) if separators else ink
     regions, typical = number_regions(ink, strokes)
     weights = weights or DEFAULT_WEIGHTS
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
@@ -186,7 +189,10 @@ def read_number(
     if not readings:
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
-    marks = placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
+    marks = tuple(
+        replace(mark, box=_input_tlhw(mark.box, ink))
+        for mark in placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
+    )
     if number is not None and marks:
         number = with_separators(number, marks)
     whole = wholeness(candidates) if len(candidates) > 1 else 0.0
@@ -344,6 +350,12 @@ def _input_box(box: tuple[int, int, int, int], ink: InkMap) -> tuple[int, int, i
         max(1, round(width * ink.scale)),
         max(1, round(height * ink.scale)),
     )
+
+
+def _input_tlhw(box: tuple[int, int, int, int], ink: InkMap) -> tuple[int, int, int, int]:
+    """(top, left, height, width) in the ink map -> the same in the input image's pixels."""
+    x, y, width, height = _input_box(box, ink)
+    return y, x, height, width
 
 
 def _number_of(readings: list[DigitReading], class_names: Sequence[str]) -> tuple[str | None, str | None]:

@@ -69,7 +69,8 @@ class InkMap:
 
     ``scale`` maps the working image back to the input: input pixels per working pixel (over 1 for large inputs).
     ``offset`` is where the working image's (0, 0) lies in the input, in working pixels (a retried tight crop is
-    padded by a margin, so it is negative then).
+    padded by a margin, so it is negative then). ``with_specks``: the soft ink before its specks were dropped (a pen's
+    dot between a number's digits is one).
     """
 
     soft_ink: np.ndarray | None
@@ -79,6 +80,7 @@ class InkMap:
     inverted: bool
     scale: float = 1.0
     offset: tuple[int, int] = (0, 0)
+    with_specks: np.ndarray | None = None
 
 
 def to_mnist(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -> PreprocessResult:
@@ -189,11 +191,12 @@ def _gray_to_ink(
     soft_ink, unboxed = remove_boxes(soft_ink) if boxes else (soft_ink, 0)
     if unboxed:
         stages.append(Stage("boxes removed", soft_ink))
+    with_specks = soft_ink
     soft_ink, box = remove_specks(soft_ink)
     if soft_ink is None or box is None:
         return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))
-    return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale)
+    return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale, with_specks=with_specks)
 
 
 def _ink_above_paper(ink: np.ndarray, rough_noise: float, min_contrast: float) -> tuple[np.ndarray | None, float]:

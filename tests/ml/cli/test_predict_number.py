@@ -72,3 +72,17 @@ def test_a_letter_cut_into_pieces_is_no_number_in_json_and_in_words(tmp_path, ca
     assert record["number"] is None and record["reason"] == NOT_A_NUMBER and len(record["digits"]) >= 2
     assert main(["predict", "--number", str(letter)]) == 0
     assert capsys.readouterr().out.startswith(f"{letter}: no number ({NOT_A_NUMBER}); parts: ")
+
+
+def test_a_photographed_price_reads_with_its_point_in_json_and_in_words(tmp_path, capsys):
+    from ml.doubt.drawing import as_photo
+    from tests.ml.numbers.pen import written
+
+    price = tmp_path / "price.png"
+    Image.fromarray(as_photo(written("12.50", pen=10)[0], np.random.default_rng(4))).save(price)
+    assert main(["predict", "--number", "--json", str(price)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["number"] == "12.50" and len(record["digits"]) == 4  # read "1250" before
+    assert [mark["mark"] for mark in record["separators"]] == ["."]
+    assert main(["predict", "--number", str(price)]) == 0
+    assert capsys.readouterr().out.startswith(f"{price}: 12.50 (digits: 1 (")
