@@ -8,6 +8,7 @@ plus a floor on the model's top probability) and says that it is uncalibrated.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -123,9 +124,12 @@ class DoubtJudge:
         """The verdict on one (28, 28) image and its (k,) probabilities."""
         return self.judge_batch(np.asarray(image28)[np.newaxis], np.asarray(probabilities)[np.newaxis])[0]
 
-    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool = True) -> list[Verdict]:
-        """Verdicts on (n, 28, 28) images and their (n, k) probabilities. ``marks``: refuse a dot apart
-        (:mod:`ml.doubt.marks`); off for the parts of a number, where a neighbour's fragment can sit over a digit."""
+    def judge_batch(
+        self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool | Sequence[bool] = True
+    ) -> list[Verdict]:
+        """Verdicts on (n, 28, 28) images and their (n, k) probabilities. ``marks`` (for all, or each image): refuse a
+        dot apart (:mod:`ml.doubt.marks`); off for a part cut from a number, where a neighbour's fragment can sit over
+        a digit."""
         images28 = np.asarray(images28, dtype=np.float32)
         probabilities = np.asarray(probabilities, dtype=np.float64)
         if images28.ndim != 3 or probabilities.ndim != 2 or len(images28) != len(probabilities):
@@ -143,12 +147,13 @@ class DoubtJudge:
             feature_rows = self._scorer.feature_rows(images28, probabilities)
             scores = np.array(self._scorer.scores_from_features(feature_rows), dtype=np.float64)  # ours to mark
             threshold = self.settings.threshold
+        marked = np.broadcast_to(np.asarray(marks, dtype=bool), (len(images28),))
         verdicts = []
         for index in range(len(images28)):
             refused = scores[index] >= threshold
             if not self.calibrated and confidence[index] < DEFAULT_CONFIDENCE_FLOOR:
                 refused = True
-            dotted = marks and self.digits and detached_dot(images28[index])  # whatever the score says
+            dotted = marked[index] and self.digits and detached_dot(images28[index])  # whatever the score says
             runner_up = None
             if dotted:
                 status, reason, scores[index] = NOT_A_DIGIT, REASON_DOT, 1.0

@@ -74,7 +74,9 @@ class DigitScorer(Protocol):
 class VerdictJudge(Protocol):
     """The not-a-digit judge (``ml.doubt``): one verdict per digit image and its probabilities."""
 
-    def judge_batch(self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool = True) -> list: ...
+    def judge_batch(
+        self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool | Sequence[bool] = True
+    ) -> list: ...
 
 
 @dataclass(frozen=True)
@@ -177,11 +179,11 @@ def read_number(
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
     candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
     candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
-    split = len(candidates) > len(regions) or any(
-        not _is_whole_region(candidate.box, regions) for candidate in candidates
-    )
+    pieces = [_is_whole_region(candidate.box, regions) for candidate in candidates]  # each read whole, not cut
+    split = len(candidates) > len(regions) or not all(pieces)
     if len(candidates) > 1:  # the batch's own scores (a lone digit takes the single-image path, exactly as today)
-        readings = _read_parts(candidates, images, ink, scorer, judge, probabilities[: len(candidates)])
+        pen_marks = [piece and _in_ink_pixels(strokes, ink) for piece in pieces]  # a dot apart: a tap of the pen
+        readings = _read_parts(candidates, images, ink, scorer, judge, probabilities[: len(candidates)], pen_marks)
         if part_threshold is not None:
             readings = [_as_number_part(reading, part_threshold) for reading in readings]
     else:
@@ -250,10 +252,13 @@ def judge_view(images28: np.ndarray) -> np.ndarray:
     return np.clip((np.asarray(images28, dtype=np.float32) - low) / (high - low), 0.0, 1.0)
 
 
-def judge_parts(judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray) -> list:
-    """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`, without the
-    rule on a dot apart (a piece of a neighbour can lie over a digit cut from a number)."""
-    return judge.judge_batch(judge_view(images28), probabilities, marks=False)
+def judge_parts(
+    judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray, whole: Sequence[bool] | bool = False
+) -> list:
+    """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`; the rule on a
+    dot apart only for the ``whole`` ones: the canvas's parts that are whole groups of pen strokes. A piece of a
+    neighbour can lie over a digit cut from a number, and a scan's stray mark over a digit of an image."""
+    return judge.judge_batch(judge_view(images28), probabilities, marks=whole)
 
 
 def _score(verdict) -> float:
@@ -303,10 +308,11 @@ def _read_parts(
     scorer: DigitScorer,
     judge: VerdictJudge | None,
     probabilities: np.ndarray | None = None,
+    whole: Sequence[bool] | bool = False,
 ) -> list[DigitReading]:
     """The parts as digits: each already preprocessed as one digit is (its 28x28 and stages from the lattice); scored
     with the model's single-image fast path unless the parts' ``probabilities`` (the segmentation's batch) are given,
-    and then judged as parts of a number (:func:`judge_view`)."""
+    and then judged as parts of a number (:func:`judge_parts`; ``whole``: which are whole groups of pen strokes)."""
     prepared = [
         (image28, candidate.stages, candidate.box) for candidate, image28 in zip(candidates, images28, strict=True)
     ]
@@ -319,7 +325,7 @@ def _read_parts(
     verdicts: list[dict | None] = [None] * len(prepared)
     if judge is not None:
         shown = np.stack([image28 for image28, *_ in prepared])
-        judged = judge_parts(judge, shown, rows) if probabilities is not None else judge.judge_batch(shown, rows)
+        judged = judge_parts(judge, shown, rows, whole) if probabilities is not None else judge.judge_batch(shown, rows)
         verdicts = [verdict.as_dict() if hasattr(verdict, "as_dict") else dict(verdict) for verdict in judged]
     names = list(scorer.class_names)
     readings = []

@@ -150,12 +150,31 @@ def test_the_parts_of_a_number_are_judged_with_their_grey_levels_stretched_and_a
     shown = recording.calls[-1]  # the chosen parts' verdicts
     assert np.allclose(shown, judge_view(np.stack([digit.image28 for digit in reading.digits])))
     assert not np.allclose(shown, np.stack([digit.image28 for digit in reading.digits]))
-    assert not any(recording.marks)  # a neighbour's piece over a part is no "!" or "?": the dot rule is off
+    assert not any(np.any(marks) for marks in recording.marks[:-1])  # the search's candidates: the dot rule is off
+    assert list(recording.marks[-1]) == [True, True, True]  # the parts read, each whole pen strokes: on
+    recording = RecordingJudge()
+    assert read_number(image, predictor, judge=recording).number == "705"
+    assert not np.any(recording.marks[-1])  # an image's parts: a scan's stray mark may lie over a digit
     lone, lone_strokes = draw_number("7")
     recording = RecordingJudge()
     reading = read_number(lone, predictor, strokes=lone_strokes, judge=recording)
     assert np.allclose(recording.calls[-1][0], reading.digits[0].image28)  # a lone digit is judged as today
     assert recording.marks[-1]
+
+
+def test_an_i_or_an_exclamation_mark_among_digits_on_the_canvas_makes_the_number_unreadable(predictor, judge):
+    from tests.ml.doubt.test_marks import DOTTED
+    from tests.ml.numbers.pen import PenStroke, digit_strokes, render
+
+    for glyph in ("!", "i"):  # each read as a sure "1" before ("12!" read "121", "2i5" "215")
+        strokes = digit_strokes("2", 20, 40, 90, 14) + digit_strokes("5", 180, 40, 90, 14)
+        strokes += [PenStroke(tuple((110 + 30 * u, 30 + 110 * v) for u, v in stroke), 14) for stroke in DOTTED[glyph]]
+        image = render(strokes, (190, 270))
+        reading = read_number(image, predictor, strokes=strokes, judge=judge)  # on the canvas
+        assert reading.number is None
+        assert reading.reason.startswith("part 2 of 3 is not a digit (a separate dot above or below the stroke")
+    image, strokes = draw_number("215")
+    assert read_number(image, predictor, strokes=strokes, judge=judge).number == "215"
 
 
 class ScoringJudge:
