@@ -121,12 +121,8 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
     marks, keys = [], []
     for index in low:
         rows, columns = slices[index]
-        mark = _Mark(
-            _Extent(rows.start, rows.stop, columns.start, columns.stop),
-            max(0.0, columns.stop - columns.start - pen),
-            max(0.0, rows.stop - rows.start - pen),
-            pen,
-        )
+        extent = _piece_extent(slices[index])
+        mark = _Mark(extent, max(0.0, extent.width - pen), max(0.0, extent.height - pen), pen)
         peak = float(with_specks[rows, columns][labels[rows, columns] == index + 1].max())
         inked = min(mark.extent.height, mark.extent.width) >= INKED * pen and peak >= INKED * darkness
         if inked and _small(mark, typical):
@@ -134,11 +130,7 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
             keys.append(index + 1)
     if not marks:
         return [], soft_ink
-    boxes = [
-        _Extent(slices[index][0].start, slices[index][0].stop, slices[index][1].start, slices[index][1].stop)
-        for index in tall
-    ]
-    separators, used = _separators_among(marks, boxes, typical)
+    separators, used = _separators_among(marks, [_piece_extent(slices[index]) for index in tall], typical)
     if not separators:
         return [], soft_ink
     return separators, np.where(np.isin(labels, [keys[index] for index in used]), np.float32(0.0), soft_ink)
@@ -206,6 +198,12 @@ def _stroke_mark(stroke: PenStroke) -> _Mark:
     half = stroke.width / 2.0
     extent = _Extent(min(ys) - half, max(ys) + half, min(xs) - half, max(xs) + half)
     return _Mark(extent, max(xs) - min(xs), max(ys) - min(ys), stroke.width)
+
+
+def _piece_extent(piece: tuple[slice, slice]) -> _Extent:
+    """A piece of ink's box, from its rows' and columns' slices."""
+    rows, columns = piece
+    return _Extent(rows.start, rows.stop, columns.start, columns.stop)
 
 
 def _typical_height(heights: Sequence[float]) -> float:
