@@ -169,16 +169,37 @@ def read_number(
     if ink.soft_ink is None:
         return NumberReading((), None, ink.reason or "no ink found", blank=True)
     separators: list[Separator] = []
+    found_ink, found_strokes = ink, strokes
     if _in_ink_pixels(strokes, ink):  # a point, a comma, a colon or a dash between digits is a pen stroke of its own
         separators, strokes = find_separators(ink.soft_ink, strokes)
     elif strokes is None and ink.with_specks is not None:  # an opened image: a piece of ink of its own
         separators, digits_ink = find_image_separators(ink.soft_ink, ink.with_specks)
         ink = replace(ink, soft_ink=digits_ink) if separators else ink
-    regions, typical = number_regions(ink, strokes)
     weights = weights or DEFAULT_WEIGHTS
+    reading = _read_digits(ink, strokes, separators, scorer, judge, weights, part_threshold)
+    if reading is None:  # a mark not between two digits read is no punctuation: the ink is read as it was
+        reading = _read_digits(found_ink, found_strokes, [], scorer, judge, weights, part_threshold)
+    return reading
+
+
+def _read_digits(
+    ink: InkMap,
+    strokes: Sequence[PenStroke] | None,
+    separators: Sequence[Separator],
+    scorer: DigitScorer,
+    judge: VerdictJudge | None,
+    weights: SegmentationWeights,
+    part_threshold: float | None,
+) -> NumberReading | None:
+    """:func:`read_number` once the separators are taken out of ``ink`` or ``strokes``; None when one of them does
+    not stand between two digits read."""
+    regions, typical = number_regions(ink, strokes)
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
     candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
     candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
+    marks = placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
+    if len(marks) < len(separators):
+        return None
     pieces = [_is_whole_region(candidate.box, regions) for candidate in candidates]  # each read whole, not cut
     split = len(candidates) > len(regions) or not all(pieces)
     if len(candidates) > 1:  # the batch's own scores (a lone digit takes the single-image path, exactly as today)
@@ -191,10 +212,7 @@ def read_number(
     if not readings:
         return NumberReading((), None, "no digit found", blank=True)
     number, reason = _number_of(readings, scorer.class_names)
-    marks = tuple(
-        replace(mark, box=_input_tlhw(mark.box, ink))
-        for mark in placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
-    )
+    marks = tuple(replace(mark, box=_input_tlhw(mark.box, ink)) for mark in marks)
     if number is not None and marks:
         number = with_separators(number, marks)
     whole = wholeness(candidates) if len(candidates) > 1 else 0.0

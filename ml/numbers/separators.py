@@ -11,6 +11,7 @@ dropped as one); there a mark must be as wide as the digits' pen and about as da
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -128,7 +129,7 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
         if inked and _small(mark, typical):
             marks.append(mark)
             keys.append(index + 1)
-    if not marks:
+    if not marks or len(marks) > len(tall):  # more marks than pieces of digits: the paper's grain or a pattern
         return [], soft_ink
     separators, used = _separators_among(marks, [_piece_extent(slices[index]) for index in tall], typical)
     if not separators:
@@ -180,8 +181,11 @@ def _separators_among(marks: Sequence[_Mark], digits: Sequence[_Extent], typical
 
 
 def placed(separators: Sequence[Separator], centres: Sequence[float]) -> tuple[Separator, ...]:
-    """``separators`` with how many of the digits read (their centres in x) stand before each."""
-    return tuple(replace(mark, after=sum(centre < mark.centre_x for centre in centres)) for mark in separators)
+    """``separators`` with how many of the digits read (their centres in x) stand before each; only those between
+    two digits read, and one to a gap (a second mark in a gap is no punctuation: both are left out)."""
+    marks = [replace(mark, after=sum(centre < mark.centre_x for centre in centres)) for mark in separators]
+    gaps = Counter(mark.after for mark in marks)
+    return tuple(mark for mark in marks if 0 < mark.after < len(centres) and gaps[mark.after] == 1)
 
 
 def with_separators(digits: str, separators: Sequence[Separator]) -> str:

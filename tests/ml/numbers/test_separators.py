@@ -77,6 +77,14 @@ def test_dust_and_faint_specks_between_digits_are_no_point():
     assert found_in_image(dotted(image, 89, 125, 6, 200))[0] == ""  # a faint grey speck on the paper
 
 
+def test_a_page_of_dots_between_the_digits_is_no_punctuation():
+    image, _ = written("3.14")
+    assert found_in_image(image)[0] == "."
+    for x in (84, 120, 134, 172, 188):  # dots as wide as the pen all along the line: a pattern, or the paper's
+        image = dotted(image, x, 127, 6, 0)
+    assert found_in_image(image)[0] == ""
+
+
 def test_a_tap_at_mid_height_alone_is_no_point():
     assert found("3.14", mark_height=0.5)[0] == ""
 
@@ -86,6 +94,8 @@ def test_the_marks_go_back_between_the_digits_they_stand_between():
     colon = Separator(":", 75.0, (60, 70, 30, 10))
     assert with_separators("3145", placed([point, colon], [10.0, 50.0, 60.0, 90.0])) == "3.14:5"
     assert with_separators("7", placed([point], [10.0])) == "7"
+    assert placed([point], [50.0, 60.0]) == ()  # before the first digit read: no punctuation of the number
+    assert placed([point, Separator(".", 40.0, (80, 38, 10, 10))], [10.0, 50.0]) == ()  # two in one gap: neither
 
 
 @pytest.mark.skipif(not bundled_model_path().is_file(), reason="the bundled model is not built yet")
