@@ -49,6 +49,8 @@ _FRINGE = 2
 """...by at most this many rows each side."""
 _WRITING_OVER_LINE = 1.8
 """Ink in a line's band this many times the line's own is writing on top of it, and stays."""
+_SQUARED_SPREAD = 1.3
+"""Squared paper's columns, found only because its rows were, are spaced within this factor of the rows."""
 _HALO = 2
 """A stroke crossing a line is looked for this many rows beyond its band (past the line's faint halo), and must be
 at least half as dark as the line."""
@@ -76,6 +78,10 @@ def remove_ruled_lines(soft_ink: np.ndarray, frame: tuple[int, int, int, int] | 
     across, down = _find_lines(soft_ink, inked, (left, right)), _find_lines(soft_ink.T, inked.T, (top, bottom))
     if across is None and down is None:
         return soft_ink, 0
+    if down is None:  # squared paper whose columns stop short of an edge (the sheet turned, or its grid's margin)
+        down = _find_lines(soft_ink.T, inked.T, (top, bottom), spacing=_spacing(across.bands))
+    elif across is None:
+        across = _find_lines(soft_ink, inked, (left, right), spacing=_spacing(down.bands))
     printed = np.zeros(soft_ink.shape, dtype=bool)
     if across is not None:
         printed |= _band_mask(across, soft_ink.shape)
@@ -91,15 +97,19 @@ def remove_ruled_lines(soft_ink: np.ndarray, frame: tuple[int, int, int, int] | 
     return np.ascontiguousarray(cleaned, dtype=np.float32), count
 
 
-def _find_lines(soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int]) -> Lines | None:
+def _find_lines(
+    soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int], spacing: float | None = None
+) -> Lines | None:
     """The lines running across ``soft_ink`` between the photo's ``sides`` (first and last column), or None when
-    there are none (or they are no ruling)."""
+    there are none (or they are no ruling). With ``spacing`` (the other way's lines', on squared paper) they need
+    reach only one side, and must come at about that spacing."""
     height, width = inked.shape
     first, last = sides
     span = last - first
     edge = max(2, round(_SIDE_BAND * span))
-    reaching = (inked[:, first : first + edge].any(axis=1), inked[:, last - edge : last].any(axis=1))
-    if min(np.count_nonzero(reaching[0]), np.count_nonzero(reaching[1])) < 2:
+    reaching = [np.count_nonzero(inked[:, first : first + edge].any(axis=1))]
+    reaching.append(np.count_nonzero(inked[:, last - edge : last].any(axis=1)))
+    if (max(reaching) if spacing else min(reaching)) < 2:
         return None  # printed lines run from side to side; a drawing on a canvas rarely touches either side
     if np.count_nonzero(inked) < RULE_MIN_SPAN * span:
         return None
@@ -108,8 +118,12 @@ def _find_lines(soft_ink: np.ndarray, inked: np.ndarray, sides: tuple[int, int])
     bands = _line_bands(coverage, height)
     if not bands:
         return None
-    if _regularly_spaced(bands, height):
+    if _regularly_spaced(bands):
+        if spacing and not 1 / _SQUARED_SPREAD <= _spacing(bands) / spacing <= _SQUARED_SPREAD:
+            return None
         return Lines(shifts, _with_cut_lines(bands, coverage, height))
+    if spacing:
+        return None
     whole = all(coverage[start:stop].max() >= RULE_LONE_SPAN for start, stop in bands)
     if whole and _fainter_than_writing(shear(soft_ink, shifts), bands):
         return Lines(shifts, bands)
@@ -169,7 +183,7 @@ def _with_cut_lines(bands: list[tuple[int, int]], coverage: np.ndarray, length: 
     """The ruling's bands and, one spacing on from either end, lines the frame cuts short (a turned photo's first
     and last lines leave it through its top or bottom): any run of ink there that is as thin."""
     widest = max(_MIN_WIDTH_PIXELS, round(RULE_MAX_WIDTH * length))
-    spacing = float(np.median(np.diff([(start + stop) / 2 for start, stop in bands])))
+    spacing = _spacing(bands)
     found = list(bands)
     for direction, (start, stop) in ((-1, bands[0]), (1, bands[-1])):
         centre = (start + stop) / 2 + direction * spacing
@@ -189,13 +203,19 @@ def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(changes[0::2].tolist(), changes[1::2].tolist(), strict=True))
 
 
-def _regularly_spaced(bands: list[tuple[int, int]], length: int) -> bool:
-    """Whether the bands are a ruling: at least ``RULE_MIN_LINES``, evenly spaced, far apart for their width."""
+def _regularly_spaced(bands: list[tuple[int, int]]) -> bool:
+    """Whether the bands are a ruling: at least ``RULE_MIN_LINES``, evenly spaced, far apart for the widest's width
+    (each at most ``RULE_MAX_WIDTH``; a wide photo's squared columns are as close as its rows)."""
     if len(bands) < RULE_MIN_LINES:
         return False
     gaps = np.diff([(start + stop) / 2 for start, stop in bands])
-    widest = max(_MIN_WIDTH_PIXELS, round(RULE_MAX_WIDTH * length))
+    widest = max(_MIN_WIDTH_PIXELS, max(stop - start for start, stop in bands))
     return bool(gaps.min() >= 3 * widest and gaps.max() <= RULE_SPACING_SPREAD * gaps.min())
+
+
+def _spacing(bands: list[tuple[int, int]]) -> float:
+    """The median distance between neighbouring lines' middles."""
+    return float(np.median(np.diff([(start + stop) / 2 for start, stop in bands]))) if len(bands) > 1 else 0.0
 
 
 def _fainter_than_writing(sheared: np.ndarray, bands: list[tuple[int, int]]) -> bool:

@@ -131,3 +131,34 @@ def test_canvases_and_small_images_are_left_alone(digits) -> None:
     bars = np.zeros((28, 28), dtype=np.float32)
     bars[8:10], bars[18:20] = 1.0, 1.0  # "=" from side to side, but 28x28
     assert remove_ruled_lines(bars)[1] == 0
+
+
+def squares(size: tuple[int, int], spacing: int, grid_to: float = 1.0) -> np.ndarray:
+    """A blank squared page photographed: grey lines ``spacing`` apart, the grid covering the top ``grid_to`` of the
+    page (a margin below it)."""
+    height, width = size
+    page = np.full(size, 0.92, dtype=np.float32)
+    bottom = round(grid_to * height)
+    for first in (spacing // 3, spacing // 3 + 1):
+        page[first:bottom:spacing] = 0.3
+        page[:bottom, first::spacing] = 0.3
+    photo = Image.fromarray(np.round(page * 255).astype(np.uint8)).rotate(2.0, fillcolor=235)
+    return np.asarray(photo.filter(ImageFilter.GaussianBlur(1.5)))
+
+
+def test_a_wide_page_of_small_squares_is_blank() -> None:
+    result = to_mnist(squares((300, 900), 40))  # its columns as close as its rows: under 3 widths of 2.5 % apart
+    assert result.blank
+
+
+def test_squared_columns_that_stop_short_of_an_edge_go_with_the_rows() -> None:
+    result = to_mnist(squares((320, 480), 48, grid_to=0.75))
+    assert result.blank and result.reason == RULED_PAPER_ONLY
+
+
+def test_strokes_at_a_squared_spacing_without_rows_stay() -> None:
+    page = np.zeros((320, 480), dtype=np.float32)
+    for left in range(80, 400, 60):  # a row of tall "1"s written from the top, none reaching the bottom
+        page[5:250, left : left + 6] = 1.0
+    ink, lines = remove_ruled_lines(page)
+    assert lines == 0 and np.array_equal(ink, page)
