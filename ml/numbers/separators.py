@@ -105,7 +105,8 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
     """The separators of an opened image, left to right, and its ink left for the digits: :func:`find_separators`'s
     rules on its pieces of ink (``with_specks``: the ink before the preprocessing dropped its specks, where a pen's dot
     still is). A piece counts as a mark only when it is as wide as the digits' pen and about as dark as their ink, so
-    that dust and the paper's grain are not read as points."""
+    that dust and the paper's grain are not read as points, and there are none when such pieces outnumber the pieces
+    of digits."""
     labels, count = label_components(with_specks > 0)
     if count < 3:
         return [], soft_ink
