@@ -84,11 +84,11 @@ def main() -> None:
         return predictor.predict_one(digits[index % len(digits)])
 
     def ours_with_preprocessing(index: int) -> object:
-        prepared = to_mnist(canvases[index % len(canvases)], boxes=False)  # as the window reads its canvas
+        prepared = to_mnist(canvases[index % len(canvases)], canvas=True)  # as the window reads its canvas
         return predictor.predict_one(prepared.image if prepared.image is not None else digits[0])
 
     def preprocessing_only(index: int) -> object:
-        return to_mnist(canvases[index % len(canvases)], boxes=False)
+        return to_mnist(canvases[index % len(canvases)], canvas=True)
 
     def eager(index: int) -> object:
         return model(model_inputs[index % len(model_inputs)], training=False).numpy()

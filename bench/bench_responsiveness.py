@@ -613,7 +613,7 @@ def measure_event_cost(folder: Path, repeats: int = 6) -> None:
         return QPointF(rect.x() + x * rect.width() / 280, rect.y() + y * rect.height() / 280).toPoint()
 
     def result_for(drawing: np.ndarray, request_id: int) -> dict:
-        prepared = to_mnist(drawing, boxes=False)  # the canvas, as the worker reads it
+        prepared = to_mnist(drawing, canvas=True)  # the canvas, as the worker reads it
         stages = [(stage.name, stage.image) for stage in prepared.stages]
         verdict = {"status": "digit", "runner_up": None, "calibrated": True}
         return {"request_id": request_id, "blank": prepared.blank, "reason": prepared.reason, "image": prepared.image,

@@ -364,7 +364,7 @@ class ModelWorker(QObject):
             from ml.inference.input_view import input_stages
             from ml.preprocess.pipeline import to_mnist
 
-            prepared = to_mnist(drawing, boxes=strokes is None)  # no printed boxes among the canvas's own strokes
+            prepared = to_mnist(drawing, canvas=strokes is not None)  # strokes: the canvas (None: an image)
             result.update(
                 blank=prepared.blank,
                 reason=prepared.reason,

@@ -125,12 +125,19 @@ class DoubtJudge:
         return self.judge_batch(np.asarray(image28)[np.newaxis], np.asarray(probabilities)[np.newaxis])[0]
 
     def judge_batch(
-        self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool | Sequence[bool] = True
+        self,
+        images28: np.ndarray,
+        probabilities: np.ndarray,
+        *,
+        marks: bool | Sequence[bool] = True,
+        dot_images: np.ndarray | None = None,
     ) -> list[Verdict]:
         """Verdicts on (n, 28, 28) images and their (n, k) probabilities. ``marks`` (for all, or each image): refuse a
         dot apart (:mod:`ml.doubt.marks`); off for a part cut from a number, where a neighbour's fragment can sit over
-        a digit."""
+        a digit. ``dot_images``: where to look for that dot, when not in the images judged (a number's parts are
+        judged with their grey levels stretched, which can join a dot to its stroke)."""
         images28 = np.asarray(images28, dtype=np.float32)
+        dot_images = images28 if dot_images is None else np.asarray(dot_images, dtype=np.float32)
         probabilities = np.asarray(probabilities, dtype=np.float64)
         if images28.ndim != 3 or probabilities.ndim != 2 or len(images28) != len(probabilities):
             raise ValueError("judge_batch expects (n, 28, 28) images and (n, k) probabilities.")
@@ -153,7 +160,7 @@ class DoubtJudge:
             refused = scores[index] >= threshold
             if not self.calibrated and confidence[index] < DEFAULT_CONFIDENCE_FLOOR:
                 refused = True
-            dotted = marked[index] and self.digits and detached_dot(images28[index])  # whatever the score says
+            dotted = marked[index] and self.digits and detached_dot(dot_images[index])  # whatever the score says
             runner_up = None
             if dotted:
                 status, reason, scores[index] = NOT_A_DIGIT, REASON_DOT, 1.0

@@ -75,7 +75,12 @@ class VerdictJudge(Protocol):
     """The not-a-digit judge (``ml.doubt``): one verdict per digit image and its probabilities."""
 
     def judge_batch(
-        self, images28: np.ndarray, probabilities: np.ndarray, *, marks: bool | Sequence[bool] = True
+        self,
+        images28: np.ndarray,
+        probabilities: np.ndarray,
+        *,
+        marks: bool | Sequence[bool] = True,
+        dot_images: np.ndarray | None = None,
     ) -> list: ...
 
 
@@ -165,7 +170,7 @@ def read_number(
     own threshold). ``ink``: :func:`find_ink`'s result when the caller already has it; ``weights``: the
     segmentation's constants (tuning only).
     """
-    ink = ink if ink is not None else find_ink(image, polarity=polarity, boxes=strokes is None)  # strokes: a canvas
+    ink = ink if ink is not None else find_ink(image, polarity=polarity, canvas=strokes is not None)
     if ink.soft_ink is None:
         return NumberReading((), None, ink.reason or "no ink found", blank=True)
     separators: list[Separator] = []
@@ -274,9 +279,10 @@ def judge_parts(
     judge: VerdictJudge, images28: np.ndarray, probabilities: np.ndarray, whole: Sequence[bool] | bool = False
 ) -> list:
     """The judge's verdict on each part of a number of several parts, seen through :func:`judge_view`; the rule on a
-    dot apart only for the ``whole`` ones: the canvas's parts that are whole groups of pen strokes. A piece of a
+    dot apart only for the ``whole`` ones: the canvas's parts that are whole groups of pen strokes, looked for in the
+    part's own 28x28, as for one digit (the view's stretched grey can join a dot to its stem). A piece of a
     neighbour can lie over a digit cut from a number, and a scan's stray mark over a digit of an image."""
-    return judge.judge_batch(judge_view(images28), probabilities, marks=whole)
+    return judge.judge_batch(judge_view(images28), probabilities, marks=whole, dot_images=images28)
 
 
 def _score(verdict) -> float:

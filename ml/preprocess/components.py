@@ -87,9 +87,12 @@ def _union_components(parent: np.ndarray, first: np.ndarray, second: np.ndarray)
             parent = jumped
 
 
-def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
+def remove_specks(
+    soft_ink: np.ndarray, *, taps: bool = False
+) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
     """Drop specks (under 5 % of the glyph's pixels or of its ink) and paper edges along the border; return the ink
-    and its box (top, bottom, left, right)."""
+    and its box (top, bottom, left, right). ``taps`` (the canvas, where every piece of ink is the pen's): a small
+    piece over or under a kept one is a tap of the pen (the dot of an i, a ! or a ?) and is kept too."""
     runs = _label_runs(soft_ink > 0)
     if runs.rows.size == 0:
         return None, None
@@ -113,6 +116,8 @@ def remove_specks(soft_ink: np.ndarray) -> tuple[np.ndarray | None, tuple[int, i
         return None, None
     masses = np.bincount(runs.labels, weights=_run_sums(soft_ink, runs), minlength=areas.size)
     kept_components = (areas >= _SPECK_FRACTION * areas[largest]) & (masses >= _SPECK_FRACTION * masses[largest])
+    if taps and not kept_components[areas > 0].all():
+        kept_components |= _taps_over_or_under(runs, kept_components, areas > 0)
     kept = kept_components[runs.labels]
     box = (
         int(runs.rows[kept].min()),
@@ -135,6 +140,26 @@ def _run_sums(soft_ink: np.ndarray, runs: _Runs) -> np.ndarray:
     cumulative = np.zeros((soft_ink.shape[0], soft_ink.shape[1] + 1), dtype=np.float64)
     np.cumsum(soft_ink, axis=1, out=cumulative[:, 1:])
     return cumulative[runs.rows, runs.ends] - cumulative[runs.rows, runs.starts]
+
+
+def _taps_over_or_under(runs: _Runs, kept: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per component label: a dropped piece whose middle column lies within a kept piece's columns, at most that
+    piece's height above or below it."""
+    size = kept.size
+    left, right = np.full(size, np.iinfo(np.int64).max), np.full(size, -1)
+    top, bottom = np.full(size, np.iinfo(np.int64).max), np.full(size, -1)
+    np.minimum.at(left, runs.labels, runs.starts)
+    np.maximum.at(right, runs.labels, runs.ends)
+    np.minimum.at(top, runs.labels, runs.rows)
+    np.maximum.at(bottom, runs.labels, runs.rows + 1)
+    pieces = np.flatnonzero(kept & present)
+    taps = np.zeros(size, dtype=bool)
+    for label in np.flatnonzero(~kept & present):
+        middle = (left[label] + right[label]) / 2
+        over = (left[pieces] <= middle) & (middle <= right[pieces])
+        gap = np.maximum(top[pieces] - bottom[label], top[label] - bottom[pieces])
+        taps[label] = bool(np.any(over & (gap <= bottom[pieces] - top[pieces])))
+    return taps
 
 
 def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:

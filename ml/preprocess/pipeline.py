@@ -83,14 +83,15 @@ class InkMap:
     with_specks: np.ndarray | None = None
 
 
-def to_mnist(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -> PreprocessResult:
+def to_mnist(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False) -> PreprocessResult:
     """A digit image (2-D gray, HxWx3 or HxWx4, any real dtype) as an MNIST-style 28x28, with every stage.
 
     ``polarity`` is "auto" (decide from which side of the paper the ink lies), "dark_on_light" or
-    "light_on_dark". ``boxes``: look for a form's printed boxes (not on the canvas: its ink is the pen's strokes).
+    "light_on_dark". ``canvas``: the image is the canvas's own pen strokes: no form's printed boxes are looked for,
+    and a tap of the pen over or under a stroke (the dot of an i, a ! or a ?) is ink, not a speck, whatever the pen.
     Raises ValueError only for arrays that are not images (wrong rank, empty, not numbers).
     """
-    ink = find_ink(image, polarity=polarity, boxes=boxes)
+    ink = find_ink(image, polarity=polarity, canvas=canvas)
     if ink.soft_ink is None or ink.box is None:
         return PreprocessResult(None, ink.stages, blank=True, reason=ink.reason, inverted=ink.inverted)
     top, bottom, left, right = ink.box
@@ -101,7 +102,7 @@ def to_mnist(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -
     return PreprocessResult(image28, stages, blank=False, reason=None, inverted=ink.inverted)
 
 
-def find_ink(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -> InkMap:
+def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False) -> InkMap:
     """The ink of any image, paper and specks removed: :func:`to_mnist`'s first stages (number reading's too)."""
     if polarity not in POLARITIES:
         raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
@@ -110,13 +111,13 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -
     scale = max(original.shape) / max(gray.shape)
     sheet = find_sheet(gray) if polarity != "light_on_dark" else None
     if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
-        on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale, boxes)
+        on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale, canvas)
         shown = np.float32(1.0) - gray if on_sheet.inverted else np.array(gray, dtype=np.float32, copy=True)
         photo = Stage("input (grayscale)", shown)  # a copy: the input may be the caller's own array
         sheet_only = replace(on_sheet.stages[0], name="the sheet alone")
         stages = (photo, sheet_only, *on_sheet.stages[1:])
         return replace(on_sheet, stages=stages, offset=(sheet.box[0], sheet.box[1]))
-    result = _gray_to_ink(gray, polarity, scale, boxes=boxes)
+    result = _gray_to_ink(gray, polarity, scale, canvas=canvas)
     if result.reason == RULED_PAPER_ONLY:
         return result  # its lines run off the frame, but they are the paper's, not a digit cut by a tight crop
     if result.soft_ink is None and min(gray.shape) >= 4 and frame_cuts_ink(gray):
@@ -124,18 +125,18 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", boxes: bool = True) -
         margin = max(4, max(gray.shape) // 4)
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
         frame = (margin, margin + gray.shape[0], margin, margin + gray.shape[1])
-        retried = _gray_to_ink(padded, polarity, scale, frame=frame, boxes=boxes)
+        retried = _gray_to_ink(padded, polarity, scale, frame=frame, canvas=canvas)
         if retried.soft_ink is not None:
             return replace(retried, offset=(-margin, -margin))
-    return _or_on_local_paper(result, gray, polarity, scale, boxes)
+    return _or_on_local_paper(result, gray, polarity, scale, canvas)
 
 
-def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float, boxes: bool) -> InkMap:
+def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float, canvas: bool) -> InkMap:
     """:func:`_gray_to_ink`, read again against the local paper model when it finds nothing or only faint ink."""
-    return _or_on_local_paper(_gray_to_ink(gray, polarity, scale, boxes=boxes), gray, polarity, scale, boxes)
+    return _or_on_local_paper(_gray_to_ink(gray, polarity, scale, canvas=canvas), gray, polarity, scale, canvas)
 
 
-def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: float, boxes: bool) -> InkMap:
+def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: float, canvas: bool) -> InkMap:
     """``result``, or when it is blank or faint the ink against the local paper model: faint pencil and thin pen
     under a shadow's edge, which the quadratic surface leaves as shading as strong as the ink (the shading, dropped
     along the border, then sets the ink's level and what is kept is faint)."""
@@ -144,7 +145,7 @@ def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: f
     if result.soft_ink is not None and float(result.soft_ink.max()) >= _FAINT_FIND:
         return result
     local = estimate_local_background(gray)
-    retried = _gray_to_ink(gray, polarity, scale, background=local, min_contrast=LOCAL_MIN_INK_CONTRAST, boxes=boxes)
+    retried = _gray_to_ink(gray, polarity, scale, background=local, min_contrast=LOCAL_MIN_INK_CONTRAST, canvas=canvas)
     return retried if retried.soft_ink is not None else result
 
 
@@ -156,11 +157,11 @@ def _gray_to_ink(
     background: np.ndarray | float | None = None,
     min_contrast: float = MIN_INK_CONTRAST,
     frame: tuple[int, int, int, int] | None = None,
-    boxes: bool = True,
+    canvas: bool = False,
 ) -> InkMap:
     """:func:`find_ink` on a 2-D float image in [0, 1], against ``background`` (the quadratic paper when None);
-    ``frame`` is where the photo lies in ``gray`` when it was padded (for its ruled lines); ``boxes``: look for
-    printed boxes."""
+    ``frame`` is where the photo lies in ``gray`` when it was padded (for its ruled lines); ``canvas``: as
+    :func:`to_mnist` has it."""
     refit = background is None
     background = estimate_background(gray) if background is None else background
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
@@ -188,11 +189,11 @@ def _gray_to_ink(
     soft_ink, lines = remove_ruled_lines(soft_ink, frame)
     if lines:
         stages.append(Stage("ruled lines removed", soft_ink))
-    soft_ink, unboxed = remove_boxes(soft_ink) if boxes else (soft_ink, 0)
+    soft_ink, unboxed = (soft_ink, 0) if canvas else remove_boxes(soft_ink)
     if unboxed:
         stages.append(Stage("boxes removed", soft_ink))
     with_specks = soft_ink
-    soft_ink, box = remove_specks(soft_ink)
+    soft_ink, box = remove_specks(soft_ink, taps=canvas)
     if soft_ink is None or box is None:
         return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))

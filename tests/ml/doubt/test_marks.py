@@ -12,6 +12,7 @@ from ml.doubt.drawing import draw_strokes, read_as_window
 from ml.doubt.marks import detached_dot
 from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, REASON_DOT, DoubtJudge
 from ml.models.metadata import ModelMetadata
+from ml.preprocess.pipeline import to_mnist
 
 
 def dot(x: float, y: float) -> list[tuple[float, float]]:
@@ -51,10 +52,17 @@ def drawn(strokes, width: float) -> np.ndarray:
     return image
 
 
-@pytest.mark.parametrize("width", [18, 22, 30])  # a thinner pen's tap under a tall "?" is dropped as a speck
+@pytest.mark.parametrize("width", [18, 22, 30])  # a thinner pen's tap under a tall "?" is an image's speck
 @pytest.mark.parametrize("name", list(DOTTED))
 def test_a_dot_apart_above_or_below_the_stroke_is_found(name, width):
     assert detached_dot(drawn(DOTTED[name], width))
+
+
+@pytest.mark.parametrize("width", [6, 10, 14])
+@pytest.mark.parametrize("name", list(DOTTED))
+def test_on_the_canvas_a_thin_pens_tap_is_no_speck_and_the_dot_is_found(name, width):
+    canvas = draw_strokes(DOTTED[name], width, box=(70, 30, 140, 220), smooth=False)
+    assert detached_dot(to_mnist(canvas, canvas=True).image)  # "?" read as a sure 7 at 6-14 px: its tap dropped
 
 
 @pytest.mark.parametrize("name", list(DIGITS_IN_PIECES))
@@ -82,6 +90,17 @@ def test_a_digit_models_verdict_refuses_a_dotted_drawing_whatever_its_score():
     assert verdict.status == NOT_A_DIGIT and verdict.reason == REASON_DOT
     assert verdict.score == 1.0 >= verdict.threshold
     assert judge.judge(drawn([[(0.5, 0.0), (0.5, 1.0)]], 22), sure_one).status == DIGIT  # the same "1" without it
+
+
+def test_the_dot_is_looked_for_in_the_dot_images_when_given():
+    judge = DoubtJudge(SimpleNamespace(metadata=ModelMetadata()))
+    sure_ones = np.stack([np.eye(10)[1]] * 2)
+    dotted, stem = drawn(DOTTED["!"], 22), drawn([[(0.5, 0.0), (0.5, 1.0)]], 22)
+    shown, looked_in = np.stack([stem, dotted]), np.stack([dotted, stem])  # a number's part: its view, its 28x28
+    verdicts = judge.judge_batch(shown, sure_ones, dot_images=looked_in)
+    assert [verdict.reason == REASON_DOT for verdict in verdicts] == [True, False]
+    statuses = [verdict.status for verdict in judge.judge_batch(shown, sure_ones, marks=[False, True])]
+    assert statuses == [DIGIT, NOT_A_DIGIT]  # without them, in the images judged
 
 
 def test_a_model_of_other_classes_is_not_judged_by_the_rule():

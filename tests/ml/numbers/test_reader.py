@@ -108,7 +108,7 @@ class RefusingJudge:
     def __init__(self, index: int) -> None:
         self.index = index
 
-    def judge_batch(self, images28, probabilities, *, marks=True):
+    def judge_batch(self, images28, probabilities, *, marks=True, dot_images=None):
         return [
             {"status": "not_a_digit" if i == self.index else "digit", "reason": "looks like a shape, not a digit"}
             for i in range(len(images28))
@@ -133,7 +133,7 @@ class RecordingJudge:
         self.calls: list[np.ndarray] = []
         self.marks: list[bool] = []
 
-    def judge_batch(self, images28, probabilities, *, marks=True):
+    def judge_batch(self, images28, probabilities, *, marks=True, dot_images=None):
         self.calls.append(np.array(images28))
         self.marks.append(marks)
         return [{"status": "digit", "score": 0.0} for _ in images28]
@@ -162,13 +162,14 @@ def test_the_parts_of_a_number_are_judged_with_their_grey_levels_stretched_and_a
     assert recording.marks[-1]
 
 
-def test_an_i_or_an_exclamation_mark_among_digits_on_the_canvas_makes_the_number_unreadable(predictor, judge):
+@pytest.mark.parametrize("pen", [8, 14, 20])  # 8: the tap was a speck; 20: the judge's view joined dot and stem
+def test_an_i_or_an_exclamation_mark_among_digits_on_the_canvas_makes_the_number_unreadable(predictor, judge, pen):
     from tests.ml.doubt.test_marks import DOTTED
     from tests.ml.numbers.pen import PenStroke, digit_strokes, render
 
     for glyph in ("!", "i"):  # each read as a sure "1" before ("12!" read "121", "2i5" "215")
-        strokes = digit_strokes("2", 20, 40, 90, 14) + digit_strokes("5", 180, 40, 90, 14)
-        strokes += [PenStroke(tuple((110 + 30 * u, 30 + 110 * v) for u, v in stroke), 14) for stroke in DOTTED[glyph]]
+        strokes = digit_strokes("2", 20, 40, 90, pen) + digit_strokes("5", 180, 40, 90, pen)
+        strokes += [PenStroke(tuple((110 + 30 * u, 30 + 110 * v) for u, v in stroke), pen) for stroke in DOTTED[glyph]]
         image = render(strokes, (190, 270))
         reading = read_number(image, predictor, strokes=strokes, judge=judge)  # on the canvas
         assert reading.number is None
@@ -183,7 +184,7 @@ class ScoringJudge:
     def __init__(self, index: int, score: float) -> None:
         self.index, self.score = index, score
 
-    def judge_batch(self, images28, probabilities, *, marks=True):
+    def judge_batch(self, images28, probabilities, *, marks=True, dot_images=None):
         verdicts = []
         for i in range(len(images28)):
             refused = i == self.index

@@ -76,7 +76,7 @@ def test_asked_not_to_the_pipeline_leaves_a_box_in_place(digits) -> None:
     printed_box(ink, 100, 260, 120, 280, 0.6)
     photo = photographed(ink)
     assert "boxes removed" in [stage.name for stage in to_mnist(photo).stages]
-    assert "boxes removed" not in [stage.name for stage in to_mnist(photo, boxes=False).stages]
+    assert "boxes removed" not in [stage.name for stage in to_mnist(photo, canvas=True).stages]
 
 
 def test_without_the_step_the_box_spoils_the_digit(digits, monkeypatch) -> None:

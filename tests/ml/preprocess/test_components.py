@@ -33,3 +33,15 @@ def test_a_faint_patch_of_shading_far_from_the_digit_is_dropped_and_a_second_str
     kept, box = remove_specks(ink)
     assert box == (40, 160, 50, 100)  # the patch would widen the box to x = 340 and squash the digit
     assert not kept[150:175, 300:340].any() and kept[40:50, 70:100].all()
+
+
+def test_on_the_canvas_a_tap_of_the_pen_over_or_under_a_stroke_is_kept_and_one_beside_it_is_not():
+    ink = np.zeros((260, 300), dtype=np.float32)
+    ink[20:200, 140:150] = 1.0  # the stem of a "!" or an "i", 1,800 pixels
+    ink[220:229, 141:150] = 1.0  # the pen's tap under it: 81 pixels, under the 5 % speck floor
+    ink[100:109, 260:269] = 1.0  # a tap beside the stroke, not over or under it
+    dropped, _ = remove_specks(ink)
+    assert not dropped[220:229, 141:150].any()  # an image's speck, as before
+    kept, box = remove_specks(ink, taps=True)
+    assert kept[220:229, 141:150].all() and box == (20, 229, 140, 150)
+    assert not kept[100:109, 260:269].any()
