@@ -111,6 +111,8 @@ class NumberView(QObject):
         if readable:
             note = "Click a digit's tab on the canvas to see it here."
         else:
-            note = self._number["reason"] or "This number cannot be read."
+            reason = self._number["reason"] or "this number cannot be read"
+            ending = "" if reason.endswith((".", "?", "!")) else "."
+            note = f"{reason[:1].upper()}{reason[1:]}{ending}"  # a sentence, as the panel writes one digit's reason
         self._panel.show_number(text, detail, note, readable)
         self.digit_chosen.emit(self._chosen)

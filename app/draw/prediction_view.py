@@ -282,7 +282,7 @@ class PredictionPanel(QWidget):
         medium.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.3)
         self.confidence.setFont(medium)
         self.message = QLabel("Draw a digit")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.message.setWordWrap(True)
         self.message.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.bars = ProbabilityBars()
@@ -295,8 +295,7 @@ class PredictionPanel(QWidget):
         verdict.addStretch(1)
         verdict.addWidget(self.predicted_class)
         verdict.addWidget(self.confidence)
-        verdict.addWidget(self.message)
-        verdict.addStretch(1)
+        verdict.addWidget(self.message, 1)  # a long reason in a narrow column runs on into the room below
 
         self.stages_section = QWidget()
         stages_layout = QVBoxLayout(self.stages_section)
@@ -322,19 +321,23 @@ class PredictionPanel(QWidget):
         self.show_message("Draw a digit")
 
     def _keep_verdict_height(self, confidence_font: QFont) -> None:
-        """Fixed heights for the class, the confidence and the message, and widths that ignore their text, so the panel
-        never jumps between states (nor relays itself out, bars and all, while the user draws)."""
+        """Fixed heights for the class and the confidence, the message's from the room left (three lines at least), and
+        widths that ignore their text, so the panel never jumps between states (nor relays itself out, bars and all,
+        while the user draws)."""
         largest = QFont(self.font())
         largest.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 6.0)
         largest.setBold(True)
         self.predicted_class.setFixedHeight(QFontMetrics(largest).height())
         self.confidence.setFixedHeight(QFontMetrics(confidence_font).height())
-        self.message.setFixedHeight(3 * QFontMetrics(self.message.font()).lineSpacing())  # up to three lines
+        self.message.setMinimumHeight(3 * QFontMetrics(self.message.font()).lineSpacing())
         for label in (self.predicted_class, self.confidence, self.message):
             policy = label.sizePolicy()
             policy.setRetainSizeWhenHidden(True)
             policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)  # widths from the layout, never from the text:
             label.setSizePolicy(policy)  # else each new verdict relaid the panel out and the bars' plot with it
+        policy = self.message.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)  # its height too: three lines, and what room is left
+        self.message.setSizePolicy(policy)
 
     def _show_class_name(self, name: str) -> None:
         """The winning class as large as fits: a digit very large, a word such as "Ankle boot" smaller."""

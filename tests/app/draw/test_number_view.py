@@ -102,7 +102,7 @@ def test_a_part_that_is_not_a_digit_greys_the_number_and_says_which(view):
     number.update(number=None, reason="part 2 of 2 is not a digit (looks like a shape, not a digit)")
     numbers.show_result(result_with(number))
     assert panel.predicted_class.text() == "1?" and not panel.predicted_class.isEnabled()
-    assert panel.message.text().startswith("part 2 of 2 is not a digit")
+    assert panel.message.text() == "Part 2 of 2 is not a digit (looks like a shape, not a digit)."
     assert [box.refused for box in canvas.number_boxes] == [False, True]
 
 

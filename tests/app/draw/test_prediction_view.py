@@ -263,3 +263,23 @@ def test_a_rehearsed_answer_leaves_the_blank_state_with_its_stage_columns_built(
     panel.show_result({**result, "request_id": 1})
     assert panel.stages._columns == columns  # reused, not built at the first answer
     assert panel.stages.stage_names == [name for name, _ in stages] and panel.predicted_class.text() == "1"
+
+
+@pytest.mark.parametrize("size", [(540, 330), (460, 300)])  # beside the wide canvas, 1380 and 1024 px windows
+def test_a_long_reason_in_a_narrow_panel_is_shown_whole(qtbot, panel, size):
+    from PySide6.QtCore import QRect
+
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    note = (
+        "Part 3 of 3 is not a digit (a separate dot above or below the stroke, "
+        'as in "!", "?" or "i": no digit has one).'
+    )
+    panel.show_number("12?", "digit 1 of 3: 1 · >99.9 %", note, readable=False)
+    qtbot.wait(10)
+    flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignHCenter)
+    needed = panel.message.fontMetrics().boundingRect(QRect(0, 0, panel.message.width(), 10_000), flags, note)
+    assert needed.height() > 3 * panel.message.fontMetrics().lineSpacing()  # more than the three lines it had
+    assert needed.height() <= panel.message.height()  # its last lines were cut off, its first hidden under the detail
+    assert panel.message.geometry().top() >= panel.confidence.geometry().bottom()
