@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -57,6 +57,19 @@ from ml.user_folders import APPLICATION, ORGANIZATION
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 2000
+
+
+
+FIRST_WINDOW_SIZE = (1360, 860)
+"""The window's size at its first launch, on a screen with room for it."""
+SCREEN_SHARE = (0.96, 0.92)
+"""On a smaller screen (a 1366x768 laptop), at most this share of the free area's width and height (its frame too)."""
+
+
+def first_window_size(available: QSize) -> tuple[int, int]:
+    """The first launch's window size: :data:`FIRST_WINDOW_SIZE`, or what of the screen's free area it may take."""
+    width, height = FIRST_WINDOW_SIZE
+    return min(width, int(available.width() * SCREEN_SHARE[0])), min(height, int(available.height() * SCREEN_SHARE[1]))
 
 
 class MainWindow(QMainWindow):
@@ -231,8 +244,9 @@ class MainWindow(QMainWindow):
     def _restore_window_state(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1360, 860)
-            self.splitter.setSizes([440, 920])
+            width, height = first_window_size(self.screen().availableGeometry().size())
+            self.resize(width, height)
+            self.splitter.setSizes([round(width * 440 / 1360), round(width * 920 / 1360)])
             panel_height = self.training_panel.sizeHint().height()
             self.resizeDocks([self.training_dock], [min(panel_height, self.height() // 2)], Qt.Orientation.Vertical)
         state = self.settings.value("window/state")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, QPoint, QPointF, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.common.about import about_text
 from app.common.errors import unbreakable_path
 from app.common.user_folders import trained_models_folder
-from app.main_window import MainWindow
+from app.main_window import FIRST_WINDOW_SIZE, MainWindow, first_window_size
 from ml.assets import bundled_model_path
 from ml.preprocess.pipeline import render_mnist_on_canvas
 
@@ -152,7 +152,7 @@ started = time.perf_counter()
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from app.main_window import MainWindow
+from app.main_window import FIRST_WINDOW_SIZE, MainWindow, first_window_size
 window = MainWindow()
 window.show()
 app.processEvents()
@@ -640,6 +640,14 @@ def test_the_last_model_and_the_window_geometry_are_remembered(qtbot, make_windo
     assert second.model_files.recent() == [str(mine)]
     assert (second.width(), second.height()) == (780, 640)
     assert second.training_dock.isHidden()
+
+
+def test_a_first_launch_fits_a_small_screen_and_keeps_its_size_on_a_large_one(qtbot, make_window):
+    assert first_window_size(QSize(1920, 1040)) == FIRST_WINDOW_SIZE
+    assert first_window_size(QSize(1366, 728)) == (1311, 669)  # a laptop's screen under its panel: 860 px did not fit
+    window = make_window()  # no saved geometry: the offscreen screen is 800x600
+    free = window.screen().availableGeometry()
+    assert window.width() <= free.width() and window.height() <= free.height()
 
 
 def test_a_missing_last_model_falls_back_to_the_bundled_one(qtbot, make_window, settings, tmp_path):
