@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from ml.numbers.segment import PenStroke, stroke_regions
-from ml.preprocess.components import label_components
+from ml.preprocess.components import PEN_DOT, label_components, pen_width
 
 MARK_SIZE = 0.35
 """A mark spans less than this share of the digits' height each way (its points' spread plus the pen's width)."""
@@ -32,8 +32,6 @@ DASH = 0.8
 COMMA = 1.5
 """A low mark whose pen moved at least this many times as far down as across, and over half its width down, reaching
 below the band, is a comma (a tap hardly moves)."""
-INKED = 0.6
-"""In an opened image, a mark is at least this share of the pen's width each way and of the digits' darkness."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
         return [], soft_ink
     tall = [index for index, height in enumerate(heights) if height >= MARK_SIZE * typical]
     big = np.isin(labels, [index + 1 for index in tall])
-    pen = _pen_width(big)
+    pen = pen_width(big)
     darkness = float(np.median(with_specks[big]))
     marks, keys = [], []
     for index in low:
@@ -126,7 +124,7 @@ def find_image_separators(soft_ink: np.ndarray, with_specks: np.ndarray) -> tupl
         extent = _piece_extent(slices[index])
         mark = _Mark(extent, max(0.0, extent.width - pen), max(0.0, extent.height - pen), pen)
         peak = float(with_specks[rows, columns][labels[rows, columns] == index + 1].max())
-        inked = min(mark.extent.height, mark.extent.width) >= INKED * pen and peak >= INKED * darkness
+        inked = min(mark.extent.height, mark.extent.width) >= PEN_DOT * pen and peak >= PEN_DOT * darkness
         if inked and _small(mark, typical):
             marks.append(mark)
             keys.append(index + 1)
@@ -214,14 +212,6 @@ def _piece_extent(piece: tuple[slice, slice]) -> _Extent:
 def _typical_height(heights: Sequence[float]) -> float:
     """A digit's height: the median of the heights of at least half the tallest."""
     return float(np.median([height for height in heights if height >= 0.5 * max(heights)]))
-
-
-def _pen_width(mask: np.ndarray) -> float:
-    """The width of the pen that drew ``mask``'s strokes: twice their area over their outline's length."""
-    inner = mask.copy()
-    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
-    outline = int(mask.sum() - inner.sum())
-    return 2.0 * float(mask.sum()) / outline if outline else 1.0
 
 
 def _small(mark: _Mark, typical: float) -> bool:

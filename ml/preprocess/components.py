@@ -10,6 +10,10 @@ _SPECK_FRACTION = 0.05
 _MIN_GLYPH_FRACTION = 0.04
 _MIN_GLYPH_PIXELS = 3
 _BORDER_CONTACT_FRACTION = 0.25
+_TAP_SLANT = 0.25
+PEN_DOT = 0.6
+"""In an image, a pen's dot (over or under a stroke, or a number's point) is at least this share of the pen's width
+each way and of the ink's darkness: dust and the paper's grain are not."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,12 @@ def _union_components(parent: np.ndarray, first: np.ndarray, second: np.ndarray)
 
 
 def remove_specks(
-    soft_ink: np.ndarray, *, taps: bool = False
+    soft_ink: np.ndarray, *, taps: bool = False, dots: bool = False
 ) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
     """Drop specks (under 5 % of the glyph's pixels or of its ink) and paper edges along the border; return the ink
-    and its box (top, bottom, left, right). ``taps`` (the canvas, where every piece of ink is the pen's): a small
-    piece over or under a kept one is a tap of the pen (the dot of an i, a ! or a ?) and is kept too."""
+    and its box (top, bottom, left, right). A small piece over or under a kept one is kept when it is a tap of the pen:
+    any such piece with ``taps`` (the canvas, where every piece of ink is the pen's), and with ``dots`` (an image)
+    one that is a pen's dot (:data:`PEN_DOT`; the dot of an i, a ! or a ?)."""
     runs = _label_runs(soft_ink > 0)
     if runs.rows.size == 0:
         return None, None
@@ -116,8 +121,9 @@ def remove_specks(
         return None, None
     masses = np.bincount(runs.labels, weights=_run_sums(soft_ink, runs), minlength=areas.size)
     kept_components = (areas >= _SPECK_FRACTION * areas[largest]) & (masses >= _SPECK_FRACTION * masses[largest])
-    if taps and not kept_components[areas > 0].all():
-        kept_components |= _taps_over_or_under(runs, kept_components, areas > 0)
+    if (taps or dots) and not kept_components[areas > 0].all():
+        over_or_under = _taps_over_or_under(runs, kept_components, areas > 0)
+        kept_components |= over_or_under if taps else _pen_dots(soft_ink, runs, kept_components, over_or_under)
     kept = kept_components[runs.labels]
     box = (
         int(runs.rows[kept].min()),
@@ -143,8 +149,9 @@ def _run_sums(soft_ink: np.ndarray, runs: _Runs) -> np.ndarray:
 
 
 def _taps_over_or_under(runs: _Runs, kept: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Per component label: a dropped piece whose middle column lies within a kept piece's columns, at most that
-    piece's height above or below it."""
+    """Per component label: a dropped piece whose middle column lies within a kept piece's columns (or aside by
+    :data:`_TAP_SLANT` of the gap between them), at most that piece's height above or below it, or within its rows
+    (a smiley's eye, a dotted zero's dot)."""
     size = kept.size
     left, right = np.full(size, np.iinfo(np.int64).max), np.full(size, -1)
     top, bottom = np.full(size, np.iinfo(np.int64).max), np.full(size, -1)
@@ -152,14 +159,45 @@ def _taps_over_or_under(runs: _Runs, kept: np.ndarray, present: np.ndarray) -> n
     np.maximum.at(right, runs.labels, runs.ends)
     np.minimum.at(top, runs.labels, runs.rows)
     np.maximum.at(bottom, runs.labels, runs.rows + 1)
-    pieces = np.flatnonzero(kept & present)
+    pieces, dropped = np.flatnonzero(kept & present), np.flatnonzero(~kept & present)
+    middle = ((left[dropped] + right[dropped]) / 2)[:, None]  # one row per dropped piece, a column per kept one
+    gap = np.maximum(top[pieces][None, :] - bottom[dropped][:, None], top[dropped][:, None] - bottom[pieces][None, :])
+    reach = _TAP_SLANT * np.maximum(gap, 0)  # a slanted "!" leaves its dot a little aside
+    over = (left[pieces][None, :] - reach <= middle) & (middle <= right[pieces][None, :] + reach)
     taps = np.zeros(size, dtype=bool)
-    for label in np.flatnonzero(~kept & present):
-        middle = (left[label] + right[label]) / 2
-        over = (left[pieces] <= middle) & (middle <= right[pieces])
-        gap = np.maximum(top[pieces] - bottom[label], top[label] - bottom[pieces])
-        taps[label] = bool(np.any(over & (gap <= bottom[pieces] - top[pieces])))
+    taps[dropped] = np.any(over & (gap <= (bottom[pieces] - top[pieces])[None, :]), axis=1)
     return taps
+
+
+def _pen_dots(soft_ink: np.ndarray, runs: _Runs, kept: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per component label: the ``candidates`` that are a pen's dot (:data:`PEN_DOT` of the kept ink's pen width
+    each way, and of its median darkness at the dot's peak); none when there are more than two (the paper's grain)."""
+    dots = np.zeros(kept.size, dtype=bool)
+    labels = np.flatnonzero(candidates)
+    if not labels.size:
+        return dots
+    kept_mask = np.zeros(soft_ink.shape, dtype=bool)
+    kept_runs = kept[runs.labels]
+    for row, start, end in zip(runs.rows[kept_runs], runs.starts[kept_runs], runs.ends[kept_runs], strict=True):
+        kept_mask[row, start:end] = True
+    pen, darkness = pen_width(kept_mask), float(np.median(soft_ink[kept_mask]))
+    for label in labels:
+        mine = runs.labels == label
+        rows, starts, ends = runs.rows[mine], runs.starts[mine], runs.ends[mine]
+        height, width = int(rows.max() - rows.min()) + 1, int(ends.max() - starts.min())
+        if min(height, width) < PEN_DOT * pen:
+            continue  # dust
+        peak = max(float(soft_ink[row, start:end].max()) for row, start, end in zip(rows, starts, ends, strict=True))
+        dots[label] = peak >= PEN_DOT * darkness
+    return dots if np.count_nonzero(dots) <= 2 else np.zeros(kept.size, dtype=bool)
+
+
+def pen_width(mask: np.ndarray) -> float:
+    """The width of the pen that drew ``mask``'s strokes: twice their area over their outline's length."""
+    inner = mask.copy()
+    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    outline = int(mask.sum() - inner.sum())
+    return 2.0 * float(mask.sum()) / outline if outline else 1.0
 
 
 def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:

@@ -88,10 +88,11 @@ def to_mnist(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False)
 
     ``polarity`` is "auto" (decide from which side of the paper the ink lies), "dark_on_light" or
     "light_on_dark". ``canvas``: the image is the canvas's own pen strokes: no form's printed boxes are looked for,
-    and a tap of the pen over or under a stroke (the dot of an i, a ! or a ?) is ink, not a speck, whatever the pen.
+    and a tap of the pen over or under a stroke (the dot of an i, a ! or a ?) is ink, not a speck, whatever the pen;
+    in an image such a piece is kept when it is a pen's dot (:func:`find_ink`'s ``dots``).
     Raises ValueError only for arrays that are not images (wrong rank, empty, not numbers).
     """
-    ink = find_ink(image, polarity=polarity, canvas=canvas)
+    ink = find_ink(image, polarity=polarity, canvas=canvas, dots=True)
     if ink.soft_ink is None or ink.box is None:
         return PreprocessResult(None, ink.stages, blank=True, reason=ink.reason, inverted=ink.inverted)
     top, bottom, left, right = ink.box
@@ -102,8 +103,10 @@ def to_mnist(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False)
     return PreprocessResult(image28, stages, blank=False, reason=None, inverted=ink.inverted)
 
 
-def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False) -> InkMap:
-    """The ink of any image, paper and specks removed: :func:`to_mnist`'s first stages (number reading's too)."""
+def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False, dots: bool = False) -> InkMap:
+    """The ink of any image, paper and specks removed: :func:`to_mnist`'s first stages (number reading's too).
+    ``dots``: keep a pen's dot over, under or inside a stroke in an image (one glyph, where it makes an i, a ! or a
+    ?; a number's reader finds its points apart)."""
     if polarity not in POLARITIES:
         raise ValueError(f"Unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}.")
     original = to_gray(image)
@@ -111,13 +114,13 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False)
     scale = max(original.shape) / max(gray.shape)
     sheet = find_sheet(gray) if polarity != "light_on_dark" else None
     if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
-        on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale, canvas)
+        on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale, canvas, dots)
         shown = np.float32(1.0) - gray if on_sheet.inverted else np.array(gray, dtype=np.float32, copy=True)
         photo = Stage("input (grayscale)", shown)  # a copy: the input may be the caller's own array
         sheet_only = replace(on_sheet.stages[0], name="the sheet alone")
         stages = (photo, sheet_only, *on_sheet.stages[1:])
         return replace(on_sheet, stages=stages, offset=(sheet.box[0], sheet.box[1]))
-    result = _gray_to_ink(gray, polarity, scale, canvas=canvas)
+    result = _gray_to_ink(gray, polarity, scale, canvas=canvas, dots=dots)
     if result.reason == RULED_PAPER_ONLY:
         return result  # its lines run off the frame, but they are the paper's, not a digit cut by a tight crop
     if result.soft_ink is None and min(gray.shape) >= 4 and frame_cuts_ink(gray):
@@ -125,18 +128,21 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False)
         margin = max(4, max(gray.shape) // 4)
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
         frame = (margin, margin + gray.shape[0], margin, margin + gray.shape[1])
-        retried = _gray_to_ink(padded, polarity, scale, frame=frame, canvas=canvas)
+        retried = _gray_to_ink(padded, polarity, scale, frame=frame, canvas=canvas, dots=dots)
         if retried.soft_ink is not None:
             return replace(retried, offset=(-margin, -margin))
-    return _or_on_local_paper(result, gray, polarity, scale, canvas)
+    return _or_on_local_paper(result, gray, polarity, scale, canvas, dots)
 
 
-def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float, canvas: bool) -> InkMap:
+def _ink_on_paper(gray: np.ndarray, polarity: str, scale: float, canvas: bool, dots: bool) -> InkMap:
     """:func:`_gray_to_ink`, read again against the local paper model when it finds nothing or only faint ink."""
-    return _or_on_local_paper(_gray_to_ink(gray, polarity, scale, canvas=canvas), gray, polarity, scale, canvas)
+    found = _gray_to_ink(gray, polarity, scale, canvas=canvas, dots=dots)
+    return _or_on_local_paper(found, gray, polarity, scale, canvas, dots)
 
 
-def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: float, canvas: bool) -> InkMap:
+def _or_on_local_paper(
+    result: InkMap, gray: np.ndarray, polarity: str, scale: float, canvas: bool, dots: bool
+) -> InkMap:
     """``result``, or when it is blank or faint the ink against the local paper model: faint pencil and thin pen
     under a shadow's edge, which the quadratic surface leaves as shading as strong as the ink (the shading, dropped
     along the border, then sets the ink's level and what is kept is faint)."""
@@ -145,7 +151,8 @@ def _or_on_local_paper(result: InkMap, gray: np.ndarray, polarity: str, scale: f
     if result.soft_ink is not None and float(result.soft_ink.max()) >= _FAINT_FIND:
         return result
     local = estimate_local_background(gray)
-    retried = _gray_to_ink(gray, polarity, scale, background=local, min_contrast=LOCAL_MIN_INK_CONTRAST, canvas=canvas)
+    contrast = LOCAL_MIN_INK_CONTRAST
+    retried = _gray_to_ink(gray, polarity, scale, background=local, min_contrast=contrast, canvas=canvas, dots=dots)
     return retried if retried.soft_ink is not None else result
 
 
@@ -158,10 +165,11 @@ def _gray_to_ink(
     min_contrast: float = MIN_INK_CONTRAST,
     frame: tuple[int, int, int, int] | None = None,
     canvas: bool = False,
+    dots: bool = False,
 ) -> InkMap:
     """:func:`find_ink` on a 2-D float image in [0, 1], against ``background`` (the quadratic paper when None);
     ``frame`` is where the photo lies in ``gray`` when it was padded (for its ruled lines); ``canvas``: as
-    :func:`to_mnist` has it."""
+    :func:`to_mnist` has it; ``dots``: as :func:`find_ink` has it."""
     refit = background is None
     background = estimate_background(gray) if background is None else background
     difference = gray - np.float32(background) if np.isscalar(background) else gray - background
@@ -193,7 +201,7 @@ def _gray_to_ink(
     if unboxed:
         stages.append(Stage("boxes removed", soft_ink))
     with_specks = soft_ink
-    soft_ink, box = remove_specks(soft_ink, taps=canvas)
+    soft_ink, box = remove_specks(soft_ink, taps=canvas, dots=dots)
     if soft_ink is None or box is None:
         return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")
     stages.append(Stage("background removed", soft_ink))

@@ -45,3 +45,20 @@ def test_on_the_canvas_a_tap_of_the_pen_over_or_under_a_stroke_is_kept_and_one_b
     kept, box = remove_specks(ink, taps=True)
     assert kept[220:229, 141:150].all() and box == (20, 229, 140, 150)
     assert not kept[100:109, 260:269].any()
+
+
+def test_in_an_image_a_pens_dot_under_a_stroke_is_kept_and_dust_or_grain_is_not():
+    def under_stem(*dots: tuple[int, int, int, float]) -> np.ndarray:
+        ink = np.zeros((260, 300), dtype=np.float32)
+        ink[20:200, 140:150] = 0.9  # a 10 px pen's stem, 1,800 pixels
+        for top, left, side, level in dots:
+            ink[top : top + side, left : left + side] = level
+        return ink
+
+    kept, box = remove_specks(under_stem((220, 141, 9, 0.9)), dots=True)  # a pen-wide dot: the "!"'s
+    assert kept[220:229, 141:150].all() and box == (20, 229, 140, 150)
+    assert not remove_specks(under_stem((220, 141, 9, 0.9)))[0][220:229].any()  # without dots: a speck, as before
+    for dust in [(220, 143, 2, 0.9), (220, 141, 9, 0.3)]:  # a fifth of the pen; a faint grey one
+        assert not remove_specks(under_stem(dust), dots=True)[0][220:229].any()
+    grain = [(212 + 16 * i, 141, 7, 0.9) for i in range(3)]  # three pen-wide dots: the paper's grain, not a "!"
+    assert not remove_specks(under_stem(*grain), dots=True)[0][205:].any()
