@@ -57,9 +57,6 @@ from ml.user_folders import APPLICATION, ORGANIZATION
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 2000
-
-
-
 FIRST_WINDOW_SIZE = (1360, 860)
 """The window's size at its first launch, on a screen with room for it."""
 SCREEN_SHARE = (0.96, 0.92)

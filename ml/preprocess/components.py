@@ -11,6 +11,7 @@ _MIN_GLYPH_FRACTION = 0.04
 _MIN_GLYPH_PIXELS = 3
 _BORDER_CONTACT_FRACTION = 0.25
 _TAP_SLANT = 0.25
+"""A tap lies within its stroke's columns, or aside by at most this share of the gap between them (a slanted "!")."""
 PEN_DOT = 0.6
 """In an image, a pen's dot (over or under a stroke, or a number's point) is at least this share of the pen's width
 each way and of the ink's darkness: dust and the paper's grain are not."""
@@ -95,9 +96,9 @@ def remove_specks(
     soft_ink: np.ndarray, *, taps: bool = False, dots: bool = False
 ) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
     """Drop specks (under 5 % of the glyph's pixels or of its ink) and paper edges along the border; return the ink
-    and its box (top, bottom, left, right). A small piece over or under a kept one is kept when it is a tap of the pen:
-    any such piece with ``taps`` (the canvas, where every piece of ink is the pen's), and with ``dots`` (an image)
-    one that is a pen's dot (:data:`PEN_DOT`; the dot of an i, a ! or a ?)."""
+    and its box (top, bottom, left, right). A small piece over, under or inside a kept one is kept when it is a tap of
+    the pen: any such piece with ``taps`` (the canvas, where every piece of ink is the pen's), and with ``dots`` (an
+    image) one that is a pen's dot (:data:`PEN_DOT`; the dot of an i, a ! or a ?)."""
     runs = _label_runs(soft_ink > 0)
     if runs.rows.size == 0:
         return None, None
