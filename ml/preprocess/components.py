@@ -134,12 +134,17 @@ def remove_specks(
     )
     if kept.all():
         return soft_ink, box
+    return np.where(_runs_mask(runs, kept, soft_ink.shape), soft_ink, np.float32(0.0)), box
+
+
+def _runs_mask(runs: _Runs, chosen: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels of the ``chosen`` runs (a flag per run)."""
+    height, width = shape
     stride = width + 2
     edges = np.zeros(height * stride + 1, dtype=np.int8)
-    edges[runs.rows[kept] * stride + runs.starts[kept] + 1] = 1
-    edges[runs.rows[kept] * stride + runs.ends[kept] + 1] = -1
-    keep_mask = np.cumsum(edges[:-1], dtype=np.int8).reshape(height, stride)[:, 1:-1].astype(bool)
-    return np.where(keep_mask, soft_ink, np.float32(0.0)), box
+    edges[runs.rows[chosen] * stride + runs.starts[chosen] + 1] = 1
+    edges[runs.rows[chosen] * stride + runs.ends[chosen] + 1] = -1
+    return np.cumsum(edges[:-1], dtype=np.int8).reshape(height, stride)[:, 1:-1].astype(bool)
 
 
 def _run_sums(soft_ink: np.ndarray, runs: _Runs) -> np.ndarray:
@@ -177,10 +182,7 @@ def _pen_dots(soft_ink: np.ndarray, runs: _Runs, kept: np.ndarray, candidates: n
     labels = np.flatnonzero(candidates)
     if not labels.size:
         return dots
-    kept_mask = np.zeros(soft_ink.shape, dtype=bool)
-    kept_runs = kept[runs.labels]
-    for row, start, end in zip(runs.rows[kept_runs], runs.starts[kept_runs], runs.ends[kept_runs], strict=True):
-        kept_mask[row, start:end] = True
+    kept_mask = _runs_mask(runs, kept[runs.labels], soft_ink.shape)
     pen, darkness = pen_width(kept_mask), float(np.median(soft_ink[kept_mask]))
     for label in labels:
         mine = runs.labels == label
