@@ -11,9 +11,10 @@ warped elastically, digits printed in every training font; ml/doubt/procedural.p
 of training digits as the number reader's judge sees them (tools/number_part_material.py). Negatives: the template
 letters, symbols, shapes, scribbles, noise and mixed digit fragments, the procedural stroke programs, polygons, stars
 and doodles, glyphs of several scripts, digits crossed out or paired, the parts of numbers that hold a non-digit put
-in a digit's place or two digits read as one, and noise as a model's own 28x28 input (ml/doubt/material.py
-noise_images). Nothing of the held-out benchmark
-(bench/doubt_heldout.py: its letters, symbols, fonts, pictograms, seeds, MNIST test) is drawn. Material is cached
+in a digit's place or two digits read as one, noise as a model's own 28x28 input (ml/doubt/material.py
+noise_images), and the letters and signs people write often, printed in the training fonts (ml/doubt/procedural.py
+COMMON_CHARACTERS). Nothing of the held-out benchmark (bench/doubt_heldout.py: its fonts, hand-drawn templates,
+seeds, MNIST test) is drawn; its letters and signs are learnt as characters only, in other fonts. Material is cached
 under /tmp (seeded, so a rerun reuses it). The printed figures come from material drawn with other seeds, from a
 script and fonts kept out of training (ml/doubt/procedural.py validation_families) and from MNIST validation digits.
 """
@@ -63,7 +64,7 @@ def _family_list():
         from ml.data.datasets import load_mnist
         from ml.doubt.digit_variants import variant_families
         from ml.doubt.material import NOT_A_DIGIT, RAW_NOISE, Family, detector_families, noise_images
-        from ml.doubt.procedural import procedural_families, validation_families
+        from ml.doubt.procedural import common_character_family, procedural_families, validation_families
 
         mnist = load_mnist(seed=2)
         digits, labels = mnist.x_train.reshape(-1, 28, 28), mnist.y_train
@@ -75,6 +76,7 @@ def _family_list():
         ]
         _families += number_part_families(digits, labels, _inserted_drawings)
         _families.append(Family(RAW_NOISE, NOT_A_DIGIT, noise_images))
+        _families.append(common_character_family())  # last, so every other family keeps its chunk seeds
     return _families
 
 
@@ -105,7 +107,7 @@ def draw_material(
 
     from ml.doubt.digit_variants import VARIANT_FAMILIES
     from ml.doubt.material import DIGIT
-    from ml.doubt.procedural import PROCEDURAL_FAMILIES
+    from ml.doubt.procedural import COMMON_FAMILY, PROCEDURAL_FAMILIES
 
     families = _family_list()
     tasks = []
@@ -117,7 +119,7 @@ def draw_material(
             count = per_kind.get("variant digit", per_kind[kind])
         elif family.name in NUMBER_PART_FAMILIES:
             count = per_kind.get(f"number {kind}", per_kind[kind])
-        elif family.name in PROCEDURAL_FAMILIES:
+        elif family.name in (*PROCEDURAL_FAMILIES, COMMON_FAMILY):
             count = per_kind.get(f"procedural {kind}", per_kind[kind])
         else:
             count = per_kind[kind]
