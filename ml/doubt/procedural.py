@@ -7,8 +7,8 @@ Nothing here draws what the held-out benchmark (``bench/doubt_heldout.py``) draw
 (letters, shapes, the pictograms heart, arrow, tick, smiley, hash, plus in a box), none of its fonts' families, no
 digit in its other hand, no seed of it. Its letters and printed signs (a heart and a tick among them) are printed, in
 the training fonts only, by one family of common characters (since 7 December; the scripts below still leave them
-and their look-alikes out). Characters and shapes that read as a digit (O, I, l, Z,
-S, B, G, b, g, q, З, Ч, δ, θ, a lone line or circle) are left out, so no digit is taught as a non-digit.
+and their look-alikes out). Characters and shapes that read as a digit (O, I, l, Z, S, B, G, b, g, q, З, Ч, δ, θ, a
+lone line or circle) are left out, so no digit is taught as a non-digit.
 """
 
 from __future__ import annotations
