@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "assets" / "models" / "digitlab-best.keras"
+"""This checkout's bundled model, never the installed package's."""
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -31,14 +33,13 @@ def main() -> int:
     from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
 
     with native_chatter_filtered(configure_tensorflow_logging()):  # TensorFlow's start-up chatter stays quiet
-        from ml.assets import bundled_model_path
         from ml.data.datasets import load_mnist
         from ml.inference.shipped_numpy import build_shipped_numpy
         from ml.inference.shipped_tflite import build_shipped_tflite
         from ml.models.files import load_model
 
     builders = {"numpy": build_shipped_numpy, "tflite": build_shipped_tflite}
-    loaded = load_model(bundled_model_path())
+    loaded = load_model(BUNDLED)
     test_images = load_mnist().x_test[: args.images]
     for name, build in builders.items():
         if args.only not in (None, name):

@@ -19,6 +19,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "assets" / "models" / "digitlab-best.keras"
+"""This checkout's bundled model, never the installed package's (a copy of the tree must not rewrite the checkout
+that is installed)."""
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -32,11 +35,10 @@ def main() -> int:
     from ml.native_log import configure_tensorflow_logging, native_chatter_filtered
 
     with native_chatter_filtered(configure_tensorflow_logging()):
-        from ml.assets import bundled_model_path
         from ml.doubt.scorer import DoubtSettings
         from ml.models.files import METADATA_ENTRY, load_model
 
-    path = bundled_model_path()
+    path = BUNDLED
     loaded = load_model(path)
     if args.from_json:
         settings = DoubtSettings.from_dict(json.loads(args.from_json.read_text(encoding="utf-8")))
