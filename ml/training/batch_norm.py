@@ -1,4 +1,5 @@
-"""A model stopped mid-epoch: re-estimate its batch-norm statistics before testing it."""
+"""A model stopped mid-epoch, or trained for only a few batches: re-estimate its batch-norm statistics before
+testing it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import math
 import numpy as np
 
 RECALIBRATION_BATCHES = 50  # after a mid-epoch stop: batches whose statistics replace batch norm's lagging averages
+SHORT_RUN_BATCHES = 300
+"""A run of fewer training batches is re-estimated too: momentum 0.99 still holds 0.99 ** 94 = 39 % of the initial
+statistics after one epoch of 12,000 images at batch 128 (the fast preset then tested at 11 % for 86 % training
+accuracy)."""
 
 
 def nested_layers(model) -> list:

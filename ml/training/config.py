@@ -137,7 +137,7 @@ class TrainResult:
     tensorboard_run_dir: str | None = None
     wall_seconds: float = 0.0
     checkpoint_epoch: int | None = None  # the epoch whose model the checkpoint file holds
-    recalibrated_batches: int = 0  # batch-norm statistics re-estimated on this many training batches (mid-epoch stop)
+    recalibrated_batches: int = 0  # batch norm re-estimated on this many batches (a mid-epoch stop, a short run)
     test_images: np.ndarray | None = field(default=None, repr=False)  # the test set, to compare another model on it
     test_labels: np.ndarray | None = field(default=None, repr=False)
     continued_preset: str | None = None  # the preset a continued model's file recorded

@@ -16,7 +16,7 @@ from ml.data.datasets import DEFAULT_VALIDATION_FRACTION, Dataset, default_if_no
 from ml.data.streaming import StreamedFolder, open_image_folder
 from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
-from ml.training.batch_norm import RECALIBRATION_BATCHES, recalibrate_batch_norm
+from ml.training.batch_norm import RECALIBRATION_BATCHES, SHORT_RUN_BATCHES, recalibrate_batch_norm
 from ml.training.calibration import fit_run_temperature
 from ml.training.callbacks import describe_stop, find_checkpoint, make_callbacks, make_optimizer, make_progress_callback
 from ml.training.config import BatchReport, EpochReport, PauseGate, TrainConfig, TrainResult, model_metadata
@@ -246,15 +246,17 @@ def _train(
         compile_model(trained)
     model = trained
     checkpoint = find_checkpoint(callbacks)
+    batches_trained = len(history.history.get("loss", [])) * steps_per_epoch
+    short_run = 0 < batches_trained < SHORT_RUN_BATCHES
     recalibrated = 0
-    if reporter.stopped_mid_epoch:
+    if reporter.stopped_mid_epoch or short_run:
         if streamed:
             images = dataset.sample_images(RECALIBRATION_BATCHES * config.batch_size, config.seed)
         else:
             images = x_train
         recalibrated = recalibrate_batch_norm(model, images, batch_size=config.batch_size, seed=config.seed)
     stop_reason = describe_stop(reporter, callbacks, config)
-    if recalibrated:
+    if recalibrated and reporter.stopped_mid_epoch:
         stop_reason = (
             f"{stop_reason} The stop came mid-epoch, so the batch-normalization statistics were re-estimated "
             f"on {recalibrated} training batches before testing."
@@ -271,6 +273,11 @@ def _train(
     fits_doubt = plan.is_chief and not reporter.stopped_by_user  # a user who stopped the run is not kept waiting
     doubt = fit_run_doubt(model, dataset, from_logits, temperature, streamed) if fits_doubt else {}
     notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
+    if recalibrated and not reporter.stopped_mid_epoch:
+        notes.append(
+            f"A short run ({batches_trained} batches): the batch-normalization statistics were re-estimated on "
+            f"{recalibrated} training batches before testing."
+        )
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
         model=model,

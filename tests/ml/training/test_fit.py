@@ -363,8 +363,20 @@ def test_a_run_stopped_mid_epoch_has_its_batch_norm_statistics_re_estimated(digi
     assert result.stopped_by_user and batches[-1]["batch"] == 5 < batches[-1]["steps"]
     assert result.recalibrated_batches == 20  # every one of the 640 images' batches of 32 (fewer than 50)
     assert "re-estimated on 20 training batches" in result.stop_reason
-    finished = fit(TrainConfig(preset="fast", epochs=1, batch_size=32, max_train_samples=64), dataset=digits_images)
-    assert finished.recalibrated_batches == 0 and finished.stop_reason is None  # a finished run is left as trained
+
+
+def test_a_short_run_has_its_batch_norm_statistics_re_estimated_and_tests_far_better(digits_images, monkeypatch):
+    """20 batches leave momentum 0.99's moving averages mostly at their initial values: the run tested near chance."""
+    import ml.training.fit as fit_module
+
+    config = TrainConfig(preset="fast", epochs=1, batch_size=32, max_train_samples=640)
+    short = fit(config, dataset=digits_images)
+    assert short.recalibrated_batches == 20 and short.stop_reason is None
+    assert any("A short run (20 batches)" in note for note in short.notes)
+    monkeypatch.setattr(fit_module, "SHORT_RUN_BATCHES", 20)  # the same run counted as long enough
+    as_trained = fit(config, dataset=digits_images)
+    assert as_trained.recalibrated_batches == 0 and not any("short run" in note for note in as_trained.notes)
+    assert short.test_accuracy > as_trained.test_accuracy + 0.2, (short.test_accuracy, as_trained.test_accuracy)
 
 
 def test_the_active_model_is_compared_on_the_runs_own_test_set(tmp_path, digits_features):
