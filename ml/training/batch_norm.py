@@ -58,3 +58,28 @@ def recalibrate_batch_norm(
         for layer, rate in zip(dropouts, rates, strict=True):
             layer.rate = rate
     return count
+
+
+def quicken_batch_norm(model, total_batches: int) -> dict[str, float]:
+    """For a run of fewer than ``SHORT_RUN_BATCHES``: lower each trainable BatchNormalization layer's momentum to
+    ``1 - 5 / total_batches`` (at most its own), so that its moving averages follow the weights within the run and the
+    validation after each epoch is measured with them; returns the original momenta by layer name, for
+    :func:`restore_batch_norm` (the saved model keeps its own)."""
+    import keras
+
+    if not 0 < total_batches < SHORT_RUN_BATCHES:
+        return {}
+    momentum = 1.0 - 5.0 / total_batches
+    original = {}
+    for layer in nested_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable and layer.momentum > momentum:
+            original[layer.name] = layer.momentum
+            layer.momentum = momentum
+    return original
+
+
+def restore_batch_norm(model, momenta: dict[str, float]) -> None:
+    """Put back the momenta :func:`quicken_batch_norm` lowered (by layer name: the run may end on a copy)."""
+    for layer in nested_layers(model):
+        if layer.name in momenta and hasattr(layer, "momentum"):
+            layer.momentum = momenta[layer.name]

@@ -16,7 +16,13 @@ from ml.data.datasets import DEFAULT_VALIDATION_FRACTION, Dataset, default_if_no
 from ml.data.streaming import StreamedFolder, open_image_folder
 from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
-from ml.training.batch_norm import RECALIBRATION_BATCHES, SHORT_RUN_BATCHES, recalibrate_batch_norm
+from ml.training.batch_norm import (
+    RECALIBRATION_BATCHES,
+    SHORT_RUN_BATCHES,
+    quicken_batch_norm,
+    recalibrate_batch_norm,
+    restore_batch_norm,
+)
 from ml.training.calibration import fit_run_temperature
 from ml.training.callbacks import describe_stop, find_checkpoint, make_callbacks, make_optimizer, make_progress_callback
 from ml.training.config import BatchReport, EpochReport, PauseGate, TrainConfig, TrainResult, model_metadata
@@ -201,6 +207,7 @@ def _train(
         validation = make_eval_pipeline(x_val, dataset.y_val, batch_size, plan.shard) if len(x_val) else None
     steps_per_epoch = math.ceil(train_size / batch_size)
     model = prepare_model(model, plan)
+    quickened = quicken_batch_norm(model, config.epochs * steps_per_epoch)
 
     def compile_model(target) -> None:
         optimizer = make_optimizer(config, steps_per_epoch)
@@ -245,6 +252,7 @@ def _train(
     if trained is not model:
         compile_model(trained)
     model = trained
+    restore_batch_norm(model, quickened)
     checkpoint = find_checkpoint(callbacks)
     batches_trained = len(history.history.get("loss", [])) * steps_per_epoch
     short_run = 0 < batches_trained < SHORT_RUN_BATCHES
