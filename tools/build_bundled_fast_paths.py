@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "assets" / "models" / "digitlab-best.keras"
-"""This checkout's bundled model, never the installed package's."""
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))  # the sibling scripts
+from fit_bundled_doubt import BUNDLED  # noqa: E402 - this checkout's bundled model, never the installed package's
 
 
 def main() -> int:

@@ -60,6 +60,11 @@ def recalibrate_batch_norm(
     return count
 
 
+def is_short_run(batches: int) -> bool:
+    """Whether a run of ``batches`` training batches is short enough for batch norm's averages to lag."""
+    return 0 < batches < SHORT_RUN_BATCHES
+
+
 def quicken_batch_norm(model, total_batches: int) -> dict[str, float]:
     """For a run of fewer than ``SHORT_RUN_BATCHES``: lower each trainable BatchNormalization layer's momentum to
     ``1 - 5 / total_batches`` (at most its own), so that its moving averages follow the weights within the run and the
@@ -67,7 +72,7 @@ def quicken_batch_norm(model, total_batches: int) -> dict[str, float]:
     :func:`restore_batch_norm` (the saved model keeps its own)."""
     import keras
 
-    if not 0 < total_batches < SHORT_RUN_BATCHES:
+    if not is_short_run(total_batches):
         return {}
     momentum = 1.0 - 5.0 / total_batches
     original = {}

@@ -18,7 +18,7 @@ from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
 from ml.training.batch_norm import (
     RECALIBRATION_BATCHES,
-    SHORT_RUN_BATCHES,
+    is_short_run,
     quicken_batch_norm,
     recalibrate_batch_norm,
     restore_batch_norm,
@@ -255,9 +255,8 @@ def _train(
     restore_batch_norm(model, quickened)
     checkpoint = find_checkpoint(callbacks)
     batches_trained = len(history.history.get("loss", [])) * steps_per_epoch
-    short_run = 0 < batches_trained < SHORT_RUN_BATCHES
     recalibrated = 0
-    if reporter.stopped_mid_epoch or short_run:
+    if reporter.stopped_mid_epoch or is_short_run(batches_trained):
         if streamed:
             images = dataset.sample_images(RECALIBRATION_BATCHES * config.batch_size, config.seed)
         else:

@@ -368,14 +368,12 @@ def test_a_run_stopped_mid_epoch_has_its_batch_norm_statistics_re_estimated(digi
 def test_a_short_run_has_its_batch_norm_statistics_re_estimated_and_tests_far_better(digits_images, monkeypatch):
     """20 batches leave momentum 0.99's moving averages mostly at their initial values: the run tested near chance."""
     import ml.training.batch_norm as batch_norm_module
-    import ml.training.fit as fit_module
 
     config = TrainConfig(preset="fast", epochs=1, batch_size=32, max_train_samples=640)
     short = fit(config, dataset=digits_images)
     assert short.recalibrated_batches == 20 and short.stop_reason is None
     assert any("A short run (20 batches)" in note for note in short.notes)
-    for module in (fit_module, batch_norm_module):  # the same run counted as long enough
-        monkeypatch.setattr(module, "SHORT_RUN_BATCHES", 20)
+    monkeypatch.setattr(batch_norm_module, "SHORT_RUN_BATCHES", 20)  # the same run counted as long enough
     as_trained = fit(config, dataset=digits_images)
     assert as_trained.recalibrated_batches == 0 and not any("short run" in note for note in as_trained.notes)
     assert short.test_accuracy > as_trained.test_accuracy + 0.2, (short.test_accuracy, as_trained.test_accuracy)
