@@ -2,8 +2,8 @@
 its SHA-256 and figures in ml/doubt/detector_digest.py; then refit the decisions that read it
 (tools/fit_doubt_default.py, tools/fit_bundled_doubt.py, tools/build_bundled_fast_paths.py).
 
-    nice python tools/fit_doubt_detector.py [--per-family 3000] [--digits-per-family 2000] [--procedural 3000]
-        [--procedural-digits 2000] [--epochs 8] [--jobs 2] [--seed 7]
+    nice python tools/fit_doubt_detector.py --target NET.keras [--per-family 3000] [--digits-per-family 2000]
+        [--procedural 3000] [--procedural-digits 2000] [--epochs 8] [--jobs 2] [--seed 7]
 
 Positives: MNIST training digits (never validation or test digits), the detector families' digits (drawn, printed,
 redrawn, slanted, coarsely scanned; ml/doubt/material.py detector_families), the procedural ones (training digits
@@ -12,11 +12,18 @@ of training digits as the number reader's judge sees them (tools/number_part_mat
 letters, symbols, shapes, scribbles, noise and mixed digit fragments, the procedural stroke programs, polygons, stars
 and doodles, glyphs of several scripts, digits crossed out or paired, the parts of numbers that hold a non-digit put
 in a digit's place or two digits read as one, noise as a model's own 28x28 input (ml/doubt/material.py
-noise_images), and the letters and signs people write often, printed in the training fonts (ml/doubt/procedural.py
-COMMON_CHARACTERS). Nothing of the held-out benchmark (bench/doubt_heldout.py: its fonts, hand-drawn templates,
-seeds, MNIST test) is drawn; its letters and signs are learnt as characters only, in other fonts. Material is cached
+noise_images), the letters and signs people write often, printed in the training fonts (ml/doubt/procedural.py
+COMMON_CHARACTERS), and lowercase letters written by pen programs (ml/doubt/written_letters.py). Nothing of the
+held-out benchmark (bench/doubt_heldout.py: its fonts, hand-drawn templates, seeds, MNIST test) is drawn; its letters
+and signs are learnt as characters only, in other fonts, or as pen programs of their own. Material is cached
 under /tmp (seeded, so a rerun reuses it). The printed figures come from material drawn with other seeds, from a
 script and fonts kept out of training (ml/doubt/procedural.py validation_families) and from MNIST validation digits.
+
+The shipped detector averages the logits of ml/doubt/detector.py's MEMBERS networks, each trained with --target
+(another --seed each) and shipped together:
+
+    nice python tools/fit_doubt_detector.py --seed 7 --target /tmp/a.keras   # and --seed 8 --target /tmp/b.keras
+    nice python tools/fit_doubt_detector.py --ship /tmp/a.keras /tmp/b.keras
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ def _family_list():
         from ml.doubt.digit_variants import variant_families
         from ml.doubt.material import NOT_A_DIGIT, RAW_NOISE, Family, detector_families, noise_images
         from ml.doubt.procedural import common_character_family, procedural_families, validation_families
+        from ml.doubt.written_letters import written_letters_family
 
         mnist = load_mnist(seed=2)
         digits, labels = mnist.x_train.reshape(-1, 28, 28), mnist.y_train
@@ -76,7 +84,8 @@ def _family_list():
         ]
         _families += number_part_families(digits, labels, _inserted_drawings)
         _families.append(Family(RAW_NOISE, NOT_A_DIGIT, noise_images))
-        _families.append(common_character_family())  # last, so every other family keeps its chunk seeds
+        _families.append(common_character_family())  # appended, so every earlier family keeps its chunk seeds
+        _families.append(written_letters_family())
     return _families
 
 
@@ -108,6 +117,7 @@ def draw_material(
     from ml.doubt.digit_variants import VARIANT_FAMILIES
     from ml.doubt.material import DIGIT
     from ml.doubt.procedural import COMMON_FAMILY, PROCEDURAL_FAMILIES
+    from ml.doubt.written_letters import WRITTEN_LETTERS_FAMILY
 
     families = _family_list()
     tasks = []
@@ -119,7 +129,7 @@ def draw_material(
             count = per_kind.get("variant digit", per_kind[kind])
         elif family.name in NUMBER_PART_FAMILIES:
             count = per_kind.get(f"number {kind}", per_kind[kind])
-        elif family.name in (*PROCEDURAL_FAMILIES, COMMON_FAMILY):
+        elif family.name in (*PROCEDURAL_FAMILIES, COMMON_FAMILY, WRITTEN_LETTERS_FAMILY):
             count = per_kind.get(f"procedural {kind}", per_kind[kind])
         else:
             count = per_kind[kind]
@@ -139,7 +149,7 @@ def draw_material(
 def main() -> int:
     from number_part_material import NUMBER_PART_FAMILIES
 
-    from ml.doubt.detector import CONV_CHANNELS, HIDDEN_UNITS
+    from ml.doubt.detector import CONV_CHANNELS, HIDDEN_UNITS, MEMBERS
     from ml.doubt.material import NOT_A_DIGIT
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -159,7 +169,7 @@ def main() -> int:
     parser.add_argument("--channels", default=",".join(map(str, CONV_CHANNELS)), help="conv layers' widths")
     parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS, help="hidden dense units")
     parser.add_argument(
-        "--ship", type=Path, help="ship a network (.keras) this tool saved with --target, untrained again"
+        "--ship", type=Path, nargs="+", help=f"ship {MEMBERS} networks (.keras) this tool saved with --target, together"
     )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=SEED, help="the training's seed (initial weights, order)")
@@ -174,6 +184,8 @@ def main() -> int:
     shipping = args.target is None
     if shipping and (channels != CONV_CHANNELS or args.hidden != HIDDEN_UNITS):
         parser.error("only a network of ml/doubt/detector.py's layer widths can be shipped; give --target")
+    if shipping and len(args.ship or ()) != MEMBERS:
+        parser.error(f"the detector ships {MEMBERS} networks trained with --target: give them to --ship")
 
     from ml.data.datasets import load_mnist
 
@@ -205,7 +217,7 @@ def main() -> int:
     if args.ship:
         import keras
 
-        network = keras.saving.load_model(args.ship)
+        networks = [keras.saving.load_model(path) for path in args.ship]
     elif args.mine:
         if args.first:
             import keras
@@ -216,17 +228,17 @@ def main() -> int:
         material["hard negatives"] = mine(first, validation, kinds, args.mine, args.jobs, args.cache)
         kinds["hard negatives"] = NOT_A_DIGIT
     if not args.ship:
-        network = train_network(material, kinds, train_digits, args.epochs, args.seed, **options)
+        networks = [train_network(material, kinds, train_digits, args.epochs, args.seed, **options)]
     print(f"trained in {time.perf_counter() - trained:.0f} s")
-    score = keras_scores(network)
+    score = keras_scores(networks)
     figures = check_figures(score, validation, check, kinds)
     if not shipping:
-        network.save(args.target)
+        networks[0].save(args.target)
         args.target.with_suffix(".json").write_text(json.dumps({"args": str(vars(args)), **figures}, indent=1))
         print(json.dumps(figures, indent=1))
         return 0
     target = ROOT / "assets" / "models" / "digitlab-doubt-detector.npz"
-    weights_out = save_weights(network, target)
+    weights_out = save_weights(networks, target)
 
     from ml.doubt.detector import SCORE_LIMIT, read_detector
 
@@ -242,9 +254,12 @@ def main() -> int:
     return 0
 
 
-def keras_scores(network):
-    """(n, 28, 28) -> (n,) logits of "not a digit" from the Keras network."""
-    return lambda images: np.asarray(network.predict(images[..., None], batch_size=1024, verbose=0))[:, 0]
+def keras_scores(networks):
+    """(n, 28, 28) -> (n,) logits of "not a digit": the Keras networks' mean."""
+    return lambda images: np.mean(
+        [np.asarray(network.predict(images[..., None], batch_size=1024, verbose=0))[:, 0] for network in networks],
+        axis=0,
+    )
 
 
 def mine(network, validation: np.ndarray, kinds: dict[str, str], count: int, jobs: int, cache: Path) -> np.ndarray:
@@ -254,7 +269,7 @@ def mine(network, validation: np.ndarray, kinds: dict[str, str], count: int, job
     from ml.doubt.material import NOT_A_DIGIT
     from ml.doubt.procedural import VALIDATION_FAMILIES
 
-    score = keras_scores(network)
+    score = keras_scores([network])
     threshold = float(np.quantile(score(validation), 0.99))
     names = {
         name for name, kind in kinds.items() if kind == NOT_A_DIGIT and name not in (*VALIDATION_FAMILIES, "noise")
@@ -329,14 +344,16 @@ def train_network(
     return network
 
 
-def save_weights(network, target: Path) -> dict[str, np.ndarray]:
-    """The network's conv, dense and score weights written to ``target`` (.npz) and returned."""
+def save_weights(networks, target: Path) -> dict[str, np.ndarray]:
+    """The networks' conv, dense and score weights written to ``target`` (.npz, ``member<i>_`` before each
+    network's names) and returned."""
     weights_out = {}
-    for layer in network.layers:
-        if layer.name.startswith(("conv", "dense", "score")):
-            kernel, bias = layer.get_weights()
-            weights_out[f"{layer.name}_kernel"] = kernel.astype(np.float32)
-            weights_out[f"{layer.name}_bias"] = bias.astype(np.float32)
+    for index, network in enumerate(networks):
+        for layer in network.layers:
+            if layer.name.startswith(("conv", "dense", "score")):
+                kernel, bias = layer.get_weights()
+                weights_out[f"member{index}_{layer.name}_kernel"] = kernel.astype(np.float32)
+                weights_out[f"member{index}_{layer.name}_bias"] = bias.astype(np.float32)
     np.savez(target, **weights_out)
     return weights_out
 

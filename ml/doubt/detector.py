@@ -1,8 +1,8 @@
-"""The not-a-digit detector: a small CNN that tells digits from non-digits on the 28x28 a classifier sees, learnt
-from generated non-digits (outlier exposure) by ``tools/fit_doubt_detector.py``. It is independent of any
-classifier, ships as numbers in ``assets/models/digitlab-doubt-detector.npz`` (checked against its SHA-256 before
-it is read, never unpickled) and runs in numpy on the shared kernels of ``ml.inference.numpy_network``: about a
-millisecond per image."""
+"""The not-a-digit detector: small CNNs that tell digits from non-digits on the 28x28 a classifier sees, learnt
+from generated non-digits (outlier exposure) by ``tools/fit_doubt_detector.py``; their logits are averaged. It is
+independent of any classifier, ships as numbers in ``assets/models/digitlab-doubt-detector.npz`` (checked against its
+SHA-256 before it is read, never unpickled) and runs in numpy on the shared kernels of
+``ml.inference.numpy_network``: about a millisecond per image and network."""
 
 from __future__ import annotations
 
@@ -26,13 +26,21 @@ from ml.inference.numpy_network import (
 DETECTOR_FILE = "digitlab-doubt-detector.npz"
 CONV_CHANNELS = (32, 64, 96)  # three 3x3 'same' conv layers, each ReLU then 2x2 max pooling: 28 -> 14 -> 7 -> 3
 HIDDEN_UNITS = 64
-MAX_FILE_BYTES = 1 << 20  # the shipped file holds about 520 KB
+MEMBERS = 2
+"""Networks of the same layers, trained with other seeds (and material), whose logits are averaged: one network's
+refusals at a strict operating point move by several points from seed to seed, and two agree better than either."""
+MAX_FILE_BYTES = 1 << 21  # the shipped file holds about 520 KB per network
 SCORE_LIMIT = 30.0  # logits are clipped to +-this (a fair "surely" either way)
 REMEMBERED_IMAGES = 256  # batches up to this size (a number's candidate parts) remember their scores
 
 
 def layer_shapes() -> dict[str, tuple[int, ...]]:
-    """Every array the detector file must hold, with its shape."""
+    """Every array the detector file must hold, with its shape: each network's as ``member<i>_<layer>_kernel``."""
+    return {f"member{index}_{name}": shape for index in range(MEMBERS) for name, shape in member_shapes().items()}
+
+
+def member_shapes() -> dict[str, tuple[int, ...]]:
+    """One network's arrays, with their shapes."""
     shapes, channels = {}, 1
     for index, width in enumerate(CONV_CHANNELS, start=1):
         shapes[f"conv{index}_kernel"], shapes[f"conv{index}_bias"] = (3, 3, channels, width), (width,)
@@ -44,7 +52,8 @@ def layer_shapes() -> dict[str, tuple[int, ...]]:
 
 
 def build_keras_network(conv_channels: tuple[int, ...] = CONV_CHANNELS, hidden_units: int = HIDDEN_UNITS):
-    """The detector as a Keras network of the same layers (for training it; ``tools/fit_doubt_detector.py``)."""
+    """One of the detector's networks as a Keras network of the same layers (for training it;
+    ``tools/fit_doubt_detector.py``)."""
     return small_cnn_keras((28, 28, 1), conv_channels, hidden_units)
 
 
@@ -56,14 +65,12 @@ class Detector:
     """Scores (n, 28, 28) white-on-black images in [0, 1]: the logit of "not a digit" (above 0: rather not)."""
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self._weights = checked_arrays(weights, layer_shapes(), "not-a-digit detector", DetectorFileError)
+        checked = checked_arrays(weights, layer_shapes(), "not-a-digit detector", DetectorFileError)
+        self._members = [
+            {name: checked[f"member{index}_{name}"] for name in member_shapes()} for index in range(MEMBERS)
+        ]
         self._remembered: dict[bytes, np.float32] = {}  # the last small batches' scores, by image bytes
         self._remembered_lock = threading.Lock()
-
-    def features(self, images28: np.ndarray) -> np.ndarray:
-        """(n, 28, 28) -> (n, HIDDEN_UNITS): the hidden layer before the score."""
-        values = np.clip(np.asarray(images28, np.float32), 0.0, 1.0).reshape(-1, 28, 28, 1)
-        return small_cnn_hidden(values, self._weights, len(CONV_CHANNELS))
 
     def scores(self, images28: np.ndarray) -> np.ndarray:
         """(n, 28, 28) -> (n,) float32 logits of "not a digit".
@@ -91,9 +98,20 @@ class Detector:
                 self._remembered.update((keys[index], known[index]) for index in missing)
         return np.asarray(known, np.float32)
 
+    def features(self, images28: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) -> (n, MEMBERS * HIDDEN_UNITS): each network's hidden layer before its score, side by side."""
+        return np.concatenate(self._hidden(images28), axis=1)
+
+    def _hidden(self, images28: np.ndarray) -> list[np.ndarray]:
+        values = np.clip(np.asarray(images28, np.float32), 0.0, 1.0).reshape(-1, 28, 28, 1)
+        return [small_cnn_hidden(values, weights, len(CONV_CHANNELS)) for weights in self._members]
+
     def _score(self, images28: np.ndarray) -> np.ndarray:
-        logits = self.features(images28) @ self._weights["score_kernel"] + self._weights["score_bias"]
-        return np.clip(logits[:, 0], -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
+        logits = [
+            hidden @ weights["score_kernel"] + weights["score_bias"]
+            for hidden, weights in zip(self._hidden(images28), self._members, strict=True)
+        ]
+        return np.clip(np.mean(logits, axis=0)[:, 0], -SCORE_LIMIT, SCORE_LIMIT).astype(np.float32)
 
 
 def detector_path() -> Path:

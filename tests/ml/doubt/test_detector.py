@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 from ml.doubt import detector as detector_module
-from ml.doubt.detector import Detector, DetectorFileError, detector_path, layer_shapes, read_detector
+from ml.doubt.detector import (
+    HIDDEN_UNITS,
+    MEMBERS,
+    Detector,
+    DetectorFileError,
+    detector_path,
+    layer_shapes,
+    member_shapes,
+    read_detector,
+)
 from ml.doubt.detector_digest import DETECTOR_FIGURES
 from ml.doubt.drawing import densify, draw_strokes, jitter_strokes, read_as_window
 from ml.doubt.verdict import NOT_A_DIGIT, DoubtJudge
@@ -41,14 +50,20 @@ def random_weights(seed: int = 0) -> dict[str, np.ndarray]:
     return random_layer_weights(layer_shapes(), seed)
 
 
-def test_the_numpy_forward_pass_matches_keras():
+def test_the_numpy_forward_pass_is_the_mean_of_what_keras_computes_for_each_network():
     from ml.doubt.detector import build_keras_network
 
     weights = random_weights()
     images = np.random.default_rng(1).random((6, 28, 28)).astype(np.float32)
-    expected = keras_outputs(build_keras_network(), weights, images[..., None])
-    assert np.abs(expected).max() < 30  # not clipped
-    assert np.allclose(Detector(weights).scores(images), expected, atol=1e-4)
+    each = [
+        keras_outputs(build_keras_network(), {name: weights[f"member{index}_{name}"] for name in member_shapes()},
+                      images[..., None])
+        for index in range(MEMBERS)
+    ]  # fmt: skip
+    assert MEMBERS >= 2 and not np.allclose(each[0], each[1], atol=1e-3)  # the networks differ
+    assert np.abs(each).max() < 30  # not clipped
+    assert np.allclose(Detector(weights).scores(images), np.mean(each, axis=0), atol=1e-4)
+    assert Detector(weights).features(images).shape == (6, MEMBERS * HIDDEN_UNITS)  # each network's hidden layer
 
 
 def test_a_numbers_parts_scored_again_are_computed_once_with_the_same_scores(monkeypatch):
@@ -147,13 +162,17 @@ def test_a_tampered_detector_file_is_refused_with_a_clear_message(tmp_path):
 
 def test_pickles_wrong_shapes_and_missing_files_are_refused(tmp_path):
     pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, **{**random_weights(), "conv1_bias": np.array([object()] * 16, dtype=object)})
+    np.savez(pickled, **{**random_weights(), "member0_conv1_bias": np.array([object()] * 16, dtype=object)})
     with pytest.raises(DetectorFileError):
         read_detector(pickled, expected_sha256=None)
     reshaped = tmp_path / "reshaped.npz"
-    np.savez(reshaped, **{**random_weights(), "dense_kernel": np.zeros((10, 32), np.float32)})
-    with pytest.raises(DetectorFileError, match="dense_kernel"):
+    np.savez(reshaped, **{**random_weights(), "member1_dense_kernel": np.zeros((10, 32), np.float32)})
+    with pytest.raises(DetectorFileError, match="member1_dense_kernel"):
         read_detector(reshaped, expected_sha256=None)
+    one_network = tmp_path / "one_network.npz"  # a detector file of before the networks were averaged
+    np.savez(one_network, **random_layer_weights(member_shapes(), 0))
+    with pytest.raises(DetectorFileError, match="other layers"):
+        read_detector(one_network, expected_sha256=None)
     not_a_zip = tmp_path / "not.npz"
     not_a_zip.write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(DetectorFileError, match="damaged"):
