@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.doubt.drawing import densify, draw_strokes, jitter_strokes, smooth_stroke
+from ml.doubt.drawing import draw_strokes, written_by_hand
 from ml.doubt.material import DIGIT, Family, family, maybe_photo, random_box
 
 Strokes = list[list[tuple[float, float]]]
@@ -135,15 +135,7 @@ def writers_variants(photo_share: float = 0.35) -> Callable[[np.random.Generator
 
     def draw_one(rng: np.random.Generator) -> tuple:
         strokes, label = makers[int(rng.choice(len(makers), p=shares))](rng)
-        strokes = jitter_strokes(
-            [densify(stroke) if len(stroke) < 6 else stroke for stroke in strokes],
-            rng,
-            wobble=float(rng.uniform(0.01, 0.035)),
-            slant=float(rng.uniform(-0.4, 0.4)),
-            squash=float(rng.uniform(0.85, 1.1)),
-            rotation_degrees=float(rng.uniform(-10, 10)),
-        )
-        strokes = [smooth_stroke(stroke) for stroke in strokes]
+        strokes = written_by_hand(strokes, rng, slant=0.4)
         width = float(rng.uniform(5, 28 if label == 0 else 44))  # a thicker pen fills a 0's middle, slash and all
         canvas = draw_strokes(strokes, width, box=random_box(rng, (0.45, 0.95)), smooth=False)
         return maybe_photo(canvas, rng, photo_share), label

@@ -85,6 +85,22 @@ def jitter_strokes(
     return moved
 
 
+def written_by_hand(
+    strokes: Sequence[Stroke], rng: np.random.Generator, slant: float
+) -> list[list[tuple[float, float]]]:
+    """A pen program's strokes as a hand writes them: straight runs densified, wobbled, slanted by up to ``slant``
+    either way, squashed and turned a little (:func:`jitter_strokes`), then smoothed (:func:`smooth_stroke`)."""
+    moved = jitter_strokes(
+        [densify(stroke) if len(stroke) < 6 else stroke for stroke in strokes],
+        rng,
+        wobble=float(rng.uniform(0.01, 0.035)),
+        slant=float(rng.uniform(-slant, slant)),
+        squash=float(rng.uniform(0.85, 1.1)),
+        rotation_degrees=float(rng.uniform(-10, 10)),
+    )
+    return [smooth_stroke(stroke) for stroke in moved]
+
+
 def draw_strokes(
     strokes: Sequence[Stroke],
     width: float,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ml.doubt.digit_variants import Strokes
-from ml.doubt.drawing import densify, draw_strokes, jitter_strokes, smooth_stroke
+from ml.doubt.drawing import densify, draw_strokes, written_by_hand
 from ml.doubt.material import NOT_A_DIGIT, Family, family, maybe_photo, random_box
 
 
@@ -153,16 +153,7 @@ def written_letters(photo_share: float = 0.3) -> Callable[[np.random.Generator],
     shares = shares / shares.sum()
 
     def draw_one(rng: np.random.Generator) -> tuple:
-        strokes = makers[int(rng.choice(len(makers), p=shares))](rng)
-        strokes = jitter_strokes(
-            [densify(stroke) if len(stroke) < 6 else stroke for stroke in strokes],
-            rng,
-            wobble=float(rng.uniform(0.01, 0.035)),
-            slant=float(rng.uniform(-0.35, 0.35)),
-            squash=float(rng.uniform(0.85, 1.1)),
-            rotation_degrees=float(rng.uniform(-10, 10)),
-        )
-        strokes = [smooth_stroke(stroke) for stroke in strokes]
+        strokes = written_by_hand(makers[int(rng.choice(len(makers), p=shares))](rng), rng, slant=0.35)
         canvas = draw_strokes(strokes, float(rng.uniform(5, 36)), box=random_box(rng, (0.6, 1.3)), smooth=False)
         return maybe_photo(canvas, rng, photo_share), -1
 
