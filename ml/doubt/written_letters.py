@@ -16,15 +16,7 @@ import numpy as np
 from ml.doubt.digit_variants import Strokes
 from ml.doubt.drawing import densify, draw_strokes, written_by_hand
 from ml.doubt.material import NOT_A_DIGIT, Family, family, maybe_photo, random_box
-
-
-def _ellipse(
-    cx: float, cy: float, rx: float, ry: float, start: float, stop: float, points: int = 14
-) -> list[tuple[float, float]]:
-    """Points on an ellipse from angle ``start`` to ``stop`` (degrees; y grows downwards, so increasing angles turn
-    clockwise on the page)."""
-    angles = np.deg2rad(np.linspace(start, stop, points))
-    return [(cx + rx * float(np.cos(a)), cy + ry * float(np.sin(a))) for a in angles]
+from ml.doubt.templates import ellipse_arc
 
 
 def printed_e(rng: np.random.Generator) -> Strokes:
@@ -34,8 +26,8 @@ def printed_e(rng: np.random.Generator) -> Strokes:
     rx, ry = rng.uniform(0.38, 0.48), rng.uniform(0.42, 0.5)
     left = 0.5 - rx * rng.uniform(0.85, 1.0)
     bar = [(left, bar_y), (0.5 + rx, bar_y + rng.uniform(-0.04, 0.04))]
-    bowl = _ellipse(0.5, 0.5, rx, ry, 0.0, -rng.uniform(300, 335), 16)  # anticlockwise on the page, from the right
-    return [[bar[0], *densify([bar[0], bar[1]], 1)[1:], *bowl[1:]]]
+    bowl = ellipse_arc(0.5, 0.5, rx, ry, 0.0, -rng.uniform(300, 335), 16)  # anticlockwise on the page, from the right
+    return [[*densify(bar, 1), *bowl[1:]]]
 
 
 def cursive_e(rng: np.random.Generator) -> Strokes:
@@ -54,7 +46,7 @@ def one_storey_a(rng: np.random.Generator) -> Strokes:
     with a small tail)."""
     rx, ry = rng.uniform(0.3, 0.4), rng.uniform(0.4, 0.5)
     cx = rng.uniform(0.4, 0.48)
-    bowl = _ellipse(cx, 0.5, rx, ry, -30, -370, 16)
+    bowl = ellipse_arc(cx, 0.5, rx, ry, -30, -370, 16)
     stem_x = cx + rx + rng.uniform(-0.04, 0.06)
     stem = [(stem_x, rng.uniform(0.0, 0.12)), (stem_x, 1.0)]
     if rng.random() < 0.5:
@@ -81,8 +73,7 @@ def two_storey_a(rng: np.random.Generator) -> Strokes:
 def _arches(rng: np.random.Generator, count: int, tall_stem: bool) -> Strokes:
     """A stem and ``count`` arches down to the baseline, as an "n", an "m" or (with a tall stem) an "h" is written."""
     shoulder = rng.uniform(0.45, 0.6) if tall_stem else rng.uniform(0.0, 0.12)
-    stem_top = 0.0
-    stroke = [(0.05, stem_top), (0.05, 1.0)]
+    stroke = [(0.05, 0.0), (0.05, 1.0)]
     width = 0.95 / count
     for arch in range(count):
         left = 0.05 + arch * width
