@@ -71,10 +71,10 @@ def collect(args) -> dict[str, np.ndarray]:
         ink, owners, lattice = composed_lattice(bench, digits, rng)
         if not lattice.candidates:
             continue
-        _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
+        whole = is_whole(whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth)))
         windows.append(lattice_windows(lattice))
-        targets.append(is_whole(shares, covers))
-        numbers.append(np.full(len(shares), number))
+        targets.append(whole)
+        numbers.append(np.full(len(whole), number))
         if (number + 1) % 500 == 0:
             print(
                 f"  {number + 1} numbers, {sum(len(t) for t in targets)} parts, {time.perf_counter() - started:.0f} s",

@@ -5,12 +5,16 @@ Numbers are composed as ``bench/bench_numbers.py`` composes them (2 to 6 digits,
 pairs touching), from the first half of the bundled model's 5,000 held-out validation digits
 (``tune_number_segmentation.held_out_digits``; the segmentation's other constants are tuned on the second half; the
 benchmark reads test digits). Every candidate part of each number's
-lattice is labelled by the digit each pixel came from: "one whole digit" when at least 75 % of its ink is one digit's
-and it holds at least 85 % of that digit's ink (a cut between touching digits leaves some of one in the other). A
-seeded scikit-learn MLP learns the label from the part's features; its numbers are written to
-``ml/numbers/part_weights.py``.
+lattice is labelled by the digit each pixel came from: "one whole digit" when at least 75 % of its ink is one digit's,
+it holds at least 85 % of that digit's ink (a cut between touching digits leaves some of one in the other), and it
+holds under half of any other digit's ink (a "1" touching a 6 is a fifth of the pair's ink, and the pair is two).
+Drawings of the not-a-digit fit's tuning families (letters, symbols, shapes, scribbles, noise, digit fragments; never
+the benchmark's held-out ones) opened as images add their candidate parts, none of them a whole digit: without them the
+reader's check that a reading's parts are whole digits (``fit_number_check.py``) could not refuse a letter cut into
+pieces without refusing real numbers too. A seeded scikit-learn MLP learns the label from the part's features; its
+numbers are written to ``ml/numbers/part_weights.py``.
 
-    python tools/fit_number_parts.py [--numbers 3000] [--seed 3] [--features cache.npz]
+    python tools/fit_number_parts.py [--numbers 3000] [--seed 3] [--others 150] [--features cache.npz]
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ HIDDEN = (24, 12)
 WHOLE_SHARE, WHOLE_COVER = 0.75, 0.85
 """A part is "one whole digit" when at least this share of its ink is one digit's and it holds at least this share of
 that digit's ink (a part short of 15 % of its digit, a 4 without its stem, is a fragment)."""
+WHOLE_INTRUSION = 0.5
+"""A part holding this share of another digit's ink or more is not one whole digit, however little ink that digit has
+(a touching "1" read with its neighbour as a 6, an 8 or a 9)."""
+OTHERS_SEED = 100
+"""The not-a-digit drawings' seeds start here (``tools/fit_number_check.py`` draws the same families from its own)."""
 
 
 def owners_in_ink(owners: np.ndarray, ink) -> np.ndarray:
@@ -53,30 +62,47 @@ def held_ink(lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int) -> t
     return held, totals
 
 
-def whole_digit_labels(
-    lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per candidate: the digit index it holds most ink of, that digit's share of its ink, and the share of that
-    digit's ink it holds."""
+def whole_digit_labels(lattice, owners: np.ndarray, soft_ink: np.ndarray, count: int) -> dict[str, np.ndarray]:
+    """Per candidate: the digit it holds most ink of (``digits``), that digit's share of its ink (``shares``), the
+    share of that digit's ink it holds (``covers``) and the largest share of another digit's ink it holds
+    (``intrusions``)."""
     held, totals = held_ink(lattice, owners, soft_ink, count)
+    rows = np.arange(len(held))
     digits = np.argmax(held, axis=1)
-    most = held[np.arange(len(held)), digits]
-    return digits, most / np.maximum(held.sum(axis=1), 1e-9), most / np.maximum(totals[digits], 1e-9)
+    most = held[rows, digits]
+    held_shares = held / np.maximum(totals, 1e-9)
+    held_shares[rows, digits] = 0.0
+    return {
+        "digits": digits,
+        "shares": most / np.maximum(held.sum(axis=1), 1e-9),
+        "covers": most / np.maximum(totals[digits], 1e-9),
+        "intrusions": held_shares.max(axis=1, initial=0.0),
+    }
 
 
-def is_whole(shares: np.ndarray, covers: np.ndarray) -> np.ndarray:
-    """1 where a part is one whole digit: most of its ink one digit's, and most of that digit's ink."""
-    return ((shares >= WHOLE_SHARE) & (covers >= WHOLE_COVER)).astype(int)
+def is_whole(labels: dict[str, np.ndarray]) -> np.ndarray:
+    """1 where a part is one whole digit (:func:`whole_digit_labels`): most of its ink one digit's, most of that
+    digit's ink, and under :data:`WHOLE_INTRUSION` of any other's."""
+    whole = (labels["shares"] >= WHOLE_SHARE) & (labels["covers"] >= WHOLE_COVER)
+    return (whole & (labels["intrusions"] < WHOLE_INTRUSION)).astype(int)
 
 
 def collect(args) -> dict[str, np.ndarray]:
-    """Features, labels and each number's candidates, for ``args.numbers`` composed numbers."""
+    """Features, labels and each part's number: ``args.numbers`` composed numbers, then ``args.others`` drawings of each
+    not-a-digit tuning family opened as an image (every part of them "not one whole digit")."""
     material = training_material("fit")
     from ml.doubt.detector import shipped_detector
+
+    numbers = number_parts(args, material, shipped_detector())
+    drawings = drawing_parts(args, material, shipped_detector(), first=args.numbers)
+    return {name: np.concatenate([numbers[name], drawings[name]]) for name in numbers}
+
+
+def number_parts(args, material, detector) -> dict[str, np.ndarray]:
+    """The parts of ``args.numbers`` numbers composed of ``material``'s digits (:func:`collect`'s arrays)."""
     from ml.numbers.parts import context_scores, part_features
 
-    bench, images, by_class = material.bench, material.images, material.by_class
-    predictor, detector = material.predictor, shipped_detector()
+    bench, images, by_class, predictor = material.bench, material.images, material.by_class, material.predictor
     rng = np.random.default_rng(args.seed)
     features, targets, numbers, reachable = [], [], [], 0
     for number in range(args.numbers):
@@ -86,19 +112,53 @@ def collect(args) -> dict[str, np.ndarray]:
         if not lattice.candidates:
             continue
         probabilities = predictor.predict_batch(lattice.images)
-        _, shares, covers = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
-        reachable += _has_whole_path(lattice, is_whole(shares, covers))
+        labels = whole_digit_labels(lattice, owners_in_ink(owners, ink), ink.soft_ink, len(truth))
+        reachable += _has_whole_path(lattice, is_whole(labels))
         features.append(part_features(lattice, probabilities, detector.scores(lattice.images), context_scores(lattice)))
-        targets.append(np.stack([shares, covers], axis=1))
-        numbers.append(np.full(len(shares), number))
+        targets.append(np.stack([labels["shares"], labels["covers"], labels["intrusions"]], axis=1))
+        numbers.append(np.full(len(labels["shares"]), number))
         if (number + 1) % 250 == 0:
             print(f"  {number + 1} numbers, {sum(len(t) for t in targets)} parts", flush=True)
     print(f"numbers whose lattice holds a path of whole digits: {reachable / args.numbers:.2%}")
-    shares, covers = np.concatenate(targets).T
+    return _arrays(features, targets, numbers)
+
+
+def drawing_parts(args, material, detector, first: int) -> dict[str, np.ndarray]:
+    """The parts of ``args.others`` drawings of each not-a-digit tuning family (``ml.doubt.material``; never the
+    benchmark's held-out families) opened as an image, numbered from ``first``: no part of one is a whole digit."""
+    from ml.doubt.material import NOT_A_DIGIT, tuning_drawers
+    from ml.numbers.parts import context_scores, part_features
+
+    features, targets, numbers = [], [], []
+    for offset, (name, kind, draw_one) in enumerate(tuning_drawers(material.images, material.labels)):
+        if kind != NOT_A_DIGIT:
+            continue
+        rng, drawn = np.random.default_rng(args.seed + OTHERS_SEED + offset), 0
+        while drawn < args.others:
+            canvas, _ = draw_one(rng)
+            if canvas is None:
+                continue
+            drawn += 1
+            lattice = drawing_lattice(canvas)
+            if lattice is None or not lattice.candidates:
+                continue
+            probabilities = material.predictor.predict_batch(lattice.images)
+            features.append(
+                part_features(lattice, probabilities, detector.scores(lattice.images), context_scores(lattice))
+            )
+            targets.append(np.zeros((len(lattice.candidates), 3)))
+            numbers.append(np.full(len(lattice.candidates), first + len(numbers)))
+        print(f"  {name}: {args.others} drawings, {sum(len(t) for t in targets)} parts", flush=True)
+    return _arrays(features, targets, numbers)
+
+
+def _arrays(features: list, targets: list, numbers: list) -> dict[str, np.ndarray]:
+    shares, covers, intrusions = np.concatenate(targets).T
     return {
         "features": np.concatenate(features),
         "shares": shares,
         "covers": covers,
+        "intrusions": intrusions,
         "numbers": np.concatenate(numbers),
     }
 
@@ -114,6 +174,19 @@ def composed_lattice(bench, digits: list[np.ndarray], rng: np.random.Generator):
     ink = find_ink(picture)
     regions, typical = number_regions(ink)
     return ink, owners, build_lattice(regions, typical)
+
+
+def drawing_lattice(canvas: np.ndarray):
+    """The lattice of a drawing opened as an image, as the reader builds it (None when it holds no ink)."""
+    from ml.numbers.lattice import build_lattice
+    from ml.numbers.reader import number_regions
+    from ml.preprocess.pipeline import find_ink
+
+    ink = find_ink(canvas)
+    if ink.soft_ink is None:
+        return None
+    regions, typical = number_regions(ink)
+    return build_lattice(regions, typical)
 
 
 def collected(cache: Path | None, make) -> dict[str, np.ndarray]:
@@ -140,7 +213,7 @@ def fit(data: dict[str, np.ndarray], seed: int):
     from sklearn.metrics import log_loss, roc_auc_score
     from sklearn.neural_network import MLPClassifier
 
-    features, labels, numbers = data["features"], is_whole(data["shares"], data["covers"]), data["numbers"]
+    features, labels, numbers = data["features"], is_whole(data), data["numbers"]
     held = numbers % 5 == 0
     mean, scale = features[~held].mean(axis=0), features[~held].std(axis=0) + 1e-6
     model = MLPClassifier(HIDDEN, alpha=1e-3, max_iter=400, random_state=seed, early_stopping=True, tol=1e-5)
@@ -171,7 +244,8 @@ def write_weights(path: Path, mean: np.ndarray, scale: np.ndarray, model, args) 
 
     parts = [
         '"""The number reader\'s part scorer (:mod:`ml.numbers.parts`), written by\n'
-        f'``python tools/fit_number_parts.py --numbers {args.numbers} --seed {args.seed}``; do not edit."""\n',
+        f"``python tools/fit_number_parts.py --numbers {args.numbers} --seed {args.seed} --others {args.others}``; do\n"
+        'not edit."""\n',
         "\n",
         "import numpy as np\n",
         "\n",
@@ -194,6 +268,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--numbers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--others", type=int, default=150, help="drawings of each not-a-digit tuning family")
     parser.add_argument("--features", type=Path, default=None, help="cache of the collected features (npz)")
     parser.add_argument("--out", type=Path, default=ROOT / "ml" / "numbers" / "part_weights.py")
     args = parser.parse_args()
