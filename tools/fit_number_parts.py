@@ -139,7 +139,7 @@ def drawing_parts(args, material, detector, first: int) -> dict[str, np.ndarray]
             if canvas is None:
                 continue
             drawn += 1
-            lattice = drawing_lattice(canvas)
+            _, lattice = reader_lattice(canvas)
             if lattice is None or not lattice.candidates:
                 continue
             probabilities = material.predictor.predict_batch(lattice.images)
@@ -166,27 +166,22 @@ def _arrays(features: list, targets: list, numbers: list) -> dict[str, np.ndarra
 def composed_lattice(bench, digits: list[np.ndarray], rng: np.random.Generator):
     """A number composed of ``digits`` as the benchmark composes it, read as the reader reads it: its ink, the digit
     owning each of the composer's pixels, and its lattice."""
-    from ml.numbers.lattice import build_lattice
-    from ml.numbers.reader import number_regions
-    from ml.preprocess.pipeline import find_ink
-
     picture, _, owners = bench.compose_number_with_owners(digits, rng)
-    ink = find_ink(picture)
-    regions, typical = number_regions(ink)
-    return ink, owners, build_lattice(regions, typical)
+    ink, lattice = reader_lattice(picture)
+    return ink, owners, lattice
 
 
-def drawing_lattice(canvas: np.ndarray):
-    """The lattice of a drawing opened as an image, as the reader builds it (None when it holds no ink)."""
+def reader_lattice(picture: np.ndarray):
+    """A picture's ink map and lattice, as the reader builds them (the lattice None when the picture holds no ink)."""
     from ml.numbers.lattice import build_lattice
     from ml.numbers.reader import number_regions
     from ml.preprocess.pipeline import find_ink
 
-    ink = find_ink(canvas)
+    ink = find_ink(picture)
     if ink.soft_ink is None:
-        return None
+        return ink, None
     regions, typical = number_regions(ink)
-    return build_lattice(regions, typical)
+    return ink, build_lattice(regions, typical)
 
 
 def collected(cache: Path | None, make) -> dict[str, np.ndarray]:
