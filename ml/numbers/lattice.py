@@ -62,8 +62,9 @@ class SegmentationWeights:
     """Log-score cost per unit of ink a cut crosses (the ink in the cut column as a share of the digit height)."""
     merge_cost: float = 1.0
     """Log-score cost of joining two separate pieces of ink into one digit."""
-    cut_from: float = 0.75
-    """Only pieces of ink wider than this share of the number's digit height are cut."""
+    cut_from: float = 0.55
+    """Only pieces of ink at least this wide for their height (:func:`region_aspect`) are cut (0.75 before: a "1"
+    touching a narrow neighbour, "13" or "61", was never cut)."""
     squat_cut_weight: float = 0.0
     """Cost of a cut inside a piece of ink, per tenth by which its width over its height (:func:`region_aspect`) falls
     short of :attr:`squat_cut_from`: one wide digit (a 0, a 4, a 6 whose stem stands apart) is rarely as wide as two

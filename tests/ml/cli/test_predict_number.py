@@ -66,12 +66,14 @@ def test_predict_number_in_words_and_a_broken_file_still_does_the_rest(tmp_path,
 
 def test_a_letter_cut_into_pieces_is_no_number_in_json_and_in_words(tmp_path, capsys):
     letter = tmp_path / "m.png"
-    Image.fromarray(draw_in_box(LETTERS["M"])[0]).save(letter)  # read as "14" before the check on its parts
-    assert main(["predict", "--number", "--json", str(letter)]) == 0
+    Image.fromarray(draw_in_box(LETTERS["M"])[0]).save(letter)  # read as "14" before the check on its parts; its
+    assert main(["predict", "--number", "--json", str(letter)]) == 0  # pieces fail it, and read whole it is refused
     record = json.loads(capsys.readouterr().out)
-    assert record["number"] is None and record["reason"] == NOT_A_NUMBER and len(record["digits"]) >= 2
+    refused = "part 1 of 1 is not a digit ("
+    assert record["number"] is None and record["reason"].startswith(refused) and record["reason"] != NOT_A_NUMBER
+    assert len(record["digits"]) == 1 and record["digits"][0]["verdict"]["status"] == "not_a_digit"
     assert main(["predict", "--number", str(letter)]) == 0
-    assert capsys.readouterr().out.startswith(f"{letter}: no number ({NOT_A_NUMBER}); parts: ")
+    assert capsys.readouterr().out.startswith(f"{letter}: no number ({refused}")
 
 
 def test_a_photographed_price_reads_with_its_point_in_json_and_in_words(tmp_path, capsys):

@@ -9,6 +9,7 @@ from PIL import Image
 from ml.assets import bundled_model_path
 from ml.doubt.templates import LETTERS
 from ml.numbers import reader as reader_module
+from ml.numbers.lattice import DEFAULT_WEIGHTS
 from ml.numbers.reader import (
     JUDGE_INK_RANGE,
     NOT_A_NUMBER,
@@ -261,6 +262,10 @@ def test_an_x_drawn_wide_on_the_canvas_is_not_a_number_its_crossing_strokes_cut_
         [(0.914, 0.292), (0.651, 0.537), (0.407, 0.785), (0.145, 1.038)],
     ]
     image, strokes = draw_in_box(x, (42, 60, 400, 198), pen=18.7, shape=(280, 840))
+    reading = read_number(image, predictor, strokes=strokes, judge=judge)  # cut, it fails the check; read whole again,
+    assert len(reading.digits) == 1 and not reading.digits[0].is_digit  # the judge names it as not a digit
+    assert reading.number is None and reading.reason.startswith("part 1 of 1 is not a digit")
+    monkeypatch.setattr(reader_module, "_read_uncut", lambda *args: None)  # the cut reading itself:
     reading = read_number(image, predictor, strokes=strokes, judge=judge)
     assert [digit.label for digit in reading.digits] == ["7", "5"]
     assert reading.wholeness < WHOLE_DIGITS_FLOOR  # the part scorer, which learnt drawings' pieces, sees the halves
@@ -270,6 +275,17 @@ def test_an_x_drawn_wide_on_the_canvas_is_not_a_number_its_crossing_strokes_cut_
     assert reading.not_a_number and reading.number is None and reading.reason == NOT_A_NUMBER
     image, pen = draw_number("75", [20])  # a 7 and a 5 written side by side share no stroke
     assert read_number(image, predictor, strokes=pen, judge=judge).number == "75"
+
+
+def test_reading_again_uncut_names_a_refused_part_but_never_makes_a_number(predictor, judge, monkeypatch):
+    image = touching("245", 0)  # read "245" with the 2 and the 4 cut apart (a test above)
+    monkeypatch.setattr(reader_module, "WHOLE_DIGITS_FLOOR", np.inf)  # every reading of several parts fails the check
+    reading = read_number(image, predictor, judge=judge)
+    assert reading.number is None
+    assert reading.not_a_number or any(not digit.is_digit for digit in reading.digits)
+    calls = []
+    monkeypatch.setattr(reader_module, "_read_uncut", lambda *args: calls.append(args[-2].cut_from))
+    assert read_number(image, predictor, judge=judge).not_a_number and calls == [DEFAULT_WEIGHTS.cut_from]
 
 
 def test_numbers_drawn_or_touching_pass_the_check_that_their_parts_are_whole_digits(predictor, judge):
