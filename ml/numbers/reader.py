@@ -225,33 +225,19 @@ def _read_digits(
     whole = wholeness(candidates) if len(candidates) > 1 else 0.0
     shared = _in_ink_pixels(strokes, ink) and parts_share_strokes(candidates, strokes, ink.soft_ink.shape)
     pieces_of_one_drawing = whole < WHOLE_DIGITS_FLOOR or shared
-    if pieces_of_one_drawing and split:  # cut where no digits meet: read whole, a part the judge refuses is named
-        uncut = _read_uncut(ink, strokes, separators, scorer, judge, weights, part_threshold)
-        if uncut is not None:
+    if pieces_of_one_drawing and split and judge is not None and not math.isinf(weights.cut_from):
+        uncut_weights = replace(weights, cut_from=math.inf)  # cut where no digits meet: read again, every piece whole
+        uncut = _read_digits(ink, strokes, separators, scorer, judge, uncut_weights, part_threshold)
+        if _names_a_refused_part(uncut):  # an "X" cut into two "1"s is named as not a digit; never a number
             return uncut
     if number is not None and pieces_of_one_drawing:  # else a part refused by the judge is named first
         return NumberReading(tuple(readings), None, NOT_A_NUMBER, split=split, not_a_number=True, wholeness=whole)
     return NumberReading(tuple(readings), number, reason, split=split, wholeness=whole, separators=marks)
 
 
-def _read_uncut(
-    ink: InkMap,
-    strokes: Sequence[PenStroke] | None,
-    separators: Sequence[Separator],
-    scorer: DigitScorer,
-    judge: VerdictJudge | None,
-    weights: SegmentationWeights,
-    part_threshold: float | None,
-) -> NumberReading | None:
-    """A reading that failed the check after cutting pieces of ink, read again with every piece whole: returned when
-    it names a part the judge refuses (an "X" between two digits, cut into two "1"s, is then the part that is not a
-    digit), else None. It never makes a number of what failed the check."""
-    if judge is None or math.isinf(weights.cut_from):
-        return None
-    reading = _read_digits(ink, strokes, separators, scorer, judge, replace(weights, cut_from=math.inf), part_threshold)
-    if reading is None or reading.number is not None or all(digit.is_digit for digit in reading.digits):
-        return None
-    return reading
+def _names_a_refused_part(reading: NumberReading | None) -> bool:
+    """Whether a reading is no number because the judge refuses one of its parts."""
+    return reading is not None and reading.number is None and not all(digit.is_digit for digit in reading.digits)
 
 
 def wholeness(parts: Sequence[Candidate]) -> float:

@@ -9,7 +9,6 @@ from PIL import Image
 from ml.assets import bundled_model_path
 from ml.doubt.templates import LETTERS
 from ml.numbers import reader as reader_module
-from ml.numbers.lattice import DEFAULT_WEIGHTS
 from ml.numbers.reader import (
     JUDGE_INK_RANGE,
     NOT_A_NUMBER,
@@ -265,7 +264,7 @@ def test_an_x_drawn_wide_on_the_canvas_is_not_a_number_its_crossing_strokes_cut_
     reading = read_number(image, predictor, strokes=strokes, judge=judge)  # cut, it fails the check; read whole again,
     assert len(reading.digits) == 1 and not reading.digits[0].is_digit  # the judge names it as not a digit
     assert reading.number is None and reading.reason.startswith("part 1 of 1 is not a digit")
-    monkeypatch.setattr(reader_module, "_read_uncut", lambda *args: None)  # the cut reading itself:
+    monkeypatch.setattr(reader_module, "_names_a_refused_part", lambda reading: False)  # the cut reading itself:
     reading = read_number(image, predictor, strokes=strokes, judge=judge)
     assert [digit.label for digit in reading.digits] == ["7", "5"]
     assert reading.wholeness < WHOLE_DIGITS_FLOOR  # the part scorer, which learnt drawings' pieces, sees the halves
@@ -283,9 +282,10 @@ def test_reading_again_uncut_names_a_refused_part_but_never_makes_a_number(predi
     reading = read_number(image, predictor, judge=judge)
     assert reading.number is None
     assert reading.not_a_number or any(not digit.is_digit for digit in reading.digits)
-    calls = []
-    monkeypatch.setattr(reader_module, "_read_uncut", lambda *args: calls.append(args[-2].cut_from))
-    assert read_number(image, predictor, judge=judge).not_a_number and calls == [DEFAULT_WEIGHTS.cut_from]
+    uncut = []
+    monkeypatch.setattr(reader_module, "_names_a_refused_part", lambda reading: uncut.append(reading))
+    assert read_number(image, predictor, judge=judge).not_a_number  # what the second reading finds is not taken
+    assert len(uncut) == 1 and not uncut[0].split  # read again once, the 2 and the 4 one piece, uncut
 
 
 def test_numbers_drawn_or_touching_pass_the_check_that_their_parts_are_whole_digits(predictor, judge):
