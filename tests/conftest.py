@@ -12,10 +12,10 @@ from weakref import WeakKeyDictionary
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as ml/__init__.py sets it: some tests import keras first
-
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings, QStandardPaths, QThread  # noqa: E402
+
+import ml  # noqa: E402, F401 - sets TensorFlow's oneDNN switch before any test module imports keras
 
 QStandardPaths.setTestModeEnabled(True)  # module-scoped fixtures too stay out of the user's folders
 
