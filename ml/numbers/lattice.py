@@ -441,7 +441,7 @@ def segment(
     probabilities = np.asarray(classify(lattice.images))
     doubts = None if doubt is None or not weights.doubt_weight else np.asarray(doubt(lattice.images, probabilities))
     wholes = None if whole is None or not weights.part_weight else np.asarray(whole(lattice, probabilities))
-    chosen = best_segmentation(lattice, probabilities, weights, doubts, wholes)
+    chosen = _left_to_right(lattice, best_segmentation(lattice, probabilities, weights, doubts, wholes))
     parts = [lattice.candidates[i] for i in chosen]
     if wholes is not None:
         parts = [replace(part, whole=float(wholes[i])) for part, i in zip(parts, chosen, strict=True)]
@@ -449,6 +449,12 @@ def segment(
 
 
 # ------------------------------------------------------------------------------------------- helpers
+
+
+def _left_to_right(lattice: Lattice, chosen: Sequence[int]) -> list[int]:
+    """The chosen candidates in the order of their boxes' centres: two pieces of ink that overlap are in the lattice
+    by their left edges, and a slanted "1" whose foot reaches under a "3"'s left end comes first."""
+    return sorted(chosen, key=lambda index: lattice.candidates[index].box[1] + lattice.candidates[index].box[3] / 2)
 
 
 def _not_whole_cost(log_whole: float) -> float:

@@ -219,3 +219,23 @@ def test_a_cut_path_separates_touching_digits_that_overlap_in_x():
     straight = int(region.ink[:, middle].sum())
     crossed = int(region.ink[np.arange(region.height), path].sum())
     assert crossed <= 4 < straight  # it crosses the bridge only
+
+
+def test_parts_come_in_the_order_of_their_centres_when_a_wide_digit_starts_left_of_a_narrow_one():
+    slanted_one = np.zeros((60, 16), dtype=np.float32)
+    for row in range(60):  # a slanted "1"
+        column = int(round(2 + row * 0.2))
+        slanted_one[row, column : column + 3] = 1.0
+    wide = Region(2, 6, ring(56, 50))  # its ink starts at column 6, before the "1"'s at 10 ...
+    one = Region(0, 8, slanted_one)  # ... but its centre (31) is well right of the "1"'s (about 17)
+    regions = sorted([one, wide], key=lambda region: region.left)  # as the pieces of ink come, by their left edge
+    assert regions[0] is wide
+
+    def by_width(images: np.ndarray) -> np.ndarray:
+        """A sure "1" for a narrow 28x28, a sure "0" for any other."""
+        widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
+        return np.array([np.eye(10)[1 if width < 12 else 0] * 0.99 + 0.001 for width in widths])
+
+    parts, _, probabilities = segment(regions, by_width, BY_CLASSIFIER)
+    assert "".join(str(int(np.argmax(row))) for row in probabilities) == "10"
+    assert [part.box[1] for part in parts] == [10, 6]  # the "1"'s ink starts at 10: left edges out of order
