@@ -452,8 +452,8 @@ def segment(
 
 
 def _left_to_right(lattice: Lattice, chosen: Sequence[int]) -> list[int]:
-    """The chosen candidates in the order of their boxes' centres: two pieces of ink that overlap are in the lattice
-    by their left edges, and a slanted "1" whose foot reaches under a "3"'s left end comes first."""
+    """The chosen candidates in the order of their boxes' centres. The lattice orders pieces of ink by their left
+    edges, which puts a "3" before a slanted "1" whose foot reaches under it ("8135" read "8315")."""
     return sorted(chosen, key=lambda index: lattice.candidates[index].box[1] + lattice.candidates[index].box[3] / 2)
 
 
