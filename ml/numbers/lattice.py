@@ -150,6 +150,11 @@ class Candidate:
     whole: float | None = None
     """log P(one whole digit) from the part scorer, on a chosen part once :func:`segment` has scored it."""
 
+    @property
+    def centre(self) -> float:
+        """The column of its box's centre in the ink: where it stands in the number."""
+        return self.box[1] + self.box[3] / 2
+
 
 @dataclass(frozen=True)
 class Lattice:
@@ -454,7 +459,7 @@ def segment(
 def _left_to_right(lattice: Lattice, chosen: Sequence[int]) -> list[int]:
     """The chosen candidates in the order of their boxes' centres. The lattice orders pieces of ink by their left
     edges, which puts a "3" before a slanted "1" whose foot reaches under it ("8135" read "8315")."""
-    return sorted(chosen, key=lambda index: lattice.candidates[index].box[1] + lattice.candidates[index].box[3] / 2)
+    return sorted(chosen, key=lambda index: lattice.candidates[index].centre)
 
 
 def _not_whole_cost(log_whole: float) -> float:

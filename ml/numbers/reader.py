@@ -205,7 +205,7 @@ def _read_digits(
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
     candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
     candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
-    marks = placed(separators, [part.box[1] + part.box[3] / 2 for part in candidates])
+    marks = placed(separators, [part.centre for part in candidates])
     if len(marks) < len(separators):
         return None
     pieces = [_is_whole_region(candidate.box, regions) for candidate in candidates]  # each read whole, not cut

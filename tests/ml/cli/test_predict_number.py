@@ -66,8 +66,9 @@ def test_predict_number_in_words_and_a_broken_file_still_does_the_rest(tmp_path,
 
 def test_a_letter_cut_into_pieces_is_no_number_in_json_and_in_words(tmp_path, capsys):
     letter = tmp_path / "m.png"
-    Image.fromarray(draw_in_box(LETTERS["M"])[0]).save(letter)  # read as "14" before the check on its parts; its
-    assert main(["predict", "--number", "--json", str(letter)]) == 0  # pieces fail it, and read whole it is refused
+    # read as "14" before the check on its parts; its pieces fail the check, and read whole it is refused
+    Image.fromarray(draw_in_box(LETTERS["M"])[0]).save(letter)
+    assert main(["predict", "--number", "--json", str(letter)]) == 0
     record = json.loads(capsys.readouterr().out)
     refused = "part 1 of 1 is not a digit ("
     assert record["number"] is None and record["reason"].startswith(refused) and record["reason"] != NOT_A_NUMBER

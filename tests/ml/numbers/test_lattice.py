@@ -35,6 +35,13 @@ def ring(height: int, width: int, thickness: int = 4) -> np.ndarray:
     return (outer & ~inner).astype(np.float32)
 
 
+def by_width(images: np.ndarray, narrower_than: int, wide: int) -> np.ndarray:
+    """A sure "1" for a 28x28 whose ink is narrower than ``narrower_than`` columns, a sure ``wide`` for any other: a
+    classifier with no opinion on segmentation."""
+    widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
+    return np.array([np.eye(10)[1 if width < narrower_than else wide] * 0.99 + 0.001 for width in widths])
+
+
 def two_touching_rings() -> Region:
     """Two rings side by side whose ink meets in a thin neck: one piece of ink holding two digits."""
     ink = np.zeros((60, 98), dtype=np.float32)
@@ -138,12 +145,7 @@ def test_the_program_reads_every_digit_of_a_number_once_left_to_right():
     image, strokes = draw_number("260416", [30, 12, 25, 8, 20])
     regions = stroke_regions(find_ink(image).soft_ink, strokes)
 
-    def by_width(images: np.ndarray) -> np.ndarray:
-        """A sure "1" for a narrow 28x28, a sure "3" for any other: a classifier with no opinion on segmentation."""
-        widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
-        return np.array([np.eye(10)[1 if width < 9 else 3] * 0.99 + 0.001 for width in widths])
-
-    parts, _, _ = segment(regions, by_width, BY_CLASSIFIER)
+    parts, _, _ = segment(regions, lambda images: by_width(images, narrower_than=9, wide=3), BY_CLASSIFIER)
     assert len(parts) == 6  # no part joins two pen-drawn digits apart, none is cut
     lefts = [part.box[1] for part in parts]
     assert lefts == sorted(lefts)
@@ -231,11 +233,6 @@ def test_parts_come_in_the_order_of_their_centres_when_a_wide_digit_starts_left_
     regions = sorted([one, wide], key=lambda region: region.left)  # as the pieces of ink come, by their left edge
     assert regions[0] is wide
 
-    def by_width(images: np.ndarray) -> np.ndarray:
-        """A sure "1" for a narrow 28x28, a sure "0" for any other."""
-        widths = [np.ptp(np.flatnonzero(image.max(axis=0) > 0.2)) + 1 for image in images]
-        return np.array([np.eye(10)[1 if width < 12 else 0] * 0.99 + 0.001 for width in widths])
-
-    parts, _, probabilities = segment(regions, by_width, BY_CLASSIFIER)
+    parts, _, probabilities = segment(regions, lambda images: by_width(images, narrower_than=12, wide=0), BY_CLASSIFIER)
     assert "".join(str(int(np.argmax(row))) for row in probabilities) == "10"
     assert [part.box[1] for part in parts] == [10, 6]  # the "1"'s ink starts at 10: left edges out of order
