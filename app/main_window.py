@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             width, height = first_window_size(self.screen().availableGeometry().size())
             self.resize(width, height)
-            self.splitter.setSizes([round(width * 440 / 1360), round(width * 920 / 1360)])
+            self.wide_canvas.give_room(width)  # a remembered wide canvas gets its room on a first window too
             panel_height = self.training_panel.sizeHint().height()
             self.resizeDocks([self.training_dock], [min(panel_height, self.height() // 2)], Qt.Orientation.Vertical)
         state = self.settings.value("window/state")

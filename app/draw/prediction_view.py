@@ -130,6 +130,12 @@ class PixelImageView(QWidget):
         painter.drawImage(left, top, grid)
 
 
+CLASS_AXIS_ROOM = 40
+"""Pixels of the bars' width taken by the class names' axis and the plot's margins."""
+PERCENT_AXIS_END = 1.08
+"""The bars' axis runs a little past 100 %, so a full bar's label and the "100%" tick have room."""
+
+
 class ProbabilityBars(pg.PlotWidget):
     """A view of one probability per class as horizontal bars, labelled with the class names, winner highlighted.
 
@@ -149,7 +155,7 @@ class ProbabilityBars(pg.PlotWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.invertY(True)
         plot.showGrid(x=True, y=False, alpha=0.25)
-        plot.setXRange(0.0, 1.08, padding=0)  # room for the "100%" label at the end
+        plot.setXRange(0.0, PERCENT_AXIS_END, padding=0)
         plot.getAxis("bottom").setHeight(28)
         text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
         tick_font = QFont(self.font())
@@ -163,6 +169,8 @@ class ProbabilityBars(pg.PlotWidget):
         for name in ("left", "bottom"):  # the axes (and the grid) stay as they are while the bars move: blit them
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._tick_font = tick_font
+        self.setMinimumWidth(round(2.5 * self._percent_label_width()) + CLASS_AXIS_ROOM)  # room for 50 % and 100 %
+        self._axis_end = PERCENT_AXIS_END
         self.percent_ticks: tuple[float, ...] = ()
         self._fit_percent_ticks()
         plot.getViewBox().sigResized.connect(self._fit_percent_ticks)  # a signal, not a resizeEvent override
@@ -175,14 +183,25 @@ class ProbabilityBars(pg.PlotWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # mouse only (click a bar): Tab skips it rather than vanish in it
 
     def _fit_percent_ticks(self) -> None:
-        """Every quarter when there is room for each label and a gap, else only 50 % and 100 % (no "25%50%75%")."""
-        label_width = QFontMetrics(self._tick_font).horizontalAdvance("100%") + 12
+        """Every quarter when there is room for each label and a gap, else only 50 % and 100 % (no "25%50%75%"); the
+        axis runs on past 100 % far enough for that label's right half (pyqtgraph hides a label past the plot's end)."""
         axis_width = max(0.0, self.getPlotItem().getViewBox().width())
-        quarter = axis_width * 0.25 / 1.08
-        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= label_width else (0.5, 1.0)
+        half_label = QFontMetrics(self._tick_font).horizontalAdvance("100%") / 2 + 2
+        end = PERCENT_AXIS_END
+        if axis_width > 2 * half_label:  # the 100 % tick at axis_width / end leaves half_label to its right
+            end = max(PERCENT_AXIS_END, 1 / (1 - half_label / axis_width))
+        if end != self._axis_end:
+            self._axis_end = end
+            self.getPlotItem().setXRange(0.0, end, padding=0)
+        quarter = axis_width * 0.25 / end
+        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= self._percent_label_width() else (0.5, 1.0)
         if ticks != self.percent_ticks:
             self.percent_ticks = ticks
             self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
+
+    def _percent_label_width(self) -> int:
+        """The room one percent tick label takes on the bottom axis, with a gap."""
+        return QFontMetrics(self._tick_font).horizontalAdvance("100%") + 12
 
     def class_at(self, scene_position: QPointF) -> int | None:
         """The class whose bar row is at ``scene_position`` (anywhere across the row, label included), or None."""

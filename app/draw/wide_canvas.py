@@ -9,6 +9,10 @@ from PySide6.QtWidgets import QSplitter
 from app.draw.canvas import DrawingCanvas
 
 SETTING = "canvas/wide"
+SQUARE_SHARE = 440 / 1360
+"""The square drawing's share of the window's width (the panel beside it gets the rest)."""
+WIDE_SHARE = 0.64
+"""The wide drawing's share: most of the width, the panel keeps its bars."""
 
 
 class WideCanvasOption(QObject):
@@ -34,12 +38,17 @@ class WideCanvasOption(QObject):
         self.action.toggled.connect(self._on_toggled)
         self.action.setChecked(bool(settings.value(SETTING, False, type=bool)))
 
+    def give_room(self, total: int | None = None) -> None:
+        """Split ``total`` pixels (default: the splitter's own) between the canvas and the panel for its shape."""
+        if self._splitter is None or self._splitter.count() != 2:
+            return
+        total = total or sum(self._splitter.sizes()) or self._splitter.width()
+        share = WIDE_SHARE if self._canvas.wide else SQUARE_SHARE
+        if total > 0:
+            self._splitter.setSizes([round(total * share), total - round(total * share)])
+
     @Slot(bool)
     def _on_toggled(self, wide: bool) -> None:
         self._canvas.set_wide(wide)
         self._settings.setValue(SETTING, wide)
-        if self._splitter is not None and self._splitter.count() == 2:
-            total = sum(self._splitter.sizes()) or self._splitter.width()
-            share = 0.64 if wide else 0.5  # the wide drawing takes most of the width; the panel keeps its bars
-            if total > 0:
-                self._splitter.setSizes([round(total * share), total - round(total * share)])
+        self.give_room()

@@ -144,3 +144,20 @@ def test_in_a_tall_window_the_hint_stays_under_the_canvas_and_no_gap_opens_under
     bars_bottom = rect_in(panel.bars, panel).bottom()
     assert bars_bottom - stages_bottom <= 40  # the stages end where the bars end: no empty band under them
     assert panel.model_input.image_rect().width() > 196  # the room went to what the model sees
+
+
+def test_a_remembered_wide_canvas_opens_with_most_of_the_width_and_the_bars_whole(qtbot, settings, monkeypatch):
+    """The wide canvas, switched on in a session that ended before the window's layout was saved, gets its room."""
+    monkeypatch.setattr("app.main_window.first_window_size", lambda screen: (1360, 860))  # a 1600x1000 screen's
+    settings.setValue("canvas/wide", True)
+    window = MainWindow(settings)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        drawing, panel = window.splitter.sizes()
+        assert window.canvas.wide and drawing > panel, (window.width(), drawing, panel)
+        bars = window.prediction.bars
+        assert bars.width() >= bars.minimumWidth() > 0
+    finally:
+        window.shutdown()
+        window.close()

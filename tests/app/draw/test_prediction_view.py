@@ -29,6 +29,19 @@ def panel(qtbot) -> PredictionPanel:
     return widget
 
 
+def shown_percent_labels(bars) -> list[str]:
+    """The tick labels the bars' percent axis draws (pyqtgraph hides those that would not fit)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = bars.getPlotItem().getAxis("bottom").generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _, _, text in texts]
+
+
 def probabilities_with_winner(winner: int, count: int = 10) -> np.ndarray:
     values = np.full(count, 0.02)
     values[winner] = 1.0 - 0.02 * (count - 1)
@@ -283,3 +296,22 @@ def test_a_long_reason_in_a_narrow_panel_is_shown_whole(qtbot, panel, size):
     assert needed.height() > 3 * panel.message.fontMetrics().lineSpacing()  # more than the three lines it had
     assert needed.height() <= panel.message.height()  # its last lines were cut off, its first hidden under the detail
     assert panel.message.geometry().top() >= panel.confidence.geometry().bottom()
+
+
+@pytest.mark.parametrize("size", [(540, 330), (460, 300)])  # beside the wide canvas, 1380 and 1024 px windows
+def test_beside_the_wide_canvas_the_bars_keep_room_for_their_percentages(qtbot, panel, size):
+    from PySide6.QtGui import QFontMetrics
+
+    panel.resize(*size)
+    qtbot.waitExposed(panel)
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[8:20, 12:16] = 1.0
+    stages = [(f"stage {index}", image) for index in range(6)]  # a drawing's six preprocessing stages
+    panel.show_prediction(image, probabilities_with_winner(7), stages)
+    qtbot.wait(10)
+    label = QFontMetrics(panel.bars._tick_font).horizontalAdvance("100%")
+    view = panel.bars.getPlotItem().getViewBox()
+    assert view.width() * 0.5 / view.viewRange()[0][1] >= label  # 50 % to 100 % holds the label
+    assert shown_percent_labels(panel.bars) == [f"{tick:.0%}" for tick in panel.bars.percent_ticks]
+    assert "100%" in shown_percent_labels(panel.bars)  # not "50%" alone, the "100%" hidden as past the axis's end
+    assert panel.model_input.width() >= panel.model_input.minimumWidth()  # the model's view gave the room up
