@@ -169,7 +169,7 @@ class ProbabilityBars(pg.PlotWidget):
         for name in ("left", "bottom"):  # the axes (and the grid) stay as they are while the bars move: blit them
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._tick_font = tick_font
-        self.setMinimumWidth(round(2.5 * self._percent_label_width()) + CLASS_AXIS_ROOM)  # room for 50 % and 100 %
+        self.setMinimumWidth(2 * self._percent_label_width() + CLASS_AXIS_ROOM)  # "100%" whole, and readable bars
         self._axis_end = PERCENT_AXIS_END
         self.percent_ticks: tuple[float, ...] = ()
         self._fit_percent_ticks()
@@ -183,8 +183,9 @@ class ProbabilityBars(pg.PlotWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # mouse only (click a bar): Tab skips it rather than vanish in it
 
     def _fit_percent_ticks(self) -> None:
-        """Every quarter when there is room for each label and a gap, else only 50 % and 100 % (no "25%50%75%"); the
-        axis runs on past 100 % far enough for that label's right half (pyqtgraph hides a label past the plot's end)."""
+        """Every quarter when there is room for each label and a gap, else 50 % and 100 %, else 100 % alone (never
+        "25%50%75%"); the axis runs on past 100 % far enough for that label's right half (pyqtgraph hides a label
+        past the plot's end)."""
         axis_width = max(0.0, self.getPlotItem().getViewBox().width())
         half_label = QFontMetrics(self._tick_font).horizontalAdvance("100%") / 2 + 2
         end = PERCENT_AXIS_END
@@ -193,8 +194,8 @@ class ProbabilityBars(pg.PlotWidget):
         if end != self._axis_end:
             self._axis_end = end
             self.getPlotItem().setXRange(0.0, end, padding=0)
-        quarter = axis_width * 0.25 / end
-        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= self._percent_label_width() else (0.5, 1.0)
+        quarter, room = axis_width * 0.25 / end, self._percent_label_width()
+        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= room else (0.5, 1.0) if 2 * quarter >= room else (1.0,)
         if ticks != self.percent_ticks:
             self.percent_ticks = ticks
             self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
