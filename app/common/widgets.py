@@ -1,9 +1,10 @@
-"""Small widgets the rooms share: a learning-rate field, muted hints, a path field with its Browse button."""
+"""Small widgets the rooms share: a learning-rate field, muted hints, labels that elide or shrink their text, a path
+field with its Browse button."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QValidator
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -73,6 +74,38 @@ class ElidedLabel(QLabel):
             "\n".join(self.elided_lines()),
             self.foregroundRole(),
         )
+
+
+class FittedLabel(QLabel):
+    """One line whose font shrinks, down to ``smallest`` of ``font``'s size, so that the whole text fits the label's
+    width (a number's "digit 1 of 4: 2 · >99.9 %" beside a narrow column); ``font`` again when there is room."""
+
+    def __init__(self, font: QFont, smallest: float = 0.7, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full_font = QFont(font)
+        self._smallest = smallest
+        self.setFont(font)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        """Show ``text`` in the largest font that fits."""
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """Fit the text to the new width."""
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room, full = self.contentsRect().width(), self._full_font.pointSizeF()
+        font, floor = QFont(self._full_font), full * self._smallest
+        needed = QFontMetrics(font).horizontalAdvance(self.text())
+        if needed > room:  # in proportion first, then down in half points: glyphs do not scale quite linearly
+            font.setPointSizeF(max(floor, full * room / needed))
+            while font.pointSizeF() > floor and QFontMetrics(font).horizontalAdvance(self.text()) > room:
+                font.setPointSizeF(max(floor, font.pointSizeF() - 0.5))
+        if font != self.font():
+            self.setFont(font)
 
 
 class ElidedComboBox(QComboBox):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QLabel, QSizePolicy, Q
 
 from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage
+from app.common.widgets import FittedLabel
 from app.draw.stage_strip import StageStrip
 
 WINNER_COLOR = QColor(37, 99, 235)
@@ -296,11 +297,10 @@ class PredictionPanel(QWidget):
         self.predicted_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.predicted_class.setWordWrap(True)
         self.predicted_class.setMinimumWidth(140)
-        self.confidence = QLabel("")
-        self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
         medium = QFont(self.font())
         medium.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.3)
-        self.confidence.setFont(medium)
+        self.confidence = FittedLabel(medium)  # a number's detail shrinks to fit a narrow column, never cut
+        self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message = QLabel("Draw a digit")
         self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.message.setWordWrap(True)

@@ -315,3 +315,16 @@ def test_beside_the_wide_canvas_the_bars_keep_room_for_their_percentages(qtbot, 
     assert shown_percent_labels(panel.bars) == [f"{tick:.0%}" for tick in panel.bars.percent_ticks]
     assert "100%" in shown_percent_labels(panel.bars)  # not "50%" alone, the "100%" hidden as past the axis's end
     assert panel.model_input.width() >= panel.model_input.minimumWidth()  # the model's view gave the room up
+
+
+def test_a_numbers_detail_line_shrinks_to_fit_a_narrow_verdict_column(qtbot, panel):
+    from PySide6.QtGui import QFontMetrics
+
+    panel.resize(420, 300)  # beside the wide canvas in a small window, the stages hidden
+    qtbot.waitExposed(panel)
+    panel.show_number("2026", "digit 1 of 4: 2 · >99.9 %", "Click a digit's tab on the canvas to see it here.")
+    qtbot.wait(10)
+    label = panel.confidence
+    assert QFontMetrics(label.font()).horizontalAdvance(label.text()) <= label.contentsRect().width()
+    panel.resize(1200, 420)
+    qtbot.waitUntil(lambda: label.font().pointSizeF() > panel.message.font().pointSizeF())  # its own size again
