@@ -37,6 +37,14 @@ def _open_store(kind, folder: Path, window: MainWindow):
         return kind(fresh)
 
 
+def digit_crop(image, box: tuple[int, int, int, int], margin: float = 0.2):
+    """The part of ``image`` in ``box`` (x, y, w, h), with a margin of paper round it (a share of its longer side)."""
+    x, y, width, height = (int(value) for value in box)
+    pad = round(margin * max(width, height))
+    top, left = max(0, y - pad), max(0, x - pad)
+    return image[top : y + height + pad, left : x + width + pad]
+
+
 class TeachRoom(QObject):
     """Owns the room's actions, dock and dialogs; the window only creates it (``add_teaching``)."""
 
@@ -84,6 +92,7 @@ class TeachRoom(QObject):
         window.view_menu.addAction(self.samples_action)
         window.prediction.class_clicked.connect(self.corrections.offer_for_class)
         window.models.prediction_finished.connect(self._on_prediction)
+        window.numbers.digit_chosen.connect(self._follow_number_digit)
         window.models.model_loaded.connect(self._on_model_loaded)
         self.corrections.samples_changed.connect(self.view.refresh)
         self.corrections.status_changed.connect(window._show_status)
@@ -92,9 +101,23 @@ class TeachRoom(QObject):
 
     @Slot(dict)
     def _on_prediction(self, result: dict) -> None:
+        number = result.get("number")
+        if number and number.get("digits") and not result.get("error"):
+            self._follow_number_digit(self.window.numbers.chosen or 0)  # not the whole number squeezed into 28x28
+            return
         if not result.get("blank") and not result.get("error"):
             self.corrections.set_canvas_image(self.window.canvas.image_array())
         self.corrections.follow_prediction(result)
+
+    @Slot(int)
+    def _follow_number_digit(self, index: int) -> None:
+        """A number is shown: "That's a …" corrects the digit shown in detail (its 28x28, its box of the drawing)."""
+        number = self.window.numbers.number
+        if number is None or not 0 <= index < len(number["digits"]):
+            return
+        digit = number["digits"][index]
+        self.corrections.set_canvas_image(digit_crop(self.window.canvas.prediction_input(), digit["box"]))
+        self.corrections.follow_prediction({"image": digit["image"], "probabilities": digit["probabilities"]})
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:

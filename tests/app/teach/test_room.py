@@ -68,6 +68,31 @@ def test_typing_a_digit_on_the_drawing_area_saves_it_and_add_to_my_samples_keeps
     assert {s.label: s.source for s in window.teaching.store.samples} == {"4": "correction", "1": "added"}
 
 
+def test_a_correction_of_a_number_saves_the_digit_shown_in_detail_not_the_whole_number(qtbot, window):
+    canvas = window.canvas
+    canvas.set_brush_size(16)
+    final_prediction(qtbot, window, lambda: canvas.draw_stroke([(85, 60), (85, 200)], 16))
+    two = [(140, 110), (150, 85), (175, 72), (200, 80), (210, 105), (200, 130), (170, 160), (135, 200), (225, 200)]
+    final_prediction(qtbot, window, lambda: canvas.draw_stroke(two, 16))
+    digits = window.numbers.number["digits"]
+    assert [digit["label"] for digit in digits] == ["1", "2"] and window.numbers.chosen == 0
+    corrections, store = window.teaching.corrections, window.teaching.store
+    assert "That's a 1 (as the model reads it)" in [action.text() for action in corrections.menu.actions()]
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_7)  # "that's a 7": the first digit, the one shown
+    window.numbers.choose(1)
+    assert "That's a 2 (as the model reads it)" in [action.text() for action in corrections.menu.actions()]
+    corrections.correct(3)
+    first, second = store.samples
+    assert (first.label, second.label) == ("7", "3")
+    assert np.allclose(store.digit_image(first), digits[0]["image"], atol=1 / 255)
+    assert np.allclose(store.digit_image(second), digits[1]["image"], atol=1 / 255)
+    from PIL import Image
+
+    widths = [Image.open(store.folder / sample.canvas_file).width for sample in (first, second)]
+    assert widths[0] < widths[1] < canvas.image_array().shape[1]  # each digit's own part of the drawing: 1 narrower
+
+
 def _fill_my_samples(store: SampleStore, per_class: int = 3) -> None:
     for digit in range(10):
         for shift in range(per_class):
