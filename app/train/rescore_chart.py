@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -68,7 +70,8 @@ class RescoreChart(pg.PlotWidget):
         self._labels: list[pg.TextItem] = []
         self._epochs = 1
         self._make_lines()
-        self.setMinimumWidth(220)
+        title_and_axes = plot.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()  # narrower, pyqtgraph cuts it off
+        self.setMinimumWidth(max(220, math.ceil(title_and_axes) + 2))
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
     @property

@@ -43,6 +43,17 @@ def test_a_model_with_other_classes_gets_one_line_each(qtbot):
     assert len(chart._lines) == 3 and chart.line_data(2)[1].tolist() == [0.5]
 
 
+def test_at_its_narrowest_the_chart_shows_its_title_and_axes_whole(qtbot):
+    chart = RescoreChart()
+    qtbot.addWidget(chart)
+    chart.resize(chart.minimumWidth(), 240)  # what a 1360 px window's training dock gave it
+    chart.show()
+    qtbot.waitExposed(chart)
+    plot = chart.getPlotItem()
+    qtbot.waitUntil(lambda: plot.geometry().width() <= chart.viewport().width())  # not drawn past its right edge
+    assert plot.titleLabel.geometry().right() <= chart.viewport().width()
+
+
 def test_the_latest_drawing_is_handed_between_threads_as_a_copy():
     holder = LatestDrawing()
     image = np.ones((28, 28), np.float32)
