@@ -1,9 +1,9 @@
 """Recognition-driven segmentation: candidate cuts, candidate parts, and the best left-to-right reading.
 
 The ink's digit candidates (:mod:`ml.numbers.segment`: components or pen strokes grouped by x-overlap) are cut
-further at candidate columns (projection valleys and the valleys of the upper and lower contours) into *atoms*; where
-a straight cut crosses much ink, a cut that follows the cheapest path near its column (round a neighbour's overhang,
-between digits that overlap in x) is offered beside it.
+further at candidate columns (:mod:`ml.numbers.cuts`: projection valleys and the valleys of the upper and lower
+contours) into *atoms*; where a straight cut crosses much ink, a cut that follows the cheapest path near its column
+(round a neighbour's overhang, between digits that overlap in x) is offered beside it.
 Every run of consecutive atoms that could be one digit is a candidate part; each is preprocessed as a single digit
 and scored by the classifier (all in one call). A dynamic program over the atoms then picks the parts whose summed
 score is best: the classifier's log-probability of its winner, plus a bonus per digit, less priors on the part's
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ml.numbers.context import number_ink
+from ml.numbers.cuts import PATH_FROM, PATH_REACH, PATH_SAVING, cut_columns, cut_path, swept
 from ml.numbers.segment import Region, drop_slivers
 from ml.preprocess.pipeline import Stage, crop_to_mnist
 
@@ -104,25 +105,10 @@ LONE_PIECE_WEIGHTS = SegmentationWeights(
 )
 """A single piece of ink (a lone digit, or a number whose digits all touch) is read by the classifier and the shape
 priors alone: the part scorer learnt from numbers of several pieces and takes a lone wide digit for two."""
-MAX_CUTS_PER_PIECE = 5
-NARROWEST_ATOM = 0.12
-"""Cuts are at least this share of the digit height apart and from a piece's edges."""
 WIDEST_PART = 1.6
 """A candidate part made of several atoms is at most this many digit heights wide."""
 MAX_ATOMS_PER_PART = 6
 MAX_REGIONS_PER_PART = 2
-
-
-PATH_REACH = 0.3
-"""A cut's path may wander this share of the digit height either side of its column (round a neighbour's overhang)."""
-PATH_FROM = 0.75
-"""Only pieces of ink at least this wide for their height (:func:`region_aspect`: likely two digits) get path cuts."""
-PATH_SAVING = 0.6
-"""A path cut is offered beside the straight one when it crosses at most this share of the straight one's ink."""
-PATH_STRAY = 0.02
-"""Cost per row of each column a cut's path lies from its column (a path may not run off along the empty margin)."""
-PATH_STEP = 0.05
-"""Cost of each column a cut's path moves sideways (ink crossed costs 1 per full pixel)."""
 
 
 @dataclass(frozen=True)
@@ -186,91 +172,6 @@ def region_aspect(region: Region, typical: float) -> float:
     return region.width / max(min(region.height, 1.25 * typical), 1.0)
 
 
-def cut_columns(region: Region, typical: float) -> list[int]:
-    """Candidate cut columns of a piece of ink: valleys of its column profile and of its upper and lower contours."""
-    spacing = max(1, round(NARROWEST_ATOM * typical))
-    if region.width <= 2 * spacing:
-        return []
-    ink = region.ink > 0
-    profile = np.convolve(region.ink.sum(axis=0), np.ones(3) / 3.0, mode="same")
-    has_ink = ink.any(axis=0)
-    rows = np.arange(region.height)[:, None]
-    top = np.where(ink, rows, region.height).min(axis=0).astype(np.float64)  # first ink row (from above)
-    bottom = np.where(ink, rows, -1).max(axis=0).astype(np.float64)  # last ink row
-    top[~has_ink], bottom[~has_ink] = region.height, 0
-    strengths: dict[int, float] = {}
-    for signal in (profile, -top, bottom):  # ink crossed; valleys from above and from below
-        for column in _valleys(signal, spacing):
-            strengths[column] = float(profile[column])
-    chosen: list[int] = []
-    for column in sorted(strengths, key=lambda c: (strengths[c], c)):
-        if all(abs(column - other) >= spacing for other in chosen):
-            chosen.append(column)
-            if len(chosen) >= MAX_CUTS_PER_PIECE:
-                break
-    return sorted(chosen)
-
-
-def cut_path(ink: np.ndarray, column: int, reach: int) -> np.ndarray:
-    """The cheapest top-to-bottom cut near ``column``: per row, the first column right of the cut. From row to row it
-    moves at most one column, and each row costs the ink of the cells its step sweeps (so a slanted cut cannot slip
-    through a diagonal stroke) and :data:`PATH_STEP` per move, within ``reach`` of ``column`` (straight when nothing
-    is cheaper)."""
-    height, width = ink.shape
-    low, high = max(1, column - reach), min(width - 1, column + reach + 1)
-    band = ink[:, low:high].astype(np.float64) + PATH_STRAY * np.abs(np.arange(low, high) - column)
-    count = high - low
-    total = band[0].copy()
-    moves = np.zeros((height, count), dtype=np.int8)
-    for row in range(1, height):
-        cells = band[row]
-        stay = total + cells
-        from_left = np.full(count, np.inf)  # from column c - 1: sweeps cells c - 1 and c
-        from_left[1:] = total[:-1] + cells[:-1] + cells[1:] + PATH_STEP
-        from_right = np.full(count, np.inf)  # from column c + 1: sweeps cells c and c + 1
-        from_right[:-1] = total[1:] + cells[1:] + cells[:-1] + PATH_STEP
-        options = np.stack([from_left, stay, from_right])
-        best = np.argmin(options, axis=0)
-        moves[row] = best - 1  # -1: came from the left, 0: straight, 1: from the right
-        total = options[best, np.arange(count)]
-    path = np.empty(height, dtype=np.int64)
-    place = int(np.argmin(total))
-    for row in range(height - 1, -1, -1):
-        path[row] = low + place
-        place += int(moves[row, place])
-    return path
-
-
-def _swept(ink: np.ndarray, path: np.ndarray) -> float:
-    """The ink a cut crosses: on each row, the cells from its column on the row above to its column on this row."""
-    total = float(ink[0, path[0]]) if 0 <= path[0] < ink.shape[1] else 0.0
-    for row in range(1, len(path)):
-        low, high = sorted((int(path[row - 1]), int(path[row])))
-        total += float(ink[row, max(low, 0) : high + 1].sum())
-    return total
-
-
-def _valleys(signal: np.ndarray, spacing: int) -> list[int]:
-    """Columns (at least ``spacing`` from either end) where ``signal`` is lowest within ``spacing`` either side and
-    rises on both sides (the middle of a flat bottom)."""
-    length = len(signal)
-    valleys = []
-    column = spacing
-    while column < length - spacing:
-        end = column
-        while end + 1 < length and signal[end + 1] == signal[column]:
-            end += 1  # a flat run
-        low, high = max(0, column - spacing), min(length, end + spacing + 1)
-        window = signal[low:high]
-        rises = signal[low] > signal[column] and signal[high - 1] > signal[column]
-        if rises and signal[column] <= window.min():
-            middle = (column + end) // 2
-            if spacing <= middle < length - spacing:
-                valleys.append(middle)
-        column = end + 1
-    return valleys
-
-
 def build_lattice(
     regions: Sequence[Region], typical: float | None = None, cut_from: float = DEFAULT_WEIGHTS.cut_from
 ) -> Lattice:
@@ -289,7 +190,7 @@ def build_lattice(
             if aspects[index] < PATH_FROM:
                 continue
             path = cut_path(region.ink, column, max(1, round(PATH_REACH * typical)))
-            if np.abs(path - column).max() >= 2 and _swept(region.ink, path) <= PATH_SAVING * _swept(
+            if np.abs(path - column).max() >= 2 and swept(region.ink, path) <= PATH_SAVING * swept(
                 region.ink, straight
             ):
                 bounds.append(path)  # a cut round an overhang, as well as the straight one
@@ -298,7 +199,7 @@ def build_lattice(
         for left, right in zip(bounds[:-1], bounds[1:], strict=True):
             if atoms:
                 same = atoms[-1].region == index
-                crossing.append(_swept(region.ink, left) / max(typical, 1.0) if same else 0.0)
+                crossing.append(swept(region.ink, left) / max(typical, 1.0) if same else 0.0)
             atoms.append(Atom(index, int(min(left.min(), right.min())), int(max(right.max(), left.max())), left, right))
     candidates: list[Candidate] = []
     images: list[np.ndarray] = []

@@ -9,8 +9,6 @@ import numpy as np
 from ml.numbers.lattice import (
     DEFAULT_WEIGHTS,
     build_lattice,
-    cut_columns,
-    cut_path,
     digit_height,
     segment,
 )
@@ -66,13 +64,6 @@ def ring_classifier(images: np.ndarray) -> np.ndarray:
             row[0] = 0.36
         rows.append(row / row.sum())
     return np.array(rows)
-
-
-def test_the_cut_candidates_include_the_neck_between_touching_digits():
-    region = two_touching_rings()
-    cuts = cut_columns(region, typical=60.0)
-    assert 0 < len(cuts) <= 5
-    assert any(46 <= cut <= 52 for cut in cuts)
 
 
 def test_touching_digits_are_cut_where_the_classifier_is_surest_and_read_whole_when_it_is_surer_whole():
@@ -206,21 +197,6 @@ def slanted_pair() -> tuple[Region, np.ndarray, np.ndarray]:
         ink[bridge_row : bridge_row + 2],
     )
     return Region(0, 0, ink), first, second
-
-
-def test_a_cut_path_separates_touching_digits_that_overlap_in_x():
-    region, first, second = slanted_pair()
-    assert len(component_regions(region.ink)) == 1  # one piece of ink
-    middle = 37
-    assert first[:, middle].any() and second[:, middle].any()  # no straight cut parts them
-    path = cut_path(region.ink, middle, reach=18)
-    columns = np.arange(region.width)[None, :]
-    left_side = columns < path[:, None]
-    assert (first * left_side).sum() >= 0.97 * first.sum()  # the first stroke left of the path ...
-    assert (second * ~left_side).sum() >= 0.97 * second.sum()  # ... the second right of it
-    straight = int(region.ink[:, middle].sum())
-    crossed = int(region.ink[np.arange(region.height), path].sum())
-    assert crossed <= 4 < straight  # it crosses the bridge only
 
 
 def test_parts_come_in_the_order_of_their_centres_when_a_wide_digit_starts_left_of_a_narrow_one():
