@@ -133,6 +133,8 @@ class PixelImageView(QWidget):
 
 CLASS_AXIS_ROOM = 40
 """Pixels of the bars' width taken by the class names' axis and the plot's margins."""
+LABEL_GAP = 12
+"""Pixels kept between two percent tick labels."""
 PERCENT_AXIS_END = 1.08
 """The bars' axis runs a little past 100 %, so a full bar's label and the "100%" tick have room."""
 
@@ -170,7 +172,8 @@ class ProbabilityBars(pg.PlotWidget):
         for name in ("left", "bottom"):  # the axes (and the grid) stay as they are while the bars move: blit them
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._tick_font = tick_font
-        self.setMinimumWidth(2 * self._percent_label_width() + CLASS_AXIS_ROOM)  # "100%" whole, and readable bars
+        self._label_room = QFontMetrics(tick_font).horizontalAdvance("100%")  # one percent tick's label
+        self.setMinimumWidth(2 * (self._label_room + LABEL_GAP) + CLASS_AXIS_ROOM)  # "100%" whole, and readable bars
         self._axis_end = PERCENT_AXIS_END
         self.percent_ticks: tuple[float, ...] = ()
         self._fit_percent_ticks()
@@ -188,22 +191,18 @@ class ProbabilityBars(pg.PlotWidget):
         "25%50%75%"); the axis runs on past 100 % far enough for that label's right half (pyqtgraph hides a label
         past the plot's end)."""
         axis_width = max(0.0, self.getPlotItem().getViewBox().width())
-        half_label = QFontMetrics(self._tick_font).horizontalAdvance("100%") / 2 + 2
+        half_label = self._label_room / 2 + 2
         end = PERCENT_AXIS_END
         if axis_width > 2 * half_label:  # the 100 % tick at axis_width / end leaves half_label to its right
             end = max(PERCENT_AXIS_END, 1 / (1 - half_label / axis_width))
         if end != self._axis_end:
             self._axis_end = end
             self.getPlotItem().setXRange(0.0, end, padding=0)
-        quarter, room = axis_width * 0.25 / end, self._percent_label_width()
+        quarter, room = axis_width * 0.25 / end, self._label_room + LABEL_GAP
         ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= room else (0.5, 1.0) if 2 * quarter >= room else (1.0,)
         if ticks != self.percent_ticks:
             self.percent_ticks = ticks
             self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
-
-    def _percent_label_width(self) -> int:
-        """The room one percent tick label takes on the bottom axis, with a gap."""
-        return QFontMetrics(self._tick_font).horizontalAdvance("100%") + 12
 
     def class_at(self, scene_position: QPointF) -> int | None:
         """The class whose bar row is at ``scene_position`` (anywhere across the row, label included), or None."""
