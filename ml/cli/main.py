@@ -27,9 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own start-up messages (as DIGITLAB_DEBUG=1 does)"
     )
-    commands = parser.add_subparsers(
-        dest="command", metavar="{train,predict,explain,evaluate,calibrate,export,presets}"
-    )
+    commands = parser.add_subparsers(dest="command")
     train = commands.add_parser("train", help="train a model preset, or fine-tune a saved model")
     train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
     train.add_argument(
@@ -156,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--epochs", type=int, default=15, metavar="N", help="passes over the samples (default 15)")
     teach.add_argument("--json", action="store_true", help="print the result as one JSON object")
     teach.set_defaults(handler=run_teach)
+    commands.metavar = "{" + ",".join(commands.choices) + "}"
     return parser
 
 

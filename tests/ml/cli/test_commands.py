@@ -280,3 +280,14 @@ def test_ctrl_c_during_the_final_save_finishes_the_save_quietly(tmp_path):
     from ml.models.files import load_model
 
     assert load_model(out).metadata.preset == "mlp-digits"
+
+
+def test_the_usage_line_names_every_command(capsys):
+    from ml.cli.main import build_parser
+
+    parser = build_parser()
+    usage = parser.format_usage()
+    commands = next(action for action in parser._actions if action.dest == "command").choices
+    assert set(commands) >= {"train", "predict", "evaluate", "presets", "teach", "export"}
+    for command in commands:
+        assert command in usage
