@@ -113,8 +113,10 @@ class RescoreChart(pg.PlotWidget):
         x = int(report["epoch"]) - 1 + (int(report["batch"]) / steps if steps else 1.0)
         self._points.append(x, *values)
         columns = self._points.columns()
+        lone = len(columns[0]) == 1  # a run stopped before its first re-scoring: one point, drawn as a dot
         for index, line in enumerate(self._lines):
-            line.setData(columns[0], columns[1 + index])
+            line.setData(columns[0], columns[1 + index], symbol="o" if lone else None, symbolSize=6,
+                         symbolPen=None, symbolBrush=line.opts["pen"].color())  # fmt: skip
         top = set(np.argsort(values)[::-1][:LABELLED].tolist())
         for index, label in enumerate(self._labels):
             label.setText(self._class_names[index] if index in top and values[index] > 0.02 else "")

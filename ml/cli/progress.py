@@ -44,8 +44,9 @@ class TerminalProgress:
 
     def on_epoch(self, report: dict) -> None:
         """Finish the bar line with the epoch's summary."""
+        epoch = f"stopped at epoch {report['epoch']:.2f}" if report.get("partial") else f"epoch {report['epoch']}"
         self.stream.write(
-            f"\repoch {report['epoch']}/{report['epochs']}: loss {report['loss']:.4f} "
+            f"\r{epoch}/{report['epochs']}: loss {report['loss']:.4f} "
             f"acc {report['accuracy']:.4f} val_loss {report.get('val_loss', float('nan')):.4f} "
             f"val_acc {report.get('val_accuracy', float('nan')):.4f} lr {report['learning_rate']:.2e} "
             f"[{format_duration(report['elapsed'])}]" + " " * 30 + "\n"

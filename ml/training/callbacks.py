@@ -63,6 +63,8 @@ def make_progress_callback(
             self.stopped_by_user = False
             self.nan_batch: tuple[int, int] | None = None
             self.stopped_mid_epoch = False
+            self.stopped_after_batches = 0.0
+            self.partial_logs: dict[str, Any] = {}
             self.last_good_weights: list[np.ndarray] | None = None
             self.paused_seconds = 0.0
 
@@ -109,20 +111,34 @@ def make_progress_callback(
             if should_stop is not None and should_stop():
                 self.stopped_by_user = True
                 self.stopped_mid_epoch = bool(steps) and batch + 1 < steps
+                self.stopped_after_batches = self.epoch + ((batch + 1) / steps if steps else 1.0)
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None) -> None:
             if self.nan_batch is not None:
                 return
             self.last_good_weights = self.model.get_weights()
-            logs = logs or {}
-            report = {key: float(value) for key, value in logs.items() if np.ndim(value) == 0}
+            report = {key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0}
             report.update(
                 epoch=epoch + 1,
                 epochs=self.params.get("epochs"),
                 learning_rate=current_learning_rate(self.model.optimizer),
                 elapsed=time.perf_counter() - self.train_start - self.paused_seconds,
             )
+            if self.stopped_mid_epoch:  # Keras validated the cut epoch with lagging batch-norm averages: wait
+                self.partial_logs = report
+            elif on_epoch is not None:
+                on_epoch(report)
+
+        def finish_partial_epoch(self, validation: dict[str, float] | None = None) -> None:
+            """Report the epoch a stop cut short, at the fraction trained, with ``validation`` re-measured if given.
+
+            Its report says ``partial`` and its ``epoch`` is the epochs trained (1.4: 40 % into the second).
+            """
+            if not self.stopped_mid_epoch or not self.partial_logs:
+                return
+            report = dict(self.partial_logs, epoch=self.stopped_after_batches, partial=True)
+            report.update(validation or {})
             if on_epoch is not None:
                 on_epoch(report)
 

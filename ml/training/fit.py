@@ -235,8 +235,9 @@ def _train(
         continued_preset=continued_preset,
     )
     callbacks, run_dir = make_callbacks(config, reporter, stamp, metadata)
-    if rescore is not None:
-        callbacks.append(make_rescore_callback(rescore, metadata, train_size))
+    rescorer = None if rescore is None else make_rescore_callback(rescore, metadata, train_size)
+    if rescorer is not None:
+        callbacks.append(rescorer)
     try:
         history = model.fit(
             train_pipeline,
@@ -262,6 +263,17 @@ def _train(
         else:
             images = x_train
         recalibrated = recalibrate_batch_norm(model, images, batch_size=config.batch_size, seed=config.seed)
+    if reporter.stopped_mid_epoch:
+        remeasured = None
+        if recalibrated and validation is not None:  # Keras validated the cut epoch before the averages were mended
+            val_loss, val_accuracy = model.evaluate(validation, verbose=0)
+            remeasured = {"val_loss": float(val_loss), "val_accuracy": float(val_accuracy)}
+            for key, value in remeasured.items():
+                if history.history.get(key):
+                    history.history[key][-1] = value
+        reporter.finish_partial_epoch(remeasured)
+        if rescorer is not None:
+            rescorer.report_after_stop(model)
     stop_reason = describe_stop(reporter, callbacks, config)
     if recalibrated and reporter.stopped_mid_epoch:
         stop_reason = (

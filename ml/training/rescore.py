@@ -62,6 +62,8 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
             super().__init__()
             self.failed = False
             self.epoch = 0
+            self.last_batch = 0
+            self.cut_short = False
 
         def on_train_begin(self, logs=None) -> None:
             self.applies_softmax = not outputs_probabilities(self.model)
@@ -72,13 +74,23 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
 
         def on_train_batch_end(self, batch, logs=None) -> None:
             steps = self.params.get("steps") or 0
+            self.last_batch = batch + 1
             if (batch + 1) % every == 0 and batch + 1 != steps:
                 self.report(batch + 1, epoch_end=False)
 
         def on_epoch_end(self, epoch, logs=None) -> None:
-            self.report(self.params.get("steps") or 0, epoch_end=True)
+            steps = self.params.get("steps") or 0
+            self.cut_short = bool(self.model.stop_training) and 0 < self.last_batch < steps
+            if not self.cut_short:  # a stopped epoch is scored by report_after_stop, once batch norm is mended
+                self.report(steps, epoch_end=True)
 
-        def report(self, batch: int, epoch_end: bool) -> None:
+        def report_after_stop(self, model) -> None:
+            """Score the drawing where a stop cut the epoch short, with ``model`` as it will be tested."""
+            if self.cut_short:
+                self.cut_short = False
+                self.report(self.last_batch, epoch_end=True, model=model)
+
+        def report(self, batch: int, epoch_end: bool, model=None) -> None:
             steps = self.params.get("steps") or 0
             per_batch = math.ceil(train_size / steps) if steps else 0
             seen = self.epoch * train_size + min(train_size, batch * per_batch)
@@ -88,13 +100,13 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
                     "batch": batch,
                     "steps": steps,
                     "seen": int(seen),
-                    "probabilities": self.probabilities(),
+                    "probabilities": self.probabilities(model or self.model),
                     "epoch_end": epoch_end,
-                    "filters": conv_kernel_banks(self.model) if epoch_end and rescore.filters else None,
+                    "filters": conv_kernel_banks(model or self.model) if epoch_end and rescore.filters else None,
                 }
             )
 
-        def probabilities(self) -> np.ndarray | None:
+        def probabilities(self, model) -> np.ndarray | None:
             if self.failed:
                 return None
             try:
@@ -102,7 +114,7 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
                 if image is None:
                     return None
                 batch = prepare_for_model(image[np.newaxis], self.input_shape, metadata)
-                raw = np.asarray(self.model(batch, training=False), dtype=np.float32)[0]
+                raw = np.asarray(model(batch, training=False), dtype=np.float32)[0]
             except Exception:  # noqa: BLE001 - a drawing the model cannot take must not end the run
                 logger.exception("Re-scoring the drawing failed; the run goes on without it.")
                 self.failed = True

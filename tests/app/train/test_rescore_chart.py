@@ -35,6 +35,17 @@ def test_each_rescoring_adds_a_point_per_class_at_its_place_in_epochs(qtbot):
     assert chart.point_count == 0
 
 
+def test_a_lone_rescoring_is_drawn_as_dots_and_the_second_joins_them_in_lines(qtbot):
+    """A run stopped before its first re-scoring has one point per class: a line of one point draws nothing."""
+    chart = RescoreChart()
+    qtbot.addWidget(chart)
+    chart.reset(2)
+    chart.add(report(1, 3, np.eye(10)[7] * 0.9 + 0.01))
+    assert chart._lines[7].opts["symbol"] == "o"
+    chart.add(report(1, 6, np.eye(10)[7] * 0.9 + 0.01))
+    assert chart._lines[7].opts["symbol"] is None
+
+
 def test_a_model_with_other_classes_gets_one_line_each(qtbot):
     chart = RescoreChart()
     qtbot.addWidget(chart)

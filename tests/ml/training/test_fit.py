@@ -365,6 +365,29 @@ def test_a_run_stopped_mid_epoch_has_its_batch_norm_statistics_re_estimated(digi
     assert "re-estimated on 20 training batches" in result.stop_reason
 
 
+def test_a_run_stopped_mid_epoch_reports_that_epoch_where_it_stopped_with_the_mended_models_validation(
+    digits_images,
+):
+    """Keras validates the cut epoch before batch norm is mended: that figure (near chance) must not be shown."""
+    batches: list[dict] = []
+    epochs: list[dict] = []
+    config = TrainConfig(preset="fast", epochs=2, batch_size=32, max_train_samples=640)
+    result = fit(
+        config,
+        dataset=digits_images,
+        on_batch=batches.append,
+        on_epoch=epochs.append,
+        should_stop=lambda: len(batches) >= 15,
+    )
+    assert result.recalibrated_batches and len(epochs) == 1
+    (report,) = epochs
+    assert report["partial"] and report["epoch"] == pytest.approx(15 / 20)
+    x_val = digits_images.x_val[..., np.newaxis] if digits_images.x_val.ndim == 3 else digits_images.x_val
+    _, val_accuracy = result.model.evaluate(x_val, digits_images.y_val, verbose=0)
+    assert report["val_accuracy"] == pytest.approx(val_accuracy, abs=1e-6)
+    assert result.history["val_accuracy"] == [pytest.approx(val_accuracy, abs=1e-6)]
+
+
 def test_a_short_run_has_its_batch_norm_statistics_re_estimated_and_tests_far_better(digits_images, monkeypatch):
     """20 batches leave momentum 0.99's moving averages mostly at their initial values: the run tested near chance."""
     import ml.training.batch_norm as batch_norm_module

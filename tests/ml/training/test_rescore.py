@@ -53,6 +53,27 @@ def test_the_drawing_is_rescored_every_n_batches_and_at_each_epochs_end(mnist_sm
     assert not np.allclose(first_epoch[0].kernels, second_epoch[0].kernels)  # the filters refresh
 
 
+def test_a_stop_mid_epoch_scores_the_drawing_where_it_stopped_with_the_model_as_tested(mnist_small):
+    from ml.inference.model_input import prepare_for_model
+    from ml.models.classifier import outputs_probabilities
+
+    reports: list[dict] = []
+    batches: list[dict] = []
+    config = TrainConfig(preset="fast", epochs=2, batch_size=64, seed=1)  # 20 batches per epoch
+    result = fit(
+        config,
+        dataset=mnist_small,
+        on_batch=batches.append,
+        should_stop=lambda: len(batches) >= 9,
+        rescore=Rescore(drawn_seven(), reports.append, every_batches=6),
+    )
+    assert [(r["epoch"], r["batch"], r["epoch_end"]) for r in reports] == [(1, 6, False), (1, 9, True)]
+    drawing = prepare_for_model(drawn_seven()[np.newaxis], tuple(result.model.inputs[0].shape[1:]), result.metadata())
+    expected = np.asarray(result.model(drawing, training=False))[0]  # the fast preset ends in a softmax
+    np.testing.assert_allclose(reports[-1]["probabilities"], expected, atol=1e-5)
+    assert reports[-1]["filters"] is not None and outputs_probabilities(result.model)
+
+
 def test_an_8x8_model_scores_the_28x28_drawing_through_its_own_input(mnist_small):
     digits = load_dataset("sklearn-digits", representation="features")
     reports: list[dict] = []
