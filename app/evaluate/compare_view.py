@@ -38,7 +38,7 @@ class CompareView(QWidget):
         self.file_button.clicked.connect(lambda: self.compare_requested.emit("file"))
         self.summary = QLabel("Compare the active model with another one on the chosen set.")
         self.summary.setWordWrap(True)
-        self.gallery = ImageGallery("The two models agree on every image.")
+        self.gallery = ImageGallery("The two models agree on every image.", placeholder="")
         buttons = QHBoxLayout()
         buttons.addWidget(self.previous_button)
         buttons.addWidget(self.file_button)

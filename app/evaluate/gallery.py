@@ -86,10 +86,12 @@ class ImageGallery(QWidget):
 
     image_chosen = Signal(int)
 
-    def __init__(self, empty_text: str = "No images.", parent: QWidget | None = None) -> None:
+    def __init__(self, empty_text: str = "No images.", placeholder: str | None = None, parent: QWidget | None = None):
+        """``empty_text``: what a result with no images says; ``placeholder``: the title before any (default: it)."""
         super().__init__(parent)
         self.empty_text = empty_text
-        self.title = QLabel(empty_text)
+        self.placeholder = empty_text if placeholder is None else placeholder
+        self.title = QLabel(self.placeholder)
         self.title.setWordWrap(True)
         self.model = GalleryModel(self)
         self.view = QListView()
@@ -124,8 +126,8 @@ class ImageGallery(QWidget):
         self.view.scrollToTop()
 
     def clear(self, text: str | None = None) -> None:
-        """No images; ``text`` (or the empty text) as the title."""
-        self.title.setText(text or self.empty_text)
+        """No images, nothing shown yet; ``text`` (or the placeholder) as the title."""
+        self.title.setText(text or self.placeholder)
         self.model.set_items(None, np.zeros(0, dtype=np.int64), [], [])
 
     def count(self) -> int:

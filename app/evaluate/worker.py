@@ -157,7 +157,8 @@ class EvaluationWorker(QObject):
         from ml.evaluation.run import evaluate
 
         self.stage_changed.emit(f"Evaluating {self.request.model.name} on {len(eval_set.labels):,} images…")
-        return {"evaluation": evaluate(loaded, eval_set, progress=self._progress, should_stop=self.should_stop)}
+        evaluation = evaluate(loaded, eval_set, progress=self._progress, should_stop=self.should_stop)
+        return {"evaluation": named(evaluation, self.request.model)}
 
     def _calibrate(self, loaded, eval_set) -> dict[str, Any]:
         from ml.evaluation.calibration import calibrate_model
@@ -169,7 +170,8 @@ class EvaluationWorker(QObject):
         calibrated = with_temperature(loaded, calibration.temperature)
         shown = self.request.evaluation
         if shown is not None and len(shown.labels) == len(eval_set):  # the same images: no need to score them again
-            payload = {"evaluation": evaluation_from_probabilities(calibrated, eval_set, shown.raw_probabilities)}
+            evaluation = evaluation_from_probabilities(calibrated, eval_set, shown.raw_probabilities)
+            payload = {"evaluation": named(evaluation, self.request.model)}
         else:
             payload = self._evaluate(calibrated, eval_set)
         payload["calibration"] = calibration
@@ -202,6 +204,7 @@ class EvaluationWorker(QObject):
         check_labels_fit_model(eval_set.labels, other.num_classes, other.display_name, eval_set.name)
         self.stage_changed.emit(f"Evaluating {self.request.other.name} on the same images…")
         other_evaluation = evaluate(other, eval_set, progress=self._progress, should_stop=self.should_stop)
+        other_evaluation = named(other_evaluation, self.request.other)
         return {
             "evaluation": evaluation,
             "other_evaluation": other_evaluation,
@@ -267,6 +270,11 @@ def report_request(result: JobResult, sweep: JobResult | None, folder: str) -> J
 ROBUSTNESS_SAMPLE = 1000
 """Images the robustness sweep scores at each of its 37 distorted levels, as ``digitlab evaluate`` does (about a
 minute on two cores; all 10,000 would take ten)."""
+
+
+def named(evaluation, ref: ModelRef):
+    """``evaluation`` under the name the window gives its model (a just-trained model's file is a temporary one)."""
+    return dataclasses.replace(evaluation, model_name=ref.name)
 
 
 def with_temperature(loaded, temperature: float | None):

@@ -104,6 +104,9 @@ class EvaluationWorkspace(QMainWindow):
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("%v / %m")
         self.progress_bar.setToolTip("Images scored so far")
+        keeps_room = self.progress_bar.sizePolicy()
+        keeps_room.setRetainSizeWhenHidden(True)  # shown only while a job runs; the row does not jump
+        self.progress_bar.setSizePolicy(keeps_room)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setObjectName("EvaluationMessage")
@@ -511,7 +514,7 @@ class EvaluationWorkspace(QMainWindow):
                                             ready and not running)  # fmt: skip
         self.compare_view.set_buttons_enabled(ready and not running and has_previous, ready and not running)
         self.map_view.draw_button.setEnabled(ready and not running)
-        self.progress_bar.setTextVisible(running)
+        self.progress_bar.setVisible(running)
         if not running:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)

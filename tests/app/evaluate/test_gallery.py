@@ -42,3 +42,15 @@ def test_an_empty_gallery_says_so(qtbot):
     qtbot.addWidget(gallery)
     gallery.show_images("every 0 mistakes", np.zeros((1, 8, 8)), np.zeros(0, dtype=np.int64), [])
     assert gallery.count() == 0 and "No mistakes here." in gallery.title.text()
+
+
+def test_before_any_comparison_the_compare_tab_does_not_say_the_models_agree(qtbot):
+    from app.evaluate.compare_view import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    assert "agree" not in view.gallery.title.text()
+    view.gallery.show_images("The 0 images where they predict differently.", None, np.zeros(0, dtype=np.int64), [])
+    assert "agree on every image" in view.gallery.title.text()  # said once they were compared
+    view.clear()
+    assert "agree" not in view.gallery.title.text()

@@ -80,6 +80,7 @@ def test_stop_ends_a_run_cleanly_and_keeps_nothing(qtbot, workspace):
     with qtbot.waitSignal(workspace.runner.progress, timeout=JOB_TIMEOUT_MS):
         workspace.run_evaluation()
     assert workspace.stop_button.isEnabled() and not workspace.run_button.isEnabled()
+    assert not workspace.progress_bar.isHidden()  # shown only while a job runs, not as an empty box
     with qtbot.waitSignal(workspace.runner.stopped, timeout=60_000):
         workspace.stop_button.click()
     qtbot.waitUntil(lambda: not workspace.runner.is_running, timeout=10_000)
@@ -87,6 +88,7 @@ def test_stop_ends_a_run_cleanly_and_keeps_nothing(qtbot, workspace):
     assert len(workspace.runner.cache) == 0 and workspace.result is None
     assert workspace.message_label.text() == "Stopped; nothing of that run was kept."
     assert workspace.run_button.isEnabled() and not workspace.stop_button.isEnabled()
+    assert workspace.progress_bar.isHidden()
 
 
 def test_a_folder_whose_classes_the_model_does_not_score_gets_a_clear_message(qtbot, workspace, shape_folder):
@@ -159,7 +161,10 @@ def test_comparing_with_the_same_weights_finds_no_difference_in_plain_words(qtbo
     copy = tmp_path / "twin.keras"
     shutil.copy(bundled_model_path(), copy)
     workspace.image_limit = 300
+    workspace.set_model(bundled_description(display_name="trained fast · mnist · 99.1 %"))  # not its file's stem
     run_and_wait(qtbot, workspace)
+    assert "Evaluate trained fast · mnist · 99.1 % on" in workspace.windowTitle()  # not the file's stem
+    assert workspace.result.payload["evaluation"].model_name == "trained fast · mnist · 99.1 %"
     started = workspace.runner.jobs_started
     run_and_wait(qtbot, workspace, lambda: workspace.compare_with(model_ref(str(copy), "twin")))
     assert workspace.runner.jobs_started == started + 1
