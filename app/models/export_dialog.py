@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.controller import ModelController
+from app.models.names import file_name_for
 
 # (format, label, suffix, what it is): the formats of ml.export.exporter.FORMATS (which imports TensorFlow)
 EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
@@ -158,7 +159,7 @@ class ModelExport(QObject):
             return
         fmt = str(self.settings.value(LAST_FORMAT_KEY, "tflite"))
         folder = Path(str(self.settings.value(LAST_FOLDER_KEY, str(Path.home()))))
-        default = path_for_format(str(folder / _file_stem(self.model_name)), fmt)
+        default = path_for_format(str(folder / file_name_for(self.model_name)), fmt)
         self.dialog = ExportDialog(default, fmt, self.window)
         self.dialog.accepted.connect(self._on_dialog_accepted)
         self.dialog.open()
@@ -204,8 +205,3 @@ class ModelExport(QObject):
         self.message_box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
         self.message_box.setObjectName("ExportResult")
         self.message_box.open()
-
-
-def _file_stem(name: str) -> str:
-    cleaned = "".join(character if character.isalnum() or character in "-_." else "-" for character in name)
-    return cleaned.strip("-.") or "model"

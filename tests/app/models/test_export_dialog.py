@@ -109,3 +109,25 @@ def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settin
     finally:
         window.shutdown()
         window.close()
+
+
+def test_a_run_models_name_gives_a_clean_default_file_name(qtbot, settings, tmp_path):
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QWidget
+
+    from app.models.export_dialog import LAST_FOLDER_KEY, ModelExport
+
+    class Models(QObject):  # the controller's signals the export listens to
+        model_loaded = Signal(dict)
+        export_progress = Signal(str)
+        export_finished = Signal(dict)
+        export_failed = Signal(str)
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    models = Models()
+    settings.setValue(LAST_FOLDER_KEY, str(tmp_path))
+    export = ModelExport(models, settings, window)
+    models.model_loaded.emit({"display_name": "trained fast · mnist · 94.8 % · 17:13"})
+    export.request()
+    assert export.dialog.path_edit.text() == str(tmp_path / "trained-fast-mnist-94.8-17-13.tflite")
