@@ -277,12 +277,13 @@ class MainWindow(QMainWindow):
         """Start the model thread: the shipped weights answer first, TensorFlow and the model load behind them."""
         self.models.start()
 
-    def open_model_file(self, path: str | os.PathLike) -> None:
-        """Load a model file in the background; on failure a dialog explains why and the old model stays."""
-        if not self._confirm_dropping(f"Opening {Path(path).name}"):
+    def open_model_file(self, path: str | os.PathLike, name: str = "") -> None:
+        """Load a model file in the background, shown as ``name`` (default: the file's stem); on failure a dialog
+        explains why and the old model stays."""
+        if not self._confirm_dropping(f"Opening {name or Path(path).name}"):
             return
-        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
-        self.models.load_model(str(path))
+        self.statusBar().showMessage(f"Loading model {name or Path(path).name}…")
+        self.models.load_model(str(path), name=name)
 
     def save_model_to(self, path: str | os.PathLike) -> None:
         """Save the active model to ``path`` in the background (atomically); failures are shown, nothing is lost."""
@@ -517,7 +518,11 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(APPLICATION)
             self.setWindowModified(False)
             return
-        name = description["file_name"] or f"{description['display_name']} (unsaved)"
+        file_name, display_name = description["file_name"], description["display_name"]
+        if not file_name:
+            name = f"{display_name} (unsaved)"
+        else:  # a file by its name; a taught version by its own ("… · taught 2"), not its file's
+            name = file_name if Path(file_name).stem == display_name else display_name
         self.setWindowTitle(f"{name}[*] — {APPLICATION}")
         self.setWindowModified(bool(description["unsaved"]))
 

@@ -39,7 +39,7 @@ class ModelController(QObject):
     startup_settled = Signal(bool)  # once: True when drawings are answered now, False when they wait for TensorFlow
     startup_rehearsal = Signal(dict)  # before startup_settled: the start-up warm-up's answer, a prediction nobody asked
 
-    _load_requested = Signal(str, bool, str)
+    _load_requested = Signal(str, bool, str, str)
     _set_aside_requested = Signal(str, bool, str)
     _switch_requested = Signal()
     _save_requested = Signal(str)
@@ -131,9 +131,9 @@ class ModelController(QObject):
             hand_the_gil_back_quickly()  # the window's thread gets the GIL back within 1 ms while the model runs
             self._thread.start()
 
-    def load_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
-        """Ask the worker to load ``path`` as the active model."""
-        self._load_once_backend_is_there(self._load_requested, (path, unsaved, origin))
+    def load_model(self, path: str, unsaved: bool = False, origin: str = "file", name: str = "") -> None:
+        """Ask the worker to load ``path`` as the active model, shown as ``name`` (default: its file's stem)."""
+        self._load_once_backend_is_there(self._load_requested, (path, unsaved, origin, name))
 
     def set_aside_model(self, path: str, unsaved: bool = False, origin: str = "file") -> None:
         """Ask the worker to load ``path`` as the previous model, keeping the active one (``model_set_aside``)."""

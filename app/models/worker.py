@@ -47,6 +47,7 @@ class ModelSlot:
     predictor: Any  # ml.inference.predictor.Predictor
     unsaved: bool
     origin: str  # "file", "bundled" or "trained"
+    name: str = ""  # what the window calls it, when not its file's stem (a taught version: "… · taught 2")
     modified: bool = False  # changed since loaded or saved (a temperature fitted by Calibrate)
     judge: Any = None  # ml.doubt.verdict.DoubtJudge, built at the first prediction
 
@@ -55,7 +56,9 @@ def describe_slot(slot: ModelSlot) -> dict:
     """Plain data about a model for the window (names, accuracy, classes); no Keras objects."""
     loaded = slot.loaded
     metadata = loaded.metadata
-    if slot.unsaved:
+    if slot.name:
+        display_name = slot.name
+    elif slot.unsaved:
         display_name = trained_model_name(metadata, loaded.model.name)
     else:
         display_name = loaded.display_name
@@ -232,14 +235,14 @@ class ModelWorker(QObject):
             unpin_python_thread_state(self._thread_state_token)
             self._thread_state_token = None
 
-    @Slot(str, bool, str)
-    def load_model(self, path: str, unsaved: bool, origin: str) -> None:
-        """Load ``path`` as the active model; the one it replaces becomes the previous model."""
+    @Slot(str, bool, str, str)
+    def load_model(self, path: str, unsaved: bool, origin: str, name: str = "") -> None:
+        """Load ``path`` as the active model (named ``name``, if given); the one it replaces becomes the previous."""
         if not self._backend_ready:
             message = "TensorFlow did not start, so no model can be loaded."
             self.model_load_failed.emit({"path": path, "message": message, "startup": False})
             return
-        self._load(path, unsaved=unsaved, origin=origin, startup=False)
+        self._load(path, unsaved=unsaved, origin=origin, startup=False, name=name)
 
     @Slot(str, bool, str)
     def set_aside_model(self, path: str, unsaved: bool, origin: str) -> None:
@@ -279,6 +282,7 @@ class ModelWorker(QObject):
                 unsaved=False,
                 modified=False,
                 origin="file",
+                name="",  # saved: the file the user chose names it
             )
             self.model_saved.emit(self._describe_active())
         except Exception as error:  # noqa: BLE001 - a save must never take the worker down
@@ -406,7 +410,9 @@ class ModelWorker(QObject):
             slot.judge = DoubtJudge(slot.loaded)
         return slot.judge.judge(image28, probabilities).as_dict()
 
-    def _load(self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True) -> bool:
+    def _load(
+        self, path: str, unsaved: bool, origin: str, startup: bool, activate: bool = True, name: str = ""
+    ) -> bool:
         """Load, build the predictor and activate (or set it aside); report failure with the core's message."""
         try:
             from ml.errors import ModelFileError
@@ -422,7 +428,7 @@ class ModelWorker(QObject):
             tflite_cache = user_cache_folder() / "tflite"
             seed_tflite_cache(loaded, tflite_cache)  # the bundled model's shipped conversion: no converting at launch
             predictor = Predictor(loaded, tflite_cache=tflite_cache)
-            slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin)
+            slot = ModelSlot(loaded=loaded, predictor=predictor, unsaved=unsaved, origin=origin, name=name)
         except Exception as error:  # noqa: BLE001 - any other failure is reported, the old model stays
             logger.exception("Loading %s failed", path)
             message = f"Could not use the model '{Path(path).name}': {type(error).__name__}: {error}"

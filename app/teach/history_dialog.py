@@ -51,7 +51,7 @@ def version_row(version: ModelVersion, active: bool) -> list[str]:
 class HistoryDialog(QDialog):
     """Lists the versions; Switch makes one active (through the window's model thread), Delete forgets one."""
 
-    switch_requested = Signal(str)  # the version's model file
+    switch_requested = Signal(str, str)  # the version's model file and name
 
     def __init__(self, versions: VersionStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,7 +128,7 @@ class HistoryDialog(QDialog):
         version = self.selected_version()
         if version is not None and not self._is_active(version):
             self.versions.set_active(version.id)
-            self.switch_requested.emit(version.path)
+            self.switch_requested.emit(version.path, version.name)
 
     @Slot()
     def delete_selected(self) -> None:

@@ -148,6 +148,7 @@ class TeachRoom(QObject):
             (self.store.folder, self.versions.folder),
             self.window,
             replay=(model.get("dataset") or "").lower() == "mnist",  # what ml.teach.teaching.replay_source replays
+            keep_original_copy=bool(model.get("unsaved")),  # a run's model lives in a cache that deletes old runs
         )
         dialog.version_made.connect(self._on_version_made)
         dialog.status_changed.connect(self.window._show_status)
@@ -159,7 +160,7 @@ class TeachRoom(QObject):
         if self.history_dialog is not None:
             self.history_dialog.versions = self.versions
             self.history_dialog.refresh()
-        self.window.open_model_file(version["path"])
+        self.window.open_model_file(version["path"], version["name"])
 
     @Slot()
     def open_history(self) -> None:

@@ -66,12 +66,14 @@ class TeachDialog(QDialog):
         folders: tuple[Path, Path],
         parent: QWidget | None = None,
         replay: bool = True,
+        keep_original_copy: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("TeachDialog")
         self.setWindowTitle("Teach it your handwriting")
         self.model_path = model_path
         self.model_name = model_name
+        self.keep_original_copy = keep_original_copy
         self.samples_folder, self.versions_folder = folders
         self._thread: QThread | None = None
         self._worker: TeachWorker | None = None
@@ -141,7 +143,9 @@ class TeachDialog(QDialog):
         self.curves.reset(epochs)
         self.progress.setRange(0, epochs)
         self.progress.setValue(0)
-        worker = TeachWorker(self.model_path, self.model_name, self.samples_folder, self.versions_folder, epochs)
+        worker = TeachWorker(
+            self.model_path, self.model_name, self.samples_folder, self.versions_folder, epochs, self.keep_original_copy
+        )
         worker.message.connect(self.state.setText)
         worker.batch_finished.connect(self._on_batch)
         worker.epoch_finished.connect(self._on_epoch)

@@ -25,10 +25,19 @@ class TeachWorker(QObject):
     failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, model_path: str, model_name: str, samples_folder: Path, versions_folder: Path, epochs: int):
+    def __init__(
+        self,
+        model_path: str,
+        model_name: str,
+        samples_folder: Path,
+        versions_folder: Path,
+        epochs: int,
+        keep_original_copy: bool = False,
+    ):
         super().__init__()
         self.model_path = model_path
         self.model_name = model_name
+        self.keep_original_copy = keep_original_copy  # a run's unsaved model: History keeps its own copy
         self.samples_folder = samples_folder
         self.versions_folder = versions_folder
         self.epochs = epochs
@@ -87,7 +96,9 @@ class TeachWorker(QObject):
             return
         self.message.emit("Saving the new version…")
         versions = VersionStore(self.versions_folder)
-        parent = versions.find_path(self.model_path) or versions.remember_original(self.model_path, self.model_name)
+        parent = versions.find_path(self.model_path) or versions.remember_original(
+            self.model_path, self.model_name, keep_copy=self.keep_original_copy
+        )
         version = versions.add_taught(result.taught(loaded), parent, result.record)
         self.taught.emit(
             {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +38,13 @@ class ModelVersion:
     created: str
     parent: str | None = None
     record: dict = field(default_factory=dict)
+    source: str | None = None
+    """An original kept as a copy: the file it was copied from (a run's model, in a cache that is pruned)."""
 
     @property
     def is_original(self) -> bool:
-        """A model the user opened (not made by teaching): its file is theirs and is never deleted here."""
+        """A model the user opened (not made by teaching): its file is theirs and is never deleted here, unless
+        the store keeps it as a copy of its own."""
         return self.parent is None
 
     def summary(self) -> str:
@@ -90,23 +95,50 @@ class VersionStore:
         raise KeyError(version_id)
 
     def find_path(self, path: str | os.PathLike) -> ModelVersion | None:
-        """The version saved at ``path``, if any."""
+        """The version saved at ``path`` (or kept as a copy of it), if any."""
         resolved = str(Path(path).resolve())
-        return next((v for v in self._versions if str(Path(v.path).resolve()) == resolved), None)
+        return next(
+            (v for v in self._versions if resolved in (str(Path(v.path).resolve()), v.source and str(Path(v.source)))),
+            None,
+        )
 
     def _write(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = {"active": self.active, "versions": [asdict(v) for v in self._versions]}
         write_bytes_atomically(self.folder / INDEX_NAME, json.dumps(data, indent=1).encode("utf-8"))
 
-    def remember_original(self, path: str | os.PathLike, name: str) -> ModelVersion:
-        """List an opened model file as an original version (once per file); returns its entry."""
+    def remember_original(self, path: str | os.PathLike, name: str, keep_copy: bool = False) -> ModelVersion:
+        """List an opened model file as an original version (once per file); returns its entry.
+
+        ``keep_copy``: the file is not the user's to keep (a run's unsaved model, in a cache that deletes old
+        runs), so the store keeps a copy of its own, and History can always go back to it.
+        """
         known = self.find_path(path)
         if known is not None:
             return known
-        version = ModelVersion(_new_id(), str(Path(path).resolve()), name, _now(), None, {})
+        version_id, resolved = _new_id(), Path(path).resolve()
+        kept, source = resolved, None
+        if keep_copy:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            kept, source = self.folder / f"{version_id}{resolved.suffix}", str(resolved)
+            partial = kept.with_name(f".{kept.name}.partial")
+            try:
+                shutil.copyfile(resolved, partial)
+                os.replace(partial, kept)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    partial.unlink()
+                raise
+        version = ModelVersion(version_id, str(kept), name, _now(), None, {}, source)
         self._versions.append(version)
-        self._write()
+        try:
+            self._write()
+        except OSError:
+            self._versions.pop()
+            if source is not None:
+                with contextlib.suppress(OSError):
+                    kept.unlink()
+            raise
         return version
 
     def add_taught(self, taught: LoadedModel, parent: ModelVersion, record: dict) -> ModelVersion:
@@ -139,7 +171,7 @@ class VersionStore:
         self._write()
 
     def delete(self, version_id: str) -> ModelVersion:
-        """Forget a version; a taught one's file is deleted too (an original file is the user's and stays).
+        """Forget a version; a taught one's file (or an original's copy) is deleted too; a user's file stays.
 
         The active version cannot be deleted: switch to another first. Versions taught from it keep their files
         and now name its parent as theirs.
@@ -148,12 +180,13 @@ class VersionStore:
         if version_id == self.active:
             raise ModelFileError("This version is the active model: switch to another version before deleting it.")
         self._versions = [
-            ModelVersion(v.id, v.path, v.name, v.created, version.parent, v.record) if v.parent == version_id else v
+            dataclasses.replace(v, parent=version.parent) if v.parent == version_id else v
             for v in self._versions
             if v.id != version_id
         ]
         self._write()
-        if not version.is_original and Path(version.path).parent.resolve() == self.folder.resolve():
+        owned = not version.is_original or version.source is not None
+        if owned and Path(version.path).parent.resolve() == self.folder.resolve():
             with contextlib.suppress(OSError):
                 Path(version.path).unlink()
         return version

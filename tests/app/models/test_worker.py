@@ -419,6 +419,17 @@ def test_a_stored_calibration_is_applied_to_every_prediction_and_marks_the_model
         assert ModelMetadata.from_json(archive.read(METADATA_ENTRY)).temperature == 3.0
 
 
+def test_a_model_loaded_under_a_name_keeps_it_until_it_is_saved_as_a_file_of_its_own(qtbot, controller, tmp_path):
+    version = tmp_path / "20261207-172908-91621e.keras"  # a taught version's file: named by when it was made
+    shutil.copy(bundled_model_path(), version)
+    with qtbot.waitSignal(controller.model_loaded, timeout=60_000) as loaded:
+        controller.load_model(str(version), name="digitlab-best · taught 1")
+    assert loaded.args[0]["display_name"] == "digitlab-best · taught 1"
+    with qtbot.waitSignal(controller.model_saved, timeout=60_000) as saved:
+        controller.save_model(str(tmp_path / "my hand.keras"))
+    assert saved.args[0]["display_name"] == "my hand"
+
+
 def test_a_calibration_for_a_model_no_longer_active_is_not_stored(qtbot, controller):
     with qtbot.assertNotEmitted(controller.model_loaded, wait=500):
         controller.store_calibration("/elsewhere/other.keras", 2.0, {})

@@ -134,3 +134,28 @@ def test_closing_the_window_mid_teach_asks_and_quitting_stops_it_with_nothing_sa
     versions = data_folder / "versions"
     assert not versions.exists() or not any(versions.iterdir())  # no model file, no index
     assert "Stopped" in dialog.state.text() or "stopped" in dialog.state.text()
+
+
+def test_a_taught_version_becomes_the_active_model_under_its_name_not_its_files(qtbot, window, tmp_path):
+    import shutil
+
+    path = tmp_path / "20261207-172908-91621e.keras"  # how the version store names a taught model's file
+    shutil.copy(bundled_model_path(), path)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=60_000) as loaded:
+        window.teaching._on_version_made({"path": str(path), "name": "digitlab-best · taught 1"})
+    assert loaded.args[0]["display_name"] == "digitlab-best · taught 1"
+    assert "digitlab-best · taught 1" in window.windowTitle()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_teaching_a_runs_unsaved_model_keeps_a_copy_of_it_for_history(qtbot, window):
+    room = window.teaching
+    _fill_my_samples(room.store, per_class=1)
+    room.open_teach()
+    assert room.teach_dialog.keep_original_copy is False  # the bundled model's file stays where it is
+    room.teach_dialog.close()
+    room.model = dict(room.model, unsaved=True)  # a run's model, in the cache of the newest runs
+    room.teach_dialog = None
+    room.open_teach()
+    assert room.teach_dialog.keep_original_copy is True
+    room.teach_dialog.close()

@@ -68,7 +68,7 @@ def test_teaching_makes_a_version_with_its_record_and_history_switches_back(qtbo
     history.table.selectRow(1)  # the original, listed last
     with qtbot.waitSignal(history.switch_requested) as switched:
         qtbot.mouseClick(history.switch_button, Qt.MouseButton.LeftButton)
-    assert switched.args[0] == versions.versions[0].path
+    assert switched.args == [versions.versions[0].path, versions.versions[0].name]
 
 
 def test_stop_leaves_no_version_behind(qtbot, model_file, store, tmp_path):

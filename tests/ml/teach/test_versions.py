@@ -60,6 +60,24 @@ def test_the_active_version_cannot_be_deleted_and_an_original_file_is_never_dele
     assert original_path.exists()
 
 
+def test_a_runs_unsaved_model_is_kept_as_a_copy_that_outlives_the_pruned_cache(tmp_path):
+    (tmp_path / "trained").mkdir()
+    cached = save_model(_model(0.3), tmp_path / "trained" / "fast-20261207.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(cached, "trained fast · mnist · 98.1 %", keep_copy=True)
+    taught = store.add_taught(LoadedModel(_model(0.5), ModelMetadata(), None, True), original, RECORD)
+    cached.unlink()  # the trained-models cache keeps only the newest runs
+    reopened = VersionStore(tmp_path / "versions")
+    kept = reopened.get(original.id)
+    assert kept.is_original and kept.source == str(cached.resolve())
+    assert float(load_model(kept.path).model.get_weights()[0][0, 0]) == pytest.approx(0.3)
+    assert reopened.find_path(cached).id == original.id  # taught again from the same run: listed once
+    reopened.set_active(taught.id)
+    reopened.delete(original.id)  # the copy is the store's own, so it goes with its entry
+    assert not (tmp_path / "versions" / f"{original.id}.keras").exists()
+    assert reopened.get(taught.id).parent is None
+
+
 def test_a_broken_history_file_is_refused_and_left_alone(tmp_path):
     (tmp_path / "versions.json").write_text("[", encoding="utf-8")
     with pytest.raises(ModelFileError, match="history"):
