@@ -28,13 +28,12 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     window.view_menu.addAction(dock.action)
     dock.stroke_in_progress = window.canvas.stroke_in_progress  # Integrated Gradients waits for the stroke's end
     window.models.model_loaded.connect(dock.set_model)
-    window.models.prediction_finished.connect(lambda result: _inspect_prediction(dock, result))
-    window.numbers.digit_chosen.connect(lambda index: _inspect_number_digit(window, dock, index))
+    window.models.prediction_finished.connect(lambda result: _follow_prediction(window, dock, result))
+    window.numbers.digit_chosen.connect(lambda index: _follow_number_digit(window, dock, index))
     window.canvas.changed.connect(lambda: _follow_blank_drawing(window, dock))
     window.prediction.class_clicked.connect(dock.explain_class)
     dock.picture_overlay_changed.connect(window.canvas.set_overlay)
     dock.input_overlay_changed.connect(window.prediction.set_overlay)
-    window.models.prediction_finished.connect(window.training_panel.set_drawing)  # re-scored while a run learns
     window.training_panel.filters_trained.connect(dock.show_training_filters)
     return dock
 
@@ -56,18 +55,22 @@ def _follow_blank_drawing(window: MainWindow, dock: LookInsideDock) -> None:
         window.training_panel.set_drawing({"blank": True, "image": None, "error": None})
 
 
-def _inspect_prediction(dock: LookInsideDock, result: dict) -> None:
-    """A prediction: the dock inspects it, unless it read a number (then the chosen digit is, on ``digit_chosen``)."""
+def _follow_prediction(window: MainWindow, dock: LookInsideDock, result: dict) -> None:
+    """A prediction: the dock inspects it and a training run re-scores it, unless it read a number (then the
+    digit shown in detail is, on ``digit_chosen``: not the whole number squeezed into one 28x28)."""
     number = result.get("number")
     if not result.get("error") and number and number.get("digits"):
         return
     dock.show_prediction(result)
+    window.training_panel.set_drawing(result)
 
 
-def _inspect_number_digit(window: MainWindow, dock: LookInsideDock, index: int) -> None:
+def _follow_number_digit(window: MainWindow, dock: LookInsideDock, index: int) -> None:
     number = window.numbers.number
     if number is not None and 0 <= index < len(number["digits"]):
-        dock.show_prediction(number_digit_prediction(number["digits"][index], window.canvas.prediction_input().shape))
+        prediction = number_digit_prediction(number["digits"][index], window.canvas.prediction_input().shape)
+        dock.show_prediction(prediction)
+        window.training_panel.set_drawing(prediction)
 
 
 def number_digit_prediction(digit: dict, picture_shape: tuple[int, ...]) -> dict:

@@ -165,7 +165,12 @@ def test_drawing_12_in_the_window_shows_two_boxes_and_the_number_12(qtbot, setti
         final_shown(lambda: draw([*two, (170, 200), (200, 200), (225, 200)]))
         assert len(canvas.number_boxes) == 2
         assert window.prediction.predicted_class.text() == "12"
-        assert [digit["label"] for digit in window.numbers.number["digits"]] == ["1", "2"]
+        digits = window.numbers.number["digits"]
+        assert [digit["label"] for digit in digits] == ["1", "2"]
+        held = window.training_panel.run.latest_drawing  # what a training run re-scores: the digit in detail
+        assert np.array_equal(held.get(), digits[0]["image"])
+        window.numbers.choose(1)
+        assert np.array_equal(held.get(), digits[1]["image"])
         canvas.clear()
         letter = [(20 + 240 * u, 40 + 200 * v) for u, v in smooth_stroke(LETTERS["M"][0])]  # "14" before the check
         final_shown(lambda: draw(letter))
