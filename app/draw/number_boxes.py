@@ -51,10 +51,10 @@ def document_boxes(digits: Sequence[dict], source_rect: QRectF, source_size: tup
     return boxes
 
 
-def tab_rect(box: NumberBox, font: QFont, scale: float) -> QRectF:
+def tab_rect(box: NumberBox, font: QFont, scale: float, caption: str | None = None) -> QRectF:
     """The caption tab above a box, in document coordinates (the painter's ``scale`` keeps the text a fixed size)."""
     metrics = QFontMetricsF(caption_font(font))
-    width = (metrics.horizontalAdvance(box.caption) + 8) / scale
+    width = (metrics.horizontalAdvance(box.caption if caption is None else caption) + 8) / scale
     height = (metrics.height() + 2) / scale
     top = box.rect.top() - height
     if top < 0:
@@ -62,10 +62,24 @@ def tab_rect(box: NumberBox, font: QFont, scale: float) -> QRectF:
     return QRectF(box.rect.left(), top, max(width, 10 / scale), height)
 
 
+def tabs(boxes: Sequence[NumberBox], font: QFont, scale: float) -> list[tuple[QRectF, str]]:
+    """Each box's tab and its words: the class alone ("1", not "1 >99%") where the whole caption would run into
+    the next box's tab (narrow digits on a small canvas)."""
+    placed = []
+    for index, box in enumerate(boxes):
+        rect, caption = tab_rect(box, font, scale), box.caption
+        following = [other.rect.left() for other in boxes[index + 1 :] if other.rect.left() >= box.rect.left()]
+        if following and rect.right() > min(following):
+            caption = caption.split(" ")[0]
+            rect = tab_rect(box, font, scale, caption)
+        placed.append((rect, caption))
+    return placed
+
+
 def box_at(boxes: Sequence[NumberBox], point: QPointF, font: QFont, scale: float) -> int | None:
     """The index of the box whose caption tab holds ``point`` (document coordinates), or None."""
-    for index, box in enumerate(boxes):
-        if tab_rect(box, font, scale).contains(point):
+    for index, (rect, _caption) in enumerate(tabs(boxes, font, scale)):
+        if rect.contains(point):
             return index
     return None
 
@@ -76,16 +90,15 @@ def paint_number_boxes(
     """Draw each box and its tab; ``painter`` takes document coordinates scaled by ``scale`` to the widget."""
     painter.save()
     painter.setFont(_unscaled(font, scale))
-    for index, box in enumerate(boxes):
+    for index, (box, (tab, caption)) in enumerate(zip(boxes, tabs(boxes, font, scale), strict=True)):
         color = REFUSED_COLOR if box.refused else SELECTED_COLOR if index == selected else BOX_COLOR
         pen = QPen(color, (3.0 if index == selected else 2.0) / scale)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box.rect)
-        tab = tab_rect(box, font, scale)
         painter.fillRect(tab, color)
         painter.setPen(TAB_TEXT)
-        painter.drawText(tab, Qt.AlignmentFlag.AlignCenter, box.caption)
+        painter.drawText(tab, Qt.AlignmentFlag.AlignCenter, caption)
     painter.restore()
 
 
