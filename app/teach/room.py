@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
 
@@ -90,6 +90,8 @@ class TeachRoom(QObject):
             model.addSeparator()
             model.addActions([self.teach_action, self.history_action])
         window.view_menu.addAction(self.samples_action)
+        self.samples_action.triggered.connect(lambda shown: shown and self._leave_room_for_the_wide_canvas())
+        window.wide_canvas.action.toggled.connect(lambda wide: wide and self._leave_room_for_the_wide_canvas())
         window.prediction.class_clicked.connect(self.corrections.offer_for_class)
         window.models.prediction_finished.connect(self._on_prediction)
         window.numbers.digit_chosen.connect(self._follow_number_digit)
@@ -110,6 +112,20 @@ class TeachRoom(QObject):
         self.corrections.follow_prediction(result)
 
     @Slot(int)
+    def _leave_room_for_the_wide_canvas(self) -> None:
+        """With the wide canvas, My samples opens as a tab beside Training, not beside the prediction: at 1360 px
+        there the 3:1 canvas was squeezed to 310 x 103 and its digits' tabs ran into each other."""
+        window, dock = self.window, self.dock
+        if not window.canvas.wide or dock.isFloating() or dock.isHidden():
+            return
+        if window.dockWidgetArea(dock) != Qt.DockWidgetArea.RightDockWidgetArea:
+            return  # already moved (by this, or by the user)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        window.tabifyDockWidget(window.training_dock, dock)
+        dock.show()
+        dock.raise_()
+        QTimer.singleShot(0, window.wide_canvas.give_room)  # once the layout has taken the dock's width back
+
     def _follow_number_digit(self, index: int) -> None:
         """A number is shown: "That's a …" corrects the digit shown in detail (its 28x28, its box of the drawing)."""
         number = self.window.numbers.number

@@ -159,3 +159,35 @@ def test_teaching_a_runs_unsaved_model_keeps_a_copy_of_it_for_history(qtbot, win
     room.open_teach()
     assert room.teach_dialog.keep_original_copy is True
     room.teach_dialog.close()
+
+
+def test_with_the_wide_canvas_my_samples_opens_as_a_tab_beside_training_and_the_canvas_keeps_its_width(qtbot, window):
+    window.resize(1360, 860)
+    window.show()
+    room = window.teaching
+    square_area = Qt.DockWidgetArea.RightDockWidgetArea
+    window.wide_canvas.action.setChecked(True)
+    qtbot.waitUntil(lambda: window.canvas.width() > 600, timeout=5_000)
+    before = window.canvas.width()
+    room.samples_action.trigger()
+    qtbot.waitUntil(room.dock.isVisible, timeout=5_000)
+    assert window.dockWidgetArea(room.dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert room.dock in window.tabifiedDockWidgets(window.training_dock)
+    QApplication.processEvents()
+    assert window.canvas.width() >= before - 10
+    room.samples_action.trigger()  # closed again
+    window.wide_canvas.action.setChecked(False)
+    assert window.dockWidgetArea(room.dock) != square_area  # where the user last had it, from then on
+
+
+def test_switching_to_the_wide_canvas_with_my_samples_open_beside_the_prediction_moves_it_below(qtbot, window):
+    window.resize(1360, 860)
+    window.show()
+    room = window.teaching
+    room.samples_action.trigger()
+    qtbot.waitUntil(room.dock.isVisible, timeout=5_000)
+    assert window.dockWidgetArea(room.dock) == Qt.DockWidgetArea.RightDockWidgetArea  # the square canvas has room
+    window.wide_canvas.action.setChecked(True)
+    assert window.dockWidgetArea(room.dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    qtbot.waitUntil(lambda: window.canvas.width() > 600, timeout=5_000)  # most of the width, as without the dock
+    window.wide_canvas.action.setChecked(False)
