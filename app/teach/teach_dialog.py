@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
+from ml.teach.held_back import held_back_count
 
 logger = logging.getLogger(__name__)
 DEFAULT_EPOCHS = 15  # TeachSettings().epochs (ml.teach.teaching imports TensorFlow: not on the start-up path)
@@ -52,6 +53,22 @@ def result_text(record: dict) -> str:
     return "\n".join(lines)
 
 
+def samples_words(counts: dict[str, int]) -> str:
+    """``your 12 samples (3: 5, 7: 7)``, or ``your 1 sample (7: 1)``."""
+    total = sum(counts.values())
+    per_class = ", ".join(f"{name}: {count}" for name, count in counts.items())
+    return f"your {total} sample{'' if total == 1 else 's'} ({per_class})"
+
+
+def held_back_words(counts: dict[str, int]) -> str:
+    """What is held back to measure the result, as ``ml.teach.held_back`` will choose it."""
+    held = sum(held_back_count(count) for count in counts.values())
+    if held == 0:
+        return "None is held back to measure the result (a class needs 3 samples or more)"
+    verb = "is" if held == 1 else "are"
+    return f"{held} of them (a fifth of each class of 3 or more) {verb} held back to measure the result"
+
+
 class TeachDialog(QDialog):
     """Runs one teach (a TeachWorker in its thread) and shows its progress; Stop leaves the model as it was."""
 
@@ -77,17 +94,14 @@ class TeachDialog(QDialog):
         self.samples_folder, self.versions_folder = folders
         self._thread: QThread | None = None
         self._worker: TeachWorker | None = None
-        total = sum(counts.values())
-        per_class = ", ".join(f"{name}: {count}" for name, count in counts.items())
+        what = f"Teach <b>{model_name}</b> {samples_words(counts)}. {held_back_words(counts)}"
         intro = QLabel(
-            f"Teach <b>{model_name}</b> your {total} samples ({per_class}). A fifth of each class is held back to "
-            "measure the result; the model also revisits its original training data so it does not forget. "
+            f"{what}; the model also revisits its original training data so it does not forget. "
             "The result is a new version; the current one stays one click away (Model ▸ History)."
         )
         if not replay:
             intro.setText(
-                f"Teach <b>{model_name}</b> your {total} samples ({per_class}). A fifth of each class is held back "
-                "to measure the result. <b>This model does not say what it was trained on</b>, so it is taught on "
+                f"{what}. <b>This model does not say what it was trained on</b>, so it is taught on "
                 "your samples alone and may forget some of what it knew; its test-set accuracy before and after is "
                 "measured when a test set fits. The result is a new version (Model ▸ History)."
             )

@@ -26,6 +26,7 @@ from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 from ml.teach.batch_norm import refresh_batch_norm
 from ml.teach.epoch_data import batch_norm_images, epoch_data, teaching_targets
+from ml.teach.held_back import HELD_BACK_FRACTION, split_held_back
 from ml.teach.slant import matching_shear
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class TeachSettings:
     replay_per_sample: float = 5
     sample_repeats: int = 4
     batch_size: int = 32
-    held_back_fraction: float = 0.2
+    held_back_fraction: float = HELD_BACK_FRACTION
     test_images: int | None = None
     seed: int = 0
     augmentation: AugmentSettings = TEACH_AUGMENTATION
@@ -142,19 +143,6 @@ class TeachResult:
             test_accuracy=test_accuracy,
         )
         return LoadedModel(self.model, metadata, None, True)
-
-
-def split_held_back(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Indices to teach on and to hold back: about ``fraction`` of each class held back, at least one sample of a
-    class kept for teaching (a class with one sample is not held back)."""
-    rng = np.random.default_rng(seed)
-    teach, held = [], []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        count = min(int(math.floor(len(members) * fraction + 0.5)), len(members) - 1)
-        held.extend(members[:count])
-        teach.extend(members[count:])
-    return np.sort(np.asarray(teach, dtype=np.int64)), np.sort(np.asarray(held, dtype=np.int64))
 
 
 def replay_source(loaded: LoadedModel) -> str | None:

@@ -88,3 +88,13 @@ def test_the_result_says_when_the_users_slant_was_taught_with_slanted_replay():
     text = result_text({**record, "user_slant": 1.38})
     assert "60.0 % → 90.0 %" in text and "Your slant (right, 1.4 px per row)" in text
     assert "(left, 0.5 px per row)" in result_text({**record, "user_slant": -0.5})
+
+
+def test_the_intro_says_how_many_samples_are_held_back_and_counts_one_sample_as_one(qtbot, tmp_path):
+    one = TeachDialog("model.keras", "digitlab-best", {"7": 1}, (tmp_path, tmp_path / "versions"))
+    qtbot.addWidget(one)
+    assert "your 1 sample (7: 1)" in one.intro.text() and "None is held back" in one.intro.text()
+    several = TeachDialog("model.keras", "digitlab-best", {"3": 5, "7": 7}, (tmp_path, tmp_path / "versions"))
+    qtbot.addWidget(several)
+    assert "your 12 samples (3: 5, 7: 7)" in several.intro.text()
+    assert "2 of them (a fifth of each class of 3 or more) are held back" in several.intro.text()

@@ -18,7 +18,6 @@ from ml.teach.teaching import (
     FORGETTING_WARNING,
     TeachSettings,
     slant_note,
-    split_held_back,
     teach,
 )
 from tests.ml.teach.outline_samples import outline_samples
@@ -128,13 +127,6 @@ def test_no_samples_or_a_class_the_model_lacks_is_refused():
         teach(_stranger(), np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.int64))
     with pytest.raises(TrainingError, match="classes"):
         teach(_stranger(), np.zeros((2, 28, 28), np.float32), np.asarray([3, 12]))
-
-
-def test_held_back_part_is_a_fifth_of_each_class_and_keeps_one_to_teach():
-    labels = np.asarray([0] * 10 + [1] * 5 + [2] * 1)
-    teach_index, held_index = split_held_back(labels, 0.2)
-    assert sorted(labels[held_index].tolist()) == [0, 0, 1]
-    assert set(teach_index) | set(held_index) == set(range(16)) and not set(teach_index) & set(held_index)
 
 
 def test_an_anchor_keeps_the_taught_weights_nearer_the_original_ones(mnist):
