@@ -30,7 +30,6 @@ from ml.numbers.segment import (
 from ml.numbers.separators import Separator, find_image_separators, find_separators, placed, with_separators
 from ml.preprocess.pipeline import InkMap, Stage, find_ink
 
-MAX_DIGITS = 12
 NUMBER_PART_THRESHOLD = 0.999
 """A part of a number of several parts is refused only at this not-a-digit score or above (or the judge's own
 threshold, if higher): one refused part loses the whole number. Chosen by ``python tools/fit_number_judge.py`` (600
@@ -204,7 +203,6 @@ def _read_digits(
     regions, typical = number_regions(ink, strokes)
     doubt = None if judge is None else (lambda images, rows: _doubt_scores(judge, images, rows))
     candidates, images, probabilities = segment(regions, scorer.predict_batch, weights, typical, doubt, log_whole_digit)
-    candidates, images = candidates[:MAX_DIGITS], images[:MAX_DIGITS]
     marks = placed(separators, [part.centre for part in candidates])
     if len(marks) < len(separators):
         return None

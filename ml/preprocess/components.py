@@ -9,6 +9,8 @@ import numpy as np
 _SPECK_FRACTION = 0.05
 _MIN_GLYPH_FRACTION = 0.04
 _MIN_GLYPH_PIXELS = 3
+_SHORT_SIDE_GLYPH = 0.5
+"""A piece spanning half the image's shorter side is a glyph however long the image (a row of 20 digits, 576x36)."""
 _BORDER_CONTACT_FRACTION = 0.25
 _TAP_SLANT = 0.25
 """A tap lies within its stroke's columns, or aside by at most this share of the gap between them (a slanted "!")."""
@@ -210,4 +212,4 @@ def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:
         int(runs.rows[members].max() - runs.rows[members].min()) + 1,
         int(runs.ends[members].max() - runs.starts[members].min()),
     )
-    return extent >= max(_MIN_GLYPH_PIXELS, _MIN_GLYPH_FRACTION * max(shape))
+    return extent >= max(_MIN_GLYPH_PIXELS, min(_MIN_GLYPH_FRACTION * max(shape), _SHORT_SIDE_GLYPH * min(shape)))

@@ -89,6 +89,20 @@ def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor
     assert read_number(image, predictor, judge=judge).number == digits
 
 
+def test_a_long_row_of_small_digits_is_read_whole_not_cut_short_or_called_blank(predictor, judge):
+    """16 MNIST test digits in a 456x36 strip: the first 12 were read and the rest dropped without a word; 20 in a
+    568x36 strip were "blank" (each digit under 4 % of the strip's length counted as a speck)."""
+    from ml.data.datasets import load_mnist
+
+    mnist = load_mnist(validation_size=0)
+    images, labels = mnist.x_test[:20], mnist.y_test[:20]
+    strip = np.pad(np.concatenate(list(images.reshape(-1, 28, 28)), axis=1), 4).astype(np.float32)
+    strip = strip / strip.max()
+    assert strip.shape == (36, 568)
+    reading = read_number(strip, predictor, judge=judge)
+    assert reading.number == "".join(str(label) for label in labels)
+
+
 def test_a_number_drawn_on_the_canvas_is_not_searched_for_printed_boxes(predictor, monkeypatch):
     import ml.preprocess.pipeline as pipeline
 

@@ -62,3 +62,13 @@ def test_in_an_image_a_pens_dot_under_a_stroke_is_kept_and_dust_or_grain_is_not(
         assert not remove_specks(under_stem(dust), dots=True)[0][220:229].any()
     grain = [(212 + 16 * i, 141, 7, 0.9) for i in range(3)]  # three pen-wide dots: the paper's grain, not a "!"
     assert not remove_specks(under_stem(*grain), dots=True)[0][205:].any()
+
+
+def test_in_a_long_strip_a_glyph_spanning_half_its_height_is_ink_not_a_speck():
+    strip = np.zeros((36, 568), np.float32)
+    strip[8:28, 100:104] = 1.0  # a "1" 20 px tall: under 4 % of the strip's length, over half its height
+    ink, box = remove_specks(strip)
+    assert ink is not None and box == (8, 28, 100, 104)
+    square = np.zeros((568, 568), np.float32)
+    square[8:28, 100:104] = 1.0  # the same mark on a large square sheet is still a speck
+    assert remove_specks(square) == (None, None)
