@@ -24,9 +24,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the command line (``train``, ``predict``, ``evaluate``, …) or open the window."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments:
-        from ml.cli.main import main as cli_main
+        try:
+            from ml.cli.main import main as cli_main
 
-        return cli_main(arguments)
+            return cli_main(arguments)
+        except KeyboardInterrupt:  # Ctrl+C while starting, or between files: a word, not a traceback
+            print("\ndigitlab: interrupted", file=sys.stderr)
+            return 130
     problem = missing_display()
     if problem:
         print(problem, file=sys.stderr)

@@ -31,3 +31,19 @@ def test_subcommands_work_without_a_display():
     result = run_digitlab("presets", environment=environment)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[0].split()[:2] == ["preset", "parameters"]
+
+
+def test_ctrl_c_while_a_command_starts_says_interrupted_without_a_traceback(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "predict", str(tmp_path / "seven.png")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.0)  # still importing numpy, Pillow and the CLI's modules
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
