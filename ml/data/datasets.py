@@ -17,6 +17,9 @@ from ml.preprocess.read import ALLOWED_FORMATS_TEXT, read_image, read_image_rgb
 DATASET_NAMES = ("mnist", "fashion-mnist", "sklearn-digits")
 REPRESENTATIONS = ("images", "features")
 COLOR_MODES = ("grayscale", "rgb")
+DRAWING = "drawing"
+"""How evaluation reads a folder for a model that reads drawings: each file as ``digitlab predict`` reads it (its
+ink found whatever its colour, cropped, centred in 28x28), not its raw pixels resized."""
 DIGIT_CLASS_NAMES = [str(digit) for digit in range(10)]
 FASHION_MNIST_CLASS_NAMES = [
     "T-shirt/top",
@@ -332,6 +335,12 @@ def folder_image_files(class_folder: Path) -> list[Path]:
 def read_folder_image(path: Path, size: int, color_mode: str) -> np.ndarray:
     """One image file as a float32 (size, size, 1 or 3) array in [0, 1], read by Digit Lab's one safe reader."""
     max_side = max(4 * size, 64)
+    if color_mode == DRAWING:
+        from ml.preprocess.pipeline import to_mnist  # the single-digit preprocessing, as predict applies it
+
+        digit = to_mnist(read_image(path)).image  # None for a blank image: the model sees nothing
+        pixels = (np.zeros((28, 28), np.float32) if digit is None else digit.astype(np.float32))[..., None]
+        return pixels if size == pixels.shape[0] else resize_images(pixels[None], size, size)[0]
     if color_mode == "rgb":
         pixels = read_image_rgb(path, max_side=max_side)
     else:

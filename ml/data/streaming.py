@@ -24,6 +24,7 @@ import numpy as np
 from ml.data.datasets import (
     DEFAULT_FOLDER_IMAGE_SIZE,
     DEFAULT_VALIDATION_FRACTION,
+    DRAWING,
     FOLDER_TEST_FRACTION,
     FOLDER_TEST_SEED,
     check_color_mode,
@@ -261,7 +262,10 @@ class StreamedFolder:
         elsewhere) and how each file goes on: ``IN_GRAPH``, ``READ`` or ``SKIPPED`` (counted in ``skipped``).
         """
         names = [os.fsdecode(raw) for raw in paths]
-        contents, decodable = read_graph_decodable(names, self.image_size, graph_channels(self.color_mode))
+        if self.color_mode == DRAWING:  # each file through the single-digit preprocessing: none for the graph
+            contents, decodable = [b""] * len(names), [False] * len(names)
+        else:
+            contents, decodable = read_graph_decodable(names, self.image_size, graph_channels(self.color_mode))
         how = np.where(decodable, IN_GRAPH, SKIPPED).astype(np.int8)
         images = np.zeros((len(names), *self.input_shape), dtype=np.float32)
         others = np.flatnonzero(~np.asarray(decodable, dtype=bool))

@@ -18,6 +18,7 @@ from ml.data.datasets import (
     DEFAULT_VALIDATION_FRACTION,
     DEFAULT_VALIDATION_SIZE,
     DIGIT_CLASS_NAMES,
+    DRAWING,
     FASHION_MNIST_CLASS_NAMES,
     folder_image_files,
     load_image_folder,
@@ -203,6 +204,9 @@ def load_evaluation_set(
     )
 
 
+DRAWN_DIGIT_DATASETS = ("mnist", "sklearn-digits")
+
+
 def folder_reading(folder: Path, loaded) -> tuple[int, int, str, bool]:
     """How to read ``folder`` for the model: image side, channels, colour mode, and whether it is the model's own
     training folder (whose test split is read instead). Refuses a folder that is not there."""
@@ -211,7 +215,19 @@ def folder_reading(folder: Path, loaded) -> tuple[int, int, str, bool]:
         raise DatasetError(f"There is no image folder at {folder}.")
     trained_on = Path(loaded.metadata.dataset) if loaded.metadata.dataset else None
     is_training_folder = trained_on is not None and trained_on.is_dir() and trained_on.resolve() == folder.resolve()
-    return height, channels, "rgb" if channels == 3 else "grayscale", is_training_folder
+    if channels == 3:
+        return height, channels, "rgb", is_training_folder
+    drawings = reads_drawings(loaded) and not is_training_folder
+    return height, channels, DRAWING if drawings else "grayscale", is_training_folder
+
+
+def reads_drawings(loaded) -> bool:
+    """Whether a grey model reads digits as ``digitlab predict`` prepares them (an MNIST or scikit-learn digits model,
+    or one without a card): a folder of digit images is then read the same way, dark ink on white paper included.
+    A model trained on an image folder keeps that folder's raw pixels as its input."""
+    dataset = (loaded.metadata.dataset or "").lower()
+    digits = list(loaded.metadata.class_names) == list(DIGIT_CLASS_NAMES)
+    return digits and (not loaded.has_metadata or dataset in DRAWN_DIGIT_DATASETS)
 
 
 def load_folder_set(folder: Path, loaded) -> EvaluationSet:

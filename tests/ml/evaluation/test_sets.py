@@ -135,3 +135,40 @@ def test_the_models_own_training_folder_gives_its_test_split_reading_only_those_
     broken_test_file.write_bytes(b"not an image")
     with pytest.raises(DatasetError, match=f"{broken_test_file.parent.name}/{broken_test_file.name}"):
         load_evaluation_set(str(folder), trained_here)
+
+
+def dark_on_white_digits(root, count=60):
+    """MNIST test digits as a person's scans: dark ink on white paper, 64x64 with a wide margin."""
+    from ml.data.sources import read_mnist_arrays
+
+    arrays = read_mnist_arrays()
+    for index in range(count):
+        digit, label = arrays["x_test"][index], int(arrays["y_test"][index])
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        sheet = np.full((64, 64), 255, np.uint8)
+        sheet[18:46, 18:46] = 255 - digit
+        Image.fromarray(sheet).save(root / str(label) / f"{index:03d}.png")
+    return root
+
+
+def test_a_folder_of_dark_ink_on_white_is_read_as_predict_reads_an_image_for_a_digit_model(tmp_path):
+    from ml.assets import bundled_model_path
+    from ml.evaluation.run import evaluate
+    from ml.evaluation.streamed import evaluate_folder_stream, open_folder_stream
+    from ml.models.files import load_model
+
+    folder = dark_on_white_digits(tmp_path / "scans")
+    loaded = load_model(bundled_model_path())
+    in_memory = evaluate(loaded, load_evaluation_set(str(folder), loaded))
+    assert in_memory.report.accuracy >= 0.95  # raw pixels, white paper read as ink: 17 % (a tester's folder)
+    streamed = evaluate_folder_stream(loaded, open_folder_stream(folder, loaded))
+    assert streamed.report.accuracy == pytest.approx(in_memory.report.accuracy)
+    shown = load_evaluation_set(str(folder), loaded).images
+    assert shown.shape[1:] == (28, 28) and shown[:, 0, 0].max() == 0.0  # white-on-black, as the model sees them
+
+
+def test_a_model_trained_on_a_folder_reads_folders_as_raw_pixels():
+    from ml.evaluation.sets import reads_drawings
+
+    assert reads_drawings(fake(dataset="mnist")) and reads_drawings(fake(has_metadata=False))
+    assert not reads_drawings(fake(dataset="/home/me/flowers")) and not reads_drawings(fake(dataset="fashion-mnist"))
