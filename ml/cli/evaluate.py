@@ -20,7 +20,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     robustness curves); exit status 2 with one line for a set that does not fit the model or cannot be read."""
     quiet_tensorflow()
     from ml.errors import DigitLabError
-    from ml.evaluation.report import render_report, write_report
+    from ml.evaluation.report import check_report_folder, render_report, write_report
     from ml.evaluation.robustness import accuracy_curves, ece_curves, robustness_sweep, sample_indices
     from ml.evaluation.run import evaluate
     from ml.evaluation.sets import load_evaluation_set
@@ -29,6 +29,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.robustness_sample < 0:
         print("error: --robustness-sample takes a number of images (0: all of them).", file=sys.stderr)
         return 2
+    if args.report:
+        try:
+            check_report_folder(args.report)  # before the model loads: a report that cannot be written fails at once
+        except DigitLabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     loaded = load_model_or_exit(args.model)
     label = loaded.display_name if args.model else f"{loaded.display_name} (bundled)"
     with stdout_kept_for_results(args.json) as results:

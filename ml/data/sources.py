@@ -115,6 +115,8 @@ def check_mnist_arrays(arrays: dict[str, np.ndarray], origin: str, num_classes: 
     """Refuse arrays that are not MNIST-shaped (N, H, W) images with matching labels, or that fail the data rules."""
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(images) == 0 and len(labels) == 0:
+            raise DatasetError(f"{origin}: the {split} split is empty (no images).")
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
             raise DatasetError(
                 f"{origin}: {split} images {images.shape} and labels {labels.shape} are not MNIST-shaped "

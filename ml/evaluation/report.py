@@ -131,6 +131,26 @@ border:1px solid #dee2e6;margin:0.5em 0}}</style></head><body>
 """
 
 
+def check_report_folder(folder: str | os.PathLike) -> Path:
+    """The report folder, refused in plain words (ReportError) when it is a file or cannot be written, so that a
+    long evaluation is not run for nothing; a test folder is made and removed at once where the report will go."""
+    target = Path(folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ReportError(f"{target} is a file, not a folder; give a folder for the report.")
+    nearest = next(place for place in (target, *target.parents) if place.exists())
+    if not nearest.is_dir():
+        raise ReportError(f"Cannot write the report to {target}: {nearest} is a file, not a folder.")
+    for place in (target, target.parent) if nearest == target else (nearest,):
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.check-", dir=place))
+        except OSError as error:
+            raise ReportError(
+                f"Cannot write the report to {target}: the folder {place} cannot be written "
+                f"({error.strerror or error})."
+            ) from None
+    return target
+
+
 def write_report(folder: str | os.PathLike, files: dict[str, bytes]) -> Path:
     """Write ``files`` into ``folder`` atomically: all of them or none (an existing folder keeps its other files,
     and its older report files until the new ones are complete). Raises ReportError with the reason."""
@@ -154,6 +174,8 @@ def write_report(folder: str | os.PathLike, files: dict[str, bytes]) -> Path:
         else:
             for name in files:
                 os.replace(workspace / name, target / name)
+            shutil.rmtree(workspace, ignore_errors=True)  # now empty: the hidden folder must not stay beside it
+            workspace = None
     except OSError as error:
         if workspace is not None:
             shutil.rmtree(workspace, ignore_errors=True)

@@ -2,7 +2,9 @@
 reloaded and compared with the Keras model on MNIST test images before it replaces anything.
 
 Metadata the format cannot hold (class names, input convention, the model card, the verification figures) goes in a
-sidecar ``<name>.json`` beside the export; an ``.h5`` keeps its card inside, as Digit Lab's saves do.
+sidecar named after the whole export beside it (``digits.tflite.json``, ``digits.savedmodel.json`` for a SavedModel
+folder ``digits``), so exports that share a stem, or a file of the user's, are never overwritten; an ``.h5`` keeps its
+card inside, as Digit Lab's saves do.
 """
 
 from __future__ import annotations
@@ -94,12 +96,11 @@ class ExportReport:
 
 
 def sidecar_path(path: Path, fmt: str) -> Path | None:
-    """``model.tflite`` -> ``model.json``; a SavedModel folder ``digits`` -> ``digits.json``; None for ``h5``."""
+    """``model.tflite`` -> ``model.tflite.json``; a SavedModel folder ``digits`` -> ``digits.savedmodel.json``; None
+    for ``h5`` (its card is inside)."""
     if fmt == "h5":
         return None
-    if fmt == "savedmodel":
-        return path.parent / f"{path.name}.json"
-    return path.with_suffix(".json")
+    return path.with_name(f"{path.name}.savedmodel.json" if fmt == "savedmodel" else f"{path.name}.json")
 
 
 def check_destination(fmt: str, out: str | os.PathLike) -> Path:
@@ -125,7 +126,19 @@ def check_destination(fmt: str, out: str | os.PathLike) -> Path:
     sidecar = sidecar_path(path, fmt)
     if sidecar is not None and sidecar.is_dir():
         raise ExportError(f"Cannot write the metadata file {sidecar}: a folder of that name is in the way.")
+    os.rmdir(_workspace(path))  # a folder that says it can be written and cannot (/proc, a full disk) is refused now
     return path
+
+
+def _workspace(path: Path) -> Path:
+    """A new hidden folder beside ``path`` to write the export in; ExportError in plain words when none can be made."""
+    try:
+        return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.export-"))
+    except OSError as error:
+        raise ExportError(
+            f"Cannot export to {path}: the folder {path.parent} cannot be written ({_reason(error)}); nothing was "
+            "written."
+        ) from error
 
 
 def export_model(
@@ -151,7 +164,13 @@ def export_model(
     except Exception as error:  # noqa: BLE001 - a model Keras cannot run on digits: one clear line
         message = f"Cannot export {loaded.display_name}: it does not run on digits: {_reason(error)}"
         raise ExportError(message) from error
-    workspace = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.export-"))
+    if not np.isfinite(expected).all():
+        scores = "NaN (not-a-number)" if np.isnan(expected).any() else "infinite"
+        raise ExportError(
+            f"Cannot export {loaded.display_name}: the model outputs {scores} scores for MNIST test images, so no "
+            "export of it can be checked; nothing was written."
+        )
+    workspace = _workspace(path)
     try:
         artifact = workspace / path.name
         say(f"Writing {FORMATS[fmt]}…")
@@ -227,6 +246,11 @@ def _batched(run: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, size: 
 def _check(fmt: str, verification: Verification, max_int8_drop: float) -> None:
     """Refuse an export that does not match: float formats within the predictor's tolerance, int8 by accuracy."""
     if fmt != "tflite-int8":
+        if np.isnan(verification.max_probability_difference):
+            raise ExportError(
+                f"The {fmt} export does not match the model: it outputs NaN (not-a-number) scores where the model "
+                "does not; nothing was written."
+            )
         if not verification.max_probability_difference <= PROBABILITY_TOLERANCE:
             raise ExportError(
                 f"The {fmt} export does not match the model: its probabilities differ by up to "

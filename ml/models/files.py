@@ -215,7 +215,8 @@ def _refuse_folder(path: Path, name: str) -> NoReturn:
             "save it as 'model.h5'. (keras.layers.TFSMLayer(folder, call_endpoint='serving_default') can run "
             "it for inference in TensorFlow, but Digit Lab does not open models that wrap an external graph.)"
         )
-    raise ModelFileError(f"{name} is a folder, not a model file: choose a {_supported_text()} file.")
+    choices = f"{', '.join(SUPPORTED_SUFFIXES[:-1])} or {SUPPORTED_SUFFIXES[-1]}"
+    raise ModelFileError(f"{name} is a folder, not a model file: choose a {choices} file.")
 
 
 def _read_keras_archive(path: Path, name: str) -> tuple[dict, str | None]:

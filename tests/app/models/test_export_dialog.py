@@ -85,13 +85,13 @@ def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settin
         with qtbot.waitSignal(window.exporter.export_done, timeout=120_000) as done:
             dialog.export_button.click()
         report = done.args[0]
-        assert sorted(os.listdir(target.parent)) == ["tiny-int8.json", "tiny-int8.tflite"]
+        assert sorted(os.listdir(target.parent)) == ["tiny-int8.tflite", "tiny-int8.tflite.json"]
         assert report["format"] == "tflite-int8" and report["verification"]["images"] == 1000
         assert any("Reloading the export" in message for message in progress)  # progress in the status bar
         box = window.exporter.message_box
         assert box is not None and box.isVisible() and box.icon() == QMessageBox.Icon.Information
         assert "int8 accuracy drop" in box.text() and "max probability difference" in box.text()
-        assert json.loads((target.parent / "tiny-int8.json").read_text())["file"] == "tiny-int8.tflite"
+        assert json.loads((target.parent / "tiny-int8.tflite.json").read_text())["file"] == "tiny-int8.tflite"
         box.close()
 
         window.exporter.action.trigger()  # the last format is remembered; a missing folder is refused plainly

@@ -149,3 +149,35 @@ def test_evaluating_a_folder_streams_it_and_prints_the_in_memory_figures(tmp_pat
     assert main(command) == 0
     in_memory_output = json.loads(capsys.readouterr().out)
     assert streamed_output == in_memory_output and streamed_output["n"] == 60
+
+
+def test_a_report_path_that_is_a_file_is_refused_before_evaluating(tmp_path, capsys, monkeypatch):
+    from ml.cli import evaluate as evaluate_command
+    from ml.evaluation import run
+
+    monkeypatch.setattr(evaluate_command, "load_model_or_exit", lambda _path: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(run, "evaluate", lambda *_arguments: pytest.fail("the set was evaluated"))
+    (tmp_path / "taken").write_text("mine")
+    assert main(["evaluate", "--report", str(tmp_path / "taken"), "--robustness-sample", "5"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"error: {tmp_path / 'taken'} is a file, not a folder; give a folder for the report."
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_report_folder_that_cannot_be_written_is_refused_before_evaluating(capsys, monkeypatch):
+    from ml.cli import evaluate as evaluate_command
+
+    monkeypatch.setattr(evaluate_command, "load_model_or_exit", lambda _path: pytest.fail("the model was loaded"))
+    assert main(["evaluate", "--report", "/proc/digitlab-report"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: Cannot write the report to /proc/digitlab-report") and "\n" not in error
+
+
+def test_a_report_into_an_existing_folder_leaves_no_hidden_folder(small_mnist, tmp_path, capsys):
+    (tmp_path / "rep_exist").mkdir()
+    command = ["evaluate", "--data", str(small_mnist), "--report", str(tmp_path / "rep_exist"),
+               "--robustness-sample", "5"]  # fmt: skip
+    assert main(command) == 0, capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["rep_exist"]
+    assert sorted(path.name for path in (tmp_path / "rep_exist").iterdir()) == sorted(REPORT_FILES)

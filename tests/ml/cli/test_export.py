@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -35,13 +36,14 @@ def test_the_parser_offers_every_format():
 
 
 def test_export_prints_the_verification_figures(model_file, tmp_path, capsys):
-    status = main(["export", "--model", str(model_file), "--format", "tflite-int8", "--out",
-                   str(tmp_path / "tiny.tflite")])
+    status = main(
+        ["export", "--model", str(model_file), "--format", "tflite-int8", "--out", str(tmp_path / "tiny.tflite")]
+    )
     output = capsys.readouterr()
     assert status == 0, output.err
     assert "verified on 300 MNIST test images: max probability difference" in output.out
     assert "int8 accuracy drop:" in output.out and "accuracy: Keras" in output.out
-    assert sorted(os.listdir(tmp_path)) == ["tiny.json", "tiny.tflite"]
+    assert sorted(os.listdir(tmp_path)) == ["tiny.tflite", "tiny.tflite.json"]
 
 
 def test_a_wrong_name_fails_before_the_model_loads(model_file, tmp_path, capsys, monkeypatch):
@@ -81,3 +83,22 @@ def test_the_format_is_required(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["export", "--out", "x.tflite"])
     assert exit_.value.code == 2 and "--format" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_cannot_be_written_fails_in_one_line_before_the_model_loads(model_file, capsys, monkeypatch):
+    monkeypatch.setattr(export_command, "load_model_or_exit", lambda _path: pytest.fail("loaded"))
+    status = main(["export", "--model", str(model_file), "--format", "tflite", "--out", "/proc/m.tflite"])
+    error = capsys.readouterr().err.strip()
+    assert status == 2
+    assert error.startswith("error: Cannot export to /proc/m.tflite: the folder /proc cannot be written")
+    assert "\n" not in error and "Traceback" not in error
+    assert not Path("/proc/m.tflite").exists()
+
+
+def test_a_tflite_and_a_savedmodel_of_one_name_keep_their_own_metadata(model_file, tmp_path, capsys):
+    for fmt, name in (("tflite", "m.tflite"), ("savedmodel", "m")):
+        assert main(["export", "--model", str(model_file), "--format", fmt, "--out", str(tmp_path / name)]) == 0
+    assert sorted(os.listdir(tmp_path)) == ["m", "m.savedmodel.json", "m.tflite", "m.tflite.json"]
+    assert json.loads((tmp_path / "m.tflite.json").read_text())["format"] == "tflite"
+    assert f"metadata: {tmp_path / 'm.savedmodel.json'}" in capsys.readouterr().out

@@ -131,7 +131,7 @@ def test_predict_with_a_model_that_cannot_be_fed_exits_2_naming_the_shape(tmp_pa
         ({"y_test": np.full(20, 12)}, "20 labels lie outside the 10 classes"),
         ({"y_test": np.r_[np.arange(19) % 10, -1]}, "found -1 to 9"),
         ({"x_test": np.full((20, 28, 28), np.nan)}, "NaN or infinite"),
-        ({"x_test": np.zeros((0, 28, 28)), "y_test": np.zeros(0)}, "test images (0, 28, 28)"),
+        ({"x_test": np.zeros((0, 28, 28)), "y_test": np.zeros(0)}, "the test split is empty"),
     ],
 )
 def test_evaluate_refuses_bad_data_instead_of_a_wrong_accuracy(tmp_path: Path, capsys, changes, expected) -> None:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.evaluation.report import REPORT_FILES, ReportError, render_report, write_report
+from ml.evaluation import report
+from ml.evaluation.report import REPORT_FILES, ReportError, check_report_folder, render_report, write_report
 from ml.evaluation.robustness import LEVELS
 from tests.ml.evaluation.test_metrics import evaluation_of, random_case
 
@@ -67,3 +68,33 @@ def test_a_report_without_a_sweep_says_so(tmp_path):
     with Image.open(folder / "robustness.png") as image:
         assert image.size == (640, 90)
     assert "No robustness sweep" in (folder / "index.html").read_text()
+
+
+def test_writing_into_an_existing_folder_leaves_no_hidden_folder_beside_it(files, tmp_path):
+    folder = tmp_path / "rep_exist"
+    folder.mkdir()
+    for _run in range(2):
+        write_report(folder, files)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["rep_exist"]
+    assert sorted(path.name for path in folder.iterdir()) == sorted(REPORT_FILES)
+
+
+def test_a_report_folder_that_will_not_do_is_refused_before_any_work(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ReportError, match="is a file, not a folder; give a folder"):
+        check_report_folder(tmp_path / "a-file")
+    with pytest.raises(ReportError, match=r"a-file is a file, not a folder\.$"):
+        check_report_folder(tmp_path / "a-file" / "inside" / "deeper")
+    assert check_report_folder(tmp_path / "new" / "report") == tmp_path / "new" / "report"
+    (tmp_path / "old").mkdir()
+    assert check_report_folder(tmp_path / "old") == tmp_path / "old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file", "old"]  # nothing made, no test folder left
+
+
+def test_a_report_folder_that_cannot_be_written_is_refused(tmp_path, monkeypatch):
+    def full_disk(*_arguments, **_keywords):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report.tempfile, "mkdtemp", full_disk)
+    with pytest.raises(ReportError, match=r"the folder .* cannot be written \(No space left on device\)"):
+        check_report_folder(tmp_path / "report")

@@ -61,7 +61,7 @@ def run_tflite_file(path: Path, inputs: np.ndarray) -> tuple[np.ndarray, dict]:
 
 def test_tflite_export_matches_keras_and_says_so(tiny, reference, expected, tmp_path):
     report = export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
-    assert listing(tmp_path) == ["digits.json", "digits.tflite"]  # no temporary left
+    assert listing(tmp_path) == ["digits.tflite", "digits.tflite.json"]  # no temporary left
     probabilities, source = run_tflite_file(tmp_path / "digits.tflite", model_inputs(tiny, reference.test_images[:200]))
     assert source["dtype"] == np.float32
     assert np.abs(probabilities - expected[:200]).max() < 1e-4
@@ -76,9 +76,7 @@ def test_tflite_export_matches_keras_and_says_so(tiny, reference, expected, tmp_
 
 def test_int8_export_is_integer_only_and_reports_its_accuracy_drop(tiny, reference, expected, tmp_path):
     report = export_model(tiny, "tflite-int8", tmp_path / "digits-int8.tflite", reference=reference)
-    probabilities, source = run_tflite_file(
-        tmp_path / "digits-int8.tflite", model_inputs(tiny, reference.test_images)
-    )
+    probabilities, source = run_tflite_file(tmp_path / "digits-int8.tflite", model_inputs(tiny, reference.test_images))
     assert source["dtype"] == np.int8
     accuracy = float(np.mean(probabilities.argmax(1) == reference.test_labels))
     check = report.verification
@@ -87,7 +85,7 @@ def test_int8_export_is_integer_only_and_reports_its_accuracy_drop(tiny, referen
     assert abs(check.accuracy_drop) < 0.02
     assert 0 < check.max_probability_difference < 0.2  # quantised: close, not equal
     assert any("int8 accuracy drop" in line for line in report.as_lines())
-    sidecar = json.loads((tmp_path / "digits-int8.json").read_text())
+    sidecar = json.loads((tmp_path / "digits-int8.tflite.json").read_text())
     quantization = sidecar["tensors"]["input"]["quantization"]
     assert sidecar["tensors"]["input"]["dtype"] == "int8" and quantization["scale"] > 0
     assert sidecar["verification"]["accuracy_drop"] == pytest.approx(check.accuracy_drop)
@@ -97,12 +95,12 @@ def test_int8_export_is_integer_only_and_reports_its_accuracy_drop(tiny, referen
 
 def test_savedmodel_export_reloads_with_tensorflow_alone(tiny, reference, expected, tmp_path):
     report = export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
-    assert listing(tmp_path) == ["digits", "digits.json"]
+    assert listing(tmp_path) == ["digits", "digits.savedmodel.json"]
     served = tf.saved_model.load(str(tmp_path / "digits"))
     probabilities = served.serve(tf.constant(model_inputs(tiny, reference.test_images[:100]))).numpy()
     assert np.abs(probabilities - expected[:100]).max() < 1e-5
     assert report.verification.max_probability_difference < 1e-5
-    card = json.loads((tmp_path / "digits.json").read_text())
+    card = json.loads((tmp_path / "digits.savedmodel.json").read_text())
     assert card["class_names"] == [str(digit) for digit in range(10)]
     assert card["input_convention"]["polarity"] == "white_on_black" and card["input_convention"]["scale"] == "0-1"
     assert card["model_card"]["preset"] == "tiny"
@@ -112,7 +110,7 @@ def test_savedmodel_export_replaces_an_older_savedmodel_but_not_other_folders(ti
     export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
     export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
     assert (tmp_path / "digits" / "saved_model.pb").is_file()
-    assert listing(tmp_path) == ["digits", "digits.json"]
+    assert listing(tmp_path) == ["digits", "digits.savedmodel.json"]
     other = tmp_path / "photos"
     other.mkdir()
     (other / "holiday.jpg").write_bytes(b"jpeg")
@@ -131,13 +129,19 @@ def test_h5_export_keeps_the_card_inside_and_reloads_safely(tiny, reference, exp
     assert report.verification.max_probability_difference < 1e-6
 
 
-def test_an_export_that_fails_verification_leaves_nothing_and_keeps_the_old_file(tiny, reference, tmp_path,
-                                                                                   monkeypatch):
+def test_an_export_that_fails_verification_leaves_nothing_and_keeps_the_old_file(
+    tiny, reference, tmp_path, monkeypatch
+):
     target = tmp_path / "digits.tflite"
     target.write_bytes(b"the previous export")
     real_compare = exporter.compare
-    monkeypatch.setattr(exporter, "compare", lambda reference_, exported, labels: dataclasses.replace(
-        real_compare(reference_, exported, labels), max_probability_difference=0.5))
+    monkeypatch.setattr(
+        exporter,
+        "compare",
+        lambda reference_, exported, labels: dataclasses.replace(
+            real_compare(reference_, exported, labels), max_probability_difference=0.5
+        ),
+    )
     with pytest.raises(ExportError, match="differ by up to 0.5"):
         export_model(tiny, "tflite", target, reference=reference)
     assert listing(tmp_path) == ["digits.tflite"]
@@ -179,7 +183,7 @@ def test_models_of_other_classes_are_compared_without_mnist_labels(tiny, referen
     report = export_model(letters, "tflite", tmp_path / "letters.tflite", reference=reference)
     assert report.verification.keras_accuracy is None and report.verification.agreement == 1.0
     assert not any(line.startswith("accuracy") for line in report.as_lines())
-    assert json.loads((tmp_path / "letters.json").read_text())["class_names"] == list("abcdefghij")
+    assert json.loads((tmp_path / "letters.tflite.json").read_text())["class_names"] == list("abcdefghij")
 
 
 @pytest.mark.parametrize(
@@ -207,6 +211,86 @@ def test_missing_folders_and_folders_in_the_way_are_refused(tmp_path):
 
 
 def test_sidecar_names():
-    assert sidecar_path(Path("/a/digits.tflite"), "tflite") == Path("/a/digits.json")
-    assert sidecar_path(Path("/a/digits.v2"), "savedmodel") == Path("/a/digits.v2.json")
+    assert sidecar_path(Path("/a/digits.tflite"), "tflite") == Path("/a/digits.tflite.json")
+    assert sidecar_path(Path("/a/digits.TFLITE"), "tflite-int8") == Path("/a/digits.TFLITE.json")
+    assert sidecar_path(Path("/a/digits"), "savedmodel") == Path("/a/digits.savedmodel.json")
+    assert sidecar_path(Path("/a/digits.v2"), "savedmodel") == Path("/a/digits.v2.savedmodel.json")
     assert sidecar_path(Path("/a/digits.h5"), "h5") is None
+
+
+def test_exports_sharing_a_stem_keep_their_own_metadata_and_a_users_json_is_kept(tiny, reference, tmp_path):
+    (tmp_path / "digits.json").write_text('{"mine": true}')
+    export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    export_model(tiny, "savedmodel", tmp_path / "digits", reference=reference)
+    exports = ["digits", "digits.savedmodel.json", "digits.tflite", "digits.tflite.json"]
+    assert listing(tmp_path) == sorted([*exports, "digits.json"])
+    assert json.loads((tmp_path / "digits.json").read_text()) == {"mine": True}
+    tflite_card = json.loads((tmp_path / "digits.tflite.json").read_text())
+    assert tflite_card["format"] == "tflite" and tflite_card["file"] == "digits.tflite"
+    assert tflite_card["class_names"] == [str(digit) for digit in range(10)]
+    saved_card = json.loads((tmp_path / "digits.savedmodel.json").read_text())
+    assert saved_card["format"] == "savedmodel" and saved_card["file"] == "digits"
+
+
+def test_a_folder_that_cannot_be_written_is_refused_plainly_and_nothing_is_left(tiny, reference, tmp_path, monkeypatch):
+    check_destination("tflite", tmp_path / "digits.tflite")
+    assert listing(tmp_path) == []  # the check's test folder is removed at once
+
+    def full_disk(*_arguments, **_keywords):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exporter.tempfile, "mkdtemp", full_disk)
+    with pytest.raises(ExportError) as caught:
+        export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    message = str(caught.value)
+    assert message.startswith(f"Cannot export to {tmp_path / 'digits.tflite'}: the folder {tmp_path} cannot be written")
+    assert "No space left on device" in message and "\n" not in message
+    assert listing(tmp_path) == []
+
+
+def test_a_disk_that_fills_after_the_check_is_refused_plainly(tiny, reference, tmp_path, monkeypatch):
+    real_mkdtemp, calls = exporter.tempfile.mkdtemp, []
+
+    def fills_after_the_check(*arguments, **keywords):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real_mkdtemp(*arguments, **keywords)
+
+    monkeypatch.setattr(exporter.tempfile, "mkdtemp", fills_after_the_check)
+    with pytest.raises(ExportError, match="cannot be written .No space left on device.; nothing was written"):
+        export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    assert len(calls) == 2 and listing(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_proc_is_refused_before_anything_is_done():
+    with pytest.raises(ExportError, match="/proc cannot be written"):
+        check_destination("tflite", "/proc/digits.tflite")
+
+
+def test_a_model_that_outputs_nan_is_refused_in_plain_words(tiny, reference, tmp_path):
+    broken = keras.models.clone_model(tiny.model)
+    broken.set_weights([np.full_like(weights, np.nan) for weights in tiny.model.get_weights()])
+    with pytest.raises(ExportError) as caught:
+        export_model(dataclasses.replace(tiny, model=broken), "tflite", tmp_path / "nan.tflite", reference=reference)
+    message = str(caught.value)
+    assert "outputs NaN (not-a-number) scores" in message and "differ by up to nan" not in message
+    assert listing(tmp_path) == []
+
+
+def test_an_export_that_outputs_nan_where_the_model_does_not_says_so(tiny, reference, tmp_path, monkeypatch):
+    real_compare = exporter.compare
+    monkeypatch.setattr(
+        exporter,
+        "compare",
+        lambda reference_, exported, labels: real_compare(reference_, np.full_like(exported, np.nan), labels),
+    )
+    with pytest.raises(ExportError) as caught:
+        export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
+    message = str(caught.value)
+    assert (
+        "export does not match the model: it outputs NaN (not-a-number) scores where" in message
+        and "up to nan" not in message
+    )
+    assert listing(tmp_path) == []

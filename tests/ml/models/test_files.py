@@ -530,3 +530,11 @@ def test_removing_stale_temporaries_reports_them_and_leaves_folders_alone(tmp_pa
     assert remove_stale_temporaries(tmp_path, older_than=0) == [stale]
     assert folder_like.is_dir()
     assert remove_stale_temporaries(tmp_path / "missing", older_than=0) == []
+
+
+def test_a_folder_is_refused_with_the_choices_joined_by_or(tmp_path):
+    folder = tmp_path / "my-models"
+    folder.mkdir()
+    with pytest.raises(ModelFileError) as caught:
+        load_model(folder)
+    assert str(caught.value) == "'my-models' is a folder, not a model file: choose a .keras, .h5 or .hdf5 file."
