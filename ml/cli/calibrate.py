@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ml.cli.outputs import prepare_output_path
 from ml.cli.predict import load_model_or_exit
 from ml.cli.progress import quiet_tensorflow
-from ml.cli.train import interrupts_held, prepare_output_path
+from ml.cli.train import interrupts_held
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from ml.evaluation.calibration import calibrate_model
     from ml.models.files import save_model
 
-    out = Path(args.out).expanduser()
+    out = Path(args.out)
     problem = prepare_output_path(out)
     if problem:
         print(f"error: {problem} Nothing was calibrated.", file=sys.stderr)

@@ -7,6 +7,7 @@ import math
 import sys
 from pathlib import Path
 
+from ml.cli.outputs import prepare_folder
 from ml.cli.predict import class_label as label
 from ml.cli.predict import format_record as format_prediction
 from ml.cli.predict import load_model_or_exit, read_digit, stdout_kept_for_results
@@ -110,13 +111,12 @@ def check_request_or_exit(loaded, explainer, args: argparse.Namespace) -> None:
 
 
 def output_folder_or_exit(folder: str) -> Path:
-    """The overlay folder, made if missing; a clear message and exit status 2 if it cannot be."""
-    path = Path(folder).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(f"error: cannot use {path} for the overlays: {error.strerror or error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    """The overlay folder, made if missing and proved writable; a clear message and exit status 2 if it is not."""
+    path = Path(folder)
+    problem = prepare_folder(path, "the overlays")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     return path
 
 
@@ -127,7 +127,6 @@ def run_explain(args: argparse.Namespace) -> int:
     from ml.inspect.layers import NetworkTracer
     from ml.models.limits import shorten
 
-    folder = output_folder_or_exit(args.out)
     failed = False
     with stdout_kept_for_results(args.json) as results:
         loaded = load_model_or_exit(args.model)
@@ -137,6 +136,7 @@ def run_explain(args: argparse.Namespace) -> int:
             print(f"error: Digit Lab cannot look inside {loaded.display_name}: {shorten(str(error))}", file=sys.stderr)
             return 2
         check_request_or_exit(loaded, explainer, args)
+        folder = output_folder_or_exit(args.out)  # last: a refused request leaves no folder behind
         names = OverlayNames(folder, args.method)
         for file in args.images:
             record = explain_record(file, tracer, explainer, args, names)

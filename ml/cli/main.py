@@ -5,6 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ml.cli.arguments import (
+    IMAGE_SIZES,
+    MAX_READER_PROCESSES,
+    image_size,
+    momentum_value,
+    non_negative_int,
+    path_argument,
+    positive_float,
+    positive_int,
+    random_seed,
+    reader_processes,
+)
 from ml.cli.calibrate import run_calibrate
 from ml.cli.evaluate import DEFAULT_ROBUSTNESS_SAMPLE, run_evaluate
 from ml.cli.explain import run_explain
@@ -32,23 +44,38 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=sorted(PRESETS), help="model preset (default: best)")
     train.add_argument(
         "--dataset",
+        type=path_argument,
         metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
         help="dataset name, or a folder with one subfolder of images per class (default: the preset's)",
     )
-    train.add_argument("--image-size", type=int, metavar="PIXELS", help="square image size (folders: default 32)")
+    train.add_argument(
+        "--image-size",
+        type=image_size,
+        metavar="PIXELS",
+        help=f"square image size, {IMAGE_SIZES[0]} to {IMAGE_SIZES[1]} (folders: default 32)",
+    )
     train.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the data, at least 1")
+    train.add_argument("--batch-size", type=positive_int, metavar="N", help="images per step, at least 1")
+    train.add_argument("--lr", type=positive_float, help="learning rate, above 0")
     train.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"])
-    train.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
+    train.add_argument("--momentum", type=momentum_value, help="momentum for sgd and rmsprop, at least 0 and below 1")
     train.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
     train.add_argument(
         "--schedule", choices=["constant", "cosine", "plateau"], help="plateau: lr ÷10 when val accuracy stalls"
     )
-    train.add_argument("--early-stopping", type=int, metavar="N", help="stop after N epochs without val_loss progress")
-    train.add_argument("--checkpoint", metavar="FILE", help="keep the best epoch's model in FILE (.keras or .h5)")
-    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to a timestamped folder in DIR")
+    train.add_argument(
+        "--early-stopping",
+        type=non_negative_int,
+        metavar="N",
+        help="stop after N epochs without val_loss progress (0: never)",
+    )
+    train.add_argument(
+        "--checkpoint", type=path_argument, metavar="FILE", help="keep the best epoch's model in FILE (.keras or .h5)"
+    )
+    train.add_argument(
+        "--tensorboard", type=path_argument, metavar="DIR", help="write TensorBoard logs to a timestamped folder in DIR"
+    )
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument(
         "--freeze-backbone",
@@ -58,16 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--backbone-weights",
+        type=path_argument,
         metavar="FILE|imagenet|none",
         help="transfer presets: ImageNet download (default), a local 'notop' .h5 file, or none (from scratch)",
     )
-    train.add_argument("--fine-tune", metavar="MODEL", help="continue training a saved .keras or .h5 model")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--fine-tune", type=path_argument, metavar="MODEL", help="continue training a saved .keras or .h5 model"
+    )
+    train.add_argument("--seed", type=random_seed, default=0, help="from 0 to 2**32 - 1 (default 0)")
     train.add_argument(
         "--data",
+        type=path_argument,
         help="MNIST / Fashion-MNIST .npz (keras layout) or a folder with the four IDX .gz files",
     )
-    train.add_argument("--max-train-samples", type=int, help="train on the first N images only (quick runs)")
+    train.add_argument(
+        "--max-train-samples", type=positive_int, metavar="N", help="train on the first N images only (quick runs)"
+    )
     train.add_argument(
         "--mixed-precision",
         action=argparse.BooleanOptionalAction,
@@ -81,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--cache",
+        type=path_argument,
         default="auto",
         metavar="auto|memory|none|FILE",
         help="image folders are streamed from their files; keep the decoded images after the first epoch: auto "
@@ -88,44 +122,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--reader-processes",
-        type=int,
+        type=reader_processes,
         default=0,
         metavar="N",
-        help="decode a streamed image folder in N processes (default 0: in threads; try one per core)",
+        help=f"decode a streamed image folder in N processes, at most {MAX_READER_PROCESSES} "
+        "(default 0: in threads; try one per core)",
     )
-    train.add_argument("--out", help="where to save the model (.keras or .h5; checked, and its folder made, first)")
+    train.add_argument(
+        "--out",
+        type=path_argument,
+        help="where to save the model (.keras or .h5; checked, and its folder made, first; "
+        "default: digitlab-<preset>-<date>-<time>.keras here)",
+    )
     train.set_defaults(handler=run_train)
     presets = commands.add_parser("presets", help="list the model presets with parameter counts")
     presets.set_defaults(handler=run_presets)
     predict = commands.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    predict.add_argument("--model", type=path_argument, help="a .keras or .h5 model (default: the bundled model)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--number", action="store_true", help="read every digit: the whole number in each image")
     predict.set_defaults(handler=run_predict)
     explain = commands.add_parser("explain", help="show which pixels pushed the decision, as overlay PNGs")
     explain.add_argument("images", nargs="+", metavar="IMAGE")
-    explain.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    explain.add_argument("--model", type=path_argument, help="a .keras or .h5 model (default: the bundled model)")
     explain.add_argument("--method", choices=["gradcam", "guided-gradcam", "integrated-gradients"], default="gradcam")
     explain.add_argument(
         "--class", dest="class_index", type=int, metavar="K", help="explain class K (default: the winner)"
     )
-    explain.add_argument("--out", default=".", metavar="DIR", help="folder for the overlays (default: here)")
+    explain.add_argument(
+        "--out", type=path_argument, default=".", metavar="DIR", help="folder for the overlays (default: here)"
+    )
     explain.add_argument("--json", action="store_true", help="one JSON object per line")
     explain.set_defaults(handler=run_explain)
     evaluate = commands.add_parser("evaluate", help="judge a model on a test set: accuracy, calibration, robustness")
-    evaluate.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    evaluate.add_argument("--model", type=path_argument, help="a .keras or .h5 model (default: the bundled model)")
     evaluate.add_argument(
         "--dataset",
+        type=path_argument,
         default="mnist",
         metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
         help="the test set: MNIST test (default), Fashion-MNIST test, scikit-learn digits' test split, or a folder "
         "with one subfolder of images per class",
     )
-    evaluate.add_argument("--data", help="MNIST / Fashion-MNIST .npz (keras layout) or a folder of the 4 IDX files")
+    evaluate.add_argument(
+        "--data", type=path_argument, help="MNIST / Fashion-MNIST .npz (keras layout) or a folder of the 4 IDX files"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object (with the robustness curves)")
     evaluate.add_argument(
         "--report",
+        type=path_argument,
         metavar="DIR",
         help="write confusion, reliability, robustness and mistakes PNGs and an index.html into DIR",
     )
@@ -138,20 +184,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=run_evaluate)
     calibrate = commands.add_parser("calibrate", help="fit temperature scaling on the validation split and store it")
-    calibrate.add_argument("--model", required=True, help="the .keras or .h5 model to calibrate")
-    calibrate.add_argument("--out", required=True, help="where to save the calibrated model (.keras or .h5)")
-    calibrate.add_argument("--data", help="the training data file, when the model's card names one that moved")
+    calibrate.add_argument("--model", type=path_argument, required=True, help="the .keras or .h5 model to calibrate")
+    calibrate.add_argument(
+        "--out", type=path_argument, required=True, help="where to save the calibrated model (.keras or .h5)"
+    )
+    calibrate.add_argument(
+        "--data", type=path_argument, help="the training data file, when the model's card names one that moved"
+    )
     calibrate.set_defaults(handler=run_calibrate)
     export = commands.add_parser("export", help="export a model to TFLite, int8 TFLite, SavedModel or HDF5, verified")
-    export.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
+    export.add_argument("--model", type=path_argument, help="a .keras or .h5 model (default: the bundled model)")
     export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), help="what to write")
-    export.add_argument("--out", required=True, metavar="PATH", help=".tflite, .h5, or a folder for savedmodel")
+    export.add_argument(
+        "--out", type=path_argument, required=True, metavar="PATH", help=".tflite, .h5, or a folder for savedmodel"
+    )
     export.set_defaults(handler=run_export)
     teach = commands.add_parser("teach", help="teach a model your handwriting from a folder of class subfolders")
-    teach.add_argument("folder", help="a folder with subfolders 0 … 9 (or the model's class names) of images")
-    teach.add_argument("--model", help="a .keras or .h5 model (default: the bundled model)")
-    teach.add_argument("--out", help="where to save the taught model (default: <model>-taught.keras here)")
-    teach.add_argument("--epochs", type=int, default=15, metavar="N", help="passes over the samples (default 15)")
+    teach.add_argument(
+        "folder", type=path_argument, help="a folder with subfolders 0 … 9 (or the model's class names) of images"
+    )
+    teach.add_argument("--model", type=path_argument, help="a .keras or .h5 model (default: the bundled model)")
+    teach.add_argument(
+        "--out",
+        type=path_argument,
+        help="where to save the taught model (default: <model>-taught-<date>-<time>.keras here, never replacing one)",
+    )
+    teach.add_argument(
+        "--epochs", type=positive_int, default=15, metavar="N", help="passes over the samples, at least 1 (default 15)"
+    )
     teach.add_argument("--json", action="store_true", help="print the result as one JSON object")
     teach.set_defaults(handler=run_teach)
     commands.metavar = "{" + ",".join(commands.choices) + "}"

@@ -7,15 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from ml.cli.outputs import new_model_path, prepare_output_path
 from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
-from ml.cli.train import interrupts_held, prepare_output_path
+from ml.cli.train import interrupts_held
 
 
 def default_out(model_path: str | None) -> Path:
-    """``<model stem>-taught.keras`` in the current folder."""
+    """``<model stem>-taught-<date>-<time>.keras`` in the current folder, a new name that replaces no earlier file."""
     stem = Path(model_path).stem if model_path else "digitlab-best"
-    return Path.cwd() / f"{stem}-taught.keras"
+    return new_model_path(Path.cwd(), f"{stem}-taught")
 
 
 def run_teach(args: argparse.Namespace) -> int:
@@ -26,16 +27,13 @@ def run_teach(args: argparse.Namespace) -> int:
     from ml.teach.samples import read_class_folder
     from ml.teach.teaching import TeachSettings, teach
 
-    if args.epochs < 1:
-        print("error: --epochs must be at least 1.", file=sys.stderr)
-        return 2
-    out = Path(args.out).expanduser() if args.out else default_out(args.model)
+    out = Path(args.out) if args.out else default_out(args.model)
     problem = prepare_output_path(out)
     if problem:
         print(f"error: {problem} Nothing was taught.", file=sys.stderr)
         return 2
     try:
-        digits, names, report = read_class_folder(Path(args.folder).expanduser())
+        digits, names, report = read_class_folder(Path(args.folder))
     except DigitLabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

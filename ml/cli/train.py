@@ -10,43 +10,28 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
+from ml.cli.outputs import new_model_path, prepare_folder, prepare_output_path
 from ml.cli.predict import load_model_or_exit
 from ml.cli.progress import TerminalProgress, quiet_tensorflow
-from ml.models.formats import SUPPORTED_SUFFIXES
 from ml.models.presets import PRESETS
 from ml.training.distribution import is_chief_task, read_tf_config
 from ml.training.reports import format_duration
 
-
-def default_output_path(preset: str) -> Path:
-    """``digitlab-<preset>-<timestamp>.keras`` in the current folder."""
-    return Path(f"digitlab-{preset}-{datetime.now():%Y%m%d-%H%M%S}.keras")
+CACHE_WORDS = ("auto", "memory", "none")  # --cache values that are not a file
 
 
-def prepare_output_path(out: Path) -> str | None:
-    """Why ``out`` cannot take the trained model, or None once its folder exists and takes files (before training).
-
-    Checked before training, so that a wrong name or an unwritable folder never throws a run's work away at the
-    end: a missing folder is created, and writing is proved by creating and deleting a file there.
-    """
-    if out.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return f"cannot save a model as '{out.name}': give a file name ending in .keras (or .h5)."
-    if out.is_dir():
-        return f"{out} is a folder; give a file name, such as {out / 'model.keras'}."
-    folder = out.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"cannot create the folder {folder} for the model: {error.strerror or error}."
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".digitlab-write-check-"):
-            pass
-    except OSError as error:
-        return f"cannot write the model to {folder}: {error.strerror or error}."
-    return None
+def prepare_run_files(config, out: Path) -> str | None:
+    """Why the model, the checkpoint, the TensorBoard logs or the image cache cannot be written, or None."""
+    problem = prepare_output_path(out)
+    if problem is None and config.checkpoint_path:
+        problem = prepare_output_path(Path(config.checkpoint_path), "the best-model checkpoint (--checkpoint)")
+    if problem is None and config.tensorboard_dir:
+        problem = prepare_folder(Path(config.tensorboard_dir), "the TensorBoard logs (--tensorboard)")
+    if problem is None and config.folder_cache not in (None, *CACHE_WORDS):
+        problem = prepare_folder(Path(config.folder_cache).parent, "the image cache (--cache)")
+    return problem
 
 
 @contextlib.contextmanager
@@ -75,7 +60,7 @@ def keep_in_user_folder(result, out: Path) -> Path | None:
     folder = kept_models_folder()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return save_model(result.model, folder / f"{out.stem}-{datetime.now():%Y%m%d-%H%M%S}.keras", result.metadata())
+        return save_model(result.model, new_model_path(folder, out.stem), result.metadata())
     except (OSError, ModelFileError):
         return None
 
@@ -170,7 +155,7 @@ def train_config_from_args(args: argparse.Namespace, preset: str):
         mixed_precision=args.mixed_precision,
         distributed=args.distributed,
         folder_cache=None if args.cache == "none" else args.cache,
-        reader_processes=max(0, args.reader_processes),
+        reader_processes=args.reader_processes,
     ).resolved()
 
 
@@ -224,10 +209,10 @@ def run_train(args: argparse.Namespace) -> int:
         if args.preset is None and model.metadata.preset in PRESETS:
             preset = model.metadata.preset
     config = train_config_from_args(args, preset)
-    out = Path(args.out).expanduser() if args.out else default_output_path(config.preset)
+    out = Path(args.out) if args.out else new_model_path(Path(), f"digitlab-{config.preset}")
     problem = distributed_problem() if config.distributed else None
     if problem is None and (not config.distributed or is_chief_task(read_tf_config())):
-        problem = prepare_output_path(out)
+        problem = prepare_run_files(config, out)
     if problem:
         print(f"error: {problem} Nothing was trained.", file=sys.stderr)
         return 2

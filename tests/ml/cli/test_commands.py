@@ -291,3 +291,171 @@ def test_the_usage_line_names_every_command(capsys):
     assert set(commands) >= {"train", "predict", "evaluate", "presets", "teach", "export"}
     for command in commands:
         assert command in usage
+
+
+# --------------------------------------------------------------------------- train's options, checked before any work
+
+NO_SUCH_USER = "~digitlab-no-such-user"
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc"), reason="/proc is a folder nobody can write to (Linux)")
+
+
+def refused_by_the_parser(argv: list[str], capsys) -> str:
+    """The one error line argparse prints (exit status 2) for ``argv``."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--epochs", "0", "must be at least 1, not 0"),
+        ("--epochs", "-3", "must be at least 1, not -3"),
+        ("--batch-size", "0", "must be at least 1, not 0"),
+        ("--batch-size", "-1", "must be at least 1, not -1"),
+        ("--lr", "-1", "must be above 0, not -1"),
+        ("--lr", "0", "must be above 0, not 0"),
+        ("--lr", "nan", "must be a finite number, not nan"),
+        ("--lr", "inf", "must be a finite number, not inf"),
+        ("--max-train-samples", "0", "must be at least 1, not 0"),
+        ("--max-train-samples", "-5", "must be at least 1, not -5"),
+        ("--image-size", "0", "must be from 8 to 1024, not 0"),
+        ("--image-size", "3", "must be from 8 to 1024, not 3"),
+        ("--image-size", "100000", "must be from 8 to 1024, not 100000"),
+        ("--early-stopping", "-1", "must be at least 0, not -1"),
+        ("--momentum", "-1", "must be at least 0 and below 1, not -1"),
+        ("--momentum", "1", "must be at least 0 and below 1, not 1"),
+        ("--seed", "-1", "must be from 0 to 4294967295, not -1"),
+        ("--reader-processes", "-1", "must be from 0 to 256, not -1"),
+        ("--epochs", "two", "'two' is not a whole number"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_before_training(tmp_path, capsys, no_training, option, value, reason):
+    out = tmp_path / "model.keras"
+    error = refused_by_the_parser([*tiny_train_args(out), option, value], capsys)
+    assert error == f"digitlab train: error: argument {option}: {reason}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_edges_of_each_range_are_taken():
+    from ml.cli.main import build_parser
+
+    args = build_parser().parse_args(
+        "train --epochs 1 --batch-size 1 --lr 1e-5 --max-train-samples 1 --image-size 8 --early-stopping 0 "
+        "--momentum 0 --seed 4294967295 --reader-processes 0".split()
+    )
+    assert (args.epochs, args.batch_size, args.lr, args.max_train_samples) == (1, 1, 1e-5, 1)
+    assert (args.image_size, args.early_stopping, args.momentum, args.seed, args.reader_processes) == (
+        8,
+        0,
+        0,
+        2**32 - 1,
+        0,
+    )
+    assert build_parser().parse_args(["train", "--image-size", "1024", "--momentum", "0.99"]).image_size == 1024
+
+
+def test_teach_refuses_epochs_below_one_as_train_does(tmp_path, capsys):
+    error = refused_by_the_parser(["teach", str(tmp_path), "--epochs", "0"], capsys)
+    assert error == "digitlab teach: error: argument --epochs: must be at least 1, not 0"
+
+
+def test_a_checkpoint_with_a_wrong_suffix_is_refused_before_training(tmp_path, capsys, no_training):
+    out = tmp_path / "model.keras"
+    assert main([*tiny_train_args(out), "--checkpoint", str(tmp_path / "ck.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot save a model as 'ck.txt'" in err and "--checkpoint" in err and "Nothing was trained" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_proc
+def test_a_checkpoint_folder_that_cannot_be_written_is_refused_before_training(tmp_path, capsys, no_training):
+    out = tmp_path / "model.keras"
+    assert main([*tiny_train_args(out), "--checkpoint", "/proc/ck.keras"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the best-model checkpoint (--checkpoint) to /proc" in err and "Nothing was trained" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_proc
+def test_a_cache_file_that_cannot_be_written_is_refused_before_training(tmp_path, capsys, no_training):
+    out = tmp_path / "model.keras"
+    assert main([*tiny_train_args(out), "--cache", "/proc/cachefile"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == "error: cannot write the image cache (--cache) to /proc: No such file or directory. Nothing was trained."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cache_file_gets_its_folder_made_and_the_words_need_none(tmp_path, monkeypatch):
+    from ml.cli.train import prepare_run_files
+    from ml.training.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    cached = TrainConfig(folder_cache=str(tmp_path / "caches" / "digits"))
+    assert prepare_run_files(cached, tmp_path / "model.keras") is None and (tmp_path / "caches").is_dir()
+    for word in ("auto", "memory", None):
+        assert prepare_run_files(TrainConfig(folder_cache=word), tmp_path / "model.keras") is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["caches"]
+
+
+@needs_proc
+def test_a_tensorboard_folder_that_cannot_be_made_is_refused_before_training(tmp_path, capsys, no_training):
+    out = tmp_path / "model.keras"
+    assert main([*tiny_train_args(out), "--tensorboard", "/proc/tb"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot create the folder /proc/tb for the TensorBoard logs (--tensorboard): ")
+    assert err.endswith("Nothing was trained.") and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tensorboard_folder_that_is_a_file_is_refused_before_training(tmp_path, capsys, no_training):
+    logs = tmp_path / "afile"
+    logs.write_text("not a folder")
+    assert main([*tiny_train_args(tmp_path / "model.keras"), "--tensorboard", str(logs)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: cannot create the folder {logs} for the TensorBoard logs (--tensorboard): it is a file, not a folder. "
+        "Nothing was trained."
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["afile"]
+
+
+def test_an_empty_out_is_refused_not_replaced_by_the_default_name(tmp_path, capsys, no_training, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    error = refused_by_the_parser([*tiny_train_args(tmp_path / "model.keras"), "--out", ""], capsys)
+    assert error == "digitlab train: error: argument --out: give a path, not an empty string"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--preset", "mlp-digits", "--epochs", "1", "--out", f"{NO_SUCH_USER}/m.keras"],
+        ["teach", "folder", "--out", f"{NO_SUCH_USER}/m.keras"],
+        ["teach", f"{NO_SUCH_USER}/samples"],
+        ["calibrate", "--model", "m.keras", "--out", f"{NO_SUCH_USER}/m.keras"],
+        ["explain", "seven.png", "--out", f"{NO_SUCH_USER}/overlays"],
+    ],
+)
+def test_a_home_folder_of_an_unknown_user_is_refused_in_one_line(tmp_path, capsys, no_training, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    error = refused_by_the_parser(argv, capsys)
+    path = next(value for value in argv if value.startswith(NO_SUCH_USER))
+    assert error.startswith(f"digitlab {argv[0]}: error: argument ")
+    assert error.endswith(f": cannot expand {path}: there is no user '{NO_SUCH_USER[1:]}'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_home_folder_is_expanded_for_every_path_option(tmp_path, monkeypatch):
+    from ml.cli.main import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = build_parser().parse_args(["train", "--out", "~/m.keras", "--checkpoint", "~/ck.keras", "--cache", "~/c"])
+    assert (args.out, args.checkpoint, args.cache) == tuple(
+        str(tmp_path / name) for name in ("m.keras", "ck.keras", "c")
+    )
+    assert build_parser().parse_args(["calibrate", "--model", "~/a.keras", "--out", "~/b.keras"]).out == str(
+        tmp_path / "b.keras"
+    )

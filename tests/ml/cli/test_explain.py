@@ -121,4 +121,36 @@ def test_explain_says_when_the_output_folder_cannot_be_made(tmp_path, capsys, di
     blocker.write_text("not a folder")
     with pytest.raises(SystemExit) as stopped:
         main(["explain", digits[0][0], "--out", str(blocker / "out")])
-    assert stopped.value.code == 2 and "cannot use" in capsys.readouterr().err
+    assert stopped.value.code == 2 and f"cannot create the folder {blocker / 'out'}" in capsys.readouterr().err
+
+
+def test_explain_says_when_out_is_a_file_not_a_folder(tmp_path, capsys, digits):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", digits[0][0], "--out", str(blocker)])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: cannot create the folder {blocker} for the overlays: it is a file, not a folder."
+    )
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="/proc is a folder nobody can write to (Linux)")
+def test_explain_refuses_a_folder_it_cannot_write_before_any_image(capsys, digits):
+    files, _, _, _ = digits
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", *files, "--out", "/proc"])
+    captured = capsys.readouterr()
+    assert stopped.value.code == 2 and captured.out == ""  # no image was tried, one after the other
+    assert captured.err.strip() == "error: cannot write the overlays to /proc: No such file or directory."
+
+
+def test_explain_makes_no_folder_for_a_request_it_refuses(tmp_path, capsys, digits, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", digits[0][0], "--class", "12", "--out", "made_by_failed_run"])
+    assert stopped.value.code == 2 and "classes 0 to 9" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", digits[0][0], "--model", str(tmp_path / "missing.keras"), "--out", "made_by_failed_run"])
+    assert stopped.value.code == 2
+    assert list(tmp_path.iterdir()) == []

@@ -81,3 +81,24 @@ def test_an_unknown_class_or_an_empty_folder_is_refused_and_nothing_is_written(t
     (empty / "1").mkdir(parents=True)
     assert main(["teach", str(empty), "--model", model, "--out", str(out)]) == 2
     assert "no readable images" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_default_name_never_replaces_an_earlier_taught_model(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from ml.cli.teach import default_out
+
+    class OneInstant(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2025, 3, 14, 15, 9, 26)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("ml.cli.outputs.datetime", OneInstant)  # two runs within the same second
+    first = default_out(None)
+    assert first == tmp_path / "digitlab-best-taught-20250314-150926.keras" and not first.exists()
+    first.write_bytes(b"the first taught model")
+    second = default_out(None)
+    assert second == tmp_path / "digitlab-best-taught-20250314-150926-2.keras" and not second.exists()
+    assert default_out("models/mine.h5") == tmp_path / "mine-taught-20250314-150926.keras"
+    assert first.read_bytes() == b"the first taught model"
