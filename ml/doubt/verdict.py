@@ -158,8 +158,7 @@ class DoubtJudge:
         verdicts = []
         for index in range(len(images28)):
             refused = scores[index] >= threshold
-            if not self.calibrated and confidence[index] < DEFAULT_CONFIDENCE_FLOOR:
-                refused = True
+            undecided = not refused and not self.calibrated and confidence[index] < DEFAULT_CONFIDENCE_FLOOR
             dotted = marked[index] and self.digits and detached_dot(dot_images[index])  # whatever the score says
             runner_up = None
             if dotted:
@@ -167,6 +166,8 @@ class DoubtJudge:
             elif refused:
                 status = NOT_A_DIGIT
                 reason = _reason(None if feature_rows is None else feature_rows[index], confidence[index])
+            elif undecided:  # refused by the uncalibrated model's own doubt, not by the input checks
+                status, reason = NOT_A_DIGIT, REASON_UNDECIDED
             elif runner[index] >= UNSURE_RUNNER_UP and confidence[index] <= UNSURE_TOP and second[index] != top[index]:
                 status, runner_up = UNSURE, int(second[index])
                 name = _namer(self.class_names)

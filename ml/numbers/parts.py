@@ -152,7 +152,8 @@ class PartScorer:
     def log_whole(self, features: np.ndarray) -> np.ndarray:
         """(n, features) -> (n,) log P(one whole digit)."""
         logits = self.logits(features)
-        return -np.logaddexp(0.0, -logits)
+        with np.errstate(invalid="ignore"):  # a model giving NaN: the reader refuses it in words, not a warning
+            return -np.logaddexp(0.0, -logits)
 
 
 @lru_cache(maxsize=1)

@@ -221,3 +221,17 @@ def test_verdicts_are_plain_data():
     assert Verdict(**data) == verdict
     with pytest.raises(ValueError):
         judge.judge_batch(np.zeros((2, 28, 28)), np.zeros((3, 10)))
+
+
+def test_an_uncalibrated_models_undecided_guess_at_a_clean_digit_says_the_model_cannot_tell():
+    """The input checks accept MNIST's first test digit (a 7 with soft grey edges); only the model's own doubt
+    (top guess 26 %) refuses it, so the reason is that, not "noise or scattered specks"."""
+    from ml.data.sources import read_mnist_arrays
+    from ml.doubt.verdict import REASON_UNDECIDED
+    from ml.preprocess.pipeline import to_mnist
+
+    seven = to_mnist(read_mnist_arrays()["x_test"][0].astype(np.float32) / 255.0).image
+    undecided = np.full(10, 0.082)
+    undecided[7] = 0.262
+    verdict = DoubtJudge(digit_card()).judge(seven, undecided / undecided.sum())
+    assert verdict.status == NOT_A_DIGIT and verdict.reason == REASON_UNDECIDED
