@@ -114,17 +114,7 @@ def predict_record(file: str, predictor, class_names: list[str], judge=None) -> 
         probabilities=[round(float(p), 6) for p in row],
     )
     if judge is not None:
-        verdict = judge.judge(image, row)
-        record["verdict"] = verdict.status
-        if verdict.runner_up is not None:
-            record["runner_up"] = class_label(verdict.runner_up, class_names)
-        if verdict.reason is not None:
-            record["reason"] = verdict.reason
-        record["doubt"] = {
-            "score": round(verdict.score, 6),
-            "threshold": round(verdict.threshold, 6),
-            "calibrated": verdict.calibrated,
-        }
+        record.update(judge.judge(image, row).as_record(lambda index: class_label(index, class_names)))
     return record
 
 

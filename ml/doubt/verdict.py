@@ -8,7 +8,7 @@ plus a floor on the model's top probability) and says that it is uncalibrated.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -51,6 +51,10 @@ class Verdict:
     def as_dict(self) -> dict:
         """Plain data (JSON-ready)."""
         return asdict(self)
+
+    def as_record(self, label: Callable[[int], object] = int) -> dict:
+        """What ``digitlab predict --json`` prints beside a prediction (see :func:`verdict_record`)."""
+        return verdict_record(self.as_dict(), label)
 
     @property
     def refused(self) -> bool:
@@ -187,6 +191,23 @@ class DoubtJudge:
                 )
             )
         return verdicts
+
+
+def verdict_record(verdict: dict, label: Callable[[int], object] = int) -> dict:
+    """A verdict (:meth:`Verdict.as_dict`) as ``digitlab predict --json`` prints it, for a digit alone or in a number:
+    ``verdict`` ("digit", "unsure" or "not_a_digit"), ``runner_up`` when unsure, ``reason`` when refused or unsure,
+    and ``doubt`` (score, threshold, calibrated)."""
+    record: dict = {"verdict": verdict["status"]}
+    if verdict.get("runner_up") is not None:
+        record["runner_up"] = label(int(verdict["runner_up"]))
+    if verdict.get("reason") is not None:
+        record["reason"] = verdict["reason"]
+    record["doubt"] = {
+        "score": round(float(verdict["score"]), 6),
+        "threshold": round(float(verdict["threshold"]), 6),
+        "calibrated": bool(verdict["calibrated"]),
+    }
+    return record
 
 
 def _reason(row: np.ndarray | None, confidence: float) -> str:

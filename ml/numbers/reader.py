@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, UNSURE, UNSURE_RUNNER_UP, UNSURE_TOP
+from ml.doubt.verdict import DIGIT, NOT_A_DIGIT, UNSURE, UNSURE_RUNNER_UP, UNSURE_TOP, verdict_record
 from ml.numbers.lattice import DEFAULT_WEIGHTS, Candidate, SegmentationWeights, digit_height, segment
 from ml.numbers.parts import log_whole_digit
 from ml.numbers.segment import (
@@ -120,8 +120,8 @@ class DigitReading:
             "confidence": round(self.confidence, 6),
             "probabilities": [round(float(value), 6) for value in self.probabilities],
         }
-        if self.verdict is not None:
-            record["verdict"] = self.verdict
+        if self.verdict is not None:  # as for a digit alone: "verdict", "runner_up"?, "reason"?, "doubt"
+            record.update(verdict_record(self.verdict))
         return record
 
 

@@ -134,7 +134,13 @@ class RefusingJudge:
 
     def judge_batch(self, images28, probabilities, *, marks=True, dot_images=None):
         return [
-            {"status": "not_a_digit" if i == self.index else "digit", "reason": "looks like a shape, not a digit"}
+            {
+                "status": "not_a_digit" if i == self.index else "digit",
+                "reason": "looks like a shape, not a digit",
+                "score": 1.0 if i == self.index else 0.0,
+                "threshold": 0.99,
+                "calibrated": True,
+            }
             for i in range(len(images28))
         ]
 
@@ -147,7 +153,8 @@ def test_a_part_that_is_not_a_digit_makes_the_number_unreadable_and_is_named(pre
     assert [digit.is_digit for digit in reading.digits] == [True, False, True]
     record = reading.as_dict()
     assert record["number"] is None and record["reason"].startswith("part 2 of 3")
-    assert record["digits"][1]["verdict"]["status"] == "not_a_digit"
+    assert record["digits"][1]["verdict"] == "not_a_digit" and record["digits"][1]["reason"]
+    assert set(record["digits"][1]["doubt"]) == {"score", "threshold", "calibrated"}
 
 
 class RecordingJudge:
