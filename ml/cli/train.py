@@ -246,7 +246,10 @@ def run_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nAborted; nothing was saved.", file=sys.stderr)
         return 130
-    except (TrainingError, DatasetError) as error:
+    except DatasetError as error:  # the data given will not do: exit 2, as evaluate, calibrate and teach say it
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     finally:

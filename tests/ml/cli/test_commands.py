@@ -459,3 +459,17 @@ def test_a_home_folder_is_expanded_for_every_path_option(tmp_path, monkeypatch):
     assert build_parser().parse_args(["calibrate", "--model", "~/a.keras", "--out", "~/b.keras"]).out == str(
         tmp_path / "b.keras"
     )
+
+
+def test_train_refuses_a_data_file_that_will_not_do_with_exit_2_as_the_other_commands(tmp_path, capsys):
+    data = tmp_path / "notest.npz"
+    np.savez(
+        data,
+        x_train=np.zeros((20, 28, 28), np.uint8),
+        y_train=np.arange(20) % 10,
+        x_test=np.zeros((0, 28, 28), np.uint8),
+        y_test=np.zeros(0, np.int64),
+    )
+    out = tmp_path / "never.keras"
+    assert main(["train", "--preset", "fast", "--epochs", "1", "--data", str(data), "--out", str(out)]) == 2
+    assert "the test split is empty" in capsys.readouterr().err and not out.exists()
