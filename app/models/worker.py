@@ -60,8 +60,10 @@ def describe_slot(slot: ModelSlot) -> dict:
         display_name = slot.name
     elif slot.unsaved:
         display_name = trained_model_name(metadata, loaded.model.name)
-    else:
-        display_name = loaded.display_name
+    else:  # a taught version by its name in History, however it was opened (at start-up, from Recent models)
+        from ml.teach.versions import version_name
+
+        display_name = (loaded.path is not None and version_name(loaded.path)) or loaded.display_name
     return {
         "path": None if slot.unsaved or loaded.path is None else str(loaded.path),
         "file_name": None if slot.unsaved or loaded.path is None else Path(loaded.path).name,

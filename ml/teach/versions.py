@@ -28,6 +28,19 @@ def versions_folder() -> Path:
     return user_data_folder() / "versions"
 
 
+def version_name(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> str | None:
+    """The name History gives the model file at ``path`` ("… · taught 2"), when it is a version kept in ``folder``
+    (default: the window's); None for any other file, or when the history cannot be read."""
+    folder = Path(folder) if folder is not None else versions_folder()
+    if Path(path).resolve().parent != folder.resolve() or not (folder / INDEX_NAME).is_file():
+        return None
+    try:
+        version = VersionStore(folder).find_path(path)
+    except ModelFileError:
+        return None
+    return None if version is None else version.name
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """One version: its file, the version it was taught from, and what the teach measured (empty for an original)."""

@@ -430,6 +430,23 @@ def test_a_model_loaded_under_a_name_keeps_it_until_it_is_saved_as_a_file_of_its
     assert saved.args[0]["display_name"] == "my hand"
 
 
+def test_a_taught_versions_file_opened_without_a_name_is_named_as_history_names_it(
+    qtbot, controller, tmp_path, monkeypatch
+):
+    from ml.teach import versions as versions_module
+    from ml.teach.versions import VersionStore
+
+    folder = tmp_path / "versions"  # the window's versions folder, as at the next start-up or from Recent models
+    monkeypatch.setattr(versions_module, "versions_folder", lambda: folder)
+    folder.mkdir()
+    kept = folder / "20261207-172908-91621e.keras"
+    shutil.copy(bundled_model_path(), kept)
+    VersionStore(folder).remember_original(kept, "digitlab-best · taught 1")
+    with qtbot.waitSignal(controller.model_loaded, timeout=60_000) as loaded:
+        controller.load_model(str(kept))
+    assert loaded.args[0]["display_name"] == "digitlab-best · taught 1"
+
+
 def test_a_calibration_for_a_model_no_longer_active_is_not_stored(qtbot, controller):
     with qtbot.assertNotEmitted(controller.model_loaded, wait=500):
         controller.store_calibration("/elsewhere/other.keras", 2.0, {})

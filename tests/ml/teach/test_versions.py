@@ -83,3 +83,16 @@ def test_a_broken_history_file_is_refused_and_left_alone(tmp_path):
     with pytest.raises(ModelFileError, match="history"):
         VersionStore(tmp_path)
     assert (tmp_path / "versions.json").read_text(encoding="utf-8") == "["
+
+
+def test_a_versions_file_is_named_as_history_names_it_and_any_other_file_is_not(tmp_path):
+    from ml.teach.versions import version_name
+
+    original_path = save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(original_path, "mine")
+    taught = store.add_taught(LoadedModel(_model(0.5), ModelMetadata(), None, True), original, RECORD)
+    assert version_name(taught.path, tmp_path / "versions") == "mine · taught 1"
+    assert version_name(original_path, tmp_path / "versions") is None  # the user's own file keeps its own name
+    (tmp_path / "versions" / "versions.json").write_text("{broken")
+    assert version_name(taught.path, tmp_path / "versions") is None  # an unreadable history names nothing
