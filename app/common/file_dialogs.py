@@ -2,14 +2,17 @@
 
 Every file dialog in Digit Lab is a static ``QFileDialog.get…`` call (the tests replace those). Rather than change each
 call, :func:`install_roomy_file_dialogs` watches the application's focus: when focus first enters a Qt file dialog,
-the dialog is enlarged to fit its four columns and shown in the detail view. A native dialog has no Qt widget to
-focus, so it is left alone.
+the dialog is enlarged to fit its four columns and shown in the detail view, its files' types read from their names
+(:class:`NameOnlyIconProvider`). A native dialog has no Qt widget to focus, so it is left alone.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog, QHeaderView, QSplitter, QTreeView, QWidget
+from functools import lru_cache
+
+from PySide6.QtCore import QFileInfo, QMimeDatabase, QObject, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QFileDialog, QFileIconProvider, QHeaderView, QSplitter, QTreeView, QWidget
 
 ROOMY_SIZE = (980, 620)  # pixels, or 90 % of the screen where that is smaller
 SIDEBAR_WIDTH = 180
@@ -17,11 +20,43 @@ COLUMN_WIDTHS = {1: 90, 2: 130, 3: 170}  # Size, Type, Date Modified; Name takes
 _SIZED = "digitlab_roomy"
 
 
+class NameOnlyIconProvider(QFileIconProvider):
+    """Files' types and icons from their names alone. Qt's own provider reads each file's first bytes for its "Type"
+    column, and a file whose read never returns (``/proc/kmsg`` for root) froze the window for good once the user
+    typed ``/proc/``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mimes = QMimeDatabase()
+
+    def type(self, info: QFileInfo) -> str:  # noqa: A003 - Qt's name
+        """"Folder", the type its suffix names ("PNG image"), or "KERAS file"."""
+        if info.isDir():
+            return "Folder"
+        mime = self._mimes.mimeTypeForFile(info, QMimeDatabase.MatchMode.MatchExtension)
+        if not mime.isDefault():
+            return mime.comment()
+        return f"{info.suffix().upper()} file" if info.suffix() else "File"
+
+    def icon(self, kind) -> QIcon:
+        """A folder's or a file's generic icon (never one chosen by reading the file)."""
+        if isinstance(kind, QFileInfo):
+            kind = QFileIconProvider.IconType.Folder if kind.isDir() else QFileIconProvider.IconType.File
+        return super().icon(kind)
+
+
+@lru_cache(maxsize=1)
+def name_only_icons() -> NameOnlyIconProvider:
+    """The one provider every file dialog shares (a provider must outlive the dialogs that use it)."""
+    return NameOnlyIconProvider()
+
+
 def make_roomy(dialog: QFileDialog) -> None:
     """Enlarge a Qt file dialog (once), show details, and give every column room for its heading and values."""
     if dialog.property(_SIZED):
         return
     dialog.setProperty(_SIZED, True)
+    dialog.setIconProvider(name_only_icons())
     width, height = ROOMY_SIZE
     screen = dialog.screen()
     if screen is not None:

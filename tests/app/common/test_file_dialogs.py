@@ -67,3 +67,31 @@ def test_the_watcher_lets_go_when_the_application_quits(qtbot):
     assert application.receivers(signal) == before
     watcher.stop()  # twice is harmless
     watcher.deleteLater()
+
+
+def test_file_types_come_from_names_so_a_file_that_blocks_on_reading_cannot_freeze_the_dialog(qt_dialog, tmp_path):
+    """Qt's own provider reads each file's first bytes for its type: /proc/kmsg never answers a reader (as root)."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtCore import QFileInfo
+
+    from app.common.file_dialogs import NameOnlyIconProvider
+
+    make_roomy(qt_dialog)
+    provider = qt_dialog.iconProvider()
+    assert isinstance(provider, NameOnlyIconProvider)
+    assert provider.type(QFileInfo(str(tmp_path))) == "Folder"
+    assert provider.type(QFileInfo(str(tmp_path / "seven.png"))) == "PNG image"
+    assert provider.type(QFileInfo(str(tmp_path / "a model with a rather long file name.keras"))) == "KERAS file"
+    if not os.access("/proc/kmsg", os.R_OK):
+        pytest.skip("only root can open /proc/kmsg, the file whose read never returns")
+    code = (
+        "from PySide6.QtCore import QFileInfo; from PySide6.QtWidgets import QApplication; "
+        "from app.common.file_dialogs import NameOnlyIconProvider; app = QApplication([]); "
+        "print(NameOnlyIconProvider().type(QFileInfo('/proc/kmsg')))"
+    )
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=environment)
+    assert done.returncode == 0 and done.stdout.strip() == "File"  # Qt's own provider waits here for ever
