@@ -462,6 +462,8 @@ class PredictionPanel(QWidget):
         elif result["blank"]:
             reason = result["reason"] or "no ink found"
             self.show_message(f"No digit found: {reason}", result["stages"])
+        elif probabilities is None and result.get("reason"):  # the model could not score it (its output is NaN)
+            self.show_message(f"No prediction: {result['reason']}", result["stages"])
         elif probabilities is None:
             self.show_input(result["image"], result["stages"])
         else:

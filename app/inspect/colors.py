@@ -44,11 +44,13 @@ class ColorScale:
         if low < 0.0:
             bound = max(-low, high, 1e-12)
             return cls(-bound, bound, DIVERGING)
-        return cls(low, high if high > low else low + 1.0, SEQUENTIAL)
+        if not high > low:  # one value for all: any span; scaled to the value, since 1e31 + 1.0 == 1e31
+            high = low + max(1.0, abs(low) * 1e-6)
+        return cls(low, high, SEQUENTIAL)
 
     def indices(self, values: np.ndarray) -> np.ndarray:
         """Each value's row in the lookup table (NaN as the lowest colour)."""
-        span = self.high - self.low
+        span = (self.high - self.low) or 1.0  # never zero, whatever the scale was made with
         scaled = (np.nan_to_num(values, nan=self.low) - self.low) * ((_LUT_SIZE - 1) / span)
         return np.clip(scaled, 0, _LUT_SIZE - 1).astype(np.uint8)
 

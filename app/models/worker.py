@@ -379,8 +379,11 @@ class ModelWorker(QObject):
             )
             slot = self._active if self._active is not None else self._early
             if not prepared.blank and slot is not None:
-                probabilities = slot.predictor.predict_one(prepared.image)
-                result["probabilities"] = np.asarray(probabilities, dtype=np.float64)
+                probabilities = np.asarray(slot.predictor.predict_one(prepared.image), dtype=np.float64)
+                if not np.isfinite(probabilities).all():  # finite weights can still overflow: say so, score nothing
+                    result["reason"] = "the model's output is not a number (NaN or infinite) for this drawing"
+                    return result
+                result["probabilities"] = probabilities
                 result["verdict"] = self._verdict(slot, prepared.image, result["probabilities"])
                 loaded = slot.loaded
                 model_stages = input_stages(prepared.image, loaded.input_shape, loaded.metadata)  # 8x8 sees 8x8

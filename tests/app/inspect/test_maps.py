@@ -86,3 +86,11 @@ def test_a_strip_of_units_has_nothing_to_enlarge(qtbot):
     qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_rect(3).center())
     assert clicks == [] and strip.cursor().shape() == Qt.CursorShape.ArrowCursor
     assert strip.index_at(strip.tile_rect(3).center()) == 3  # its hover text still names the unit
+
+
+def test_a_layer_of_one_huge_value_is_coloured_without_dividing_by_zero():
+    """A model with weights of 1e30 gives a dense layer of 8e31 everywhere: 8e31 + 1.0 == 8e31, a span of zero."""
+    scale = ColorScale.for_values(np.full(10, 7.99e31))
+    assert scale.high > scale.low
+    rgba = scale.colorize(np.full(10, 7.99e31))
+    assert rgba.shape == (10, 4)

@@ -379,6 +379,27 @@ def test_an_8x8_model_shows_the_8x8_it_receives_with_a_standardized_stage(qtbot,
     assert result["model_view"].shape == (8, 8) and result["image"].shape == (28, 28)
 
 
+def test_a_model_whose_output_overflows_to_nan_gives_no_prediction_and_says_why(qtbot, controller, tmp_path):
+    path = tmp_path / "overflow.keras"  # finite weights of 1e30: the softmax of 8e31-sized logits is NaN
+    code = (
+        "import sys, keras, numpy as np\n"
+        "from ml.models.files import save_model\n"
+        "from ml.models.metadata import ModelMetadata\n"
+        "model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10),\n"
+        "                          keras.layers.Dense(10, activation='softmax')])\n"
+        "model.set_weights([np.full(w.shape, 1e30, np.float32) for w in model.get_weights()])\n"
+        "save_model(model, sys.argv[1], ModelMetadata())\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=240)
+    with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
+        controller.load_model(str(path))
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(0))
+    result = done.args[0]
+    assert result["error"] is None and result["probabilities"] is None and result["verdict"] is None
+    assert "not a number (NaN or infinite)" in result["reason"] and not result["blank"]
+
+
 def test_a_28x28_model_has_no_extra_view(qtbot, controller):
     with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
         controller.request_prediction(mnist_drawing(0))
