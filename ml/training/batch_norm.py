@@ -65,16 +65,21 @@ def is_short_run(batches: int) -> bool:
     return 0 < batches < SHORT_RUN_BATCHES
 
 
-def quicken_batch_norm(model, total_batches: int) -> dict[str, float]:
-    """For a run of fewer than ``SHORT_RUN_BATCHES``: lower each trainable BatchNormalization layer's momentum to
-    ``1 - 5 / total_batches`` (at most its own), so that its moving averages follow the weights within the run and the
+def quicken_batch_norm(model, total_batches: int, steps_per_epoch: int | None = None) -> dict[str, float]:
+    """Lower each trainable BatchNormalization layer's momentum to ``1 - 5 / n`` (at most its own), ``n`` the run's
+    batches or an epoch's, whichever is fewer, so that its moving averages follow the weights within an epoch and the
     validation after each epoch is measured with them; returns the original momenta by layer name, for
-    :func:`restore_batch_norm` (the saved model keeps its own)."""
+    :func:`restore_batch_norm` (the saved model keeps its own). Only the averages change, never the training itself.
+
+    Short epochs need it as much as short runs: 30 epochs of 16 batches at momentum 0.99 validated at chance (10 %)
+    from the 3rd epoch to the 17th, while the training accuracy was 100 %.
+    """
     import keras
 
-    if not is_short_run(total_batches):
+    batches = min(total_batches, steps_per_epoch or total_batches)
+    if batches <= 0:
         return {}
-    momentum = 1.0 - 5.0 / total_batches
+    momentum = max(0.0, 1.0 - 5.0 / batches)  # 5 batches or fewer: each batch's own statistics
     original = {}
     for layer in nested_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable and layer.momentum > momentum:

@@ -207,7 +207,7 @@ def _train(
         validation = make_eval_pipeline(x_val, dataset.y_val, batch_size, plan.shard) if len(x_val) else None
     steps_per_epoch = math.ceil(train_size / batch_size)
     model = prepare_model(model, plan)
-    quickened = quicken_batch_norm(model, config.epochs * steps_per_epoch)
+    quickened = quicken_batch_norm(model, config.epochs * steps_per_epoch, steps_per_epoch)
 
     def compile_model(target) -> None:
         optimizer = make_optimizer(config, steps_per_epoch)

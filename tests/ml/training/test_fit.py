@@ -397,6 +397,7 @@ def test_a_short_run_has_its_batch_norm_statistics_re_estimated_and_tests_far_be
     assert short.recalibrated_batches == 20 and short.stop_reason is None
     assert any("A short run (20 batches)" in note for note in short.notes)
     monkeypatch.setattr(batch_norm_module, "SHORT_RUN_BATCHES", 20)  # the same run counted as long enough
+    monkeypatch.setattr("ml.training.fit.quicken_batch_norm", lambda *args: {})  # and its momentum left at 0.99
     as_trained = fit(config, dataset=digits_images)
     assert as_trained.recalibrated_batches == 0 and not any("short run" in note for note in as_trained.notes)
     assert short.test_accuracy > as_trained.test_accuracy + 0.2, (short.test_accuracy, as_trained.test_accuracy)
@@ -404,6 +405,20 @@ def test_a_short_run_has_its_batch_norm_statistics_re_estimated_and_tests_far_be
     assert short.history["val_accuracy"][-1] > as_trained.history["val_accuracy"][-1] + 0.2
     momenta = [layer.momentum for layer in short.model.layers if hasattr(layer, "moving_mean")]
     assert momenta and all(momentum == 0.99 for momentum in momenta)
+
+
+def test_a_run_of_short_epochs_validates_with_averages_that_follow_each_epoch(digits_images):
+    """310 batches in 31 epochs of 10: momentum 0.99 left the averages at their start for most of the run."""
+    from ml.training.batch_norm import quicken_batch_norm
+
+    model = build_model("fast", (28, 28, 1), 10)
+    lowered = quicken_batch_norm(model, 480, 16)  # 30 epochs of 16 batches
+    momenta = {layer.momentum for layer in model.layers if hasattr(layer, "moving_mean")}
+    assert lowered and len(momenta) == 1 and momenta.pop() == pytest.approx(1 - 5 / 16)
+    assert quicken_batch_norm(build_model("fast", (28, 28, 1), 10), 43_000, 430) != {}  # full MNIST: 0.988
+    config = TrainConfig(preset="fast", epochs=31, batch_size=32, max_train_samples=320)
+    result = fit(config, dataset=digits_images)
+    assert result.history["val_accuracy"][2] > 0.5, result.history["val_accuracy"][:5]  # was 0.1 at the 3rd epoch
 
 
 def test_the_active_model_is_compared_on_the_runs_own_test_set(tmp_path, digits_features):
