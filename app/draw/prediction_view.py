@@ -1,23 +1,22 @@
-"""Views of a prediction: the 28x28 model input, the winning class, per-class probability bars, the stages
-(``app/draw/stage_strip.py``)."""
+"""Views of a prediction: the 28x28 model input, the winning class, the probability bars
+(``app/draw/probability_bars.py``), the stages (``app/draw/stage_strip.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage
 from app.common.widgets import FittedLabel
+from app.draw.probability_bars import ProbabilityBars, format_probability
+from app.draw.probability_bars import format_percent as format_percent  # still imported from here
 from app.draw.stage_strip import StageStrip
 
-WINNER_COLOR = QColor(37, 99, 235)
-OTHER_COLOR = QColor(148, 163, 184)
 MNIST_SIDE = 28
 MNIST_CLASSES = 10
 
@@ -129,158 +128,6 @@ class PixelImageView(QWidget):
             lines.end()
             self._grid_lines = grid
         painter.drawImage(left, top, grid)
-
-
-CLASS_AXIS_ROOM = 40
-"""Pixels of the bars' width taken by the class names' axis and the plot's margins."""
-LABEL_GAP = 12
-"""Pixels kept between two percent tick labels."""
-PERCENT_AXIS_END = 1.08
-"""The bars' axis runs a little past 100 %, so a full bar's label and the "100%" tick have room."""
-
-
-class ProbabilityBars(pg.PlotWidget):
-    """A view of one probability per class as horizontal bars, labelled with the class names, winner highlighted.
-
-    Clicking a bar (or its label) emits ``class_clicked`` with the class's index.
-    """
-
-    class_clicked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background=None)
-        self._class_names: list[str] = []
-        self._probabilities = np.zeros(0)
-        self._labels: list[pg.TextItem] = []
-        plot = self.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setMouseEnabled(x=False, y=False)
-        plot.invertY(True)
-        plot.showGrid(x=True, y=False, alpha=0.25)
-        plot.setXRange(0.0, PERCENT_AXIS_END, padding=0)
-        plot.getAxis("bottom").setHeight(28)
-        text_color = self._text_color = self.palette().color(QPalette.ColorRole.WindowText)
-        tick_font = QFont(self.font())
-        tick_font.setPointSizeF(max(self.font().pointSizeF(), 9.0) * 1.1)
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setTextPen(text_color)
-            axis.setPen(self.palette().color(QPalette.ColorRole.Mid))
-            axis.setTickFont(tick_font)
-        plot.getAxis("left").setStyle(tickLength=0)
-        for name in ("left", "bottom"):  # the axes (and the grid) stay as they are while the bars move: blit them
-            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self._tick_font = tick_font
-        self._label_room = QFontMetrics(tick_font).horizontalAdvance("100%")  # one percent tick's label
-        self.setMinimumWidth(2 * (self._label_room + LABEL_GAP) + CLASS_AXIS_ROOM)  # "100%" whole, and readable bars
-        self._axis_end = PERCENT_AXIS_END
-        self.percent_ticks: tuple[float, ...] = ()
-        self._fit_percent_ticks()
-        plot.getViewBox().sigResized.connect(self._fit_percent_ticks)  # a signal, not a resizeEvent override
-        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
-        self._brushes = {False: pg.mkBrush(OTHER_COLOR), True: pg.mkBrush(WINNER_COLOR)}
-        self._bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], brushes=[], pen=pg.mkPen(None))
-        plot.addItem(self._bars)
-        self.setMinimumHeight(160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # mouse only (click a bar): Tab skips it rather than vanish in it
-
-    def _fit_percent_ticks(self) -> None:
-        """Every quarter when there is room for each label and a gap, else 50 % and 100 %, else 100 % alone (never
-        "25%50%75%"); the axis runs on past 100 % far enough for that label's right half (pyqtgraph hides a label
-        past the plot's end)."""
-        axis_width = max(0.0, self.getPlotItem().getViewBox().width())
-        half_label = self._label_room / 2 + 2
-        end = PERCENT_AXIS_END
-        if axis_width > 2 * half_label:  # the 100 % tick at axis_width / end leaves half_label to its right
-            end = max(PERCENT_AXIS_END, 1 / (1 - half_label / axis_width))
-        if end != self._axis_end:
-            self._axis_end = end
-            self.getPlotItem().setXRange(0.0, end, padding=0)
-        quarter, room = axis_width * 0.25 / end, self._label_room + LABEL_GAP
-        ticks = (0.25, 0.5, 0.75, 1.0) if quarter >= room else (0.5, 1.0) if 2 * quarter >= room else (1.0,)
-        if ticks != self.percent_ticks:
-            self.percent_ticks = ticks
-            self.getPlotItem().getAxis("bottom").setTicks([[(value, f"{value:.0%}") for value in ticks]])
-
-    def class_at(self, scene_position: QPointF) -> int | None:
-        """The class whose bar row is at ``scene_position`` (anywhere across the row, label included), or None."""
-        row = round(self.getPlotItem().getViewBox().mapSceneToView(scene_position).y())
-        return row if 0 <= row < len(self._class_names) else None
-
-    def _on_scene_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        index = self.class_at(event.scenePos())
-        if index is not None:
-            self.class_clicked.emit(index)
-
-    @property
-    def class_names(self) -> list[str]:
-        """The labels of the bars."""
-        return list(self._class_names)
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        """The values shown (zeros when no prediction)."""
-        return self._probabilities.copy()
-
-    def set_class_names(self, names: Sequence[str]) -> None:
-        """One bar per class name; the bars reset to zero."""
-        names = [str(name) for name in names]
-        if names == self._class_names:
-            return
-        self._class_names = names
-        plot = self.getPlotItem()
-        for label in self._labels:
-            plot.removeItem(label)
-        self._labels = []
-        for index in range(len(names)):
-            label = pg.TextItem("", color=self._text_color, anchor=(0, 0.5))
-            label.setPos(0, index)
-            plot.addItem(label)
-            self._labels.append(label)
-        plot.getAxis("left").setTicks([list(enumerate(names))])
-        plot.setYRange(-0.6, len(names) - 0.4, padding=0)
-        self.set_probabilities(None)
-
-    def set_probabilities(self, probabilities: Sequence[float] | np.ndarray | None) -> None:
-        """Show one probability per class (highlighting the largest), or empty bars for None."""
-        count = len(self._class_names)
-        values = np.zeros(count) if probabilities is None else np.asarray(probabilities, dtype=np.float64)
-        if values.shape != (count,):
-            raise ValueError(f"Expected {count} probabilities, got shape {values.shape}.")
-        self._probabilities = values
-        winner = int(np.argmax(values)) if probabilities is not None and count else -1
-        brushes = [self._brushes[index == winner] for index in range(count)]
-        self._bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=values, brushes=brushes)
-        for index, (label, value) in enumerate(zip(self._labels, values, strict=True)):
-            text = "" if probabilities is None else format_probability(value)
-            if getattr(label, "shown_text", None) != text:  # most labels keep their text from one drawing to the next
-                label.shown_text = text
-                label.setText(text)
-            inside = value > 0.8  # a long bar carries its label inside, so it is never clipped
-            if getattr(label, "inside", None) != inside:  # restyled only when it moves in or out (each call relays it)
-                label.inside = inside
-                label.setAnchor((1, 0.5) if inside else (0, 0.5))
-                label.setColor(QColor("white") if inside else self._text_color)
-            label.setPos(float(value) - 0.015 if inside else float(value) + 0.015, index)
-
-
-def format_percent(value: float) -> str:
-    """``0.9731`` → ``97.3 %``; tiny values as ``<0.1 %``, near-certain ones as ``>99.9 %`` (never a rounded 100 %)."""
-    if 0 < value < 0.0005:
-        return "<0.1 %"
-    if 0.9995 <= value < 1:
-        return ">99.9 %"
-    return f"{value * 100:.1f} %"
-
-
-def format_probability(value: float) -> str:
-    """A model's probability as a percentage: like :func:`format_percent`, but a float32 softmax that rounded to
-    exactly 1.0 still reads ``>99.9 %`` (a softmax is never certain; the other classes underflowed)."""
-    return ">99.9 %" if value >= 0.9995 else format_percent(value)
 
 
 class PredictionPanel(QWidget):

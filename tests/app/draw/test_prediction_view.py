@@ -7,14 +7,13 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from app.draw.prediction_view import (
-    OTHER_COLOR,
-    WINNER_COLOR,
     PixelImageView,
     PredictionPanel,
     ProbabilityBars,
     format_percent,
     format_probability,
 )
+from app.draw.probability_bars import OTHER_COLOR, WINNER_COLOR
 
 DIGITS = [str(digit) for digit in range(10)]
 
@@ -328,3 +327,14 @@ def test_a_numbers_detail_line_shrinks_to_fit_a_narrow_verdict_column(qtbot, pan
     assert QFontMetrics(label.font()).horizontalAdvance(label.text()) <= label.contentsRect().width()
     panel.resize(1200, 420)
     qtbot.waitUntil(lambda: label.font().pointSizeF() > panel.message.font().pointSizeF())  # its own size again
+
+
+def test_a_model_of_1000_classes_shows_its_winner_on_the_top_bar_of_ten(panel):
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(1000))
+    winner = int(np.argmax(probabilities))
+    result = {"request_id": 1, "final": True, "blank": False, "error": None, "image": np.zeros((28, 28), np.float32),
+              "model_view": None, "stages": [], "probabilities": probabilities}  # fmt: skip
+    shown = panel.show_result(result)
+    assert shown["predicted_index"] == winner and panel.predicted_class.text() == str(winner)
+    assert len(panel.bars.class_names) == 1000 and panel.bars.shown_classes[0] == winner
+    assert len(panel.bars.getPlotItem().getAxis("left")._tickLevels[0]) == 10
