@@ -51,7 +51,12 @@ from app.models.summary_dialog import ModelSummary
 from app.models.unsaved_models import ask_before_quitting, confirm_dropping, unsaved_models_dropped
 from app.teach.room import add_teaching
 from app.train.panel import TrainingPanel
-from app.train.trained_model_dialog import TrainedModelQuestion, ask_to_use_trained_model, trained_model_question
+from app.train.trained_model_dialog import (
+    RunEndsOnHold,
+    TrainedModelQuestion,
+    ask_to_use_trained_model,
+    trained_model_question,
+)
 from ml.assets import bundled_model_path
 from ml.user_folders import APPLICATION, ORGANIZATION
 
@@ -84,6 +89,7 @@ class MainWindow(QMainWindow):
         self._close_after_save = False
         self._close_confirmed = False
         self._shut_down = False
+        self.run_ends = RunEndsOnHold(self._on_model_trained, self)  # runs that end while quitting is asked
         import_array_types_before_showing()  # 0.5-0.9 s holding the GIL: a freeze if TensorFlow did it after show
 
         self.canvas = DrawingCanvas()
@@ -358,6 +364,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_model_save_failed(self, message: str) -> None:
         self._close_after_save = False
+        self.run_ends.release()  # the window stays: a run that ended while quitting was asked is asked about now
         self.statusBar().clearMessage()
         QMessageBox.warning(self, "Cannot save model", paths_kept_whole(message))
 
@@ -365,6 +372,8 @@ class MainWindow(QMainWindow):
     def _on_model_trained(self, summary: dict) -> None:
         if not summary.get("path"):
             self.statusBar().showMessage("Training ended without a model to use.", 8000)
+            return
+        if self.run_ends.hold(summary):  # the user is asked whether to quit: no question over that one
             return
         if not self._confirm_dropping("The new model from this run"):
             self.statusBar().showMessage(f"The new model was not loaded; it is kept as {summary['path']}.", 15000)
@@ -474,25 +483,24 @@ class MainWindow(QMainWindow):
 
     def _confirm_close(self) -> bool:
         """True when the window may close now; may start a save that closes it when done."""
-        if self.training_panel.is_running:
-            answer = QMessageBox.question(
-                self,
-                "Training is running",
-                "Training is still running. Stop it and quit?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        with self.run_ends.holding():  # a run that ends meanwhile opens nothing over these questions: it waits
+            answer = self._ask_before_closing()
+            path = self._ask_save_path() if answer == "save" else None
+            going = (answer == "quit" or bool(path)) and self.run_ends.confirm_quitting(self)  # ended meanwhile
+        if not going:
+            self.run_ends.release()  # the window stays: a run that ended meanwhile is asked about now
+        elif path:
+            self._close_after_save = True
+            self.save_model_to(path)
+        return going and not path
+
+    def _ask_before_closing(self) -> str:
+        """``"quit"``, ``"save"`` (the active model first) or ``"cancel"``: asks about runs, teaching, unsaved work."""
+        if not self.run_ends.confirm_quitting(self, self.training_panel.is_running):  # "Stop it and quit?"
+            return "cancel"
         if not self.teaching.confirm_close():  # "Teaching is running: stop it and quit?"
-            return False
-        answer = ask_before_quitting(self.model_description, self)
-        if answer == "save":
-            path = self._ask_save_path()
-            if path:
-                self._close_after_save = True
-                self.save_model_to(path)
-        return answer == "quit"
+            return "cancel"
+        return ask_before_quitting(self.model_description, self)
 
     def _ask_save_path(self) -> str | None:
         """The file to save the active model to, or None when the dialog is cancelled."""

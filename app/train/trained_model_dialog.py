@@ -1,10 +1,16 @@
-"""The question asked before a run's model replaces a better (or a stopped run's model replaces any) active model."""
+"""A run's model and the user: asked before it replaces a better (or a stopped run's model replaces any) active model,
+and held back, never dropped unasked, while the user is asked whether to quit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.models.unsaved_models import where_unsaved_models_stay
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,75 @@ def ask_to_use_trained_model(question: TrainedModelQuestion, parent: QWidget | N
     dialog = TrainedModelDialog(question, parent)
     dialog.exec()
     return dialog.use_new_model()
+
+
+class RunEndsOnHold:
+    """Runs that end while the user is asked whether to quit: their end-of-run flow waits for the answers.
+
+    Run at once, it would open its own question over the quit question (swallowing that answer) or load a model that
+    quitting then drops unasked. Held, a run's model is asked about before quitting (Discard or Cancel) and, when the
+    window stays open, handed on to the end-of-run flow as if the run had ended then.
+    """
+
+    def __init__(self, hand_on: Callable[[dict], None], context: QObject) -> None:
+        self._hand_on = hand_on
+        self._context = context  # the delayed hand-on is dropped if this (the window) is deleted first
+        self._holding = False
+        self._summaries: list[dict] = []
+        self._agreed = 0  # how many of them the user agreed to quit without
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """While inside (the questions asked on quitting), the runs that end are held."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def hold(self, summary: dict) -> bool:
+        """True when the run of ``summary`` is held (the user is being asked whether to quit); False: go on now."""
+        if self._holding:
+            self._summaries.append(summary)
+        return self._holding
+
+    def confirm_quitting(self, parent: QWidget | None = None, training_running: bool = False) -> bool:
+        """Ask "Stop it and quit?" while a run goes on, then about the held runs' models not asked about yet;
+        True to quit."""
+        if training_running:
+            answer = QMessageBox.question(
+                parent,
+                "Training is running",
+                "Training is still running. Stop it and quit?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        waiting = self._summaries[self._agreed :]
+        if not waiting:
+            return True
+        accuracies = ", ".join(format_accuracy(summary.get("test_accuracy")) for summary in waiting)
+        text = (
+            f"Training ended while you were asked. The new model from this run ({accuracies}) has not been saved. "
+            f"Quitting will remove it from Digit Lab.\n\n{where_unsaved_models_stay()} "
+            "Choose Cancel to stay and decide about the new model now."
+        )
+        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        answer = QMessageBox.question(parent, "Unsaved model", text, buttons, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Discard:
+            return False
+        self._agreed = len(self._summaries)
+        return True
+
+    def release(self) -> None:
+        """The window stays open: hand the held runs on once the close event has been handled."""
+        self._agreed = 0
+        if self._summaries:
+            QTimer.singleShot(0, self._context, self._hand_on_held)
+
+    def _hand_on_held(self) -> None:
+        summaries, self._summaries = self._summaries, []
+        self._agreed = 0
+        for summary in summaries:
+            self._hand_on(summary)

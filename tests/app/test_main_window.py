@@ -12,7 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, QPoint, QPointF, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QMimeData,
+    QPoint,
+    QPointF,
+    QSize,
+    Qt,
+    QThread,
+    QTimer,
+    QUrl,
+)
 from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtTest import QSignalSpy
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -688,6 +699,104 @@ def test_closing_mid_training_stops_training_and_joins_its_thread(qtbot, make_wi
         assert not training_thread.isRunning()
     except RuntimeError:  # already deleted after it finished: certainly not running
         pass
+
+
+class QuestionsWhileQuitting:
+    """Stands in for QMessageBox.question and the end-of-run question. The run ends while "Training is running" is
+    open (in its nested event loop, as a real run's thread does); each question is recorded with its title, its text
+    and how many questions were open under it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, window: MainWindow, summary: dict, answers: dict) -> None:
+        self.window, self.summary, self.answers = window, summary, answers
+        self.asked: list[tuple[str, str, int]] = []
+        self._open = 0
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(self._question))
+        monkeypatch.setattr(window, "_ask_to_use_trained_model", self._use_trained_model)
+
+    def _question(self, parent, title, text, *args, **kwargs):
+        self.asked.append((title, text, self._open))
+        self._open += 1
+        try:
+            if title == "Training is running":
+                run = self.window.training_panel.run
+                run._result = self.summary
+                run._on_thread_finished()  # the training thread's finished signal, while the question is open
+                QCoreApplication.processEvents()
+            return self.answers[title]
+        finally:
+            self._open -= 1
+
+    def _use_trained_model(self, question) -> bool:
+        self.asked.append(("Use the new model?", question.text, self._open))
+        return self.answers["Use the new model?"]
+
+    def titles(self) -> list[str]:
+        return [title for title, _, _ in self.asked]
+
+    def opened_on_top(self) -> list[str]:
+        return [title for title, _, under in self.asked if under]
+
+
+def pretend_a_run_is_going(window: MainWindow) -> None:
+    """The training panel reports a run until its thread (a stand-in, never started) is said to have finished."""
+    window.training_panel.run._thread = QThread(window)
+    assert window.training_panel.is_running
+
+
+def test_a_run_ending_while_quit_is_asked_waits_and_is_asked_about_once_the_window_stays(
+    qtbot, make_window, trained_model_file, monkeypatch
+):
+    window = make_window()
+    pretend_a_run_is_going(window)
+    answers = {"Training is running": QMessageBox.StandardButton.No, "Use the new model?": False}
+    questions = QuestionsWhileQuitting(monkeypatch, window, run_summary(window, trained_model_file), answers)
+    with qtbot.waitSignal(window.models.model_set_aside, timeout=LOAD_TIMEOUT_MS):
+        assert window.close() is False
+    assert questions.opened_on_top() == []  # nothing opened over the quit question, so its answer counted
+    assert questions.titles() == ["Training is running", "Use the new model?"]
+    assert "(27.43 %) or keep digitlab-best (99.70 %)" in questions.asked[1][1]
+    assert window.isVisible() and window.model_description["display_name"] == "digitlab-best"
+    assert window.previous_model_action.isEnabled() and "trained best" in window.previous_model_action.text()
+
+
+def test_quitting_after_a_run_ended_during_the_question_asks_about_its_model_and_cancel_shows_the_run_end(
+    qtbot, make_window, trained_model_file, monkeypatch
+):
+    window = make_window()
+    pretend_a_run_is_going(window)
+    answers = {
+        "Training is running": QMessageBox.StandardButton.Yes,
+        "Unsaved model": QMessageBox.StandardButton.Cancel,
+        "Use the new model?": True,
+    }
+    questions = QuestionsWhileQuitting(monkeypatch, window, run_summary(window, trained_model_file), answers)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        assert window.close() is False
+    assert questions.opened_on_top() == []
+    assert questions.titles() == ["Training is running", "Unsaved model", "Use the new model?"]
+    assert "The new model from this run (27.43 %) has not been saved" in questions.asked[1][1]
+    assert "Quitting will remove it" in questions.asked[1][1]
+    assert window.isVisible() and loaded.args[0]["unsaved"] and window.has_unsaved_model()
+
+
+def test_quitting_after_a_run_ended_during_the_question_never_drops_its_model_unasked(
+    qtbot, make_window, trained_model_file, monkeypatch
+):
+    window = make_window()
+    pretend_a_run_is_going(window)
+    answers = {
+        "Training is running": QMessageBox.StandardButton.Yes,
+        "Unsaved model": QMessageBox.StandardButton.Discard,
+    }
+    better = run_summary(window, trained_model_file, test_accuracy=0.9975)  # would install without a question
+    questions = QuestionsWhileQuitting(monkeypatch, window, better, answers)
+    loaded = QSignalSpy(window.models.model_loaded)
+    assert window.close() is True
+    assert questions.opened_on_top() == []
+    assert questions.titles() == ["Training is running", "Unsaved model"]
+    assert "(99.75 %) has not been saved" in questions.asked[1][1]
+    assert unbreakable_path(trained_models_folder()) in questions.asked[1][1]  # where the run's file stays
+    assert loaded.count() == 0 and not window.isVisible() and trained_model_file.is_file()
 
 
 def test_a_legacy_h5_model_opens_and_predicts(qtbot, make_window):

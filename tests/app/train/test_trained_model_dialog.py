@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.train.trained_model_dialog import TrainedModelDialog, ask_to_use_trained_model, trained_model_question
+from app.train.trained_model_dialog import (
+    RunEndsOnHold,
+    TrainedModelDialog,
+    ask_to_use_trained_model,
+    trained_model_question,
+)
 
 ACTIVE = {"display_name": "digitlab-best", "source_path": "/m/best.keras", "test_accuracy": 0.997, "dataset": "mnist"}
 
@@ -86,3 +91,34 @@ def test_the_dialog_keeps_by_default_and_uses_the_new_model_when_asked_to(qtbot)
     assert ask_to_use_trained_model(question) is True
     click_later("keep_button")
     assert ask_to_use_trained_model(question) is False
+
+
+def test_a_run_ending_while_quitting_is_asked_is_held_asked_about_once_and_handed_on_if_the_window_stays(
+    qtbot, monkeypatch
+):
+    asked: list[tuple[str, str]] = []
+    answers: list[QMessageBox.StandardButton] = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append((title, text))
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    handed_on: list[dict] = []
+    context = QObject()
+    run_ends = RunEndsOnHold(handed_on.append, context)
+    assert run_ends.hold(run_summary()) is False  # no one is asked whether to quit: the run's end goes on at once
+    answers[:] = [QMessageBox.StandardButton.No]
+    with run_ends.holding():
+        assert run_ends.confirm_quitting(training_running=True) is False
+        assert run_ends.hold(run_summary()) is True
+        answers[:] = [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Discard]
+        assert run_ends.confirm_quitting(training_running=True) is True
+        assert run_ends.confirm_quitting() is True  # agreed once: not asked again
+    assert [title for title, _ in asked] == ["Training is running", "Training is running", "Unsaved model"]
+    assert "The new model from this run (99.12 %) has not been saved. Quitting will remove it" in asked[2][1]
+    assert run_ends.hold(run_summary()) is False  # the questions are over
+    run_ends.release()  # yet the window stays open
+    assert handed_on == []  # not inside the close event
+    qtbot.waitUntil(lambda: handed_on == [run_summary()])
+    assert run_ends.confirm_quitting() is True and len(asked) == 3  # nothing is held any more
