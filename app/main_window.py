@@ -307,7 +307,8 @@ class MainWindow(QMainWindow):
         drawing = self.canvas.prediction_input()  # an opened image's own pixels, as `digitlab predict` reads them
         if is_flat(drawing):
             self.models.cancel_predictions()
-            self.prediction.show_message("Draw a digit")
+            opened = self.canvas.strokes_for_reading() is None  # an opened image (all white, all black, 1x1)
+            self.prediction.show_message("No digit found: the image is one flat colour" if opened else "Draw a digit")
             return
         self.models.request_prediction(drawing, self.canvas.strokes_for_reading())  # strokes: reading numbers
 

@@ -217,7 +217,8 @@ class LookInsideDock(QDockWidget):
     def _show_evidence(self, evidence: dict, prediction: dict) -> None:
         if evidence.get("message"):
             name = METHOD_NAMES.get(evidence.get("method"), evidence.get("method"))
-            self.evidence_bar.show_message(f"{name}: {evidence['message']}")
+            message = str(evidence["message"])
+            self.evidence_bar.show_message(message if message.startswith(str(name)) else f"{name}: {message}")
             self._set_evidence(None)
             return
         self.evidence_bar.show_message(None)

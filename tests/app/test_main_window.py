@@ -314,6 +314,13 @@ def test_real_mnist_test_digits_painted_on_the_canvas_are_recognised(qtbot, wind
     assert correct >= 9, (predicted, labels[:10].tolist())
 
 
+def test_an_opened_image_of_one_flat_colour_says_it_holds_no_digit_not_draw_one(window):
+    window.canvas.set_image(np.full((40, 40), 1.0, np.float32))  # an all-white image: no ink to read
+    assert window.prediction.message.text() == "No digit found: the image is one flat colour"
+    window.canvas.clear()
+    assert window.prediction.message.text() == "Draw a digit"
+
+
 def test_undo_redo_and_clear_update_the_prediction(qtbot, window):
     canvas = window.canvas
     one = final_prediction(qtbot, window, lambda: canvas.draw_stroke([(140, 40), (140, 240)]))
