@@ -271,16 +271,11 @@ def load_image_folder(
         try:
             images.append(read_folder_image(path, size, color_mode))
         except ImageReadError as error:
-            refused.append(f"{path.relative_to(folder)}: {refusal_reason(str(error))}")
+            refused.append((str(path.relative_to(folder)), refusal_reason(str(error))))
             continue
         labels.append(label)
     if refused:
-        more = f"; and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
-        raise DatasetError(
-            f"{len(refused)} of the {len(refused) + len(images)} image files in {folder} cannot be read: "
-            + "; ".join(refused[:_LISTED_BAD_FILES])
-            + f"{more}. Remove them or convert them to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
-        )
+        raise unreadable_files_error(folder, refused, len(refused) + len(images))
     x, y = np.stack(images).astype(np.float32), np.asarray(labels, dtype=np.int64)
     x_train, y_train, x_test, y_test = split_validation(x, y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -346,6 +341,17 @@ def read_folder_image(path: Path, size: int, color_mode: str) -> np.ndarray:
     else:
         pixels = read_image(path, max_side=max_side)[..., None]
     return resize_images(pixels[None], size, size)[0]
+
+
+def unreadable_files_error(folder: str | os.PathLike, refused: list[tuple[str, str]], total: int) -> DatasetError:
+    """The one refusal of a folder holding files the safe reader refuses: no figure is ever measured on, and no
+    model trained on, a silently shrunk set. ``refused``: (name, reason) pairs; the first five are named."""
+    named = "; ".join(f"{name} ({reason})" for name, reason in refused[:_LISTED_BAD_FILES])
+    more = f" and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
+    return DatasetError(
+        f"{len(refused)} of the {total} image files in {folder} cannot be read: {named}{more}. Remove them, or "
+        f"convert pictures kept in another format to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
+    )
 
 
 def refusal_reason(message: str) -> str:

@@ -24,7 +24,9 @@ from ml.data.datasets import (
     load_image_folder,
     load_sklearn_digits,
     read_folder_image,
+    refusal_reason,
     split_validation,
+    unreadable_files_error,
 )
 from ml.data.sources import IDX_FILE_NAMES, download_fashion_mnist, read_idx_arrays, read_mnist_arrays
 from ml.data.validation import images_to_unit, labels_to_int
@@ -294,13 +296,9 @@ def read_folder_images(folder: Path, size: int, color_mode: str) -> tuple[np.nda
                 images.append(read_folder_image(path, size, color_mode))
                 labels.append(label)
             except ImageReadError as error:
-                refused.append(f"{path.relative_to(folder)} ({str(error).split(': ', 1)[-1].split('.')[0]})")
+                refused.append((str(path.relative_to(folder)), refusal_reason(str(error))))
     if refused:
-        more = f" and {len(refused) - _LISTED} more" if len(refused) > _LISTED else ""
-        raise DatasetError(
-            f"{len(refused)} of the {len(refused) + len(images)} image files in {folder} cannot be read: "
-            f"{'; '.join(refused[:_LISTED])}{more}. Remove them or convert them to PNG."
-        )
+        raise unreadable_files_error(folder, refused, len(refused) + len(images))
     if not images:
         raise DatasetError(f"The image folder {folder} holds no images in its class subfolders; it is empty.")
     return np.stack(images).astype(np.float32), np.asarray(labels, np.int64), [entry.name for entry in class_folders]

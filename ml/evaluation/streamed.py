@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.data.datasets import folder_image_files
+from ml.data.datasets import folder_image_files, unreadable_files_error
 from ml.data.streaming import FolderSplit, SkippedFiles, StreamedFolder, open_image_folder
 from ml.errors import DatasetError
 from ml.evaluation.run import (
@@ -37,7 +37,6 @@ from ml.evaluation.sets import (
 )
 from ml.inference.model_input import prepare_color_for_model, prepare_for_model
 
-_LISTED = 5
 _EMPTY = FolderSplit(np.asarray([], dtype=bytes), np.asarray([], dtype=np.int64))
 
 
@@ -146,11 +145,8 @@ def refuse_skipped(stream: StreamedFolder, total: int) -> None:
     items = stream.skipped.items()
     if not items:
         return
-    named = [f"{Path(path).relative_to(stream.folder)} ({reason})" for path, reason in items[:_LISTED]]
-    more = f" and {len(items) - _LISTED} more" if len(items) > _LISTED else ""
-    raise DatasetError(
-        f"{len(items)} of the {total} image files in {stream.folder} cannot be read: {'; '.join(named)}{more}. "
-        "Remove them or convert them to PNG."
+    raise unreadable_files_error(
+        stream.folder, [(str(Path(path).relative_to(stream.folder)), reason) for path, reason in items], total
     )
 
 

@@ -245,7 +245,7 @@ def test_image_folder_with_postscript_named_png_is_refused_naming_the_file(tmp_p
     with pytest.raises(DatasetError) as refused:
         load_dataset(str(folder), image_size=16)
     message = str(refused.value)
-    assert "1 of the 25 image files" in message and "cross/evil.png: it is PostScript (EPS)" in message
+    assert "1 of the 25 image files" in message and "cross/evil.png (it is PostScript (EPS)" in message
     assert not marker.exists()
 
 
@@ -253,7 +253,7 @@ def test_image_folder_with_a_named_pipe_is_refused_without_blocking(tmp_path):
     folder = write_image_folder(tmp_path / "shapes")
     os.mkfifo(folder / "circle" / "pipe.png")
     error = load_without_blocking(load_dataset, str(folder), image_size=16)
-    assert isinstance(error, DatasetError) and "circle/pipe.png: it is not a regular file (a named pipe)" in str(error)
+    assert isinstance(error, DatasetError) and "circle/pipe.png (it is not a regular file (a named pipe)" in str(error)
 
 
 def test_image_folder_reads_every_allowed_format_and_skips_other_files(tmp_path):
