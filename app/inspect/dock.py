@@ -127,7 +127,10 @@ class LookInsideDock(QDockWidget):
             return
         if result.get("blank") or result.get("image") is None or result.get("probabilities") is None:
             self.drawing_cleared()
-            self.network.show_message("No digit found: nothing to look inside.")
+            unscored = not result.get("blank") and result.get("reason")  # the model could not score it (NaN)
+            self.network.show_message(
+                f"No prediction: {unscored}." if unscored else "No digit found: nothing to look inside."
+            )
             return
         self._latest = {
             "image": np.asarray(result["image"], dtype=np.float32),

@@ -345,3 +345,12 @@ def test_a_failing_inspection_is_told_in_one_line_and_drawing_goes_on(qtbot, win
     assert dock.network.message.text() == result["error"] and "\n" not in result["error"]
     inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["layers"])  # the next drawing works again
     assert dock.network.message.isHidden()
+
+
+def test_a_drawing_the_model_could_not_score_says_so_not_that_no_digit_was_found(dock):
+    reason = "the model's output is not a number (NaN or infinite) for this drawing"
+    image = np.zeros((28, 28), np.float32)
+    dock.show_prediction({"blank": False, "error": None, "image": image, "probabilities": None, "reason": reason})
+    assert dock.network.message.text() == f"No prediction: {reason}."
+    dock.show_prediction({"blank": True, "error": None, "image": None, "probabilities": None, "reason": "no ink"})
+    assert dock.network.message.text() == "No digit found: nothing to look inside."
