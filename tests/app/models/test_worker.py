@@ -355,6 +355,22 @@ def test_the_worker_threads_python_state_survives_between_slot_calls(qtbot):
     assert driver.answers == [True, True]
 
 
+def saved_by_script(code: str, path: Path) -> Path:
+    """A model file written by ``code`` (given the path as ``sys.argv[1]``) in another process: no Keras object
+    lives in the test's own thread."""
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=240)
+    return path
+
+
+def first_prediction_with(qtbot, controller, path: Path) -> dict:
+    """Load ``path`` as the active model and predict MNIST's first test digit with it."""
+    with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
+        controller.load_model(str(path))
+    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
+        controller.request_prediction(mnist_drawing(0))
+    return done.args[0]
+
+
 def test_an_8x8_model_shows_the_8x8_it_receives_with_a_standardized_stage(qtbot, controller, tmp_path):
     # Built in another process: a Keras object of this thread collected while the model thread runs TensorFlow
     # can abort the interpreter (seen when other window tests follow).
@@ -369,12 +385,7 @@ def test_an_8x8_model_shows_the_8x8_it_receives_with_a_standardized_stage(qtbot,
         "                         input_std=list(rng.uniform(0.1, 0.4, 64)))\n"
         "save_model(build_model('mlp-digits', (64,), 10), sys.argv[1], metadata)\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=240)
-    with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
-        controller.load_model(str(path))
-    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
-        controller.request_prediction(mnist_drawing(0))
-    result = done.args[0]
+    result = first_prediction_with(qtbot, controller, saved_by_script(code, path))
     assert [name for name, _ in result["stages"]][-2:] == ["resized to 8x8", "standardized"]
     assert result["model_view"].shape == (8, 8) and result["image"].shape == (28, 28)
 
@@ -390,12 +401,7 @@ def test_a_model_whose_output_overflows_to_nan_gives_no_prediction_and_says_why(
         "model.set_weights([np.full(w.shape, 1e30, np.float32) for w in model.get_weights()])\n"
         "save_model(model, sys.argv[1], ModelMetadata())\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, check=True, capture_output=True, timeout=240)
-    with qtbot.waitSignal(controller.model_loaded, timeout=60_000):
-        controller.load_model(str(path))
-    with qtbot.waitSignal(controller.prediction_finished, timeout=30_000) as done:
-        controller.request_prediction(mnist_drawing(0))
-    result = done.args[0]
+    result = first_prediction_with(qtbot, controller, saved_by_script(code, path))
     assert result["error"] is None and result["probabilities"] is None and result["verdict"] is None
     assert "not a number (NaN or infinite)" in result["reason"] and not result["blank"]
 
