@@ -276,4 +276,7 @@ def run_train(args: argparse.Namespace) -> int:
         print("Not saved.", file=sys.stderr)
         return 130
     status = save_trained_model(result, out)
+    if result.failed and status == 0:  # saved, but the run did not do what was asked: a script must know
+        print("The run ended early on the fault above; what it trained was saved (exit status 1).", file=sys.stderr)
+        return 1
     return 130 if result.stopped_by_user and status == 0 else status

@@ -130,6 +130,7 @@ class TrainResult:
     epochs_completed: int
     stopped_by_user: bool = False
     stop_reason: str | None = None
+    failed: bool = False  # it ended early on a fault (a NaN loss, a checkpoint that could not be written)
     class_names: list[str] = field(default_factory=list)
     input_scale: str = "0-1"
     input_mean: list[float] | None = None

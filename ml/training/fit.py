@@ -308,6 +308,7 @@ def _train(
         epochs_completed=len(epoch_history.get("loss", [])),
         stopped_by_user=reporter.stopped_by_user,
         stop_reason=stop_reason,
+        failed=reporter.nan_batch is not None or bool(checkpoint is not None and checkpoint.error),
         class_names=list(dataset.class_names),
         input_scale=dataset.input_scale,
         input_mean=dataset.input_mean,

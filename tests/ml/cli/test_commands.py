@@ -473,3 +473,18 @@ def test_train_refuses_a_data_file_that_will_not_do_with_exit_2_as_the_other_com
     out = tmp_path / "never.keras"
     assert main(["train", "--preset", "fast", "--epochs", "1", "--data", str(data), "--out", str(out)]) == 2
     assert "the test split is empty" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_checkpoint_that_fails_mid_run_saves_what_was_trained_and_exits_1(tmp_path, capsys, monkeypatch):
+    from ml.errors import ModelFileError
+
+    def full_disk(*args, **kwargs):
+        raise ModelFileError("Could not save the model: No space left on device.")
+
+    monkeypatch.setattr("ml.training.checkpoint.save_model", full_disk)
+    out, checkpoint = tmp_path / "m.keras", tmp_path / "best.keras"
+    arguments = ["train", "--preset", "mlp-digits", "--dataset", "sklearn-digits", "--epochs", "3", "--out", str(out)]
+    assert main([*arguments, "--checkpoint", str(checkpoint)]) == 1
+    err = capsys.readouterr().err
+    assert "checkpoint could not be written" in err and "exit status 1" in err
+    assert out.exists() and not checkpoint.exists()  # the model trained so far is kept
