@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ from PySide6.QtGui import QColor, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
+    QSizePolicy,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -108,6 +111,29 @@ class TrainingSeries:
         )
 
 
+class CurvesLegend(pg.GraphicsView):
+    """A view of what the curves' lines and markers mean: one row, right-aligned, outside the plots."""
+
+    def __init__(self, items: Sequence[pg.PlotDataItem], foreground: QColor, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background=None)  # the panel's own colour shows through
+        self.legend = pg.LegendItem(colCount=len(items), labelTextColor=foreground, frame=False, horSpacing=4)
+        self.legend.layout.setContentsMargins(0, 0, 4, 0)  # no frame to keep clear of
+        for item in items:
+            self.legend.addItem(item, item.name())
+        self.addItem(self.legend)
+        self.setMinimumWidth(math.ceil(self.legend.width()))  # never cut (the plots' minimum is wider unless the
+        self.setFixedHeight(math.ceil(self.legend.height()))  # validation series has a long name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # its width from the plots below
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: N802 - Qt override
+        """Keep the legend at the right end, above the accuracy plot."""
+        super().resizeEvent(event)
+        legend = getattr(self, "legend", None)  # pyqtgraph's __init__ resizes the view before the legend exists
+        if legend is not None:
+            legend.setPos(max(0.0, self.width() - legend.width()), 0.0)
+
+
 class LossAccuracyCurves(QWidget):
     """A view of a run's history: training loss/accuracy per batch (lines), validation per epoch (markers)."""
 
@@ -118,12 +144,6 @@ class LossAccuracyCurves(QWidget):
         foreground = palette.color(QPalette.ColorRole.Text)
         self.loss_plot = self._make_plot("Loss", "loss", background, foreground)
         self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
-        legend_background = QColor(background)
-        legend_background.setAlpha(210)
-        # One legend, in the accuracy plot's bottom-right corner, which a rising accuracy leaves empty; the same
-        # three series are drawn alike in the loss plot, where a legend would cover the curve on small screens.
-        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=foreground, brush=legend_background)
-        cache_rendering(self.accuracy_plot.getPlotItem().legend)
         self._loss_low = math.inf  # the smallest and largest loss shown in this run
         self._loss_high = 0.0
         self._loss_range: tuple[float, float] | None = None  # the loss axis while it follows the data
@@ -161,11 +181,21 @@ class LossAccuracyCurves(QWidget):
         self.test_accuracy_line.setVisible(False)
         self.accuracy_plot.addItem(self.test_accuracy_line, ignoreBounds=True)
         self.log_scale_button.setChecked(True)  # the first batches' loss would squash a linear axis flat
-        layout = QHBoxLayout(self)
+        # One legend for both plots (they draw the three series alike), in a row of its own above them: inside a
+        # plot it hid the points in its corner (a run stuck at chance, or any curve in a short dock).
+        self.legend_row = CurvesLegend(
+            (self.training_accuracy, self.smoothed_training_accuracy, self.validation_accuracy),
+            palette.color(QPalette.ColorRole.WindowText),
+        )
+        plots = QHBoxLayout()
+        plots.setSpacing(8)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.accuracy_plot)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.loss_plot)
-        layout.addWidget(self.accuracy_plot)
+        layout.setSpacing(2)
+        layout.addWidget(self.legend_row)
+        layout.addLayout(plots, 1)
 
     @staticmethod
     def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:

@@ -12,6 +12,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from app.common.images import array_to_qimage, shrunk_to_fit
 
 THUMBNAIL_SIDE = 56
+COLUMN_WIDTH = 66  # a stage's caption, a little wider than its thumbnail
+COLUMN_SPACING = 6
+RESERVED_COLUMNS = 6  # a drawing's stages: input, background removed, cropped, stroke width, scaled, centred
 
 
 def render_thumbnail(image: QImage | None, side: int, frame: QPen) -> QImage:
@@ -76,7 +79,7 @@ class StageStrip(QWidget):
         super().__init__(parent)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
+        self._layout.setSpacing(COLUMN_SPACING)
         self._names: list[str] = []
         self._columns: list[tuple[QWidget, StageThumbnail, QLabel]] = []  # holder, thumbnail, caption
         self._layout.addStretch(1)
@@ -87,6 +90,10 @@ class StageStrip(QWidget):
         # resized with it, 20-40 ms of the window's thread while the user draws). Room for two-line captions then (every
         # stage name fits two at this width; a longer one grows the strip once, and it stays grown).
         self._caption_height = THUMBNAIL_SIDE + 2 + 2 * QFontMetrics(self._caption_font).lineSpacing()
+        # The width of a drawing's stages from the start: the first reading widened the prediction panel by a column
+        # or more, and beside the wide canvas (whose splitter had given the panel little more than its minimum) the
+        # drawing narrowed by about 100 px under the user's pen.
+        self.setMinimumWidth(RESERVED_COLUMNS * COLUMN_WIDTH + (RESERVED_COLUMNS - 1) * COLUMN_SPACING)
 
     @property
     def stage_names(self) -> list[str]:
@@ -117,7 +124,7 @@ class StageStrip(QWidget):
             caption.setFont(self._caption_font)
             caption.setWordWrap(True)
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            caption.setFixedWidth(66)
+            caption.setFixedWidth(COLUMN_WIDTH)
             column.addWidget(thumbnail, 0, Qt.AlignmentFlag.AlignHCenter)
             column.addWidget(caption, 1)
             holder = QWidget()

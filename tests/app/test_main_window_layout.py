@@ -161,3 +161,68 @@ def test_a_remembered_wide_canvas_opens_with_most_of_the_width_and_the_bars_whol
     finally:
         window.shutdown()
         window.close()
+
+
+DRAWING_STAGES = [
+    "input (grayscale)",
+    "background removed",
+    "cropped",
+    "stroke width normalised",
+    "scaled to 20 px",
+    "centred 28x28",
+]  # a drawing's; each digit of a number read from it has the last four
+
+
+def number_reading(digits: str) -> dict:
+    """What the model thread answers for a drawing of ``digits``: the whole ink as one digit, and the number."""
+    image = np.zeros((28, 28), np.float32)
+    image[6:22, 12:16] = 1.0
+    probabilities = np.full(10, 0.001, np.float32)
+    probabilities[int(digits[0])] = 0.991
+    verdict = {"status": "digit", "reason": None}
+    entries = [
+        dict(
+            box=(40 + 60 * index, 60, 40, 140),
+            image=image,
+            probabilities=probabilities,
+            stages=[(name, image) for name in DRAWING_STAGES[2:]],
+            prediction=int(digit),
+            label=digit,
+            confidence=0.991,
+            verdict=verdict,
+        )
+        for index, digit in enumerate(digits)
+    ]
+    return dict(
+        request_id=1,
+        final=True,
+        blank=False,
+        error=None,
+        reason=None,
+        image=image,
+        model_view=None,
+        stages=[(name, image) for name in DRAWING_STAGES],
+        probabilities=probabilities,
+        verdict=verdict,
+        number={"number": digits, "reason": None, "split": False, "digits": entries},
+    )
+
+
+def test_reading_a_number_beside_the_wide_canvas_leaves_the_canvas_its_width(qtbot, settings, monkeypatch):
+    """The first reading's preprocessing stages widened the prediction panel: the wide canvas lost about 100 px."""
+    monkeypatch.setattr("app.main_window.first_window_size", lambda screen: (1360, 860))
+    settings.setValue("canvas/wide", True)
+    window = MainWindow(settings)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        qtbot.wait(50)
+        width = window.canvas.width()
+        window.models.prediction_finished.emit(number_reading("2026"))
+        assert window.prediction.predicted_class.text() == "2026"
+        assert window.prediction.confidence.text().startswith("digit 1 of 4: 2")
+        qtbot.wait(100)
+        assert abs(window.canvas.width() - width) <= 4, (width, window.canvas.width())
+    finally:
+        window.shutdown()
+        window.close()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect
+from PySide6.QtWidgets import QGraphicsView
 
 from app.common.curves import EpochAxis, LossAccuracyCurves, TrainingSeries
 
@@ -131,3 +134,49 @@ def test_the_test_accuracy_is_marked_on_the_accuracy_plot_until_the_next_run(qtb
     assert curves.test_accuracy_line.label.toPlainText() == "test 98.21%"
     curves.reset(epochs=1)
     assert not curves.test_accuracy_line.isVisible()
+
+
+def global_rect_of(item) -> QRect:
+    """Where a graphics item is on the screen, in global pixels."""
+    view = item.scene().views()[0]
+    rect = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    return QRect(view.mapToGlobal(rect.topLeft()), rect.size())
+
+
+def global_points_of(plot, item) -> list[QPoint]:
+    """Where each plotted point of ``item`` is on the screen, in global pixels."""
+    view = plot.getPlotItem().getViewBox()
+    xs, ys = item.getData()
+    scene_points = [view.mapViewToScene(QPointF(x, y)) for x, y in zip(xs, ys, strict=True)]
+    return [plot.mapToGlobal(plot.mapFromScene(point)) for point in scene_points]
+
+
+@pytest.mark.parametrize(
+    ("size", "validation_accuracy"),
+    [
+        ((488, 140), [0.95, 0.99, 0.99]),  # a rising run in the dock at its smallest
+        ((900, 330), [0.11, 0.1, 0.11]),  # a run stuck at chance, at the window's first size
+    ],
+)
+def test_the_legend_never_covers_a_plotted_point(qtbot, size, validation_accuracy):
+    """The legend sat in the accuracy plot's bottom-right corner, over the points of a low or a short curve."""
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.resize(*size)
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.reset(epochs=3)
+    x = np.linspace(0.05, 3.0, 60)
+    accuracy = np.interp(x, [0.0, 1.0, 3.0], [0.1, validation_accuracy[0], validation_accuracy[-1]])
+    loss = 2.3 * np.exp(-3 * x) + 0.03
+    curves.set_training(x, loss, accuracy, loss, accuracy)
+    curves.set_validation(np.array([1.0, 2.0, 3.0]), np.array([0.2, 0.05, 0.04]), np.array(validation_accuracy))
+    qtbot.wait(10)
+    items = [item for view in curves.findChildren(QGraphicsView) for item in view.items()]
+    legends = [item for item in items if isinstance(item, pg.LegendItem)]  # wherever it is drawn
+    assert len(legends) == 1 and legends[0].isVisible()
+    legend = global_rect_of(legends[0])
+    for plot in (curves.loss_plot, curves.accuracy_plot):
+        for item in plot.getPlotItem().listDataItems():
+            covered = [point for point in global_points_of(plot, item) if legend.contains(point)]
+            assert not covered, (item.name(), covered[:3], legend)

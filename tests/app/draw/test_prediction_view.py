@@ -319,6 +319,7 @@ def test_beside_the_wide_canvas_the_bars_keep_room_for_their_percentages(qtbot, 
 def test_a_numbers_detail_line_shrinks_to_fit_a_narrow_verdict_column(qtbot, panel):
     from PySide6.QtGui import QFontMetrics
 
+    panel.stages_section.hide()  # their strip keeps a drawing's width: View ▸ Show preprocessing stages is off
     panel.resize(420, 300)  # beside the wide canvas in a small window, the stages hidden
     qtbot.waitExposed(panel)
     panel.show_number("2026", "digit 1 of 4: 2 · >99.9 %", "Click a digit's tab on the canvas to see it here.")

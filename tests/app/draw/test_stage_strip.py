@@ -75,3 +75,14 @@ def test_a_thin_stage_keeps_its_aspect_on_black_and_nothing_clears_it(strip):
     assert shown.pixelColor(3, THUMBNAIL_SIDE // 2).alpha() == 0  # beside the thin image: transparent paper
     strip.thumbnails[0].set_image(None)
     assert strip.thumbnails[0].pixels is None and strip.thumbnails[0].image is None
+
+
+def test_an_empty_strip_already_holds_a_drawings_six_stages(qtbot):
+    """Their width is kept from the start: the first reading widened the panel, and the wide canvas lost 100 px."""
+    strip = StageStrip()
+    qtbot.addWidget(strip)
+    reserved = strip.minimumWidth()
+    names = ["input (grayscale)", "background removed", "cropped", "stroke width normalised", "scaled to 20 px",
+             "centred 28x28"]  # fmt: skip
+    strip.set_stages([(name, bar_stage(28)) for name in names])
+    assert reserved > 0 and strip.minimumWidth() == reserved
