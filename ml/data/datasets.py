@@ -91,11 +91,16 @@ def split_validation(
     x: np.ndarray, y: np.ndarray, validation_size: int | float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Carve a shuffled validation set out of the training data (never out of the test set), at most half of it."""
-    count = int(round(validation_size * len(x))) if isinstance(validation_size, float) else int(validation_size)
-    count = min(max(count, 0), len(x) // 2)  # a small file keeps at least half its images for training
+    count = held_out_count(len(x), validation_size)
     order = np.random.default_rng(seed).permutation(len(x))
     val_index, train_index = order[:count], order[count:]
     return x[train_index], y[train_index], x[val_index], y[val_index]
+
+
+def held_out_count(total: int, validation_size: int | float) -> int:
+    """How many of ``total`` examples :func:`split_validation` holds out: a fraction or a count, at most half."""
+    count = int(round(validation_size * total)) if isinstance(validation_size, float) else int(validation_size)
+    return min(max(count, 0), total // 2)  # a small file keeps at least half its images for training
 
 
 def images_to_float(images: np.ndarray, where: str = "the images") -> np.ndarray:

@@ -12,7 +12,15 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from ml.data.datasets import DEFAULT_VALIDATION_FRACTION, Dataset, default_if_none, load_dataset
+from ml.data.datasets import (
+    DATASET_NAMES,
+    DEFAULT_VALIDATION_FRACTION,
+    Dataset,
+    check_color_mode,
+    default_if_none,
+    load_dataset,
+    match_dataset_format,
+)
 from ml.data.streaming import StreamedFolder, open_image_folder
 from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
@@ -34,6 +42,7 @@ from ml.training.distribution import (
     prepare_model,
 )
 from ml.training.doubt import fit_run_doubt
+from ml.training.memory import check_dataset_fits_in_memory, check_folder_fits_in_memory
 from ml.training.pipelines import (
     TEST_BATCH_SIZE,
     can_augment,
@@ -54,34 +63,53 @@ def choose_representation(config: TrainConfig, loaded_metadata=None) -> str:
 
 
 def load_training_data(config: TrainConfig, loaded_metadata=None) -> Dataset | StreamedFolder:
-    """The dataset ``config`` names, in the representation its model needs (a fine-tuned model's own scaling).
+    """The dataset ``config`` names, in the representation its model needs (a fine-tuned model's own scaling), cut
+    to ``config.max_train_samples`` / ``max_test_samples``.
 
     An image folder trained on as images is streamed from its files (:mod:`ml.data.streaming`), never read whole.
+    Any other dataset is refused (:mod:`ml.training.memory`) before it is resized or read when it will not fit.
     """
     representation = choose_representation(config, loaded_metadata)
+    validation_size = default_if_none(config.validation_size, DEFAULT_VALIDATION_FRACTION)
     if config.dataset and Path(config.dataset).is_dir() and representation == "images":
-        return open_image_folder(
+        stream = open_image_folder(
             config.dataset,
             image_size=config.image_size,
             color_mode=config.color_mode,
-            validation_size=default_if_none(config.validation_size, DEFAULT_VALIDATION_FRACTION),
+            validation_size=validation_size,
             seed=config.seed,
             cache=config.folder_cache,
             reader_processes=config.reader_processes,
         )
+        return stream.subset(config.max_train_samples, config.max_test_samples) if cut_short(config) else stream
+    if config.dataset and config.dataset not in DATASET_NAMES and Path(config.dataset).is_dir():  # read whole
+        check_folder_fits_in_memory(config.dataset, config.image_size, config.color_mode, validation_size)
     standardization = None
     if loaded_metadata is not None and loaded_metadata.input_mean is not None:
         standardization = (loaded_metadata.input_mean, loaded_metadata.input_std)
-    return load_dataset(
+    resized_later = representation == "images"  # a named dataset: read at its own size (small), cut, then resized
+    check_color_mode(config.color_mode)
+    dataset = load_dataset(
         config.dataset,
         data_file=config.data_file,
         validation_size=config.validation_size,
         seed=config.seed,
-        image_size=config.image_size,
-        color_mode=config.color_mode,
+        image_size=None if resized_later else config.image_size,
+        color_mode="grayscale" if resized_later else config.color_mode,
         representation=representation,
         standardization=standardization,
     )
+    if cut_short(config):
+        dataset = dataset.subset(config.max_train_samples, config.max_test_samples)
+    if not resized_later:
+        return dataset
+    check_dataset_fits_in_memory(dataset, config.image_size, config.color_mode)
+    return match_dataset_format(dataset, config.image_size, config.color_mode)
+
+
+def cut_short(config: TrainConfig) -> bool:
+    """True when the run trains or tests on fewer examples than its dataset has."""
+    return bool(config.max_train_samples or config.max_test_samples)
 
 
 def load_model_to_fine_tune(path: str):
@@ -182,7 +210,7 @@ def _train(
     model = getattr(model, "model", model)
     if dataset is None:
         dataset = load_training_data(config, loaded_metadata)
-    if config.max_train_samples or config.max_test_samples:
+    elif cut_short(config):
         dataset = dataset.subset(config.max_train_samples, config.max_test_samples)
     streamed = isinstance(dataset, StreamedFolder)
     if model is None:

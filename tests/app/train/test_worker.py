@@ -176,6 +176,27 @@ def test_run_reports_a_failure_and_always_finishes(monkeypatch, tmp_path):
     assert seen == {"trained": [], "failed": ["The MNIST file is corrupted."], "finished": [True], "batch": []}
 
 
+def test_a_dataset_too_big_for_memory_fails_the_run_with_the_figures(monkeypatch, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "digits" / label).mkdir(parents=True)
+        for index in range(6):
+            Image.fromarray(np.full((12, 12), 40 * index, np.uint8)).save(tmp_path / "digits" / label / f"{index}.png")
+    monkeypatch.setattr("ml.training.memory.available_memory_bytes", lambda: 100_000)
+    # The dock's settings for a folder and a preset that reads it whole, as features.
+    config = TrainConfig(preset="mlp-digits", dataset=str(tmp_path / "digits"), image_size=64, epochs=1)
+    worker = TrainingWorker(config, tmp_path / "trained")
+    seen = record_signals(worker)
+    worker.run()
+    assert seen["trained"] == [] and seen["batch"] == [] and seen["finished"] == [True]
+    [message] = seen["failed"]
+    assert message.startswith(f"The image folder {tmp_path / 'digits'} at 64x64 needs about 492 kB of memory")
+    assert "this machine has 100 kB free" in message and message != OUT_OF_MEMORY_MESSAGE
+    assert not (tmp_path / "trained").exists()
+
+
 def test_an_abandoned_run_reports_nothing_but_finishes(monkeypatch, tmp_path):
     def fit_that_checks_stop(config, *, on_batch=None, should_stop=None, **hooks):
         on_batch({"epoch": 1, "epochs": 1, "batch": 1, "steps": 5, "loss": 1.0, "accuracy": 0.5})
