@@ -12,6 +12,16 @@ from app.main_window import MainWindow
 LONG_DETAILS = "fast · 2 epochs · 0:41 · CPU · best epoch (2) saved to " + "/a/rather/long/folder" * 8 + "/best.keras"
 
 
+DRAWING_STAGES = [
+    "input (grayscale)",
+    "background removed",
+    "cropped",
+    "stroke width normalised",
+    "scaled to 20 px",
+    "centred 28x28",
+]  # a drawing's; each digit of a number read from it has the last four
+
+
 @pytest.fixture
 def window(qtbot, settings):
     """A window without TensorFlow (layout only), shown, closed afterwards."""
@@ -81,14 +91,7 @@ def test_the_charts_fit_at_1024x700_and_1600x1000_with_a_result_shown(qtbot, win
 def test_the_charts_still_fit_at_1024x700_once_a_drawing_shows_its_preprocessing_stages(qtbot, window):
     """The stages' strip takes its height from the panel's margins, not the dock (which scrolled by 15 px)."""
     resize_and_settle(qtbot, window, 1024, 700)
-    names = [
-        "input (grayscale)",
-        "background removed",
-        "cropped",
-        "stroke width normalised",
-        "scaled to 20 px",
-        "centred 28x28",
-    ]  # the longest a photo gets, each caption on two lines
+    names = DRAWING_STAGES  # the longest a photo gets, each caption on two lines
     window.prediction.show_input(np.zeros((28, 28), np.float32), [(name, np.ones((40, 40))) for name in names])
     qtbot.waitUntil(lambda: window.prediction.stages.stage_names == names, timeout=2_000)
     qtbot.wait(100)
@@ -161,16 +164,6 @@ def test_a_remembered_wide_canvas_opens_with_most_of_the_width_and_the_bars_whol
     finally:
         window.shutdown()
         window.close()
-
-
-DRAWING_STAGES = [
-    "input (grayscale)",
-    "background removed",
-    "cropped",
-    "stroke width normalised",
-    "scaled to 20 px",
-    "centred 28x28",
-]  # a drawing's; each digit of a number read from it has the last four
 
 
 def number_reading(digits: str) -> dict:
