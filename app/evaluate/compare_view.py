@@ -7,6 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.evaluate.gallery import ImageGallery, short_name
+from ml.plurals import plural
 
 
 def mcnemar_words(p_value: float, only_a: int, only_b: int, name_a: str, name_b: str) -> str:
@@ -53,8 +54,9 @@ class CompareView(QWidget):
         only_a, only_b = int(comparison.b01), int(comparison.b10)
         accuracy_a, accuracy_b = comparison.accuracy_a * 100, comparison.accuracy_b * 100
         self.summary.setText(
-            f"On {n:,} images: {name_a} {accuracy_a:.2f} %, {name_b} {accuracy_b:.2f} %. Only {name_a} is right on "
-            f"{only_a:,}, only {name_b} on {only_b:,}; they predict differently on {len(comparison.disagreements):,}.\n"
+            f"On {plural(n, 'image')}: {name_a} {accuracy_a:.2f} %, {name_b} {accuracy_b:.2f} %. "
+            f"Only {name_a} is right on {only_a:,}, only {name_b} on {only_b:,}; "
+            f"they predict differently on {len(comparison.disagreements):,}.\n"
             + mcnemar_words(float(comparison.test.p_value), only_a, only_b, name_a, name_b)
             + f" ({comparison.test.method})"
         )
@@ -67,7 +69,8 @@ class CompareView(QWidget):
         indices = np.asarray(payload["comparison"].disagreements, dtype=np.int64)
         captions, tooltips = disagreement_captions(indices, payload["evaluation"], payload["other_evaluation"])
         self.gallery.show_images(
-            f"The {len(indices):,} images where they predict differently (caption: true · {name_a} · {name_b}).",
+            f"The {plural(len(indices), 'image')} where they predict differently "
+            f"(caption: true · {name_a} · {name_b}).",
             result.eval_set.images,
             indices,
             captions,

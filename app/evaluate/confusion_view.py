@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
+from ml.plurals import plural
 
 LOW_COLOR = (247, 251, 255)
 HIGH_COLOR = (8, 48, 107)
@@ -113,10 +114,9 @@ class ConfusionMatrixView(QWidget):
         total = int(self.confusion[true_class].sum())
         share = count / total * 100 if total else 0.0
         true_name, predicted_name = self.class_names[true_class], self.class_names[predicted_class]
-        images = "image" if count == 1 else "images"
         return (
-            f"true {true_name}, predicted {predicted_name}: {count:,} {images} "
-            f"({share:.1f} % of the {total:,} images of {true_name})"
+            f"true {true_name}, predicted {predicted_name}: {plural(count, 'image')} "
+            f"({share:.1f} % of the {plural(total, 'image')} of {true_name})"
         )
 
     def cell_center(self, true_class: int, predicted_class: int) -> QPoint:

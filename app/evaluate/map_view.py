@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from app.common.images import array_to_qimage
 from app.evaluate.hints import wrapped_hint
+from ml.plurals import plural
 
 PREVIEW_SIDE = 112
 
@@ -107,7 +108,7 @@ class MapView(QWidget):
         """A map job's result (``app.evaluate.worker.JobResult``), with the set's predictions when known."""
         payload, eval_set = result.payload, result.eval_set
         method = "PCA" if payload["method"] == "pca" else "t-SNE"
-        images = f"{len(payload['indices']):,} images of {eval_set.title.split(' (')[0]}"
+        images = f"{plural(len(payload['indices']), 'image')} of {eval_set.title.split(' (')[0]}"
         self.show_map(payload["points"], payload["indices"], eval_set.images, eval_set.labels, predictions,
                       eval_set.class_names, f"{method} of {payload['layer']}: {images}.")  # fmt: skip
 

@@ -7,6 +7,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
+from ml.plurals import plural
 
 COLUMNS = ("class", "precision %", "recall %", "F1 %", "support")
 
@@ -36,7 +37,7 @@ def summary_text(figures: dict) -> str:
     low, high = figures["accuracy_ci95"]
     errors = n - round(accuracy * n)
     lines = [
-        f"Accuracy {percent(accuracy)} on {n:,} images ({errors:,} {'error' if errors == 1 else 'errors'})",
+        f"Accuracy {percent(accuracy)} on {plural(n, 'image')} ({plural(errors, 'error')})",
         f"95 % interval (Wilson): {percent(low)} to {percent(high)}",
         f"Top-2 accuracy: {percent(figures.get('top2_accuracy'))} (the true class among the two most likely)",
     ]

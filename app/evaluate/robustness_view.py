@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
+from ml.plurals import plural
 
 KINDS = ("rotation", "scale", "shift", "thickness", "noise")
 AXIS_LABELS = {
@@ -86,7 +87,9 @@ class RobustnessView(QWidget):
         self._set(self.active_curves, curves)
         if curves and images:
             distorted = sum(len(points) for points in curves.values()) - len(curves)  # one undistorted level each
-            self.status_label.setText(f"{name}: {images:,} images, each scored as is and at {distorted} distortions.")
+            self.status_label.setText(
+                f"{name}: {plural(images, 'image')}, each scored as is and at {distorted} distortions."
+            )
         self.active_name = name
         self._update_legend()
 

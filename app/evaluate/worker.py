@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ml.plurals import plural
+
 logger = logging.getLogger(__name__)
 
 JOB_KINDS = ("evaluate", "calibrate", "robustness", "compare", "map", "report")
@@ -156,7 +158,7 @@ class EvaluationWorker(QObject):
     def _evaluate(self, loaded, eval_set) -> dict[str, Any]:
         from ml.evaluation.run import evaluate
 
-        self.stage_changed.emit(f"Evaluating {self.request.model.name} on {len(eval_set.labels):,} images…")
+        self.stage_changed.emit(f"Evaluating {self.request.model.name} on {plural(len(eval_set.labels), 'image')}…")
         evaluation = evaluate(loaded, eval_set, progress=self._progress, should_stop=self.should_stop)
         return {"evaluation": named(evaluation, self.request.model)}
 
@@ -181,8 +183,8 @@ class EvaluationWorker(QObject):
         from ml.evaluation.robustness import robustness_curves
 
         self.stage_changed.emit(
-            f"Sweeping rotation, scale, shift, thickness and noise on {min(ROBUSTNESS_SAMPLE, len(eval_set)):,} "
-            f"images ({self.request.model.name})…"
+            f"Sweeping rotation, scale, shift, thickness and noise on "
+            f"{plural(min(ROBUSTNESS_SAMPLE, len(eval_set)), 'image')} ({self.request.model.name})…"
         )
         curves = robustness_curves(
             loaded, eval_set, progress=self._progress, should_stop=self.should_stop, sample=ROBUSTNESS_SAMPLE
@@ -222,7 +224,9 @@ class EvaluationWorker(QObject):
             loaded, eval_set, indices, progress=self._progress, should_stop=self.should_stop
         )
         self._check_stop()
-        self.stage_changed.emit(f"Projecting {len(indices):,} images with {'t-SNE' if method == 'tsne' else 'PCA'}…")
+        self.stage_changed.emit(
+            f"Projecting {plural(len(indices), 'image')} with {'t-SNE' if method == 'tsne' else 'PCA'}…"
+        )
         points = project(features, method=method)
         return {"points": points, "indices": indices, "method": method, "layer": penultimate_description(loaded)}
 

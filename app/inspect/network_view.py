@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.inspect.colors import ColorScale
 from app.inspect.maps import ColorLegend, MapMosaic, PixelView, as_maps, format_range, gray_rgba
+from ml.plurals import plural
 
 KIND_WORDS = {
     "input": "input",
@@ -292,7 +293,7 @@ class NetworkView(QWidget):
         self._refresh_enlarged()
         self.show_message("")
         count = sum(1 for row in self._rows if not row.isHidden())
-        self.summary.setText(f"{count} layers shown")
+        self.summary.setText(f"{plural(count, 'layer')} shown")
 
     def enlarge(self, row: int, index: int) -> None:
         """Show map ``index`` of the layer in row ``row`` large beside the input."""

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.models.controller import ModelController
 from ml.models.summary import LayerDescription, ModelDescription, TeachingRow
+from ml.plurals import plural
 
 BOX_WIDTH = 224.0
 BOX_HEIGHT = 42.0
@@ -74,7 +75,7 @@ def totals_text(description: ModelDescription) -> str:
     """``65 layers · 570,366 parameters (568,254 trainable, 2,112 non-trainable)``."""
     count = len(description.layers)
     return (
-        f"{count} layer{'s' if count != 1 else ''} · {format_count(description.total_parameters)} parameters "
+        f"{plural(count, 'layer')} · {format_count(description.total_parameters)} parameters "
         f"({format_count(description.trainable_parameters)} trainable, "
         f"{format_count(description.non_trainable_parameters)} non-trainable)"
     )

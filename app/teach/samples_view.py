@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.common.threads import keep_until_finished, start_worker_thread
 from ml.errors import DigitLabError, ImageReadError
+from ml.plurals import plural
 from ml.teach.samples import SampleStore
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class SamplesView(QWidget):
         self.classes.blockSignals(False)
         total = len(self.store)
         self.summary.setText(
-            f"{total} sample{'s' if total != 1 else ''} in {len(counts)} class{'es' if len(counts) != 1 else ''}. "
+            f"{plural(total, 'sample')} in {plural(len(counts), 'class', 'classes')}. "
             "Correct a drawing (click a bar, type its digit, or Edit ▸ That's a…) to add one."
         )
         self.export_button.setEnabled(total > 0)
@@ -193,7 +194,7 @@ class SamplesView(QWidget):
         for sample_id in ids:
             self.store.remove(sample_id)
         if ids:
-            self.status_changed.emit(f"Deleted {len(ids)} sample{'s' if len(ids) != 1 else ''}.", 5000)
+            self.status_changed.emit(f"Deleted {plural(len(ids), 'sample')}.", 5000)
             self._changed()
 
     def move_selected(self, label: str) -> None:
@@ -202,7 +203,7 @@ class SamplesView(QWidget):
         for sample_id in ids:
             self.store.move(sample_id, label)
         if ids:
-            self.status_changed.emit(f"Moved {len(ids)} sample{'s' if len(ids) != 1 else ''} to {label}.", 5000)
+            self.status_changed.emit(f"Moved {plural(len(ids), 'sample')} to {label}.", 5000)
             self._changed()
 
     def _changed(self) -> None:
@@ -248,7 +249,7 @@ class SamplesView(QWidget):
         except OSError as error:
             QMessageBox.warning(self, "Cannot export", f"Could not write to {folder}: {error.strerror or error}.")
             return
-        self.status_changed.emit(f"Exported {count} samples to {folder}.", 10000)
+        self.status_changed.emit(f"Exported {plural(count, 'sample')} to {folder}.", 10000)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
         """Wait for an import still running (its thread and worker held past the timeout)."""

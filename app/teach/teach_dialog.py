@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
+from ml.plurals import plural
 from ml.teach.held_back import held_back_count
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def result_text(record: dict) -> str:
     ]
     if record.get("test_set"):
         lines.append(
-            f"MNIST test ({record.get('test_images', 0):,} images): {_percent(record.get('test_before'))} → "
+            f"MNIST test ({plural(record.get('test_images', 0), 'image')}): {_percent(record.get('test_before'))} → "
             f"{_percent(record.get('test_after'))}"
         )
     else:
@@ -57,7 +58,7 @@ def samples_words(counts: dict[str, int]) -> str:
     """``your 12 samples (3: 5, 7: 7)``, or ``your 1 sample (7: 1)``."""
     total = sum(counts.values())
     per_class = ", ".join(f"{name}: {count}" for name, count in counts.items())
-    return f"your {total} sample{'' if total == 1 else 's'} ({per_class})"
+    return f"your {plural(total, 'sample')} ({per_class})"
 
 
 def held_back_words(counts: dict[str, int]) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ml.plurals import plural
+
 logger = logging.getLogger(__name__)
 
 
@@ -76,7 +78,7 @@ class TeachWorker(QObject):
         loaded = load_model(self.model_path)
         images, labels, unknown, unreadable = store.arrays(list(loaded.metadata.class_names))
         if unreadable:
-            self.message.emit(f"Skipped {unreadable} sample image(s) that could not be read.")
+            self.message.emit(f"Skipped {plural(unreadable, 'sample image')} that could not be read.")
         if len(labels) == 0:
             raise TrainingError("None of your samples is of a class this model knows; nothing was taught.")
         if unknown:

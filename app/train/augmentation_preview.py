@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.common.images import array_to_qimage
 from app.common.threads import start_worker_thread
+from ml.plurals import plural
 
 PREVIEW_COLUMNS = 8
 PREVIEW_ROWS = 4
@@ -307,8 +308,8 @@ class AugmentationPreviewDialog(QDialog):
         source = DATASET_TITLES.get(name) or Path(name).name or name
         ranges = describe_settings(examples["settings"])
         self.caption.setText(
-            f"Top row: {len(examples['originals'])} training images from {source}. Below each: {count} random "
-            f"augmentations, as training sees them with “Augment images” on ({ranges})."
+            f"Top row: {plural(len(examples['originals']), 'training image')} from {source}. "
+            f"Below each: {count} random augmentations, as training sees them with “Augment images” on ({ranges})."
         )
         self.examples_shown.emit()
 

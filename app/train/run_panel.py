@@ -18,6 +18,7 @@ from app.common.widgets import ElidedLabel
 from app.train.failure_words import in_window_words
 from app.train.rescore_chart import LatestDrawing, RescoreChart
 from app.train.worker import TrainingWorker
+from ml.plurals import plural
 from ml.training.config import TrainConfig
 from ml.training.reports import format_duration
 
@@ -41,7 +42,7 @@ def stopped_by_you(epochs_completed: int, last_batch: dict[str, Any] | None) -> 
         batch, steps = int(last_batch["batch"]), int(last_batch.get("steps") or 0)
         if 0 < batch < steps:
             return f"Stopped by you at batch {batch}/{steps} of epoch {int(last_batch['epoch'])}"
-    return f"Stopped by you after {epochs_completed} epoch{'s' if epochs_completed != 1 else ''}"
+    return f"Stopped by you after {plural(epochs_completed, 'epoch')}"
 
 
 class RunPanel(QWidget):
@@ -401,7 +402,7 @@ class RunPanel(QWidget):
         self.progress_bar.setValue(1)
         headline = f"Test accuracy {accuracy:.2%}" if accuracy is not None and math.isfinite(accuracy) else ""
         built = f"continued {result.get('preset') or 'model'}" if result.get("continued") else result.get("preset")
-        details = f"{built} · {epochs} epoch{'s' if epochs != 1 else ''} · {elapsed}"
+        details = f"{built} · {plural(epochs, 'epoch')} · {elapsed}"
         if result.get("device"):
             details += f" · {result['device']}"
         if result.get("checkpoint_path"):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
+from ml.plurals import plural
 
 DEFAULT_ROBUSTNESS_SAMPLE = 1000
 
@@ -51,7 +52,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if args.json or args.report:
                 sample = args.robustness_sample or None
                 shown = min(count, sample or count)
-                print(f"robustness sweep on {shown:,} images…", file=sys.stderr)
+                print(f"robustness sweep on {plural(shown, 'image')}…", file=sys.stderr)
                 chosen = sample_indices(count, sample)
                 if is_image_folder(args.dataset):  # only the sample's files are read (all with a sample of 0)
                     swept = folder.as_set(np.arange(count) if chosen is None else chosen)

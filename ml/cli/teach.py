@@ -11,6 +11,7 @@ from ml.cli.outputs import new_model_path, prepare_output_path
 from ml.cli.predict import load_model_or_exit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
 from ml.cli.train import interrupts_held
+from ml.plurals import plural
 
 
 def default_out(model_path: str | None) -> Path:
@@ -49,7 +50,7 @@ def run_teach(args: argparse.Namespace) -> int:
         return 2
     if report.skipped:
         print(
-            f"skipped {report.skipped} unreadable or blank image(s): {', '.join(report.skipped_examples)}",
+            f"skipped {plural(report.skipped, 'unreadable or blank image')}: {', '.join(report.skipped_examples)}",
             file=sys.stderr,
         )
     import numpy as np
@@ -97,13 +98,13 @@ def _as_text(record: dict) -> str:
 
     samples = sum(record["samples_per_class"].values())
     lines = [
-        f"taught on {samples} samples ({record['held_back']} held back), {record['epochs']} epochs, "
-        f"replay: {record['replay'] or 'none'}, {record['seconds']:.0f} s",
+        f"taught on {plural(samples, 'sample')} ({record['held_back']} held back), "
+        f"{plural(record['epochs'], 'epoch')}, replay: {record['replay'] or 'none'}, {record['seconds']:.0f} s",
         f"held-back samples: {percent(record['samples_before'])} -> {percent(record['samples_after'])}",
     ]
     if record["test_set"]:
         lines.append(
-            f"{record['test_set']} test ({record['test_images']:,} images): "
+            f"{record['test_set']} test ({plural(record['test_images'], 'image')}): "
             f"{percent(record['test_before'])} -> {percent(record['test_after'])}"
         )
     else:

@@ -16,6 +16,7 @@ from ml.cli.outputs import new_model_path, prepare_folder, prepare_output_path
 from ml.cli.predict import load_model_or_exit
 from ml.cli.progress import TerminalProgress, quiet_tensorflow
 from ml.models.presets import PRESETS
+from ml.plurals import plural
 from ml.training.distribution import is_chief_task, read_tf_config
 from ml.training.reports import format_duration
 
@@ -162,7 +163,8 @@ def train_config_from_args(args: argparse.Namespace, preset: str):
 def describe_config(config) -> str:
     """One line that says what a run will do."""
     parts = [
-        f"Training preset '{config.preset}' on {config.dataset}: {config.epochs} epochs, batch {config.batch_size}",
+        f"Training preset '{config.preset}' on {config.dataset}: {plural(config.epochs, 'epoch')}, "
+        f"batch {config.batch_size}",
         f"{config.optimizer} lr {config.learning_rate:g}"
         + (f" momentum {config.momentum:g}" if config.momentum else "")
         + (" nesterov" if config.nesterov else "")
@@ -173,7 +175,7 @@ def describe_config(config) -> str:
     if config.fine_tune_from:
         parts.insert(1, f"fine-tuning {config.fine_tune_from}")
     if config.early_stopping_patience:
-        parts.append(f"early stopping after {config.early_stopping_patience} epoch(s) without progress")
+        parts.append(f"early stopping after {plural(config.early_stopping_patience, 'epoch')} without progress")
     if config.checkpoint_path:
         parts.append(f"best model kept in {config.checkpoint_path}")
     return ", ".join(parts)
@@ -271,7 +273,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not result.is_chief:
         return save_as_other_worker(result, out)
     if result.stopped_by_user and not confirm(
-        f"Save the model trained so far ({result.epochs_completed} epochs) to {out}?"
+        f"Save the model trained so far ({plural(result.epochs_completed, 'epoch')}) to {out}?"
     ):
         print("Not saved.", file=sys.stderr)
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from PIL import Image
 from ml.data.sources import download_fashion_mnist, read_idx_arrays, read_mnist_arrays
 from ml.data.validation import check_dataset, images_to_unit, labels_to_int
 from ml.errors import DatasetError, ImageReadError
+from ml.plurals import plural
 from ml.preprocess.read import ALLOWED_FORMATS_TEXT, read_image, read_image_rgb
 
 DATASET_NAMES = ("mnist", "fashion-mnist", "sklearn-digits")
@@ -38,6 +40,7 @@ DEFAULT_VALIDATION_FRACTION = 0.1  # of the training images, for the smaller dat
 SKLEARN_DIGITS_TEST_SIZE = 0.3  # the tutorial's 70/30 train/test split
 FOLDER_TEST_FRACTION = 0.15
 FOLDER_TEST_SEED = 1234  # fixed, so a folder's test images do not change with the training seed
+FEWEST_FOLDER_IMAGES = 4  # the fewest of which FOLDER_TEST_FRACTION, rounded, holds out one test image
 DEFAULT_FOLDER_IMAGE_SIZE = 32
 FOLDER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 _LISTED_BAD_FILES = 5
@@ -134,11 +137,17 @@ def match_image_format(images: np.ndarray, image_size: int | None, color_mode: s
     return np.ascontiguousarray(images, dtype=np.float32)
 
 
+def flatten_examples(x: np.ndarray) -> np.ndarray:
+    """(N, ...) examples as float32 (N, features); an empty split keeps its feature count."""
+    x = np.asarray(x, np.float32)
+    return x.reshape(len(x), int(np.prod(x.shape[1:])))
+
+
 def standardize_features(dataset: Dataset, mean: list[float] | None = None, std: list[float] | None = None) -> Dataset:
     """Flatten each example and standardize it like the tutorials' ``StandardScaler`` (fitted on train)."""
     from sklearn.preprocessing import StandardScaler
 
-    flat = [np.asarray(x, np.float32).reshape(len(x), -1) for x in (dataset.x_train, dataset.x_val, dataset.x_test)]
+    flat = [flatten_examples(x) for x in (dataset.x_train, dataset.x_val, dataset.x_test)]
     scaler = StandardScaler().fit(flat[0])
     if mean is not None and std is not None:
         if len(mean) != flat[0].shape[1] or len(std) != flat[0].shape[1]:
@@ -290,7 +299,8 @@ def load_image_folder(
 def list_image_folder(folder: Path) -> tuple[list[str], list[Path], np.ndarray]:
     """The class names (sorted subfolder names), image files and their labels of an image folder, unread.
 
-    Refuses a folder with fewer than two class subfolders, no images, or class subfolders without images.
+    Refuses a folder with fewer than two class subfolders, no images, class subfolders without images, or too few
+    images to hold out a test image.
     """
     try:
         class_folders = sorted(entry for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
@@ -299,7 +309,7 @@ def list_image_folder(folder: Path) -> tuple[list[str], list[Path], np.ndarray]:
     class_names = [entry.name for entry in class_folders]
     if len(class_names) < 2:
         raise DatasetError(
-            f"The image folder {folder} has {len(class_names)} class subfolder(s); it needs one subfolder per "
+            f"The image folder {folder} has {plural(len(class_names), 'class subfolder')}; it needs one subfolder per "
             "class and at least two classes."
         )
     paths: list[Path] = []
@@ -317,6 +327,13 @@ def list_image_folder(folder: Path) -> tuple[list[str], list[Path], np.ndarray]:
         raise DatasetError(
             f"The image folder {folder} has class subfolders with no images: {', '.join(empty[:_LISTED_BAD_FILES])}"
             f"{' …' if len(empty) > _LISTED_BAD_FILES else ''}. Add images or remove the empty folders."
+        )
+    if len(paths) < FEWEST_FOLDER_IMAGES:
+        per_class = math.ceil(FEWEST_FOLDER_IMAGES / len(class_names))
+        raise DatasetError(
+            f"The image folder {folder} holds {plural(len(paths), 'image')}, too few to train on: "
+            f"{FOLDER_TEST_FRACTION * 100:.0f} % of a folder's images are held out to test on, so it needs at least "
+            f"{FEWEST_FOLDER_IMAGES} images in all ({per_class} per class)."
         )
     return class_names, paths, np.asarray(labels, dtype=np.int64)
 
@@ -354,8 +371,8 @@ def unreadable_files_error(folder: str | os.PathLike, refused: list[tuple[str, s
     named = "; ".join(f"{name} ({reason})" for name, reason in refused[:_LISTED_BAD_FILES])
     more = f" and {len(refused) - _LISTED_BAD_FILES} more" if len(refused) > _LISTED_BAD_FILES else ""
     return DatasetError(
-        f"{len(refused)} of the {total} image files in {folder} cannot be read: {named}{more}. Remove them, or "
-        f"convert pictures kept in another format to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
+        f"{len(refused)} of the {plural(total, 'image file')} in {folder} cannot be read: {named}{more}. "
+        f"Remove them, or convert pictures kept in another format to PNG (Digit Lab reads {ALLOWED_FORMATS_TEXT})."
     )
 
 

@@ -35,6 +35,7 @@ from ml.data.datasets import (
 )
 from ml.data.graph_decoding import graph_channels, read_graph_decodable
 from ml.errors import DatasetError, ImageReadError
+from ml.plurals import plural
 
 PREFETCHED_BATCHES = 2  # batches prepared ahead of the training step
 LISTED_SKIPPED_FILES = 5
@@ -92,7 +93,7 @@ class SkippedFiles:
             return None
         shown = "; ".join(f"{_relative(path, self.folder)}: {reason}" for path, reason in items[:LISTED_SKIPPED_FILES])
         more = f"; and {len(items) - LISTED_SKIPPED_FILES} more" if len(items) > LISTED_SKIPPED_FILES else ""
-        counted = "1 image file" if len(items) == 1 else f"{len(items):,} image files"
+        counted = plural(len(items), "image file")
         verb = "was" if len(items) == 1 else "were"
         return f"{counted} in {self.folder} could not be read and {verb} skipped: {shown}{more}."
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.errors import DatasetError
+from ml.plurals import plural
 
 MAX_NPZ_BYTES = 2 << 30
 """Declared size of all arrays in an .npz (2 GiB; MNIST's four arrays take 55 MB)."""
@@ -156,7 +157,9 @@ def _number(value) -> str:
 def check_split(images: np.ndarray, labels: np.ndarray, split: str, origin: str) -> None:
     """One split: as many labels as images, and at least ``MIN_SAMPLES_PER_SPLIT`` of them."""
     if len(images) != len(labels):
-        raise DatasetError(f"{origin}: the {split} split has {len(images):,} images but {len(labels):,} labels.")
+        raise DatasetError(
+            f"{origin}: the {split} split has {plural(len(images), 'image')} but {plural(len(labels), 'label')}."
+        )
     if len(images) < MIN_SAMPLES_PER_SPLIT:
         raise DatasetError(f"{origin}: the {split} split is empty; it needs at least {MIN_SAMPLES_PER_SPLIT} image.")
 
@@ -196,7 +199,9 @@ def check_dataset(dataset, *, for_training: bool = True) -> None:
         if split != "validation":
             check_split(images, labels, split, origin)
         elif len(images) != len(labels):
-            raise DatasetError(f"{origin}: the validation split has {len(images)} images but {len(labels)} labels.")
+            raise DatasetError(
+                f"{origin}: the validation split has {plural(len(images), 'image')} but {plural(len(labels), 'label')}."
+            )
         where = f"{origin}, {split} split"
         if np.asarray(images).dtype.kind not in _NUMERIC_KINDS:
             raise DatasetError(f"{where}: the inputs are {_kind_name(np.asarray(images))}, not numbers.")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.plurals import plural
+
 EXACT_BELOW = 25  # b + c below this: the exact binomial test (the chi-squared approximation is poor)
 
 
@@ -68,9 +70,9 @@ class Comparison:
         verdict = "a significant difference" if self.test.p_value < 0.05 else "no significant difference"
         return (
             f"{self.model_a}: {100 * self.accuracy_a:.2f} %, {self.model_b}: {100 * self.accuracy_b:.2f} % on "
-            f"{self.n:,} images; they disagree on {len(self.disagreements):,}. Only {self.model_a} right: {self.b01}, "
-            f"only {self.model_b} right: {self.b10}; McNemar ({self.test.method}) p = {self.test.p_value:.3g}: "
-            f"{verdict} at 5 %."
+            f"{plural(self.n, 'image')}; they disagree on {len(self.disagreements):,}. "
+            f"Only {self.model_a} right: {self.b01}, only {self.model_b} right: {self.b10}; "
+            f"McNemar ({self.test.method}) p = {self.test.p_value:.3g}: {verdict} at 5 %."
         )
 
 

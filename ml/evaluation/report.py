@@ -19,6 +19,7 @@ from ml.errors import DigitLabError
 from ml.evaluation.drawing import draw_confusion, draw_message, draw_mistakes, draw_reliability, draw_robustness
 from ml.evaluation.metrics import mistakes
 from ml.evaluation.robustness import UNITS
+from ml.plurals import plural
 
 REPORT_FILES = ("confusion.png", "reliability.png", "robustness.png", "mistakes.png", "index.html")
 MISTAKES_SHOWN = 40
@@ -93,7 +94,7 @@ def render_report(
 
 
 def _on_images(count: int | None) -> str:
-    return "" if count is None else f", {count:,} images"
+    return "" if count is None else f", {plural(count, 'image')}"
 
 
 def index_page(evaluation, model_label: str, robustness: dict | None) -> str:

@@ -32,6 +32,7 @@ from ml.data.sources import IDX_FILE_NAMES, download_fashion_mnist, read_idx_arr
 from ml.data.validation import images_to_unit, labels_to_int
 from ml.errors import DatasetError, ImageReadError
 from ml.inference.model_input import input_image_size
+from ml.plurals import plural
 
 SET_TITLES = {
     "mnist-test": "MNIST test",
@@ -158,7 +159,7 @@ def _image_set(name: str, loaded, images: np.ndarray, labels: np.ndarray, set_cl
         raise DatasetError(f"{title} holds no images.")
     labels = labels_to_int(labels, len(set_classes), title)
     mapped = model_labels(loaded, set_classes, labels, title)
-    title = f"{title} ({len(mapped):,} images)"
+    title = f"{title} ({plural(len(mapped), 'image')})"
     return EvaluationSet(
         name,
         title,
@@ -246,7 +247,7 @@ def load_folder_set(folder: Path, loaded) -> EvaluationSet:
     grey = images[..., 0] if channels != 3 else images @ LUMA
     return EvaluationSet(
         "folder",
-        f"{title} ({len(mapped):,} images)",
+        f"{title} ({plural(len(mapped), 'image')})",
         np.ascontiguousarray(grey, np.float32),
         mapped,
         list(loaded.metadata.class_names),

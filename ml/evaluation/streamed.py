@@ -36,6 +36,7 @@ from ml.evaluation.sets import (
     model_labels,
 )
 from ml.inference.model_input import prepare_color_for_model, prepare_for_model
+from ml.plurals import plural
 
 _EMPTY = FolderSplit(np.asarray([], dtype=bytes), np.asarray([], dtype=np.int64))
 
@@ -114,7 +115,7 @@ def open_folder_stream(folder: str | os.PathLike, loaded) -> FolderStream:
         title = folder.name or str(folder)
     labels = model_labels(loaded, stream.class_names, stream.test.labels, f"The image folder {folder}")
     return FolderStream(
-        f"{title} ({len(labels):,} images)", str(folder), stream, labels, list(loaded.metadata.class_names)
+        f"{title} ({plural(len(labels), 'image')})", str(folder), stream, labels, list(loaded.metadata.class_names)
     )
 
 

@@ -39,6 +39,7 @@ from ml.inference.tflite import convert_to_tflite, native_stderr_silenced, tflit
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel, load_model, save_model
 from ml.models.limits import shorten
+from ml.plurals import plural
 
 FORMATS: dict[str, str] = {
     "tflite": "TensorFlow Lite, float32",
@@ -159,7 +160,7 @@ def export_model(
     labels = reference.test_labels if labels_apply(loaded) else None
     try:
         test_inputs = model_inputs(loaded, reference.test_images)
-        say(f"Scoring {len(test_inputs):,} test images with the Keras model…")
+        say(f"Scoring {plural(len(test_inputs), 'test image')} with the Keras model…")
         expected = keras_probabilities(loaded, test_inputs)
     except Exception as error:  # noqa: BLE001 - a model Keras cannot run on digits: one clear line
         message = f"Cannot export {loaded.display_name}: it does not run on digits: {_reason(error)}"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.plurals import plural
+
 PROBABILITY_FLOOR = 1e-30  # log(0) is -inf: a probability that underflowed to 0 counts as 1e-30
 TEMPERATURE_RANGE = (0.05, 20.0)  # searched on a log scale; beyond it a model is broken rather than miscalibrated
 
@@ -167,7 +169,7 @@ class CalibrationResult:
     def as_text(self) -> str:
         """One line for the CLI and the window's status."""
         return (
-            f"temperature {self.temperature:.3f} fitted on {self.images:,} images ({self.source}): "
+            f"temperature {self.temperature:.3f} fitted on {plural(self.images, 'image')} ({self.source}): "
             f"ECE {100 * self.ece_before:.2f} % -> {100 * self.ece_after:.2f} %, "
             f"NLL {self.nll_before:.4f} -> {self.nll_after:.4f}"
         )

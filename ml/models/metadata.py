@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml.plurals import plural
+
 METADATA_ENTRY = "digitlab.json"  # the card's entry in a .keras zip; Keras's loader reads only its own entries
 INPUT_SCALES = ("0-1", "0-255", "-1-1", "0-16", "standardize")
 INPUT_POLARITIES = ("white_on_black", "black_on_white")
@@ -50,7 +52,11 @@ class ModelMetadata:
         if self.temperature is None:
             return None
         images = self.calibration.get("images")
-        where = f" on {int(images):,} validation images" if isinstance(images, int | float) else " on validation data"
+        where = (
+            f" on {plural(int(images), 'validation image')}"
+            if isinstance(images, int | float)
+            else " on validation data"
+        )
         return f"Probabilities are calibrated by temperature scaling (T = {self.temperature:.3g}, fitted{where})."
 
     @classmethod

@@ -17,6 +17,7 @@ from PIL import Image
 from ml.atomic_files import write_bytes_atomically
 from ml.data.datasets import FOLDER_IMAGE_SUFFIXES, folder_image_files
 from ml.errors import DatasetError, ImageReadError
+from ml.plurals import plural
 from ml.preprocess.pipeline import to_mnist
 from ml.preprocess.read import read_image
 from ml.user_folders import user_data_folder
@@ -53,9 +54,9 @@ class ImportReport:
 
     def message(self) -> str:
         """One line for the status bar or the terminal."""
-        text = f"Imported {self.added} sample{'s' if self.added != 1 else ''}"
+        text = f"Imported {plural(self.added, 'sample')}"
         if self.skipped:
-            text += f"; skipped {self.skipped} unreadable or blank image{'s' if self.skipped != 1 else ''}"
+            text += f"; skipped {plural(self.skipped, 'unreadable or blank image')}"
         return text + "."
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ml.atomic_files import write_bytes_atomically
 from ml.errors import ModelFileError
+from ml.plurals import plural
 from ml.user_folders import user_data_folder
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class ModelVersion:
             return "original model"
         record = self.record
         samples = sum(record.get("samples_per_class", {}).values())
-        parts = [f"{samples} samples"]
+        parts = [plural(samples, "sample")]
         if record.get("samples_after") is not None:
             parts.append(f"your samples {_percent(record.get('samples_before'))} → {_percent(record['samples_after'])}")
         if record.get("test_after") is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ml.errors import TrainingError
+from ml.plurals import plural
 from ml.training.config import PLATEAU_FACTOR, PLATEAU_PATIENCE, BatchReport, EpochReport, TrainConfig
 
 
@@ -242,5 +243,7 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
             if config.restore_best_weights
             else "the last epoch's weights were kept"
         )
-        return f"Early stopping: val_loss did not improve for {config.early_stopping_patience} epoch(s); {kept}."
+        return (
+            f"Early stopping: val_loss did not improve for {plural(config.early_stopping_patience, 'epoch')}; {kept}."
+        )
     return None

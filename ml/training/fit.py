@@ -24,6 +24,7 @@ from ml.data.datasets import (
 from ml.data.streaming import StreamedFolder, open_image_folder
 from ml.errors import TrainingError
 from ml.models.presets import build_model, get_preset
+from ml.plurals import plural
 from ml.training.batch_norm import (
     RECALIBRATION_BATCHES,
     is_short_run,
@@ -306,7 +307,7 @@ def _train(
     if recalibrated and reporter.stopped_mid_epoch:
         stop_reason = (
             f"{stop_reason} The stop came mid-epoch, so the batch-normalization statistics were re-estimated "
-            f"on {recalibrated} training batches before testing."
+            f"on {plural(recalibrated, 'training batch', 'training batches')} before testing."
         )
     if streamed:
         test_pipeline = dataset.pipeline("test", TEST_BATCH_SIZE)
@@ -322,8 +323,8 @@ def _train(
     notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
     if recalibrated and not reporter.stopped_mid_epoch:
         notes.append(
-            f"A short run ({batches_trained} batches): the batch-normalization statistics were re-estimated on "
-            f"{recalibrated} training batches before testing."
+            f"A short run ({plural(batches_trained, 'batch', 'batches')}): the batch-normalization statistics were "
+            f"re-estimated on {plural(recalibrated, 'training batch', 'training batches')} before testing."
         )
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(

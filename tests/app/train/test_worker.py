@@ -197,6 +197,25 @@ def test_a_dataset_too_big_for_memory_fails_the_run_with_the_figures(monkeypatch
     assert not (tmp_path / "trained").exists()
 
 
+def test_a_tiny_folder_trains_on_features_without_a_validation_split(tmp_path):
+    from PIL import Image
+
+    from ml.assets import bundled_model_path
+
+    for shade, name in ((40, "dark"), (220, "light")):
+        (tmp_path / "tiny" / name).mkdir(parents=True)
+        for index in range(2):  # 4 images: 1 to test on, 3 to train on, none left to validate on
+            Image.new("L", (12, 12), shade).save(tmp_path / "tiny" / name / f"{index}.png")
+    config = TrainConfig(preset="mlp-digits", dataset=str(tmp_path / "tiny"), image_size=8, epochs=1)
+    worker = TrainingWorker(config, tmp_path / "trained", reference_model=str(bundled_model_path()))
+    seen = record_signals(worker)
+    worker.run()
+    assert seen["failed"] == [] and seen["finished"] == [True]
+    [summary] = seen["trained"]
+    assert Path(summary["path"]).is_file() and summary["epochs_completed"] == 1
+    assert "val_loss" not in summary["history"]
+
+
 def test_an_abandoned_run_reports_nothing_but_finishes(monkeypatch, tmp_path):
     def fit_that_checks_stop(config, *, on_batch=None, should_stop=None, **hooks):
         on_batch({"epoch": 1, "epochs": 1, "batch": 1, "steps": 5, "loss": 1.0, "accuracy": 0.5})

@@ -475,6 +475,24 @@ def test_train_refuses_a_data_file_that_will_not_do_with_exit_2_as_the_other_com
     assert "the test split is empty" in capsys.readouterr().err and not out.exists()
 
 
+def test_train_on_a_tiny_folder_as_features_saves_a_model_and_refuses_a_smaller_folder_with_exit_2(tmp_path, capsys):
+    folder = tmp_path / "tiny"
+    for shade, name in ((40, "dark"), (220, "light")):
+        (folder / name).mkdir(parents=True)
+        for number in range(2):  # 4 images: 1 to test on, 3 to train on, none left to validate on
+            Image.new("L", (12, 12), shade).save(folder / name / f"{number}.png")
+    out = tmp_path / "tiny.keras"
+    arguments = ["train", "--preset", "mlp-digits", "--dataset", str(folder), "--image-size", "8", "--epochs", "1"]
+    assert main([*arguments, "--out", str(out)]) == 0
+    assert out.is_file() and f"on {folder}: 1 epoch, batch" in capsys.readouterr().err
+    (folder / "light" / "1.png").unlink()
+    assert main([*arguments, "--out", str(tmp_path / "never.keras")]) == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.startswith(f"error: The image folder {folder} holds 3 images, too few to train on")
+    assert last_line.endswith("it needs at least 4 images in all (2 per class).")
+    assert not (tmp_path / "never.keras").exists()
+
+
 def test_a_checkpoint_that_fails_mid_run_saves_what_was_trained_and_exits_1(tmp_path, capsys, monkeypatch):
     from ml.errors import ModelFileError
 

@@ -12,8 +12,18 @@ import pytest
 from PIL import Image
 
 from ml.assets import bundled_mnist_path
-from ml.data.datasets import FASHION_MNIST_CLASS_NAMES, FOLDER_TEST_FRACTION, load_dataset, load_mnist
+from ml.data.datasets import (
+    FASHION_MNIST_CLASS_NAMES,
+    FEWEST_FOLDER_IMAGES,
+    FOLDER_TEST_FRACTION,
+    Dataset,
+    held_out_count,
+    load_dataset,
+    load_mnist,
+    standardize_features,
+)
 from ml.data.sources import IDX_FILE_NAMES, expected_sha256, sha256_of
+from ml.data.streaming import open_image_folder
 from ml.errors import DatasetError
 from tests.blocking import outcome_without_blocking
 from tests.hostile_images import write_postscript
@@ -191,6 +201,37 @@ def test_image_folder_features_are_flattened_and_standardized(tmp_path):
     folder = write_image_folder(tmp_path / "shapes")
     dataset = load_dataset(str(folder), image_size=8, representation="features")
     assert dataset.input_shape == (64,) and dataset.input_scale == "standardize"
+
+
+def test_features_of_an_empty_validation_split_keep_the_feature_count():
+    images = np.random.default_rng(0).random((6, 4, 4, 1)).astype(np.float32)
+    labels = np.arange(6) % 2
+    dataset = Dataset("tiny", images, labels, images[:0], labels[:0], images[:2], labels[:2], ["a", "b"])
+    features = standardize_features(dataset)
+    assert features.x_train.shape == (6, 16) and features.x_val.shape == (0, 16) and features.x_test.shape == (2, 16)
+
+
+@pytest.mark.parametrize("read", ["whole, as features", "streamed"])
+def test_a_folder_too_small_to_hold_out_a_test_image_is_refused_saying_how_many_images_it_needs(tmp_path, read):
+    for name, count in (("a", 2), ("b", 1)):
+        (tmp_path / "tiny" / name).mkdir(parents=True)
+        for number in range(count):
+            Image.new("L", (10, 10), 40 * number).save(tmp_path / "tiny" / name / f"{number}.png")
+    folder = tmp_path / "tiny"
+    with pytest.raises(DatasetError) as refused:
+        if read == "streamed":
+            open_image_folder(folder)
+        else:
+            load_dataset(str(folder), image_size=8, representation="features")
+    assert str(refused.value) == (
+        f"The image folder {folder} holds 3 images, too few to train on: 15 % of a folder's images are held out to "
+        "test on, so it needs at least 4 images in all (2 per class)."
+    )
+
+
+def test_the_fewest_folder_images_are_the_fewest_that_give_a_test_image():
+    assert held_out_count(FEWEST_FOLDER_IMAGES - 1, FOLDER_TEST_FRACTION) == 0
+    assert held_out_count(FEWEST_FOLDER_IMAGES, FOLDER_TEST_FRACTION) == 1
 
 
 def test_image_folder_needs_two_classes(tmp_path):

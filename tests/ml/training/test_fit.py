@@ -248,6 +248,26 @@ def test_a_folder_datasets_class_names_reach_the_saved_model(tmp_path):
     assert load_model(checkpoint).metadata.class_names == ["apple", "banana", "cherry"]
 
 
+def write_two_shade_folder(root: Path, per_class: int) -> Path:
+    """Two class folders ("dark", "light") of ``per_class`` small PNGs each."""
+    for shade, name in ((40, "dark"), (220, "light")):
+        (root / name).mkdir(parents=True)
+        for number in range(per_class):
+            Image.new("L", (12, 12), shade).save(root / name / f"{number}.png")
+    return root
+
+
+@pytest.mark.parametrize(("per_class", "validation_images"), [(2, 0), (4, 1)])
+def test_a_tiny_folder_trains_on_features_with_an_empty_or_tiny_validation_split(
+    tmp_path, per_class, validation_images
+):
+    folder = write_two_shade_folder(tmp_path / "tiny", per_class)
+    result = fit(features_config(dataset=str(folder), image_size=8, epochs=2))
+    assert result.epochs_completed == 2 and 0.0 <= result.test_accuracy <= 1.0
+    assert len(result.history.get("val_loss", [])) == (2 if validation_images else 0)  # validated only when it can be
+    assert result.input_scale == "standardize" and len(result.input_mean) == 64
+
+
 def test_the_cli_trains_with_the_new_options_and_fine_tunes(tmp_path, capsys):
     from ml.cli.main import main
     from ml.models.files import load_model
