@@ -161,7 +161,8 @@ class ConfusionMatrixView(QWidget):
             self.plot.setToolTip("")
             return
         description = self.describe_cell(*cell)
-        self.hover_label.setText(description[0].upper() + description[1:] + ". Click to see them.")
+        invitation = ". Click to see them." if self.confusion[cell] else "."  # an empty cell has nothing to show
+        self.hover_label.setText(description[0].upper() + description[1:] + invitation)
         self.plot.setToolTip(description)
 
     @Slot(object)

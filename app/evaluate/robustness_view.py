@@ -8,8 +8,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
+from app.evaluate.worker import ROBUSTNESS_SAMPLE
 from ml.plurals import plural
 
+SWEEP_PLACEHOLDER = (
+    f"The sweep scores {ROBUSTNESS_SAMPLE:,} images of the set (all of a smaller one) at each level of five "
+    "distortions."
+)
 KINDS = ("rotation", "scale", "shift", "thickness", "noise")
 AXIS_LABELS = {
     "rotation": "rotation (degrees)",
@@ -38,7 +43,7 @@ class RobustnessView(QWidget):
         self.sweep_button.clicked.connect(self.sweep_requested)
         self.previous_button.clicked.connect(lambda: self.overlay_requested.emit("previous"))
         self.file_button.clicked.connect(lambda: self.overlay_requested.emit("file"))
-        self.status_label = QLabel("The sweep scores every image at each level of five distortions.")
+        self.status_label = QLabel(SWEEP_PLACEHOLDER)
         self.status_label.setWordWrap(True)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
@@ -110,6 +115,7 @@ class RobustnessView(QWidget):
         self._set(self.active_curves, {})
         self._set(self.other_curves, {})
         self.active_name = self.other_name = ""
+        self.status_label.setText(SWEEP_PLACEHOLDER)  # not the figures of a sweep no longer shown
         self._update_legend()
 
     active_name = ""

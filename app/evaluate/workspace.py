@@ -124,7 +124,9 @@ class EvaluationWorkspace(QMainWindow):
 
         self.matrix = ConfusionMatrixView()
         self.matrix.cell_clicked.connect(self.show_cell)
-        self.cell_gallery = ImageGallery("Click a cell of the matrix to see its images.")
+        self.cell_gallery = ImageGallery(
+            "No images in this cell.", placeholder="Click a cell of the matrix to see its images."
+        )
         self.cell_gallery.image_chosen.connect(self._open_image)
         matrix_tab = QSplitter(Qt.Orientation.Horizontal)
         matrix_tab.addWidget(self.matrix)
@@ -331,7 +333,7 @@ class EvaluationWorkspace(QMainWindow):
         )
         title = self.matrix.describe_cell(true_class, predicted_class)
         self.cell_gallery.show_images(
-            title[0].upper() + title[1:] + "; most confident first.",
+            title[0].upper() + title[1:] + ("; most confident first." if len(indices) else "."),
             self.result.eval_set.images,
             indices,
             captions,

@@ -37,6 +37,7 @@ EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
     ("savedmodel", "TensorFlow SavedModel (a folder)", "", "For TensorFlow Serving and TensorFlow tools."),
     ("h5", "Keras HDF5 (.h5)", ".h5", "For older Keras and tf.keras code."),
 )
+PATH_WIDTH = (320, 640)  # the path field's least and most width (px): wide enough for a usual path, whole
 LAST_FOLDER_KEY = "export/folder"
 LAST_FORMAT_KEY = "export/format"
 
@@ -65,6 +66,8 @@ class ExportDialog(QDialog):
         self.about_label = QLabel()
         self.about_label.setWordWrap(True)
         self.path_edit = QLineEdit(default_path)
+        wide_enough = self.path_edit.fontMetrics().horizontalAdvance(default_path) + 24  # the whole path shows
+        self.path_edit.setMinimumWidth(min(max(wide_enough, PATH_WIDTH[0]), PATH_WIDTH[1]))
         self.browse_button = QPushButton("Browse…")
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)

@@ -21,6 +21,7 @@ from ml.errors import ModelFileError
 from ml.teach.versions import ModelVersion, VersionStore
 
 COLUMNS = ("Version", "Date", "Samples", "Your samples", "Test set")
+SAMPLES_COLUMN = 2
 
 
 def _percent(before: float | None, after: float | None) -> str:
@@ -66,8 +67,10 @@ class HistoryDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SAMPLES_COLUMN, QHeaderView.ResizeMode.Stretch)  # the long one gives way:
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # it ends in "…", the figures stay whole
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(lambda _index: self.switch_selected())
         self.empty = QLabel("No versions yet: correct a few drawings, then Teach (My samples ▸ Teach the model…).")
@@ -107,7 +110,7 @@ class HistoryDialog(QDialog):
             for column, text in enumerate(version_row(version, self._is_active(version))):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, version.id)
-                item.setToolTip(version.path)
+                item.setToolTip(f"{text}\n{version.path}" if column == SAMPLES_COLUMN else version.path)
                 self.table.setItem(row, column, item)
         self.empty.setVisible(not rows)
         self._update_buttons()

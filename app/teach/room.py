@@ -165,6 +165,7 @@ class TeachRoom(QObject):
             self.window,
             replay=(model.get("dataset") or "").lower() == "mnist",  # what ml.teach.teaching.replay_source replays
             keep_original_copy=bool(model.get("unsaved")),  # a run's model lives in a cache that deletes old runs
+            class_names=list(model.get("class_names") or []) or None,
         )
         dialog.version_made.connect(self._on_version_made)
         dialog.status_changed.connect(self.window._show_status)

@@ -70,6 +70,23 @@ def held_back_words(counts: dict[str, int]) -> str:
     return f"{held} of them (a fifth of each class of 3 or more) {verb} held back to measure the result"
 
 
+def split_by_class(counts: dict[str, int], class_names: list[str] | None) -> tuple[dict[str, int], dict[str, int]]:
+    """``counts`` split into the classes the model scores and the others (the teach leaves those out)."""
+    if class_names is None:
+        return dict(counts), {}
+    known = {name: count for name, count in counts.items() if name in class_names}
+    return known, {name: count for name, count in counts.items() if name not in known}
+
+
+def left_out_words(model_name: str, unknown: dict[str, int]) -> str:
+    """`` Left out: 1 sample (x: 1), of classes digitlab-best does not score.`` (empty when none is)."""
+    if not unknown:
+        return ""
+    per_class = ", ".join(f"{name}: {count}" for name, count in unknown.items())
+    left_out = f"{plural(sum(unknown.values()), 'sample')} ({per_class})"
+    return f" Left out: {left_out}, of classes {model_name} does not score."
+
+
 class TeachDialog(QDialog):
     """Runs one teach (a TeachWorker in its thread) and shows its progress; Stop leaves the model as it was."""
 
@@ -85,7 +102,9 @@ class TeachDialog(QDialog):
         parent: QWidget | None = None,
         replay: bool = True,
         keep_original_copy: bool = False,
+        class_names: list[str] | None = None,
     ) -> None:
+        """``counts``: samples per label in My samples; ``class_names``: the model's (None: every label is one)."""
         super().__init__(parent)
         self.setObjectName("TeachDialog")
         self.setWindowTitle("Teach it your handwriting")
@@ -95,7 +114,8 @@ class TeachDialog(QDialog):
         self.samples_folder, self.versions_folder = folders
         self._thread: QThread | None = None
         self._worker: TeachWorker | None = None
-        what = f"Teach <b>{model_name}</b> {samples_words(counts)}. {held_back_words(counts)}"
+        known, unknown = split_by_class(counts, class_names)
+        what = f"Teach <b>{model_name}</b> {samples_words(known)}. {held_back_words(known)}"
         intro = QLabel(
             f"{what}; the model also revisits its original training data so it does not forget. "
             "The result is a new version; the current one stays one click away (Model ▸ History)."
@@ -106,10 +126,12 @@ class TeachDialog(QDialog):
                 "your samples alone and may forget some of what it knew; its test-set accuracy before and after is "
                 "measured when a test set fits. The result is a new version (Model ▸ History)."
             )
+        intro.setText(intro.text() + left_out_words(model_name, unknown))
         intro.setWordWrap(True)
         self.intro = intro
         self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULT_EPOCHS)
         self.epochs.setSuffix(" epochs")
+        self.epochs.valueChanged.connect(lambda value: self.epochs.setSuffix(" epoch" if value == 1 else " epochs"))
         self.start_button = QPushButton("Teach")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)

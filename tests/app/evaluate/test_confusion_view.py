@@ -40,3 +40,20 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
     with qtbot.waitSignal(view.cell_clicked) as clicked:
         qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_center(1, 2))
     assert clicked.args == [1, 2]
+
+
+def test_hovering_an_empty_cell_does_not_invite_a_click_to_see_its_images(qtbot):
+    from PySide6.QtCore import QPointF
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.resize(500, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_confusion(CONFUSION, NAMES)
+    qtbot.wait(50)
+    view_box = view.plot.getViewBox()
+    view._on_mouse_moved(view_box.mapViewToScene(QPointF(2.5, 0.5)))  # true cat, predicted owl: no image
+    assert view.hover_label.text() == "True cat, predicted owl: 0 images (0.0 % of the 52 images of cat)."
+    view._on_mouse_moved(view_box.mapViewToScene(QPointF(1.5, 0.5)))  # true cat, predicted dog: 2 images
+    assert view.hover_label.text().endswith("of cat). Click to see them.")

@@ -254,3 +254,24 @@ def test_hovering_a_point_of_the_map_shows_its_image(qtbot, workspace):
     workspace.map_view._on_hovered(workspace.map_view.scatter, [spot], None)
     assert workspace.map_view.preview.pixmap().width() == 112
     assert workspace.map_view.preview_text.text().startswith("#5: true ")
+
+
+def test_an_empty_cell_of_the_matrix_says_it_has_no_images_not_to_click_a_cell(workspace):
+    from types import SimpleNamespace
+
+    from app.evaluate.worker import JobResult
+
+    labels, predictions = np.array([0, 0, 1, 1]), np.array([0, 0, 1, 0])
+    evaluation = SimpleNamespace(
+        labels=labels, predictions=predictions, confidence=np.array([0.9, 0.8, 0.7, 0.6]), class_names=["0", "1"]
+    )
+    eval_set = SimpleNamespace(images=np.zeros((4, 28, 28), dtype=np.float32))
+    workspace.result = JobResult(workspace.current_request(), eval_set, {"evaluation": evaluation})
+    workspace.matrix.set_confusion(np.array([[2, 0], [1, 1]]), ["0", "1"])
+
+    workspace.show_cell(0, 1)  # no 0 was read as a 1
+    title = workspace.cell_gallery.title.text()
+    assert workspace.cell_gallery.count() == 0
+    assert title == "True 0, predicted 1: 0 images (0.0 % of the 2 images of 0).\nNo images in this cell."
+    workspace.show_cell(0, 0)
+    assert workspace.cell_gallery.count() == 2 and "most confident first" in workspace.cell_gallery.title.text()

@@ -131,3 +131,14 @@ def test_a_run_models_name_gives_a_clean_default_file_name(qtbot, settings, tmp_
     models.model_loaded.emit({"display_name": "trained fast · mnist · 94.8 % · 17:13"})
     export.request()
     assert export.dialog.path_edit.text() == str(tmp_path / "trained-fast-mnist-94.8-17-13.tflite")
+
+
+def test_the_save_to_field_shows_a_usual_path_whole(qtbot):
+    path = "/home/a-learner/Documents/digit-models/trained-fast-mnist-98.1-1725.tflite"
+    dialog = ExportDialog(path, "tflite")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    metrics = dialog.path_edit.fontMetrics()
+    assert dialog.path_edit.width() >= metrics.horizontalAdvance(path) + 8  # not its last 20 characters
+    assert dialog.width() <= 1000  # still fits a small screen

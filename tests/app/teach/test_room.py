@@ -191,3 +191,14 @@ def test_switching_to_the_wide_canvas_with_my_samples_open_beside_the_prediction
     assert window.dockWidgetArea(room.dock) == Qt.DockWidgetArea.BottomDockWidgetArea
     qtbot.waitUntil(lambda: window.canvas.width() > 600, timeout=5_000)  # most of the width, as without the dock
     window.wide_canvas.action.setChecked(False)
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_the_teach_window_does_not_announce_samples_of_a_class_the_model_does_not_score(qtbot, window):
+    room = window.teaching
+    _fill_my_samples(room.store, per_class=1)
+    room.store.add("x", np.zeros((28, 28), dtype=np.float32) + np.eye(28, dtype=np.float32))  # an imported "x/"
+    room.open_teach()
+    text = room.teach_dialog.intro.text()
+    assert "your 10 samples" in text and "x: 1)" in text.split("Left out")[1]
+    room.teach_dialog.close()

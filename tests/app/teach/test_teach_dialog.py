@@ -98,3 +98,23 @@ def test_the_intro_says_how_many_samples_are_held_back_and_counts_one_sample_as_
     qtbot.addWidget(several)
     assert "your 12 samples (3: 5, 7: 7)" in several.intro.text()
     assert "2 of them (a fifth of each class of 3 or more) are held back" in several.intro.text()
+
+
+def test_samples_of_a_class_the_model_does_not_score_are_not_announced_as_taught(qtbot, tmp_path):
+    counts = {"0": 6, "1": 6, "x": 1}  # an imported folder had a subfolder "x"
+    dialog = TeachDialog(
+        "model.keras", "digitlab-best", counts, (tmp_path, tmp_path / "versions"), class_names=list("0123456789")
+    )
+    qtbot.addWidget(dialog)
+    text = dialog.intro.text()
+    assert "your 12 samples (0: 6, 1: 6)" in text and "2 of them" in text  # what the worker will teach
+    assert "Left out: 1 sample (x: 1), of classes digitlab-best does not score." in text
+
+
+def test_the_epochs_box_says_1_epoch_not_1_epochs(qtbot, tmp_path):
+    dialog = TeachDialog("model.keras", "digitlab-best", {"7": 5}, (tmp_path, tmp_path / "versions"))
+    qtbot.addWidget(dialog)
+    dialog.epochs.setValue(1)
+    assert dialog.epochs.text() == "1 epoch"
+    dialog.epochs.setValue(3)
+    assert dialog.epochs.text() == "3 epochs"
