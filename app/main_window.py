@@ -8,12 +8,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QKeySequence,
     QPalette,
 )
 from PySide6.QtWidgets import (
@@ -24,7 +21,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +38,7 @@ from app.draw.strokes import is_flat
 from app.draw.wide_canvas import WideCanvasOption
 from app.evaluate.model_evaluation import ModelEvaluation
 from app.look_inside import add_look_inside
-from app.menus import build_menus, build_toolbar
+from app.menus import build_actions, build_menus, build_toolbar
 from app.models.controller import ModelController
 from app.models.export_dialog import ModelExport
 from app.models.model_files import ModelFiles
@@ -103,7 +99,7 @@ class MainWindow(QMainWindow):
         self.exporter = ModelExport(self.models, self.settings, self)
         self.evaluation = ModelEvaluation(self.models, self.settings, self)
 
-        self._build_actions()
+        build_actions(self)
         self.view_menu = build_menus(self)
         self.brush_slider = build_toolbar(self)
         self._build_central_area()
@@ -111,7 +107,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_signals()
         self.numbers = NumberView(self.canvas, self.prediction, self.models.prediction_finished, self)
-        self.wide_canvas = WideCanvasOption(self.canvas, self.settings, self.splitter, self)  # View ▸ Wide canvas
+        self.wide_canvas = WideCanvasOption(  # View ▸ Wide canvas
+            self.canvas, self.settings, self.splitter, self, self.prediction.stages
+        )
         self.view_menu.addAction(self.wide_canvas.action)
         self.look_inside = add_look_inside(self)  # after the window's wiring: a prediction is shown, then inspected
         self.teaching = add_teaching(self)  # corrections, My samples, Teach, Model ▸ History
@@ -121,61 +119,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -------------------------------------------------------------------------------------- building
-
-    def _build_actions(self) -> None:
-        style = self.style()
-        self.open_image_action = self._action("&Open image…", "Ctrl+O", self.images.ask_and_open)
-        self.open_image_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
-        self.open_image_action.setToolTip("Open an image of a digit (Ctrl+O); you can also drop or paste one")
-        self.paste_action = self._action("&Paste image", "Ctrl+V", self.images.paste)
-        self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-
-        self.open_model_action = self._action("Open &model…", "Ctrl+Shift+O", self.model_files.ask_open_path)
-        self.open_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
-        self.save_model_action = self._action("&Save model as…", "Ctrl+S", self._on_save_model_triggered)
-        self.save_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
-        self.previous_model_action = self._action(
-            "Switch to &previous model", "Ctrl+Shift+P", self._on_previous_model_triggered
-        )
-        self.bundled_model_action = self._action("Use the &bundled model", None, self._on_bundled_model_triggered)
-        self.summary_action = self._action("S&ummary…", "Ctrl+I", self.summary.request)
-        self.summary_action.setToolTip("The active model's layers, output shapes and parameters, and a diagram")
-
-        self.undo_action = self._action("&Undo", "Ctrl+Z", self.canvas.undo)
-        self.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
-        self.redo_action = self._action("&Redo", None, self.canvas.redo)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
-        self.clear_action = self._action("&Clear", None, self.canvas.clear)
-        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
-        self.clear_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogDiscardButton))
-
-        self.pen_action = self._action("&Pen", "B", None, checkable=True)
-        self.eraser_action = self._action("&Eraser", "E", None, checkable=True)
-        tools = QActionGroup(self)
-        tools.addAction(self.pen_action)
-        tools.addAction(self.eraser_action)
-        self.pen_action.setChecked(True)
-        self.eraser_action.toggled.connect(self.canvas.set_erasing)
-        self.smaller_brush_action = self._action("S&maller brush", "[", self._on_smaller_brush_triggered)
-        self.larger_brush_action = self._action("&Larger brush", "]", self._on_larger_brush_triggered)
-
-        self.show_stages_action = self._action("Show preprocessing &stages", None, None, checkable=True)
-        self.show_stages_action.setChecked(bool(self.settings.value("view/show_stages", True, type=bool)))
-        self.show_stages_action.toggled.connect(self.prediction.stages_section.setVisible)
-        self.about_action = self._action("&About Digit Lab", None, self._on_about_triggered)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-
-    def _action(self, text: str, shortcut: str | None, handler, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        if handler is not None:
-            action.triggered.connect(handler)
-        self.addAction(action)
-        return action
 
     def _build_central_area(self) -> None:
         canvas_side = QWidget()
@@ -414,17 +357,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Training…" if running else "Training ended.", 0 if running else 5000)
 
     @Slot()
-    def _on_save_model_triggered(self) -> None:
+    def ask_and_save_model(self) -> None:
+        """Model ▸ Save model as: ask for a file and save the active model to it."""
         path = self._ask_save_path()
         if path:
             self.save_model_to(path)
 
     @Slot()
-    def _on_previous_model_triggered(self) -> None:
+    def switch_to_previous_model(self) -> None:
+        """Model ▸ Switch to previous model."""
         self.models.switch_to_previous()
 
     @Slot()
-    def _on_bundled_model_triggered(self) -> None:
+    def use_bundled_model(self) -> None:
+        """Model ▸ Use the bundled model (after asking about an unsaved one)."""
         if not self._confirm_dropping("Using the bundled model"):
             return
         self.statusBar().showMessage("Loading the bundled model…")
@@ -439,15 +385,18 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     @Slot()
-    def _on_smaller_brush_triggered(self) -> None:
+    def use_smaller_brush(self) -> None:
+        """Edit ▸ Smaller brush ([)."""
         self.brush_slider.setValue(round(self.canvas.brush_size * 0.8))
 
     @Slot()
-    def _on_larger_brush_triggered(self) -> None:
+    def use_larger_brush(self) -> None:
+        """Edit ▸ Larger brush (])."""
         self.brush_slider.setValue(round(self.canvas.brush_size * 1.25) + 1)
 
     @Slot()
-    def _on_about_triggered(self) -> None:
+    def show_about(self) -> None:
+        """Help ▸ About Digit Lab."""
         AboutDialog(self.backend_description, self).exec()
 
     # --------------------------------------------------------------------------------------- events

@@ -5,12 +5,72 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QSlider, QToolBar, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QSlider, QStyle, QToolBar, QWidget
 
 from app.draw.canvas import BRUSH_SIZE_RANGE, DOCUMENT_SIZE
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
+
+
+def build_actions(window: MainWindow) -> None:
+    """The window's own actions (files, models, drawing, view), as its attributes for the menus and tool bar."""
+    style = window.style()
+    window.open_image_action = add_action(window, "&Open image…", "Ctrl+O", window.images.ask_and_open)
+    window.open_image_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+    window.open_image_action.setToolTip("Open an image of a digit (Ctrl+O); you can also drop or paste one")
+    window.paste_action = add_action(window, "&Paste image", "Ctrl+V", window.images.paste)
+    window.quit_action = add_action(window, "&Quit", "Ctrl+Q", window.close)
+    window.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+    window.open_model_action = add_action(window, "Open &model…", "Ctrl+Shift+O", window.model_files.ask_open_path)
+    window.open_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
+    window.save_model_action = add_action(window, "&Save model as…", "Ctrl+S", window.ask_and_save_model)
+    window.save_model_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
+    window.previous_model_action = add_action(
+        window, "Switch to &previous model", "Ctrl+Shift+P", window.switch_to_previous_model
+    )
+    window.bundled_model_action = add_action(window, "Use the &bundled model", None, window.use_bundled_model)
+    window.summary_action = add_action(window, "S&ummary…", "Ctrl+I", window.summary.request)
+    window.summary_action.setToolTip("The active model's layers, output shapes and parameters, and a diagram")
+
+    window.undo_action = add_action(window, "&Undo", "Ctrl+Z", window.canvas.undo)
+    window.undo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+    window.redo_action = add_action(window, "&Redo", None, window.canvas.redo)
+    window.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    window.redo_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+    window.clear_action = add_action(window, "&Clear", None, window.canvas.clear)
+    window.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
+    window.clear_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogDiscardButton))
+
+    window.pen_action = add_action(window, "&Pen", "B", None, checkable=True)
+    window.eraser_action = add_action(window, "&Eraser", "E", None, checkable=True)
+    tools = QActionGroup(window)
+    tools.addAction(window.pen_action)
+    tools.addAction(window.eraser_action)
+    window.pen_action.setChecked(True)
+    window.eraser_action.toggled.connect(window.canvas.set_erasing)
+    window.smaller_brush_action = add_action(window, "S&maller brush", "[", window.use_smaller_brush)
+    window.larger_brush_action = add_action(window, "&Larger brush", "]", window.use_larger_brush)
+
+    window.show_stages_action = add_action(window, "Show preprocessing &stages", None, None, checkable=True)
+    window.show_stages_action.setChecked(bool(window.settings.value("view/show_stages", True, type=bool)))
+    window.show_stages_action.toggled.connect(window.prediction.stages_section.setVisible)
+    window.about_action = add_action(window, "&About Digit Lab", None, window.show_about)
+    window.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+
+def add_action(window: MainWindow, text: str, shortcut: str | None, handler, checkable: bool = False) -> QAction:
+    """An action of the window's (its shortcut works wherever the window has focus), triggering ``handler``."""
+    action = QAction(text, window)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    action.setCheckable(checkable)
+    if handler is not None:
+        action.triggered.connect(handler)
+    window.addAction(action)
+    return action
 
 
 def build_menus(window: MainWindow) -> QMenu:
