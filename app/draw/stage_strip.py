@@ -90,10 +90,14 @@ class StageStrip(QWidget):
         # resized with it, 20-40 ms of the window's thread while the user draws). Room for two-line captions then (every
         # stage name fits two at this width; a longer one grows the strip once, and it stays grown).
         self._caption_height = THUMBNAIL_SIDE + 2 + 2 * QFontMetrics(self._caption_font).lineSpacing()
-        # The width of a drawing's stages from the start: the first reading widened the prediction panel by a column
-        # or more, and beside the wide canvas (whose splitter had given the panel little more than its minimum) the
-        # drawing narrowed by about 100 px under the user's pen.
-        self.setMinimumWidth(RESERVED_COLUMNS * COLUMN_WIDTH + (RESERVED_COLUMNS - 1) * COLUMN_SPACING)
+
+    def reserve_drawing_stages(self, reserve: bool) -> None:
+        """Keep (or stop keeping) the width of a drawing's stages before any are shown: beside the wide canvas, whose
+        splitter gives the panel little more than its minimum, the first reading widened the panel and the drawing
+        narrowed by about 100 px under the user's pen. Not beside the square canvas, so the window still fits a
+        small screen."""
+        width = RESERVED_COLUMNS * COLUMN_WIDTH + (RESERVED_COLUMNS - 1) * COLUMN_SPACING
+        self.setMinimumWidth(width if reserve else 0)
 
     @property
     def stage_names(self) -> list[str]:

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter
 
 from app.draw.canvas import DrawingCanvas
+from app.draw.stage_strip import StageStrip
 
 SETTING = "canvas/wide"
 SQUARE_SHARE = 440 / 1360
@@ -24,9 +25,12 @@ class WideCanvasOption(QObject):
         settings: QSettings,
         splitter: QSplitter | None = None,
         parent: QObject | None = None,
+        stages: StageStrip | None = None,
     ) -> None:
-        """``splitter``: the canvas beside the prediction panel (the wide canvas gets most of its width)."""
+        """``splitter``: the canvas beside the prediction panel (the wide canvas gets most of its width); ``stages``:
+        the panel's preprocessing stages, which keep their width beside the wide canvas."""
         super().__init__(parent)
+        self._stages = stages
         self._canvas = canvas
         self._settings = settings
         self._splitter = splitter
@@ -51,4 +55,6 @@ class WideCanvasOption(QObject):
     def _on_toggled(self, wide: bool) -> None:
         self._canvas.set_wide(wide)
         self._settings.setValue(SETTING, wide)
+        if self._stages is not None:
+            self._stages.reserve_drawing_stages(wide)
         self.give_room()

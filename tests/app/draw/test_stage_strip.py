@@ -77,12 +77,16 @@ def test_a_thin_stage_keeps_its_aspect_on_black_and_nothing_clears_it(strip):
     assert strip.thumbnails[0].pixels is None and strip.thumbnails[0].image is None
 
 
-def test_an_empty_strip_already_holds_a_drawings_six_stages(qtbot):
-    """Their width is kept from the start: the first reading widened the panel, and the wide canvas lost 100 px."""
+def test_a_strip_beside_the_wide_canvas_already_holds_a_drawings_six_stages(qtbot):
+    """Their width is kept from the start there (the first reading widened the panel, and the wide canvas lost 100
+    px), and given back beside the square canvas (the window must fit an 800 px screen)."""
     strip = StageStrip()
     qtbot.addWidget(strip)
+    strip.reserve_drawing_stages(True)
     reserved = strip.minimumWidth()
     names = ["input (grayscale)", "background removed", "cropped", "stroke width normalised", "scaled to 20 px",
              "centred 28x28"]  # fmt: skip
     strip.set_stages([(name, bar_stage(28)) for name in names])
     assert reserved > 0 and strip.minimumWidth() == reserved
+    strip.reserve_drawing_stages(False)
+    assert strip.minimumWidth() == 0
