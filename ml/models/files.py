@@ -15,6 +15,7 @@ import tempfile
 import time
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -316,11 +317,26 @@ def _parse_config(text: str, name: str) -> dict:
     return config
 
 
+@contextlib.contextmanager
+def _keras_readable(path: Path) -> Iterator[Path]:
+    """``path``, or a link to it with its suffix in lower case (Keras reads ``MODEL.KERAS`` as no model file)."""
+    if path.suffix == path.suffix.lower():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="digitlab-load-") as folder:
+        link = Path(folder) / f"model{path.suffix.lower()}"
+        try:
+            link.symlink_to(path.resolve())
+        except OSError:  # no symbolic links here (Windows without the right): a copy
+            shutil.copyfile(path, link)
+        yield link
+
+
 def _load_with_keras(path: Path, name: str) -> keras.Model:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _keras_readable(path) as readable:
             warnings.simplefilter("ignore")
-            model = keras.models.load_model(path, compile=False, safe_mode=True)
+            model = keras.models.load_model(readable, compile=False, safe_mode=True)
     except zipfile.BadZipFile as error:
         raise ModelFileError(f"{name} is not a valid .keras file (damaged or truncated): {_reason(error)}.") from error
     except Exception as error:  # any Keras/h5py failure becomes a readable message, its whole text in the log

@@ -46,14 +46,26 @@ def current_learning_rate(optimizer) -> float:
     return float(np.asarray(optimizer.learning_rate))
 
 
+def step_count(optimizer) -> int:
+    """The optimizer's steps so far (its ``iterations``, mirrored or not)."""
+    import keras
+
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
 def make_progress_callback(
     on_batch: Callable[[BatchReport], None] | None,
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
     wait_while_paused: Callable[[], None] | None,
     train_size: int,
+    steps_per_epoch: int = 0,
 ):
-    """A Keras callback that reports per batch / per epoch and stops cooperatively between batches."""
+    """A Keras callback that reports per batch / per epoch and stops cooperatively between batches.
+
+    ``steps_per_epoch``: the batches an epoch should have, reported while Keras does not know (an image folder's
+    pipeline, whose length is unknown until it has run out).
+    """
     import keras
 
     class ProgressReporter(keras.callbacks.Callback):
@@ -72,6 +84,8 @@ def make_progress_callback(
         def on_train_begin(self, logs=None) -> None:
             self.train_start = time.perf_counter()
             self.last_good_weights = self.model.get_weights()
+            self.first_iteration = step_count(self.model.optimizer)
+            self.batches_trained = 0
 
         def on_epoch_begin(self, epoch, logs=None) -> None:
             self.epoch = epoch
@@ -81,13 +95,14 @@ def make_progress_callback(
 
         def on_train_batch_end(self, batch, logs=None) -> None:
             logs = logs or {}
+            self.batches_trained += 1
             loss = float(logs.get("loss", math.nan))
             if not math.isfinite(loss):
                 self.nan_batch = (self.epoch + 1, batch + 1)
                 self.model.set_weights(self.last_good_weights)
                 self.model.stop_training = True
                 return
-            steps = self.params.get("steps") or 0
+            steps = self.params.get("steps") or steps_per_epoch
             batch_size = math.ceil(train_size / steps) if steps else 0
             self.seen = min(train_size, self.seen + batch_size)
             running = max(time.perf_counter() - self.epoch_start - self.epoch_paused, 1e-9)
@@ -116,6 +131,7 @@ def make_progress_callback(
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None) -> None:
+            self.mend_iterations()
             if self.nan_batch is not None:
                 return
             self.last_good_weights = self.model.get_weights()
@@ -130,6 +146,14 @@ def make_progress_callback(
                 self.partial_logs = report
             elif on_epoch is not None:
                 on_epoch(report)
+
+        def mend_iterations(self) -> None:
+            """Take back the step Keras counts when an input of unknown length runs out (TensorFlow's iterator
+            read and the optimizer's step counter are not ordered), so the schedule and the lr shown keep pace."""
+            iterations = self.model.optimizer.iterations
+            trained = self.first_iteration + self.batches_trained
+            if step_count(self.model.optimizer) > trained:
+                iterations.assign(trained)
 
         def finish_partial_epoch(self, validation: dict[str, float] | None = None) -> None:
             """Report the epoch a stop cut short, at the fraction trained, with ``validation`` re-measured if given.

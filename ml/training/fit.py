@@ -7,6 +7,7 @@ import functools
 import math
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -171,6 +172,8 @@ def fit(
     if on_devices is not None:
         on_devices(plan.describe())
     with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(warnings.catch_warnings())  # an image folder's unknown length ends each pass: no fault
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
         run_config = config
         if not plan.is_chief:  # other workers write their checkpoints and logs where nobody keeps them
             scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="digitlab-worker-")))
@@ -253,7 +256,7 @@ def _train(
     adapt_for_multi_worker(model, plan)
     if isinstance(wait_while_paused, PauseGate):
         wait_while_paused = functools.partial(wait_while_paused.wait_while_paused, should_stop)
-    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, train_size)
+    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, train_size, steps_per_epoch)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     metadata = model_metadata(
         config,

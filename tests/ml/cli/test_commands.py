@@ -461,6 +461,15 @@ def test_a_home_folder_is_expanded_for_every_path_option(tmp_path, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_a_home_folder_is_expanded_in_image_paths_and_an_empty_one_refused(tmp_path, monkeypatch, capsys, command):
+    from ml.cli.main import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert build_parser().parse_args([command, "~/7.png", "b.png"]).images == [str(tmp_path / "7.png"), "b.png"]
+    assert refused_by_the_parser([command, "seven.png", ""], capsys).endswith("give a path, not an empty string")
+
+
 def test_train_refuses_a_data_file_that_will_not_do_with_exit_2_as_the_other_commands(tmp_path, capsys):
     data = tmp_path / "notest.npz"
     np.savez(

@@ -114,6 +114,17 @@ def test_save_then_load_keeps_predictions_and_every_metadata_field(tmp_path: Pat
     assert sorted(path.name for path in tmp_path.iterdir()) == [f"digits{suffix}"]
 
 
+@pytest.mark.parametrize("suffix", [".KERAS", ".H5", ".Hdf5"])
+def test_a_model_saved_with_its_suffix_in_capitals_loads_again(tmp_path: Path, suffix: str) -> None:
+    model = tiny_classifier()
+    images = random_images()
+    written = save_model(model, tmp_path / f"DIGITS{suffix}", full_metadata())
+    loaded = load_model(written)
+    assert loaded.path == written and loaded.metadata == full_metadata()
+    np.testing.assert_allclose(loaded.model(images, training=False), model(images, training=False), atol=1e-6)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [f"DIGITS{suffix}"]
+
+
 def test_save_fills_in_creation_time_and_version_without_changing_the_callers_metadata(tmp_path: Path) -> None:
     metadata = ModelMetadata(dataset="mnist")
 
