@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtWidgets import QToolBar
 
+from app.draw.strokes import is_flat
 from app.inspect.dock import LookInsideDock, dock_area
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
         toolbar.addAction(dock.action)
     window.view_menu.addAction(dock.action)
     dock.stroke_in_progress = window.canvas.stroke_in_progress  # Integrated Gradients waits for the stroke's end
+    dock.canvas_has_drawing = lambda: not is_flat(window.canvas.prediction_input())  # as the window's own test
     window.models.model_loaded.connect(dock.set_model)
     window.models.prediction_finished.connect(lambda result: _follow_prediction(window, dock, result))
     window.numbers.digit_chosen.connect(lambda index: _follow_number_digit(window, dock, index))

@@ -7,8 +7,25 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.evaluate.gallery import ImageGallery, example_captions
+from ml.plurals import plural
 
 ANY = -1
+
+
+def mistakes_title(shown: int, total: int, filtered: bool) -> str:
+    """The gallery's title: ``shown`` of the evaluation's ``total`` mistakes (one of them read in the singular)."""
+    if total == 0:
+        return "Every image was classified correctly."
+    if shown == 0:
+        return f"No mistakes of this kind ({plural(total, 'mistake')} in all)."
+    if total == 1:
+        head = "The only mistake"
+    elif filtered:
+        head = f"{shown:,} of the {total:,} mistakes"
+    else:
+        head = f"All {total:,} mistakes"
+    order = ", the most confident first" if shown > 1 else ""
+    return f"{head}{order} (caption: true → predicted, confidence)."
 
 
 class MistakesView(QWidget):
@@ -80,9 +97,9 @@ class MistakesView(QWidget):
         captions, tooltips = example_captions(
             indices, evaluation.labels, evaluation.predictions, evaluation.confidence, evaluation.class_names
         )
-        shown = "All" if true_class is None and predicted_class is None else f"{len(indices):,} of the"
+        filtered = true_class is not None or predicted_class is not None
         self.gallery.show_images(
-            f"{shown} {total:,} mistakes, the most confident first (caption: true → predicted, confidence).",
+            mistakes_title(len(indices), total, filtered),
             self.images,
             indices,
             captions,

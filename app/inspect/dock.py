@@ -22,6 +22,11 @@ from app.models.controller import ModelController
 
 STROKE_END_ONLY = ("integrated-gradients",)  # too slow for every mouse move (about 70 ms), fine at a stroke's end
 MIN_INTERVAL_S = 0.1  # at most ten inspections a second while drawing: live to the eye, far less work
+NO_DRAWING = "Draw a digit to see what every layer makes of it."
+READING_LAYERS = "Reading the model's layers…"
+READING_FILTERS = "Reading the model's filters…"
+LOADING_MODEL = "Loading the model…"
+NO_MODEL = "No model yet."
 
 
 class LookInsideDock(QDockWidget):
@@ -40,6 +45,7 @@ class LookInsideDock(QDockWidget):
         self.setObjectName("LookInsideDock")
         self.models = models
         self.stroke_in_progress: Callable[[], bool] = lambda: False  # the window hands in the canvas's
+        self.canvas_has_drawing: Callable[[], bool] = lambda: False  # the window hands in the canvas's
         self.evidence_bar = EvidenceBar()
         self.network = NetworkView()
         self.filters = FiltersView()
@@ -67,6 +73,8 @@ class LookInsideDock(QDockWidget):
         self._model_name = ""
         self._temperature: float | None = None
         self._filters_owed = False
+        self._drawing_expected = False  # a drawing is there (or its prediction is on its way) to look inside
+        self._model_failed = False  # no model, and none is loading (start-up's failed, or TensorFlow did not start)
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
         self._sent_at = 0.0
         self._throttle = QTimer(self)
@@ -80,6 +88,9 @@ class LookInsideDock(QDockWidget):
         self.tabs.currentChanged.connect(self._request)
         self.visibilityChanged.connect(self._on_visibility_changed)
         models.inspection_finished.connect(self._on_inspection_finished)
+        models.model_load_failed.connect(self._on_model_missing)
+        models.backend_failed.connect(self._on_model_missing)
+        self._say_what_is_coming()
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -112,10 +123,14 @@ class LookInsideDock(QDockWidget):
         self._temperature = description.get("temperature")
         self._chosen_class = None
         self._latest = None
+        self._model_failed = False
+        self._drawing_expected = self.canvas_has_drawing()  # the window scores it again with this model
         self._set_evidence(None)
-        self.network.clear("Draw a digit to see what every layer makes of it.")
+        self.network.clear("")
         self.network.set_class_names(self._class_names)
         self.filters.show_filters([], "")
+        self.filters.show_message(READING_FILTERS)
+        self._say_what_is_coming()
         self._filters_owed = True  # asked for with the next request, so a drawing's request cannot displace it
         if self._on_screen:
             self.models.request_inspection(None, {"filters": True})
@@ -137,6 +152,8 @@ class LookInsideDock(QDockWidget):
             "stages": list(result.get("stages") or []),
             "winner": int(np.argmax(result["probabilities"])),
         }
+        self._drawing_expected = True
+        self._say_what_is_coming()
         self._request()
 
     @Slot(int)
@@ -150,9 +167,11 @@ class LookInsideDock(QDockWidget):
         """The drawing is blank now: no overlay, and the next digit is explained for its winner."""
         self._latest = None
         self._chosen_class = None
+        self._drawing_expected = False
         self.models.cancel_inspections()
         self._set_evidence(None)
         self.evidence_bar.show_explained(None, False)
+        self._say_what_is_coming()
 
     @Slot(list, str)
     def show_training_filters(self, banks: Sequence[dict], source: str) -> None:
@@ -199,6 +218,8 @@ class LookInsideDock(QDockWidget):
             del self._sent[old]  # older results would overwrite a newer drawing's
         if result.get("error"):
             self.network.show_message(result["error"])
+            if self._filters_owed:  # asked for with this request, or asked again with the next one
+                self.filters.show_message(result["error"])
         if prediction is None or self._latest is None:
             return
         if result.get("layers") is not None:
@@ -207,6 +228,25 @@ class LookInsideDock(QDockWidget):
         if evidence is not None:
             self._show_evidence(evidence, prediction)
         self.inspected.emit(result)
+
+    def _say_what_is_coming(self) -> None:
+        """While there are no layers (or filters) to show, say why: no model, the model loading, no drawing, or the
+        model's layers being read in the model thread (the first trace of a model builds its layer model)."""
+        if not self.models.is_model_ready:
+            text = NO_MODEL if self._model_failed else LOADING_MODEL
+            self.filters.show_message(text)
+            if not self.network.rows:
+                self.network.show_message(text)
+            return
+        if not self.network.rows:
+            self.network.show_message(READING_LAYERS if self._drawing_expected else NO_DRAWING)
+
+    @Slot()
+    def _on_model_missing(self, *_details: object) -> None:
+        """A load failed: without an active model to fall back on, there is none to look inside."""
+        if not self.models.is_model_ready:
+            self._model_failed = True
+            self._say_what_is_coming()
 
     def _with_calibration_note(self, layers: list[dict]) -> list[dict]:
         """A calibrated model's bars differ from its own softmax: the last row says so."""

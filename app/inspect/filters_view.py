@@ -98,6 +98,11 @@ class FiltersView(QWidget):
         """One row per conv layer."""
         return list(self._rows)
 
+    def show_message(self, text: str) -> None:
+        """Say why there are no kernels to show (no model, the model's filters being read, a failure)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text) and not self._rows)
+
     def show_filters(self, banks: Sequence[dict], source: str) -> None:
         """Show ``ml.inspect.filters.FilterBank``s as dicts; ``source`` says whose weights (model, epoch)."""
         keys = [(bank["layer"], bank.get("tower"), tuple(np.shape(bank["kernels"]))) for bank in banks]

@@ -275,6 +275,7 @@ class NetworkView(QWidget):
         self._set_towers([])
         self.input_view.set_rgba(None)
         self._select(None)
+        self.summary.setText("")  # no layers shown (not the previous model's count)
         self.show_message(text)
 
     def show_layers(self, layers: Sequence[dict]) -> None:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtWidgets import QApplication, QMainWindow
 
+from app.inspect.dock import LookInsideDock, dock_area
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
+from tests.app.inspect.layer_data import cnn_trace
 from tests.app.test_main_window import (
     LOAD_TIMEOUT_MS,
     PREDICTION_TIMEOUT_MS,
@@ -354,3 +356,121 @@ def test_a_drawing_the_model_could_not_score_says_so_not_that_no_digit_was_found
     assert dock.network.message.text() == f"No prediction: {reason}."
     dock.show_prediction({"blank": True, "error": None, "image": None, "probabilities": None, "reason": "no ink"})
     assert dock.network.message.text() == "No digit found: nothing to look inside."
+
+
+class SlowModels(QObject):
+    """The model controller as the dock sees it, its model thread still reading the layers: nothing is answered
+    until the test says so."""
+
+    inspection_finished = Signal(dict)
+    model_load_failed = Signal(dict)
+    backend_failed = Signal(str)
+
+    def __init__(self, model_ready: bool = True) -> None:
+        super().__init__()
+        self.is_model_ready = model_ready
+        self.requests: list[dict] = []
+
+    def request_inspection(self, image28, options: dict) -> int:
+        self.requests.append(dict(options))
+        return len(self.requests)
+
+    def cancel_inspections(self) -> None:
+        pass
+
+    def answer_last(self) -> None:
+        """The model thread has read the layers (and the filters): the newest request's result."""
+        kernels = np.random.default_rng(0).normal(size=(8, 3, 3)).astype(np.float32)
+        self.inspection_finished.emit(
+            {
+                "request_id": len(self.requests),
+                "layers": cnn_trace(),
+                "evidence": None,
+                "filters": [{"layer": "conv", "tower": None, "kernels": kernels, "note": ""}],
+                "error": None,
+                "model_name": "bundled",
+                "final": True,
+            }
+        )
+
+
+DESCRIPTION = {"class_names": [str(digit) for digit in range(10)], "display_name": "bundled", "temperature": None}
+SEVEN_SHOWN = {"blank": False, "error": None, "image": np.eye(28, dtype=np.float32), "stages": []}
+SEVEN_SHOWN["probabilities"] = np.eye(10)[7]
+
+
+@pytest.fixture
+def slow_dock(qtbot):
+    """A closed Look inside dock in a window of its own, over a model thread that answers only when told."""
+    models = SlowModels()
+    main = QMainWindow()
+    qtbot.addWidget(main)
+    main.resize(1200, 800)
+    look_inside = LookInsideDock(models, main)  # type: ignore[arg-type]
+    main.addDockWidget(dock_area(), look_inside)
+    look_inside.hide()
+    main.show()
+    yield look_inside  # the window kept alive meanwhile
+    main.close()
+
+
+def says_nothing_false(dock: LookInsideDock) -> None:
+    network, filters = dock.network.message, dock.filters.message
+    assert network.text() == "Reading the model's layers…" and not network.isHidden()
+    assert filters.text() == "Reading the model's filters…" and not filters.isHidden()
+    assert dock.network.rows == [] and dock.filters.rows == []
+    assert dock.network.summary.text() == ""  # not the previous model's "15 layers shown"
+
+
+def test_opening_the_dock_over_a_drawing_says_the_layers_are_being_read_not_draw_a_digit(qtbot, slow_dock):
+    dock = slow_dock
+    dock.set_model(DESCRIPTION)  # a blank canvas when the model loaded
+    assert dock.network.message.text() == "Draw a digit to see what every layer makes of it."
+    dock.show_prediction(SEVEN_SHOWN)  # drawn while the dock was closed
+    dock.open()
+    qtbot.waitUntil(lambda: dock.on_screen)
+    assert dock.models.requests and dock.models.requests[-1]["layers"]
+    says_nothing_false(dock)
+    dock.models.answer_last()
+    assert len(dock.network.rows) == len(cnn_trace()) and dock.network.message.isHidden()
+    assert len(dock.filters.rows) == 1 and dock.filters.message.isHidden()
+
+
+def test_a_new_model_over_a_drawing_says_its_layers_are_being_read_until_they_come(qtbot, slow_dock):
+    dock = slow_dock
+    dock.canvas_has_drawing = lambda: True
+    dock.set_model(DESCRIPTION)
+    dock.open()
+    qtbot.waitUntil(lambda: dock.on_screen)
+    dock.show_prediction(SEVEN_SHOWN)
+    dock.models.answer_last()
+    assert dock.network.rows and dock.filters.rows
+    dock.set_model({**DESCRIPTION, "display_name": "trained"})  # the drawing stays; the window scores it again
+    says_nothing_false(dock)
+    asked = len(dock.models.requests)
+    dock.show_prediction(SEVEN_SHOWN)  # the new model's answer, then its layers asked for
+    says_nothing_false(dock)
+    qtbot.waitUntil(lambda: len(dock.models.requests) > asked)  # at most ten requests a second
+    dock.models.answer_last()
+    assert dock.network.rows and dock.network.message.isHidden() and dock.filters.rows
+
+
+def test_draw_a_digit_only_on_a_blank_canvas_and_no_model_only_without_one(qtbot, slow_dock):
+    dock = slow_dock
+    dock.models.is_model_ready = False
+    dock.open()
+    dock.show_prediction(SEVEN_SHOWN)  # answered before the model has loaded (the start-up fast path)
+    assert dock.network.message.text() == "Loading the model…"
+    assert dock.filters.message.text() == "Loading the model…"
+    dock.models.model_load_failed.emit({"startup": True, "path": "bundled.keras", "message": "broken"})
+    assert dock.network.message.text() == "No model yet." and dock.filters.message.text() == "No model yet."
+    dock.models.is_model_ready = True
+    dock.canvas_has_drawing = lambda: False
+    dock.set_model(DESCRIPTION)
+    assert dock.network.message.text() == "Draw a digit to see what every layer makes of it."
+    dock.models.answer_last()  # the filters, asked for at once on a blank canvas
+    assert dock.filters.rows and dock.filters.message.isHidden()
+    dock.show_prediction(SEVEN_SHOWN)
+    assert dock.network.message.text() == "Reading the model's layers…"
+    dock.drawing_cleared()  # erased before the layers came
+    assert dock.network.message.text() == "Draw a digit to see what every layer makes of it."
