@@ -53,8 +53,8 @@ class WideCanvasOption(QObject):
 
     @Slot(bool)
     def _on_toggled(self, wide: bool) -> None:
+        if self._stages is not None:  # first, so that the panel's minimum is known when the room is given
+            self._stages.reserve_drawing_stages(wide)
         self._canvas.set_wide(wide)
         self._settings.setValue(SETTING, wide)
-        if self._stages is not None:
-            self._stages.reserve_drawing_stages(wide)
         self.give_room()

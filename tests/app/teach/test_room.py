@@ -168,6 +168,7 @@ def test_with_the_wide_canvas_my_samples_opens_as_a_tab_beside_training_and_the_
     square_area = Qt.DockWidgetArea.RightDockWidgetArea
     window.wide_canvas.action.setChecked(True)
     qtbot.waitUntil(lambda: window.canvas.width() > 600, timeout=5_000)
+    QApplication.processEvents()  # the panel's room for a drawing's stages is laid out too
     before = window.canvas.width()
     room.samples_action.trigger()
     qtbot.waitUntil(room.dock.isVisible, timeout=5_000)
