@@ -29,7 +29,8 @@ def test_cells_show_counts_or_rates_and_hover_tells_the_count(qtbot):
     assert view.describe_cell(1, 2) == "true dog, predicted owl: 9 images (18.0 % of the 50 images of dog)"
 
 
-def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
+def shown_view(qtbot) -> ConfusionMatrixView:
+    """A 500x500 matrix of :data:`CONFUSION`, shown and laid out."""
     view = ConfusionMatrixView()
     qtbot.addWidget(view)
     view.resize(500, 500)
@@ -37,6 +38,11 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
     qtbot.waitExposed(view)
     view.set_confusion(CONFUSION, NAMES)
     qtbot.wait(50)
+    return view
+
+
+def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
+    view = shown_view(qtbot)
     with qtbot.waitSignal(view.cell_clicked) as clicked:
         qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_center(1, 2))
     assert clicked.args == [1, 2]
@@ -45,13 +51,7 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
 def test_hovering_an_empty_cell_does_not_invite_a_click_to_see_its_images(qtbot):
     from PySide6.QtCore import QPointF
 
-    view = ConfusionMatrixView()
-    qtbot.addWidget(view)
-    view.resize(500, 500)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_confusion(CONFUSION, NAMES)
-    qtbot.wait(50)
+    view = shown_view(qtbot)
     view_box = view.plot.getViewBox()
     view._on_mouse_moved(view_box.mapViewToScene(QPointF(2.5, 0.5)))  # true cat, predicted owl: no image
     assert view.hover_label.text() == "True cat, predicted owl: 0 images (0.0 % of the 52 images of cat)."
