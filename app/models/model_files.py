@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 from app.common.user_folders import default_models_folder, trained_models_folder
 from app.models.names import file_name_for
 from ml.models.formats import SUPPORTED_SUFFIXES
+from ml.teach.versions import version_name
 
 MODEL_OPEN_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 MODEL_SAVE_FILTER = "Keras model (*.keras);;Legacy HDF5 model (*.h5)"
@@ -73,16 +74,18 @@ class ModelFiles(QObject):
 
     @Slot()
     def rebuild_recent_menu(self) -> None:
-        """List the recent models (missing files greyed out) and a Clear entry."""
+        """List the recent models (missing files greyed out; taught versions by name) and a Clear entry."""
         menu = self.recent_menu
         menu.clear()
         recent = self.recent()
         for path in recent:
-            action = menu.addAction(f"{Path(path).name}  —  {Path(path).parent}")  # the folder tells copies apart
+            exists = Path(path).is_file()
+            name = (exists and version_name(path)) or Path(path).name  # a taught version by its name in History
+            action = menu.addAction(f"{name}  —  {Path(path).parent}")  # the folder tells copies apart
             action.setData(path)
             action.setToolTip(path)
             action.setStatusTip(path)
-            action.setEnabled(Path(path).is_file())
+            action.setEnabled(exists)
             action.triggered.connect(self._on_recent_model_triggered)
         if recent:
             menu.addSeparator()

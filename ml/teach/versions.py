@@ -31,15 +31,17 @@ def versions_folder() -> Path:
 
 def version_name(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> str | None:
     """The name History gives the model file at ``path`` ("… · taught 2"), when it is a version kept in ``folder``
-    (default: the window's); None for any other file, or when the history cannot be read."""
-    folder = Path(folder) if folder is not None else versions_folder()
-    if Path(path).resolve().parent != folder.resolve() or not (folder / INDEX_NAME).is_file():
-        return None
+    (default: the window's); None for any other file, or when the history cannot be read. Reads only the history's
+    JSON (never the model), and never raises: the window names its Recent models with it."""
     try:
+        folder = Path(folder) if folder is not None else versions_folder()
+        if Path(path).resolve().parent != folder.resolve() or not (folder / INDEX_NAME).is_file():
+            return None
         version = VersionStore(folder).find_path(path)
-    except ModelFileError:
+    except (ModelFileError, OSError, RuntimeError, TypeError, ValueError):  # a history edited by hand, a link loop
         return None
-    return None if version is None else version.name
+    name = None if version is None else version.name
+    return name if isinstance(name, str) and name else None
 
 
 @dataclass(frozen=True)
