@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 INDEX_NAME = "versions.json"
 
 
+TAUGHT_MARK = " · taught "
+"""What a taught version's name adds to its original's: "digitlab-best · taught 2"."""
+
+
 def versions_folder() -> Path:
     """Where the window keeps taught model versions by default."""
     return user_data_folder() / "versions"
@@ -163,9 +167,8 @@ class VersionStore:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         version_id = _new_id()
-        taught_count = sum(1 for v in self._versions if not v.is_original) + 1
-        base = parent.name.split(" · taught")[0]
-        name = f"{base} · taught {taught_count}"
+        base = parent.name.split(TAUGHT_MARK)[0]
+        name = f"{base}{TAUGHT_MARK}{self._next_taught_number()}"
         path = save_model(taught.model, self.folder / f"{version_id}.keras", taught.metadata)
         version = ModelVersion(version_id, str(path.resolve()), name, _now(), parent.id, record)
         self._versions.append(version)
@@ -178,6 +181,16 @@ class VersionStore:
                 path.unlink()
             raise
         return version
+
+    def _next_taught_number(self) -> int:
+        """One more than the highest "taught N" kept (not the count: with "taught 1" deleted, the next after
+        "taught 2" would have been "taught 2" again)."""
+        numbers = [0]
+        for version in self._versions:
+            _, mark, number = version.name.rpartition(TAUGHT_MARK)
+            if not version.is_original and mark and number.isdigit():
+                numbers.append(int(number))
+        return max(max(numbers), sum(1 for v in self._versions if not v.is_original)) + 1
 
     def set_active(self, version_id: str | None) -> None:
         """Remember which version the window shows."""

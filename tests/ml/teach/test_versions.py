@@ -96,3 +96,15 @@ def test_a_versions_file_is_named_as_history_names_it_and_any_other_file_is_not(
     assert version_name(original_path, tmp_path / "versions") is None  # the user's own file keeps its own name
     (tmp_path / "versions" / "versions.json").write_text("{broken")
     assert version_name(taught.path, tmp_path / "versions") is None  # an unreadable history names nothing
+
+
+def test_a_version_taught_after_an_earlier_one_was_deleted_gets_a_name_of_its_own(tmp_path):
+    original_path = save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(original_path, "mine")
+    first = store.add_taught(LoadedModel(_model(0.1), ModelMetadata(), None, True), original, RECORD)
+    second = store.add_taught(LoadedModel(_model(0.2), ModelMetadata(), None, True), first, RECORD)
+    assert (first.name, second.name) == ("mine · taught 1", "mine · taught 2")
+    store.delete(first.id)
+    third = store.add_taught(LoadedModel(_model(0.3), ModelMetadata(), None, True), second, RECORD)
+    assert third.name == "mine · taught 3"  # the count of those kept would name it "taught 2" again
