@@ -13,7 +13,11 @@ from ml.cli.train import interrupts_held
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    """Fit the temperature (never on the test set), print what it did, and save the model atomically to --out."""
+    """Fit the temperature (never on the test set), print what it did, and save the model atomically to --out.
+
+    A fit that is not applied (too few images, a bound temperature, a worse ECE or NLL: ``fit_on_validation``) saves
+    the model uncalibrated and says why in one line ("not calibrated: …"), still with exit status 0.
+    """
     quiet_tensorflow()
     from ml.errors import DigitLabError
     from ml.evaluation.calibration import calibrate_model
@@ -35,7 +39,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         print("calibration interrupted; nothing was written", file=sys.stderr)
         return 130
     if previous is not None:
-        print(f"(replacing the stored temperature {previous:.3f})", file=sys.stderr)
+        replaced = "replacing" if result.applied else "removing"
+        print(f"({replaced} the stored temperature {previous:.3f})", file=sys.stderr)
     print(result.as_text())
     with interrupts_held():
         try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ml.cli.outputs import prepare_folder
 from ml.cli.predict import class_label as label
+from ml.cli.predict import file_record, load_model_or_exit, read_digit, stdout_kept_for_results
 from ml.cli.predict import format_record as format_prediction
-from ml.cli.predict import load_model_or_exit, read_digit, stdout_kept_for_results
 from ml.cli.progress import quiet_tensorflow
 
 METHOD_TITLES = {
@@ -43,7 +43,7 @@ def explain_record(file: str, tracer, explainer, args: argparse.Namespace, names
     from ml.inspect.overlay import overlay_image, write_png_atomically
     from ml.models.limits import shorten
 
-    record: dict = {"file": file}
+    record = file_record(file)
     image = read_digit(file, record)
     if image is None:
         return record

@@ -61,6 +61,21 @@ def _writes_to_descriptor_1(stream: TextIO) -> bool:
         return False
 
 
+def strict_text(text: str) -> str:
+    """``text`` as valid Unicode: a file name's bytes that are not UTF-8 (kept by Python as lone surrogates, which
+    strict JSON parsers reject) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def file_record(file: str) -> dict:
+    """A record's start, naming its file: ``{"file": name}``, the name as valid Unicode (see ``strict_text``); a name
+    that is not valid UTF-8 also gets ``"file_bytes"``, its exact bytes in hex (``bytes.fromhex`` gives them back)."""
+    shown = strict_text(file)
+    if shown == file:
+        return {"file": file}
+    return {"file": shown, "file_bytes": os.fsencode(file).hex()}
+
+
 def read_digit(file: str, record: dict):
     """The file's 28x28 digit, or None with the record's ``error`` (unreadable) or ``prediction: null`` and ``reason``
     (blank) filled in."""
@@ -70,7 +85,7 @@ def read_digit(file: str, record: dict):
     try:
         prepared = preprocess_file(file)
     except ImageReadError as error:
-        record["error"] = str(error)
+        record["error"] = strict_text(str(error))
         return None
     if prepared.blank:
         record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
@@ -91,7 +106,7 @@ def predict_record(file: str, predictor, class_names: list[str], judge=None) -> 
     """
     from ml.models.limits import shorten
 
-    record: dict = {"file": file}
+    record = file_record(file)
     image = read_digit(file, record)
     if image is None:
         return record
@@ -125,11 +140,11 @@ def number_record(file: str, predictor, judge=None) -> dict:
     from ml.numbers.reader import read_number
     from ml.preprocess.read import read_image
 
-    record: dict = {"file": file}
+    record = file_record(file)
     try:
         image = read_image(file)
     except ImageReadError as error:
-        record["error"] = str(error)
+        record["error"] = strict_text(str(error))
         return record
     try:
         reading = read_number(image, predictor, judge=judge)

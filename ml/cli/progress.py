@@ -1,8 +1,9 @@
-"""The terminal's progress bar and TensorFlow's quiet start."""
+"""The terminal's progress bar, Ctrl+C during a run, and TensorFlow's quiet start."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -52,3 +53,37 @@ class TerminalProgress:
             f"[{format_duration(report['elapsed'])}]" + " " * 30 + "\n"
         )
         self.stream.flush()
+
+
+class StopRequest:
+    """Ctrl+C during ``digitlab train`` (install it as the SIGINT handler): the first asks the run to stop after the
+    current batch, a second aborts (``KeyboardInterrupt``). ``is_set`` is the run's ``should_stop``."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.event = threading.Event()
+        self.training_done = False  # the last batch of the last epoch has been reported
+
+    def is_set(self) -> bool:
+        """Whether Ctrl+C was pressed."""
+        return self.event.is_set()
+
+    def on_batch(self, report: dict) -> None:
+        """Note each batch, to know when the stop can no longer cut training short."""
+        self.training_done = report["epoch"] == report["epochs"] and report["batch"] == report["steps"]
+
+    def __call__(self, signum, frame) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        if self.training_done:
+            self.stream.write("\nThe run has finished training; it is being tested and saved")
+        else:
+            self.stream.write("\nStopping after this batch…")
+        self.stream.write(" (press Ctrl+C again to abort without saving)\n")
+
+    def came_too_late(self, result) -> str | None:
+        """What to say when Ctrl+C was pressed but the run ended without stopping for it (after its last batch)."""
+        if not self.is_set() or result.stopped_by_user:
+            return None
+        return "The stop came after the last batch: the run had already finished training; saving it."

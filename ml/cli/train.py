@@ -8,13 +8,12 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from ml.cli.outputs import new_model_path, prepare_folder, prepare_output_path
 from ml.cli.predict import load_model_or_exit
-from ml.cli.progress import TerminalProgress, quiet_tensorflow
+from ml.cli.progress import StopRequest, TerminalProgress, quiet_tensorflow
 from ml.models.presets import PRESETS
 from ml.plurals import plural
 from ml.training.distribution import is_chief_task, read_tf_config
@@ -218,21 +217,15 @@ def run_train(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem} Nothing was trained.", file=sys.stderr)
         return 2
-    stop_requested = threading.Event()
+    stop = StopRequest()
     gate = PauseGate()
-
-    def request_stop(signum, frame) -> None:
-        if stop_requested.is_set():
-            raise KeyboardInterrupt
-        stop_requested.set()
-        sys.stderr.write("\nStopping after this batch… (press Ctrl+C again to abort without saving)\n")
-
-    previous_handler = signal.signal(signal.SIGINT, request_stop)
+    previous_handler = signal.signal(signal.SIGINT, stop)
     previous_pause_handler = install_pause_toggle(gate)
     progress = TerminalProgress()
 
     def on_batch(report: dict) -> None:
         progress.on_batch({**report, "batch_size": config.batch_size})
+        stop.on_batch(report)
 
     print(describe_config(config), file=sys.stderr)
     try:
@@ -241,7 +234,7 @@ def run_train(args: argparse.Namespace) -> int:
             model=model,
             on_batch=on_batch,
             on_epoch=progress.on_epoch,
-            should_stop=stop_requested.is_set,
+            should_stop=stop.is_set,
             wait_while_paused=gate,
             on_devices=lambda devices: print(f"devices: {devices}", file=sys.stderr),
         )
@@ -259,6 +252,8 @@ def run_train(args: argparse.Namespace) -> int:
         if previous_pause_handler is not None:
             signal.signal(signal.SIGUSR1, previous_pause_handler)
     print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
+    if late := stop.came_too_late(result):
+        print(late, file=sys.stderr)
     for note in result.notes:
         print(note, file=sys.stderr)
     if result.stop_reason:
@@ -268,7 +263,7 @@ def run_train(args: argparse.Namespace) -> int:
     if result.checkpoint_epoch is not None:
         print(f"best model (epoch {result.checkpoint_epoch}) kept in {config.checkpoint_path}", file=sys.stderr)
     print(f"test accuracy: {result.test_accuracy:.4f}")
-    if result.calibration is not None:
+    if result.calibration is not None and result.calibration.applied:  # a refused one is among the notes
         print(f"calibration: {result.calibration.as_text()}", file=sys.stderr)
     if not result.is_chief:
         return save_as_other_worker(result, out)

@@ -49,6 +49,7 @@ def calibrate_model(
     The split is the one its training run held out (the card's dataset, seed and validation size); a model without
     a card uses MNIST's 5,000 validation images. Raises ``DatasetError`` when that data cannot be read, and
     ``EvaluationStopped`` when ``should_stop()`` turns true. Save the model afterwards to keep the temperature.
+    A fit that is not applied (too few images, a bound or worse fit: ``fit_on_validation``) stores none.
     """
     from ml.evaluation.run import score_set
     from ml.evaluation.sets import load_validation_set
@@ -56,7 +57,7 @@ def calibrate_model(
     validation = load_validation_set(loaded, data_file=data_file)
     raw = score_set(loaded, validation, progress=progress, should_stop=should_stop)
     result = fit_on_validation(raw, validation.labels, validation.title)
-    if store:
-        loaded.metadata.temperature = result.temperature
+    if store:  # a refused fit (``result.applied`` False) leaves the model uncalibrated, whatever it carried
+        loaded.metadata.temperature = result.temperature if result.applied else None
         loaded.metadata.calibration = result.as_metadata()
     return result

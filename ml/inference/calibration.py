@@ -10,7 +10,7 @@ here, on a validation split, never on the test set.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from ml.plurals import plural
 
 PROBABILITY_FLOOR = 1e-30  # log(0) is -inf: a probability that underflowed to 0 counts as 1e-30
 TEMPERATURE_RANGE = (0.05, 20.0)  # searched on a log scale; beyond it a model is broken rather than miscalibrated
+# Fewer validation images than this and the fit is not applied: one temperature fitted on a few images follows their
+# one or two confident mistakes (often to a bound of the range), and 15 ECE bins hold too few to judge it.
+MIN_CALIBRATION_IMAGES = 100
 
 
 def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
@@ -144,7 +147,11 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """A fitted temperature and what it did on the validation split it was fitted on."""
+    """A fitted temperature and what it did on the validation split it was fitted on.
+
+    ``refusal`` says why the fit was not applied (too few images, the temperature on a bound of the range, a worse
+    validation ECE or NLL); the temperature is then 1 and the "after" figures equal the "before" ones.
+    """
 
     temperature: float
     images: int
@@ -153,9 +160,17 @@ class CalibrationResult:
     ece_after: float
     nll_before: float
     nll_after: float
+    refusal: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        """Whether the model should carry this temperature (False: keep it uncalibrated)."""
+        return self.refusal is None
 
     def as_metadata(self) -> dict:
-        """The ``ModelMetadata.calibration`` record."""
+        """The ``ModelMetadata.calibration`` record ({} when the fit was not applied)."""
+        if not self.applied:
+            return {}
         return {
             "split": "validation",
             "source": self.source,
@@ -168,6 +183,8 @@ class CalibrationResult:
 
     def as_text(self) -> str:
         """One line for the CLI and the window's status."""
+        if not self.applied:
+            return f"not calibrated: {self.refusal}"
         return (
             f"temperature {self.temperature:.3f} fitted on {plural(self.images, 'image')} ({self.source}): "
             f"ECE {100 * self.ece_before:.2f} % -> {100 * self.ece_after:.2f} %, "
@@ -175,16 +192,52 @@ class CalibrationResult:
         )
 
 
+ECE_SLACK = 0.01
+"""A fit that lowers the NLL (what it minimises) may raise the binned ECE by this much (one point) and still apply:
+binning noise on a well-calibrated model, not harm."""
+
+
 def fit_on_validation(raw_probabilities: np.ndarray, labels: np.ndarray, source: str) -> CalibrationResult:
-    """Fit the temperature on validation probabilities and measure ECE and NLL before and after."""
+    """Fit the temperature on validation probabilities and measure ECE and NLL before and after.
+
+    The fit is refused (temperature 1, ``refusal`` set) below ``MIN_CALIBRATION_IMAGES``, on a bound of
+    ``TEMPERATURE_RANGE``, or when it makes the validation NLL worse, or its ECE worse by more than ``ECE_SLACK``.
+    """
+    images = len(labels)
+    ece_before = expected_calibration_error(raw_probabilities, labels)
+    nll_before = negative_log_likelihood(raw_probabilities, labels)
+    refused = CalibrationResult(1.0, images, source, ece_before, ece_before, nll_before, nll_before)
+    if images < MIN_CALIBRATION_IMAGES:
+        return replace(
+            refused,
+            refusal=f"only {plural(images, 'validation image')} (at least {MIN_CALIBRATION_IMAGES} needed)",
+        )
     temperature = fit_temperature(raw_probabilities, labels)
-    calibrated = apply_temperature(raw_probabilities, temperature)
-    return CalibrationResult(
+    fitted = CalibrationResult(
         temperature=temperature,
-        images=len(labels),
+        images=images,
         source=source,
-        ece_before=expected_calibration_error(raw_probabilities, labels),
-        ece_after=expected_calibration_error(calibrated, labels),
-        nll_before=negative_log_likelihood(raw_probabilities, labels),
+        ece_before=ece_before,
+        ece_after=expected_calibration_error(apply_temperature(raw_probabilities, temperature), labels),
+        nll_before=nll_before,
         nll_after=negative_log_likelihood(raw_probabilities, labels, temperature),
     )
+    refusal = _refusal(fitted)
+    return fitted if refusal is None else replace(refused, refusal=refusal)
+
+
+def _refusal(fitted: CalibrationResult) -> str | None:
+    """Why a fitted temperature should not be applied, or None."""
+    low, high = TEMPERATURE_RANGE
+    if min(abs(math.log(fitted.temperature / bound)) for bound in (low, high)) < 1e-3:
+        return (
+            f"the fitted temperature {fitted.temperature:.3f} sits on the bound of the search range ({low:g} to "
+            f"{high:g}): {plural(fitted.images, 'validation image')} do not pin it down"
+        )
+    if fitted.ece_after > fitted.ece_before + ECE_SLACK or fitted.nll_after > fitted.nll_before:
+        return (
+            f"temperature {fitted.temperature:.3f} would make the validation worse "
+            f"(ECE {100 * fitted.ece_before:.2f} % -> {100 * fitted.ece_after:.2f} %, "
+            f"NLL {fitted.nll_before:.4f} -> {fitted.nll_after:.4f})"
+        )
+    return None

@@ -205,6 +205,8 @@ class SampleStore:
 def read_class_folder(folder: str | os.PathLike) -> tuple[list[np.ndarray], list[str], ImportReport]:
     """A folder of class subfolders read into 28x28 digits and their labels (subfolder names), with a report."""
     root = Path(folder)
+    if not root.exists():
+        raise DatasetError(f"There is no folder at {root}.")
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder.")
     class_folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

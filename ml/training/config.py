@@ -90,7 +90,8 @@ def model_metadata(
 ):
     """The :class:`ml.models.metadata.ModelMetadata` that describes a model trained with ``config``.
 
-    ``calibration``: the run's :class:`ml.inference.calibration.CalibrationResult` (its temperature goes in the card).
+    ``calibration``: the run's :class:`ml.inference.calibration.CalibrationResult` (its temperature goes in the card
+    unless the fit was refused).
     ``doubt``: the not-a-digit decision fitted at the run's end (``ml.training.doubt``), or None.
 
     A continued model (``config.fine_tune_from``) keeps its own architecture, so its preset is the one its file
@@ -111,7 +112,7 @@ def model_metadata(
         history=dict(history or {}),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         digitlab_version=__version__,
-        temperature=None if calibration is None else calibration.temperature,
+        temperature=calibration.temperature if calibration is not None and calibration.applied else None,
         calibration={} if calibration is None else calibration.as_metadata(),
         doubt=dict(doubt or {}),
     )

@@ -320,10 +320,11 @@ def _train(
         test_pipeline = make_eval_pipeline(fit_inputs_to_model(model, test_images), test_labels, TEST_BATCH_SIZE)
     test_loss, test_accuracy = model.evaluate(test_pipeline, verbose=0)
     calibration = fit_run_temperature(model, validation, from_logits)
-    temperature = None if calibration is None else calibration.temperature
+    temperature = calibration.temperature if calibration is not None and calibration.applied else None
     fits_doubt = plan.is_chief and not reporter.stopped_by_user  # a user who stopped the run is not kept waiting
     doubt = fit_run_doubt(model, dataset, from_logits, temperature, streamed) if fits_doubt else {}
-    notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None) if note]
+    refused = calibration is not None and not calibration.applied and calibration.as_text()  # "not calibrated: …"
+    notes = [note for note in (plan.note, streamed and dataset.skipped.describe() or None, refused) if note]
     if recalibrated and not reporter.stopped_mid_epoch:
         notes.append(
             f"A short run ({plural(batches_trained, 'batch', 'batches')}): the batch-normalization statistics were "

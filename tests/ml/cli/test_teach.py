@@ -102,3 +102,13 @@ def test_the_default_name_never_replaces_an_earlier_taught_model(tmp_path, monke
     assert second == tmp_path / "digitlab-best-taught-20250314-150926-2.keras" and not second.exists()
     assert default_out("models/mine.h5") == tmp_path / "mine-taught-20250314-150926.keras"
     assert first.read_bytes() == b"the first taught model"
+
+
+def test_a_missing_folder_is_said_to_be_missing_and_a_file_not_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["teach", "nonexist"]) == 2
+    assert "error: There is no folder at nonexist." in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("a file")
+    assert main(["teach", "notes.txt"]) == 2
+    assert "error: notes.txt is not a folder." in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]  # nothing was written

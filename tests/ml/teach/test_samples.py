@@ -103,3 +103,11 @@ def test_the_index_lists_every_sample_with_its_label(tmp_path):
     store.add("0", _digit())
     data = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
     assert [entry["label"] for entry in data["samples"]] == ["0"]
+
+
+def test_a_missing_folder_is_named_missing_not_a_file(tmp_path):
+    with pytest.raises(DatasetError, match="^There is no folder at .*nonexist"):
+        read_class_folder(tmp_path / "nonexist")
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(DatasetError, match="file.png is not a folder"):
+        read_class_folder(tmp_path / "file.png")

@@ -37,3 +37,12 @@ def test_no_validation_split_means_no_temperature(digits_features):
     assert fit_run_temperature(object(), None, from_logits=False) is None
     empty = make_eval_pipeline(digits_features.x_val[:0], digits_features.y_val[:0], 32)
     assert fit_run_temperature(lambda batch, training: batch, empty, from_logits=False) is None
+
+
+def test_a_run_with_too_few_validation_images_stays_uncalibrated_and_says_so():
+    dataset = load_dataset("sklearn-digits", representation="features", validation_size=20)
+    result = fit(TrainConfig(preset="mlp-digits", epochs=1, batch_size=64), dataset=dataset)
+    assert not result.calibration.applied
+    assert "not calibrated: only 20 validation images (at least 100 needed)" in result.notes  # the window shows notes
+    card = result.metadata()
+    assert card.temperature is None and card.calibration == {} and card.calibration_note() is None
