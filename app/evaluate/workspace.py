@@ -394,6 +394,9 @@ class EvaluationWorkspace(QMainWindow):
 
     def _on_calibrated(self, result: JobResult) -> None:
         calibration = result.payload["calibration"]
+        if not calibration.applied:  # too few images, a temperature on the range's bound, or worse after
+            self.calibration.set_status(f"Not calibrated: {calibration.refusal}. The model is left as it was.")
+            return
         temperature = float(calibration.temperature)
         calibrated = ModelRef(result.request.model.path, result.request.model.name, temperature,
                               result.request.model.stamp)  # fmt: skip

@@ -130,6 +130,19 @@ def test_calibrate_fits_a_temperature_on_validation_and_shows_the_ece_after(qtbo
     assert "after temperature scaling" in workspace.calibration.ece_label.text()
 
 
+def test_a_refused_calibration_is_said_and_nothing_is_stored(qtbot, workspace):
+    from app.evaluate.worker import JobResult
+    from ml.inference.calibration import CalibrationResult
+
+    refused = CalibrationResult(1.0, 20, "validation", 0.1, 0.1, 0.3, 0.3, "only 20 validation images (at least 100)")
+    request = workspace.current_request()
+    fitted = []
+    workspace.calibration_fitted.connect(lambda *args: fitted.append(args))
+    workspace._on_calibrated(JobResult(request, None, {"calibration": refused, "evaluation": None}))
+    assert fitted == []
+    assert workspace.calibration.status_label.text().startswith("Not calibrated: only 20 validation images")
+
+
 def test_the_robustness_sweep_starts_from_the_plain_accuracy_and_overlays_another_model(qtbot, workspace, tmp_path):
     import shutil
 
