@@ -8,16 +8,7 @@ import pytest
 
 import ml.inference.calibration as calibration
 from ml.inference.calibration import fit_on_validation
-
-
-def sharpened(count: int, sharpen: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities of a calibrated 10-class model, sharpened as softmax(logits * sharpen) (1: left calibrated)."""
-    generator = np.random.default_rng(seed)
-    logits = generator.normal(0, 1.5, (count, 10))
-    calibrated = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    labels = np.asarray([generator.choice(10, p=row) for row in calibrated])
-    sharp = np.exp(logits * sharpen)
-    return sharp / sharp.sum(axis=1, keepdims=True), labels
+from tests.ml.evaluation.test_calibration import overconfident
 
 
 def assert_not_applied(result, words: str) -> None:
@@ -44,14 +35,14 @@ def test_a_temperature_on_the_bound_of_the_search_is_not_applied():
 
 
 def test_a_temperature_that_worsens_the_validation_is_not_applied(monkeypatch):
-    probabilities, labels = sharpened(1000, 1.0)  # already calibrated: T = 3 can only make it worse
+    probabilities, labels = overconfident(1000, 1.0)  # already calibrated: T = 3 can only make it worse
     monkeypatch.setattr(calibration, "fit_temperature", lambda probabilities, labels: 3.0)
     result = fit_on_validation(probabilities, labels, "validation")
     assert_not_applied(result, "would make the validation worse")
 
 
 def test_a_sound_fit_is_applied():
-    probabilities, labels = sharpened(1000, 3.0)
+    probabilities, labels = overconfident(1000, 3.0)
     result = fit_on_validation(probabilities, labels, "validation")
     assert result.applied and result.refusal is None
     assert result.temperature == pytest.approx(3.0, rel=0.15)
@@ -60,5 +51,5 @@ def test_a_sound_fit_is_applied():
 
 
 def test_the_minimum_is_enough_for_a_sound_fit():
-    probabilities, labels = sharpened(calibration.MIN_CALIBRATION_IMAGES, 3.0)
+    probabilities, labels = overconfident(calibration.MIN_CALIBRATION_IMAGES, 3.0)
     assert fit_on_validation(probabilities, labels, "validation").applied
