@@ -25,6 +25,7 @@ LOG_AXIS_STEP = 0.5  # the log axis moves in half decades, so that a falling los
 SMALLEST_LOSS = 1e-6  # un-averaged per-batch losses can dip to (or a hair below) 0; the log axis needs them positive
 TRAINING_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
+TEST_LABEL_ANCHOR = (1.0, -0.25)  # the test accuracy's label: right-aligned, a quarter of its height below its line
 
 
 def cache_rendering(item: QGraphicsItem) -> None:
@@ -176,7 +177,10 @@ class LossAccuracyCurves(QWidget):
             movable=False,
             pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DotLine),
             label="test {value:.2%}",
-            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 0), (0, 0)]},  # below: 99 % is the top
+            # At the right end, just below the line (99 % is the top): at the left it covered the rising training
+            # curve and the first validation point; at the end the curves lie above the test accuracy, and the gap
+            # keeps it off the validation markers that sit on the line.
+            labelOpts={"position": 1.0, "color": foreground, "anchors": [TEST_LABEL_ANCHOR, TEST_LABEL_ANCHOR]},
         )
         self.test_accuracy_line.setVisible(False)
         self.accuracy_plot.addItem(self.test_accuracy_line, ignoreBounds=True)

@@ -300,7 +300,7 @@ class RunPanel(QWidget):
             self.log_folder_found.emit(self.config.tensorboard_dir)  # written now; the run's subfolder at the end
         if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
             self._phase = "testing"
-            self.pause_button.setEnabled(False)  # no batches are left to pause between
+            self._disable_pause_and_stop()  # no batches are left to pause between or stop after
             self._flush_reports(force=True)
             if self._stop_requested:  # a stopped run is tested, not calibrated (no one is kept waiting)
                 self.progress_bar.setFormat("Testing the model on the test set…")
@@ -322,6 +322,7 @@ class RunPanel(QWidget):
         """Training and testing are done; the worker now saves the model."""
         if self._worker is not None:
             self._phase = "saving"
+            self._disable_pause_and_stop()  # a run that ended early (a NaN, say) never sent its last epoch
             self.progress_bar.setFormat("Saving the model…")
 
     @Slot(dict)
@@ -449,6 +450,11 @@ class RunPanel(QWidget):
         self.stop_button.setText("Stop")
         self.pause_button.setEnabled(True)
         self.pause_button.setText("Pause")
+
+    def _disable_pause_and_stop(self) -> None:
+        """Training is over (the run is being tested or saved): Pause and Stop would do nothing now."""
+        self.pause_button.setEnabled(False)
+        self.stop_button.setEnabled(False)
 
     def _set_idle_state(self) -> None:
         """Enable Start; disable Stop and Pause."""

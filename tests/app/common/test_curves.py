@@ -180,3 +180,30 @@ def test_the_legend_never_covers_a_plotted_point(qtbot, size, validation_accurac
         for item in plot.getPlotItem().listDataItems():
             covered = [point for point in global_points_of(plot, item) if legend.contains(point)]
             assert not covered, (item.name(), covered[:3], legend)
+
+
+@pytest.mark.parametrize("size", [(488, 140), (900, 330)])  # the dock at its smallest, the window's first size
+def test_the_test_accuracy_label_does_not_cover_the_validation_points(qtbot, size):
+    """The label sat at the plot's left edge, over the rising training curve and the first validation point."""
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.resize(*size)
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.reset(epochs=3)
+    validation_accuracy = np.array([0.95, 0.98, 0.985])
+    x = np.linspace(0.05, 3.0, 60)
+    accuracy = np.interp(x, [0.0, 1.0, 3.0], [0.1, 0.96, 0.99])
+    loss = 2.3 * np.exp(-3 * x) + 0.03
+    curves.set_training(x, loss, accuracy, loss, accuracy)
+    curves.set_validation(np.array([1.0, 2.0, 3.0]), np.array([0.2, 0.05, 0.04]), validation_accuracy)
+    curves.show_test_accuracy(0.981)
+    qtbot.wait(10)
+    label = curves.test_accuracy_line.label
+    assert label.isVisible() and label.toPlainText() == "test 98.10%"
+    view = curves.accuracy_plot.getPlotItem().getViewBox()
+    label_rect = label.sceneBoundingRect()
+    assert view.sceneBoundingRect().contains(label_rect)  # inside the plot, not cut by its edge
+    for epoch, value in zip((1.0, 2.0, 3.0), validation_accuracy, strict=True):
+        point = view.mapViewToScene(QPointF(epoch, value))
+        assert not label_rect.contains(point), (epoch, value, label_rect, point)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -128,6 +129,31 @@ def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel,
         panel.run.pause_button.click()
     assert panel.run._training_series.points.size == 2  # the same run went on with its second batch
     assert panel.run.pause_button.text() == "Pause" and not panel.run.pause_button.isEnabled()
+
+
+def test_pause_and_stop_are_disabled_while_the_trained_model_is_tested(make_panel, qtbot, monkeypatch):
+    """Stop stayed enabled after the last batch, though the worker checks it only between batches: it did nothing."""
+    testing = threading.Event()
+
+    def fit_that_tests_until_released(config: TrainConfig, *, on_batch=None, on_epoch=None, **hooks):
+        report = {"epoch": 1, "epochs": 1, "steps": 1, "loss": 1.0, "accuracy": 0.5, "samples_per_second": 100.0}
+        on_batch({**report, "batch": 1})
+        on_epoch({"epoch": 1, "epochs": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 0.9, "val_accuracy": 0.6})
+        testing.wait(30)  # as fit tests and calibrates the model: no batch end checks Stop any more
+        raise TrainingError("end of the stub run")
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_that_tests_until_released)
+    panel = make_panel()
+    panel.start_training()
+    try:
+        qtbot.waitUntil(lambda: panel.run.phase == "testing", timeout=30_000)
+        assert panel.run.progress_bar.format() == "Testing the model on the test set, then calibrating it…"
+        assert not panel.run.stop_button.isEnabled() and not panel.run.pause_button.isEnabled()
+        assert panel.is_running
+    finally:
+        with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+            testing.set()
+    assert panel.run.start_button.isEnabled() and not panel.run.stop_button.isEnabled()
 
 
 def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):
