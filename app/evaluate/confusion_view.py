@@ -1,11 +1,15 @@
-"""The confusion matrix as a heat map: counts or row-normalised rates, class names on both axes, hover and click."""
+"""The confusion matrix as a heat map: counts or row-normalised rates, class names on both axes, hover and click.
+
+The keyboard works too: the view takes focus, the arrows (and Home/End within a row) move a current cell framed in
+red, and Enter, Return or Space opens it as a click does.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFocusEvent, QFont, QKeyEvent, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
@@ -30,8 +34,13 @@ def cell_colour_values(confusion: np.ndarray, normalized: bool) -> np.ndarray:
     return np.log1p(np.asarray(confusion, dtype=np.float64))
 
 
+ACTIVATION_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space)
+CURSOR_STEPS = {Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0), Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1)}
+
+
 class ConfusionMatrixView(QWidget):
-    """Rows: true classes; columns: predicted ones. A click on a cell emits ``cell_clicked(true, predicted)``."""
+    """Rows: true classes; columns: predicted ones. A click on a cell, or Enter on the current one with the
+    keyboard, emits ``cell_clicked(true, predicted)``."""
 
     cell_clicked = Signal(int, int)
 
@@ -39,6 +48,8 @@ class ConfusionMatrixView(QWidget):
         super().__init__(parent)
         self.confusion = np.zeros((0, 0), dtype=np.int64)
         self.class_names: list[str] = []
+        self.current: tuple[int, int] | None = None  # the keyboard's cell: the last clicked, or the top-left
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab or a click; the plot passes its clicks up
         self.normalized_box = QCheckBox("Row-normalized (share of each true class)")
         self.normalized_box.setToolTip("Counts, or each row as percentages of its true class")
         self.normalized_box.toggled.connect(self._redraw)
@@ -46,6 +57,7 @@ class ConfusionMatrixView(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("ConfusionPlot")
         self.plot.setMenuEnabled(False)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # else it would take the arrows to scroll
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.invertY(True)
@@ -63,6 +75,13 @@ class ConfusionMatrixView(QWidget):
         self.selection.setZValue(10)
         self.selection.setVisible(False)
         self.plot.addItem(self.selection)
+        self.focus_frame = QGraphicsRectItem(0, 0, 1, 1)  # the current cell, while the view has focus
+        focus_pen = pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine)
+        focus_pen.setCosmetic(True)
+        self.focus_frame.setPen(focus_pen)
+        self.focus_frame.setZValue(11)
+        self.focus_frame.setVisible(False)
+        self.plot.addItem(self.focus_frame)
         self.labels = CellLabels()  # every cell's number, drawn by one item
         self.plot.addItem(self.labels)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -87,12 +106,16 @@ class ConfusionMatrixView(QWidget):
             self.plot.getAxis(axis).setTicks([ticks])
         self.plot.setRange(xRange=(0, max(k, 1)), yRange=(0, max(k, 1)), padding=0.02)
         self.selection.setVisible(False)
+        self.current = None
         self._redraw()
+        self._show_current()
 
     def select_cell(self, true_class: int, predicted_class: int) -> None:
         """Outline a cell (the one whose images are shown)."""
         self.selection.setRect(predicted_class, true_class, 1, 1)
         self.selection.setVisible(True)
+        self.current = (true_class, predicted_class)
+        self._show_current()
 
     def is_normalized(self) -> bool:
         """True while the cells show row rates."""
@@ -135,6 +158,59 @@ class ConfusionMatrixView(QWidget):
             return row, column
         return None
 
+    def hover_text(self, cell: tuple[int, int]) -> str:
+        """The label under the matrix for a cell, hovered or current: its description, and a click invitation."""
+        description = self.describe_cell(*cell)
+        # an empty cell has nothing to show
+        invitation = ". Click it or press Enter to see them." if self.confusion[cell] else "."
+        return description[0].upper() + description[1:] + invitation
+
+    def move_current(self, rows: int, columns: int) -> None:
+        """Move the current cell by so many rows and columns, stopping at the edges."""
+        k = len(self.confusion)
+        if k == 0:
+            return
+        row, column = self.current or (0, 0)
+        self.current = (min(max(row + rows, 0), k - 1), min(max(column + columns, 0), k - 1))
+        self._show_current()
+        self.hover_label.setText(self.hover_text(self.current))
+
+    def _show_current(self) -> None:
+        """Frame the current cell while the view has focus."""
+        if self.current is not None:
+            self.focus_frame.setRect(self.current[1] + 0.06, self.current[0] + 0.06, 0.88, 0.88)
+        self.focus_frame.setVisible(self.current is not None and self.hasFocus())
+
+    def _activate(self, cell: tuple[int, int]) -> None:
+        self.select_cell(*cell)
+        self.cell_clicked.emit(*cell)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Arrows, Home and End move the current cell; Enter, Return and Space open it."""
+        key, k = event.key(), len(self.confusion)
+        if k == 0 or not (key in CURSOR_STEPS or key in ACTIVATION_KEYS or key in (Qt.Key.Key_Home, Qt.Key.Key_End)):
+            super().keyPressEvent(event)
+            return
+        if key in CURSOR_STEPS:
+            self.move_current(*CURSOR_STEPS[key])
+        elif key in ACTIVATION_KEYS:
+            self._activate(self.current or (0, 0))
+        else:
+            self.move_current(0, -k if key == Qt.Key.Key_Home else k)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        """Show the current cell (the top-left one at first); a click shows its own cell instead."""
+        super().focusInEvent(event)
+        if event.reason() == Qt.FocusReason.MouseFocusReason:
+            self._show_current()
+        else:
+            self.move_current(0, 0)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        """Hide the focus frame."""
+        super().focusOutEvent(event)
+        self._show_current()
+
     @Slot()
     def _redraw(self) -> None:
         k = len(self.confusion)
@@ -160,10 +236,8 @@ class ConfusionMatrixView(QWidget):
         if cell is None:
             self.plot.setToolTip("")
             return
-        description = self.describe_cell(*cell)
-        invitation = ". Click to see them." if self.confusion[cell] else "."  # an empty cell has nothing to show
-        self.hover_label.setText(description[0].upper() + description[1:] + invitation)
-        self.plot.setToolTip(description)
+        self.hover_label.setText(self.hover_text(cell))
+        self.plot.setToolTip(self.describe_cell(*cell))
 
     @Slot(object)
     def _on_mouse_clicked(self, event) -> None:
@@ -171,8 +245,7 @@ class ConfusionMatrixView(QWidget):
             return
         cell = self.cell_at(event.scenePos())
         if cell is not None:
-            self.select_cell(*cell)
-            self.cell_clicked.emit(*cell)
+            self._activate(cell)
 
 
 class CellLabels(pg.GraphicsObject):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 
 from app.evaluate.confusion_view import ConfusionMatrixView, cell_colour_values, row_rates
 
@@ -49,11 +49,75 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot):
 
 
 def test_hovering_an_empty_cell_does_not_invite_a_click_to_see_its_images(qtbot):
-    from PySide6.QtCore import QPointF
-
     view = shown_view(qtbot)
     view_box = view.plot.getViewBox()
     view._on_mouse_moved(view_box.mapViewToScene(QPointF(2.5, 0.5)))  # true cat, predicted owl: no image
     assert view.hover_label.text() == "True cat, predicted owl: 0 images (0.0 % of the 52 images of cat)."
     view._on_mouse_moved(view_box.mapViewToScene(QPointF(1.5, 0.5)))  # true cat, predicted dog: 2 images
-    assert view.hover_label.text().endswith("of cat). Click to see them.")
+    assert view.hover_label.text().endswith("of cat). Click it or press Enter to see them.")
+
+
+def focused_view(qtbot) -> ConfusionMatrixView:
+    """:func:`shown_view` with the keyboard focus in it."""
+    view = shown_view(qtbot)
+    view.activateWindow()
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.hasFocus)
+    return view
+
+
+def test_arrows_move_a_framed_current_cell_from_the_top_left_and_stop_at_the_edges(qtbot):
+    view = focused_view(qtbot)
+    assert view.current == (0, 0) and view.focus_frame.isVisible()
+    for key in (Qt.Key.Key_Up, Qt.Key.Key_Left):
+        qtbot.keyClick(view, key)
+    assert view.current == (0, 0)
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Down):
+        qtbot.keyClick(view, key)
+    assert view.current == (2, 2)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.current == (2, 2)
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.current == (2, 0)
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert view.current == (2, 2)
+    assert view.focus_frame.rect().center() == QPointF(2.5, 2.5)  # drawn over the current cell
+    view.clearFocus()
+    assert not view.focus_frame.isVisible()
+
+
+def test_the_hover_label_describes_the_current_cell(qtbot):
+    view = focused_view(qtbot)
+    assert (
+        view.hover_label.text()
+        == "True cat, predicted cat: 50 images (96.2 % of the 52 images of cat). Click it or press Enter to see them."
+    )
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.hover_label.text() == "True cat, predicted owl: 0 images (0.0 % of the 52 images of cat)."
+
+
+def test_enter_return_and_space_open_the_current_cell_as_a_click_does(qtbot):
+    view = focused_view(qtbot)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+        with qtbot.waitSignal(view.cell_clicked) as opened:
+            qtbot.keyClick(view, key)
+        assert opened.args == [1, 2]
+    assert view.selection.isVisible() and view.selection.rect() == QRectF(2, 1, 1, 1)
+
+
+def test_the_keyboard_goes_on_from_the_last_clicked_cell(qtbot):
+    view = focused_view(qtbot)
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_center(1, 1))
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.current == (1, 2)
+
+
+def test_a_click_on_the_plot_gives_the_view_the_keyboard_focus(qtbot):
+    view = shown_view(qtbot)
+    view.activateWindow()
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_center(2, 0))
+    assert view.hasFocus() and view.current == (2, 0) and view.focus_frame.isVisible()
