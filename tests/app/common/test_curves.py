@@ -151,6 +151,17 @@ def global_points_of(plot, item) -> list[QPoint]:
     return [plot.mapToGlobal(plot.mapFromScene(point)) for point in scene_points]
 
 
+def shown_curves(qtbot, size: tuple[int, int]) -> LossAccuracyCurves:
+    """Curves of a 3-epoch run at ``size``, shown."""
+    curves = LossAccuracyCurves()
+    qtbot.addWidget(curves)
+    curves.resize(*size)
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.reset(epochs=3)
+    return curves
+
+
 @pytest.mark.parametrize(
     ("size", "validation_accuracy"),
     [
@@ -160,12 +171,7 @@ def global_points_of(plot, item) -> list[QPoint]:
 )
 def test_the_legend_never_covers_a_plotted_point(qtbot, size, validation_accuracy):
     """The legend sat in the accuracy plot's bottom-right corner, over the points of a low or a short curve."""
-    curves = LossAccuracyCurves()
-    qtbot.addWidget(curves)
-    curves.resize(*size)
-    curves.show()
-    qtbot.waitExposed(curves)
-    curves.reset(epochs=3)
+    curves = shown_curves(qtbot, size)
     x = np.linspace(0.05, 3.0, 60)
     accuracy = np.interp(x, [0.0, 1.0, 3.0], [0.1, validation_accuracy[0], validation_accuracy[-1]])
     loss = 2.3 * np.exp(-3 * x) + 0.03
@@ -185,12 +191,7 @@ def test_the_legend_never_covers_a_plotted_point(qtbot, size, validation_accurac
 @pytest.mark.parametrize("size", [(488, 140), (900, 330)])  # the dock at its smallest, the window's first size
 def test_the_test_accuracy_label_does_not_cover_the_validation_points(qtbot, size):
     """The label sat at the plot's left edge, over the rising training curve and the first validation point."""
-    curves = LossAccuracyCurves()
-    qtbot.addWidget(curves)
-    curves.resize(*size)
-    curves.show()
-    qtbot.waitExposed(curves)
-    curves.reset(epochs=3)
+    curves = shown_curves(qtbot, size)
     validation_accuracy = np.array([0.95, 0.98, 0.985])
     x = np.linspace(0.05, 3.0, 60)
     accuracy = np.interp(x, [0.0, 1.0, 3.0], [0.1, 0.96, 0.99])
