@@ -22,6 +22,7 @@ from ml.plurals import plural
 from ml.training.config import TrainConfig
 from ml.training.reports import format_duration
 
+FINISHING_LAST_EPOCH = "Finishing the last epoch…"  # its validation, then testing: nothing left to pause or stop
 FLUSH_INTERVAL_MS = 100  # progress text and bar: 10 updates a second read as live
 CURVE_REFRESH_SECONDS = 0.5  # the curves: each redraw takes CPU from training on small machines; twice a second
 
@@ -73,6 +74,7 @@ class RunPanel(QWidget):
         self._curves_drawn_at = 0.0
         self._started_at = 0.0
         self._stop_requested = False
+        self._batches_ended = False
         self._phase = "idle"
         self._log_folder_shown = False
         self.samples_per_second_by_epoch: dict[int, float] = {}
@@ -173,6 +175,7 @@ class RunPanel(QWidget):
         worker = TrainingWorker(config, self.models_folder, reference_model, drawing=self.latest_drawing.get)
         worker.rescored.connect(self._on_rescored)
         worker.batch_finished.connect(self._on_batch_finished)
+        worker.batches_ended.connect(self._on_batches_ended)
         worker.epoch_finished.connect(self._on_epoch_finished)
         worker.fit_ended.connect(self._on_fit_ended)
         worker.trained.connect(self._on_trained)
@@ -193,6 +196,7 @@ class RunPanel(QWidget):
         self._shown_batch = None
         self._curves_drawn_at = 0.0
         self._stop_requested = False
+        self._batches_ended = False
         self._training_series = TrainingSeries(batch_size)
         self._validation_points.clear()
         self._drawn_training = self._drawn_validation = 0
@@ -215,8 +219,10 @@ class RunPanel(QWidget):
         """Stop after the current batch; the model trained so far is still tested and offered."""
         if self._worker is None or self._stop_requested:
             return
+        if not self._worker.request_stop():  # the last batch is behind the run: a stop could no longer take effect
+            self._on_batches_ended()
+            return
         self._stop_requested = True
-        self._worker.request_stop()
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
         self.pause_button.setEnabled(False)  # a paused run lets go once a stop is asked for
@@ -237,8 +243,9 @@ class RunPanel(QWidget):
             self._shown_batch = None  # redraw the progress text without "Paused"
             self._flush_reports()
             self.status_changed.emit("Training resumed.", 3000)
+        elif not self._worker.pause():  # the last batch is behind the run: nothing is left to hold
+            self._on_batches_ended()
         else:
-            self._worker.pause()
             self.pause_button.setText("Resume")
             self.progress_bar.setFormat(f"Paused · {self.progress_bar.format()}")
             self.status_changed.emit("Training paused: Resume continues the same run.", 0)
@@ -285,6 +292,18 @@ class RunPanel(QWidget):
         self._latest_batch = report
         self._phase = "validating" if report["batch"] == report.get("steps") else "training"
 
+    @Slot()
+    def _on_batches_ended(self) -> None:
+        """No batch is left (the last one is over, or a stop was taken): Pause and Stop can no longer do anything."""
+        if self._worker is None or self._batches_ended:
+            return
+        self._batches_ended = True
+        self._disable_pause_and_stop()
+        if self._phase in ("starting", "training", "validating") and not self._stop_requested:
+            self._phase = "validating"
+            self._flush_reports(force=True)  # the last batch's figures, then what the run is doing now
+            self.progress_bar.setFormat(FINISHING_LAST_EPOCH)
+
     @Slot(dict)
     def _on_epoch_finished(self, report: dict) -> None:
         """Buffer one epoch's validation figures."""
@@ -298,7 +317,8 @@ class RunPanel(QWidget):
         if self.config is not None and self.config.tensorboard_dir and not self._log_folder_shown:
             self._log_folder_shown = True
             self.log_folder_found.emit(self.config.tensorboard_dir)  # written now; the run's subfolder at the end
-        if report["epoch"] >= (report.get("epochs") or 0) or self._stop_requested:
+        stop_taken = self._stop_requested and (self._batches_ended or bool(report.get("partial")))
+        if report["epoch"] >= (report.get("epochs") or 0) or stop_taken:  # else a stop waits for the next batch end
             self._phase = "testing"
             self._disable_pause_and_stop()  # no batches are left to pause between or stop after
             self._flush_reports(force=True)

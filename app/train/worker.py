@@ -87,6 +87,7 @@ class TrainingWorker(QObject):
     """Runs one training run (``ml.training.fit.fit``) off the GUI thread; stops cooperatively between batches."""
 
     batch_finished = Signal(dict)
+    batches_ended = Signal()  # no batch is left to pause between or stop after: the run is finishing
     epoch_finished = Signal(dict)
     fit_ended = Signal()
     rescored = Signal(dict)  # the drawing scored by the weights being trained (ml.training.rescore's report)
@@ -110,20 +111,33 @@ class TrainingWorker(QObject):
         self.reference_model = reference_model
         self._stop_requested = threading.Event()
         self._abandon_requested = threading.Event()
-        self.pause_gate = PauseGate()  # shared with fit: it holds the run between batches while paused
+        self.pause_gate = PauseGate()  # holds the run between batches while paused (fit waits on it)
+        self._batch_lock = threading.Lock()  # a pause or stop is either taken by a batch end or refused, never lost
+        self._last_batch_reported = False
+        self._batches_over = False
 
-    def request_stop(self) -> None:
-        """Ask the run to stop after the current batch; the model trained so far is tested and kept."""
-        self._stop_requested.set()
+    def request_stop(self) -> bool:
+        """Ask the run to stop after the current batch (the model trained so far is tested and kept); False when
+        its batches are over, so a stop can no longer take effect."""
+        with self._batch_lock:
+            if self._batches_over:
+                return False
+            self._stop_requested.set()
+            return True
 
     def request_abandon(self) -> None:
         """Ask the run to end after the current batch without validating, testing or saving (window closing)."""
         self._abandon_requested.set()
         self._stop_requested.set()
 
-    def pause(self) -> None:
-        """Hold the run at the end of the current batch (Stop still works while paused)."""
-        self.pause_gate.pause()
+    def pause(self) -> bool:
+        """Hold the run at the end of the current batch (Stop still works while paused); False when its batches
+        are over, so there is nothing left to hold."""
+        with self._batch_lock:
+            if self._batches_over:
+                return False
+            self.pause_gate.pause()
+            return True
 
     def resume(self) -> None:
         """Let a paused run continue with its next batch."""
@@ -139,11 +153,48 @@ class TrainingWorker(QObject):
         """True once a stop (or abandon) has been asked for."""
         return self._stop_requested.is_set()
 
+    @property
+    def batches_are_over(self) -> bool:
+        """True once no batch is left: the last one has been checked for a stop, or a stop has been taken."""
+        return self._batches_over
+
     def should_stop(self) -> bool:
-        """The stop check ``fit`` calls at every batch end (in the worker thread)."""
+        """The stop check ``fit`` calls at every batch end (in the worker thread); a stop it sees ends the batches."""
         if self._abandon_requested.is_set():
             raise TrainingAbandoned
-        return self._stop_requested.is_set()
+        with self._batch_lock:
+            stopping = self._stop_requested.is_set()
+            ending = stopping and not self._batches_over
+            self._batches_over = self._batches_over or stopping
+        if ending:
+            self.batches_ended.emit()
+        return stopping
+
+    def _report_batch(self, report: dict) -> None:
+        """Send a batch report on, noting whether it was the run's very last batch."""
+        epoch, epochs = int(report.get("epoch") or 0), int(report.get("epochs") or 0)
+        batch, steps = int(report.get("batch") or 0), int(report.get("steps") or 0)
+        self._last_batch_reported = 0 < epochs <= epoch and 0 < steps <= batch
+        self.batch_finished.emit(report)
+
+    def _hold_while_paused(self) -> None:
+        """Hold the run while paused (``fit`` calls this at each batch end, then checks Stop once).
+
+        After the last batch, that check is the last: pause and stop requests made from then on are refused, and
+        ``batches_ended`` tells the window, so no button offers what can no longer happen.
+        """
+        while True:
+            self.pause_gate.wait_while_paused(self.should_stop)
+            with self._batch_lock:
+                if not self._last_batch_reported:
+                    return
+                if self.pause_gate.paused and not self._stop_requested.is_set():
+                    continue  # paused just as the gate let go: hold, as the Resume button says
+                ending = not self._batches_over
+                self._batches_over = True
+            if ending:
+                self.batches_ended.emit()
+            return
 
     @Slot()
     def run(self) -> None:
@@ -167,10 +218,10 @@ class TrainingWorker(QObject):
         rescore = None if self.drawing is None else Rescore(self.drawing, self._report_rescore)
         result = fit(
             self.config,
-            on_batch=self.batch_finished.emit,
+            on_batch=self._report_batch,
             on_epoch=self.epoch_finished.emit,
             should_stop=self.should_stop,
-            wait_while_paused=self.pause_gate,
+            wait_while_paused=self._hold_while_paused,
             rescore=rescore,
         )
         self.fit_ended.emit()

@@ -7,11 +7,19 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from ml.errors import DatasetError, TrainingError
 from ml.training.config import TrainConfig, TrainResult
-from tests.app.train.runs import RUN_TIMEOUT_MS, series_length, tiny_config
+from tests.app.train.runs import (
+    RUN_TIMEOUT_MS,
+    batch_end,
+    batch_report,
+    epoch_report,
+    series_length,
+    tiny_config,
+    trained_result,
+)
 
 
 def test_short_run_grows_progress_and_curves_and_offers_a_loadable_model(make_panel, qtbot):
@@ -97,16 +105,15 @@ def test_stop_ends_training_within_a_few_batches(make_panel, qtbot):
 
 
 def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel, qtbot, monkeypatch):
+    pressed = threading.Event()
+
     def fit_with_a_pause_point(
         config: TrainConfig, *, on_batch=None, should_stop=None, wait_while_paused=None, **hooks
     ):
-        report = {"epoch": 1, "epochs": 1, "steps": 2, "loss": 1.0, "accuracy": 0.5, "samples_per_second": 100.0}
-        on_batch({**report, "batch": 1})
-        deadline = time.monotonic() + 30
-        while not wait_while_paused.paused and time.monotonic() < deadline:
-            time.sleep(0.01)  # until the test has pressed Pause
-        wait_while_paused.wait_while_paused(should_stop)  # as fit does at every batch end
-        on_batch({**report, "batch": 2})
+        on_batch(batch_report(1, 1))
+        pressed.wait(30)  # until the test has pressed Pause
+        batch_end(wait_while_paused, should_stop)
+        on_batch(batch_report(1, 2))
         raise TrainingError("end of the stub run")
 
     monkeypatch.setattr("ml.training.fit.fit", fit_with_a_pause_point)
@@ -117,6 +124,7 @@ def test_pause_holds_the_run_between_batches_and_resume_continues_it(make_panel,
     statuses: list[str] = []
     panel.status_changed.connect(lambda text, milliseconds: statuses.append(text))
     panel.run.pause_button.click()
+    pressed.set()
     assert panel.run.is_paused and panel.run.pause_button.text() == "Resume"
     assert panel.run.progress_bar.format().startswith("Paused · ")
     assert statuses and statuses[-1].startswith("Training paused")  # the window's status bar says so too
@@ -154,6 +162,121 @@ def test_pause_and_stop_are_disabled_while_the_trained_model_is_tested(make_pane
         with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
             testing.set()
     assert panel.run.start_button.isEnabled() and not panel.run.stop_button.isEnabled()
+
+
+@pytest.mark.parametrize("clicked", ["stop_button", "pause_button", None])
+def test_once_the_last_batch_is_behind_the_run_pause_and_stop_are_off_and_it_says_it_is_finishing(
+    make_panel, qtbot, monkeypatch, tmp_path, clicked
+):
+    """Between the last batch's report and the last epoch's (Keras validating), no stop check was left, yet Stop
+    was enabled: a click said "Stopping…", and the run finished and was calibrated as if it had not been pressed."""
+    checked, validated = threading.Event(), threading.Event()
+    stops_seen: list[bool] = []
+
+    def fit_validating_until_released(
+        config: TrainConfig, *, on_batch=None, on_epoch=None, should_stop=None, wait_while_paused=None, **hooks
+    ) -> TrainResult:
+        for batch in (1, 2):
+            on_batch(batch_report(1, batch))
+            stops_seen.append(batch_end(wait_while_paused, should_stop))
+        checked.set()  # the last stop check is behind the run: Keras validates the last epoch now
+        validated.wait(30)
+        on_epoch(epoch_report(1))
+        return trained_result(config, 1, stopped_by_user=any(stops_seen))
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_validating_until_released)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: tmp_path / "trained.keras")
+    panel = make_panel()
+    panel.start_training()
+    try:
+        qtbot.waitUntil(lambda: checked.is_set() and (panel.run._latest_batch or {}).get("batch") == 2, timeout=30_000)
+        if clicked is None:
+            QCoreApplication.sendPostedEvents()  # everything the worker said before validating
+        else:
+            getattr(panel.run, clicked).click()  # before or after the worker's word: either way, told the truth
+        assert not panel.run.stop_button.isEnabled() and panel.run.stop_button.text() == "Stop"
+        assert not panel.run.pause_button.isEnabled() and panel.run.pause_button.text() == "Pause"
+        assert not panel.run.is_paused
+        assert panel.run.progress_bar.format() == "Finishing the last epoch…"
+    finally:
+        with qtbot.waitSignal(panel.running_changed, timeout=30_000, check_params_cb=lambda running: not running):
+            validated.set()
+    assert stops_seen == [False, False]
+    assert panel.run.progress_bar.format() == "Training finished"
+
+
+@pytest.mark.parametrize("then", ["stop", "resume"])
+def test_a_run_paused_on_its_last_batch_can_still_be_stopped_or_resumed(make_panel, qtbot, monkeypatch, tmp_path, then):
+    paused = threading.Event()
+
+    def fit_paused_on_the_last_batch(
+        config: TrainConfig, *, on_batch=None, on_epoch=None, should_stop=None, wait_while_paused=None, **hooks
+    ) -> TrainResult:
+        on_batch(batch_report(1, 1))
+        batch_end(wait_while_paused, should_stop)
+        on_batch(batch_report(1, 2))
+        paused.wait(30)  # the test pauses the run on its last batch's report
+        stopped = batch_end(wait_while_paused, should_stop)
+        on_epoch(epoch_report(1))
+        return trained_result(config, 1, stopped_by_user=stopped)
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_paused_on_the_last_batch)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: tmp_path / "trained.keras")
+    panel = make_panel()
+    panel.start_training()
+    qtbot.waitUntil(lambda: (panel.run._latest_batch or {}).get("batch") == 2, timeout=30_000)
+    panel.run.pause_button.click()
+    paused.set()
+    qtbot.wait(200)
+    assert panel.run.is_paused and panel.is_running  # held on its last batch
+    assert panel.run.pause_button.isEnabled() and panel.run.pause_button.text() == "Resume"
+    assert panel.run.stop_button.isEnabled()
+    with qtbot.waitSignal(panel.model_trained, timeout=30_000) as trained:
+        (panel.run.stop_button if then == "stop" else panel.run.pause_button).click()
+    assert trained.args[0]["stopped_by_user"] is (then == "stop")
+    expected = "Stopped by you after 1 epoch" if then == "stop" else "Training finished"
+    assert panel.run.progress_bar.format() == expected
+
+
+def test_a_stop_while_an_earlier_epoch_is_validated_waits_for_the_next_batch_and_says_so(
+    make_panel, qtbot, monkeypatch, tmp_path
+):
+    """A stop clicked while an epoch before the last was validated showed "Testing the model…" at that epoch's
+    report, though the run trains one more batch before its next stop check."""
+    checked, clicked, next_batch = threading.Event(), threading.Event(), threading.Event()
+
+    def fit_with_a_stop_between_epochs(
+        config: TrainConfig, *, on_batch=None, on_epoch=None, should_stop=None, wait_while_paused=None, **hooks
+    ) -> TrainResult:
+        for batch in (1, 2):
+            on_batch(batch_report(1, batch, epochs=2))
+            batch_end(wait_while_paused, should_stop)
+        checked.set()
+        clicked.wait(30)  # Stop is clicked while epoch 1 is validated
+        on_epoch(epoch_report(1, epochs=2))
+        next_batch.wait(30)
+        on_batch(batch_report(2, 1, epochs=2))
+        stopped = batch_end(wait_while_paused, should_stop)
+        on_epoch(epoch_report(1.5, epochs=2, partial=True))  # the epoch the stop cut short
+        return trained_result(config, 1, stopped_by_user=stopped)
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_with_a_stop_between_epochs)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: tmp_path / "trained.keras")
+    panel = make_panel()
+    panel.start_training()
+    try:
+        qtbot.waitUntil(lambda: checked.is_set() and (panel.run._latest_batch or {}).get("batch") == 2, timeout=30_000)
+        panel.run.stop_button.click()
+        assert panel.run.stop_button.text() == "Stopping…" and not panel.run.stop_button.isEnabled()
+        clicked.set()
+        qtbot.waitUntil(lambda: panel.run._validation_points.size == 1, timeout=30_000)  # epoch 1's report is in
+        assert panel.run.phase == "training", "the run still has a batch to train before it can stop"
+        assert "Testing" not in panel.run.progress_bar.format()
+    finally:
+        with qtbot.waitSignal(panel.model_trained, timeout=30_000) as trained:
+            next_batch.set()
+    assert trained.args[0]["stopped_by_user"] is True
+    assert panel.run.progress_bar.format() == "Stopped by you at batch 1/2 of epoch 2"
 
 
 def test_shutdown_mid_training_ends_the_thread_quickly(make_panel, qtbot):

@@ -155,6 +155,29 @@ def test_stop_and_abandon_are_seen_by_the_stop_check():
         worker.should_stop()
 
 
+def test_after_the_last_batch_pause_and_stop_are_refused_and_batches_ended_says_so():
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), Path("unused"))
+    ended: list[bool] = []
+    worker.batches_ended.connect(lambda: ended.append(True))
+    worker._report_batch({"epoch": 1, "epochs": 2, "batch": 3, "steps": 3})
+    worker._hold_while_paused()
+    assert ended == [] and not worker.batches_are_over  # an epoch is left
+    worker._report_batch({"epoch": 2, "epochs": 2, "batch": 3, "steps": 3})
+    worker._hold_while_paused()  # fit checks Stop once more, then never again
+    assert ended == [True] and worker.batches_are_over
+    assert worker.request_stop() is False and worker.should_stop() is False
+    assert worker.pause() is False and not worker.is_paused
+
+
+def test_a_stop_taken_at_a_batch_end_ends_the_batches_once():
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), Path("unused"))
+    ended: list[bool] = []
+    worker.batches_ended.connect(lambda: ended.append(True))
+    assert worker.request_stop() is True and ended == []
+    assert worker.should_stop() is True and worker.should_stop() is True
+    assert ended == [True] and worker.pause() is False
+
+
 def record_signals(worker: TrainingWorker) -> dict[str, list]:
     """Lists that collect what each of the worker's signals carried (same thread: delivered at once)."""
     seen: dict[str, list] = {"trained": [], "failed": [], "finished": [], "batch": []}
