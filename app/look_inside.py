@@ -37,6 +37,7 @@ def add_look_inside(window: MainWindow) -> LookInsideDock:
     dock.picture_overlay_changed.connect(window.canvas.set_overlay)
     dock.input_overlay_changed.connect(window.prediction.set_overlay)
     window.training_panel.filters_trained.connect(dock.show_training_filters)
+    window.training_panel.running_changed.connect(dock.training_running_changed)
     return dock
 
 

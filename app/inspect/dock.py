@@ -69,10 +69,13 @@ class LookInsideDock(QDockWidget):
         self._chosen_class: int | None = None
         self._latest: dict | None = None  # the latest prediction shown: image, stages, winner
         self._sent: dict[int, dict] = {}  # inspection request id → the prediction it explains
+        self._last_request_id = 0
+        self._previous_model_through = 0  # requests up to this id asked about an earlier model: their answers are old
         self._evidence: tuple[np.ndarray | None, ...] | None = None  # picture +/-, 28x28 +/- of the latest map
         self._model_name = ""
         self._temperature: float | None = None
         self._filters_owed = False
+        self._training_filters_shown = False  # the Filters tab shows a run's kernels, not the active model's
         self._drawing_expected = False  # a drawing is there (or its prediction is on its way) to look inside
         self._model_failed = False  # no model, and none is loading (start-up's failed, or TensorFlow did not start)
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
@@ -128,12 +131,9 @@ class LookInsideDock(QDockWidget):
         self._set_evidence(None)
         self.network.clear("")
         self.network.set_class_names(self._class_names)
-        self.filters.show_filters([], "")
-        self.filters.show_message(READING_FILTERS)
-        self._say_what_is_coming()
-        self._filters_owed = True  # asked for with the next request, so a drawing's request cannot displace it
-        if self._on_screen:
-            self.models.request_inspection(None, {"filters": True})
+        self._previous_model_through = self._last_request_id  # answers still on their way are the old model's
+        self._sent.clear()
+        self._ask_for_active_filters()
 
     @Slot(dict)
     def show_prediction(self, result: dict) -> None:
@@ -176,7 +176,14 @@ class LookInsideDock(QDockWidget):
     @Slot(list, str)
     def show_training_filters(self, banks: Sequence[dict], source: str) -> None:
         """The kernels of the model being trained, at an epoch's end."""
+        self._training_filters_shown = True
         self.filters.show_filters(banks, source)
+
+    @Slot(bool)
+    def training_running_changed(self, running: bool) -> None:
+        """A run ended: its kernels give way to the active model's (a trained model made active follows)."""
+        if not running and self._training_filters_shown:
+            self._ask_for_active_filters()
 
     # ----------------------------------------------------------------------------------------- helpers
 
@@ -203,15 +210,33 @@ class LookInsideDock(QDockWidget):
         self._show_explained(explained)
         options = {"layers": want_layers, "fold": self.network.folded, "method": method, "class_index": class_index}
         options["filters"] = self._filters_owed
-        request_id = self.models.request_inspection(latest["image"], options)
+        request_id = self._ask(latest["image"], options)
         self._sent[request_id] = latest
         for old in sorted(self._sent)[:-4]:  # a running request's result is still worth showing; older ones are gone
             del self._sent[old]
 
+    def _ask_for_active_filters(self) -> None:
+        """Clear the Filters tab and ask for the active model's kernels (now, or once the dock is on screen)."""
+        self._training_filters_shown = False
+        self.filters.show_filters([], "")
+        self.filters.show_message(READING_FILTERS)
+        self._say_what_is_coming()
+        self._filters_owed = True  # asked for with the next request, so a drawing's request cannot displace it
+        if self._on_screen and self.models.is_model_ready:
+            self._ask(None, {"filters": True})
+
+    def _ask(self, image28: np.ndarray | None, options: dict) -> int:
+        """Send an inspection request to the model thread; its id tells its answer from an earlier model's."""
+        self._last_request_id = self.models.request_inspection(image28, options)
+        return self._last_request_id
+
     @Slot(dict)
     def _on_inspection_finished(self, result: dict) -> None:
+        if result["request_id"] <= self._previous_model_through:
+            return  # asked before the model changed: its layers, filters or error are the previous model's
         if result.get("filters") is not None:
             self._filters_owed = False
+            self._training_filters_shown = False
             self.filters.show_filters(result["filters"], f"{self._model_name}: the active model's kernels")
         prediction = self._sent.pop(result["request_id"], None)
         for old in [request_id for request_id in self._sent if request_id < result["request_id"]]:
@@ -308,7 +333,7 @@ class LookInsideDock(QDockWidget):
             self._emit_overlays()
             return
         if self._filters_owed and self.models.is_model_ready:
-            self.models.request_inspection(None, {"filters": True})
+            self._ask(None, {"filters": True})
         self._request()
 
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from app.inspect.dock import LookInsideDock, dock_area
 from app.main_window import MainWindow
 from ml.assets import bundled_model_path
-from tests.app.inspect.layer_data import cnn_trace
+from tests.app.inspect.layer_data import cnn_trace, mlp_trace
 from tests.app.test_main_window import (
     LOAD_TIMEOUT_MS,
     PREDICTION_TIMEOUT_MS,
@@ -285,6 +285,21 @@ def test_the_drawing_goes_to_training_and_the_trained_filters_come_to_the_dock(q
     assert window.training_panel.run.latest_drawing.get() is None  # a run started now re-scores nothing
 
 
+def test_when_a_run_ends_its_kernels_give_way_to_the_active_models(qtbot, window, dock):
+    """After a run the Filters tab kept its last kernels, captioned "The model being trained, after epoch 1", though
+    nothing was being trained any more and the active model (kept, or about to be replaced) was another."""
+    kernels = np.random.default_rng(0).normal(size=(16, 3, 3)).astype(np.float32)
+    training = "The model being trained, after epoch 1"
+    window.training_panel.filters_trained.emit(
+        [{"layer": "conv", "tower": None, "kernels": kernels, "note": ""}], training
+    )
+    assert dock.filters.caption.text() == training
+    with qtbot.waitSignal(window.models.inspection_finished, timeout=PREDICTION_TIMEOUT_MS, raising=False):
+        window.training_panel.running_changed.emit(False)  # the run ended; the window keeps its active model
+    assert dock.filters.caption.text() == f"{dock._model_name}: the active model's kernels"
+    assert len(dock.filters.rows) == 12 and dock.filters.rows[0].mosaic.count == 32
+
+
 def test_fast_drawing_is_inspected_at_most_ten_times_a_second_and_the_newest_drawing_wins(qtbot, window, dock):
     sent: list[np.ndarray] = []
     window.models.request_inspection = lambda image, options: sent.append(image) or len(sent)
@@ -380,14 +395,18 @@ class SlowModels(QObject):
 
     def answer_last(self) -> None:
         """The model thread has read the layers (and the filters): the newest request's result."""
+        self.answer(len(self.requests))
+
+    def answer(self, request_id: int, layers: list[dict] | None = None, layer_name: str = "conv", error=None) -> None:
+        """Answer request ``request_id`` (a late one, say) with ``layers`` and a filter bank of ``layer_name``."""
         kernels = np.random.default_rng(0).normal(size=(8, 3, 3)).astype(np.float32)
         self.inspection_finished.emit(
             {
-                "request_id": len(self.requests),
-                "layers": cnn_trace(),
+                "request_id": request_id,
+                "layers": None if error else cnn_trace() if layers is None else layers,
                 "evidence": None,
-                "filters": [{"layer": "conv", "tower": None, "kernels": kernels, "note": ""}],
-                "error": None,
+                "filters": None if error else [{"layer": layer_name, "tower": None, "kernels": kernels, "note": ""}],
+                "error": error,
                 "model_name": "bundled",
                 "final": True,
             }
@@ -474,3 +493,33 @@ def test_draw_a_digit_only_on_a_blank_canvas_and_no_model_only_without_one(qtbot
     assert dock.network.message.text() == "Reading the model's layers…"
     dock.drawing_cleared()  # erased before the layers came
     assert dock.network.message.text() == "Draw a digit to see what every layer makes of it."
+
+
+@pytest.mark.parametrize("late_error", [None, "Could not look inside the model: RuntimeError: gone"])
+def test_a_late_answer_for_the_previous_model_is_ignored_and_the_new_models_is_shown(qtbot, slow_dock, late_error):
+    """An answer asked for before the model changed, arriving after, showed the old model's layers and filters
+    (captioned with the new model's name) in place of the new model's."""
+    dock = slow_dock
+    dock.canvas_has_drawing = lambda: True
+    dock.set_model(DESCRIPTION)
+    dock.open()
+    qtbot.waitUntil(lambda: dock.on_screen)
+    dock.show_prediction(SEVEN_SHOWN)
+    old_request = len(dock.models.requests)  # the old model's layers and filters, still being read
+    assert dock.models.requests[-1]["layers"] and dock.models.requests[-1]["filters"]
+    dock.set_model({**DESCRIPTION, "display_name": "trained"})  # its filters are asked for at once
+    asked = len(dock.models.requests)
+    dock.show_prediction(SEVEN_SHOWN)  # the window scored the drawing again: its layers are asked for
+    qtbot.waitUntil(lambda: len(dock.models.requests) > asked)  # at most ten requests a second
+    new_request = len(dock.models.requests)
+
+    dock.models.answer(old_request, mlp_trace(), layer_name="old_conv", error=late_error)  # late: the old model's
+    assert [row.layer["name"] for row in dock.network.rows] == [], "the previous model's layers are shown"
+    assert [row.key[0] for row in dock.filters.rows] == [], "the previous model's filters are shown"
+    says_nothing_false(dock)
+    assert dock.network.message.text() != late_error
+
+    dock.models.answer(new_request, cnn_trace(seed=1))
+    assert [row.layer["name"] for row in dock.network.rows] == [layer["name"] for layer in cnn_trace()]
+    assert [row.key[0] for row in dock.filters.rows] == ["conv"]
+    assert dock.filters.caption.text().startswith("trained")
