@@ -191,9 +191,15 @@ class DrawingCanvas(QWidget):
     def prediction_input(self) -> np.ndarray:
         """What to predict: an opened image's own pixels while nothing is drawn over it, else :meth:`image_array`."""
         drawing = self.drawing
-        if drawing.source is not None and not drawing.strokes and not self._live_points:
+        if self._predicting_source() and drawing.source is not None:
             return drawing.source
         return self.image_array()
+
+    def _predicting_source(self) -> bool:
+        """True while :meth:`prediction_input` is an opened image's own pixels: nothing drawn over it, not even a
+        stroke in progress."""
+        drawing = self.drawing
+        return drawing.source is not None and not drawing.strokes and not self._live_points
 
     def stroke_in_progress(self) -> bool:
         """True while a stroke is being drawn (the mouse button is down)."""
@@ -232,7 +238,8 @@ class DrawingCanvas(QWidget):
         ``verdict``); an empty list hides them."""
         drawing = self.drawing
         source_rect, source_size = QRectF(0, 0, self._document_width, DOCUMENT_SIZE), None
-        if drawing.source is not None and drawing.background is not None and not drawing.strokes:
+        if self._predicting_source() and drawing.source is not None and drawing.background is not None:
+            # boxes in the image's own pixels; from the first stroke over it (in progress too) the document's
             source_rect = background_rect(drawing.background, self._document_width)
             source_size = (drawing.source.shape[1], drawing.source.shape[0])
         self._number_boxes = document_boxes(digits, source_rect, source_size)

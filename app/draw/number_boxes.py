@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
+from app.draw.strokes import DOCUMENT_SIZE
+
 BOX_COLOR = QColor(37, 99, 235)
 SELECTED_COLOR = QColor(234, 88, 12)
 REFUSED_COLOR = QColor(185, 28, 28)
@@ -57,19 +59,26 @@ def tab_rect(box: NumberBox, font: QFont, scale: float, caption: str | None = No
     width = (metrics.horizontalAdvance(box.caption if caption is None else caption) + 8) / scale
     height = (metrics.height() + 2) / scale
     top = box.rect.top() - height
-    if top < 0:
-        top = box.rect.top()  # no room above: inside the box's top edge
+    if top < 0:  # no room above: under the box (inside its top edge the tab hid a digit's top, a 7's bar)
+        top = box.rect.bottom() if box.rect.bottom() + height <= DOCUMENT_SIZE else box.rect.top()
     return QRectF(box.rect.left(), top, max(width, 10 / scale), height)
 
 
 def tabs(boxes: Sequence[NumberBox], font: QFont, scale: float) -> list[tuple[QRectF, str]]:
     """Each box's tab and its words: the class alone ("1", not "1 >99%") where the whole caption would run into
-    the next box's tab (narrow digits on a small canvas)."""
+    a box to its right or that box's tab (narrow digits on a small canvas); a tab that passes above a lower box
+    keeps its confidence."""
+    whole = [tab_rect(box, font, scale) for box in boxes]
     placed = []
     for index, box in enumerate(boxes):
-        rect, caption = tab_rect(box, font, scale), box.caption
-        following = [other.rect.left() for other in boxes[index + 1 :] if other.rect.left() >= box.rect.left()]
-        if following and rect.right() > min(following):
+        rect, caption = whole[index], box.caption
+        following = [
+            area
+            for other, other_tab in zip(boxes[index + 1 :], whole[index + 1 :], strict=True)
+            if other.rect.left() >= box.rect.left()
+            for area in (other.rect, other_tab)
+        ]
+        if any(rect.intersects(area) for area in following):
             caption = caption.split(" ")[0]
             rect = tab_rect(box, font, scale, caption)
         placed.append((rect, caption))
@@ -91,12 +100,14 @@ def paint_number_boxes(
     painter.save()
     painter.setFont(_unscaled(font, scale))
     for index, (box, (tab, caption)) in enumerate(zip(boxes, tabs(boxes, font, scale), strict=True)):
-        color = REFUSED_COLOR if box.refused else SELECTED_COLOR if index == selected else BOX_COLOR
-        pen = QPen(color, (3.0 if index == selected else 2.0) / scale)
+        # the digit in detail is framed in the selection colour, a refused one too (its red tab says "?"): red
+        # alone left no box marked as chosen once the "?" was clicked
+        frame = SELECTED_COLOR if index == selected else REFUSED_COLOR if box.refused else BOX_COLOR
+        pen = QPen(frame, (3.0 if index == selected else 2.0) / scale)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box.rect)
-        painter.fillRect(tab, color)
+        painter.fillRect(tab, REFUSED_COLOR if box.refused else frame)
         painter.setPen(TAB_TEXT)
         painter.drawText(tab, Qt.AlignmentFlag.AlignCenter, caption)
     painter.restore()

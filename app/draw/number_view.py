@@ -8,11 +8,24 @@ A single digit is left to the prediction panel as it always was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
 
 from app.draw.canvas import DrawingCanvas
 from app.draw.prediction_view import PredictionPanel, format_probability
 from app.draw.strokes import is_flat
+
+
+def unsure_digits(digits: Sequence[dict], names: Sequence[str]) -> list[str]:
+    """Each digit whose verdict is unsure, in words: "digit 3 (5 or 0)"."""
+    doubts = []
+    for index, digit in enumerate(digits):
+        verdict = digit.get("verdict") or {}
+        runner_up = verdict.get("runner_up")
+        if verdict.get("status") == "unsure" and runner_up is not None and int(runner_up) < len(names):
+            doubts.append(f"digit {index + 1} ({digit['label']} or {names[int(runner_up)]})")
+    return doubts
 
 
 class NumberView(QObject):
@@ -100,7 +113,7 @@ class NumberView(QObject):
         names = self._panel.bars.class_names
         runner_up = verdict.get("runner_up")
         if refused[self._chosen]:
-            detail = f"digit {self._chosen + 1} of {len(digits)}: not a digit"
+            detail = f"part {self._chosen + 1} of {len(digits)}: not a digit"  # as the reason names it
         elif verdict.get("status") == "unsure" and runner_up is not None and int(runner_up) < len(names):
             detail = f"digit {self._chosen + 1} of {len(digits)}: unsure, {digit['label']} or {names[int(runner_up)]}"
         else:
@@ -110,6 +123,9 @@ class NumberView(QObject):
             )
         if readable:
             note = "Click a digit's tab on the canvas to see it here."
+            doubts = unsure_digits(digits, names)
+            if doubts:  # else the number reads as sure as any: a coin-flip digit showed only in its own detail
+                note = f"Unsure: {', '.join(doubts)}. {note}"
         else:
             reason = self._number["reason"] or "this number cannot be read"
             ending = "" if reason.endswith((".", "?", "!")) else "."

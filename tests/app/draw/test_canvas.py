@@ -215,6 +215,24 @@ def test_an_opened_image_is_predicted_from_its_own_pixels_until_drawn_over(canva
     assert canvas.prediction_input().shape == (DOCUMENT_SIZE, DOCUMENT_SIZE) and canvas.is_blank()
 
 
+def test_a_numbers_boxes_follow_the_pixels_read_while_the_first_stroke_over_an_image_is_drawn(qtbot, canvas):
+    photo = np.full((300, 500), 0.8, dtype=np.float32)  # shown at 280/500 of its size, 56 px down the square
+    photo[100:200, 240:260] = 0.1
+    canvas.set_image(photo)
+    digit = {"box": (40, 50, 20, 100), "label": "1", "confidence": 0.99, "verdict": {"status": "digit"}}
+    canvas.set_number_digits([digit])
+    in_image = canvas.number_boxes[0].rect  # image pixels, placed where the image lies
+    assert (in_image.left(), in_image.top()) == pytest.approx((40 * 0.56 - 4, 56 + 50 * 0.56 - 4))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 30))  # a stroke begins: the button is down
+    assert canvas.prediction_input().shape == (DOCUMENT_SIZE, DOCUMENT_SIZE)  # read in document pixels now
+    canvas.set_number_digits([digit])  # a reading of that input
+    drawn_over = canvas.number_boxes[0].rect
+    assert (drawn_over.left(), drawn_over.top()) == pytest.approx((40 - 4, 50 - 4))  # round the ink it read
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 60))
+    canvas.set_number_digits([digit])
+    assert canvas.number_boxes[0].rect == drawn_over
+
+
 def test_an_evidence_overlay_tints_the_drawing_and_goes_away(qtbot, canvas):
     canvas.draw_stroke([(140, 40), (140, 240)], width=24)
     plain = canvas.grab().toImage()

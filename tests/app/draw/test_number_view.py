@@ -106,6 +106,17 @@ def test_a_part_that_is_not_a_digit_greys_the_number_and_says_which(view):
     assert [box.refused for box in canvas.number_boxes] == [False, True]
 
 
+def test_a_refused_part_chosen_is_named_a_part_not_a_digit(view):
+    numbers, canvas, panel = view
+    number = twelve()
+    number["digits"][1] = digit_entry("2", (130, 80, 100, 130), 0.9, status="not_a_digit")
+    number.update(number=None, reason="part 2 of 2 is not a digit (looks like a shape, not a digit)")
+    numbers.show_result(result_with(number))
+    numbers.choose(1)
+    assert panel.confidence.text() == "part 2 of 2: not a digit"  # as the reason below names it, never "digit 2"
+    assert np.array_equal(panel.model_input.pixels, number["digits"][1]["image"])
+
+
 def test_an_unsure_digit_says_which_two_it_may_be(view):
     numbers, _, panel = view
     number = twelve()
@@ -113,6 +124,18 @@ def test_an_unsure_digit_says_which_two_it_may_be(view):
     numbers.show_result(result_with(number))
     assert panel.confidence.text() == "digit 1 of 2: unsure, 1 or 7"
     assert panel.predicted_class.text() == "12"
+
+
+def test_a_number_with_an_unsure_digit_says_so_whichever_digit_is_shown(view):
+    numbers, _, panel = view
+    number = twelve()
+    number["digits"][1]["verdict"] = {"status": "unsure", "runner_up": 7, "reason": None}
+    numbers.show_result(result_with(number))
+    assert panel.confidence.text() == "digit 1 of 2: 1 · 97.0 %"  # the sure digit in detail
+    assert panel.message.isVisibleTo(panel)
+    assert panel.message.text() == "Unsure: digit 2 (2 or 7). Click a digit's tab on the canvas to see it here."
+    numbers.show_result(result_with(twelve()))  # every digit sure: no doubt named
+    assert panel.message.text() == "Click a digit's tab on the canvas to see it here."
 
 
 def test_one_digit_or_a_cleared_canvas_takes_the_boxes_away(view):
