@@ -99,8 +99,8 @@ def remove_specks(
 ) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
     """Drop specks (under 5 % of the glyph's pixels or of its ink) and paper edges along the border; return the ink
     and its box (top, bottom, left, right). A small piece over, under or inside a kept one is kept when it is a tap of
-    the pen: any such piece with ``taps`` (the canvas, where every piece of ink is the pen's), and with ``dots`` (an
-    image) one that is a pen's dot (:data:`PEN_DOT`; the dot of an i, a ! or a ?)."""
+    the pen: any such piece with ``taps`` (the canvas, where every piece of ink is the pen's, so none is a paper edge
+    either), and with ``dots`` (an image) one that is a pen's dot (:data:`PEN_DOT`; the dot of an i, a ! or a ?)."""
     runs = _label_runs(soft_ink > 0)
     if runs.rows.size == 0:
         return None, None
@@ -111,7 +111,7 @@ def remove_specks(
     border_pixels = np.where(on_top_or_bottom, lengths, (runs.starts == 0).astype(int) + (runs.ends == width))
     border_contact = np.bincount(runs.labels, weights=border_pixels, minlength=areas.size)
     along_border = border_contact >= _BORDER_CONTACT_FRACTION * min(height, width)
-    if along_border.any():
+    if along_border.any() and not taps:  # on the canvas every piece is the pen's: a 7's bar along the top is a digit
         inner_areas = np.where(along_border, 0.0, areas)
         if inner_areas.max() > 0 and _is_glyph_sized(runs, int(np.argmax(inner_areas)), soft_ink.shape):
             areas = inner_areas  # a table edge or shadow runs along the border; a digit only crosses it

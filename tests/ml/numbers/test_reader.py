@@ -89,6 +89,13 @@ def test_numbers_of_every_length_are_read_by_strokes_and_by_components(predictor
     assert read_number(image, predictor, judge=judge).number == digits
 
 
+@pytest.mark.parametrize("tops", [[40, 2, 40], [2, 40, 40]])
+def test_a_digit_reaching_the_canvas_edge_stays_in_the_number(predictor, judge, tops):
+    """A "7" whose bar ran along the canvas's top edge was dropped as a paper edge: "171" read "11"."""
+    image, strokes = draw_number("171", tops=tops)
+    assert read_number(image, predictor, strokes=strokes, judge=judge).number == "171"
+
+
 def test_a_long_row_of_small_digits_is_read_whole_not_cut_short_or_called_blank(predictor, judge):
     """16 MNIST test digits in a 456x36 strip: the first 12 were read and the rest dropped without a word; 20 in a
     568x36 strip were "blank" (each digit under 4 % of the strip's length counted as a speck)."""

@@ -47,6 +47,19 @@ def test_on_the_canvas_a_tap_of_the_pen_over_or_under_a_stroke_is_kept_and_one_b
     assert not kept[100:109, 260:269].any()
 
 
+def test_on_the_canvas_a_stroke_along_the_border_is_ink_beside_other_digits():
+    ink = np.zeros((280, 840), dtype=np.float32)
+    ink[40:220, 100:112] = 1.0  # a "1"
+    ink[0:12, 220:340] = 1.0  # a "7" whose bar runs along the canvas's top edge
+    ink[12:220, 300:312] = 1.0
+    ink[40:220, 420:432] = 1.0  # another "1"
+    dropped, _ = remove_specks(ink)
+    assert not dropped[0:12, 220:340].any()  # in an image: a table edge or shadow along the border, dropped
+    kept, box = remove_specks(ink, taps=True)
+    assert kept[0:12, 220:340].all() and kept[12:220, 300:312].all()
+    assert box == (0, 220, 100, 432)
+
+
 def test_in_an_image_a_pens_dot_under_a_stroke_is_kept_and_dust_or_grain_is_not():
     def under_stem(*dots: tuple[int, int, int, float]) -> np.ndarray:
         ink = np.zeros((260, 300), dtype=np.float32)
