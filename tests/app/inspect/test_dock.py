@@ -455,13 +455,18 @@ def test_opening_the_dock_over_a_drawing_says_the_layers_are_being_read_not_draw
     assert len(dock.filters.rows) == 1 and dock.filters.message.isHidden()
 
 
-def test_a_new_model_over_a_drawing_says_its_layers_are_being_read_until_they_come(qtbot, slow_dock):
-    dock = slow_dock
+def open_over_a_drawing(qtbot, dock) -> None:
+    """The dock opened on screen with a model and a drawn 7 shown (its layers and filters asked for)."""
     dock.canvas_has_drawing = lambda: True
     dock.set_model(DESCRIPTION)
     dock.open()
     qtbot.waitUntil(lambda: dock.on_screen)
     dock.show_prediction(SEVEN_SHOWN)
+
+
+def test_a_new_model_over_a_drawing_says_its_layers_are_being_read_until_they_come(qtbot, slow_dock):
+    dock = slow_dock
+    open_over_a_drawing(qtbot, dock)
     dock.models.answer_last()
     assert dock.network.rows and dock.filters.rows
     dock.set_model({**DESCRIPTION, "display_name": "trained"})  # the drawing stays; the window scores it again
@@ -500,11 +505,7 @@ def test_a_late_answer_for_the_previous_model_is_ignored_and_the_new_models_is_s
     """An answer asked for before the model changed, arriving after, showed the old model's layers and filters
     (captioned with the new model's name) in place of the new model's."""
     dock = slow_dock
-    dock.canvas_has_drawing = lambda: True
-    dock.set_model(DESCRIPTION)
-    dock.open()
-    qtbot.waitUntil(lambda: dock.on_screen)
-    dock.show_prediction(SEVEN_SHOWN)
+    open_over_a_drawing(qtbot, dock)
     old_request = len(dock.models.requests)  # the old model's layers and filters, still being read
     assert dock.models.requests[-1]["layers"] and dock.models.requests[-1]["filters"]
     dock.set_model({**DESCRIPTION, "display_name": "trained"})  # its filters are asked for at once
