@@ -47,6 +47,7 @@ class NumberView(QObject):
         self._panel = panel
         self._number: dict | None = None
         self._chosen = 0
+        self._source = canvas.drawing.source  # the opened image read (None: the pen's own drawing)
         canvas.number_box_clicked.connect(self._on_box_clicked)
         canvas.changed.connect(self._on_canvas_changed)
         if results is not None:
@@ -88,6 +89,9 @@ class NumberView(QObject):
 
     @Slot()
     def _on_canvas_changed(self) -> None:
+        if self._canvas.drawing.source is not self._source:  # another image: its number starts at its first digit
+            self._source = self._canvas.drawing.source
+            self._chosen = 0
         if self._number is not None and is_flat(self._canvas.prediction_input()):
             self._clear()  # a cleared canvas predicts nothing, so no result would take the boxes away
 

@@ -95,6 +95,21 @@ def test_clicking_a_box_tab_shows_that_digit_and_draws_nothing(qtbot, view):
     assert len(canvas.drawing.strokes) == strokes_before and changed.count() == 0
 
 
+def test_another_image_opened_shows_its_first_digit_not_the_last_numbers_choice(view):
+    numbers, canvas, panel = view
+    numbers.show_result(result_with(twelve()))
+    numbers.choose(1)
+    opened = np.full((60, 120), 255, dtype=np.uint8)
+    opened[10:50, 20:26] = opened[10:50, 70:76] = 0  # a number's ink: the boxes stay until its reading comes
+    canvas.set_image(opened)
+    numbers.show_result(result_with(twelve()))  # the new image's number: as many digits, an unrelated number
+    assert numbers.chosen == 0 and panel.confidence.text() == "digit 1 of 2: 1 · 97.0 %"
+    canvas.draw_stroke([(20, 20), (40, 40)], 8)  # drawing over it keeps the reader's choice
+    numbers.choose(1)
+    numbers.show_result(result_with(twelve()))
+    assert numbers.chosen == 1
+
+
 def test_a_part_that_is_not_a_digit_greys_the_number_and_says_which(view):
     numbers, canvas, panel = view
     number = twelve()
