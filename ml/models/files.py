@@ -23,9 +23,11 @@ from typing import Any, NoReturn
 
 import h5py
 import keras
+import numpy as np
 
 from ml import __version__
 from ml.errors import ModelFileError
+from ml.models.anatomy import leaf_layers
 from ml.models.classifier import check_classifier
 from ml.models.formats import H5_SUFFIXES, KERAS_SUFFIXES, SUPPORTED_SUFFIXES
 from ml.models.limits import (
@@ -199,7 +201,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     try:
         num_classes = check_classifier(model)
     except ModelFileError as error:
-        raise ModelFileError(f"Cannot use {name}: {error}") from error
+        reason = str(error)
+        raise ModelFileError(f"Cannot use {name}: {reason[:1].lower()}{reason[1:]}") from error
     metadata, has_metadata = _resolve_metadata(metadata_text, model, num_classes)
     loaded = LoadedModel(model=model, metadata=metadata, path=path, has_metadata=has_metadata)
     check_can_feed(loaded.input_shape, metadata.input_mean, metadata.input_std, name)
@@ -368,8 +371,52 @@ def _infer_metadata(model: keras.Model, num_classes: int) -> ModelMetadata:
     )
 
 
+_RANGE_KEEPING_LAYERS = (
+    "Resizing",
+    "CenterCrop",
+    "Reshape",
+    "Permute",
+    "Cropping2D",
+    "ZeroPadding2D",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianDropout",
+    "GaussianNoise",
+)
+"""Layers that leave the pixels' range as it was (augmentation layers, named Random…, pass images through at
+inference too): a Rescaling after them still says what range the model's input holds."""
+
+
+_LARGEST_UNIT_MEAN = 1.5
+"""A Normalization layer's mean above this (any channel) was adapted to pixels of 0-255, not of [0, 1]."""
+
+
+def _largest_mean(layer: Any) -> float:
+    """The largest of a Normalization layer's means (0 when it has none that are finite)."""
+    try:
+        values = np.asarray(layer.mean, dtype=np.float64)
+    except (TypeError, ValueError):
+        return 0.0
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def _first_value_layer(model: keras.Model) -> Any:
+    """The first layer that changes the input's values, looking inside nested models and past augmentation layers
+    (``Sequential([RandomRotation(0.1), Rescaling(1 / 255), …])`` and a nested preprocessing model, as in the
+    Keras tutorials)."""
+    for layer in leaf_layers(model):
+        name = type(layer).__name__
+        if name.startswith("Random") or name in _RANGE_KEEPING_LAYERS:
+            continue
+        return layer
+    return None
+
+
 def _infer_input_scale(model: keras.Model) -> str:
-    first = next((layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)), None)
+    first = _first_value_layer(model)
+    if isinstance(first, keras.layers.Normalization) and _largest_mean(first) > _LARGEST_UNIT_MEAN:
+        return "0-255"  # adapted to 0-255 pixels (an MNIST mean of about 33; of [0, 1] pixels about 0.13)
     if isinstance(first, keras.layers.Rescaling):
         scale = first.scale
         if isinstance(scale, int | float) and math.isclose(scale * 255.0, 1.0, rel_tol=1e-3):

@@ -266,6 +266,78 @@ def test_a_leading_rescaling_layer_means_the_model_expects_0_to_255(tmp_path: Pa
     assert load_model(path).metadata.input_scale == "0-255"
 
 
+def test_a_rescaling_layer_after_augmentation_layers_still_means_0_to_255(tmp_path: Path) -> None:
+    """The Keras tutorials' ``Sequential([RandomRotation(…), Rescaling(1 / 255), …])`` takes 0-255 pixels: fed [0, 1]
+    it sees a black image for every digit (11 % accuracy on MNIST)."""
+    layers = keras.layers
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.RandomRotation(0.05),
+            layers.RandomZoom(0.1),
+            layers.Rescaling(1 / 255),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    path = tmp_path / "augmented.keras"
+    model.save(path)
+
+    assert load_model(path).metadata.input_scale == "0-255"
+
+
+def test_a_rescaling_layer_inside_a_nested_preprocessing_model_means_0_to_255(tmp_path: Path) -> None:
+    layers = keras.layers
+    preprocessing = keras.Sequential([layers.Rescaling(1 / 255)], name="preprocessing")
+    inputs = keras.Input((28, 28, 1))
+    outputs = layers.Dense(10, activation="softmax")(layers.Flatten()(preprocessing(inputs)))
+    path = tmp_path / "nested_preprocessing.keras"
+    keras.Model(inputs, outputs).save(path)
+
+    assert load_model(path).metadata.input_scale == "0-255"
+
+
+@pytest.mark.parametrize(("pixel_range", "expected"), [(255.0, "0-255"), (1.0, "0-1")])
+def test_a_leading_normalization_layer_tells_the_range_it_was_adapted_to(
+    tmp_path: Path, pixel_range: float, expected: str
+) -> None:
+    """``Normalization().adapt(x_train)`` on 0-255 pixels (mean about 33) turned every [0, 1] digit into nearly one
+    value: each drawing read as "not a digit"."""
+    normalization = keras.layers.Normalization()
+    normalization.adapt(np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32) * pixel_range)
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), normalization, keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+    path = tmp_path / "normalized.keras"
+    model.save(path)
+
+    assert load_model(path).metadata.input_scale == expected
+
+
+def test_a_rescaling_layer_after_a_weighted_layer_says_nothing_about_the_input(tmp_path: Path) -> None:
+    layers = keras.layers
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), layers.Conv2D(2, 3), layers.Rescaling(1 / 255), layers.Flatten(), layers.Dense(10)]
+    )
+    path = tmp_path / "late_rescaling.keras"
+    model.save(path)
+
+    assert load_model(path).metadata.input_scale == "0-1"
+
+
+def test_a_regression_model_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    """The window showed "Cannot use 'regression.keras': The model is not a classifier…", a capital mid-sentence."""
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    path = tmp_path / "regression.keras"
+    model.save(path)
+
+    with pytest.raises(ModelFileError) as refusal:
+        load_model(path)
+
+    assert str(refusal.value).startswith("Cannot use 'regression.keras': the model is not a classifier: its output")
+    assert "(None, 1)" in str(refusal.value)
+
+
 def test_loaded_model_display_name_falls_back_to_preset() -> None:
     loaded = LoadedModel(tiny_classifier(), ModelMetadata(preset="small_cnn"), None, True)
     assert loaded.display_name == "small_cnn"
