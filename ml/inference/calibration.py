@@ -35,9 +35,20 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
 
-def as_probabilities(raw: np.ndarray, applies_softmax: bool) -> np.ndarray:
-    """A model's outputs as probabilities: as they are, or through a float64 softmax for a model that outputs logits."""
-    return softmax(raw.astype(np.float64)) if applies_softmax else raw
+def as_probabilities(raw: np.ndarray, applies_softmax: bool, sigmoid_per_class: bool = False) -> np.ndarray:
+    """A model's outputs as probabilities: as they are, or through a float64 softmax for a model that outputs logits.
+
+    ``sigmoid_per_class``: the model ends in one sigmoid per class (``ml.models.classifier.ends_in_sigmoids``), whose
+    scores are probabilities that do not sum to 1; they are divided by their sum (rows of no positive sum as they
+    are). A softmax over them would squash a sure 0.99 to about 0.2."""
+    if applies_softmax:
+        return softmax(raw.astype(np.float64))
+    if not sigmoid_per_class:
+        return raw
+    raw = np.asarray(raw)
+    totals = raw.sum(axis=-1, keepdims=True)
+    usable = np.isfinite(totals) & (totals > 0)
+    return (raw / np.where(usable, totals, 1)).astype(raw.dtype, copy=False)
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float | None) -> np.ndarray:

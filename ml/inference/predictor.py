@@ -108,7 +108,7 @@ class Predictor:
         return prepare_for_model(images28, self._input_shape, self.loaded.metadata)
 
     def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
-        return as_probabilities(raw, self.applies_softmax)
+        return as_probabilities(raw, self.applies_softmax, self.scorer.sigmoid_per_class)
 
     def _choose_single_image_path(self) -> tuple[str, RunBatch]:
         """The first backend that builds and reproduces Keras's probabilities within the tolerance."""

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from ml.inference.calibration import apply_temperature, as_probabilities
 from ml.inference.model_input import prepare_for_model
-from ml.models.classifier import outputs_probabilities
+from ml.models.classifier import ends_in_sigmoids, outputs_probabilities
 from ml.models.files import LoadedModel
 
 
@@ -22,6 +22,7 @@ class BatchScorer:
         """Trace nothing yet: the graph is traced on the first batch."""
         self.loaded = loaded
         self.applies_softmax = not outputs_probabilities(loaded.model)
+        self.sigmoid_per_class = ends_in_sigmoids(loaded.model)  # scores divided by their sum
         self.input_shape = tuple(loaded.input_shape)
         model = loaded.model
         self._graph = tf.function(
@@ -45,7 +46,7 @@ class BatchScorer:
 
     def raw_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities for a prepared batch."""
-        return as_probabilities(self.raw_outputs(batch), self.applies_softmax)
+        return as_probabilities(self.raw_outputs(batch), self.applies_softmax, self.sigmoid_per_class)
 
     def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
         """Raw probabilities -> the ones Digit Lab shows (temperature-scaled when the card has a temperature)."""

@@ -75,9 +75,15 @@ def kind_of(operation: Any) -> str:
 
 def applies_softmax(operation: Any) -> bool:
     """A Softmax layer, or a layer whose activation is softmax."""
+    return output_activation(operation) == "softmax"
+
+
+def output_activation(operation: Any) -> str | None:
+    """The head's way from logits to probabilities: "softmax", "sigmoid" (one per class), or None (logits)."""
     if type(operation).__name__ == "Softmax":
-        return True
-    return getattr(getattr(operation, "activation", None), "__name__", None) == "softmax"
+        return "softmax"
+    name = getattr(getattr(operation, "activation", None), "__name__", None)
+    return name if name in ("softmax", "sigmoid") else None
 
 
 def shape_without_batch(tensor) -> tuple:
@@ -201,27 +207,31 @@ class _Walker:
             self.last_conv_step[tower] = index
 
     def _finish_head(self, operation, tower, first, output) -> None:
-        """A classifier's last layer: its logits and its softmax."""
+        """A classifier's last layer: its logits and its softmax (a sigmoid per class: its scores over their sum)."""
         ops = self.keras.ops
-        if type(operation).__name__ == "Dense" and applies_softmax(operation):
+        activation = output_activation(operation)
+        before = f"before {activation}"
+        if type(operation).__name__ == "Dense" and activation is not None:
             logits = ops.matmul(first, operation.kernel)
             if operation.bias is not None:
                 logits = logits + operation.bias
-            self._add(Step(operation.name, "logits", tower, "before softmax", logits, shape_without_batch(logits)))
-            probabilities = output
-        elif applies_softmax(operation):
+            self._add(Step(operation.name, "logits", tower, before, logits, shape_without_batch(logits)))
+        elif activation is not None:
             logits = first
             source = self.owner.get(id(first))
             if source is not None and self.steps[source].kind == "dense":
                 self.steps[source].kind = "logits"
             else:
-                self._add(Step(operation.name, "logits", tower, "before softmax", logits, shape_without_batch(logits)))
+                self._add(Step(operation.name, "logits", tower, before, logits, shape_without_batch(logits)))
         else:
             logits = output
             self._add(Step(operation.name, "logits", tower, "", logits, shape_without_batch(logits)))
-        if not applies_softmax(operation):
+        if activation is None:
             probabilities = ops.softmax(logits, axis=-1)
             note = "computed from the logits (the model outputs logits)"
+        elif activation == "sigmoid":
+            probabilities = output / ops.maximum(ops.sum(output, axis=-1, keepdims=True), PROBABILITY_FLOOR)
+            note = "the model's sigmoid scores (one per class) divided by their sum"
         else:
             probabilities = output
             note = ""

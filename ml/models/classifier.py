@@ -35,16 +35,28 @@ def check_classifier(model: keras.Model) -> int:
     return int(shape[1])
 
 
+PROBABILITY_ACTIVATIONS = ("softmax", "sigmoid")
+"""Output activations whose values are already class probabilities: a softmax's, or one sigmoid per class (a head
+trained one-vs-rest with binary cross-entropy), whose scores ``ml.inference.calibration.as_probabilities`` divides
+by their sum. A softmax over either would squash a sure 0.99 to about 0.2."""
+
+
 def outputs_probabilities(model: keras.Model) -> bool:
-    """True if the layer producing the output applies softmax; otherwise the output is taken as logits."""
+    """True if the layer producing the output applies softmax (or a sigmoid per class); otherwise logits."""
     return _produces_probabilities(_output_operation(model))
 
 
+def ends_in_sigmoids(model: keras.Model) -> bool:
+    """True if the output layer applies one sigmoid per class: probabilities, but not summing to 1."""
+    operation = _output_operation(model)
+    return getattr(getattr(operation, "activation", None), "__name__", None) == "sigmoid"
+
+
 def _produces_probabilities(operation: Any) -> bool:
-    """A softmax layer or activation, or an average of branches that each end in one (an ensemble)."""
+    """A softmax or sigmoid layer or activation, or an average of branches that each end in one (an ensemble)."""
     if type(operation).__name__ == "Softmax":
         return True
-    if getattr(getattr(operation, "activation", None), "__name__", None) == "softmax":
+    if getattr(getattr(operation, "activation", None), "__name__", None) in PROBABILITY_ACTIVATIONS:
         return True
     if type(operation).__name__ == "Average" and getattr(operation, "_inbound_nodes", None):
         branches = [tensor._keras_history.operation for tensor in operation._inbound_nodes[0].input_tensors]

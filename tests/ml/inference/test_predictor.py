@@ -100,6 +100,27 @@ def test_softmax_model_probabilities_match_keras(cnn_predictor: Predictor) -> No
     np.testing.assert_allclose(predicted.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_a_sigmoid_per_class_head_gives_its_scores_over_their_sum_not_a_softmax_of_them() -> None:
+    """A head of one sigmoid per class (trained one-vs-rest) outputs probabilities already: a softmax over them
+    squashed a sure 0.99 to about 0.2, so every digit read as "not a digit"."""
+    keras.utils.set_random_seed(13)
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="sigmoid")]
+    )
+    dense = model.layers[-1]
+    dense.kernel.assign(dense.kernel * 40.0)  # confident scores: near 0 or 1
+    predictor = Predictor(wrap(model))
+    images = digit_like_images(6)
+    scores = keras_probabilities(model, images, ModelMetadata())
+
+    predicted = np.stack([predictor.predict_one(image) for image in images])
+
+    expected = scores / scores.sum(axis=1, keepdims=True)
+    assert scores.max(axis=1).min() > 0.9  # a softmax of these would put the top class below 0.25
+    np.testing.assert_allclose(predicted, expected, atol=PROBABILITY_TOLERANCE, rtol=0)
+    np.testing.assert_allclose(predicted.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_logits_model_gets_a_softmax_matching_keras() -> None:
     model = conv_classifier(softmax=False)
     predictor = Predictor(wrap(model))

@@ -39,3 +39,24 @@ def test_guided_walk_lets_only_positive_gradients_back_through_relus(separate_re
     np.testing.assert_allclose(plain, [[1.0, -1.0]])
     np.testing.assert_allclose(guided, [[1.0, 0.0]])
     np.testing.assert_allclose(guided_scores, plain_scores)
+
+
+def test_a_sigmoid_head_is_traced_with_its_logits_and_the_probabilities_the_window_shows():
+    """The network view's last rows: a sigmoid head's logits are its pre-activation, and its probabilities the
+    sigmoid scores over their sum (as the prediction shows), not a softmax of the sigmoid scores."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="sigmoid")])
+    x = tf.constant(np.random.default_rng(2).normal(size=(3, 6)).astype("float32"))
+
+    trace = trace_model(model, x)
+
+    head = model.layers[-1]
+    expected_logits = x.numpy() @ head.kernel.numpy() + head.bias.numpy()
+    scores = model(x).numpy()
+    shown = scores / scores.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(trace.class_scores.numpy(), expected_logits, atol=1e-5)
+    np.testing.assert_allclose(trace.probabilities.numpy(), shown, atol=1e-6)
+    assert [step.kind for step in trace.steps] == ["input", "logits", "softmax"]
