@@ -100,11 +100,18 @@ def check_request_or_exit(loaded, explainer, args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    from ml.inspect.evidence import NEEDS_CONV, NO_CONV_MESSAGE
+    from ml.inspect.evidence import NEEDS_CONV, NO_CONV_MESSAGE, ONE_CELL_MESSAGE
 
     if args.method in NEEDS_CONV and not explainer.has_conv:
         print(
             f"error: {NO_CONV_MESSAGE.replace('Try Integrated Gradients', 'Try --method integrated-gradients')}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if args.method == "gradcam" and not explainer.gradcam_localizes:
+        methods = "Try --method guided-gradcam or --method integrated-gradients"
+        print(
+            f"error: {ONE_CELL_MESSAGE.replace('Try Guided Grad-CAM or Integrated Gradients', methods)}",
             file=sys.stderr,
         )
         raise SystemExit(2)

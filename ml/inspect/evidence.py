@@ -24,6 +24,10 @@ MIN_STEPS = 32
 DEFAULT_STEPS = 64  # completeness within 1 % on MNIST digits (32 steps: 2.3 % at worst)
 DIGIT_SIDE = 28
 NO_CONV_MESSAGE = "Grad-CAM needs a conv layer; this model has none. Try Integrated Gradients."
+ONE_CELL_MESSAGE = (
+    "Grad-CAM reads the last conv layer's map, which is 1x1 in this model (its input shrinks to a single position "
+    "there), so it cannot show where the evidence lies. Try Guided Grad-CAM or Integrated Gradients."
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Explainer:
         self._tf = tf
         model = loaded.model
         self.towers: list[str | None] = []
+        self._cells: list[int | None] = []  # positions in each tower's last conv map (None: free-size input)
 
         def chosen(class_index, probabilities):
             """The class asked for, or (a negative index) the one the model picks: decided in the same pass."""
@@ -74,6 +79,7 @@ class Explainer:
                 towers = [tower for tower in trace.towers if tower in convs and tower in trace.tower_scores]
                 towers = towers or list(convs)
                 self.towers = towers
+                self._cells = [_cells(convs[tower]) for tower in towers]
                 if not towers:
                     return [], target
                 scores = [trace.tower_scores.get(tower, trace.class_scores)[0, target] for tower in towers]
@@ -119,6 +125,8 @@ class Explainer:
             input_signature=[tf.TensorSpec((None, *self._input_shape), tf.float32), tf.TensorSpec((), tf.int32)],
         )
         self.has_conv = bool(self.towers)
+        # False when every last conv map is 1x1: Grad-CAM would weigh every pixel alike
+        self.gradcam_localizes = any(cells is None or cells > 1 for cells in self._cells)
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -178,6 +186,8 @@ class Explainer:
         class_index = int(target)
         if not self.has_conv:
             return Evidence("gradcam", class_index, None, None, NO_CONV_MESSAGE)
+        if not self.gradcam_localizes:  # one number per map: the same weight on every pixel
+            return Evidence("gradcam", class_index, None, None, ONE_CELL_MESSAGE)
         maps = [self._to_digit(np.asarray(cam, dtype=np.float32), image28, smooth=True) for cam in cams]
         combined = np.mean(maps, axis=0)
         positive, negative = split_evidence(combined)
@@ -205,6 +215,12 @@ class Explainer:
         """A 2-D map over the model's input (or a conv layer's grid over it) placed on the 28x28 digit."""
         _, _, box = input_frame(image28, self._input_shape)
         return place_on_digit(values, box, smooth)
+
+
+def _cells(feature_map) -> int | None:
+    """How many positions a (1, h, w, c) conv map has (None when the input's size is free)."""
+    height, width = tuple(feature_map.shape)[1:3]
+    return None if height is None or width is None else int(height) * int(width)
 
 
 def _channels_summed(values: np.ndarray, input_shape: tuple) -> np.ndarray:

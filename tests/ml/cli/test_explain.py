@@ -154,3 +154,32 @@ def test_explain_makes_no_folder_for_a_request_it_refuses(tmp_path, capsys, digi
         main(["explain", digits[0][0], "--model", str(tmp_path / "missing.keras"), "--out", "made_by_failed_run"])
     assert stopped.value.code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_refuses_gradcam_on_a_last_conv_map_of_one_cell_and_runs_guided_gradcam(tmp_path, capsys, digits):
+    """A network that shrinks its input to 1x1 before its last conv (MobileNetV2 at 32x32) gives Grad-CAM one weight
+    for every pixel: the overlay said "for" everywhere."""
+    import keras
+
+    from ml.models.files import save_model
+    from ml.models.metadata import ModelMetadata
+
+    files, _, _, _ = digits
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(8, 13, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    path = save_model(model, tmp_path / "one_cell.keras", ModelMetadata())
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", files[0], "--model", str(path), "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert stopped.value.code == 2 and "1x1" in error and "--method guided-gradcam" in error
+    assert not (tmp_path / "out").exists()
+    arguments = ["explain", files[0], "--model", str(path), "--method", "guided-gradcam", "--out", str(tmp_path)]
+    assert main(arguments) == 0
+    assert (tmp_path / "digit0-guided-gradcam.png").is_file()

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from ml.assets import bundled_model_path
 from ml.inference.model_input import input_frame
-from ml.inspect.evidence import NO_CONV_MESSAGE, Explainer, place_on_digit, saliency, split_evidence
+from ml.inspect.evidence import NO_CONV_MESSAGE, ONE_CELL_MESSAGE, Explainer, place_on_digit, saliency, split_evidence
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
 from ml.models.presets import build_model
@@ -125,6 +125,30 @@ def test_gradcam_on_a_model_without_conv_layers_says_why(method):
     assert not explainer.has_conv
     assert evidence.positive is None and evidence.negative is None and evidence.message == NO_CONV_MESSAGE
     assert saliency(evidence) is None
+
+
+def test_gradcam_on_a_last_conv_map_of_one_cell_says_it_cannot_localise(mnist_test):
+    """A MobileNetV2 at 32x32 ends in a 1x1 map: Grad-CAM weighed every pixel alike and painted the whole canvas
+    "for" the class, which says nothing about where the evidence lies."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(8, 13, activation="relu"),  # 13x13 -> 1x1
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    explainer = Explainer(LoadedModel(model, ModelMetadata(), None, False))
+
+    evidence = explainer.explain(mnist_test[0][0], "gradcam")
+    guided = explainer.explain(mnist_test[0][0], "guided-gradcam")
+
+    assert evidence.message == ONE_CELL_MESSAGE and evidence.positive is None and saliency(evidence) is None
+    assert guided.message is None and guided.positive.shape == (28, 28)  # its pixels still tell the ink apart
 
 
 def test_guided_gradcam_works_on_a_single_tower_conv_model(mnist_test):
