@@ -38,6 +38,17 @@ def filter_dict(bank: Any) -> dict:
     }
 
 
+def one_line(error: BaseException) -> str:
+    """An error's message as one short line: TensorFlow's "in user code:" errors, which carry a traceback of the
+    traced function, by their last line (the whole text goes to the log)."""
+    from ml.models.limits import shorten
+
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    kind = f"{type(error).__name__}: "
+    return shorten(last.removeprefix(kind) if last.startswith(kind) else last)
+
+
 class InspectionTools:
     """Keras-side helpers for one model at a time; everything is rebuilt when the active model changes."""
 
@@ -83,7 +94,7 @@ class InspectionTools:
                 result["evidence"] = evidence_dict(evidence)
         except Exception as error:  # noqa: BLE001 - a view that cannot be computed must not take the worker down
             logger.exception("Inspecting the model failed")
-            result["error"] = f"Could not look inside the model: {type(error).__name__}: {error}"
+            result["error"] = f"Could not look inside the model: {type(error).__name__}: {one_line(error)}"
         return result
 
     def _follow(self, slot: Any) -> None:
