@@ -64,6 +64,7 @@ class EvaluationWorkspace(QMainWindow):
         self.description: dict | None = None
         self.model: ModelRef | None = None
         self.folder: str | None = None
+        self.wanted_set: str | None = None  # the set last chosen; offered again to a model it fits
         self.image_limit: int | None = None  # evaluate only the first images of a set (None: all)
         self.result: JobResult | None = None  # the evaluation shown
         self.comparison: JobResult | None = None
@@ -169,18 +170,26 @@ class EvaluationWorkspace(QMainWindow):
 
     def set_model(self, description: dict) -> None:
         """The active model changed (or its card did): offer the sets it fits and show what is cached for it."""
+        previous_path = None if self.description is None else self.description.get("source_path")
+        another_model = self.description is None or previous_path != description.get("source_path")
         self.description = description
         path = description.get("source_path")
         self.model = None if not path else model_ref(path, description["display_name"], description.get("temperature"))
         name = description["display_name"] + (" (calibrated)" if description.get("temperature") else "")
         self.model_label.setText(f"Model: <b>{name}</b>")
-        chosen = self.set_box.currentData()
+        chosen = self.wanted_set or self.set_box.currentData()  # the user's choice, though the last model refused it
+        if chosen == "folder" and self.wanted_set is None:
+            chosen = None  # the last model's only set, not a choice: this model's first set is shown
         self.set_box.clear()
         for set_name in description.get("evaluation_sets") or []:
-            self.set_box.addItem(SET_LABELS.get(set_name, set_name), set_name)
+            label = f"Image folder: {self.folder}" if set_name == "folder" and self.folder else None
+            self.set_box.addItem(label or SET_LABELS.get(set_name, set_name), set_name)
+        if another_model:
+            self.show_message("")  # what was said of the last model (a set it did not fit) is not about this one
         if self.set_box.count() == 0:
             self.show_message(f"{description['display_name']} fits none of Digit Lab's evaluation sets.", warning=True)
         elif chosen is not None and self.set_box.findData(chosen) < 0:
+            self.wanted_set = chosen  # given up for this model only
             self.show_message(
                 f"{SET_LABELS.get(chosen, chosen)} does not fit {description['display_name']} (its input size or "
                 f"classes); showing {self.set_box.itemText(0)} instead.",
@@ -233,6 +242,7 @@ class EvaluationWorkspace(QMainWindow):
         self.settings.setValue("evaluate/folder", folder)
         index = self.set_box.findData("folder")
         if index >= 0:
+            self.wanted_set = "folder"
             self.set_box.setCurrentIndex(index)
             self.set_box.setItemText(index, f"Image folder: {folder}")
 
@@ -423,6 +433,7 @@ class EvaluationWorkspace(QMainWindow):
 
     @Slot(int)
     def _on_set_chosen(self, _index: int) -> None:
+        self.wanted_set = self.set_box.currentData()
         if self.set_box.currentData() == "folder" and not self.folder:
             self.ask_folder()
         self._show_cached()

@@ -116,6 +116,42 @@ def test_sets_that_no_longer_fit_the_model_are_not_offered(qtbot, workspace):
     assert "MNIST test (10,000 images) does not fit shapes" in workspace.message_label.text()
 
 
+def test_the_set_a_model_did_not_fit_comes_back_for_the_next_model_and_the_old_warning_goes(workspace):
+    """Opening a 2-class model moved the set to "An image folder…" with a warning naming it; opening a digit
+    classifier next kept both: the warning about the other model and the folder, instead of MNIST test."""
+    workspace.set_model(
+        bundled_description(display_name="two_class", source_path="/models/two_class.keras", evaluation_sets=["folder"])
+    )
+    assert "does not fit two_class" in workspace.message_label.text()
+
+    workspace.set_model(bundled_description(display_name="mobilenet32", source_path="/models/mobilenet32.keras"))
+
+    assert workspace.set_box.currentData() == "mnist-test"
+    assert "two_class" not in workspace.message_label.text() and workspace.message_label.isHidden()
+
+
+def test_a_workspace_opened_on_a_model_of_its_own_classes_offers_mnist_to_the_next_digit_model(qtbot, settings):
+    """Evaluate opened with a 2-class model shows "An image folder…", its only set; the next model, a digit
+    classifier, was still offered the folder instead of MNIST test."""
+    window = EvaluationWorkspace(settings)
+    qtbot.addWidget(window)
+    window.set_model(
+        bundled_description(display_name="two_class", source_path="/models/two_class.keras", evaluation_sets=["folder"])
+    )
+    assert window.set_box.currentData() == "folder"
+
+    window.set_model(bundled_description(display_name="nested", source_path="/models/nested.keras"))
+
+    assert window.set_box.currentData() == "mnist-test"
+
+
+def test_an_image_folder_the_user_chose_stays_chosen_for_the_next_model(workspace, tmp_path):
+    workspace.set_folder(str(tmp_path))
+    workspace.set_model(bundled_description(display_name="nested", source_path="/models/nested.keras"))
+    assert workspace.set_box.currentData() == "folder"
+    assert workspace.set_box.currentText() == f"Image folder: {tmp_path}"
+
+
 def test_calibrate_fits_a_temperature_on_validation_and_shows_the_ece_after(qtbot, workspace):
     run_and_wait(qtbot, workspace)
     with qtbot.waitSignal(workspace.calibration_fitted, timeout=JOB_TIMEOUT_MS) as fitted:
