@@ -515,3 +515,13 @@ def test_a_checkpoint_that_fails_mid_run_saves_what_was_trained_and_exits_1(tmp_
     err = capsys.readouterr().err
     assert "checkpoint could not be written" in err and "exit status 1" in err
     assert out.exists() and not checkpoint.exists()  # the model trained so far is kept
+
+
+def test_python_dash_m_ml_cli_runs_the_command_line() -> None:
+    """``python -m ml.cli predict … --model M`` is how an engineer with only the source tree reaches the CLI; it said
+    "No module named ml.cli.__main__"."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.cli", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "predict" in done.stdout and "evaluate" in done.stdout and "explain" in done.stdout
