@@ -23,6 +23,7 @@ from ml.training.config import TrainConfig
 from ml.training.reports import format_duration
 
 FINISHING_LAST_EPOCH = "Finishing the last epoch…"  # its validation, then testing: nothing left to pause or stop
+TESTING_AND_CALIBRATING = "Testing the model on the test set, then calibrating it…"
 FLUSH_INTERVAL_MS = 100  # progress text and bar: 10 updates a second read as live
 CURVE_REFRESH_SECONDS = 0.5  # the curves: each redraw takes CPU from training on small machines; twice a second
 
@@ -44,6 +45,16 @@ def stopped_by_you(epochs_completed: int, last_batch: dict[str, Any] | None) -> 
         if 0 < batch < steps:
             return f"Stopped by you at batch {batch}/{steps} of epoch {int(last_batch['epoch'])}"
     return f"Stopped by you after {plural(epochs_completed, 'epoch')}"
+
+
+def epochs_trained(epochs_completed: int, last_batch: dict[str, Any] | None, stopped_by_user: bool) -> str:
+    """How much a run trained: ``3 epochs``, or for a run stopped mid-epoch the fraction (``11.12 epochs``: a stop
+    after batch 1/8 of the 12th epoch, which Keras counts as a twelfth)."""
+    if stopped_by_user and last_batch is not None:
+        epoch, batch, steps = int(last_batch["epoch"]), int(last_batch["batch"]), int(last_batch.get("steps") or 0)
+        if 0 < batch < steps:
+            return f"{epoch - 1 + batch / steps:.2f} epochs"
+    return plural(epochs_completed, "epoch")
 
 
 class RunPanel(QWidget):
@@ -294,15 +305,27 @@ class RunPanel(QWidget):
 
     @Slot()
     def _on_batches_ended(self) -> None:
-        """No batch is left (the last one is over, or a stop was taken): Pause and Stop can no longer do anything."""
+        """No batch is left (the last one is over, a stop was taken, early stopping or a NaN loss ended the run):
+        Pause and Stop can no longer do anything, and the progress says what the run is finishing."""
         if self._worker is None or self._batches_ended:
             return
         self._batches_ended = True
         self._disable_pause_and_stop()
-        if self._phase in ("starting", "training", "validating") and not self._stop_requested:
-            self._phase = "validating"
+        if self._stop_requested and self._worker.stop_was_taken:
+            return  # "Stopping…" holds until the stopped run's report
+        self._stop_requested = False  # asked for after the last stop check (if at all): the run ends as it would
+        if self.pause_button.text() == "Resume":  # paused after the last batch end: nothing was held, say so
+            self.status_changed.emit("No batch was left to pause at: the run is finishing.", 5000)
+        self.stop_button.setText("Stop")
+        self.pause_button.setText("Pause")
+        if self._phase == "validating":  # the last batch is over; Keras validates its epoch, then the run is tested
             self._flush_reports(force=True)  # the last batch's figures, then what the run is doing now
             self.progress_bar.setFormat(FINISHING_LAST_EPOCH)
+        elif self._phase in ("starting", "training"):  # early stopping after an epoch's report, or a NaN loss
+            self._phase = "testing"
+            self._shown_batch = None  # the progress text loses "Paused" if a pause was let go
+            self._flush_reports(force=True)
+            self.progress_bar.setFormat(TESTING_AND_CALIBRATING)
 
     @Slot(dict)
     def _on_epoch_finished(self, report: dict) -> None:
@@ -317,15 +340,15 @@ class RunPanel(QWidget):
         if self.config is not None and self.config.tensorboard_dir and not self._log_folder_shown:
             self._log_folder_shown = True
             self.log_folder_found.emit(self.config.tensorboard_dir)  # written now; the run's subfolder at the end
-        stop_taken = self._stop_requested and (self._batches_ended or bool(report.get("partial")))
-        if report["epoch"] >= (report.get("epochs") or 0) or stop_taken:  # else a stop waits for the next batch end
+        batches_over = self._batches_ended or bool(report.get("partial"))  # else a stop waits for the next batch end
+        if report["epoch"] >= (report.get("epochs") or 0) or batches_over:
             self._phase = "testing"
             self._disable_pause_and_stop()  # no batches are left to pause between or stop after
             self._flush_reports(force=True)
             if self._stop_requested:  # a stopped run is tested, not calibrated (no one is kept waiting)
                 self.progress_bar.setFormat("Testing the model on the test set…")
             else:  # then its temperature and not-a-digit decision: up to a minute on 2 cores
-                self.progress_bar.setFormat("Testing the model on the test set, then calibrating it…")
+                self.progress_bar.setFormat(TESTING_AND_CALIBRATING)
 
     @Slot(dict)
     def _on_rescored(self, report: dict) -> None:
@@ -423,7 +446,8 @@ class RunPanel(QWidget):
         self.progress_bar.setValue(1)
         headline = f"Test accuracy {accuracy:.2%}" if accuracy is not None and math.isfinite(accuracy) else ""
         built = f"continued {result.get('preset') or 'model'}" if result.get("continued") else result.get("preset")
-        details = f"{built} · {plural(epochs, 'epoch')} · {elapsed}"
+        details = f"{built} · {epochs_trained(epochs, self._latest_batch, bool(result.get('stopped_by_user')))}"
+        details += f" · {elapsed}"
         if result.get("device"):
             details += f" · {result['device']}"
         if result.get("checkpoint_path"):

@@ -115,6 +115,7 @@ class TrainingWorker(QObject):
         self._batch_lock = threading.Lock()  # a pause or stop is either taken by a batch end or refused, never lost
         self._last_batch_reported = False
         self._batches_over = False
+        self._stop_taken = False  # a stop request was seen at a batch end (not one that came after the batches)
 
     def request_stop(self) -> bool:
         """Ask the run to stop after the current batch (the model trained so far is tested and kept); False when
@@ -154,8 +155,14 @@ class TrainingWorker(QObject):
         return self._stop_requested.is_set()
 
     @property
+    def stop_was_taken(self) -> bool:
+        """True once a stop was seen at a batch end: the run stops there (a stop asked for later changes nothing)."""
+        return self._stop_taken
+
+    @property
     def batches_are_over(self) -> bool:
-        """True once no batch is left: the last one has been checked for a stop, or a stop has been taken."""
+        """True once no batch is left: the last one has been checked for a stop, a stop has been taken, or fit has
+        said its batches are over (early stopping, a NaN loss)."""
         return self._batches_over
 
     def should_stop(self) -> bool:
@@ -165,6 +172,7 @@ class TrainingWorker(QObject):
         with self._batch_lock:
             stopping = self._stop_requested.is_set()
             ending = stopping and not self._batches_over
+            self._stop_taken = self._stop_taken or ending
             self._batches_over = self._batches_over or stopping
         if ending:
             self.batches_ended.emit()
@@ -196,6 +204,16 @@ class TrainingWorker(QObject):
                 self.batches_ended.emit()
             return
 
+    def _end_batches(self) -> None:
+        """``fit`` says no batch is left (early stopping, a NaN loss, the last batch, a stop): refuse Pause and Stop
+        from now on, let go of a pause nothing would hold, and tell the window once."""
+        with self._batch_lock:
+            ending = not self._batches_over
+            self._batches_over = True
+            self.pause_gate.resume()  # no batch end is left to hold the run at
+        if ending:
+            self.batches_ended.emit()
+
     @Slot()
     def run(self) -> None:
         """Train, test and save the model; emit ``trained`` or ``failed``, and always ``finished``."""
@@ -223,6 +241,7 @@ class TrainingWorker(QObject):
             should_stop=self.should_stop,
             wait_while_paused=self._hold_while_paused,
             rescore=rescore,
+            on_batches_ended=self._end_batches,
         )
         self.fit_ended.emit()
         if self._abandon_requested.is_set():

@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from ml.native_log import start_tensorflow_quietly
+from ml.plurals import plural
 from ml.training.reports import format_duration
 
 
@@ -23,6 +24,7 @@ class TerminalProgress:
         self.stream = stream if stream is not None else sys.stderr  # looked up now, not at import
         self.width = width
         self.last_draw = 0.0
+        self.line_open = False  # a bar is drawn and its line not finished (a run that ended mid-epoch)
 
     def on_batch(self, report: dict) -> None:
         """Redraw the bar (at most 20 times a second)."""
@@ -42,6 +44,14 @@ class TerminalProgress:
             f"{speed:,.0f} samples/s ETA {format_duration(remaining)}  "
         )
         self.stream.flush()
+        self.line_open = True
+
+    def finish(self) -> None:
+        """End a bar's line that no epoch line ended (a NaN loss, a stop), so the next message starts its own."""
+        if self.line_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.line_open = False
 
     def on_epoch(self, report: dict) -> None:
         """Finish the bar line with the epoch's summary."""
@@ -53,6 +63,7 @@ class TerminalProgress:
             f"[{format_duration(report['elapsed'])}]" + " " * 30 + "\n"
         )
         self.stream.flush()
+        self.line_open = False
 
 
 class StopRequest:
@@ -62,7 +73,8 @@ class StopRequest:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.event = threading.Event()
-        self.training_done = False  # the last batch of the last epoch has been reported
+        self.training_done = False  # no batch is left: the last one has been reported, or the run ended early
+        self.last_batch: dict | None = None
 
     def is_set(self) -> bool:
         """Whether Ctrl+C was pressed."""
@@ -70,7 +82,13 @@ class StopRequest:
 
     def on_batch(self, report: dict) -> None:
         """Note each batch, to know when the stop can no longer cut training short."""
-        self.training_done = report["epoch"] == report["epochs"] and report["batch"] == report["steps"]
+        self.last_batch = report
+        last = report["epoch"] == report["epochs"] and report["batch"] == report["steps"]
+        self.training_done = self.training_done or last
+
+    def batches_ended(self) -> None:
+        """``fit`` says no batch is left (the last epoch, early stopping, a NaN loss): a stop can change nothing."""
+        self.training_done = True
 
     def __call__(self, signum, frame) -> None:
         if self.event.is_set():
@@ -82,8 +100,18 @@ class StopRequest:
             self.stream.write("\nStopping after this batch…")
         self.stream.write(" (press Ctrl+C again to abort without saving)\n")
 
-    def came_too_late(self, result) -> str | None:
+    def trained_so_far(self, result) -> str:
+        """How much a stopped run trained: ``2 epochs``, or ``1.04 epochs`` for a stop 4 % into the second (Keras
+        counts the epoch a stop cuts short as a whole one)."""
+        report = self.last_batch
+        if result.stopped_by_user and report is not None and 0 < report["batch"] < (report.get("steps") or 0):
+            return f"{report['epoch'] - 1 + report['batch'] / report['steps']:.2f} epochs"
+        return plural(result.epochs_completed, "epoch")
+
+    def came_too_late(self, result, saving: bool = True) -> str | None:
         """What to say when Ctrl+C was pressed but the run ended without stopping for it (after its last batch)."""
         if not self.is_set() or result.stopped_by_user:
             return None
-        return "The stop came after the last batch: the run had already finished training; saving it."
+        return "The stop came after the last batch: the run had already finished training" + (
+            "; saving it." if saving else "."
+        )

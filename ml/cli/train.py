@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -237,6 +238,7 @@ def run_train(args: argparse.Namespace) -> int:
             should_stop=stop.is_set,
             wait_while_paused=gate,
             on_devices=lambda devices: print(f"devices: {devices}", file=sys.stderr),
+            on_batches_ended=stop.batches_ended,
         )
     except KeyboardInterrupt:
         print("\nAborted; nothing was saved.", file=sys.stderr)
@@ -251,8 +253,10 @@ def run_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous_handler)
         if previous_pause_handler is not None:
             signal.signal(signal.SIGUSR1, previous_pause_handler)
+    progress.finish()
     print(f"device: {result.device}; wall time {format_duration(result.wall_seconds)}", file=sys.stderr)
-    if late := stop.came_too_late(result):
+    nothing_learnt = result.failed and not any(math.isfinite(loss) for loss in result.history.get("loss", []))
+    if late := stop.came_too_late(result, saving=not nothing_learnt):
         print(late, file=sys.stderr)
     for note in result.notes:
         print(note, file=sys.stderr)
@@ -267,8 +271,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"calibration: {result.calibration.as_text()}", file=sys.stderr)
     if not result.is_chief:
         return save_as_other_worker(result, out)
+    if nothing_learnt:  # a NaN loss in the first epoch: the starting weights are no model to keep
+        print("Nothing was learnt before the fault above, so no model was saved.", file=sys.stderr)
+        return 1
     if result.stopped_by_user and not confirm(
-        f"Save the model trained so far ({plural(result.epochs_completed, 'epoch')}) to {out}?"
+        f"Save the model trained so far ({stop.trained_so_far(result)}) to {out}?"
     ):
         print("Not saved.", file=sys.stderr)
         return 130

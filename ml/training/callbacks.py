@@ -60,11 +60,14 @@ def make_progress_callback(
     wait_while_paused: Callable[[], None] | None,
     train_size: int,
     steps_per_epoch: int = 0,
+    on_batches_ended: Callable[[], None] | None = None,
 ):
     """A Keras callback that reports per batch / per epoch and stops cooperatively between batches.
 
     ``steps_per_epoch``: the batches an epoch should have, reported while Keras does not know (an image folder's
     pipeline, whose length is unknown until it has run out).
+    ``on_batches_ended``: called once, as soon as no batch is left to train (a NaN loss, a stop taken, or at the
+    latest when Keras's ``fit`` ends: the last epoch, early stopping), before the model is tested.
     """
     import keras
 
@@ -80,6 +83,14 @@ def make_progress_callback(
             self.partial_logs: dict[str, Any] = {}
             self.last_good_weights: list[np.ndarray] | None = None
             self.paused_seconds = 0.0
+            self.batches_ended = False
+
+        def end_batches(self) -> None:
+            """Tell ``on_batches_ended`` (once) that no batch is left: a pause or a stop can change nothing now."""
+            if not self.batches_ended:
+                self.batches_ended = True
+                if on_batches_ended is not None:
+                    on_batches_ended()
 
         def on_train_begin(self, logs=None) -> None:
             self.train_start = time.perf_counter()
@@ -101,6 +112,7 @@ def make_progress_callback(
                 self.nan_batch = (self.epoch + 1, batch + 1)
                 self.model.set_weights(self.last_good_weights)
                 self.model.stop_training = True
+                self.end_batches()
                 return
             steps = self.params.get("steps") or steps_per_epoch
             batch_size = math.ceil(train_size / steps) if steps else 0
@@ -129,6 +141,9 @@ def make_progress_callback(
                 self.stopped_mid_epoch = bool(steps) and batch + 1 < steps
                 self.stopped_after_batches = self.epoch + ((batch + 1) / steps if steps else 1.0)
                 self.model.stop_training = True
+                self.end_batches()
+            elif self.epoch + 1 >= (self.params.get("epochs") or 0) and steps and batch + 1 >= steps:
+                self.end_batches()  # the last batch of the last epoch: its Stop check was the last
 
         def on_epoch_end(self, epoch, logs=None) -> None:
             self.mend_iterations()
@@ -146,6 +161,9 @@ def make_progress_callback(
                 self.partial_logs = report
             elif on_epoch is not None:
                 on_epoch(report)
+
+        def on_train_end(self, logs=None) -> None:
+            self.end_batches()  # the last epoch, or early stopping (decided after this epoch's report)
 
         def mend_iterations(self) -> None:
             """Take back the step Keras counts when an input of unknown length runs out (TensorFlow's iterator
@@ -251,9 +269,10 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
 
     if reporter.nan_batch is not None:
         epoch, batch = reporter.nan_batch
+        kept = f"the last good weights (end of epoch {epoch - 1}) were kept" if epoch > 1 else "nothing was learnt"
         return (
-            f"The loss became NaN at epoch {epoch}, batch {batch}; training stopped and the last good "
-            f"weights (end of epoch {epoch - 1}) were kept. Try a lower learning rate."
+            f"The loss became NaN at epoch {epoch}, batch {batch}; training stopped and {kept}. "
+            "Try a lower learning rate."
         )
     checkpoint = find_checkpoint(callbacks)
     if checkpoint is not None and checkpoint.error:
@@ -261,7 +280,7 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
     if reporter.stopped_by_user:
         return "Stopped by the user."
     stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
-    if stopper is not None and stopper.stopped_epoch > 0:
+    if stopper is not None and 0 < stopper.stopped_epoch < int(config.epochs or 0) - 1:  # its last epoch: not early
         kept = (
             f"the weights of the best epoch ({stopper.best_epoch + 1}) were restored"
             if config.restore_best_weights
@@ -271,3 +290,19 @@ def describe_stop(reporter, callbacks: list, config: TrainConfig) -> str | None:
             f"Early stopping: val_loss did not improve for {plural(config.early_stopping_patience, 'epoch')}; {kept}."
         )
     return None
+
+
+def describe_restored_weights(callbacks: list, config: TrainConfig, epochs_trained: int) -> str | None:
+    """What to say when early stopping did not end the run early yet gave it an earlier epoch's weights (Keras
+    restores the best epoch's at the end of every run that asks it to), or None."""
+    import keras
+
+    stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    if stopper is None or not config.restore_best_weights or stopper.best_weights is None:
+        return None
+    if 0 < stopper.stopped_epoch < int(config.epochs or 0) - 1 or stopper.best_epoch + 1 >= epochs_trained:
+        return None  # stopped early (the stop says so), or the last epoch was the best
+    return (
+        f"The weights of the best epoch ({stopper.best_epoch + 1} of {epochs_trained}, by val_loss) were restored, "
+        "as early stopping's restore-best-weights option asks; the last epoch's were not the best."
+    )

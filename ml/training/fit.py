@@ -34,7 +34,14 @@ from ml.training.batch_norm import (
     restore_batch_norm,
 )
 from ml.training.calibration import fit_run_temperature
-from ml.training.callbacks import describe_stop, find_checkpoint, make_callbacks, make_optimizer, make_progress_callback
+from ml.training.callbacks import (
+    describe_restored_weights,
+    describe_stop,
+    find_checkpoint,
+    make_callbacks,
+    make_optimizer,
+    make_progress_callback,
+)
 from ml.training.config import BatchReport, EpochReport, PauseGate, TrainConfig, TrainResult, model_metadata
 from ml.training.distribution import (
     DistributionPlan,
@@ -154,13 +161,16 @@ def fit(
     wait_while_paused: Callable[[], None] | PauseGate | None = None,
     on_devices: Callable[[str], None] | None = None,
     rescore: Rescore | None = None,
+    on_batches_ended: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train ``config.preset``, or fine-tune ``model`` / ``config.fine_tune_from``, and evaluate it on the test set.
 
     ``model`` may be a Keras model or an ``ml.models.files.LoadedModel`` (whose input scaling is then kept);
     ``wait_while_paused`` a callable or a :class:`PauseGate` (which then also returns when ``should_stop``);
     ``on_devices`` hears where the run trains (devices, strategy, mixed precision) before the first batch;
-    ``rescore`` a drawing re-scored with the weights being trained (:mod:`ml.training.rescore`).
+    ``rescore`` a drawing re-scored with the weights being trained (:mod:`ml.training.rescore`);
+    ``on_batches_ended`` hears once that no batch is left (the last one, early stopping, a NaN loss or a stop),
+    before the model is tested, calibrated and returned: from then on a pause or a stop can change nothing.
     Several GPUs train under a MirroredStrategy with a global batch of ``batch_size`` per GPU;
     ``config.distributed`` joins a multi-worker job (TF_CONFIG), where only the chief writes files.
     """
@@ -182,7 +192,18 @@ def fit(
                 checkpoint_path=str(scratch / "checkpoint.keras") if config.checkpoint_path else None,
                 tensorboard_dir=str(scratch / "tensorboard") if config.tensorboard_dir else None,
             )
-        result = _train(run_config, plan, dataset, model, on_batch, on_epoch, should_stop, wait_while_paused, rescore)
+        result = _train(
+            run_config,
+            plan,
+            dataset,
+            model,
+            on_batch,
+            on_epoch,
+            should_stop,
+            wait_while_paused,
+            rescore,
+            on_batches_ended,
+        )
     result.config = config
     if not plan.is_chief:
         result.tensorboard_run_dir, result.checkpoint_epoch = None, None
@@ -200,6 +221,7 @@ def _train(
     should_stop,
     wait_while_paused,
     rescore: Rescore | None = None,
+    on_batches_ended: Callable[[], None] | None = None,
 ) -> TrainResult:
     """:func:`fit`'s run once the devices are chosen."""
     import keras
@@ -256,7 +278,9 @@ def _train(
     adapt_for_multi_worker(model, plan)
     if isinstance(wait_while_paused, PauseGate):
         wait_while_paused = functools.partial(wait_while_paused.wait_while_paused, should_stop)
-    reporter = make_progress_callback(on_batch, on_epoch, should_stop, wait_while_paused, train_size, steps_per_epoch)
+    reporter = make_progress_callback(
+        on_batch, on_epoch, should_stop, wait_while_paused, train_size, steps_per_epoch, on_batches_ended
+    )
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     metadata = model_metadata(
         config,
@@ -330,6 +354,10 @@ def _train(
             f"A short run ({plural(batches_trained, 'batch', 'batches')}): the batch-normalization statistics were "
             f"re-estimated on {plural(recalibrated, 'training batch', 'training batches')} before testing."
         )
+    epochs_trained = len(history.history.get("loss", []))
+    restored = None if reporter.nan_batch else describe_restored_weights(callbacks, config, epochs_trained)
+    if restored:  # Keras restores the best epoch's weights at the end of any run that asks it to, not only early
+        notes.append(restored)
     epoch_history = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(
         model=model,

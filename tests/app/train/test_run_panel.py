@@ -205,6 +205,61 @@ def test_once_the_last_batch_is_behind_the_run_pause_and_stop_are_off_and_it_say
     assert panel.run.progress_bar.format() == "Training finished"
 
 
+@pytest.mark.parametrize("clicked", ["stop_button", "pause_button", None])
+def test_a_run_ended_by_early_stopping_refuses_pause_and_stop_while_it_is_tested_and_says_so(
+    make_panel, qtbot, monkeypatch, tmp_path, clicked
+):
+    """Early stopping ends a run at an epoch that was not its last, so no batch was known to be the last: a Stop
+    clicked while the run was tested and saved said "Stopping…" until the save, and a Pause held nothing."""
+    validating, clicked_now, ended, tested = (threading.Event() for _ in range(4))
+
+    def fit_stopped_early(
+        config: TrainConfig, *, on_batch=None, on_epoch=None, should_stop=None, wait_while_paused=None, **hooks
+    ) -> TrainResult:
+        for batch in (1, 2):
+            on_batch(batch_report(1, batch, epochs=3))
+            batch_end(wait_while_paused, should_stop)
+        validating.set()
+        clicked_now.wait(30)  # the test clicks while Keras validates epoch 1 (early stopping decides after it)
+        on_epoch(epoch_report(1, epochs=3))
+        if hooks.get("on_batches_ended") is not None:
+            hooks["on_batches_ended"]()  # early stopping ran out of patience: no batch is left
+        ended.set()
+        tested.wait(30)  # testing, calibrating
+        result = trained_result(config, 1, stopped_by_user=False)
+        result.stop_reason = "Early stopping: val_loss did not improve for 1 epoch."
+        return result
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_stopped_early)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: tmp_path / "trained.keras")
+    panel = make_panel()
+    statuses: list[str] = []
+    panel.status_changed.connect(lambda text, timeout: statuses.append(text))
+    panel.start_training()
+    run = panel.run
+    try:
+        qtbot.waitUntil(lambda: validating.is_set() and (run._latest_batch or {}).get("batch") == 2, timeout=30_000)
+        if clicked is not None:
+            getattr(run, clicked).click()  # still taken: the run might train on
+        clicked_now.set()
+        qtbot.waitUntil(lambda: ended.is_set() and run._validation_points.size == 1, timeout=30_000)
+        QCoreApplication.sendPostedEvents()  # everything the worker said before testing
+        run.request_stop()  # a click during the test, as a user would make it
+        run.toggle_pause()
+        assert not run.stop_button.isEnabled() and run.stop_button.text() == "Stop"
+        assert not run.pause_button.isEnabled() and run.pause_button.text() == "Pause"
+        assert not run.is_paused and run.phase == "testing"
+        assert run.progress_bar.format() == "Testing the model on the test set, then calibrating it…"
+        if clicked == "pause_button":  # the status bar no longer says the run is paused
+            assert statuses[-1] == "No batch was left to pause at: the run is finishing."
+    finally:
+        with qtbot.waitSignal(panel.model_trained, timeout=30_000) as trained:
+            tested.set()
+    assert trained.args[0]["stopped_by_user"] is False
+    assert run.progress_bar.format() == "Training stopped early"
+    assert run.message_label.text().startswith("Early stopping")
+
+
 @pytest.mark.parametrize("then", ["stop", "resume"])
 def test_a_run_paused_on_its_last_batch_can_still_be_stopped_or_resumed(make_panel, qtbot, monkeypatch, tmp_path, then):
     paused = threading.Event()
@@ -375,6 +430,38 @@ def test_nan_loss_in_the_first_epoch_is_explained_and_offers_no_model(make_panel
     assert series_length(panel.run.curves.training_loss) == 2
     assert panel.run.start_button.isEnabled()
     assert trained == []
+
+
+def test_a_run_stopped_mid_epoch_says_how_much_of_its_last_epoch_it_trained(make_panel, qtbot, monkeypatch, tmp_path):
+    """A run stopped at batch 1/8 of epoch 12 said "fast · 12 epochs" beside its test accuracy: Keras counts the cut
+    epoch as a whole one, though only 11⅛ were trained."""
+    reached, clicked = threading.Event(), threading.Event()
+
+    def fit_stopped_in_its_second_epoch(
+        config: TrainConfig, *, on_batch=None, on_epoch=None, should_stop=None, wait_while_paused=None, **hooks
+    ) -> TrainResult:
+        for epoch, batch in ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1)):
+            on_batch(batch_report(epoch, batch, epochs=3, steps=4))
+            if (epoch, batch) == (2, 1):
+                reached.set()
+                clicked.wait(30)
+            if batch_end(wait_while_paused, should_stop):
+                break
+            if batch == 4:
+                on_epoch(epoch_report(epoch, epochs=3))
+        on_epoch(epoch_report(1.25, epochs=3, partial=True))
+        return trained_result(config, 2, stopped_by_user=True)  # Keras's history holds the cut epoch too
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_stopped_in_its_second_epoch)
+    monkeypatch.setattr("app.train.worker.TrainingWorker._save", lambda worker, result: tmp_path / "trained.keras")
+    panel = make_panel()
+    panel.start_training()
+    qtbot.waitUntil(lambda: reached.is_set() and (panel.run._latest_batch or {}).get("epoch") == 2, timeout=30_000)
+    panel.run.stop_button.click()
+    with qtbot.waitSignal(panel.model_trained, timeout=30_000):
+        clicked.set()
+    assert panel.run.progress_bar.format() == "Stopped by you at batch 1/4 of epoch 2"
+    assert " · 1.25 epochs · " in panel.run.result_details_label.text()
 
 
 def test_a_stop_mid_epoch_says_at_which_batch():

@@ -21,6 +21,7 @@ from app.train.worker import (
 )
 from ml.errors import DatasetError, TrainingError
 from ml.training.config import TrainConfig
+from tests.app.train.runs import trained_result
 
 RUN_TIMEOUT_MS = 240_000
 
@@ -176,6 +177,32 @@ def test_a_stop_taken_at_a_batch_end_ends_the_batches_once():
     assert worker.request_stop() is True and ended == []
     assert worker.should_stop() is True and worker.should_stop() is True
     assert ended == [True] and worker.pause() is False
+
+
+def test_once_fit_says_its_batches_are_over_pause_and_stop_are_refused_and_a_pending_pause_is_let_go(
+    monkeypatch, tmp_path
+):
+    """Early stopping or a NaN loss ends the batches before the last one: Stop was still taken ("Stopping…") and a
+    Pause held nothing while the run was tested and saved."""
+    checks: list[bool] = []
+
+    def fit_ended_early(config, *, on_batches_ended=None, **hooks):
+        checks.append(worker.pause())  # the run is between epochs: a pause can still hold it
+        assert on_batches_ended is not None, "fit is not told when the batches are over"
+        on_batches_ended()  # early stopping ran out of patience
+        on_batches_ended()  # and Keras's fit ended: said once
+        checks.extend([worker.is_paused, worker.request_stop(), worker.pause(), worker.stop_was_requested])
+        return trained_result(config, 1, stopped_by_user=False)
+
+    monkeypatch.setattr("ml.training.fit.fit", fit_ended_early)
+    monkeypatch.setattr(TrainingWorker, "_save", lambda worker, result: tmp_path / "trained.keras")
+    worker = TrainingWorker(TrainConfig(preset="cnn3x3"), tmp_path)
+    ended: list[bool] = []
+    worker.batches_ended.connect(lambda: ended.append(True))
+    seen = record_signals(worker)
+    worker.run()
+    assert seen["failed"] == [] and len(seen["trained"]) == 1
+    assert checks == [True, False, False, False, False] and ended == [True] and worker.batches_are_over
 
 
 def record_signals(worker: TrainingWorker) -> dict[str, list]:

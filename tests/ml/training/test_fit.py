@@ -61,6 +61,69 @@ def test_early_stopping_fires_when_validation_loss_cannot_improve(digits_feature
     assert "Early stopping" in result.stop_reason and not result.stopped_by_user
 
 
+def test_fit_says_its_batches_are_over_once_when_early_stopping_ends_the_run(digits_features):
+    """A run ended by early stopping had no batch known in advance to be its last: nothing told the caller that a
+    pause or a stop could no longer take effect, so the window offered Stop while the run was tested and saved."""
+    events: list[str] = []
+    config = features_config(epochs=6, learning_rate=0.0, early_stopping_patience=1)
+    result = fit(
+        config,
+        dataset=digits_features,
+        on_epoch=lambda report: events.append(f"epoch {report['epoch']}"),
+        on_batches_ended=lambda: events.append("batches ended"),
+    )
+    assert "Early stopping" in result.stop_reason
+    assert events == ["epoch 1", "epoch 2", "batches ended"]  # after the epoch that ran out of patience, once
+
+
+def test_fit_says_its_batches_are_over_at_the_batch_whose_loss_is_nan(digits_features):
+    events: list[str] = []
+    config = features_config(epochs=5, optimizer="sgd", learning_rate=1e12)
+    result = fit(
+        config,
+        dataset=digits_features,
+        on_batch=lambda report: events.append("batch"),
+        on_batches_ended=lambda: events.append("batches ended"),
+    )
+    assert "NaN" in result.stop_reason
+    assert events.count("batches ended") == 1 and events[-1] == "batches ended"  # no batch after it
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_fit_says_its_batches_are_over_after_the_last_batch_or_a_stop(digits_features, stop):
+    events: list[str] = []
+    steps: list[int] = []
+
+    def on_batch(report: dict) -> None:
+        events.append("batch")
+        steps.append(report["steps"])
+
+    result = fit(
+        features_config(epochs=1),
+        dataset=digits_features,
+        on_batch=on_batch,
+        on_epoch=lambda report: events.append("epoch"),
+        should_stop=lambda: stop,
+        on_batches_ended=lambda: events.append("batches ended"),
+    )
+    assert result.stopped_by_user is stop
+    batches = 1 if stop else steps[0]
+    assert events == ["batch"] * batches + ["batches ended", "epoch"]  # told before Keras validates the epoch
+
+
+@pytest.mark.parametrize("epochs, patience", [(2, 1), (3, 5)])
+def test_a_run_that_trains_every_epoch_is_not_said_to_stop_early_but_restored_weights_are_told(
+    digits_features, epochs, patience
+):
+    """Early stopping that fired at the last epoch made a run of all its epochs "stop early"; and Keras restores
+    the best epoch's weights at the end of every run that asks it to, so a run early stopping never ended could
+    return an earlier epoch's model without a word."""
+    config = features_config(epochs=epochs, learning_rate=0.0, early_stopping_patience=patience)
+    result = fit(config, dataset=digits_features)
+    assert result.epochs_completed == epochs and result.stop_reason is None
+    assert any(note.startswith(f"The weights of the best epoch (1 of {epochs}, by val_loss)") for note in result.notes)
+
+
 @pytest.mark.parametrize("restore", [True, False])
 def test_early_stopping_restores_the_best_weights_only_when_asked(digits_features, restore):
     import keras
