@@ -203,6 +203,11 @@ class CalibrationResult:
         )
 
 
+BOUND_NLL_MARGIN = 1e-4
+"""A fitted temperature is pinned down by the validation only when the NLL at each bound of ``TEMPERATURE_RANGE`` is
+worse than at it by more than this (nats per image). Where every validation image is read right with room to spare,
+the NLL keeps falling towards T = 0.05 until it is flat at about 0: the search stops anywhere on that plateau (0.05 to
+0.12), and such a temperature made every answer about 100 % sure."""
 ECE_SLACK = 0.01
 """A fit that lowers the NLL (what it minimises) may raise the binned ECE by this much (one point) and still apply:
 binning noise on a well-calibrated model, not harm."""
@@ -233,17 +238,19 @@ def fit_on_validation(raw_probabilities: np.ndarray, labels: np.ndarray, source:
         nll_before=nll_before,
         nll_after=negative_log_likelihood(raw_probabilities, labels, temperature),
     )
-    refusal = _refusal(fitted)
+    at_bounds = min(negative_log_likelihood(raw_probabilities, labels, bound) for bound in TEMPERATURE_RANGE)
+    refusal = _refusal(fitted, pinned=at_bounds - fitted.nll_after > BOUND_NLL_MARGIN)
     return fitted if refusal is None else replace(refused, refusal=refusal)
 
 
-def _refusal(fitted: CalibrationResult) -> str | None:
-    """Why a fitted temperature should not be applied, or None."""
+def _refusal(fitted: CalibrationResult, pinned: bool) -> str | None:
+    """Why a fitted temperature should not be applied, or None; ``pinned``: it does better than either bound of the
+    search range (:data:`BOUND_NLL_MARGIN`)."""
     low, high = TEMPERATURE_RANGE
-    if min(abs(math.log(fitted.temperature / bound)) for bound in (low, high)) < 1e-3:
+    if not pinned:
         return (
-            f"the fitted temperature {fitted.temperature:.3f} sits on the bound of the search range ({low:g} to "
-            f"{high:g}): {plural(fitted.images, 'validation image')} do not pin it down"
+            f"the fitted temperature {fitted.temperature:.3f} does no better than the bound of the search range "
+            f"({low:g} to {high:g}): {plural(fitted.images, 'validation image')} do not pin it down"
         )
     if fitted.ece_after > fitted.ece_before + ECE_SLACK or fitted.nll_after > fitted.nll_before:
         return (

@@ -34,6 +34,18 @@ def test_a_temperature_on_the_bound_of_the_search_is_not_applied():
     assert_not_applied(result, "bound of the search range")
 
 
+@pytest.mark.parametrize("confidence", [0.6, 0.9, 0.99])
+def test_a_validation_read_all_right_does_not_pin_a_temperature_down(confidence):
+    """Every image right with room to spare: the NLL falls flat towards the lower bound, and the search stopped on
+    that plateau (T = 0.069-0.119, then 0.0504 in a real run), which made every answer about 100 % sure."""
+    generator = np.random.default_rng(0)
+    labels = generator.integers(0, 10, 300)
+    probabilities = np.full((300, 10), (1 - confidence) / 9)
+    probabilities[np.arange(300), labels] = confidence
+    result = fit_on_validation(probabilities, labels, "validation")
+    assert_not_applied(result, "do not pin it down")
+
+
 def test_a_temperature_that_worsens_the_validation_is_not_applied(monkeypatch):
     probabilities, labels = overconfident(1000, 1.0)  # already calibrated: T = 3 can only make it worse
     monkeypatch.setattr(calibration, "fit_temperature", lambda probabilities, labels: 3.0)
