@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import threading
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -25,6 +26,14 @@ from ml.user_folders import user_data_folder
 INDEX_NAME = "index.json"
 INDEX_VERSION = 1
 SOURCES = ("correction", "added", "imported")
+_INDEX_LOCKS: dict[Path, threading.Lock] = {}
+_INDEX_LOCKS_GUARD = threading.Lock()
+
+
+def _index_lock(folder: Path) -> threading.Lock:
+    """One lock per samples folder: the window's store and an import's (in its thread) change one index."""
+    with _INDEX_LOCKS_GUARD:
+        return _INDEX_LOCKS.setdefault(folder.resolve(), threading.Lock())
 
 
 def samples_folder() -> Path:
@@ -61,7 +70,11 @@ class ImportReport:
 
 
 class SampleStore:
-    """The samples in one folder; every change rewrites ``index.json`` atomically after the images are on disk."""
+    """The samples in one folder; every change rewrites ``index.json`` atomically after the images are on disk.
+
+    Each change re-reads the index first (under a lock per folder), so two stores on one folder (the window's, and
+    an import's in its thread) never write back a list that lacks the other's samples.
+    """
 
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
         """Open (or start) the store in ``folder``; an unreadable index is refused, never overwritten."""
@@ -83,6 +96,13 @@ class SampleStore:
         text = json.dumps({"version": INDEX_VERSION, "samples": [asdict(s) for s in samples]}, indent=1)
         write_bytes_atomically(self.folder / INDEX_NAME, text.encode("utf-8"))
         self._samples = samples
+
+    @contextlib.contextmanager
+    def _changing(self):
+        """Hold the folder's lock with the index as it is on disk now (another store may have changed it)."""
+        with _index_lock(self.folder):
+            self._samples = self._read_index()
+            yield
 
     def reload(self) -> None:
         """Read the index again (another store object, e.g. an import in a worker thread, changed it)."""
@@ -129,23 +149,26 @@ class SampleStore:
         added = datetime.now(UTC).isoformat(timespec="seconds")
         sample = Sample(sample_id, label, digit_file, canvas_file, added, source)
         try:
-            self._write_index([*self._samples, sample])
-        except OSError:
+            with self._changing():
+                self._write_index([*self._samples, sample])
+        except (OSError, DatasetError):
             self._remove_files(sample)
             raise
         return sample
 
     def remove(self, sample_id: str) -> Sample:
         """Delete a sample (the index first, then its images); returns it. KeyError if it is not here."""
-        sample = self._find(sample_id)
-        self._write_index([s for s in self._samples if s.id != sample_id])
+        with self._changing():
+            sample = self._find(sample_id)
+            self._write_index([s for s in self._samples if s.id != sample_id])
         self._remove_files(sample)
         return sample
 
     def move(self, sample_id: str, label: str) -> Sample:
         """Give a sample another class; returns the changed sample."""
-        moved = replace(self._find(sample_id), label=str(label).strip())
-        self._write_index([moved if s.id == sample_id else s for s in self._samples])
+        with self._changing():
+            moved = replace(self._find(sample_id), label=str(label).strip())
+            self._write_index([moved if s.id == sample_id else s for s in self._samples])
         return moved
 
     def _find(self, sample_id: str) -> Sample:

@@ -203,13 +203,15 @@ class VersionStore:
         """Forget a version; a taught one's file (or an original's copy) is deleted too; a user's file stays.
 
         The active version cannot be deleted: switch to another first. Versions taught from it keep their files
-        and now name its parent as theirs.
+        and now name its parent as theirs; those taught from a deleted original keep naming it (a taught version
+        never turns into an "original": its record stays shown and its file stays the store's to delete).
         """
         version = self.get(version_id)
         if version_id == self.active:
             raise ModelFileError("This version is the active model: switch to another version before deleting it.")
+        parent = version_id if version.is_original else version.parent
         self._versions = [
-            dataclasses.replace(v, parent=version.parent) if v.parent == version_id else v
+            dataclasses.replace(v, parent=parent) if v.parent == version_id else v
             for v in self._versions
             if v.id != version_id
         ]

@@ -111,3 +111,16 @@ def test_a_missing_folder_is_named_missing_not_a_file(tmp_path):
     (tmp_path / "file.png").write_bytes(b"")
     with pytest.raises(DatasetError, match="file.png is not a folder"):
         read_class_folder(tmp_path / "file.png")
+
+
+def test_a_correction_made_while_an_import_writes_keeps_both_and_an_import_keeps_the_correction(tmp_path):
+    window = SampleStore(tmp_path)  # the window's store; an import runs through a store of its own (its thread)
+    before = window.add("1", _digit())
+    importing = SampleStore(tmp_path)
+    imported = importing.add("4", _digit(0.5), source="imported")
+    corrected = window.add("7", _digit(), _canvas(), source="correction")  # the window has not re-read the index
+    importing.add("4", _digit(0.6), source="imported")
+    ids = {sample.id for sample in SampleStore(tmp_path).samples}
+    assert {before.id, imported.id, corrected.id} <= ids and len(ids) == 4
+    window.remove(before.id)  # deleting in My samples keeps what the import added meanwhile
+    assert SampleStore(tmp_path).counts() == {"4": 2, "7": 1}

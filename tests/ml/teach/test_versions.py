@@ -75,7 +75,7 @@ def test_a_runs_unsaved_model_is_kept_as_a_copy_that_outlives_the_pruned_cache(t
     reopened.set_active(taught.id)
     reopened.delete(original.id)  # the copy is the store's own, so it goes with its entry
     assert not (tmp_path / "versions" / f"{original.id}.keras").exists()
-    assert reopened.get(taught.id).parent is None
+    assert not reopened.get(taught.id).is_original  # still a taught version (its record shown, its file owned)
 
 
 def test_a_broken_history_file_is_refused_and_left_alone(tmp_path):
@@ -108,3 +108,20 @@ def test_a_version_taught_after_an_earlier_one_was_deleted_gets_a_name_of_its_ow
     store.delete(first.id)
     third = store.add_taught(LoadedModel(_model(0.3), ModelMetadata(), None, True), second, RECORD)
     assert third.name == "mine · taught 3"  # the count of those kept would name it "taught 2" again
+
+
+def test_a_taught_version_stays_taught_when_its_original_is_deleted(tmp_path):
+    original_path = save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata())
+    store = VersionStore(tmp_path / "versions")
+    original = store.remember_original(original_path, "mine")
+    first = store.add_taught(LoadedModel(_model(0.1), ModelMetadata(), None, True), original, RECORD)
+    second = store.add_taught(LoadedModel(_model(0.2), ModelMetadata(), None, True), first, RECORD)
+    store.delete(original.id)
+    reopened = VersionStore(tmp_path / "versions")
+    kept = reopened.get(first.id)
+    assert not kept.is_original and "6 samples" in kept.summary()  # History still shows what the teach measured
+    assert reopened.get(second.id).parent == first.id
+    reopened.delete(first.id)  # a taught version's file is deleted with it, not left behind as "a file you opened"
+    assert not (tmp_path / "versions" / f"{first.id}.keras").exists() and original_path.exists()
+    third = reopened.add_taught(LoadedModel(_model(0.3), ModelMetadata(), None, True), second, RECORD)
+    assert third.name == "mine · taught 3"
