@@ -16,6 +16,14 @@ logger = logging.getLogger(__name__)
 CONFIRMATION_MS = 12000
 
 
+def with_article(name: str) -> str:
+    """``a 7``, ``an 8``, ``an 11``, ``an A``: "an" before a number said with a vowel (eight, eleven, eighteen,
+    eighty…) and before a vowel letter."""
+    text = name.strip().lower()
+    said_with_a_vowel = text.startswith(("8", "a", "e", "i", "o", "u")) or text in ("11", "18")
+    return f"{'an' if said_with_a_vowel else 'a'} {name}"
+
+
 class UndoNote(QWidget):
     """A status-bar note: what was saved, and an Undo button (hidden again after a while)."""
 
@@ -70,7 +78,7 @@ class Corrections(QObject):
         self._fill_menu()
 
     def _key_action(self, index: int) -> QAction:
-        action = QAction(f"That's a {index}", self._parent_widget)
+        action = QAction(f"That's {with_article(str(index))}", self._parent_widget)
         action.setShortcut(QKeySequence(str(index)))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(lambda: self.correct(index))
@@ -107,7 +115,7 @@ class Corrections(QObject):
         enabled = self.has_drawing
         for index, name in enumerate(self._class_names):
             suffix = " (as the model reads it)" if index == self._predicted else ""
-            action = self.menu.addAction(f"That's a {name}{suffix}")
+            action = self.menu.addAction(f"That's {with_article(name)}{suffix}")
             action.setEnabled(enabled)
             action.triggered.connect(lambda _=False, i=index: self.correct(i))
         self.add_action.setEnabled(enabled and self._predicted is not None)
@@ -123,7 +131,11 @@ class Corrections(QObject):
         popup.setObjectName("BarCorrectionMenu")
         popup.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         name = self._class_names[index]
-        text = f"That's a {name}: add to my samples" if index != self._predicted else f"Add to my samples as {name}"
+        text = (
+            f"That's {with_article(name)}: add to my samples"
+            if index != self._predicted
+            else f"Add to my samples as {with_article(name)}"
+        )
         popup.addAction(text).triggered.connect(lambda: self.correct(index))
         self.bar_menu = popup
         popup.popup(QCursor.pos() + QPoint(8, 8))
@@ -150,7 +162,9 @@ class Corrections(QObject):
             return None
         self._last_saved = sample
         count = len(self.store.of_class(name))
-        self.note.show_note(f"Saved as a {name} in My samples ({count} of {name}, {len(self.store)} in all).")
+        self.note.show_note(
+            f"Saved as {with_article(name)} in My samples ({count} of {name}, {len(self.store)} in all)."
+        )
         self.samples_changed.emit()
         return sample
 
@@ -162,9 +176,10 @@ class Corrections(QObject):
             return
         try:
             self.store.remove(sample.id)
-        except KeyError:
-            pass  # already deleted in My samples
-        except OSError as error:
+        except KeyError:  # already deleted in My samples: nothing to undo
+            self.note.show_note(f"That {sample.label} was already deleted from My samples.", can_undo=False)
+            return
+        except (DigitLabError, OSError) as error:
             self.status_changed.emit(f"Could not undo: {error}", 10000)
             return
         self.note.show_note(f"Removed the {sample.label} from My samples.", can_undo=False)

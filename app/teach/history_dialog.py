@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,15 +33,29 @@ def _percent(before: float | None, after: float | None) -> str:
     return f"{start} → {100 * after:.1f} %"
 
 
+def local_time(stamp: str) -> str:
+    """``2026-12-07 23:42`` in the user's time zone for a stamp with an offset (a teach records UTC); a stamp
+    without one is shown as it is."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp.replace("T", " ")[:16]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
 def version_row(version: ModelVersion, active: bool) -> list[str]:
     """The table's cells for one version."""
     record = version.record
     name = f"{version.name}{'  (active)' if active else ''}"
-    date = (record.get("date") or version.created or "").replace("T", " ")[:16]
+    date = local_time(record.get("date") or version.created or "")
     if version.is_original:
         return [name, date, "original", "–", "–"]
-    samples = record.get("samples_per_class", {})
-    text = f"{sum(samples.values())} ({', '.join(f'{k}:{v}' for k, v in samples.items())})"
+    samples = record.get("samples_per_class", {})  # the taught ones: the held-back ones are counted apart
+    taught, held = sum(samples.values()), int(record.get("held_back") or 0)
+    count = f"{taught + held}: {taught} taught, {held} held back" if held else f"{taught}"
+    text = f"{count} ({', '.join(f'{k}:{v}' for k, v in samples.items())})"
     return [
         name,
         date,
@@ -139,7 +155,10 @@ class HistoryDialog(QDialog):
         version = self.selected_version()
         if version is None or self._is_active(version):
             return
-        what = "its file is kept" if version.is_original else "its model file is deleted"
+        if version.is_original and version.source is not None:
+            what = "History's own copy of it is deleted; a run's model may be gone from the cache of recent runs"
+        else:
+            what = "its file is kept" if version.is_original else "its model file is deleted"
         answer = QMessageBox.question(self, "Delete version", f"Delete {version.name} from the history ({what})?")
         if answer != QMessageBox.StandardButton.Yes:
             return

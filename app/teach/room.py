@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 def _open_store(kind, folder: Path, window: MainWindow):
-    """The store in ``folder``; a broken index is left untouched and a fresh folder beside it is used."""
+    """The store in ``folder``; a broken index is left untouched and a folder beside it is used: the newest one
+    used so before (what was saved there at the last start is found again), else a fresh one."""
     try:
         return kind(folder)
     except DigitLabError as error:
         logger.warning("%s", error)
+        used_before = sorted(folder.parent.glob(f"{folder.name}-{'[0-9]' * 8}-{'[0-9]' * 6}"), reverse=True)
+        for instead in used_before:
+            with contextlib.suppress(DigitLabError):  # one broken too is left as it is
+                store = kind(instead)
+                window.statusBar().showMessage(f"{error} Using {instead} instead.", 20000)
+                return store
         fresh = folder.with_name(f"{folder.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}")
         window.statusBar().showMessage(f"{error} Using {fresh} instead.", 20000)
         return kind(fresh)
@@ -97,6 +105,8 @@ class TeachRoom(QObject):
         window.numbers.digit_chosen.connect(self._follow_number_digit)
         window.models.model_loaded.connect(self._on_model_loaded)
         self.corrections.samples_changed.connect(self.view.refresh)
+        self.corrections.samples_changed.connect(self._on_samples_changed)
+        self.view.samples_changed.connect(self._on_samples_changed)
         self.corrections.status_changed.connect(window._show_status)
         self.view.status_changed.connect(window._show_status)
         self.view.teach_requested.connect(self.open_teach)
@@ -143,6 +153,25 @@ class TeachRoom(QObject):
         self.view.set_class_names(names)
         if self.history_dialog is not None:
             self.history_dialog.set_active_path(description.get("source_path"))
+        dialog = self.teach_dialog
+        if dialog is not None and not dialog.is_running and description.get("source_path"):
+            dialog.set_model(**self._teach_arguments(description))  # its Teach teaches the active model
+
+    @staticmethod
+    def _teach_arguments(model: dict) -> dict:
+        """What the Teach window needs to know of the active model."""
+        return {
+            "model_path": model["source_path"],
+            "model_name": model["display_name"],
+            "replay": (model.get("dataset") or "").lower() == "mnist",  # what ml.teach.teaching.replay_source replays
+            "keep_original_copy": bool(model.get("unsaved")),  # a run's model lives in a cache that deletes old runs
+            "class_names": list(model.get("class_names") or []) or None,
+        }
+
+    @Slot()
+    def _on_samples_changed(self) -> None:
+        if self.teach_dialog is not None:
+            self.teach_dialog.set_counts(self.store.counts())
 
     @Slot()
     def open_teach(self) -> None:
@@ -157,15 +186,17 @@ class TeachRoom(QObject):
         if self.teach_dialog is not None and self.teach_dialog.is_running:
             self.teach_dialog.raise_()
             return
+        if self.teach_dialog is not None:  # an idle one from before: one Teach window, not a pile of them
+            self.teach_dialog.close()
+            self.teach_dialog.deleteLater()
+        arguments = self._teach_arguments(model)
         dialog = TeachDialog(
-            model["source_path"],
-            model["display_name"],
+            arguments.pop("model_path"),
+            arguments.pop("model_name"),
             self.store.counts(),
             (self.store.folder, self.versions.folder),
             self.window,
-            replay=(model.get("dataset") or "").lower() == "mnist",  # what ml.teach.teaching.replay_source replays
-            keep_original_copy=bool(model.get("unsaved")),  # a run's model lives in a cache that deletes old runs
-            class_names=list(model.get("class_names") or []) or None,
+            **arguments,
         )
         dialog.version_made.connect(self._on_version_made)
         dialog.status_changed.connect(self.window._show_status)

@@ -191,20 +191,39 @@ class SamplesView(QWidget):
     def delete_selected(self) -> None:
         """Delete the selected drawings."""
         ids = self.selected_ids()
-        for sample_id in ids:
-            self.store.remove(sample_id)
-        if ids:
+        done = self._each(ids, self.store.remove, "delete")
+        if done == len(ids) and ids:
             self.status_changed.emit(f"Deleted {plural(len(ids), 'sample')}.", 5000)
+        if ids:
             self._changed()
 
     def move_selected(self, label: str) -> None:
         """Give the selected drawings class ``label``."""
         ids = self.selected_ids()
-        for sample_id in ids:
-            self.store.move(sample_id, label)
-        if ids:
+        done = self._each(ids, lambda sample_id: self.store.move(sample_id, label), "move")
+        if done == len(ids) and ids:
             self.status_changed.emit(f"Moved {plural(len(ids), 'sample')} to {label}.", 5000)
+        if ids:
             self._changed()
+
+    def _each(self, ids: list[str], change, verb: str) -> int:
+        """Apply ``change`` to each id; a folder that cannot be written stops it with a status message (the
+        index keeps what it had). Returns how many were changed."""
+        done = 0
+        for sample_id in ids:
+            try:
+                change(sample_id)
+            except KeyError:
+                continue  # gone already (an Undo, another store)
+            except (DigitLabError, OSError) as error:
+                logger.warning("Could not %s sample %s: %s", verb, sample_id, error)
+                reason = getattr(error, "strerror", None) or str(error)
+                left = len(ids) - done
+                self.status_changed.emit(f"Could not {verb} {plural(left, 'sample')}: {reason}.", 10000)
+                self.store.reload()
+                break
+            done += 1
+        return done
 
     def _changed(self) -> None:
         self.refresh()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -108,27 +109,13 @@ class TeachDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("TeachDialog")
         self.setWindowTitle("Teach it your handwriting")
-        self.model_path = model_path
-        self.model_name = model_name
-        self.keep_original_copy = keep_original_copy
         self.samples_folder, self.versions_folder = folders
         self._thread: QThread | None = None
         self._worker: TeachWorker | None = None
-        known, unknown = split_by_class(counts, class_names)
-        what = f"Teach <b>{model_name}</b> {samples_words(known)}. {held_back_words(known)}"
-        intro = QLabel(
-            f"{what}; the model also revisits its original training data so it does not forget. "
-            "The result is a new version; the current one stays one click away (Model ▸ History)."
-        )
-        if not replay:
-            intro.setText(
-                f"{what}. <b>This model does not say what it was trained on</b>, so it is taught on "
-                "your samples alone and may forget some of what it knew; its test-set accuracy before and after is "
-                "measured when a test set fits. The result is a new version (Model ▸ History)."
-            )
-        intro.setText(intro.text() + left_out_words(model_name, unknown))
+        self.intro = intro = QLabel()
         intro.setWordWrap(True)
-        self.intro = intro
+        self.counts = dict(counts)
+        self.set_model(model_path, model_name, replay, keep_original_copy, class_names)
         self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULT_EPOCHS)
         self.epochs.setSuffix(" epochs")
         self.epochs.valueChanged.connect(lambda value: self.epochs.setSuffix(" epoch" if value == 1 else " epochs"))
@@ -163,6 +150,42 @@ class TeachDialog(QDialog):
         layout.addWidget(self.state)
         layout.addLayout(controls)
         self.resize(760, 480)
+
+    def set_model(
+        self,
+        model_path: str,
+        model_name: str,
+        replay: bool = True,
+        keep_original_copy: bool = False,
+        class_names: list[str] | None = None,
+    ) -> None:
+        """The model the next Teach teaches (the window's active one: after a teach, the version it made)."""
+        self.model_path = model_path
+        self.model_name = model_name
+        self.replay = replay
+        self.keep_original_copy = keep_original_copy
+        self.class_names = class_names
+        self._describe()
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        """My samples' counts per label now (a correction or a deletion since the window opened)."""
+        self.counts = dict(counts)
+        self._describe()
+
+    def _describe(self) -> None:
+        known, unknown = split_by_class(self.counts, self.class_names)
+        what = f"Teach <b>{self.model_name}</b> {samples_words(known)}. {held_back_words(known)}"
+        text = (
+            f"{what}; the model also revisits its original training data so it does not forget. "
+            "The result is a new version; the current one stays one click away (Model ▸ History)."
+        )
+        if not self.replay:
+            text = (
+                f"{what}. <b>This model does not say what it was trained on</b>, so it is taught on "
+                "your samples alone and may forget some of what it knew; its test-set accuracy before and after is "
+                "measured when a test set fits. The result is a new version (Model ▸ History)."
+            )
+        self.intro.setText(text + left_out_words(self.model_name, unknown))
 
     @property
     def is_running(self) -> bool:
@@ -256,6 +279,21 @@ class TeachDialog(QDialog):
                 keep_until_finished(self._thread, self._worker)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """Closing stops a running teach (nothing is saved)."""
+        """Closing mid-teach asks first; then it stops the teach (nothing is saved)."""
+        if self.is_running and not self._stopping():
+            answer = QMessageBox.question(
+                self,
+                "Teaching is running",
+                "Teaching is running: stop it and close? Nothing of this teach is saved.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         self.stop()
         super().closeEvent(event)
+
+    def _stopping(self) -> bool:
+        """True once Stop was asked for (the teach is winding down: closing throws nothing more away)."""
+        return self._worker is not None and not self.stop_button.isEnabled()

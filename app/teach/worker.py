@@ -77,8 +77,9 @@ class TeachWorker(QObject):
         self.message.emit("Loading the model…")
         loaded = load_model(self.model_path)
         images, labels, unknown, unreadable = store.arrays(list(loaded.metadata.class_names))
-        if unreadable:
-            self.message.emit(f"Skipped {plural(unreadable, 'sample image')} that could not be read.")
+        skipped = f"Skipped {plural(unreadable, 'sample image')} that could not be read." if unreadable else ""
+        if skipped:
+            self.message.emit(skipped)
         if len(labels) == 0:
             raise TrainingError("None of your samples is of a class this model knows; nothing was taught.")
         if unknown:
@@ -109,6 +110,6 @@ class TeachWorker(QObject):
                 "name": version.name,
                 "summary": version.summary(),
                 "record": result.record,
-                "warnings": result.warnings,
+                "warnings": [*result.warnings, *([skipped] if skipped else [])],  # the message is soon replaced
             }
         )

@@ -97,14 +97,18 @@ def _as_text(record: dict) -> str:
         return "n/a" if value is None else f"{100 * value:.2f} %"
 
     samples = sum(record["samples_per_class"].values())
+    held_back = record["held_back"] or "none"
     lines = [
-        f"taught on {plural(samples, 'sample')} ({record['held_back']} held back), "
+        f"taught on {plural(samples, 'sample')} ({held_back} held back), "
         f"{plural(record['epochs'], 'epoch')}, replay: {record['replay'] or 'none'}, {record['seconds']:.0f} s",
-        f"held-back samples: {percent(record['samples_before'])} -> {percent(record['samples_after'])}",
+        f"held-back samples: {percent(record['samples_before'])} -> {percent(record['samples_after'])}"
+        if record["held_back"]
+        else "held-back samples: none (a class needs 3 samples or more to hold one back)",
     ]
     if record["test_set"]:
+        test_set = "MNIST" if record["test_set"] == "mnist" else record["test_set"]
         lines.append(
-            f"{record['test_set']} test ({plural(record['test_images'], 'image')}): "
+            f"{test_set} test ({plural(record['test_images'], 'image')}): "
             f"{percent(record['test_before'])} -> {percent(record['test_after'])}"
         )
     else:

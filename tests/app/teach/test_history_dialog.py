@@ -44,3 +44,50 @@ def test_a_taught_versions_test_set_figures_are_in_view_without_scrolling_sidewa
         assert table.columnWidth(column) >= table.sizeHintForColumn(column)
         assert table.columnViewportPosition(column) + table.columnWidth(column) <= table.viewport().width()
     assert "0:5, 1:5" in table.item(0, 2).toolTip()  # the samples per class, when the column ends in "…"
+
+
+def test_a_versions_date_is_shown_in_the_users_time_zone_not_utc(monkeypatch):
+    import time
+
+    from app.teach.history_dialog import version_row
+
+    taught = ModelVersion("b", "/v/b.keras", "mine · taught 1", "2026-12-07T22:42:05+00:00", "a", {**RECORD})
+    taught.record["date"] = "2026-12-07T22:42:05+00:00"  # what the teach records: UTC, with its offset
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9, no summer time
+    time.tzset()
+    try:
+        assert version_row(taught, False)[1] == "2026-12-08 07:42"
+        original = ModelVersion("a", "/m/mine.keras", "mine", "2026-12-07T22:40:00+00:00")
+        assert version_row(original, False)[1] == "2026-12-08 07:40"
+        assert version_row(Versions().versions[1], False)[1] == "2026-12-07 20:11"  # no offset: shown as it is
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_the_samples_column_counts_the_held_back_samples_too():
+    from app.teach.history_dialog import version_row
+
+    record = {**RECORD, "samples_per_class": {str(digit): 3 for digit in range(10)}, "held_back": 10}
+    taught = ModelVersion("b", "/v/b.keras", "mine · taught 1", "2026-12-07T20:11", "a", record)
+    assert version_row(taught, False)[2].startswith("40: 30 taught, 10 held back (0:3, 1:3,")  # My samples had 40
+    no_held = ModelVersion("c", "/v/c.keras", "mine · taught 2", "2026-12-07T20:12", "a", {**RECORD, "held_back": 0})
+    assert version_row(no_held, False)[2].startswith("50 (0:5, 1:5,")
+
+
+def test_deleting_an_original_kept_as_historys_own_copy_says_the_copy_goes(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    versions = Versions()
+    kept = ModelVersion("c", "/versions/c.keras", "trained fast · 17:25", "2026-12-07T20:20", source="/cache/run.keras")
+    versions.versions.append(kept)
+    dialog = HistoryDialog(versions)
+    qtbot.addWidget(dialog)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text: asked.append(text))
+    dialog.table.selectRow(0)  # newest first: the copy
+    dialog.delete_selected()
+    dialog.table.selectRow(2)  # the user's own file
+    dialog.delete_selected()
+    assert "its file is kept" not in asked[0] and "copy" in asked[0]
+    assert "its file is kept" in asked[1]

@@ -203,3 +203,57 @@ def test_the_teach_window_does_not_announce_samples_of_a_class_the_model_does_no
     text = room.teach_dialog.intro.text()
     assert "your 10 samples" in text and "x: 1)" in text.split("Left out")[1]
     room.teach_dialog.close()
+
+
+def test_with_a_broken_index_the_samples_saved_instead_are_found_again_at_the_next_start(qtbot, tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.teach import room
+    from app.teach.room import _open_store
+
+    class Clock:
+        times = iter([datetime(2026, 12, 7, 22, 0), datetime(2026, 12, 8, 9, 0)])  # one start, the next day's
+
+        @classmethod
+        def now(cls, _zone=None):
+            return next(cls.times)
+
+    monkeypatch.setattr(room, "datetime", Clock)
+
+    folder = tmp_path / "my-samples"
+    folder.mkdir()
+    (folder / "index.json").write_text("{ not json", encoding="utf-8")
+    first_start = QMainWindow()
+    qtbot.addWidget(first_start)
+    store = _open_store(SampleStore, folder, first_start)
+    store.add("7", np.eye(28, dtype=np.float32))
+    assert (folder / "index.json").read_text(encoding="utf-8") == "{ not json"  # left as it was
+    next_start = QMainWindow()
+    qtbot.addWidget(next_start)
+    again = _open_store(SampleStore, folder, next_start)
+    assert again.folder == store.folder and again.counts() == {"7": 1}
+    assert str(store.folder) in next_start.statusBar().currentMessage()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_teach_pressed_again_after_a_teach_teaches_the_new_active_version_with_the_samples_of_now(
+    qtbot, window, tmp_path
+):
+    import shutil
+
+    room = window.teaching
+    _fill_my_samples(room.store, per_class=1)
+    room.open_teach()
+    dialog = room.teach_dialog
+    assert "your 10 samples" in dialog.intro.text()
+    path = tmp_path / "20261207-172908-91621e.keras"  # the version the teach made, now the active model
+    shutil.copy(bundled_model_path(), path)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=60_000):
+        room._on_version_made({"path": str(path), "name": "digitlab-best · taught 1"})
+    room.corrections.store.add("7", np.eye(28, dtype=np.float32))  # one more drawing, as a correction saves it
+    room.corrections.samples_changed.emit()
+    assert dialog.model_path == str(path)  # what its Teach button teaches next: the active model, not the old one
+    assert "digitlab-best · taught 1" in dialog.intro.text() and "your 11 samples" in dialog.intro.text()
+    dialog.close()

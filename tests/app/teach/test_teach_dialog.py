@@ -118,3 +118,29 @@ def test_the_epochs_box_says_1_epoch_not_1_epochs(qtbot, tmp_path):
     assert dialog.epochs.text() == "1 epoch"
     dialog.epochs.setValue(3)
     assert dialog.epochs.text() == "3 epochs"
+
+
+def test_closing_the_teach_window_mid_teach_asks_before_throwing_the_teach_away(
+    qtbot, model_file, store, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    dialog = _dialog(qtbot, model_file, store, tmp_path)
+    dialog.epochs.setValue(50)
+    dialog.show()
+    dialog.start()
+    replies = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    asked: list[str] = []
+
+    def question(_parent, _title, text, *_args):
+        asked.append(text)
+        return next(replies)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    dialog.close()
+    assert asked and "stop" in asked[0] and dialog.isVisible() and dialog.is_running
+    assert dialog.stop_button.isEnabled()  # the teach goes on
+    dialog.close()
+    assert len(asked) == 2 and not dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.is_running, timeout=180_000)
+    assert not (tmp_path / "versions").exists() or not any((tmp_path / "versions").glob("*.keras"))

@@ -112,3 +112,26 @@ def test_a_missing_folder_is_said_to_be_missing_and_a_file_not_a_folder(tmp_path
     assert main(["teach", "notes.txt"]) == 2
     assert "error: notes.txt is not a folder." in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]  # nothing was written
+
+
+def test_the_text_result_says_none_was_held_back_rather_than_n_a_to_n_a():
+    from ml.cli.teach import _as_text
+
+    record = {
+        "samples_per_class": {"7": 2},
+        "held_back": 0,
+        "epochs": 1,
+        "replay": "mnist",
+        "seconds": 3.0,
+        "samples_before": None,
+        "samples_after": None,
+        "test_set": "mnist",
+        "test_images": 10000,
+        "test_before": 0.997,
+        "test_after": 0.996,
+    }
+    text = _as_text(record)
+    assert "n/a -> n/a" not in text
+    assert "held-back samples: none (a class needs 3 samples or more to hold one back)" in text
+    assert "taught on 2 samples (none held back)" in text
+    assert "MNIST test (10,000 images): 99.70 % -> 99.60 %" in text
