@@ -39,8 +39,10 @@ def _fit(model, dataset, from_logits: bool, temperature: float | None) -> dict:
     from ml.inference.calibration import apply_temperature
     from ml.inference.model_input import prepare_for_model
     from ml.inference.scoring import as_probabilities
+    from ml.models.classifier import ends_in_sigmoids
     from ml.models.metadata import ModelMetadata
 
+    sigmoid_per_class = ends_in_sigmoids(model)  # as the Predictor reads it: the scores over their sum
     card = ModelMetadata(
         class_names=list(dataset.class_names),
         input_scale=dataset.input_scale,
@@ -54,7 +56,8 @@ def _fit(model, dataset, from_logits: bool, temperature: float | None) -> dict:
         rows = []
         for start in range(0, len(images28), 512):
             batch = prepare_for_model(images28[start : start + 512], input_shape, card)
-            rows.append(as_probabilities(np.asarray(forward(tf.constant(batch)), np.float64), from_logits))
+            raw = np.asarray(forward(tf.constant(batch)), np.float64)
+            rows.append(as_probabilities(raw, from_logits, sigmoid_per_class))
         return apply_temperature(np.concatenate(rows), temperature)
 
     as_28 = lambda images: np.asarray(images, np.float32).reshape(len(images), 28, 28)  # noqa: E731

@@ -51,7 +51,8 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
     """A Keras callback that reports ``rescore``'s drawing as the model being trained scores it."""
     import keras
 
-    from ml.models.classifier import outputs_probabilities
+    from ml.inference.calibration import as_probabilities
+    from ml.models.classifier import ends_in_sigmoids, outputs_probabilities
 
     every = max(1, int(rescore.every_batches))
 
@@ -67,6 +68,7 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
 
         def on_train_begin(self, logs=None) -> None:
             self.applies_softmax = not outputs_probabilities(self.model)
+            self.sigmoid_per_class = ends_in_sigmoids(self.model)
             self.input_shape = tuple(self.model.inputs[0].shape[1:])
 
         def on_epoch_begin(self, epoch, logs=None) -> None:
@@ -119,9 +121,6 @@ def make_rescore_callback(rescore: Rescore, metadata, train_size: int):
                 logger.exception("Re-scoring the drawing failed; the run goes on without it.")
                 self.failed = True
                 return None
-            if self.applies_softmax:
-                raw = np.exp(raw - raw.max())
-                raw = raw / raw.sum()
-            return raw.astype(np.float32)
+            return as_probabilities(raw, self.applies_softmax, self.sigmoid_per_class).astype(np.float32)
 
     return RescoreDrawing()

@@ -56,6 +56,26 @@ def test_a_run_fits_a_decision_that_its_card_carries(small_mnist, model, monkeyp
     assert judge.calibrated and judge.settings == settings
 
 
+def test_a_sigmoid_heads_decision_is_fitted_on_the_probabilities_the_window_shows(small_mnist, monkeypatch):
+    """One sigmoid per class: the Predictor divides the scores by their sum, so the decision must learn from those."""
+    import keras
+
+    import ml.doubt.fitting as fitting
+
+    seen = []
+
+    def fit_doubt(probabilities_of, validation, *args, **kwargs):
+        seen.append(probabilities_of(validation[:64]))
+        return DoubtSettings((), (), (), (), threshold=0.5)
+
+    monkeypatch.setattr(fitting, "fit_doubt", fit_doubt)
+    sigmoid_head = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="sigmoid")]
+    )
+    run_doubt._fit(sigmoid_head, small_mnist, from_logits=False, temperature=None)
+    assert seen and np.allclose(seen[0].sum(axis=1), 1.0, atol=1e-6)
+
+
 def test_runs_that_cannot_fit_one_keep_the_default(small_mnist, model):
     few = dataclasses.replace(small_mnist, x_val=small_mnist.x_val[:200], y_val=small_mnist.y_val[:200])
     fashion = dataclasses.replace(small_mnist, class_names=[f"class {index}" for index in range(10)])

@@ -93,3 +93,16 @@ def test_nothing_drawn_or_an_unusable_drawing_never_stops_the_run(mnist_small, c
     result = fit(config, dataset=mnist_small, rescore=Rescore(np.zeros((3, 4, 5, 6)), broken.append, 2))
     assert result.epochs_completed == 1 and broken and all(r["probabilities"] is None for r in broken)
     assert "Re-scoring the drawing failed" in caplog.text
+
+
+def test_a_model_ending_in_one_sigmoid_per_class_is_rescored_as_the_window_reads_it(mnist_small):
+    """The drawing's scores over their sum, as the Predictor shows them: raw sigmoid scores summed to anything."""
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+    reports: list[dict] = []
+    config = TrainConfig(preset="fast", epochs=1, batch_size=64, seed=1)
+    fit(config, dataset=mnist_small.subset(256, 100), model=model, rescore=Rescore(drawn_seven(), reports.append))
+    sums = [float(np.sum(report["probabilities"])) for report in reports]
+    assert sums and np.allclose(sums, 1.0, atol=1e-5)
