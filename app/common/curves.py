@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor, QPalette, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
@@ -23,6 +23,11 @@ LOSS_AXIS_HEADROOM = 1.15  # the loss axis grows to 15 % above the data, so that
 LOG_AXIS_MARGIN = 0.1  # decades of room above and below the data on the log-scale loss axis
 LOG_AXIS_STEP = 0.5  # the log axis moves in half decades, so that a falling loss does not re-lay it out each refresh
 SMALLEST_LOSS = 1e-6  # un-averaged per-batch losses can dip to (or a hair below) 0; the log axis needs them positive
+LOG_LABEL_SPACING = 1.5  # on the log axis, labels sit at least 1.5 lines apart (centre to centre)
+LOG_MINOR_TICK_SPACING = 3.0  # the unlabelled ticks at 2..9 × each decade need 3 px between them, or are left out
+# The values labelled within each decade on the log axis, finest first: the first whose closest pair fits is used.
+LOG_LABEL_MANTISSAS: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3), (1,))
+LOG_DECADE_STEPS = (1, 2, 5, 10, 20, 50, 100)  # then every n-th decade only
 TRAINING_COLOR = "#1f77b4"
 VALIDATION_COLOR = "#ff7f0e"
 TEST_LABEL_ANCHOR = (1.0, -0.25)  # the test accuracy's label: right-aligned, a quarter of its height below its line
@@ -40,6 +45,85 @@ class EpochAxis(pg.AxisItem):
         """pyqtgraph's spacings, without those finer than one epoch."""
         levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
         return levels or [(1.0, 0.0)]
+
+
+def decade_ticks(low: float, high: float, mantissas: Sequence[int], decade_step: int = 1) -> list[float]:
+    """The positions (log10 of the values) of m × 10ⁿ in [``low``, ``high``], for each m in ``mantissas`` and each
+    ``decade_step``-th decade n."""
+    positions = []
+    for decade in range(math.floor(low) - 1, math.ceil(high) + 1):
+        if decade % decade_step == 0:
+            positions.extend(decade + math.log10(mantissa) for mantissa in mantissas)
+    return [position for position in positions if low - 1e-9 <= position <= high + 1e-9]
+
+
+class LossAxis(pg.AxisItem):
+    """A y axis for the loss whose log scale labels only what its height leaves room for.
+
+    pyqtgraph labels every 2..9 × 10ⁿ once a range spans under a few decades, stacked on top of each other on a short
+    axis ("9·10¹" over "8·10¹"…). Here the labels are the finest of 1-9, 1-2-5, 1-3 or the decades alone (or every
+    2nd, 5th… decade) whose closest pair is ``LOG_LABEL_SPACING`` lines apart; the other values get ticks (and grid
+    lines) without labels where there is room for them. Labels are plain numbers (0.01, 2, 1e+06), as on the linear
+    axis. The linear scale is pyqtgraph's own.
+    """
+
+    def _label_room(self) -> float:
+        """Pixels between two labels' centres on the log scale."""
+        return LOG_LABEL_SPACING * QFontMetricsF(self.style["tickFont"] or QFont()).height()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float | None, list[float]]]:  # noqa: N802
+        """On the log scale: the labelled values (spacing 1), then the unlabelled ones (spacing None)."""
+        low, high = sorted((minVal, maxVal))
+        if not self.logMode or not (math.isfinite(low) and math.isfinite(high)) or high <= low or size <= 0:
+            return super().tickValues(minVal, maxVal, size)
+        pixels_per_decade = size / (high - low)
+        room = self._label_room()
+        labelled: list[float] = []
+        for mantissas in LOG_LABEL_MANTISSAS:
+            closest = min(math.log10(b / a) for a, b in zip(mantissas, (*mantissas[1:], 10), strict=True))
+            if closest * pixels_per_decade >= room:
+                labelled = decade_ticks(low, high, mantissas)
+                break
+        else:
+            step = next((step for step in LOG_DECADE_STEPS if step * pixels_per_decade >= room), LOG_DECADE_STEPS[-1])
+            labelled = decade_ticks(low, high, (1,), step)
+        if len(labelled) < 2:  # zoomed in within a decade: evenly spaced values, as a linear axis would label them
+            linear = self._linear_ticks(low, high, size)
+            labelled = linear if len(linear) > len(labelled) else labelled
+        minor = [
+            position
+            for position in decade_ticks(low, high, range(1, 10))
+            if not any(abs(position - label) < 1e-9 for label in labelled)
+        ]
+        if math.log10(10 / 9) * pixels_per_decade < LOG_MINOR_TICK_SPACING:
+            minor = [position for position in minor if abs(position - round(position)) < 1e-9]  # decades only
+        return [(1.0, labelled), (None, minor)]
+
+    def _linear_ticks(self, low: float, high: float, size: float) -> list[float]:
+        """Positions of round values spaced evenly in value between 10^``low`` and 10^``high``, as many as fit."""
+        bottom, top = 10.0**low, 10.0**high
+        pixels_per_decade = size / (high - low)
+        levels = [spacing for spacing, _offset in self.tickSpacing(bottom, top, size)]
+        if not levels:
+            return []
+        fitting: list[float] = []
+        for spacing in (*levels[:1], levels[0] * 2, levels[0] * 5, *levels[1:]):  # pyqtgraph's choice, coarser, finer
+            first, last = math.ceil(bottom / spacing), math.floor(top / spacing)
+            positions = [math.log10(spacing * index) for index in range(max(first, 1), last + 1)]
+            gaps = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+            if positions and (not gaps or min(gaps) * pixels_per_decade >= self._label_room()):
+                fitting = positions
+                if len(positions) >= 2:
+                    break
+        return fitting
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float | None) -> list[str]:  # noqa: N802
+        """On the log scale: plain numbers for the labelled values, nothing for the others."""
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        if spacing is None:
+            return [""] * len(values)
+        return [f"{10.0**value * scale:.6g}" for value in values]
 
 
 class CurveBuffer:
@@ -143,7 +227,7 @@ class LossAccuracyCurves(QWidget):
         palette = self.palette()
         background = palette.color(QPalette.ColorRole.Base)
         foreground = palette.color(QPalette.ColorRole.Text)
-        self.loss_plot = self._make_plot("Loss", "loss", background, foreground)
+        self.loss_plot = self._make_plot("Loss", "loss", background, foreground, LossAxis("left"))
         self.accuracy_plot = self._make_plot("Accuracy", "accuracy", background, foreground)
         self._loss_low = math.inf  # the smallest and largest loss shown in this run
         self._loss_high = 0.0
@@ -202,12 +286,15 @@ class LossAccuracyCurves(QWidget):
         layout.addLayout(plots, 1)
 
     @staticmethod
-    def _make_plot(title: str, y_label: str, background: QColor, foreground: QColor) -> pg.PlotWidget:
+    def _make_plot(
+        title: str, y_label: str, background: QColor, foreground: QColor, y_axis: pg.AxisItem | None = None
+    ) -> pg.PlotWidget:
         """A plot with labelled axes, a light grid, clip-to-view and peak downsampling for long series.
 
         No title row: the y axis names the figure, and the height goes to the curve.
         """
-        plot = pg.PlotWidget(background=background, axisItems={"bottom": EpochAxis("bottom")})
+        axes = {"bottom": EpochAxis("bottom"), **({"left": y_axis} if y_axis is not None else {})}
+        plot = pg.PlotWidget(background=background, axisItems=axes)
         plot.setMinimumSize(240, 120)
         plot.setAccessibleName(title)
         plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no keyboard use: Tab skips it (its log switch stays a stop)

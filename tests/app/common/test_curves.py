@@ -1,4 +1,5 @@
-"""The curves of a run: per-batch figures recovered from running means, and a loss axis that follows the data."""
+"""The curves of a run: per-batch figures recovered from running means, and a loss axis that follows the data and
+labels its log scale without overlaps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsView
 
 from app.common.curves import EpochAxis, LossAccuracyCurves, TrainingSeries
@@ -208,3 +210,58 @@ def test_the_test_accuracy_label_does_not_cover_the_validation_points(qtbot, siz
     for epoch, value in zip((1.0, 2.0, 3.0), validation_accuracy, strict=True):
         point = view.mapViewToScene(QPointF(epoch, value))
         assert not label_rect.contains(point), (epoch, value, label_rect, point)
+
+
+def drawn_loss_labels(curves: LossAccuracyCurves) -> list[tuple[float, str]]:
+    """The loss axis's tick labels as it would draw them now: (the label's centre in pixels, its text), top first."""
+    axis = curves.loss_plot.getPlotItem().getAxis("left")
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)  # kept: the painter must not outlive it
+    painter = QPainter(image)
+    try:
+        _line, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted((rect.center().y(), text) for rect, _flags, text in texts if text)
+
+
+DIVERGING_LOSS = np.concatenate([np.geomspace(2.3, 0.8, 60), np.geomspace(0.8, 1e3, 90)])
+
+
+@pytest.mark.parametrize("size", [(488, 140), (900, 330), (900, 650)])  # the dock at its smallest … a tall window
+@pytest.mark.parametrize(
+    "loss",
+    [np.geomspace(95, 5, 150), DIVERGING_LOSS, np.geomspace(2.3, 0.02, 150)],
+    ids=["high", "diverging", "falling"],
+)
+def test_log_loss_axis_labels_are_a_line_apart_at_any_height(qtbot, size, loss):
+    """A loss of 5 to 95 stacked "9·10¹ 8·10¹ 7·10¹…" (and "10¹ 9 8 7") on top of each other."""
+    curves = shown_curves(qtbot, size)
+    x = np.linspace(0.02, 2.0, loss.size)
+    curves.set_training(x, loss, np.full_like(x, 0.1), loss, np.full_like(x, 0.1))
+    curves.set_validation(np.array([1.0, 2.0]), loss[[loss.size // 2, -1]], np.array([0.1, 0.1]))
+    qtbot.wait(10)
+    axis = curves.loss_plot.getPlotItem().getAxis("left")
+    line_height = QFontMetricsF(axis.style["tickFont"] or QFont()).height()
+    labels = drawn_loss_labels(curves)
+    centres, texts = [centre for centre, _ in labels], [text for _, text in labels]
+    assert len(labels) >= 2, labels
+    assert all(below - above >= line_height for above, below in zip(centres, centres[1:], strict=False)), labels
+    values = [float(text) for text in texts]  # plain numbers ("50", "0.02"), no "5·10¹"
+    assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
+    low, high = curves.loss_plot.getViewBox().viewRange()[1]
+    assert all(low <= np.log10(value) <= high for value in values)
+
+
+def test_a_log_loss_axis_zoomed_into_one_decade_still_has_labels_a_line_apart(qtbot):
+    curves = shown_curves(qtbot, (900, 330))
+    loss = np.geomspace(0.5, 0.2, 60)
+    curves.set_training(np.linspace(0.05, 3.0, 60), loss, loss, loss, loss)
+    axis = curves.loss_plot.getPlotItem().getAxis("left")
+    line_height = QFontMetricsF(axis.style["tickFont"] or QFont()).height()
+    for low, high in ((np.log10(0.3), np.log10(0.34)), (-0.6, -0.3)):  # no decade in sight; part of one
+        curves.loss_plot.setYRange(low, high, padding=0)
+        qtbot.wait(10)
+        labels = drawn_loss_labels(curves)
+        assert len(labels) >= 2, labels
+        centres = [centre for centre, _ in labels]
+        assert all(below - above >= line_height for above, below in zip(centres, centres[1:], strict=False)), labels
