@@ -3,7 +3,9 @@ field with its Browse button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+import math
+
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -135,7 +137,14 @@ def path_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
 
 
 class LearningRateSpinBox(QDoubleSpinBox):
-    """A learning-rate field that shows ``3e-05`` style numbers and steps along 1-2-5 decades."""
+    """A learning-rate field that shows ``3e-05`` style numbers and steps along 1-2-5 decades.
+
+    A typed number outside the range becomes the nearest end of it, and text that is no number leaves the value as it
+    was; either way ``corrected`` says so in words, for a hint beside the field (and ``""`` when the value changes
+    otherwise: the hint is then out of date).
+    """
+
+    corrected = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,6 +152,13 @@ class LearningRateSpinBox(QDoubleSpinBox):
         self.setRange(1e-7, 10.0)
         self.setKeyboardTracking(False)
         self.setAccelerated(False)
+        self.setToolTip(
+            f"The learning rate, from {self.textFromValue(self.minimum())} to {self.textFromValue(self.maximum())}: "
+            "type 0.001 or 1e-3; the arrows step along 1, 2, 5, 10…"
+        )
+        self._correction = ""
+        self.valueChanged.connect(self._on_value_changed)
+        self.editingFinished.connect(self._on_editing_finished)
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
         """``0.003`` → ``0.003``; ``3e-05`` → ``3e-05``."""
@@ -163,6 +179,39 @@ class LearningRateSpinBox(QDoubleSpinBox):
             return QValidator.State.Intermediate, text, position
         in_range = self.minimum() <= value <= self.maximum()
         return (QValidator.State.Acceptable if in_range else QValidator.State.Intermediate), text, position
+
+    def fixup(self, text: str) -> str:
+        """At the end of an edit: a number out of range becomes the nearest end of the range (and says so)."""
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        lowest, highest = self.textFromValue(self.minimum()), self.textFromValue(self.maximum())
+        typed = text.strip()
+        if not math.isfinite(value):
+            kept = self.textFromValue(self.value())
+            what = f"“{typed}” is not a number" if typed else "The learning rate cannot be empty"
+            self._correction = f"{what}: it stays {kept}."
+            return text
+        if value > self.maximum():
+            self._correction = f"The learning rate goes up to {highest}: {typed} became {highest}."
+            return highest
+        if value < self.minimum():
+            self._correction = f"The learning rate goes down to {lowest}: {typed} became {lowest}."
+            return lowest
+        return text
+
+    @Slot(float)
+    def _on_value_changed(self, _value: float) -> None:
+        """A new value (typed, stepped or set): the last correction no longer applies."""
+        self.corrected.emit("")
+
+    @Slot()
+    def _on_editing_finished(self) -> None:
+        """Report the correction made to this edit, after the value it led to."""
+        correction, self._correction = self._correction, ""
+        if correction:
+            self.corrected.emit(correction)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
         """Move to the next (or previous) value on the 1-2-5 ladder."""

@@ -141,6 +141,9 @@ class SetupForm(QWidget):
         self.batch_size_spin.setRange(1, 8192)
         self.batch_size_spin.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.learning_rate_spin = LearningRateSpinBox()
+        self.learning_rate_hint = ElidedLabel()  # what the field made of an out-of-range entry; hidden until then
+        self.learning_rate_hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.learning_rate_hint.setVisible(False)
         self.optimizer_combo = QComboBox()
         for name in OPTIMIZERS:
             self.optimizer_combo.addItem(name, name)
@@ -213,14 +216,16 @@ class SetupForm(QWidget):
             ("", self.fine_tune_check, "", None),
             ("E&pochs", self.epochs_spin, "&Batch size", self.batch_size_spin),
             ("Optimi&zer", self.optimizer_combo, "&Learning rate", self.learning_rate_spin),
+            ("", self.learning_rate_hint, "", None),
             ("Valida&tion", validation_row, "", None),
             ("T&rain on", self.training_limit_spin, "", augment_row),
         ]
         buddies = {"D&ata": self.data_path_edit, "Valida&tion": self.validation_spin}
         for row, (label, field, second_label, second_field) in enumerate(rows):
-            label_widget = QLabel(label)
-            label_widget.setBuddy(buddies.get(label, field if isinstance(field, QWidget) else None))
-            grid.addWidget(label_widget, row, 0)
+            if label:  # none for a row without one: the hidden hint's row then takes no height
+                label_widget = QLabel(label)
+                label_widget.setBuddy(buddies.get(label, field if isinstance(field, QWidget) else None))
+                grid.addWidget(label_widget, row, 0)
             span = 1 if second_field is not None else 3
             if isinstance(field, QHBoxLayout):
                 grid.addLayout(field, row, 1, 1, span)
@@ -258,6 +263,7 @@ class SetupForm(QWidget):
         for spin in (self.epochs_spin, self.batch_size_spin, self.validation_spin, self.training_limit_spin):
             spin.valueChanged.connect(self.save_settings)
         self.learning_rate_spin.valueChanged.connect(self.save_settings)
+        self.learning_rate_spin.corrected.connect(self._on_learning_rate_corrected)
         self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_chosen)
         self.augment_check.toggled.connect(self.save_settings)
         self.preview_button.clicked.connect(self._on_preview_clicked)
@@ -292,6 +298,12 @@ class SetupForm(QWidget):
             self.validation_spin.setRange(0, 50000)
             self.validation_spin.setSingleStep(500)
             self.validation_spin.setSuffix("")
+
+    @Slot(str)
+    def _on_learning_rate_corrected(self, message: str) -> None:
+        """Say under the learning-rate field what it made of an out-of-range entry (nothing once one goes through)."""
+        self.learning_rate_hint.setText(message)
+        self.learning_rate_hint.setVisible(bool(message))
 
     @Slot()
     def save_settings(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 
 from tests.app.train.runs import RUN_TIMEOUT_MS
 
@@ -155,3 +155,41 @@ def test_the_fashion_mnist_hint_says_whether_start_downloads_it(make_panel, tmp_
     form.set_locked(True)  # a run (which downloaded it) ends: the hint is fresh again
     form.set_locked(False)
     assert form.data_path_edit.placeholderText() == DATA_PATH_HINTS["fashion-mnist"]
+
+
+def test_a_learning_rate_out_of_range_is_corrected_with_a_hint_under_the_field(make_panel, qtbot):
+    """Typing 1000 and leaving the field went back to the preset's 0.004 without a word."""
+    from PySide6.QtWidgets import QLabel
+
+    panel = make_panel()
+    panel.show()
+    qtbot.waitExposed(panel)
+    field = panel.form.learning_rate_spin
+
+    def enter(text: str) -> None:
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus)
+        field.selectAll()
+        qtbot.keyClicks(field, text)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+
+    def shown_hints() -> list[QLabel]:
+        labels = panel.form.findChildren(QLabel)
+        return [label for label in labels if label.isVisible() and "learning rate" in label.text()]
+
+    assert not shown_hints()
+    enter("1000")
+    hints = shown_hints()
+    assert [hint.text() for hint in hints] == ["The learning rate goes up to 10: 1000 became 10."]
+    assert panel.training_config().learning_rate == 10.0
+    field_rect = QRect(field.mapTo(panel, QPoint(0, 0)), field.size())
+    hint_rect = QRect(hints[0].mapTo(panel, QPoint(0, 0)), hints[0].size())
+    assert 0 <= hint_rect.top() - field_rect.bottom() <= 12  # just under the field
+    assert hint_rect.left() < field_rect.right() and field_rect.left() < hint_rect.right()
+
+    enter("0.01")
+    assert panel.training_config().learning_rate == 0.01 and not shown_hints()
+    enter("-1")
+    assert [hint.text() for hint in shown_hints()] == ["The learning rate goes down to 1e-07: -1 became 1e-07."]
+    panel.form.preset_combo.setCurrentIndex(panel.form.preset_combo.findData("mlp"))  # its own learning rate
+    assert field.value() == 0.01 and not shown_hints()
