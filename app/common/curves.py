@@ -38,6 +38,10 @@ def cache_rendering(item: QGraphicsItem) -> None:
     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+ACCURACY_MARGIN_PX = 6
+"""Room above 1 and below 0 on the accuracy axis: a validation marker's radius (4) and its white rim, drawn whole."""
+
+
 class EpochAxis(pg.AxisItem):
     """An x axis in epochs: ticks only at whole epochs (1, 2, 5, 10… apart), even before any data arrives."""
 
@@ -234,6 +238,9 @@ class LossAccuracyCurves(QWidget):
         self._loss_range: tuple[float, float] | None = None  # the loss axis while it follows the data
         self._loss_follows_data = True
         self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._on_loss_zoomed)
+        self._accuracy_follows_size = True  # until the user zooms the accuracy plot
+        self.accuracy_plot.getViewBox().sigResized.connect(self._fit_accuracy_range)
+        self.accuracy_plot.getViewBox().sigRangeChangedManually.connect(self._on_accuracy_zoomed)
         self.log_scale_button = QToolButton(self.loss_plot)  # in the empty corner between the two axes
         self.log_scale_button.setText("log")
         self.log_scale_button.setCheckable(True)
@@ -355,11 +362,24 @@ class LossAccuracyCurves(QWidget):
         # [0, 1]; loss starts at 0 and its top grows with the data (see _follow_loss).
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.disableAutoRange(axis="y")
-        self.accuracy_plot.setYRange(0.0, 1.0, padding=0.02)
+        self._accuracy_follows_size = True
+        self._fit_accuracy_range()
         self._loss_low, self._loss_high = math.inf, 0.0
         self._loss_range = None
         self._loss_follows_data = True
         self._show_loss_range()
+
+    def _fit_accuracy_range(self) -> None:
+        """Accuracy from 0 to 1, with room in pixels for a marker on either (all held-back samples right: 1.0)."""
+        if not self._accuracy_follows_size:
+            return
+        height = self.accuracy_plot.getViewBox().height()
+        margin = ACCURACY_MARGIN_PX / max(height - 2 * ACCURACY_MARGIN_PX, ACCURACY_MARGIN_PX)
+        self.accuracy_plot.setYRange(-margin, 1.0 + margin, padding=0)
+
+    @Slot()
+    def _on_accuracy_zoomed(self) -> None:
+        self._accuracy_follows_size = False  # the user's zoom stays until the next run
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         """Keep the log-scale switch in the loss plot's bottom-left corner, where no tick or curve is drawn."""

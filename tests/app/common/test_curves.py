@@ -265,3 +265,15 @@ def test_a_log_loss_axis_zoomed_into_one_decade_still_has_labels_a_line_apart(qt
         assert len(labels) >= 2, labels
         centres = [centre for centre, _ in labels]
         assert all(below - above >= line_height for above, below in zip(centres, centres[1:], strict=False)), labels
+
+
+@pytest.mark.parametrize("size", [(488, 140), (600, 200), (900, 330)])  # the dock's smallest, Teach's, the window's
+def test_a_validation_point_at_100_percent_is_drawn_whole(qtbot, size):
+    """Held-back samples all read right (Teach's usual end) put their marker on 1.0, cut in half by the top edge."""
+    curves = shown_curves(qtbot, size)
+    curves.set_validation(np.array([1.0, 2.0, 3.0]), np.array([0.3, 0.1, 0.05]), np.array([0.9, 1.0, 1.0]))
+    qtbot.wait(10)
+    view = curves.accuracy_plot.getPlotItem().getViewBox()
+    top = view.mapViewToScene(QPointF(1.0, view.viewRange()[1][1])).y()
+    marker = view.mapViewToScene(QPointF(1.0, 1.0)).y()
+    assert marker - top >= 8 / 2 + 1  # the marker's radius (symbolSize 8) and its white rim
