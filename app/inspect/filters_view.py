@@ -109,6 +109,7 @@ class FiltersView(QWidget):
         if keys != [row.key for row in self._rows]:
             for row in self._rows:
                 self._rows_layout.removeWidget(row)
+                row.hide()  # at once: deleteLater waits while a dialog runs its own event loop
                 row.deleteLater()
             self._rows = []
             for position, bank in enumerate(banks):

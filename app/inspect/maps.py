@@ -40,9 +40,14 @@ def mosaic_columns(count: int, map_side: int) -> int:
     return max(1, min(count, 64 if map_side <= 1 else 32))
 
 
+def format_number(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits; a ReLU's -0.0 as ``0``, not ``-0``."""
+    return f"{float(value) + 0.0:.{digits}g}"  # -0.0 + 0.0 is 0.0
+
+
 def format_range(low: float, high: float) -> str:
     """``-1.23 … 4.56`` with a precision that suits the numbers."""
-    return f"{low:.3g} … {high:.3g}"
+    return f"{format_number(low)} … {format_number(high)}"
 
 
 class MapMosaic(QWidget):
@@ -237,6 +242,11 @@ class ColorLegend(QWidget):
             self._scale = scale
             self.update()
 
+    @property
+    def texts(self) -> tuple[str, str]:
+        """The two ends as written beside the bar."""
+        return format_number(self._scale.low), format_number(self._scale.high)
+
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Room for two numbers and a bar."""
         return QSize(200, self.height())
@@ -245,7 +255,7 @@ class ColorLegend(QWidget):
         """``low [gradient] high``."""
         painter = QPainter(self)
         metrics = QFontMetrics(self.font())
-        low, high = f"{self._scale.low:.3g}", f"{self._scale.high:.3g}"
+        low, high = self.texts
         low_width, high_width = metrics.horizontalAdvance(low), metrics.horizontalAdvance(high)
         bar = QRectF(low_width + 4, 3, max(10, self.width() - low_width - high_width - 8), self.height() - 6)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.inspect.colors import ColorScale
-from app.inspect.maps import ColorLegend, MapMosaic, PixelView, as_maps, format_range, gray_rgba
+from app.inspect.maps import ColorLegend, MapMosaic, PixelView, as_maps, format_number, format_range, gray_rgba
 from ml.plurals import plural
 
 KIND_WORDS = {
@@ -154,7 +154,7 @@ class LayerRow(QFrame):
                 if single.size == 1:
                     labels = self.mosaic.labels
                     unit = f"class {labels[index]}" if index < len(labels) else f"unit {index}"
-                    lines.append(f"{unit}: {float(single.ravel()[0]):.4g}")
+                    lines.append(f"{unit}: {format_number(single.ravel()[0], 4)}")
                 else:
                     lines.append(f"map {index}: {format_range(float(single.min()), float(single.max()))}")
                     lines.append("click to enlarge")
@@ -305,6 +305,7 @@ class NetworkView(QWidget):
     def _rebuild(self, layers: Sequence[dict]) -> None:
         for row in self._rows:
             self._rows_layout.removeWidget(row)
+            row.hide()  # at once: deleteLater waits while a dialog runs its own event loop
             row.deleteLater()
         self._rows = []
         for position, layer in enumerate(layers):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtWidgets import QApplication
 
 from app.inspect.colors import DIVERGING
-from app.inspect.filters_view import FiltersView, kernel_scale
+from app.inspect.filters_view import FilterRow, FiltersView, kernel_scale
 
 
 def bank(layer: str, count: int, seed: int = 0, note: str = "") -> dict:
@@ -37,3 +38,18 @@ def test_a_model_without_conv_layers_says_so(qtbot):
     qtbot.addWidget(view)
     view.show_filters([], "mlp-digits")
     assert "no convolution layers" in view.message.text() and not view.message.isHidden()
+
+
+def test_the_previous_models_rows_vanish_at_once_even_while_a_dialog_runs_its_own_event_loop(qtbot):
+    """At a run's end the keep-or-use question runs a nested event loop, in which deleteLater waits: the run's rows
+    stayed on screen under the active model's, their titles and legends drawn over each other."""
+    view = FiltersView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.show_filters([bank("conv2d", 24), bank("conv2d_1", 48)], "The model being trained, after epoch 1")
+    view.show_filters([], "")  # the run ended: the active model's filters are asked for
+    view.show_filters([bank("conv2d", 32), bank("conv2d_1", 64)], "cnn: the active model's kernels")
+    QApplication.processEvents()  # shows the new rows; deleteLater waits for the event loop
+    shown = [row for row in view.rows_widget.findChildren(FilterRow) if row.isVisible()]
+    assert set(shown) == set(view.rows), f"{len(shown)} rows on screen for {len(view.rows)} layers"

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app.inspect.colors import DIVERGING, SEQUENTIAL, ColorScale
-from app.inspect.maps import MapMosaic, as_maps, mosaic_columns
+from app.inspect.maps import ColorLegend, MapMosaic, as_maps, format_range, mosaic_columns
 
 
 def test_any_layer_output_becomes_a_stack_of_maps():
@@ -94,3 +94,14 @@ def test_a_layer_of_one_huge_value_is_coloured_without_dividing_by_zero():
     assert scale.high > scale.low
     rgba = scale.colorize(np.full(10, 7.99e31))
     assert rgba.shape == (10, 4)
+
+
+def test_a_relus_negative_zero_is_written_0_not_minus_0(qtbot):
+    """A ReLU layer's smallest output can be -0.0: its legend read "-0 … 0.682", as if the layer went negative."""
+    relu = np.array([[-0.0, 0.25], [0.5, 0.682]], np.float32)
+    legend = ColorLegend()
+    qtbot.addWidget(legend)
+    legend.set_scale(ColorScale.for_values(relu))
+    assert format_range(-0.0, 0.682) == "0 … 0.682"  # the hover text
+    assert legend.texts == ("0", "0.682")
+    assert legend.scale.cmap == SEQUENTIAL  # still never negative

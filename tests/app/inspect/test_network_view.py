@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from app.inspect.network_view import DROPOUT_NOTE, NetworkView
+from app.inspect.network_view import DROPOUT_NOTE, LayerRow, NetworkView
 from tests.app.inspect.layer_data import cnn_trace, layer, mlp_trace
 
 
@@ -145,3 +145,13 @@ def test_clear_forgets_the_model_and_says_why(view):
     view.clear("Another model")
     assert view.rows == [] and view.message.text() == "Another model"
     assert view.visible_rows == []
+
+
+def test_another_models_rows_vanish_at_once_even_before_the_event_loop_deletes_them(view):
+    """Rows were only removed from the layout and left to deleteLater, which waits while a dialog's nested event
+    loop runs: the previous model's rows stayed on screen over the new model's."""
+    view.show_layers(cnn_trace())
+    view.show_layers(mlp_trace())
+    QApplication.processEvents()  # shows the new rows; deleteLater waits for the event loop
+    shown = [row for row in view.rows_widget.findChildren(LayerRow) if row.isVisible()]
+    assert set(shown) == set(view.visible_rows), f"{len(shown)} rows on screen for {len(view.visible_rows)} layers"
