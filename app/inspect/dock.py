@@ -21,6 +21,7 @@ from app.inspect.network_view import NetworkView
 from app.models.controller import ModelController
 
 STROKE_END_ONLY = ("integrated-gradients",)  # too slow for every mouse move (about 70 ms), fine at a stroke's end
+FALLBACK_METHOD = "integrated-gradients"  # needs only the gradient at the input: it applies to every model
 MIN_INTERVAL_S = 0.1  # at most ten inspections a second while drawing: live to the eye, far less work
 NO_DRAWING = "Draw a digit to see what every layer makes of it."
 READING_LAYERS = "Reading the model's layers…"
@@ -79,12 +80,18 @@ class LookInsideDock(QDockWidget):
         self._drawing_expected = False  # a drawing is there (or its prediction is on its way) to look inside
         self._model_failed = False  # no model, and none is loading (start-up's failed, or TensorFlow did not start)
         self._on_screen = False  # from visibilityChanged: a dock behind another tab stays isVisible()
+        self._preferred_method = self.evidence_bar.method  # the user's last pick: each new model starts with it
+        self._method_picked_for_model = False  # the method in use was picked by the user for the active model
+        self._fallback_note: str | None = None  # why the dock put the fallback method in place of the preferred one
+        self._switching_method = False  # the dock, not the user, is changing the method
         self._sent_at = 0.0
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.timeout.connect(self._request)
 
         self.evidence_bar.settings_changed.connect(self._on_evidence_settings_changed)
+        self.evidence_bar.method_picker.currentIndexChanged.connect(self._on_method_changed)
+        self.evidence_bar.method_picker.activated.connect(self._on_method_activated)
         self.evidence_bar.opacity_changed.connect(self._emit_overlays)
         self.evidence_bar.class_reset.connect(lambda: self.explain_class(None))
         self.network.fold_changed.connect(self._request)
@@ -129,6 +136,11 @@ class LookInsideDock(QDockWidget):
         self._model_failed = False
         self._drawing_expected = self.canvas_has_drawing()  # the window scores it again with this model
         self._set_evidence(None)
+        self.evidence_bar.show_message(None)  # nothing the previous model said stays
+        self.evidence_bar.show_explained(None, False)
+        self._method_picked_for_model = False
+        self._fallback_note = None
+        self._use_method(self._preferred_method)  # a fallback was for the previous model only
         self.network.clear("")
         self.network.set_class_names(self._class_names)
         self._previous_model_through = self._last_request_id  # answers still on their way are the old model's
@@ -211,7 +223,7 @@ class LookInsideDock(QDockWidget):
         options = {"layers": want_layers, "fold": self.network.folded, "method": method, "class_index": class_index}
         options["filters"] = self._filters_owed
         request_id = self._ask(latest["image"], options)
-        self._sent[request_id] = latest
+        self._sent[request_id] = {**latest, "method": method}
         for old in sorted(self._sent)[:-4]:  # a running request's result is still worth showing; older ones are gone
             del self._sent[old]
 
@@ -245,6 +257,10 @@ class LookInsideDock(QDockWidget):
             self.network.show_message(result["error"])
             if self._filters_owed:  # asked for with this request, or asked again with the next one
                 self.filters.show_message(result["error"])
+            if prediction is not None:  # no evidence for this drawing: none of an earlier one (or model) stays
+                self._set_evidence(None)
+                shown_elsewhere = self.tabs.currentWidget() is self.network
+                self.evidence_bar.show_message(None if shown_elsewhere or not prediction["method"] else result["error"])
         if prediction is None or self._latest is None:
             return
         if result.get("layers") is not None:
@@ -283,19 +299,68 @@ class LookInsideDock(QDockWidget):
         return [*layers[:-1], {**layers[-1], "note": f"{note} · {calibrated}" if note else calibrated}]
 
     def _show_evidence(self, evidence: dict, prediction: dict) -> None:
-        if evidence.get("message"):
-            name = METHOD_NAMES.get(evidence.get("method"), evidence.get("method"))
-            message = str(evidence["message"])
-            self.evidence_bar.show_message(message if message.startswith(str(name)) else f"{name}: {message}")
+        method = str(evidence.get("method"))
+        name = METHOD_NAMES.get(method, method)
+        message = str(evidence.get("message") or "")
+        note = fallback_note(method, evidence.get("unsupported"))
+        if note and self._falls_back(method):
+            self._fallback_note = note
+            self._set_evidence(None)
+            self.evidence_bar.show_message(note)
+            self._use_method(FALLBACK_METHOD)  # asks again
+            return
+        if message:
+            self.evidence_bar.show_message(message if message.startswith(name) else f"{name}: {message}")
             self._set_evidence(None)
             return
-        self.evidence_bar.show_message(None)
-        self._show_explained(int(evidence["class_index"]))
+        class_index = int(evidence["class_index"])
+        self._show_explained(class_index)
         positive, negative = evidence.get("positive"), evidence.get("negative")
+        if not any(side is not None and np.any(side) for side in (positive, negative)):  # never a blank overlay
+            explained = self._class_name(class_index)
+            other = "" if method == FALLBACK_METHOD else f" Try {METHOD_NAMES[FALLBACK_METHOD]}."
+            self.evidence_bar.show_message(
+                f"{name} finds no evidence for or against {explained} in this drawing.{other}"
+            )
+            self._set_evidence(None)
+            return
+        self.evidence_bar.show_message(self._fallback_note)
         image, stages = prediction["image"], prediction["stages"]
         self._set_evidence(
             (map_to_picture(positive, image, stages), map_to_picture(negative, image, stages), positive, negative)
         )
+
+    def _falls_back(self, method: str) -> bool:
+        """A method in use that cannot apply to this model gives way to the fallback, unless the user picked it
+        for this model (then its message says why it shows nothing)."""
+        in_use = method == self.evidence_bar.method
+        return in_use and method != FALLBACK_METHOD and not self._method_picked_for_model
+
+    def _use_method(self, method: str) -> None:
+        """Put ``method`` in the picker for the user (not a pick of theirs); a change asks again."""
+        self._switching_method = True
+        try:
+            self.evidence_bar.set_method(method)
+        finally:
+            self._switching_method = False
+
+    @Slot(int)
+    def _on_method_changed(self, _index: int) -> None:
+        """The user picked a method: it is kept for this model, even where it does not apply, and for the next."""
+        if self._switching_method:
+            return
+        self._preferred_method = self.evidence_bar.method
+        self._method_picked_for_model = True
+        self._fallback_note = None
+        self.evidence_bar.show_message(None)  # the previous method's note or reason
+
+    @Slot(int)
+    def _on_method_activated(self, _index: int) -> None:
+        """The user picked the method already in use: deliberate too (a change was seen by ``_on_method_changed``)."""
+        if self._method_picked_for_model and self._preferred_method == self.evidence_bar.method:
+            return
+        self._on_method_changed(_index)
+        self._request()  # the answer says why it shows nothing, where it cannot apply
 
     def _set_evidence(self, maps: tuple[np.ndarray | None, ...] | None) -> None:
         self._evidence = maps
@@ -313,9 +378,11 @@ class LookInsideDock(QDockWidget):
         self.input_overlay_changed.emit(maps[2], maps[3], opacity)
 
     def _show_explained(self, index: int) -> None:
+        self.evidence_bar.show_explained(self._class_name(index), self._chosen_class is not None)
+
+    def _class_name(self, index: int) -> str:
         names = self._class_names
-        name = names[index] if 0 <= index < len(names) else str(index)
-        self.evidence_bar.show_explained(name, self._chosen_class is not None)
+        return names[index] if 0 <= index < len(names) else str(index)
 
     @Slot()
     def _on_evidence_settings_changed(self) -> None:
@@ -335,6 +402,21 @@ class LookInsideDock(QDockWidget):
         if self._filters_owed and self.models.is_model_ready:
             self._ask(None, {"filters": True})
         self._request()
+
+
+UNSUPPORTED_REASONS = {  # ml.inspect.evidence's Evidence.unsupported codes (not imported: that module loads Keras)
+    "no-conv-layer": "needs a conv layer and this model has none",
+    "one-cell-map": "cannot tell where in this model (its last conv map is 1x1)",
+}
+
+
+def fallback_note(method: str, unsupported: str | None) -> str | None:
+    """One short line: why ``method`` gives way to the fallback for this model (``unsupported``: the evidence's
+    code); None when the method applies to the model (a message is then about this drawing or class)."""
+    reason = UNSUPPORTED_REASONS.get(str(unsupported))
+    if reason is None:
+        return None
+    return f"{METHOD_NAMES.get(method, method)} {reason}: showing {METHOD_NAMES[FALLBACK_METHOD]} instead."
 
 
 def dock_area() -> Qt.DockWidgetArea:

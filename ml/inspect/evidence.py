@@ -23,6 +23,8 @@ NEEDS_CONV = ("gradcam", "guided-gradcam")
 MIN_STEPS = 32
 DEFAULT_STEPS = 64  # completeness within 1 % on MNIST digits (32 steps: 2.3 % at worst)
 DIGIT_SIDE = 28
+NO_CONV_LAYER = "no-conv-layer"  # Evidence.unsupported: the model has no conv layer to read
+ONE_CELL_MAP = "one-cell-map"  # Evidence.unsupported: its last conv map is 1x1, the same weight on every pixel
 NO_CONV_MESSAGE = "Grad-CAM needs a conv layer; this model has none. Try Integrated Gradients."
 ONE_CELL_MESSAGE = (
     "Grad-CAM reads the last conv layer's map, which is 1x1 in this model (its input shrinks to a single position "
@@ -40,6 +42,7 @@ class Evidence:
     negative: np.ndarray | None  # 28x28 float32 >= 0: evidence against
     message: str | None  # plain reason when the method does not apply
     towers: tuple[tuple[str, np.ndarray, np.ndarray], ...] = ()  # Grad-CAM of an ensemble: (tower, for, against)
+    unsupported: str | None = None  # why the method cannot apply to this model at all: NO_CONV_LAYER or ONE_CELL_MAP
 
 
 @dataclass(frozen=True)
@@ -185,9 +188,9 @@ class Explainer:
         cams, target = self._class_maps(self._tf.constant(batch), self._target(class_index))
         class_index = int(target)
         if not self.has_conv:
-            return Evidence("gradcam", class_index, None, None, NO_CONV_MESSAGE)
+            return Evidence("gradcam", class_index, None, None, NO_CONV_MESSAGE, unsupported=NO_CONV_LAYER)
         if not self.gradcam_localizes:  # one number per map: the same weight on every pixel
-            return Evidence("gradcam", class_index, None, None, ONE_CELL_MESSAGE)
+            return Evidence("gradcam", class_index, None, None, ONE_CELL_MESSAGE, unsupported=ONE_CELL_MAP)
         maps = [self._to_digit(np.asarray(cam, dtype=np.float32), image28, smooth=True) for cam in cams]
         combined = np.mean(maps, axis=0)
         positive, negative = split_evidence(combined)
@@ -203,7 +206,7 @@ class Explainer:
         cams, target, guided = self._guided_maps(self._tf.constant(batch), self._target(class_index))
         class_index = int(target)
         if not self.has_conv:
-            return Evidence("guided-gradcam", class_index, None, None, NO_CONV_MESSAGE)
+            return Evidence("guided-gradcam", class_index, None, None, NO_CONV_MESSAGE, unsupported=NO_CONV_LAYER)
         regions = np.maximum(
             np.mean([self._to_digit(np.asarray(cam, dtype=np.float32), image28, smooth=True) for cam in cams], 0), 0
         )

@@ -221,23 +221,29 @@ def own_window(started_window):
     return started_window
 
 
-def test_grad_cam_on_an_mlp_says_why_and_integrated_gradients_still_works(qtbot, own_window):
+def test_on_an_mlp_grad_cam_gives_way_to_integrated_gradients_and_says_why_when_picked(qtbot, own_window):
     window = own_window
     dock = window.look_inside
     dock.open()
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
         window.open_model_file(LEGACY_MLP)
-    result = inspected(qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"] and r["layers"])
-    assert result["evidence"]["message"] and dock.evidence_bar.message.text().startswith("Grad-CAM needs a conv layer")
-    assert not dock.evidence_bar.message.isHidden()
-    assert window.canvas.overlay is None
+    result = inspected(
+        qtbot, dock, lambda: draw(window, SEVEN), lambda r: r["evidence"] and r["evidence"]["message"] is None
+    )
+    assert result["evidence"]["method"] == "integrated-gradients" and window.canvas.overlay is not None
+    assert dock.evidence_bar.message.text() == (
+        "Grad-CAM needs a conv layer and this model has none: showing Integrated Gradients instead."
+    )
     assert all(row.mosaic.maps.shape[1:] == (1, 1) for row in dock.network.rows if row.kind != "input")
     assert dock.filters.rows == [] and "no convolution layers" in dock.filters.message.text()
-    inspected(qtbot, dock, lambda: dock.evidence_bar.set_method("integrated-gradients"), lambda r: r["evidence"])
-    assert dock.evidence_bar.message.isHidden() and window.canvas.overlay is not None
+    inspected(qtbot, dock, lambda: dock.evidence_bar.set_method("gradcam"), lambda r: r["evidence"])  # the user's
+    assert dock.evidence_bar.message.text().startswith("Grad-CAM needs a conv layer; this model has none")
+    assert window.canvas.overlay is None and dock.evidence_bar.method == "gradcam"
     with qtbot.waitSignal(window.models.model_loaded, timeout=LOAD_TIMEOUT_MS):
         window.models.switch_to_previous()  # back to the bundled model, the drawing still there and the dock open
     qtbot.waitUntil(lambda: len(dock.filters.rows) == 12, timeout=PREDICTION_TIMEOUT_MS)  # its filters, not lost
+    qtbot.waitUntil(lambda: window.canvas.overlay is not None, timeout=PREDICTION_TIMEOUT_MS)  # its Grad-CAM
+    assert dock.evidence_bar.message.isHidden()
 
 
 def test_a_hidden_dock_computes_nothing(qtbot, window, dock):
@@ -524,3 +530,120 @@ def test_a_late_answer_for_the_previous_model_is_ignored_and_the_new_models_is_s
     assert [row.layer["name"] for row in dock.network.rows] == [layer["name"] for layer in cnn_trace()]
     assert [row.key[0] for row in dock.filters.rows] == ["conv"]
     assert dock.filters.caption.text().startswith("trained")
+
+
+NO_CONV = "Grad-CAM needs a conv layer; this model has none. Try Integrated Gradients."  # ml.inspect.evidence's
+ONE_CELL = "Grad-CAM reads the last conv layer's map, which is 1x1 in this model (…). Try Guided Grad-CAM or …"
+
+
+def answer_evidence(dock: LookInsideDock, message: str | None = None, error: str | None = None, empty=False) -> None:
+    """Answer the newest request: evidence by the method it asked for (``message``: the method does not apply;
+    ``empty``: maps of zeros)."""
+    request_id = len(dock.models.requests)
+    method = dock.models.requests[-1]["method"]
+    evidence_map = None if message else np.zeros((28, 28), np.float32) if empty else np.eye(28, dtype=np.float32)
+    explained = dock.models.requests[-1]["class_index"]
+    evidence = {"method": method, "class_index": 7 if explained is None else explained}
+    evidence.update(positive=evidence_map, negative=evidence_map)
+    unsupported = {NO_CONV: "no-conv-layer", ONE_CELL: "one-cell-map"}.get(message)  # the model's, not the drawing's
+    dock.models.inspection_finished.emit(
+        {
+            "request_id": request_id,
+            "layers": None if error else cnn_trace(),
+            "evidence": None if error else {**evidence, "message": message, "towers": (), "unsupported": unsupported},
+            "filters": None,
+            "error": error,
+            "model_name": "bundled",
+            "final": True,
+        }
+    )
+
+
+def asked_again(qtbot, dock: LookInsideDock, action) -> dict:
+    """Run ``action`` and wait for the dock's next request (at most ten a second); its options."""
+    asked = len(dock.models.requests)
+    action()
+    qtbot.waitUntil(lambda: len(dock.models.requests) > asked)
+    return dock.models.requests[-1]
+
+
+def test_a_method_that_does_not_apply_gives_way_to_integrated_gradients_unless_picked_for_this_model(qtbot, slow_dock):
+    """On an MLP (or a model whose last conv map is one cell) Grad-CAM only said it needs a conv layer, for good."""
+    dock = slow_dock
+    bar = dock.evidence_bar
+    open_over_a_drawing(qtbot, dock)
+    assert dock.models.requests[-1]["method"] == "gradcam"  # the default, not picked by the user
+    answer_evidence(dock, NO_CONV)
+    assert bar.method == "integrated-gradients", "Grad-CAM stayed on a model without a conv layer"
+    assert asked_again(qtbot, dock, lambda: None)["method"] == "integrated-gradients"
+    assert (
+        bar.message.text()
+        == "Grad-CAM needs a conv layer and this model has none: showing Integrated Gradients instead."
+    )
+    answer_evidence(dock)
+    assert dock.evidence_maps is not None and not bar.message.isHidden()  # the note stays beside the evidence shown
+
+    options = asked_again(qtbot, dock, lambda: bar.set_method("gradcam"))  # the user's own pick: kept and explained
+    assert options["method"] == "gradcam" and bar.message.isHidden()
+    answer_evidence(dock, NO_CONV)
+    assert bar.method == "gradcam" and bar.message.text() == NO_CONV and dock.evidence_maps is None
+
+    dock.set_model({**DESCRIPTION, "display_name": "one cell"})  # a new model: not picked for it, so it may fall back
+    asked_again(qtbot, dock, lambda: dock.show_prediction(SEVEN_SHOWN))
+    asked_again(qtbot, dock, lambda: answer_evidence(dock, ONE_CELL))
+    assert bar.method == "integrated-gradients"
+    assert bar.message.text() == (
+        "Grad-CAM cannot tell where in this model (its last conv map is 1x1): showing Integrated Gradients instead."
+    )
+    dock.set_model({**DESCRIPTION, "display_name": "cnn"})  # the fallback was for that model only
+    assert bar.method == "gradcam" and bar.message.isHidden()
+    bar.set_method("guided-gradcam")
+    dock.set_model({**DESCRIPTION, "display_name": "another"})  # the user's last pick stays
+    assert bar.method == "guided-gradcam"
+
+
+def test_after_a_model_change_or_a_failure_nothing_of_the_previous_model_or_drawing_stays(qtbot, slow_dock):
+    """A failed inspection left the previous model's "this model has none" (and the last overlay) on screen."""
+    dock = slow_dock
+    bar = dock.evidence_bar
+    open_over_a_drawing(qtbot, dock)
+    bar.method_picker.activated.emit(bar.method_picker.currentIndex())  # Grad-CAM picked: its message stays
+    asked_again(qtbot, dock, lambda: dock.show_prediction(SEVEN_SHOWN))
+    answer_evidence(dock, NO_CONV)
+    assert bar.message.text() == NO_CONV and not bar.message.isHidden()
+    dock.set_model({**DESCRIPTION, "display_name": "cnn"})
+    assert bar.message.isHidden(), f"the previous model's {bar.message.text()!r} stays"
+    assert "Explaining" not in bar.class_label.text()
+    asked_again(qtbot, dock, lambda: dock.show_prediction(SEVEN_SHOWN))
+    error = "Could not look inside the model: RuntimeError: gone"
+    answer_evidence(dock, error=error)
+    assert bar.message.isHidden() and dock.network.message.text() == error  # said once, where it is seen
+
+    asked_again(qtbot, dock, lambda: dock.show_prediction(SEVEN_SHOWN))
+    answer_evidence(dock)
+    assert dock.evidence_maps is not None
+    dock.tabs.setCurrentWidget(dock.filters)  # the network's message hidden: the evidence line tells the failure
+    asked_again(qtbot, dock, lambda: dock.show_prediction(SEVEN_SHOWN))
+    answer_evidence(dock, error=error)
+    assert dock.evidence_maps is None and bar.message.text() == error and not bar.message.isHidden()
+
+
+def test_evidence_of_zeros_says_so_in_words_rather_than_showing_a_blank(qtbot, slow_dock):
+    """Guided Grad-CAM keeps only the regions Grad-CAM finds for the class: for a class it finds none for (any class
+    of a model whose last conv map is 1x1 and whose score falls there) every pixel was 0, an empty overlay, no word."""
+    dock = slow_dock
+    bar = dock.evidence_bar
+    open_over_a_drawing(qtbot, dock)
+    asked_again(qtbot, dock, lambda: bar.set_method("guided-gradcam"))
+    answer_evidence(dock)
+    assert dock.evidence_maps is not None and bar.message.isHidden()
+    asked_again(qtbot, dock, lambda: dock.explain_class(4))  # a class the drawing has nothing of
+    answer_evidence(dock, empty=True)
+    assert not bar.message.isHidden(), "an empty overlay and not a word"
+    assert bar.message.text() == (
+        "Guided Grad-CAM finds no evidence for or against 4 in this drawing. Try Integrated Gradients."
+    )
+    assert dock.evidence_maps is None and bar.method == "guided-gradcam"  # about this class, not the model: no switch
+    asked_again(qtbot, dock, lambda: dock.explain_class(None))
+    answer_evidence(dock)
+    assert dock.evidence_maps is not None and bar.message.isHidden()

@@ -8,7 +8,16 @@ from scipy import ndimage
 
 from ml.assets import bundled_model_path
 from ml.inference.model_input import input_frame
-from ml.inspect.evidence import NO_CONV_MESSAGE, ONE_CELL_MESSAGE, Explainer, place_on_digit, saliency, split_evidence
+from ml.inspect.evidence import (
+    NO_CONV_LAYER,
+    NO_CONV_MESSAGE,
+    ONE_CELL_MAP,
+    ONE_CELL_MESSAGE,
+    Explainer,
+    place_on_digit,
+    saliency,
+    split_evidence,
+)
 from ml.models.files import LoadedModel, load_model
 from ml.models.metadata import ModelMetadata
 from ml.models.presets import build_model
@@ -124,6 +133,7 @@ def test_gradcam_on_a_model_without_conv_layers_says_why(method):
     evidence = explainer.explain(np.ones((28, 28), np.float32) * 0.5, method)
     assert not explainer.has_conv
     assert evidence.positive is None and evidence.negative is None and evidence.message == NO_CONV_MESSAGE
+    assert evidence.unsupported == NO_CONV_LAYER
     assert saliency(evidence) is None
 
 
@@ -148,6 +158,7 @@ def test_gradcam_on_a_last_conv_map_of_one_cell_says_it_cannot_localise(mnist_te
     guided = explainer.explain(mnist_test[0][0], "guided-gradcam")
 
     assert evidence.message == ONE_CELL_MESSAGE and evidence.positive is None and saliency(evidence) is None
+    assert evidence.unsupported == ONE_CELL_MAP  # the window falls back to a method that applies
     assert guided.message is None and guided.positive.shape == (28, 28)  # its pixels still tell the ink apart
 
 
