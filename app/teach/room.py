@@ -16,8 +16,9 @@ from app.common import user_folders
 from app.teach.corrections import Corrections
 from app.teach.history_dialog import HistoryDialog
 from app.teach.samples_view import SamplesView
-from app.teach.teach_dialog import TeachDialog
+from app.teach.teach_dialog import TeachDialog, harm_status_text, same_file
 from ml.errors import DigitLabError
+from ml.teach.forgetting import harmful_test_drop
 from ml.teach.samples import SampleStore
 from ml.teach.versions import VersionStore
 
@@ -63,6 +64,7 @@ class TeachRoom(QObject):
         self.store = _open_store(SampleStore, data / "my-samples", window)
         self.versions = _open_store(VersionStore, data / "versions", window)
         self.model: dict | None = None
+        self._harmful_version: dict | None = None  # made by the last teach and not yet loaded: warn once it is
         self.teach_dialog: TeachDialog | None = None
         self.history_dialog: HistoryDialog | None = None
         self.corrections = Corrections(self.store, window)
@@ -103,7 +105,8 @@ class TeachRoom(QObject):
         window.prediction.class_clicked.connect(self.corrections.offer_for_class)
         window.models.prediction_finished.connect(self._on_prediction)
         window.numbers.digit_chosen.connect(self._follow_number_digit)
-        window.models.model_loaded.connect(self._on_model_loaded)
+        window.models.model_loaded.connect(self._on_model_loaded)  # after the window's own "Active model" message
+        window.models.model_load_failed.connect(self._on_model_load_failed)
         self.corrections.samples_changed.connect(self.view.refresh)
         self.corrections.samples_changed.connect(self._on_samples_changed)
         self.view.samples_changed.connect(self._on_samples_changed)
@@ -148,6 +151,13 @@ class TeachRoom(QObject):
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:
         self.model = description
+        self._mark_active_version(description.get("source_path"))
+        harmful = self._harmful_version
+        if harmful is not None and same_file(description.get("source_path"), harmful["path"]):
+            self._harmful_version = None
+            drop = harmful_test_drop(harmful["record"])
+            if drop is not None:  # the window just said "Active model: …": not a plain success
+                self.window.statusBar().showMessage(harm_status_text(drop), 60000)
         names = list(description["class_names"])
         self.corrections.set_class_names(names)
         self.view.set_class_names(names)
@@ -156,6 +166,40 @@ class TeachRoom(QObject):
         dialog = self.teach_dialog
         if dialog is not None and not dialog.is_running and description.get("source_path"):
             dialog.set_model(**self._teach_arguments(description))  # its Teach teaches the active model
+
+    @Slot(dict)
+    def _on_model_load_failed(self, failure: dict) -> None:
+        """A load that failed (a History switch, a taught version) leaves History's mark on the model still shown."""
+        if self._harmful_version is not None and same_file(failure.get("path"), self._harmful_version["path"]):
+            self._harmful_version = None
+        self._mark_active_version(None if self.model is None else self.model.get("source_path"))
+
+    def _mark_active_version(self, path: str | None) -> None:
+        """Mark the version the window now shows as History's active one: only once it has loaded, so a failed
+        load never leaves a version marked that is not shown. The list is read again first (a teach's worker
+        writes it too); one that cannot be written is said so in the status bar, and nothing changes."""
+        if not path:
+            return
+        try:
+            versions = VersionStore(self.versions.folder)
+            version = versions.find_path(path)
+        except (DigitLabError, OSError) as error:
+            logger.warning("History's active mark not updated: %s", error)
+            return
+        if version is None or versions.active == version.id:
+            return
+        try:
+            versions.set_active(version.id)
+        except OSError as error:
+            self.window.statusBar().showMessage(
+                f"History could not mark {version.name} as the active version ({error.strerror or error}); "
+                "its list was left as it was.",
+                10000,
+            )
+            return
+        self.versions = versions
+        if self.history_dialog is not None:
+            self.history_dialog.versions = versions
 
     @staticmethod
     def _teach_arguments(model: dict) -> dict:
@@ -199,6 +243,7 @@ class TeachRoom(QObject):
             **arguments,
         )
         dialog.version_made.connect(self._on_version_made)
+        dialog.go_back_requested.connect(self._go_back)
         dialog.status_changed.connect(self.window._show_status)
         self.teach_dialog = dialog
         dialog.show()
@@ -208,7 +253,22 @@ class TeachRoom(QObject):
         if self.history_dialog is not None:
             self.history_dialog.versions = self.versions
             self.history_dialog.refresh()
+        harmful = harmful_test_drop(version.get("record") or {}) is not None
+        self._harmful_version = version if harmful else None
         self.window.open_model_file(version["path"], version["name"])
+
+    @Slot(dict)
+    def _go_back(self, version: dict) -> None:
+        """The Teach window's Go back: the window's own switch to the previous model when that is the version taught
+        from (no load), else History's switch to it (the window loads its file)."""
+        model = self.model or {}
+        shown, previous = model.get("source_path"), model.get("previous_source_path")
+        if same_file(shown, version["path"]) and any(
+            same_file(previous, version.get(key)) for key in ("taught_from", "parent_path")
+        ):
+            self.window.switch_to_previous_model()
+        else:
+            self.window.open_model_file(version["parent_path"], version["parent_name"])
 
     @Slot()
     def open_history(self) -> None:

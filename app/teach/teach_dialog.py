@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -22,11 +24,17 @@ from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.teach.worker import TeachWorker
 from ml.plurals import plural
+from ml.teach.forgetting import Forgetting, harmful_test_drop
 from ml.teach.held_back import held_back_count
 
 logger = logging.getLogger(__name__)
 DEFAULT_EPOCHS = 15  # TeachSettings().epochs (ml.teach.teaching imports TensorFlow: not on the start-up path)
 TEACH_BATCH_SIZE = 32  # ml.teach.teaching.TeachSettings' batch size: un-averages Keras's running epoch means
+HARM_STYLE = (
+    "QFrame#TeachHarm { background: #fdecea; border: 1px solid #d9534f; border-radius: 4px; }"
+    "QFrame#TeachHarm QLabel { color: #7a1212; }"
+)
+WENT_BACK_STYLE = "QFrame#TeachHarm { background: #eef5ee; border: 1px solid #8bbf8b; border-radius: 4px; }"
 
 
 def _percent(value: float | None) -> str:
@@ -53,6 +61,29 @@ def result_text(record: dict) -> str:
         side, slant = ("right" if record["user_slant"] > 0 else "left"), abs(record["user_slant"])
         lines.append(f"Your slant ({side}, {slant:.1f} px per row) was taught with MNIST digits slanted to match.")
     return "\n".join(lines)
+
+
+def forgetting_words(drop: Forgetting) -> str:
+    """``MNIST test 99.7 % → 93.1 %: it now misreads 660 more of the 10,000 test digits``."""
+    more = f"{drop.more_misread:,} more" if drop.more_misread else "more"
+    return (
+        f"MNIST test {_percent(drop.before)} → {_percent(drop.after)}: "
+        f"it now misreads {more} of the {drop.images:,} test digits"
+    )
+
+
+def harm_status_text(drop: Forgetting) -> str:
+    """The status bar's words once a harmful version is active (short: the model's name is shown beside them)."""
+    return (
+        f"⚠ The taught version reads ordinary digits worse (MNIST test {_percent(drop.before)} → "
+        f"{_percent(drop.after)}: {drop.more_misread:,} more of the {drop.images:,} misread). "
+        "Go back: Model ▸ Switch to previous model."
+    )
+
+
+def same_file(first: str | None, second: str | None) -> bool:
+    """True when both paths name the same file (a version's path is resolved; the window's may not be)."""
+    return bool(first and second) and Path(first).resolve() == Path(second).resolve()
 
 
 def samples_words(counts: dict[str, int]) -> str:
@@ -93,6 +124,7 @@ class TeachDialog(QDialog):
 
     version_made = Signal(dict)
     status_changed = Signal(str, int)
+    go_back_requested = Signal(dict)  # a harmful version made here: make the version it was taught from active again
 
     def __init__(
         self,
@@ -115,6 +147,22 @@ class TeachDialog(QDialog):
         self.intro = intro = QLabel()
         intro.setWordWrap(True)
         self.counts = dict(counts)
+        # A teach that reads the original test set clearly worse says so here, with the way back to the version
+        # before (the window's own switch: Model ▸ Switch to previous model, or History's).
+        self._harmful: dict | None = None
+        self.harm_note = QLabel()
+        self.harm_note.setObjectName("TeachHarmNote")
+        self.harm_note.setWordWrap(True)
+        self.harm_note.setTextFormat(Qt.TextFormat.RichText)
+        self.go_back_button = QPushButton()
+        self.go_back_button.setObjectName("TeachGoBack")
+        self.go_back_button.clicked.connect(self.go_back)
+        self.harm_box = QFrame()
+        self.harm_box.setObjectName("TeachHarm")
+        harm_layout = QHBoxLayout(self.harm_box)
+        harm_layout.addWidget(self.harm_note, 1)
+        harm_layout.addWidget(self.go_back_button)
+        self.harm_box.hide()
         self.set_model(model_path, model_name, replay, keep_original_copy, class_names)
         self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULT_EPOCHS)
         self.epochs.setSuffix(" epochs")
@@ -147,6 +195,7 @@ class TeachDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(self.curves, 1)
         layout.addWidget(self.progress)
+        layout.addWidget(self.harm_box)
         layout.addWidget(self.state)
         layout.addLayout(controls)
         self.resize(760, 480)
@@ -166,6 +215,7 @@ class TeachDialog(QDialog):
         self.keep_original_copy = keep_original_copy
         self.class_names = class_names
         self._describe()
+        self._follow_the_way_back()
 
     def set_counts(self, counts: dict[str, int]) -> None:
         """My samples' counts per label now (a correction or a deletion since the window opened)."""
@@ -198,6 +248,8 @@ class TeachDialog(QDialog):
         if self._thread is not None:
             return
         epochs = self.epochs.value()
+        self._harmful = None
+        self.harm_box.hide()
         self._series = TrainingSeries(TEACH_BATCH_SIZE)
         self._held_back_points.clear()
         self.curves.reset(epochs)
@@ -251,7 +303,50 @@ class TeachDialog(QDialog):
         if version["warnings"]:
             text += "\n⚠ " + " ".join(version["warnings"])
         self.state.setText(text)
+        self._show_harm(version)
         self.version_made.emit(version)
+
+    def _show_harm(self, version: dict) -> None:
+        """A version that reads the original test set clearly worse: say so, and offer the version before."""
+        drop = harmful_test_drop(version["record"])
+        self._harmful = None if drop is None else version
+        self.harm_box.setVisible(drop is not None)
+        if drop is None:
+            return
+        self.harm_box.setStyleSheet(HARM_STYLE)
+        name, parent = html.escape(version["name"]), html.escape(version["parent_name"])
+        self.harm_note.setText(
+            f"<b>⚠ This teach made the model worse at ordinary digits.</b> {html.escape(forgetting_words(drop))}. "
+            f"{name} is the active model now: unless you meant this, go back to {parent} "
+            "(the taught version stays in Model ▸ History)."
+        )
+        self.go_back_button.setText(f"Go back to {version['parent_name']}")
+        self.go_back_button.setEnabled(True)
+        self.go_back_button.show()
+
+    @Slot()
+    def go_back(self) -> None:
+        """Make the version the harmful teach was taught from active again (the window does it)."""
+        if self._harmful is None:
+            return
+        self.go_back_button.setEnabled(False)
+        self.go_back_requested.emit(dict(self._harmful))
+
+    def _follow_the_way_back(self) -> None:
+        """After a harmful teach: once the version before is active again, say so; while the taught one is, offer
+        the way back."""
+        version = self._harmful
+        if version is None:
+            return
+        if same_file(self.model_path, version["path"]):
+            self._show_harm(version)  # active (again): the warning and the way back
+        elif any(same_file(self.model_path, version[key]) for key in ("taught_from", "parent_path")):
+            self.go_back_button.hide()
+            self.harm_box.setStyleSheet(WENT_BACK_STYLE)
+            self.harm_note.setText(
+                f"Went back to {html.escape(self.model_name)}: the harmful version is no longer active "
+                "(it stays in Model ▸ History)."
+            )
 
     @Slot()
     def _on_stopped(self) -> None:

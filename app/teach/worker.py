@@ -110,6 +110,9 @@ class TeachWorker(QObject):
                 "name": version.name,
                 "summary": version.summary(),
                 "record": result.record,
+                "taught_from": self.model_path,  # the window's file of the model taught (Go back finds it by it)
+                "parent_path": parent.path,  # History's entry of it (a run's unsaved model: History's own copy)
+                "parent_name": parent.name,
                 "warnings": [*result.warnings, *([skipped] if skipped else [])],  # the message is soon replaced
             }
         )

@@ -257,3 +257,62 @@ def test_teach_pressed_again_after_a_teach_teaches_the_new_active_version_with_t
     assert dialog.model_path == str(path)  # what its Teach button teaches next: the active model, not the old one
     assert "digitlab-best · taught 1" in dialog.intro.text() and "your 11 samples" in dialog.intro.text()
     dialog.close()
+
+
+def _remember_the_bundled_model(data_folder):
+    from ml.teach.versions import VersionStore
+
+    versions = VersionStore(data_folder / "versions")
+    return versions, versions.remember_original(bundled_model_path(), "digitlab-best")
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_a_harmful_teach_is_no_plain_success_and_go_back_returns_to_the_model_before(qtbot, window, data_folder):
+    from ml.models.files import load_model
+    from ml.teach.versions import VersionStore
+
+    room = window.teaching
+    _fill_my_samples(room.store, per_class=1)
+    versions, original = _remember_the_bundled_model(data_folder)
+    record = {"samples_per_class": {"1": 1}, "held_back": 0, "test_set": "mnist", "test_images": 10_000}
+    record.update(test_before=0.997, test_after=0.931)  # a clear 7 taught as a "1"
+    taught = versions.add_taught(load_model(str(bundled_model_path())), original, record)
+    room.open_teach()
+    dialog = room.teach_dialog
+    version = {"id": taught.id, "path": taught.path, "name": taught.name, "summary": "", "record": record}
+    version.update(warnings=[], taught_from=str(bundled_model_path()), parent_path=original.path)
+    with qtbot.waitSignal(window.models.model_loaded, timeout=60_000):
+        dialog._on_taught({**version, "parent_name": original.name})  # as the worker's taught signal brings it
+    message = window.statusBar().currentMessage()
+    assert message.startswith("⚠ The taught version reads ordinary digits worse")  # not "Active model: …"
+    assert "99.7 % → 93.1 %: 660 more of the 10,000 misread" in message and "Switch to previous model" in message
+    assert dialog.harm_box.isVisible() and "99.7 % → 93.1 %" in dialog.harm_note.text()
+
+    with qtbot.waitSignal(window.models.model_loaded, timeout=60_000) as loaded:
+        dialog.go_back_button.click()  # the window's Switch to previous model: no load from the file
+    assert loaded.args[0]["display_name"] == "digitlab-best" and "Went back" in dialog.harm_note.text()
+    assert VersionStore(data_folder / "versions").active == original.id  # History's mark follows the load
+    assert loaded.args[0]["previous_name"] == taught.name  # the taught version stays one switch away
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support (grabbing the keyboard|raise|propagateSizeHints)")
+def test_a_history_switch_whose_load_fails_leaves_historys_active_mark_as_it_was(
+    qtbot, window, data_folder, monkeypatch
+):
+    from ml.teach.versions import VersionStore
+
+    versions, original = _remember_the_bundled_model(data_folder)
+    broken = data_folder / "broken.keras"
+    broken.write_bytes(b"not a model")
+    gone_wrong = versions.remember_original(broken, "broken")
+    versions.set_active(original.id)
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text, *_args: warned.append(text))
+    window.teaching.open_history()
+    history = window.teaching.history_dialog
+    history.table.selectRow(0)  # newest first: the broken one
+    with qtbot.waitSignal(window.models.model_load_failed, timeout=60_000):
+        history.switch_button.click()
+    assert warned  # the window said it could not open it
+    assert VersionStore(data_folder / "versions").active == original.id != gone_wrong.id
+    history.close()

@@ -144,3 +144,48 @@ def test_closing_the_teach_window_mid_teach_asks_before_throwing_the_teach_away(
     assert len(asked) == 2 and not dialog.isVisible()
     qtbot.waitUntil(lambda: not dialog.is_running, timeout=180_000)
     assert not (tmp_path / "versions").exists() or not any((tmp_path / "versions").glob("*.keras"))
+
+
+def _taught_version(test_after: float) -> dict:
+    """What the worker's ``taught`` carries: the bundled model taught one sample, measured on MNIST test."""
+    record = {"held_back": 0, "samples_per_class": {"1": 1}, "test_set": "mnist", "test_images": 10_000}
+    return {
+        "id": "v",
+        "path": "/versions/v.keras",
+        "name": "digitlab-best · taught 1",
+        "summary": "",
+        "record": {**record, "test_before": 0.997, "test_after": test_after},
+        "warnings": [],
+        "taught_from": "/models/digitlab-best.keras",
+        "parent_path": "/models/digitlab-best.keras",
+        "parent_name": "digitlab-best",
+    }
+
+
+def test_a_teach_that_reads_the_test_set_clearly_worse_says_so_and_offers_the_version_before(qtbot, tmp_path):
+    dialog = TeachDialog("/models/digitlab-best.keras", "digitlab-best", {"1": 1}, (tmp_path, tmp_path / "versions"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._on_taught(_taught_version(0.931))  # a clear 7 taught as a "1"
+    assert dialog.harm_box.isVisible()
+    note = dialog.harm_note.text()
+    assert "made the model worse" in note and "99.7 % → 93.1 %" in note
+    assert "it now misreads 660 more of the 10,000 test digits" in note
+    assert dialog.go_back_button.isVisible() and dialog.go_back_button.text() == "Go back to digitlab-best"
+    with qtbot.waitSignal(dialog.go_back_requested) as asked:
+        dialog.go_back_button.click()
+    assert asked.args[0]["parent_path"] == "/models/digitlab-best.keras"
+    assert not dialog.go_back_button.isEnabled()  # one click
+    dialog.set_model("/versions/v.keras", "digitlab-best · taught 1")  # the taught version loaded after all
+    assert dialog.go_back_button.isEnabled()
+    dialog.set_model("/models/digitlab-best.keras", "digitlab-best")  # the window went back
+    assert "Went back to digitlab-best" in dialog.harm_note.text() and not dialog.go_back_button.isVisible()
+
+
+def test_a_teach_that_forgets_no_more_than_a_point_says_nothing_extra(qtbot, tmp_path):
+    dialog = TeachDialog("/models/digitlab-best.keras", "digitlab-best", {"1": 1}, (tmp_path, tmp_path / "versions"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._on_taught(_taught_version(0.9952))
+    assert not dialog.harm_box.isVisible() and not dialog.go_back_button.isVisible()
+    assert "worse" not in dialog.state.text() and "99.7 % → 99.5 %" in dialog.state.text()
