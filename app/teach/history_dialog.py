@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ml.errors import ModelFileError
-from ml.teach.versions import ModelVersion, VersionStore
+from ml.teach.versions import INDEX_NAME, ModelVersion, VersionStore
 
 COLUMNS = ("Version", "Date", "Samples", "Your samples", "Test set")
 SAMPLES_COLUMN = 2
@@ -43,6 +44,15 @@ def local_time(stamp: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone()
     return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def unwritable_words(folder: Path, error: OSError, what: str) -> str:
+    """Why History cannot ``what`` (switch, delete) when its list cannot be written, in plain words."""
+    reason = error.strerror or str(error)
+    return (
+        f"Cannot {what}: the model history cannot be written ({folder / INDEX_NAME}: {reason}). "
+        "Nothing was changed. Make the folder writable, then try again."
+    )
 
 
 def version_row(version: ModelVersion, active: bool) -> list[str]:
@@ -143,11 +153,20 @@ class HistoryDialog(QDialog):
 
     @Slot()
     def switch_selected(self) -> None:
-        """Make the chosen version the active model."""
+        """Ask the window to load the chosen version; History marks it active once it has loaded (the room does, on
+        the window's ``model_loaded``), so a load that fails leaves the mark as it was. A history that cannot be
+        written is said so, and nothing is switched."""
         version = self.selected_version()
-        if version is not None and not self._is_active(version):
-            self.versions.set_active(version.id)
-            self.switch_requested.emit(version.path, version.name)
+        if version is None or self._is_active(version):
+            return
+        try:
+            self.versions.check_writable()
+        except OSError as error:
+            QMessageBox.warning(
+                self, "Cannot switch", unwritable_words(self.versions.folder, error, f"switch to {version.name}")
+            )
+            return
+        self.switch_requested.emit(version.path, version.name)
 
     @Slot()
     def delete_selected(self) -> None:
@@ -162,10 +181,17 @@ class HistoryDialog(QDialog):
         answer = QMessageBox.question(self, "Delete version", f"Delete {version.name} from the history ({what})?")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        if self.versions.active == version.id:
+        marked = self.versions.active
+        if marked == version.id:  # marked active, but the window shows another: the mark is out of date
             self.versions.active = None
         try:
             self.versions.delete(version.id)
-        except (ModelFileError, OSError) as error:
+        except ModelFileError as error:
+            self.versions.active = marked
             QMessageBox.warning(self, "Cannot delete", str(error))
+        except OSError as error:  # the store listed nothing as changed: the version and its file stay
+            self.versions.active = marked
+            QMessageBox.warning(
+                self, "Cannot delete", unwritable_words(self.versions.folder, error, f"delete {version.name}")
+            )
         self.refresh()

@@ -192,15 +192,26 @@ class VersionStore:
                 numbers.append(int(number))
         return max(max(numbers), sum(1 for v in self._versions if not v.is_original)) + 1
 
-    def set_active(self, version_id: str | None) -> None:
-        """Remember which version the window shows."""
-        if version_id is not None:
-            self.get(version_id)
-        self.active = version_id
+    def check_writable(self) -> None:
+        """Raise OSError when ``versions.json`` cannot be written (it is rewritten as it is): History asks before it
+        switches, so that a version it cannot mark active is not loaded either."""
         self._write()
 
+    def set_active(self, version_id: str | None) -> None:
+        """Remember which version the window shows (call it once the window has loaded it); on an OSError nothing
+        changes, here or on disk."""
+        if version_id is not None:
+            self.get(version_id)
+        before, self.active = self.active, version_id
+        try:
+            self._write()
+        except OSError:
+            self.active = before
+            raise
+
     def delete(self, version_id: str) -> ModelVersion:
-        """Forget a version; a taught one's file (or an original's copy) is deleted too; a user's file stays.
+        """Forget a version; a taught one's file (or an original's copy) is deleted too; a user's file stays. When
+        the list cannot be written (OSError) nothing is forgotten or deleted.
 
         The active version cannot be deleted: switch to another first. Versions taught from it keep their files
         and now name its parent as theirs; those taught from a deleted original keep naming it (a taught version
@@ -210,12 +221,17 @@ class VersionStore:
         if version_id == self.active:
             raise ModelFileError("This version is the active model: switch to another version before deleting it.")
         parent = version_id if version.is_original else version.parent
+        kept = self._versions
         self._versions = [
             dataclasses.replace(v, parent=parent) if v.parent == version_id else v
             for v in self._versions
             if v.id != version_id
         ]
-        self._write()
+        try:
+            self._write()
+        except OSError:  # an unwritable folder: the version stays listed, and its file stays
+            self._versions = kept
+            raise
         owned = not version.is_original or version.source is not None
         if owned and Path(version.path).parent.resolve() == self.folder.resolve():
             with contextlib.suppress(OSError):

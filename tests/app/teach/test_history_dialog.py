@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.teach.history_dialog import HistoryDialog
 from ml.teach.versions import ModelVersion
 
@@ -91,3 +93,67 @@ def test_deleting_an_original_kept_as_historys_own_copy_says_the_copy_goes(qtbot
     dialog.delete_selected()
     assert "its file is kept" not in asked[0] and "copy" in asked[0]
     assert "its file is kept" in asked[1]
+
+
+def _two_versions(tmp_path):
+    """A real history: the user's model (active) and a run's model History keeps a copy of."""
+    from ml.teach.versions import VersionStore
+
+    for name in ("mine", "run"):
+        (tmp_path / f"{name}.keras").write_bytes(b"a model")
+    store = VersionStore(tmp_path / "versions")
+    mine = store.remember_original(tmp_path / "mine.keras", "mine")
+    run = store.remember_original(tmp_path / "run.keras", "trained fast · 17:25", keep_copy=True)
+    store.set_active(mine.id)
+    return store, mine, run
+
+
+def test_switching_marks_the_version_active_only_once_the_window_has_loaded_it(qtbot, tmp_path):
+    from ml.teach.versions import VersionStore
+
+    store, mine, run = _two_versions(tmp_path)
+    dialog = HistoryDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.set_active_path(mine.path)
+    dialog.table.selectRow(0)  # newest first: the run's model
+    with qtbot.waitSignal(dialog.switch_requested) as switched:
+        dialog.switch_button.click()
+    assert switched.args == [run.path, run.name]  # the window loads it...
+    assert VersionStore(tmp_path / "versions").active == mine.id  # ...and a load that fails leaves the mark as it was
+    assert store.active == mine.id
+
+
+def test_an_unwritable_history_says_so_and_neither_switches_nor_deletes(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    import ml.teach.versions as versions_module
+    from ml.teach.versions import VersionStore
+
+    store, mine, run = _two_versions(tmp_path)
+    dialog = HistoryDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.set_active_path(mine.path)
+
+    def unwritable(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    warned: list[str] = []
+    monkeypatch.setattr(versions_module, "write_bytes_atomically", unwritable)
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warned.append(text))
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
+    switched: list[tuple] = []
+    dialog.switch_requested.connect(lambda *args: switched.append(args))
+    dialog.table.selectRow(0)
+    dialog.switch_button.click()
+    assert switched == []  # not loaded: History could not have marked it
+    assert len(warned) == 1 and "Cannot switch to trained fast · 17:25" in warned[0]
+    assert "cannot be written" in warned[0] and "Permission denied" in warned[0] and "Nothing was changed" in warned[0]
+
+    dialog.table.selectRow(0)
+    dialog.delete_button.click()
+    assert len(warned) == 2 and "Cannot delete trained fast · 17:25" in warned[1] and "Nothing was changed" in warned[1]
+    assert dialog.table.rowCount() == 2 and "trained fast" in dialog.table.item(0, 0).text()  # still listed
+    assert Path(run.path).exists()  # History's copy is kept
+    monkeypatch.undo()
+    reopened = VersionStore(tmp_path / "versions")
+    assert reopened.active == mine.id and [v.id for v in reopened.versions] == [mine.id, run.id]

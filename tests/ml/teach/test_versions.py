@@ -125,3 +125,27 @@ def test_a_taught_version_stays_taught_when_its_original_is_deleted(tmp_path):
     assert not (tmp_path / "versions" / f"{first.id}.keras").exists() and original_path.exists()
     third = reopened.add_taught(LoadedModel(_model(0.3), ModelMetadata(), None, True), second, RECORD)
     assert third.name == "mine · taught 3"
+
+
+def test_a_history_that_cannot_be_written_switches_and_deletes_nothing(tmp_path, monkeypatch):
+    import ml.teach.versions as versions_module
+
+    store = VersionStore(tmp_path / "versions")
+    mine = store.remember_original(save_model(_model(0.0), tmp_path / "mine.keras", ModelMetadata()), "mine")
+    run = store.remember_original(save_model(_model(0.1), tmp_path / "run.keras", ModelMetadata()), "run", True)
+    store.set_active(mine.id)
+
+    def unwritable(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(versions_module, "write_bytes_atomically", unwritable)
+    with pytest.raises(OSError):
+        store.set_active(run.id)
+    assert store.active == mine.id  # not marked here either
+    with pytest.raises(OSError):
+        store.delete(run.id)
+    assert [v.id for v in store.versions] == [mine.id, run.id]  # still listed, and its copy kept
+    assert (tmp_path / "versions" / f"{run.id}.keras").exists()
+    monkeypatch.undo()
+    reopened = VersionStore(tmp_path / "versions")
+    assert reopened.active == mine.id and len(reopened.versions) == 2
