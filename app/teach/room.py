@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
 
 from app.common import user_folders
+from app.common.widgets import ask_yes_or_no
 from app.teach.corrections import Corrections
 from app.teach.history_dialog import HistoryDialog
 from app.teach.samples_view import SamplesView
@@ -296,14 +297,8 @@ class TeachRoom(QObject):
         the teach down; it saves nothing)."""
         if not self.is_teaching:
             return True
-        answer = QMessageBox.question(
-            self.window,
-            "Teaching is running",
-            "Teaching is running: stop it and quit? Nothing of this teach is saved.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        question = "Teaching is running: stop it and quit? Nothing of this teach is saved."
+        return ask_yes_or_no(self.window, "Teaching is running", question)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
         """Stop a running teach or import and wait for its thread (the window's shutdown calls this)."""

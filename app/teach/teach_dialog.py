@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.common.curves import CurveBuffer, LossAccuracyCurves, TrainingSeries
 from app.common.threads import keep_until_finished, start_worker_thread
+from app.common.widgets import ask_yes_or_no
 from app.teach.worker import TeachWorker
 from ml.plurals import plural
 from ml.teach.forgetting import Forgetting, harmful_test_drop
@@ -376,14 +376,8 @@ class TeachDialog(QDialog):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Closing mid-teach asks first; then it stops the teach (nothing is saved)."""
         if self.is_running and not self._stopping():
-            answer = QMessageBox.question(
-                self,
-                "Teaching is running",
-                "Teaching is running: stop it and close? Nothing of this teach is saved.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            question = "Teaching is running: stop it and close? Nothing of this teach is saved."
+            if not ask_yes_or_no(self, "Teaching is running", question):
                 event.ignore()
                 return
         self.stop()

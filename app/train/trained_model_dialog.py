@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.common.widgets import ask_yes_or_no
 from app.models.unsaved_models import where_unsaved_models_stay
 
 
@@ -132,14 +133,7 @@ class RunEndsOnHold:
         """Ask "Stop it and quit?" while a run goes on, then about the held runs' models not asked about yet;
         True to quit."""
         if training_running:
-            answer = QMessageBox.question(
-                parent,
-                "Training is running",
-                "Training is still running. Stop it and quit?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not ask_yes_or_no(parent, "Training is running", "Training is still running. Stop it and quit?"):
                 return False
         waiting = self._summaries[self._agreed :]
         if not waiting:
