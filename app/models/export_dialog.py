@@ -40,6 +40,32 @@ EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
 PATH_WIDTH = (320, 640)  # the path field's least and most width (px): wide enough for a usual path, whole
 LAST_FOLDER_KEY = "export/folder"
 LAST_FORMAT_KEY = "export/format"
+CHECK_NOTE = "The export is reloaded and compared with the model on 1,000 MNIST test images before it is written."
+
+
+def metadata_note(fmt: str) -> str:
+    """Where the class names and the input convention go for ``fmt`` (as ``ml.export.exporter.sidecar_path``)."""
+    if fmt == "h5":
+        return "Class names and the input convention stay inside the .h5 file, as in Digit Lab's own saves."
+    if fmt == "savedmodel":
+        return "Class names and the input convention go in a .savedmodel.json file beside the folder."
+    return "Class names and the input convention go in a .json file beside it (the name with .json added)."
+
+
+def export_in_the_way(fmt: str, path: str) -> str | None:
+    """What an export to ``path`` would replace (an older file or SavedModel, or its metadata file), or None."""
+    target = Path(path)
+    if fmt == "savedmodel":
+        metadata = target.with_name(f"{target.name}.savedmodel.json")
+        older = (target / "saved_model.pb").is_file()
+    else:
+        metadata = None if fmt == "h5" else target.with_name(f"{target.name}.json")
+        older = target.is_file()
+    if older:
+        return str(target)
+    if metadata is not None and metadata.is_file():
+        return str(metadata)
+    return None
 
 
 def path_for_format(path: str, fmt: str) -> str:
@@ -76,22 +102,21 @@ class ExportDialog(QDialog):
         form.addRow("Format:", self.format_box)
         form.addRow("", self.about_label)
         form.addRow("Save to:", path_row)
-        note = QLabel(
-            "The export is reloaded and compared with the model on 1,000 MNIST test images before it is written. "
-            "Class names and the input convention go in a .json file beside it."
-        )
-        note.setWordWrap(True)
+        self.note_label = QLabel()
+        self.note_label.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(note)
+        layout.addWidget(self.note_label)
         layout.addWidget(self.buttons)
         self.format_box.currentIndexChanged.connect(self._on_format_changed)
         self.path_edit.textChanged.connect(self._update_button)
         self.browse_button.clicked.connect(self._browse)
+        self.folder = str(Path(default_path).expanduser().parent)  # where a bare file name typed in the field goes
+        self.replace_confirmed = ""  # a path the file dialog already asked about replacing
         self.set_format(fmt)
         self._on_format_changed()
 
@@ -102,13 +127,34 @@ class ExportDialog(QDialog):
             self.format_box.setCurrentIndex(index)
 
     def choice(self) -> tuple[str, str]:
-        """(format, path) as chosen."""
-        return str(self.format_box.currentData()), self.path_edit.text().strip()
+        """(format, path) as chosen; a relative path is taken in the folder the dialog offered, not the app's own."""
+        text = self.path_edit.text().strip()
+        path = Path(text).expanduser()
+        if text and not path.is_absolute():
+            path = Path(self.folder) / path
+        return str(self.format_box.currentData()), str(path) if text else ""
+
+    def accept(self) -> None:
+        """Export, once replacing an older export (typed in the field) has been confirmed."""
+        fmt, path = self.choice()
+        in_the_way = export_in_the_way(fmt, path) if path else None
+        if in_the_way and path != self.replace_confirmed:
+            answer = QMessageBox.question(
+                self,
+                "Replace the export?",
+                f"{in_the_way} already exists. Replace it with this export?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        super().accept()
 
     @Slot()
     def _on_format_changed(self) -> None:
         fmt = str(self.format_box.currentData())
         self.about_label.setText(next(choice[3] for choice in EXPORT_CHOICES if choice[0] == fmt))
+        self.note_label.setText(f"{CHECK_NOTE} {metadata_note(fmt)}")
         self.path_edit.setText(path_for_format(self.path_edit.text(), fmt))
 
     @Slot()
@@ -122,7 +168,10 @@ class ExportDialog(QDialog):
         file_filter = f"{fmt} (*{suffix})" if suffix else "SavedModel folder (*)"
         path, _ = QFileDialog.getSaveFileName(self, "Export model to", current, file_filter)
         if path:
-            self.path_edit.setText(path_for_format(path, fmt))
+            chosen = path_for_format(path, fmt)
+            self.path_edit.setText(chosen)
+            if chosen == path:  # the file dialog asked before choosing an existing file
+                self.replace_confirmed = chosen
 
 
 class ModelExport(QObject):
@@ -171,7 +220,6 @@ class ModelExport(QObject):
         """Start exporting the active model as ``fmt`` to ``path`` in the model thread."""
         self.running = True
         self.settings.setValue(LAST_FORMAT_KEY, fmt)
-        self.settings.setValue(LAST_FOLDER_KEY, str(Path(path).expanduser().parent))
         self.status_changed.emit(f"Exporting {self.model_name} as {fmt}…", 0)
         self.models.export_active_model(fmt, str(Path(path).expanduser()))
 
@@ -189,6 +237,7 @@ class ModelExport(QObject):
     @Slot(dict)
     def _on_finished(self, report: dict) -> None:
         self.running = False
+        self.settings.setValue(LAST_FOLDER_KEY, str(Path(report["path"]).parent))  # a folder that took an export
         self.status_changed.emit(f"Exported {Path(report['path']).name}, verified.", 10000)
         self._show(QMessageBox.Icon.Information, "Model exported", "\n".join(report["lines"]))
         self.export_done.emit(report)

@@ -142,3 +142,102 @@ def test_the_save_to_field_shows_a_usual_path_whole(qtbot):
     metrics = dialog.path_edit.fontMetrics()
     assert dialog.path_edit.width() >= metrics.horizontalAdvance(path) + 8  # not its last 20 characters
     assert dialog.width() <= 1000  # still fits a small screen
+
+
+@pytest.mark.parametrize(
+    ("fmt", "existing", "name"),
+    [
+        ("tflite", "digits.tflite", "digits.tflite"),
+        ("h5", "digits.h5", "digits.h5"),
+        ("savedmodel", "digits/saved_model.pb", "digits"),
+        ("tflite-int8", "digits.tflite.json", "digits.tflite"),  # only the metadata of an older export is left
+    ],
+)
+def test_typing_the_name_of_an_older_export_asks_before_replacing_it(qtbot, tmp_path, monkeypatch, fmt, existing, name):
+    (tmp_path / existing).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / existing).write_bytes(b"an older export")
+    questions: list[str] = []
+    answer = [QMessageBox.StandardButton.No]
+
+    def question(_parent, _title, text, *_args):
+        questions.append(text)
+        return answer[0]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    dialog = ExportDialog(str(tmp_path / "new.tflite"), fmt)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.path_edit.setText(str(tmp_path / name))
+    with qtbot.assertNotEmitted(dialog.accepted):
+        dialog.export_button.click()
+    assert len(questions) == 1 and existing.split("/")[0] in questions[0]
+    assert dialog.isVisible()  # the answer No keeps the dialog, and the older file, as they were
+    answer[0] = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        dialog.export_button.click()
+    assert dialog.choice() == (fmt, str(tmp_path / name))
+
+
+def test_a_new_name_is_exported_without_a_question(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: pytest.fail("asked about a new file"))
+    dialog = ExportDialog(str(tmp_path / "new.tflite"), "tflite")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        dialog.export_button.click()
+
+
+def test_a_bare_file_name_goes_in_the_folder_the_dialog_offered(qtbot, tmp_path):
+    dialog = ExportDialog(str(tmp_path / "digits.tflite"), "tflite")
+    qtbot.addWidget(dialog)
+    dialog.path_edit.setText("mine.tflite")
+    assert dialog.choice() == ("tflite", str(tmp_path / "mine.tflite"))  # not the app's working folder
+
+
+@pytest.mark.parametrize(
+    ("fmt", "said", "unsaid"),
+    [
+        ("h5", "inside the .h5", ".json"),
+        ("savedmodel", ".savedmodel.json", "inside"),
+        ("tflite", ".json file beside it", "inside"),
+    ],
+)
+def test_the_note_says_where_each_format_keeps_its_class_names(qtbot, fmt, said, unsaid):
+    dialog = ExportDialog("/tmp/digits.tflite", fmt)
+    qtbot.addWidget(dialog)
+    assert said in dialog.note_label.text() and unsaid not in dialog.note_label.text()
+    assert "1,000 MNIST test images" in dialog.note_label.text()
+
+
+def test_only_a_folder_that_took_an_export_is_offered_next_time(qtbot, settings, tmp_path):
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QWidget
+
+    from app.models.export_dialog import LAST_FOLDER_KEY, ModelExport
+
+    class Models(QObject):  # the controller's signals and request the export uses
+        model_loaded = Signal(dict)
+        export_progress = Signal(str)
+        export_finished = Signal(dict)
+        export_failed = Signal(str)
+
+        def export_active_model(self, _fmt: str, _path: str) -> None:
+            pass
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    models = Models()
+    settings.setValue(LAST_FOLDER_KEY, str(tmp_path))
+    export = ModelExport(models, settings, window)
+    export.export("tflite", str(tmp_path / "absent" / "digits.tflite"))
+    models.export_failed.emit("Cannot export: the folder does not exist.")
+    export.message_box.close()
+    export.request()  # the failed export's missing folder is not offered
+    assert export.dialog.path_edit.text() == str(tmp_path / "model.tflite")
+    export.dialog.close()
+    (tmp_path / "kept").mkdir()
+    export.export("h5", str(tmp_path / "kept" / "digits.h5"))
+    models.export_finished.emit({"path": str(tmp_path / "kept" / "digits.h5"), "lines": ["exported"]})
+    export.message_box.close()
+    export.request()
+    assert export.dialog.path_edit.text() == str(tmp_path / "kept" / "model.h5")
