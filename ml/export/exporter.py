@@ -52,6 +52,7 @@ MAX_INT8_ACCURACY_DROP = 0.02
 """An int8 export that loses more accuracy than this (or, without labels, disagrees this often) is refused."""
 
 Progress = Callable[[str], None]
+CALIBRATION_FORMULA = "softmax(log p / T)"
 
 
 class ExportError(DigitLabError):
@@ -67,6 +68,7 @@ class ExportReport:
     sidecar: Path | None
     size_bytes: int
     verification: Verification
+    temperature: float | None = None  # the model's stored calibration, which the export's probabilities lack
 
     def as_lines(self) -> list[str]:
         """The figures, one per line, for the terminal and the window."""
@@ -80,6 +82,12 @@ class ExportReport:
             lines.append(f"accuracy: Keras {check.keras_accuracy:.2%}, export {check.exported_accuracy:.2%}")
             if self.format == "tflite-int8":
                 lines.append(f"int8 accuracy drop: {100 * (check.accuracy_drop or 0.0):.2f} percentage points")
+        if self.temperature is not None:
+            where = "its metadata file" if self.sidecar is not None else "its card"
+            lines.append(
+                f"calibration: the export gives the model's own probabilities; Digit Lab shows them calibrated with "
+                f"T = {self.temperature:.3f} ({CALIBRATION_FORMULA}, T in {where})"
+            )
         if self.sidecar is not None:
             lines.append(f"metadata: {self.sidecar}")
         return lines
@@ -92,6 +100,7 @@ class ExportReport:
             "sidecar": None if self.sidecar is None else str(self.sidecar),
             "size_bytes": self.size_bytes,
             "verification": self.verification.as_dict(),
+            "temperature": self.temperature,
             "lines": self.as_lines(),
         }
 
@@ -189,7 +198,7 @@ def export_model(
         if sidecar is not None:
             os.replace(workspace / sidecar.name, sidecar)
         say(f"Exported {path.name}.")
-        return ExportReport(fmt, path, sidecar, size, verification)
+        return ExportReport(fmt, path, sidecar, size, verification, _temperature(loaded))
     except ExportError:
         raise
     except Exception as error:  # noqa: BLE001 - converters and writers fail in many ways: one clear line
@@ -293,10 +302,22 @@ def _sidecar(loaded: LoadedModel, fmt: str, path: Path, details: dict, verificat
             "shape": [None, *loaded.input_shape],
         },
         "outputs_probabilities": outputs_probabilities(loaded.model),
+        "calibration": None
+        if _temperature(loaded) is None
+        else {
+            "temperature": _temperature(loaded),
+            "apply": f"{CALIBRATION_FORMULA} to the export's probabilities p, as Digit Lab shows them",
+        },
         "tensors": details,
         "model_card": dataclasses.asdict(metadata),
         "verification": verification.as_dict(),
     }
+
+
+def _temperature(loaded: LoadedModel) -> float | None:
+    """The temperature stored in the model's card (None when it is not calibrated)."""
+    temperature = getattr(loaded.metadata, "temperature", None)
+    return None if temperature is None else float(temperature)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

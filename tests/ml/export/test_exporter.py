@@ -294,3 +294,15 @@ def test_an_export_that_outputs_nan_where_the_model_does_not_says_so(tiny, refer
         and "up to nan" not in message
     )
     assert listing(tmp_path) == []
+
+
+def test_a_calibrated_models_export_says_its_probabilities_are_uncalibrated(tiny, reference, tmp_path):
+    calibrated = dataclasses.replace(tiny, metadata=dataclasses.replace(tiny.metadata, temperature=1.5))
+    report = export_model(calibrated, "tflite", tmp_path / "digits.tflite", reference=reference)
+    card = json.loads((tmp_path / "digits.tflite.json").read_text())
+    assert card["calibration"]["temperature"] == 1.5 and "softmax(log p / T)" in card["calibration"]["apply"]
+    assert any("calibrated with T = 1.500" in line for line in report.as_lines())
+    assert report.as_dict()["temperature"] == 1.5
+    plain = export_model(tiny, "tflite", tmp_path / "plain.tflite", reference=reference)
+    assert json.loads((tmp_path / "plain.tflite.json").read_text())["calibration"] is None
+    assert not any(line.startswith("calibration:") for line in plain.as_lines())
