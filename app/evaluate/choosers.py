@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -35,3 +36,15 @@ def ask_model_file(parent: QWidget, settings: QSettings) -> ModelRef | None:
         return None
     settings.setValue("evaluate/models", str(path))
     return model_ref(path, Path(path).stem)
+
+
+def told_apart(other: ModelRef, active_name: str) -> ModelRef:
+    """``other`` named so that it reads apart from the active model: by its file's name, then its folder too, when
+    its own name is the active model's (an export of the model, a copy in another folder)."""
+    if other.name != active_name:
+        return other
+    path = Path(other.path)
+    for name in (path.name, f"{path.name} in {path.parent.name or path.parent}", f"{other.name} (other)"):
+        if name != active_name:
+            return dataclasses.replace(other, name=name)
+    return other

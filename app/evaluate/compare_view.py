@@ -7,6 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.evaluate.gallery import ImageGallery, short_name
+from ml.evaluation.compare import p_value_text
 from ml.plurals import plural
 
 
@@ -23,7 +24,7 @@ def mcnemar_words(p_value: float, only_a: int, only_b: int, name_a: str, name_b:
         )
     else:
         verdict = "the difference could well be chance: on this set neither model is shown to be better"
-    return f"McNemar's test: p = {p_value:.2g}; {verdict}."
+    return f"McNemar's test: {p_value_text(p_value)}; {verdict}."
 
 
 class CompareView(QWidget):

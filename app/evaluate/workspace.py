@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.common.widgets import ElidedComboBox
 from app.evaluate.calibration_view import CalibrationView
-from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model
+from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model, told_apart
 from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
 from app.evaluate.gallery import ImageGallery, confidence_text, example_captions
@@ -452,12 +452,12 @@ class EvaluationWorkspace(QMainWindow):
 
     def _other_model(self, source: str) -> ModelRef | None:
         """The previous model, or a model file the user picks (None, with a message when there is none)."""
-        if source != "previous":
-            return ask_model_file(self, self.settings)
-        other = previous_model(self.description)
-        if other is None:
+        other = ask_model_file(self, self.settings) if source != "previous" else previous_model(self.description)
+        if other is None and source == "previous":
             self.show_message("There is no previous model; open or train another one first.", warning=True)
-        return other
+        if other is None or self.model is None:
+            return other
+        return told_apart(other, self.model.name)  # "Only m is right on 9, only m on 12" would tell nothing
 
     @Slot(int)
     def _open_image(self, index: int) -> None:

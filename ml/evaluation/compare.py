@@ -15,6 +15,14 @@ import numpy as np
 from ml.plurals import plural
 
 EXACT_BELOW = 25  # b + c below this: the exact binomial test (the chi-squared approximation is poor)
+SMALLEST_P_SHOWN = 1e-4  # smaller p-values read "p < 0.0001": a p-value that underflowed to 0 is not "p = 0"
+
+
+def p_value_text(p_value: float) -> str:
+    """``p = 0.018``, or ``p < 0.0001`` for a p-value too small to show (never ``p = 0``)."""
+    if p_value < SMALLEST_P_SHOWN:
+        return f"p < {SMALLEST_P_SHOWN:.4f}"
+    return f"p = {p_value:.2g}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class Comparison:
             f"{self.model_a}: {100 * self.accuracy_a:.2f} %, {self.model_b}: {100 * self.accuracy_b:.2f} % on "
             f"{plural(self.n, 'image')}; they disagree on {len(self.disagreements):,}. "
             f"Only {self.model_a} right: {self.b01}, only {self.model_b} right: {self.b10}; "
-            f"McNemar ({self.test.method}) p = {self.test.p_value:.3g}: {verdict} at 5 %."
+            f"McNemar ({self.test.method}) {p_value_text(self.test.p_value)}: {verdict} at 5 %."
         )
 
 

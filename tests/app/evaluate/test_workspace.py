@@ -324,3 +324,27 @@ def test_an_empty_cell_of_the_matrix_says_it_has_no_images_not_to_click_a_cell(w
     assert title == "True 0, predicted 1: 0 images (0.0 % of the 2 images of 0).\nNo images in this cell."
     workspace.show_cell(0, 0)
     assert workspace.cell_gallery.count() == 2 and "most confident first" in workspace.cell_gallery.title.text()
+
+
+def test_a_second_model_of_the_same_name_is_told_apart_by_its_file(workspace, tmp_path, monkeypatch):
+    from app.evaluate import workspace as workspace_module
+    from app.evaluate.worker import model_ref
+
+    export = tmp_path / "exports" / "digitlab-best.h5"  # an export of the active model, named as its file is
+    monkeypatch.setattr(workspace_module, "ask_model_file", lambda *_args: model_ref(str(export), export.stem))
+    assert workspace._other_model("file").name == "digitlab-best.h5"
+    copy = tmp_path / "copies" / "digitlab-best.keras"
+    workspace.set_model(bundled_description(previous_source_path=str(copy), previous_name="digitlab-best"))
+    assert workspace._other_model("previous").name == "digitlab-best.keras"
+    other = tmp_path / "other.keras"
+    monkeypatch.setattr(workspace_module, "ask_model_file", lambda *_args: model_ref(str(other), other.stem))
+    assert workspace._other_model("file").name == "other"  # a name of its own is kept
+
+
+def test_told_apart_names_the_folder_when_the_file_name_is_the_same_too():
+    from app.evaluate.choosers import told_apart
+    from app.evaluate.worker import ModelRef
+
+    same = told_apart(ModelRef("/a/runs/m.keras", "m.keras"), "m.keras")
+    assert same.name == "m.keras in runs"
+    assert told_apart(ModelRef("/a/m.keras", "m"), "digitlab-best").name == "m"

@@ -36,3 +36,12 @@ def test_compare_counts_the_discordant_images_and_lists_the_disagreements():
     assert "McNemar" in comparison.as_text()
     with pytest.raises(ValueError):
         compare(a, evaluation_of(np.asarray([[0.9, 0.1]]), np.asarray([0])))
+
+
+def test_a_p_value_too_small_to_show_is_never_written_as_zero():
+    labels = np.zeros(4000, dtype=np.int64)
+    right = np.tile([[0.9, 0.1]], (4000, 1))
+    half_wrong = np.concatenate([np.tile([[0.1, 0.9]], (2000, 1)), right[:2000]])
+    comparison = compare(evaluation_of(right, labels), evaluation_of(half_wrong, labels))
+    assert comparison.test.p_value == 0.0  # underflowed: 2,000 images only the first model gets right
+    assert "p = 0:" not in comparison.as_text() and "p < 0.0001" in comparison.as_text()
