@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 
 from app.models.controller import ModelController
 from app.models.names import file_name_for
+from ml.export.destination import ExportError, check_destination
 
-# (format, label, suffix, what it is): the formats of ml.export.exporter.FORMATS (which imports TensorFlow)
+# (format, label, suffix, what it is): the formats of ml.export.destination.FORMATS
 EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
     ("tflite", "TensorFlow Lite (float32)", ".tflite", "For phones and small devices; the same probabilities."),
     (
@@ -40,11 +41,12 @@ EXPORT_CHOICES: tuple[tuple[str, str, str, str], ...] = (
 PATH_WIDTH = (320, 640)  # the path field's least and most width (px): wide enough for a usual path, whole
 LAST_FOLDER_KEY = "export/folder"
 LAST_FORMAT_KEY = "export/format"
+PROBLEM_STYLE = "color: #a33; font-weight: 600;"  # as the evaluation workspace's warnings
 CHECK_NOTE = "The export is reloaded and compared with the model on 1,000 MNIST test images before it is written."
 
 
 def metadata_note(fmt: str) -> str:
-    """Where the class names and the input convention go for ``fmt`` (as ``ml.export.exporter.sidecar_path``)."""
+    """Where the class names and the input convention go for ``fmt`` (as ``ml.export.destination.sidecar_path``)."""
     if fmt == "h5":
         return "Class names and the input convention stay inside the .h5 file, as in Digit Lab's own saves."
     if fmt == "savedmodel":
@@ -102,6 +104,12 @@ class ExportDialog(QDialog):
         form.addRow("Format:", self.format_box)
         form.addRow("", self.about_label)
         form.addRow("Save to:", path_row)
+        self.problem_label = QLabel()  # why the typed destination is refused, under the path; hidden until then
+        self.problem_label.setObjectName("ExportProblem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet(PROBLEM_STYLE)
+        self.problem_label.hide()
+        form.addRow("", self.problem_label)
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -135,9 +143,20 @@ class ExportDialog(QDialog):
         return str(self.format_box.currentData()), str(path) if text else ""
 
     def accept(self) -> None:
-        """Export, once replacing an older export (typed in the field) has been confirmed."""
+        """Export, once the destination passes the exporter's own checks and replacing an older export (typed in the
+        field) has been confirmed; a refused destination is explained under the path and the dialog stays open."""
         fmt, path = self.choice()
-        in_the_way = export_in_the_way(fmt, path) if path else None
+        if not path:
+            return
+        try:
+            check_destination(fmt, path)  # the exporter checks again before it writes
+        except ExportError as error:
+            self.problem_label.setText(str(error))
+            self.problem_label.show()
+            self.adjustSize()  # room for the reason's lines, not drawn over the note below
+            self.path_edit.setFocus()
+            return
+        in_the_way = export_in_the_way(fmt, path)
         if in_the_way and path != self.replace_confirmed:
             answer = QMessageBox.question(
                 self,
@@ -155,11 +174,13 @@ class ExportDialog(QDialog):
         fmt = str(self.format_box.currentData())
         self.about_label.setText(next(choice[3] for choice in EXPORT_CHOICES if choice[0] == fmt))
         self.note_label.setText(f"{CHECK_NOTE} {metadata_note(fmt)}")
+        self.problem_label.hide()  # the other format's rules apply at the next Export
         self.path_edit.setText(path_for_format(self.path_edit.text(), fmt))
 
     @Slot()
     def _update_button(self) -> None:
         self.export_button.setEnabled(bool(self.path_edit.text().strip()))
+        self.problem_label.hide()  # a changed path is checked again at the next Export
 
     @Slot()
     def _browse(self) -> None:

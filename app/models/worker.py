@@ -52,18 +52,23 @@ class ModelSlot:
     judge: Any = None  # ml.doubt.verdict.DoubtJudge, built at the first prediction
 
 
+def slot_display_name(slot: ModelSlot) -> str:
+    """What the window calls the model in ``slot`` (a run's model by what it is, not by its cache file)."""
+    loaded = slot.loaded
+    if slot.name:
+        return slot.name
+    if slot.unsaved:
+        return trained_model_name(loaded.metadata, loaded.model.name)
+    from ml.teach.versions import version_name  # a taught version by its name in History, however it was opened
+
+    return (loaded.path is not None and version_name(loaded.path)) or loaded.display_name
+
+
 def describe_slot(slot: ModelSlot) -> dict:
     """Plain data about a model for the window (names, accuracy, classes); no Keras objects."""
     loaded = slot.loaded
     metadata = loaded.metadata
-    if slot.name:
-        display_name = slot.name
-    elif slot.unsaved:
-        display_name = trained_model_name(metadata, loaded.model.name)
-    else:  # a taught version by its name in History, however it was opened (at start-up, from Recent models)
-        from ml.teach.versions import version_name
-
-        display_name = (loaded.path is not None and version_name(loaded.path)) or loaded.display_name
+    display_name = slot_display_name(slot)
     return {
         "path": None if slot.unsaved or loaded.path is None else str(loaded.path),
         "file_name": None if slot.unsaved or loaded.path is None else Path(loaded.path).name,
@@ -333,8 +338,10 @@ class ModelWorker(QObject):
             from ml.errors import DigitLabError
             from ml.export.exporter import export_model
 
+            active = self._active
+            name = slot_display_name(active) if active.unsaved else None  # not the cache file's name
             try:
-                report = export_model(self._active.loaded, fmt, path, progress=self.export_progress.emit)
+                report = export_model(active.loaded, fmt, path, progress=self.export_progress.emit, name=name)
             except DigitLabError as error:
                 self.export_failed.emit(str(error))
                 return

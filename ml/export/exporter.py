@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,14 @@ import numpy as np
 import tensorflow as tf
 
 from ml import __version__
-from ml.errors import DigitLabError
+from ml.export.destination import (
+    FORMATS,
+    ExportError,
+    check_destination,
+    format_name,
+    sidecar_path,
+    workspace_beside,
+)
 from ml.export.verification import (
     ReferenceImages,
     Verification,
@@ -41,22 +47,11 @@ from ml.models.files import LoadedModel, load_model, save_model
 from ml.models.limits import shorten
 from ml.plurals import plural
 
-FORMATS: dict[str, str] = {
-    "tflite": "TensorFlow Lite, float32",
-    "tflite-int8": "TensorFlow Lite, full-integer int8 (quantised with 200 MNIST training images)",
-    "savedmodel": "TensorFlow SavedModel folder (serving signature 'serve')",
-    "h5": "Keras HDF5 (.h5), the card inside",
-}
-SUFFIXES: dict[str, tuple[str, ...]] = {"tflite": (".tflite",), "tflite-int8": (".tflite",), "h5": (".h5", ".hdf5")}
 MAX_INT8_ACCURACY_DROP = 0.02
 """An int8 export that loses more accuracy than this (or, without labels, disagrees this often) is refused."""
 
 Progress = Callable[[str], None]
 CALIBRATION_FORMULA = "softmax(log p / T)"
-
-
-class ExportError(DigitLabError):
-    """An export that could not be written or did not match the model; nothing was left behind."""
 
 
 @dataclass(frozen=True)
@@ -105,52 +100,6 @@ class ExportReport:
         }
 
 
-def sidecar_path(path: Path, fmt: str) -> Path | None:
-    """``model.tflite`` -> ``model.tflite.json``; a SavedModel folder ``digits`` -> ``digits.savedmodel.json``; None
-    for ``h5`` (its card is inside)."""
-    if fmt == "h5":
-        return None
-    return path.with_name(f"{path.name}.savedmodel.json" if fmt == "savedmodel" else f"{path.name}.json")
-
-
-def check_destination(fmt: str, out: str | os.PathLike) -> Path:
-    """The export's path, refused in plain words when the format, the name or the folder will not do."""
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format '{fmt}'; use one of {', '.join(FORMATS)}.")
-    path = Path(out).expanduser().absolute()
-    if fmt in SUFFIXES and path.suffix.lower() not in SUFFIXES[fmt]:
-        raise ExportError(f"A {fmt} export must be named {' or '.join(SUFFIXES[fmt])}, not '{path.name}'.")
-    if not path.parent.is_dir():
-        raise ExportError(f"Cannot export to {path}: the folder {path.parent} does not exist.")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise ExportError(f"Cannot export to {path}: the folder {path.parent} cannot be written.")
-    if fmt == "savedmodel":
-        if path.exists() and not path.is_dir():
-            raise ExportError(f"Cannot export a SavedModel to {path}: a file of that name is in the way.")
-        if path.is_dir() and any(path.iterdir()) and not (path / "saved_model.pb").exists():
-            raise ExportError(
-                f"Cannot export a SavedModel to {path}: that folder holds other files; choose a new folder."
-            )
-    elif path.is_dir():
-        raise ExportError(f"Cannot export to {path}: a folder of that name is in the way.")
-    sidecar = sidecar_path(path, fmt)
-    if sidecar is not None and sidecar.is_dir():
-        raise ExportError(f"Cannot write the metadata file {sidecar}: a folder of that name is in the way.")
-    os.rmdir(_workspace(path))  # a folder that says it can be written and cannot (/proc, a full disk) is refused now
-    return path
-
-
-def _workspace(path: Path) -> Path:
-    """A new hidden folder beside ``path`` to write the export in; ExportError in plain words when none can be made."""
-    try:
-        return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.export-"))
-    except OSError as error:
-        raise ExportError(
-            f"Cannot export to {path}: the folder {path.parent} cannot be written ({_reason(error)}); nothing was "
-            "written."
-        ) from error
-
-
 def export_model(
     loaded: LoadedModel,
     fmt: str,
@@ -159,9 +108,15 @@ def export_model(
     reference: ReferenceImages | None = None,
     progress: Progress | None = None,
     max_int8_drop: float = MAX_INT8_ACCURACY_DROP,
+    name: str | None = None,
 ) -> ExportReport:
-    """Write ``loaded`` as ``fmt`` to ``out``, verified; raise ExportError (leaving nothing behind) on failure."""
+    """Write ``loaded`` as ``fmt`` to ``out``, verified; raise ExportError (leaving nothing behind) on failure.
+
+    ``name`` is what the messages and the metadata's ``source_model`` call the model instead of its file: the
+    window's name for a run's model not saved yet, whose file is only a cache entry.
+    """
     say = progress or (lambda _message: None)
+    model_name = name or loaded.display_name
     path = check_destination(fmt, out)
     if reference is None:
         say("Reading the MNIST images to verify with…")
@@ -172,15 +127,15 @@ def export_model(
         say(f"Scoring {plural(len(test_inputs), 'test image')} with the Keras model…")
         expected = keras_probabilities(loaded, test_inputs)
     except Exception as error:  # noqa: BLE001 - a model Keras cannot run on digits: one clear line
-        message = f"Cannot export {loaded.display_name}: it does not run on digits: {_reason(error)}"
+        message = f"Cannot export {model_name}: it does not run on digits: {_reason(error)}"
         raise ExportError(message) from error
     if not np.isfinite(expected).all():
         scores = "NaN (not-a-number)" if np.isnan(expected).any() else "infinite"
         raise ExportError(
-            f"Cannot export {loaded.display_name}: the model outputs {scores} scores for MNIST test images, so no "
+            f"Cannot export {model_name}: the model outputs {scores} scores for MNIST test images, so no "
             "export of it can be checked; nothing was written."
         )
-    workspace = _workspace(path)
+    workspace = workspace_beside(path)
     try:
         artifact = workspace / path.name
         say(f"Writing {FORMATS[fmt]}…")
@@ -191,7 +146,7 @@ def export_model(
         _check(fmt, verification, max_int8_drop)
         sidecar = sidecar_path(path, fmt)
         if sidecar is not None:
-            card = _sidecar(loaded, fmt, path, details, verification)
+            card = _sidecar(loaded, fmt, path, details, verification, name)
             (workspace / sidecar.name).write_text(json.dumps(card, indent=2), encoding="utf-8")
         size = _size(artifact)
         _install(artifact, path, workspace)
@@ -202,7 +157,7 @@ def export_model(
     except ExportError:
         raise
     except Exception as error:  # noqa: BLE001 - converters and writers fail in many ways: one clear line
-        raise ExportError(f"Could not export {loaded.display_name} as {fmt} to {path}: {_reason(error)}") from error
+        raise ExportError(f"Could not export {model_name} as {fmt} to {path}: {_reason(error)}") from error
     finally:
         shutil.rmtree(workspace, ignore_errors=True)  # also after Ctrl+C: no partial export is left
 
@@ -258,12 +213,12 @@ def _check(fmt: str, verification: Verification, max_int8_drop: float) -> None:
     if fmt != "tflite-int8":
         if np.isnan(verification.max_probability_difference):
             raise ExportError(
-                f"The {fmt} export does not match the model: it outputs NaN (not-a-number) scores where the model "
-                "does not; nothing was written."
+                f"The {format_name(fmt)} export does not match the model: it outputs NaN (not-a-number) scores where "
+                "the model does not; nothing was written."
             )
         if not verification.max_probability_difference <= PROBABILITY_TOLERANCE:
             raise ExportError(
-                f"The {fmt} export does not match the model: its probabilities differ by up to "
+                f"The {format_name(fmt)} export does not match the model: its probabilities differ by up to "
                 f"{verification.max_probability_difference:.3g} (allowed {PROBABILITY_TOLERANCE:g}); nothing was "
                 "written."
             )
@@ -282,8 +237,11 @@ def _check(fmt: str, verification: Verification, max_int8_drop: float) -> None:
         )
 
 
-def _sidecar(loaded: LoadedModel, fmt: str, path: Path, details: dict, verification: Verification) -> dict:
+def _sidecar(
+    loaded: LoadedModel, fmt: str, path: Path, details: dict, verification: Verification, name: str | None
+) -> dict:
     metadata = loaded.metadata
+    source = name or (None if loaded.path is None else str(loaded.path))
     return {
         "format": fmt,
         "description": FORMATS[fmt],
@@ -291,7 +249,7 @@ def _sidecar(loaded: LoadedModel, fmt: str, path: Path, details: dict, verificat
         "exported": datetime.now(UTC).isoformat(timespec="seconds"),
         "digitlab_version": __version__,
         "tensorflow_version": tf.__version__,
-        "source_model": None if loaded.path is None else str(loaded.path),
+        "source_model": source,
         "class_names": list(metadata.class_names),
         "input_convention": {
             "image": "28x28 digit, white ink on black, centred by mass as MNIST (Digit Lab's preprocessing)",

@@ -94,18 +94,16 @@ def test_model_export_writes_a_verified_file_and_shows_the_figures(qtbot, settin
         assert json.loads((target.parent / "tiny-int8.tflite.json").read_text())["file"] == "tiny-int8.tflite"
         box.close()
 
-        window.exporter.action.trigger()  # the last format is remembered; a missing folder is refused plainly
+        window.exporter.action.trigger()  # the last format is remembered; a missing folder is refused in the dialog
         dialog = window.exporter.dialog
         assert dialog.choice()[0] == "tflite-int8"
         dialog.path_edit.setText(str(tmp_path / "absent" / "x.tflite"))
-        with qtbot.waitSignal(window.models.export_failed, timeout=60_000):
+        with qtbot.assertNotEmitted(window.models.export_failed, wait=200):
             dialog.export_button.click()
-        box = window.exporter.message_box
-        assert box.icon() == QMessageBox.Icon.Warning
-        assert "does not exist" in box.text() and "Traceback" not in box.text()
-        assert "nothing was written" in window.statusBar().currentMessage()
+        assert dialog.isVisible() and window.exporter.message_box is box  # no new message: the dialog says why
+        assert "does not exist" in dialog.problem_label.text() and not window.exporter.running
         assert not (tmp_path / "absent").exists()
-        box.close()
+        dialog.reject()
     finally:
         window.shutdown()
         window.close()
@@ -241,3 +239,100 @@ def test_only_a_folder_that_took_an_export_is_offered_next_time(qtbot, settings,
     export.message_box.close()
     export.request()
     assert export.dialog.path_edit.text() == str(tmp_path / "kept" / "model.h5")
+
+
+@pytest.fixture
+def refused_destinations(tmp_path):
+    """(format, path as typed, words of the reason) for each kind of destination the exporter refuses."""
+    (tmp_path / "taken.tflite").mkdir()
+    (tmp_path / "saved").write_text("a file of the user's")
+    return {
+        "missing folder": ("tflite", str(tmp_path / "absent" / "digits.tflite"), "does not exist"),
+        "wrong suffix": ("h5", str(tmp_path / "digits.keras"), "must be named .h5 or .hdf5"),
+        "folder in the way": ("tflite", str(tmp_path / "taken.tflite"), "folder of that name is in the way"),
+        "file in the way": ("savedmodel", str(tmp_path / "saved"), "file of that name is in the way"),
+        "unwritable": ("tflite", "/proc/digits.tflite", "/proc cannot be written"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["missing folder", "wrong suffix", "folder in the way", "file in the way", "unwritable"]
+)
+def test_a_refused_destination_keeps_the_dialog_open_with_the_reason_under_the_path(
+    qtbot, tmp_path, monkeypatch, refused_destinations, kind
+):
+    from ml.export.destination import ExportError, check_destination
+
+    fmt, typed, reason = refused_destinations[kind]
+    if kind == "unwritable" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc")
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: pytest.fail("asked about replacing"))
+    dialog = ExportDialog(str(tmp_path / "digits.tflite"), fmt)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.path_edit.setText(typed)
+    with qtbot.assertNotEmitted(dialog.accepted), qtbot.assertNotEmitted(dialog.finished):
+        dialog.export_button.click()
+    assert dialog.isVisible() and dialog.result() == 0
+    assert dialog.path_edit.text() == typed  # as typed, to be corrected in place
+    assert dialog.problem_label.isVisible() and reason in dialog.problem_label.text()
+    label = dialog.problem_label
+    assert label.height() >= label.heightForWidth(label.width())  # the dialog grew: every line shows, none clipped
+    with pytest.raises(ExportError) as refused:  # the exporter's own words, not a second set of rules
+        check_destination(fmt, typed)
+    assert dialog.problem_label.text() == str(refused.value)
+
+    dialog.path_edit.setText(str(tmp_path / "elsewhere"))
+    assert not dialog.problem_label.isVisible()  # a changed path is judged afresh at the next Export
+
+
+def test_a_corrected_path_is_exported_after_a_refusal(qtbot, tmp_path):
+    dialog = ExportDialog(str(tmp_path / "digits.tflite"), "tflite")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.path_edit.setText(str(tmp_path / "absent" / "digits.tflite"))
+    with qtbot.assertNotEmitted(dialog.accepted):
+        dialog.export_button.click()
+    assert "does not exist" in dialog.problem_label.text()
+    (tmp_path / "absent").mkdir()
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        dialog.export_button.click()
+    assert dialog.choice() == ("tflite", str(tmp_path / "absent" / "digits.tflite"))
+
+
+def test_the_window_starts_no_export_for_a_refused_destination(qtbot, settings, tmp_path):
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QWidget
+
+    from app.models.export_dialog import LAST_FOLDER_KEY, ModelExport
+
+    class Models(QObject):  # the controller's signals and request the export uses
+        model_loaded = Signal(dict)
+        export_progress = Signal(str)
+        export_finished = Signal(dict)
+        export_failed = Signal(str)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.requests: list[tuple[str, str]] = []
+
+        def export_active_model(self, fmt: str, path: str) -> None:
+            self.requests.append((fmt, path))
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    models = Models()
+    settings.setValue(LAST_FOLDER_KEY, str(tmp_path))
+    export = ModelExport(models, settings, window)
+    export.request()
+    dialog = export.dialog
+    typed = str(tmp_path / "absent" / "digits.tflite")
+    dialog.path_edit.setText(typed)
+    dialog.export_button.click()
+    assert models.requests == [] and not export.running and export.message_box is None
+    assert dialog.isVisible() and dialog.path_edit.text() == typed
+    assert f"the folder {tmp_path / 'absent'} does not exist" in dialog.problem_label.text()
+    dialog.path_edit.setText(str(tmp_path / "digits.tflite"))
+    dialog.export_button.click()
+    assert models.requests == [("tflite", str(tmp_path / "digits.tflite"))] and not dialog.isVisible()

@@ -477,3 +477,41 @@ def test_a_taught_versions_file_opened_without_a_name_is_named_as_history_names_
 def test_a_calibration_for_a_model_no_longer_active_is_not_stored(qtbot, controller):
     with qtbot.assertNotEmitted(controller.model_loaded, wait=500):
         controller.store_calibration("/elsewhere/other.keras", 2.0, {})
+
+
+def test_an_unsaved_run_models_export_is_named_as_the_window_names_it_not_by_its_cache_file(
+    qtbot, tmp_path, monkeypatch
+):
+    import keras
+
+    import ml.export.exporter as exporter
+    from app.models.names import trained_model_name
+    from app.models.worker import ModelSlot, ModelWorker
+    from ml.export.verification import mnist_reference
+    from ml.models.files import LoadedModel
+    from ml.models.metadata import ModelMetadata
+
+    reference = mnist_reference(test_count=50, calibration_count=10)
+    monkeypatch.setattr(exporter, "mnist_reference", lambda: reference)
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs)))
+    metadata = ModelMetadata(dataset="mnist", preset="fast", test_accuracy=0.991, created="2026-12-07T09:35:00+00:00")
+    cache_file = tmp_path / "trained" / "fast-20261207-093500.keras"  # where a run's model waits to be saved
+    worker = ModelWorker([])  # its slots called directly, in this thread: no model thread to race
+    worker._active = ModelSlot(LoadedModel(model, metadata, cache_file, True), None, unsaved=True, origin="trained")
+    shown = trained_model_name(metadata, model.name)
+    assert shown.startswith("trained fast · mnist · 99.1 %")
+    finished, failed = [], []
+    worker.export_finished.connect(finished.append)
+    worker.export_failed.connect(failed.append)
+
+    worker.export_active_model("tflite", str(tmp_path / "digits.tflite"))
+    assert failed == [] and len(finished) == 1
+    assert json.loads((tmp_path / "digits.tflite.json").read_text())["source_model"] == shown
+
+    def does_not_run(*_arguments):
+        raise ValueError("wrong input shape")
+
+    monkeypatch.setattr(exporter, "keras_probabilities", does_not_run)
+    worker.export_active_model("tflite", str(tmp_path / "again.tflite"))
+    assert failed == [f"Cannot export {shown}: it does not run on digits: wrong input shape"]

@@ -44,13 +44,14 @@ def test_export_prints_the_verification_figures(model_file, tmp_path, capsys):
     assert "verified on 300 MNIST test images: max probability difference" in output.out
     assert "int8 accuracy drop:" in output.out and "accuracy: Keras" in output.out
     assert sorted(os.listdir(tmp_path)) == ["tiny.tflite", "tiny.tflite.json"]
+    assert json.loads((tmp_path / "tiny.tflite.json").read_text())["source_model"] == str(model_file)  # its file
 
 
 def test_a_wrong_name_fails_before_the_model_loads(model_file, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(export_command, "load_model_or_exit", lambda _path: pytest.fail("loaded"))
     status = main(["export", "--model", str(model_file), "--format", "h5", "--out", str(tmp_path / "tiny.tflite")])
     assert status == 2
-    assert capsys.readouterr().err.strip() == "error: A h5 export must be named .h5 or .hdf5, not 'tiny.tflite'."
+    assert capsys.readouterr().err.strip() == "error: An h5 export must be named .h5 or .hdf5, not 'tiny.tflite'."
 
 
 def test_an_unreadable_model_is_refused_plainly(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -199,6 +200,20 @@ def test_destinations_are_checked_first(tmp_path, fmt, name, message):
         check_destination(fmt, tmp_path / name)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "name", "message"),
+    [
+        ("h5", "digits.tflite", "An h5 export must be named .h5 or .hdf5, not 'digits.tflite'."),
+        ("tflite", "digits.h5", "A TFLite export must be named .tflite, not 'digits.h5'."),
+        ("tflite-int8", "digits.h5", "An int8 TFLite export must be named .tflite, not 'digits.h5'."),
+    ],
+)
+def test_a_wrong_suffix_names_the_format_with_the_right_article(tmp_path, fmt, name, message):
+    with pytest.raises(ExportError) as refused:
+        check_destination(fmt, tmp_path / name)
+    assert str(refused.value) == message
+
+
 def test_missing_folders_and_folders_in_the_way_are_refused(tmp_path):
     with pytest.raises(ExportError, match="does not exist"):
         check_destination("tflite", tmp_path / "absent" / "digits.tflite")
@@ -239,7 +254,7 @@ def test_a_folder_that_cannot_be_written_is_refused_plainly_and_nothing_is_left(
     def full_disk(*_arguments, **_keywords):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exporter.tempfile, "mkdtemp", full_disk)
+    monkeypatch.setattr(tempfile, "mkdtemp", full_disk)
     with pytest.raises(ExportError) as caught:
         export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
     message = str(caught.value)
@@ -249,7 +264,7 @@ def test_a_folder_that_cannot_be_written_is_refused_plainly_and_nothing_is_left(
 
 
 def test_a_disk_that_fills_after_the_check_is_refused_plainly(tiny, reference, tmp_path, monkeypatch):
-    real_mkdtemp, calls = exporter.tempfile.mkdtemp, []
+    real_mkdtemp, calls = tempfile.mkdtemp, []
 
     def fills_after_the_check(*arguments, **keywords):
         calls.append(1)
@@ -257,7 +272,7 @@ def test_a_disk_that_fills_after_the_check_is_refused_plainly(tiny, reference, t
             raise OSError(28, "No space left on device")
         return real_mkdtemp(*arguments, **keywords)
 
-    monkeypatch.setattr(exporter.tempfile, "mkdtemp", fills_after_the_check)
+    monkeypatch.setattr(tempfile, "mkdtemp", fills_after_the_check)
     with pytest.raises(ExportError, match="cannot be written .No space left on device.; nothing was written"):
         export_model(tiny, "tflite", tmp_path / "digits.tflite", reference=reference)
     assert len(calls) == 2 and listing(tmp_path) == []
