@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 _SPECK_FRACTION = 0.05
-_MIN_GLYPH_FRACTION = 0.04
+MIN_GLYPH_FRACTION = 0.04
+"""A piece of ink must span this share of the image's longer side to be a glyph (or half its shorter side)."""
 _MIN_GLYPH_PIXELS = 3
 _SHORT_SIDE_GLYPH = 0.5
 """A piece spanning half the image's shorter side is a glyph however long the image (a row of 20 digits, 576x36)."""
@@ -212,4 +213,4 @@ def _is_glyph_sized(runs: _Runs, label: int, shape: tuple[int, int]) -> bool:
         int(runs.rows[members].max() - runs.rows[members].min()) + 1,
         int(runs.ends[members].max() - runs.starts[members].min()),
     )
-    return extent >= max(_MIN_GLYPH_PIXELS, min(_MIN_GLYPH_FRACTION * max(shape), _SHORT_SIDE_GLYPH * min(shape)))
+    return extent >= max(_MIN_GLYPH_PIXELS, min(MIN_GLYPH_FRACTION * max(shape), _SHORT_SIDE_GLYPH * min(shape)))

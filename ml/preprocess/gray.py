@@ -133,17 +133,46 @@ def image_to_gray(image: Image.Image) -> np.ndarray:
 
 
 def composite_on_paper(luminance: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Blend transparent pixels into the paper: the opaque part's own paper, or a colour contrasting the ink."""
+    """Blend transparent pixels into the paper: the opaque part's own paper (also a sticker's or a badge's, which
+    holds marks of another shade), or a colour contrasting the ink."""
     if alpha.size == 0 or float(alpha.min()) >= 0.99:
         return luminance.astype(np.float32)
     opaque = alpha > 0.5
     if opaque.mean() >= 0.5:
         paper = float(np.median(luminance[opaque]))
+    elif (shape_paper := _opaque_shape_paper(luminance, opaque)) is not None:
+        paper = shape_paper
     else:
         coverage = float(alpha.sum())
         ink = float((luminance * alpha).sum()) / coverage if coverage > 0 else 0.0
         paper = 1.0 if ink < 0.5 else 0.0
     return (alpha * luminance + (1.0 - alpha) * np.float32(paper)).astype(np.float32)
+
+
+_SHAPE_PAPER_TOLERANCE = 0.1
+"""An opaque pixel within this of its shape's outline shade is the shape's paper."""
+_SHAPE_MARK_CONTRAST = 0.25
+"""A pixel inside the shape at least this far from the outline's shade is a mark on it (a digit on a sticker)."""
+_SHAPE_MARK_SHARE = 0.01
+"""...and such marks make up at least this share of the shape (not a stray pixel of another shade)."""
+
+
+def _opaque_shape_paper(luminance: np.ndarray, opaque: np.ndarray) -> float | None:
+    """The shade of an opaque shape on transparency that is itself paper: a sticker or badge whose outline is one
+    shade, most of whose pixels share it, and which holds marks of another shade inside; None for ink alone (strokes
+    on transparency are one shade with nothing inside them, or not mostly their outline's shade)."""
+    inner = opaque.copy()
+    inner[1:-1, 1:-1] &= opaque[:-2, 1:-1] & opaque[2:, 1:-1] & opaque[1:-1, :-2] & opaque[1:-1, 2:]
+    outline = opaque & ~inner  # opaque pixels beside a transparent one (the frame does not count)
+    if not outline.any() or not inner.any():
+        return None
+    level = float(np.median(luminance[outline]))
+    if np.mean(np.abs(luminance[outline] - level) <= _SHAPE_PAPER_TOLERANCE) < 0.8:
+        return None  # an outline of many shades: a picture or a gradient, not a plain shape
+    if np.mean(np.abs(luminance[opaque] - level) <= _SHAPE_PAPER_TOLERANCE) < 0.5:
+        return None  # mostly another shade than its outline: ink (a thick stroke's light rim, a gradient)
+    marks = np.count_nonzero(np.abs(luminance[inner] - level) >= _SHAPE_MARK_CONTRAST)
+    return level if marks >= _SHAPE_MARK_SHARE * np.count_nonzero(opaque) else None
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

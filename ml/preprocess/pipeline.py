@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from ml.preprocess.boxes import remove_boxes
-from ml.preprocess.components import remove_specks
+from ml.preprocess.components import MIN_GLYPH_FRACTION, remove_specks
 from ml.preprocess.geometry import MNIST_GLYPH_SIZE, MNIST_SIZE
 from ml.preprocess.glyph import center_by_mass, normalize_stroke_width, resize_glyph, scaled_to_glyph_size, unit_max
 from ml.preprocess.gray import limit_size, to_gray
@@ -40,6 +40,12 @@ _BIASED_PAPER = 4.0
 _BIASED_PAPER_FLOOR = 0.05
 RULED_PAPER_ONLY = "only the paper's ruled lines, no writing"
 """The reason given for ruled or squared paper with nothing written on it."""
+SMALL_MARKS_ONLY = (
+    "only specks, shading or marks too small to read; a digit must span at least "
+    f"{MIN_GLYPH_FRACTION * 100:g} % of the image, so crop closer to it"
+)
+"""The reason given when no piece of ink is digit-sized: grain and shading, but also clear writing photographed from
+afar, or a page of small print (so it never says there is no ink)."""
 _FAINT_FIND = 0.5
 """Ink found nowhere over this share of its own level was outshone by shading: it is read again on local paper."""
 
@@ -129,8 +135,11 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False,
         padded = np.pad(gray, margin, mode="constant", constant_values=float(np.median(_border_ring(gray))))
         frame = (margin, margin + gray.shape[0], margin, margin + gray.shape[1])
         retried = _gray_to_ink(padded, polarity, scale, frame=frame, canvas=canvas, dots=dots)
-        if retried.soft_ink is not None:
-            return replace(retried, offset=(-margin, -margin))
+        if retried.soft_ink is not None:  # the strip shows the input as it is, then with the margin it was read in
+            shown = np.float32(1.0) - gray if retried.inverted else np.array(gray, dtype=np.float32, copy=True)
+            with_margin = replace(retried.stages[0], name="margin added")
+            stages = (Stage("input (grayscale)", shown), with_margin, *retried.stages[1:])
+            return replace(retried, stages=stages, offset=(-margin, -margin))
     return _or_on_local_paper(result, gray, polarity, scale, canvas, dots)
 
 
@@ -203,7 +212,7 @@ def _gray_to_ink(
     with_specks = soft_ink
     soft_ink, box = remove_specks(soft_ink, taps=canvas, dots=dots)
     if soft_ink is None or box is None:
-        return blank(RULED_PAPER_ONLY if lines else "only specks or shading, no ink")
+        return blank(RULED_PAPER_ONLY if lines else SMALL_MARKS_ONLY)
     stages.append(Stage("background removed", soft_ink))
     return InkMap(soft_ink, box, tuple(stages), reason=None, inverted=inverted, scale=scale, with_specks=with_specks)
 

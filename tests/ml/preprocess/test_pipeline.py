@@ -232,6 +232,61 @@ def test_opaque_paper_with_transparent_margins_keeps_its_own_paper(
     assert correlation(assert_valid_mnist(result), canvas_result.image) > 0.99
 
 
+def pen_seven(draw: ImageDraw.ImageDraw, colour: object) -> None:
+    """A 7 in two pen strokes, about 170 px tall, inside a 250 px disc centred at (200, 210)."""
+    draw.line([(140, 135), (265, 135), (185, 300)], fill=colour, width=16, joint="curve")
+
+
+@pytest.mark.parametrize(
+    ("disc", "ink"), [((255, 255, 255, 255), (0, 0, 0, 255)), ((30, 90, 200, 255), (255, 255, 255, 255))]
+)
+def test_a_digit_on_a_sticker_or_badge_on_transparency_is_read_not_the_sticker(
+    disc: tuple[int, ...], ink: tuple[int, ...]
+) -> None:
+    """A white sticker with a black 7, or a blue badge with a white 7, on a transparent background covering most of
+    the image: the transparency is the sticker's own paper, not a colour contrasting it (the disc was read as a
+    "0" at over 99.9 %)."""
+    plain = Image.new("L", (400, 400), 255)
+    pen_seven(ImageDraw.Draw(plain), 0)
+    expected = assert_valid_mnist(to_mnist(np.asarray(plain)))
+    sticker = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(sticker)
+    draw.ellipse((75, 85, 325, 335), fill=disc)  # 31 % of the image
+    pen_seven(draw, ink)
+    read = assert_valid_mnist(to_mnist(np.asarray(sticker)))
+    assert correlation(read, expected) > 0.9
+    from_file = assert_valid_mnist(preprocess_file(encode(sticker, "PNG")))
+    np.testing.assert_allclose(from_file, read, atol=1e-5)
+
+
+def test_a_clear_digit_too_small_in_a_big_photo_is_not_called_no_ink() -> None:
+    """A dark 7 of 90 px in a 4000x3000 photo (2 % of its width) is below the digit size the reader looks for: the
+    reason must say the marks are too small and how to help, not that there is no ink (it said "only specks or
+    shading, no ink" while the 7 was plain to see)."""
+    photo = Image.new("L", (4000, 3000), 215)
+    draw = ImageDraw.Draw(photo)
+    draw.line([(1900, 1400), (1960, 1400), (1925, 1490)], fill=30, width=6, joint="curve")
+    result = to_mnist(np.asarray(photo))
+    assert result.blank
+    assert "no ink" not in result.reason
+    assert "too small" in result.reason and "crop closer" in result.reason
+
+
+def test_a_tight_crop_read_with_a_paper_margin_shows_its_input_as_it_is() -> None:
+    """A 7 cropped so tightly that its strokes run off the frame is read again with a margin of paper round it; the
+    strip's "input" stage must be the input itself, and the margin its own stage (it showed the padded image as the
+    input)."""
+    crop = Image.new("L", (120, 180), 225)
+    ImageDraw.Draw(crop).line([(0, 8), (119, 8), (30, 179)], fill=30, width=16)
+    pixels = np.asarray(crop)
+    result = to_mnist(pixels)
+    assert_valid_mnist(result)
+    names = [stage.name for stage in result.stages]
+    assert names[:2] == ["input (grayscale)", "margin added"]
+    np.testing.assert_allclose(result.stages[0].image, 1.0 - pixels / np.float32(255.0), atol=1e-6)
+    assert result.stages[1].image.shape[0] > pixels.shape[0] and result.stages[1].image.shape[1] > pixels.shape[1]
+
+
 def test_gray_ink_on_transparency_as_a_float_la_array(canvas: np.ndarray, canvas_result: PreprocessResult) -> None:
     luminance_alpha = np.stack([np.full(canvas.shape, 0.5), 1.0 - canvas / 255.0], axis=-1)
     assert correlation(assert_valid_mnist(to_mnist(luminance_alpha)), canvas_result.image) > 0.99
