@@ -11,13 +11,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QSettings, QThread, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QSettings, Qt, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.common.threads import keep_until_finished, start_worker_thread
 from app.draw.canvas import DrawingCanvas
 from ml.models.formats import SUPPORTED_SUFFIXES
+from ml.preprocess.read import READ_MAX_SIDE
 
 READ_TIMEOUT_MS = 15_000
 """The longest a file is waited for: Digit Lab's reader caps pixels, so a legitimate image reads in a second or two."""
@@ -27,19 +28,41 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm
 
 def local_file_from_mime(mime) -> str | None:
     """The first local file named by a MIME payload: a URL list, or text holding a file URL or path."""
+    files = local_files_from_mime(mime)
+    return files[0] if files else None
+
+
+def local_files_from_mime(mime) -> list[str]:
+    """The local files named by a MIME payload, in order: a URL list's, or the one in text holding a file URL or
+    path."""
     if mime is None:
-        return None
+        return []
     if mime.hasUrls():
-        for url in mime.urls():
-            if url.isLocalFile():
-                return url.toLocalFile()
+        files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        if files:
+            return files
     if mime.hasText():
         text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
         if text.startswith("file:"):
-            return QUrl(text).toLocalFile() or None
+            path = QUrl(text).toLocalFile()
+            return [path] if path else []
         if text and Path(text).expanduser().is_file():
-            return str(Path(text).expanduser())
-    return None
+            return [str(Path(text).expanduser())]
+    return []
+
+
+def reduced_to_read_size(image: QImage) -> QImage:
+    """``image`` area-averaged down to the longer side an image file is read at (``READ_MAX_SIDE``), as a file of
+    the same pixels would be; unchanged when not larger. A 5K screenshot pasted whole took 1.4 s of the window's
+    thread to convert, and then every prediction worked on all its pixels."""
+    if max(image.width(), image.height()) <= READ_MAX_SIDE:
+        return image
+    return image.scaled(
+        READ_MAX_SIDE,
+        READ_MAX_SIDE,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
 
 
 def _short(error: BaseException, limit: int = 300) -> str:
@@ -94,6 +117,7 @@ class ImageInput(QObject):
         self.read_timeout_ms = READ_TIMEOUT_MS
         self._request = 0  # the newest read; results of older ones are ignored
         self._pending: dict[int, tuple[str, QTimer]] = {}  # reads awaited: their file and time limit
+        self._left_out: dict[int, int] = {}  # reads of the first of several files dropped or pasted: how many others
         self._threads: dict[int, tuple[QThread, ImageReadWorker]] = {}  # held until each thread has finished
         application = QCoreApplication.instance()
         if application is not None:
@@ -113,15 +137,17 @@ class ImageInput(QObject):
         """True while the newest file asked for is still being awaited."""
         return self._request in self._pending
 
-    def open_file(self, path: str | os.PathLike) -> bool:
+    def open_file(self, path: str | os.PathLike, left_out: int = 0) -> bool:
         """Start reading an image file to show and predict; ``image_loaded`` or ``image_refused`` follows.
 
         Returns True once the read has started (the window stays responsive meanwhile); a newer request makes
-        the result of an older one be ignored.
+        the result of an older one be ignored. ``left_out``: how many more files came with it (dropped or pasted
+        together), which the status bar then says were not opened.
         """
         path = str(path)
         self._request += 1
         request = self._request
+        self._left_out = {request: left_out} if left_out else {}
         worker = ImageReadWorker(request, path)
         worker.read.connect(self._on_read)
         worker.refused.connect(self._on_refused)
@@ -159,16 +185,25 @@ class ImageInput(QObject):
             return
         self.canvas.set_image(gray)
         self.settings.setValue("paths/images", str(Path(path).parent))
-        self.status_changed.emit(f"Opened {Path(path).name}", 5000)
+        note = self._others_note(request)
+        self.status_changed.emit(f"Opened {Path(path).name}{note}", 8000 if note else 5000)
         self.image_loaded.emit(path)
 
     def _on_refused(self, request: int, message: str) -> None:
         path = self._current(request)
         if path is None:
             return
-        self.status_changed.emit(f"Could not open {Path(path).name}", 5000)
+        self.status_changed.emit(f"Could not open {Path(path).name}{self._others_note(request)}", 5000)
         QMessageBox.warning(self.window, "Cannot open image", message)
         self.image_refused.emit(path, message)
+
+    def _others_note(self, request: int) -> str:
+        """For the first of several files dropped or pasted together: that only it was opened; else nothing."""
+        others = self._left_out.pop(request, 0)
+        if not others:
+            return ""
+        rest = "the other was" if others == 1 else f"the other {others} were"
+        return f" (the first of {others + 1} files; {rest} not opened: Digit Lab shows one image at a time)"
 
     def _give_up(self, request: int) -> None:
         """The read took too long: forget it (its thread finishes on its own) and say so."""
@@ -190,17 +225,20 @@ class ImageInput(QObject):
         QMessageBox.warning(self.window, "Cannot open image", message)
         self.image_refused.emit(path, message)
 
-    def load_image(self, image: QImage | np.ndarray, source: str = "the clipboard") -> bool:
-        """Show an in-memory image on the canvas and predict it; False (with a message) when it is unusable."""
+    def load_image(self, image: QImage | np.ndarray, source: str = "the clipboard", verb: str = "Pasted") -> bool:
+        """Show an in-memory image on the canvas and predict it; False (with a message) when it is unusable.
+        The status bar then says ``<verb> an image from <source>``."""
         if isinstance(image, QImage) and image.isNull():
             self.status_changed.emit(f"The image from {source} is empty.", 8000)
             return False
+        if isinstance(image, QImage):
+            image = reduced_to_read_size(image)
         try:
             self.canvas.set_image(image)
         except ValueError as error:
             QMessageBox.warning(self.window, "Cannot use image", f"Cannot use the image from {source}: {error}")
             return False
-        self.status_changed.emit(f"Pasted an image from {source}", 5000)
+        self.status_changed.emit(f"{verb} an image from {source}", 5000)
         return True
 
     def show_image(self, image: np.ndarray, description: str) -> None:
@@ -217,9 +255,9 @@ class ImageInput(QObject):
                 image = image.toImage()
             if isinstance(image, QImage):
                 return self.load_image(image)
-        path = local_file_from_mime(mime)
-        if path is not None:
-            return self.open_file(path)
+        files = local_files_from_mime(mime)
+        if files:
+            return self.open_file(files[0], left_out=len(files) - 1)
         self.status_changed.emit("The clipboard holds no image or image file.", 8000)
         return False
 
@@ -237,13 +275,14 @@ class ImageInput(QObject):
 
     def drop(self, mime: QMimeData) -> bool:
         """A dropped model file is handed on; a dropped image is shown and predicted. False when nothing was used."""
-        path = local_file_from_mime(mime)
+        files = local_files_from_mime(mime)
+        path = files[0] if files else None
         if path is not None and Path(path).suffix.lower() in SUPPORTED_SUFFIXES:
             self.model_file_dropped.emit(path)
         elif path is not None:
-            self.open_file(path)
+            self.open_file(path, left_out=len(files) - 1)
         elif mime.hasImage():
-            self.load_image(QImage(mime.imageData()), source="the dropped data")
+            self.load_image(QImage(mime.imageData()), source="another application", verb="Dropped")
         else:
             return False
         return True

@@ -47,8 +47,12 @@ def postscript(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def file_mime(path: Path) -> QMimeData:
+    return files_mime([path])
+
+
+def files_mime(paths: list[Path]) -> QMimeData:
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     return mime
 
 
@@ -182,3 +186,71 @@ def test_an_image_chosen_elsewhere_in_the_window_lands_on_the_canvas_as_it_is(wi
     assert np.array_equal(window.canvas.prediction_input(), digit)  # predicted from its own pixels
     assert window.canvas.can_undo()  # one undoable step, like an opened image
     assert window.statusBar().currentMessage() == "Opened MNIST test #5 (true 1, evaluated as 1)"
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_several_files_dropped_or_pasted_at_once_say_that_only_the_first_was_opened(
+    qtbot, window: MainWindow, warnings_shown: list, tmp_path: Path, how: str
+) -> None:
+    from PIL import Image
+
+    paths = [tmp_path / f"digit{index}.png" for index in range(3)]
+    for path in paths:
+        Image.new("L", (50, 50), 255).save(path)
+    loaded = []
+    window.images.image_loaded.connect(loaded.append)
+    with qtbot.waitSignal(window.images.image_loaded, timeout=5_000):
+        if how == "drop":
+            mime = files_mime(paths)  # kept alive here: the event does not own it
+            event = QDropEvent(
+                QPointF(100, 100),
+                Qt.DropAction.CopyAction,
+                mime,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
+            window.dropEvent(event)
+        else:
+            clipboard = QGuiApplication.clipboard()
+            clipboard.setMimeData(files_mime(paths))
+            try:
+                window.images.paste()
+            finally:
+                clipboard.clear()
+    assert loaded == [str(paths[0])] and warnings_shown == []
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Opened digit0.png") and "first of 3 files" in message and "not opened" in message
+
+
+def test_a_huge_pasted_image_is_reduced_as_a_file_would_be(window: MainWindow) -> None:
+    """A pasted 5K screenshot was converted whole in the window's thread (1.4 s) and every prediction then worked on
+    all its pixels; it is now reduced to the longer side an image file is read at, keeping its shape and its digit."""
+    from PySide6.QtGui import QImage
+
+    from ml.preprocess.read import READ_MAX_SIDE
+
+    pixels = np.full((2880, 5120), 255, dtype=np.uint8)
+    pixels[1000:1900, 2500:2600] = 0  # a "1" 900 px tall
+    screenshot = QImage(pixels.data, 5120, 2880, 5120, QImage.Format.Format_Grayscale8).copy()
+    assert window.images.load_image(screenshot)
+    source = window.canvas.prediction_input()
+    assert source.shape == (READ_MAX_SIDE * 2880 // 5120, READ_MAX_SIDE)
+    column = source[:, 2550 * READ_MAX_SIDE // 5120]  # through the "1"
+    assert float(column.min()) < 0.1 and float(source[:300].min()) > 0.9
+
+
+def test_image_data_dropped_from_another_application_is_not_called_pasted(window: MainWindow) -> None:
+    """A picture dragged out of another application (image data, no file) said "Pasted an image from the dropped
+    data"; it was dropped, not pasted."""
+    from PySide6.QtGui import QImage
+
+    picture = QImage(60, 60, QImage.Format.Format_Grayscale8)
+    picture.fill(255)
+    mime = QMimeData()  # kept alive here: the event does not own it
+    mime.setImageData(picture)
+    event = QDropEvent(
+        QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    window.dropEvent(event)
+    assert window.canvas.drawing.source is not None and window.canvas.drawing.source.shape == (60, 60)
+    assert window.statusBar().currentMessage() == "Dropped an image from another application"
