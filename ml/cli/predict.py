@@ -162,6 +162,14 @@ def number_record(file: str, predictor, judge=None) -> dict:
     return record
 
 
+def number_hint(file: str, predictor, judge=None) -> str | None:
+    """The number an image refused as one digit reads as with ``--number`` (two digits or more), or None: "2026"
+    written in one image was only said to look like "a letter, a shape or a scribble"."""
+    numbered = number_record(file, predictor, judge)
+    number = numbered.get("number")
+    return number if number and len(numbered.get("digits", [])) >= 2 else None
+
+
 def format_record(record: dict, as_json: bool) -> str:
     """One output line: JSON (strict: never NaN), or words."""
     if as_json:
@@ -174,7 +182,9 @@ def format_record(record: dict, as_json: bool) -> str:
         return f"{record['file']}: no prediction ({record['reason']})"
     guess = f"{record['prediction']} ({record['confidence']:.1%})"
     if record.get("verdict") == "not_a_digit":
-        return f"{record['file']}: not a digit: {record['reason']} (top guess {guess})"
+        number = record.get("reads_as_number")
+        hint = f"; it reads as the number {number} with --number" if number else ""
+        return f"{record['file']}: not a digit: {record['reason']} (top guess {guess}){hint}"
     if record.get("verdict") == "unsure":
         return f"{record['file']}: unsure: {record['prediction']} or {record['runner_up']} ({record['confidence']:.1%})"
     return f"{record['file']}: {guess}"
@@ -206,11 +216,14 @@ def run_predict(args: argparse.Namespace) -> int:
             return 2
         class_names = loaded.metadata.class_names
         judge = DoubtJudge(loaded)
+        digit_model = class_names == [str(digit) for digit in range(10)]
         for file in args.images:
             if getattr(args, "number", False):
                 record = number_record(file, predictor, judge)
             else:
                 record = predict_record(file, predictor, class_names, judge)
+                if not args.json and digit_model and record.get("verdict") == "not_a_digit":
+                    record["reads_as_number"] = number_hint(file, predictor, judge)
             failed = failed or "error" in record
             print(format_record(record, args.json), file=results, flush=True)
     return 1 if failed else 0

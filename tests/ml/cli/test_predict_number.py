@@ -89,3 +89,18 @@ def test_a_photographed_price_reads_with_its_point_in_json_and_in_words(tmp_path
     assert [mark["mark"] for mark in record["separators"]] == ["."]
     assert main(["predict", "--number", str(price)]) == 0
     assert capsys.readouterr().out.startswith(f"{price}: 12.50 (digits: 1 (")
+
+
+def test_a_number_refused_as_one_digit_says_what_it_reads_as_with_number(tmp_path, capsys):
+    """``predict`` without ``--number`` on an image of "2026" only said it looks like "a letter, a shape or a
+    scribble"; the line now says the number it reads as with ``--number`` (the JSON keeps its fields)."""
+    year, _ = write_number(tmp_path / "year.png", "2026")
+    letter = tmp_path / "m.png"
+    Image.fromarray(draw_in_box(LETTERS["M"])[0]).save(letter)
+    assert main(["predict", str(year), str(letter)]) == 0
+    year_line, letter_line = capsys.readouterr().out.strip().splitlines()
+    assert year_line.startswith(f"{year}: not a digit: ")
+    assert year_line.endswith("; it reads as the number 2026 with --number")
+    assert letter_line.startswith(f"{letter}: not a digit: ") and "--number" not in letter_line
+    assert main(["predict", "--json", str(year)]) == 0
+    assert "reads_as_number" not in json.loads(capsys.readouterr().out)
