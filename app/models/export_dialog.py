@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.common.widgets import ask_yes_or_no
 from app.models.controller import ModelController
 from app.models.names import file_name_for
 from ml.export.destination import ExportError, check_destination
@@ -158,14 +159,9 @@ class ExportDialog(QDialog):
             return
         in_the_way = export_in_the_way(fmt, path)
         if in_the_way and path != self.replace_confirmed:
-            answer = QMessageBox.question(
-                self,
-                "Replace the export?",
-                f"{in_the_way} already exists. Replace it with this export?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not ask_yes_or_no(
+                self, "Replace the export?", f"{in_the_way} already exists. Replace it with this export?"
+            ):
                 return
         super().accept()
 

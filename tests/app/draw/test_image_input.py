@@ -57,7 +57,11 @@ def files_mime(paths: list[Path]) -> QMimeData:
 
 
 def drop(window: MainWindow, path: Path) -> None:
-    mime = file_mime(path)  # kept alive here: the event does not own it
+    drop_mime(window, file_mime(path))
+
+
+def drop_mime(window: MainWindow, mime) -> None:
+    """Drop ``mime`` on the window (kept alive by the caller: the event does not own it)."""
     event = QDropEvent(
         QPointF(100, 100),
         Qt.DropAction.CopyAction,
@@ -202,14 +206,7 @@ def test_several_files_dropped_or_pasted_at_once_say_that_only_the_first_was_ope
     with qtbot.waitSignal(window.images.image_loaded, timeout=5_000):
         if how == "drop":
             mime = files_mime(paths)  # kept alive here: the event does not own it
-            event = QDropEvent(
-                QPointF(100, 100),
-                Qt.DropAction.CopyAction,
-                mime,
-                Qt.MouseButton.LeftButton,
-                Qt.KeyboardModifier.NoModifier,
-            )
-            window.dropEvent(event)
+            drop_mime(window, mime)
         else:
             clipboard = QGuiApplication.clipboard()
             clipboard.setMimeData(files_mime(paths))
