@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFocusEvent, QFont, QKeyEvent, QPainter
+from PySide6.QtGui import QColor, QFocusEvent, QFont, QFontMetricsF, QKeyEvent, QPainter
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
@@ -18,6 +18,7 @@ from ml.plurals import plural
 LOW_COLOR = (247, 251, 255)
 HIGH_COLOR = (8, 48, 107)
 LABELLED_CELLS_UP_TO = 15  # classes; with more, the numbers would not fit in the cells (hover still tells)
+SMALLEST_LABEL_POINTS = 6.0  # a cell too small for its number at this size shows none (hover still tells)
 
 
 def row_rates(confusion: np.ndarray) -> np.ndarray:
@@ -33,6 +34,12 @@ def cell_colour_values(confusion: np.ndarray, normalized: bool) -> np.ndarray:
         return np.sqrt(row_rates(confusion))
     return np.log1p(np.asarray(confusion, dtype=np.float64))
 
+
+HOVER_INVITATION = "Hover over a cell for its count; click it to see its images."
+COLOUR_SCALE_HINTS = {
+    False: "Colours on a log scale, so that a handful of errors still shows.",
+    True: "Colours on a square-root scale of each share, so that a handful of errors still shows.",
+}
 
 ACTIVATION_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space)
 CURSOR_STEPS = {Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0), Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1)}
@@ -53,7 +60,7 @@ class ConfusionMatrixView(QWidget):
         self.normalized_box = QCheckBox("Row-normalized (share of each true class)")
         self.normalized_box.setToolTip("Counts, or each row as percentages of its true class")
         self.normalized_box.toggled.connect(self._redraw)
-        self.hover_label = QLabel("Hover over a cell for its count; click it to see its images.")
+        self.hover_label = QLabel(HOVER_INVITATION)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("ConfusionPlot")
         self.plot.setMenuEnabled(False)
@@ -94,7 +101,8 @@ class ConfusionMatrixView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.hover_label)
-        layout.addWidget(wrapped_hint("Colours on a log scale, so that a handful of errors still shows."))
+        self.scale_hint = wrapped_hint(COLOUR_SCALE_HINTS[False])  # says how the colours are drawn, as they are
+        layout.addWidget(self.scale_hint)
 
     def set_confusion(self, confusion: np.ndarray, class_names: list[str]) -> None:
         """Show a k x k confusion matrix (rows: true class) with these class names."""
@@ -107,6 +115,8 @@ class ConfusionMatrixView(QWidget):
         self.plot.setRange(xRange=(0, max(k, 1)), yRange=(0, max(k, 1)), padding=0.02)
         self.selection.setVisible(False)
         self.current = None
+        self.hover_label.setText(HOVER_INVITATION)  # not the last matrix's cell, with its counts
+        self.plot.setToolTip("")
         self._redraw()
         self._show_current()
 
@@ -213,6 +223,7 @@ class ConfusionMatrixView(QWidget):
 
     @Slot()
     def _redraw(self) -> None:
+        self.scale_hint.setText(COLOUR_SCALE_HINTS[self.is_normalized()])
         k = len(self.confusion)
         if k == 0:
             self.image.clear()
@@ -274,13 +285,29 @@ class CellLabels(pg.GraphicsObject):
         """The cells labelled."""
         return QRectF(self._bounds)
 
+    def fitted_point_size(self, cell_pixels: float) -> float | None:
+        """The font size at which every label fits a cell ``cell_pixels`` wide: the chosen size, smaller in a small
+        window, or None when even the smallest legible size would spill into the next cells."""
+        font = QFont()
+        font.setPointSizeF(self.point_size)
+        widest = max((QFontMetricsF(font).horizontalAdvance(text) for text in self.texts() if text), default=0.0)
+        room = 0.9 * cell_pixels
+        if widest <= room:
+            return self.point_size
+        fitted = self.point_size * room / widest
+        return fitted if fitted >= SMALLEST_LABEL_POINTS else None
+
     def paint(self, painter: QPainter, *args) -> None:
         """Each text centred on its cell, in device pixels so that the view's scale does not stretch it."""
         transform = painter.transform()  # data -> device pixels (pyqtgraph's deviceTransform() crashes in paint)
+        cell_pixels = min(abs(transform.m11()) + abs(transform.m21()), abs(transform.m22()) + abs(transform.m12()))
+        point_size = self.fitted_point_size(cell_pixels)
+        if point_size is None:  # the numbers would overlap: the colours and the hover tell instead
+            return
         painter.save()
         painter.resetTransform()
         font = QFont()
-        font.setPointSizeF(self.point_size)
+        font.setPointSizeF(point_size)
         painter.setFont(font)
         box = QRectF(-40, -12, 80, 24)
         for x, y, text, dark in self.labels:

@@ -121,3 +121,50 @@ def test_a_click_on_the_plot_gives_the_view_the_keyboard_focus(qtbot):
     view.activateWindow()
     qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.cell_center(2, 0))
     assert view.hasFocus() and view.current == (2, 0) and view.focus_frame.isVisible()
+
+
+def test_a_new_matrix_does_not_keep_the_last_ones_cell_description(qtbot):
+    """The label under the matrix still read "True 8, predicted 6: 0 images (… of the 974 images of 8)" from the
+    bundled model on MNIST test after a 150-image folder's matrix replaced it."""
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.set_confusion(CONFUSION, NAMES)
+    view.move_current(1, 2)
+    assert "of the 50 images of dog" in view.hover_label.text()
+
+    view.set_confusion(np.array([[3, 1], [0, 4]]), ["a", "b"])
+
+    assert "dog" not in view.hover_label.text() and view.hover_label.text().startswith("Hover over a cell")
+
+
+def test_the_colour_scale_hint_says_how_the_shares_are_drawn(qtbot):
+    """Row-normalized cells are coloured by the square root of their share, yet the hint still said "log scale"."""
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.set_confusion(CONFUSION, NAMES)
+    assert "log scale" in view.scale_hint.text()
+    view.normalized_box.setChecked(True)
+    assert "log" not in view.scale_hint.text() and "square-root" in view.scale_hint.text()
+    view.normalized_box.setChecked(False)
+    assert "log scale" in view.scale_hint.text()
+
+
+def test_cell_numbers_shrink_to_fit_small_cells_and_go_when_they_cannot(qtbot):
+    """In a small window the 10x10 matrix's shares ("46.7", "13.3", "20.0") spilled over their cells and into each
+    other: the labels kept their size whatever the cells' size."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.set_confusion(np.array([[7, 2, 6], [1, 13, 1], [0, 3, 12]]), NAMES)
+    view.normalized_box.setChecked(True)
+    labels = view.labels
+    assert "46.7" in labels.texts()
+
+    assert labels.fitted_point_size(80.0) == labels.point_size
+    small = labels.fitted_point_size(24.0)
+    assert small is not None and small < labels.point_size
+    font = QFont()
+    font.setPointSizeF(small)
+    assert max(QFontMetricsF(font).horizontalAdvance(text) for text in labels.texts()) <= 0.9 * 24.0 + 0.01
+    assert labels.fitted_point_size(8.0) is None
