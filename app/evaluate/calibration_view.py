@@ -61,7 +61,7 @@ class CalibrationView(QWidget):
         self.plot.addItem(self.calibrated_bars)
         self.legend.addItem(self.raw_bars, "as the model says")
         self.count_texts: list[pg.TextItem] = []  # how many predictions each raw bar holds
-        self.legend.addItem(self.calibrated_bars, "after temperature scaling")
+        self._show_calibrated_in_legend(False)  # listed only while its bars are drawn
         self.counts_plot = pg.PlotWidget(background="w")
         self.counts_plot.setMenuEnabled(False)
         self.counts_plot.hideButtons()
@@ -102,6 +102,7 @@ class CalibrationView(QWidget):
         """Draw ``ml.evaluation.calibration.Reliability`` bins: the raw ones, and the calibrated ones (if any)."""
         self._set_bars(self.raw_bars, raw, offset=-0.25 if calibrated is not None else 0.0)
         self._set_bars(self.calibrated_bars, calibrated, offset=0.25)
+        self._show_calibrated_in_legend(calibrated is not None)
         self._label_counts(raw, offset=-0.25 if calibrated is not None else 0.0)
         counts = np.asarray(raw.counts, dtype=float)
         self.counts_curve.setData(raw.edges, np.where(counts > 0, counts, EMPTY_BIN))  # an empty bin: no bar
@@ -116,6 +117,14 @@ class CalibrationView(QWidget):
                 f"ECE {ece_text(ece)} as the model says; {ece_text(ece_calibrated)} after temperature scaling "
                 f"(T = {temperature:.3g}, stored in the model)."
             )
+
+    def _show_calibrated_in_legend(self, shown: bool) -> None:
+        """List "after temperature scaling" in the legend only when its bars are drawn."""
+        listed = any(sample.item is self.calibrated_bars for sample, _label in self.legend.items)
+        if shown and not listed:
+            self.legend.addItem(self.calibrated_bars, "after temperature scaling")
+        elif listed and not shown:
+            self.legend.removeItem(self.calibrated_bars)
 
     def _label_counts(self, bins: Any, offset: float) -> None:
         """Each raw bar's number of predictions above it (text items made once, reused)."""
@@ -147,6 +156,7 @@ class CalibrationView(QWidget):
             bars.setOpts(x=[], height=[], width=0.0)
         for text in self.count_texts:
             text.setVisible(False)
+        self._show_calibrated_in_legend(False)
         self.counts_curve.setData([], [])
         self.ece_label.setText("Run an evaluation to see how far the model's confidence can be trusted.")
         self.status_label.setText("")

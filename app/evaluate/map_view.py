@@ -14,6 +14,7 @@ from app.evaluate.hints import wrapped_hint
 from ml.plurals import plural
 
 PREVIEW_SIDE = 112
+MAP_PLACEHOLDER = "Each point is an image, placed by what the model's last hidden layer makes of it."
 
 
 def class_colours(count: int) -> list[tuple[int, int, int]]:
@@ -40,7 +41,7 @@ class MapView(QWidget):
         self.method_box.addItem("t-SNE (2,000 images, slower)", "tsne")
         self.draw_button = QPushButton("Draw the map")
         self.draw_button.clicked.connect(lambda: self.map_requested.emit(str(self.method_box.currentData())))
-        self.status_label = QLabel("Each point is an image, placed by what the model's last hidden layer makes of it.")
+        self.status_label = QLabel(MAP_PLACEHOLDER)
         self.status_label.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("MapPlot")
@@ -119,6 +120,7 @@ class MapView(QWidget):
         self.images = None
         self.preview.clear()
         self.preview_text.setText("Hover over a point.")
+        self.status_label.setText(MAP_PLACEHOLDER)  # not the title of a map no longer shown (another model's layer)
 
     def describe(self, index: int) -> str:
         """``#123: true 4, predicted 9``."""

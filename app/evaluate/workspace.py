@@ -245,6 +245,7 @@ class EvaluationWorkspace(QMainWindow):
             self.wanted_set = "folder"
             self.set_box.setCurrentIndex(index)
             self.set_box.setItemText(index, f"Image folder: {folder}")
+            self._show_cached()  # the tabs show this folder's results (or none), not the last set's under its name
 
     @Slot()
     def calibrate(self) -> None:
@@ -434,6 +435,7 @@ class EvaluationWorkspace(QMainWindow):
     @Slot(int)
     def _on_set_chosen(self, _index: int) -> None:
         self.wanted_set = self.set_box.currentData()
+        self.show_message("")  # what was said of the last set (a folder that did not fit) is not about this one
         if self.set_box.currentData() == "folder" and not self.folder:
             self.ask_folder()
         self._show_cached()

@@ -152,6 +152,40 @@ def test_an_image_folder_the_user_chose_stays_chosen_for_the_next_model(workspac
     assert workspace.set_box.currentText() == f"Image folder: {tmp_path}"
 
 
+def test_choosing_an_image_folder_does_not_show_the_last_sets_results_under_its_name(workspace, tmp_path):
+    """Browse… to a folder the model does not fit: the set box read "Image folder: …/badfolder" while every tab (and
+    Save report…) still showed MNIST test's evaluation."""
+    from types import SimpleNamespace
+
+    from app.evaluate.worker import JobResult
+
+    evaluation = SimpleNamespace(labels=np.array([0, 1]), predictions=np.array([0, 1]),
+                                 confidence=np.array([0.9, 0.8]), class_names=["0", "1"])  # fmt: skip
+    eval_set = SimpleNamespace(images=np.zeros((2, 28, 28), dtype=np.float32))
+    workspace.result = JobResult(workspace.current_request(), eval_set, {"evaluation": evaluation})
+    workspace.matrix.set_confusion(np.array([[1, 0], [0, 1]]), ["0", "1"])
+    workspace._update_controls()
+    assert workspace.report_button.isEnabled()
+
+    workspace.set_folder(str(tmp_path))
+
+    assert workspace.set_box.currentData() == "folder"
+    assert workspace.result is None and workspace.matrix.confusion.size == 0
+    assert not workspace.report_button.isEnabled()
+
+
+def test_choosing_another_set_drops_the_last_sets_warning(workspace):
+    """Back on MNIST test after a folder the model did not fit, its results came back under the folder's red line:
+    "The image folder …/badfolder has labels outside weak's classes"."""
+    workspace.show_message("The image folder /tmp/bad has labels outside digitlab-best's classes: cat.", warning=True)
+    index = workspace.set_box.findData("digits-test")
+
+    workspace.set_box.setCurrentIndex(index)
+    workspace.set_box.activated.emit(index)
+
+    assert workspace.message_label.isHidden() and "bad" not in workspace.message_label.text()
+
+
 def test_calibrate_fits_a_temperature_on_validation_and_shows_the_ece_after(qtbot, workspace):
     run_and_wait(qtbot, workspace)
     with qtbot.waitSignal(workspace.calibration_fitted, timeout=JOB_TIMEOUT_MS) as fitted:
