@@ -74,6 +74,7 @@ class JobRequest:
     eval_set: Any = None  # the report's images (an EvaluationSet), with ``evaluation``
     curves: Any = None  # the report's robustness curves, if a sweep was run
     curves_images: int | None = None  # how many images that sweep used
+    curves_ece: Any = None  # the report's ECE under each distortion, from that sweep
     report_to: str | None = None  # the folder a report is written to
 
     @property
@@ -180,16 +181,20 @@ class EvaluationWorker(QObject):
         return payload
 
     def _robustness(self, loaded, eval_set) -> dict[str, Any]:
-        from ml.evaluation.robustness import robustness_curves
+        from ml.evaluation.robustness import accuracy_curves, ece_curves, robustness_sweep
 
         self.stage_changed.emit(
             f"Sweeping rotation, scale, shift, thickness and noise on "
             f"{plural(min(ROBUSTNESS_SAMPLE, len(eval_set)), 'image')} ({self.request.model.name})…"
         )
-        curves = robustness_curves(
+        sweep = robustness_sweep(
             loaded, eval_set, progress=self._progress, should_stop=self.should_stop, sample=ROBUSTNESS_SAMPLE
-        )
-        return {"curves": curves, "images": min(ROBUSTNESS_SAMPLE, len(eval_set))}
+        )  # the ECE too: the report draws it beside the accuracy, as ``digitlab evaluate --report`` does
+        return {
+            "curves": accuracy_curves(sweep),
+            "ece": ece_curves(sweep),
+            "images": min(ROBUSTNESS_SAMPLE, len(eval_set)),
+        }
 
     def _compare(self, loaded, eval_set) -> dict[str, Any]:
         from ml.data.validation import check_labels_fit_model
@@ -236,7 +241,7 @@ class EvaluationWorker(QObject):
         request = self.request
         self.stage_changed.emit("Drawing the report…")
         files = render_report(request.evaluation, request.eval_set.images, request.curves, request.model.name,
-                              request.curves_images)  # fmt: skip
+                              request.curves_images, request.curves_ece)  # fmt: skip
         self._check_stop()
         self.stage_changed.emit(f"Writing the report to {request.report_to}…")
         return {"folder": str(write_report(request.report_to, files)), "files": sorted(files)}
@@ -267,6 +272,7 @@ def report_request(result: JobResult, sweep: JobResult | None, folder: str) -> J
         eval_set=result.eval_set,
         curves=None if sweep is None else sweep.payload["curves"],
         curves_images=None if sweep is None else sweep.payload["images"],
+        curves_ece=None if sweep is None else sweep.payload.get("ece"),
         report_to=str(folder),
     )
 

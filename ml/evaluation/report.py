@@ -74,11 +74,12 @@ def render_report(
             draw_robustness(
                 robustness or {},
                 UNITS,
-                f"Accuracy and calibration under shift: {model_label}{_on_images(robustness_images)}",
+                f"{'Accuracy and calibration' if robustness_ece else 'Accuracy'} under rotation, scale, shift, "
+                f"thickness and noise: {model_label}{_on_images(robustness_images)}",
                 ece=robustness_ece,
             )
             if robustness
-            else draw_message("Accuracy under shift", "No robustness sweep was run for this report.")
+            else draw_message("Robustness", "No robustness sweep was run for this report.")
         ),
         "mistakes.png": _png(
             draw_mistakes(

@@ -98,3 +98,27 @@ def test_a_report_folder_that_cannot_be_written_is_refused(tmp_path, monkeypatch
     monkeypatch.setattr(report.tempfile, "mkdtemp", full_disk)
     with pytest.raises(ReportError, match=r"the folder .* cannot be written \(No space left on device\)"):
         check_report_folder(tmp_path / "report")
+
+
+def test_the_robustness_picture_claims_calibration_only_when_it_draws_the_ece(monkeypatch):
+    """The workspace's report passed no ECE curves, yet robustness.png was titled "Accuracy and calibration under
+    shift"; with no sweep at all it read "Accuracy under shift", shift being one of the five distortions."""
+    titles = []
+    drawn = report.draw_robustness
+    monkeypatch.setattr(report, "draw_robustness", lambda *args, **kw: titles.append(args[2]) or drawn(*args, **kw))
+    message = report.draw_message
+    monkeypatch.setattr(report, "draw_message", lambda title, text: titles.append(title) or message(title, text))
+    probabilities, labels = random_case(50)
+    evaluation = evaluation_of(probabilities, labels)
+    images = np.zeros((50, 4, 4), np.float32)
+    robustness = {kind: [(level, 0.9) for level in levels] for kind, levels in LEVELS.items()}
+    ece = {kind: [(level, 0.05) for level in levels] for kind, levels in LEVELS.items()}
+
+    render_report(evaluation, images, robustness, "tiny model", robustness_images=50)
+    render_report(evaluation, images, robustness, "tiny model", robustness_images=50, robustness_ece=ece)
+    render_report(evaluation, images, None, "tiny model")
+
+    without_ece, with_ece, no_sweep = titles
+    assert "calibration" not in without_ece and without_ece.startswith("Accuracy under rotation, scale, shift")
+    assert with_ece.startswith("Accuracy and calibration under rotation, scale, shift")
+    assert "shift" not in no_sweep
