@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import (
@@ -14,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.common.about import application_icon
-from app.common.errors import ExceptionReporter, configure_logging
+from app.common.errors import ExceptionReporter, configure_logging, describe_exception
 from app.common.file_dialogs import install_roomy_file_dialogs
 from app.common.qt_binding_check import qt_binding_problem
 from app.common.threads import wait_for_stopping_threads
@@ -22,6 +25,8 @@ from app.main_window import MainWindow
 from ml import __version__
 from ml.native_log import configure_tensorflow_logging
 from ml.user_folders import APPLICATION, ORGANIZATION
+
+logger = logging.getLogger(__name__)
 
 
 def close_on_interrupt(window: QMainWindow) -> QTimer:
@@ -74,6 +79,19 @@ def prepare_first_paint(window: QMainWindow) -> None:
     gc.freeze()
 
 
+def open_window(log_path: Path) -> MainWindow | None:
+    """The main window, or None after saying in a line and a dialog why it could not be built (the log has the
+    traceback): an exception here used to end the app with status 1 and not a word on the screen or the terminal."""
+    try:
+        return MainWindow()
+    except Exception as error:
+        logger.exception("The window could not be built")
+        message = f"The window could not open: {describe_exception(error)}\n\nThe details are in {log_path}"
+        print(f"digitlab: {message}", file=sys.stderr)
+        QMessageBox.critical(None, "Digit Lab cannot start", message)
+        return None
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window; TensorFlow and the model load in the background. Returns the exit status."""
     configure_tensorflow_logging()  # TensorFlow's chatter stays off the terminal unless DIGITLAB_DEBUG=1
@@ -90,12 +108,29 @@ def run_app(argv: list[str] | None = None) -> int:
         return 1
     reporter = ExceptionReporter(configure_logging())
     reporter.install()
-    window = MainWindow()
+    window = open_window(reporter.log_path)
+    if window is None:
+        reporter.uninstall()
+        return 1
     reporter.parent_window = window
     start_then_show(window)
     close_on_interrupt(window)
     status = app.exec()
     window.shutdown()
     reporter.uninstall()
-    wait_for_stopping_threads()
-    return status
+    return status_after_threads(status)
+
+
+def status_after_threads(status: int, timeout_ms: int = 30000) -> int:
+    """``status`` once the threads still finishing a job have ended; past ``timeout_ms`` the process leaves at once.
+
+    A thread still running when Python tore the window down aborted the process ("QThread: Destroyed while thread
+    is still running", a core dump, status 134) after the window had already gone.
+    """
+    if wait_for_stopping_threads(timeout_ms):
+        return status
+    logger.warning("A job was still running %d ms after the window closed; leaving without it", timeout_ms)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QObject, Qt, QThread
 
 _WORKERS_RUNNING: dict[int, QObject] = {}
 """Each started worker, held until its thread has finished; Python then deletes it. With ``deleteLater`` the worker
@@ -16,7 +16,7 @@ shiboken (a segfault in the image reader's thread, about one run in three of the
 def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable[[], None]) -> QThread:
     """Move ``worker`` (with ``run`` and ``finished``) to a new named QThread and start it.
 
-    started→run, finished→quit, the thread's finished→deleteLater; the worker is let go of once its thread has
+    started→run, finished→quit (direct), the thread's finished→deleteLater; the worker is let go of once its thread has
     finished. ``on_thread_finished`` runs before the thread is deleted. Connect the worker's own signals first.
     """
     thread = QThread()
@@ -27,7 +27,9 @@ def start_worker_thread(worker: QObject, name: str, on_thread_finished: Callable
     thread.finished.connect(on_thread_finished)
     thread.finished.connect(lambda: _WORKERS_RUNNING.pop(key, None))
     thread.started.connect(worker.run)
-    worker.finished.connect(thread.quit)
+    # quit() is thread-safe: called where the job ends, not queued to the window's thread, which may be blocked in
+    # wait() for this very thread as the window closes (a queued quit then never ran: every wait timed out)
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread

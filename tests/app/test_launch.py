@@ -39,3 +39,50 @@ print(json.dumps(report))
     # the hidden window showed the warm-up answer once (its stage columns and their room are built) and reads blank
     assert report["message"] == "Draw a digit" and report["stage_room"] > 0
     assert report["frozen"] > 10_000  # start-up's objects are out of reach of full collections
+
+
+def test_a_window_that_cannot_be_built_says_why_on_the_terminal_and_in_a_dialog(qtbot, monkeypatch, capsys, tmp_path):
+    import app.launch as launch
+
+    def broken_window():
+        raise TypeError("restoreGeometry called with wrong argument types")
+
+    shown = []
+    monkeypatch.setattr(launch, "MainWindow", broken_window)
+    monkeypatch.setattr(launch.QMessageBox, "critical", lambda parent, title, text: shown.append((title, text)))
+    assert launch.open_window(tmp_path / "digitlab.log") is None
+    error = capsys.readouterr().err
+    assert "could not open: TypeError: restoreGeometry" in error and str(tmp_path / "digitlab.log") in error
+    assert shown and shown[0][0] == "Digit Lab cannot start" and "TypeError" in shown[0][1]
+
+
+def test_a_job_outlasting_the_close_never_aborts_the_process_as_python_exits():
+    """A job still running past the wait (a slow TensorFlow import) aborted Python's exit: status 134, a core dump."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import sys, threading
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.common.threads import keep_until_finished, start_worker_thread
+import app.launch as launch
+
+class LongJob(QObject):
+    finished = Signal()
+
+    @Slot()
+    def run(self):
+        threading.Event().wait(3)
+        self.finished.emit()
+
+job = LongJob()
+keep_until_finished(start_worker_thread(job, "LongJobThread", lambda: None), job)
+sys.exit(launch.status_after_threads(0, timeout_ms=200))
+"""
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Destroyed while thread" not in result.stderr
