@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QUrl, qVersion
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.common.errors import log_file_path
+from app.common.errors import current_log_file
 from app.common.user_folders import default_models_folder, trained_models_folder
 from ml import __version__
 from ml.assets import asset_path
@@ -34,7 +34,7 @@ def about_text(backend: dict | None) -> str:
     folders = [
         ("Models", default_models_folder()),
         ("Unsaved runs", trained_models_folder()),
-        ("Log", log_file_path().parent),
+        ("Log", current_log_file().parent),
     ]
     version_table = table_rows(rows[1:])  # Digit Lab's own version heads the box
     folder_table = table_rows([(name, folder_link(path)) for name, path in folders])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
+import os
 import re
 import sys
+import tempfile
 import threading
 import traceback
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
 
@@ -48,18 +50,39 @@ def log_file_path() -> Path:
 
 
 def configure_logging(path: Path | None = None) -> Path:
-    """Send warnings and errors of ``app`` and ``ml`` to a rotating log file; return its path."""
+    """Send warnings and errors of ``app`` and ``ml`` to a rotating log file; return its path.
+
+    A data folder that cannot be written (a file where a folder should be, no permission) moves the log to the
+    temporary folder, and failing that the window still opens, logging nowhere: a log never stops the app starting.
+    """
     path = path or log_file_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
-    handler.setLevel(logging.INFO)
+    handler = None
+    own_temporary = f"digitlab-{os.getuid()}" if hasattr(os, "getuid") else "digitlab"  # never another user's
+    for candidate in (path, Path(tempfile.gettempdir()) / own_temporary / LOG_FILE_NAME):
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            handler = RotatingFileHandler(candidate, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+        except OSError as error:
+            print(f"digitlab: cannot write the log file {candidate}: {error.strerror or error}", file=sys.stderr)
+            continue
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler.setLevel(logging.INFO)
+        path = candidate
+        break
     for name in LOGGED_PACKAGES:
         package_logger = logging.getLogger(name)
         package_logger.setLevel(logging.INFO)
-        if not any(isinstance(existing, logging.handlers.RotatingFileHandler) for existing in package_logger.handlers):
+        if handler is not None and not any(isinstance(known, RotatingFileHandler) for known in package_logger.handlers):
             package_logger.addHandler(handler)
     return path
+
+
+def current_log_file() -> Path:
+    """The log file in use (it may have moved to the temporary folder), else where it would be."""
+    for handler in logging.getLogger(LOGGED_PACKAGES[0]).handlers:
+        if isinstance(handler, RotatingFileHandler):
+            return Path(handler.baseFilename)
+    return log_file_path()
 
 
 def describe_exception(error: BaseException) -> str:

@@ -130,3 +130,22 @@ def test_a_path_in_a_wrapping_message_is_never_broken_inside(qapp):
     whole = unbreakable_path(folder)
     kept = prefix + whole + ", where the newest runs are kept."
     assert not any(len(prefix) < at < len(prefix) + len(whole) for at in line_breaks(kept))
+
+
+def test_a_data_folder_that_cannot_be_made_moves_the_log_instead_of_stopping_the_start(tmp_path, monkeypatch):
+    blocked = tmp_path / "share"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    handlers_before = {name: list(logging.getLogger(name).handlers) for name in ("app", "ml")}
+    for name in ("app", "ml"):
+        logging.getLogger(name).handlers = []
+    try:
+        path = configure_logging(blocked / "DigitLab" / "digitlab.log")
+        assert path.parent.parent == tmp_path / "temporary" and path.name == "digitlab.log"
+        logging.getLogger("app.somewhere").warning("written where it can be")
+        assert "written where it can be" in path.read_text()
+    finally:
+        for name in ("app", "ml"):
+            for handler in logging.getLogger(name).handlers:
+                handler.close()
+            logging.getLogger(name).handlers = handlers_before[name]
