@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
         import_array_types_before_showing()  # 0.5-0.9 s holding the GIL: a freeze if TensorFlow did it after show
 
         self.canvas = DrawingCanvas()
-        self.canvas.set_brush_size(float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE, type=float)))
+        self.canvas.set_brush_size(self._stored_brush_size())
         self.prediction = PredictionPanel()
         self.models = ModelController(self._startup_models(), parent=self)
         self.training_panel = TrainingPanel(self.settings, self)
@@ -187,18 +188,31 @@ class MainWindow(QMainWindow):
         self.evaluation.image_chosen.connect(self.images.show_image)
         self.model_files.open_requested.connect(self.open_model_file)
 
+    def _stored_brush_size(self) -> float:
+        """The remembered brush size; the default when the stored value is not a number (it read as 0: a 4 px pen)."""
+        try:
+            size = float(self.settings.value("canvas/brush_size", DEFAULT_BRUSH_SIZE))
+        except (TypeError, ValueError):
+            return DEFAULT_BRUSH_SIZE
+        return size if math.isfinite(size) and size > 0 else DEFAULT_BRUSH_SIZE
+
+    def _stored_layout(self, key: str) -> QByteArray | None:
+        """A saved layout from the settings, or None when there is none or it is not one (a damaged settings file)."""
+        value = self.settings.value(key)
+        return QByteArray(value) if isinstance(value, (QByteArray, bytes, bytearray)) else None
+
     def _restore_window_state(self) -> None:
-        geometry = self.settings.value("window/geometry")
+        geometry = self._stored_layout("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             width, height = first_window_size(self.screen().availableGeometry().size())
             self.resize(width, height)
             self.wide_canvas.give_room(width)  # a remembered wide canvas gets its room on a first window too
             panel_height = self.training_panel.sizeHint().height()
             self.resizeDocks([self.training_dock], [min(panel_height, self.height() // 2)], Qt.Orientation.Vertical)
-        state = self.settings.value("window/state")
+        state = self._stored_layout("window/state")
         if state is not None:
             self.restoreState(state)
-        splitter_state = self.settings.value("window/splitter")
+        splitter_state = self._stored_layout("window/splitter")
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)
 
@@ -416,6 +430,7 @@ class MainWindow(QMainWindow):
         if not self._shut_down and not self._close_confirmed and not self._confirm_close():
             event.ignore()
             return
+        self.hide()  # gone at once: joining the threads may take seconds, which a shown window spent frozen
         self.shutdown()
         event.accept()
 

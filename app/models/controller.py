@@ -69,18 +69,18 @@ class ModelController(QObject):
         self._export_requested.connect(self._worker.export_active_model)
         self._calibration_stored.connect(self._worker.store_calibration)
         self._worker.export_progress.connect(self.export_progress)
-        self._worker.export_finished.connect(self.export_finished)
-        self._worker.export_failed.connect(self.export_failed)
+        self._worker.export_finished.connect(self._on_export_finished)
+        self._worker.export_failed.connect(self._on_export_failed)
         self._prediction_requested.connect(self._worker.predict)
         self._inspection_requested.connect(self._worker.inspect)
         self._worker.inspection_finished.connect(self._on_inspection_finished)
         self._worker.backend_loaded.connect(self.backend_loaded)
-        self._worker.backend_failed.connect(self.backend_failed)
+        self._worker.backend_failed.connect(self._on_backend_failed)
         self._worker.model_loaded.connect(self._on_model_loaded)
         self._worker.model_set_aside.connect(self.model_set_aside)
-        self._worker.model_load_failed.connect(self.model_load_failed)
+        self._worker.model_load_failed.connect(self._on_model_load_failed)
         self._worker.model_saved.connect(self.model_saved)
-        self._worker.model_save_failed.connect(self.model_save_failed)
+        self._worker.model_save_failed.connect(self._on_model_save_failed)
         self._worker.model_described.connect(self.model_described)
         self._worker.model_description_failed.connect(self.model_description_failed)
         self._worker.prediction_finished.connect(self._on_prediction_finished)
@@ -306,6 +306,40 @@ class ModelController(QObject):
         self._held_loads.append((signal, arguments))
         if self._fast_path_ready:
             self._import_tensorflow()
+
+    # A job that ends after the window closed (an export, a load, a save that outlasted the close) is logged: a
+    # result dialog opened then had no window under it and kept the application running, with nothing on screen.
+
+    @Slot(dict)
+    def _on_export_finished(self, report: dict) -> None:
+        if self._stopped:
+            logger.info("The export to %s finished after the window closed", report.get("path"))
+            return
+        self.export_finished.emit(report)
+
+    @Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        if self._stopped:
+            logger.warning("The export failed after the window closed: %s", message)
+            return
+        self.export_failed.emit(message)
+
+    @Slot(str)
+    def _on_backend_failed(self, message: str) -> None:
+        if not self._stopped:
+            self.backend_failed.emit(message)
+
+    @Slot(dict)
+    def _on_model_load_failed(self, failure: dict) -> None:
+        if not self._stopped:
+            self.model_load_failed.emit(failure)
+
+    @Slot(str)
+    def _on_model_save_failed(self, message: str) -> None:
+        if self._stopped:
+            logger.warning("Saving the model failed after the window closed: %s", message)
+            return
+        self.model_save_failed.emit(message)
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QWidget
 
+from app.draw.canvas import DEFAULT_BRUSH_SIZE
 from app.main_window import MainWindow
 
 LONG_DETAILS = "fast · 2 epochs · 0:41 · CPU · best epoch (2) saved to " + "/a/rather/long/folder" * 8 + "/best.keras"
@@ -219,3 +220,25 @@ def test_reading_a_number_beside_the_wide_canvas_leaves_the_canvas_its_width(qtb
     finally:
         window.shutdown()
         window.close()
+
+
+def test_a_damaged_settings_file_opens_the_window_at_its_first_size(qtbot, settings):
+    settings.setValue("window/geometry", "garbage")  # text where Qt saved bytes: an edited or damaged file
+    settings.setValue("window/state", "12")
+    settings.setValue("window/splitter", "0")
+    settings.setValue("canvas/brush_size", "abc")
+    window = MainWindow(settings)  # used to raise TypeError: the app exited at start with status 1 and no word
+    qtbot.addWidget(window)
+    free = window.screen().availableGeometry()
+    assert 0 < window.width() <= free.width() and 0 < window.height() <= free.height()
+    assert window.training_dock.isVisibleTo(window)
+    assert window.canvas.brush_size == DEFAULT_BRUSH_SIZE  # not the thinnest pen
+    window.shutdown()
+
+
+def test_quitting_takes_the_window_off_the_screen_before_its_threads_are_joined(qtbot, window, monkeypatch):
+    seen = []
+    joining = window.models.shutdown
+    monkeypatch.setattr(window.models, "shutdown", lambda timeout_ms: seen.append(window.isVisible()) or joining())
+    window.quit_action.trigger()  # the joins may take seconds (a model loading): a shown window sat frozen meanwhile
+    assert seen == [False]
