@@ -31,6 +31,7 @@ from app.common.dock_share import DockHeightShare
 from app.common.dock_tabs import OffscreenTabBarSkipper
 from app.common.errors import paths_kept_whole
 from app.common.tensorflow_import import import_array_types_before_showing
+from app.common.widgets import size_within_screen
 from app.draw.canvas import DEFAULT_BRUSH_SIZE, DrawingCanvas
 from app.draw.image_input import ImageInput
 from app.draw.number_view import NumberView
@@ -61,14 +62,11 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 2000
 FIRST_WINDOW_SIZE = (1360, 860)
 """The window's size at its first launch, on a screen with room for it."""
-SCREEN_SHARE = (0.96, 0.92)
-"""On a smaller screen (a 1366x768 laptop), at most this share of the free area's width and height (its frame too)."""
 
 
 def first_window_size(available: QSize) -> tuple[int, int]:
     """The first launch's window size: :data:`FIRST_WINDOW_SIZE`, or what of the screen's free area it may take."""
-    width, height = FIRST_WINDOW_SIZE
-    return min(width, int(available.width() * SCREEN_SHARE[0])), min(height, int(available.height() * SCREEN_SHARE[1]))
+    return size_within_screen(FIRST_WINDOW_SIZE, available)
 
 
 class MainWindow(QMainWindow):

@@ -244,3 +244,14 @@ def ask_yes_or_no(parent: QWidget | None, title: str, question: str) -> bool:
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+SCREEN_SHARE = (0.96, 0.92)
+"""On a smaller screen (a 1366x768 laptop), a window takes at most this share of the free area's width and height
+(its frame too)."""
+
+
+def size_within_screen(wanted: tuple[int, int], available: QSize) -> tuple[int, int]:
+    """A window's ``wanted`` size, or what of the screen's free area (``available``) it may take."""
+    width, height = wanted
+    return min(width, int(available.width() * SCREEN_SHARE[0])), min(height, int(available.height() * SCREEN_SHARE[1]))

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.common.widgets import ElidedComboBox
+from app.common.widgets import ElidedComboBox, size_within_screen
 from app.evaluate.calibration_view import CalibrationView
 from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model, told_apart
 from app.evaluate.compare_view import CompareView
@@ -42,6 +42,7 @@ from app.evaluate.runner import EvaluationRunner
 from app.evaluate.worker import JobRequest, JobResult, ModelRef, model_ref, report_request
 
 WARNING_STYLE = "color: #a33; font-weight: 600;"
+WORKSPACE_SIZE = (1180, 820)  # on a screen with room for it; a smaller one gets what of it fits
 
 
 class EvaluationWorkspace(QMainWindow):
@@ -76,7 +77,7 @@ class EvaluationWorkspace(QMainWindow):
         self.runner.failed.connect(self._on_failed)
         self.runner.stopped.connect(self._on_stopped)
         self.runner.running_changed.connect(self._update_controls)
-        self.resize(1180, 820)
+        self.resize(*size_within_screen(WORKSPACE_SIZE, self.screen().availableGeometry().size()))
         self.show_message("")
         self._update_controls()
 

@@ -109,6 +109,13 @@ def test_the_workspace_fits_a_small_screen_whatever_the_folder_path(workspace, t
     assert workspace.minimumSizeHint().width() <= 1024
 
 
+def test_the_workspace_opens_within_the_screens_free_area(workspace):
+    """It opened at 1180x820 whatever the screen: on a 1366x768 laptop its bottom (the gallery, Save report) was off
+    the screen. The offscreen screen is 800x600."""
+    free = workspace.screen().availableGeometry()
+    assert workspace.width() <= free.width() and workspace.height() <= free.height()
+
+
 def test_sets_that_no_longer_fit_the_model_are_not_offered(qtbot, workspace):
     assert workspace.set_box.currentData() == "mnist-test"
     workspace.set_model(bundled_description(display_name="shapes", evaluation_sets=["folder"]))
