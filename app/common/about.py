@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import platform
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, QUrl, qVersion
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import Qt, QUrl, Slot, qVersion
+from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.common.errors import current_log_file
@@ -57,6 +58,18 @@ def folder_link(folder) -> str:
     return f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">{path}</a>'
 
 
+@Slot(str)
+def open_folder_link(url: str) -> bool:
+    """Open a folder link in the file manager, making Digit Lab's folder first: on a fresh machine "Models" and
+    "Unsaved runs" do not exist yet, and their links did nothing."""
+    folder = Path(QUrl(url).toLocalFile())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the file manager then says what is wrong with the path
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
 def application_icon() -> QIcon:
     """Digit Lab's icon (``assets/digitlab-icon.png``, drawn by ``tools/draw_icon.py``); empty when it is missing."""
     path = asset_path("digitlab-icon.png")
@@ -76,7 +89,7 @@ class AboutDialog(QDialog):
         self.text = QLabel(about_text(backend))
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(False)  # a wrapping label breaks long paths at "/"
-        self.text.setOpenExternalLinks(True)  # a folder link opens the file manager there
+        self.text.linkActivated.connect(open_folder_link)  # the file manager there, the folder made if need be
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -32,7 +32,22 @@ def test_the_about_box_shows_the_icon_the_version_and_every_folder_on_one_line(q
     for folder in (default_models_folder(), trained_models_folder(), log_file_path().parent):
         assert f'href="{QUrl.fromLocalFile(str(folder)).toString()}"' in dialog.text.text()
     assert dialog.text.wordWrap() is False  # a wrapping label broke the paths at "/"
-    assert dialog.text.openExternalLinks()
     icons = [label for label in dialog.findChildren(QLabel) if not label.pixmap().isNull()]
     assert icons and icons[0].pixmap().width() == 72
     assert dialog.width() >= dialog.text.sizeHint().width()  # nothing cut
+
+
+def test_a_folder_link_opens_the_folder_making_it_first_on_a_fresh_machine(qtbot, tmp_path, monkeypatch):
+    """"Models" and "Unsaved runs" do not exist before the first save or run: their links opened nothing."""
+    from PySide6.QtGui import QDesktopServices
+
+    from app.common.about import AboutDialog
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    dialog = AboutDialog(None)
+    qtbot.addWidget(dialog)
+    missing = tmp_path / "DigitLab" / "models"
+    dialog.text.linkActivated.emit(QUrl.fromLocalFile(str(missing)).toString())
+    assert missing.is_dir() and opened == [str(missing)]
+
