@@ -307,39 +307,33 @@ class ModelController(QObject):
         if self._fast_path_ready:
             self._import_tensorflow()
 
-    # A job that ends after the window closed (an export, a load, a save that outlasted the close) is logged: a
-    # result dialog opened then had no window under it and kept the application running, with nothing on screen.
+    def _forward(self, signal: Signal, value: object, late: str | None = None) -> None:
+        """Pass a job's result to the window, or once the window has closed log it (``late``: its message, with the
+        value): a result dialog opened then had no window under it and kept the application running."""
+        if not self._stopped:
+            signal.emit(value)
+        elif late is not None:
+            logger.warning(late, value)
 
     @Slot(dict)
     def _on_export_finished(self, report: dict) -> None:
-        if self._stopped:
-            logger.info("The export to %s finished after the window closed", report.get("path"))
-            return
-        self.export_finished.emit(report)
+        self._forward(self.export_finished, report, "An export finished after the window closed: %s")
 
     @Slot(str)
     def _on_export_failed(self, message: str) -> None:
-        if self._stopped:
-            logger.warning("The export failed after the window closed: %s", message)
-            return
-        self.export_failed.emit(message)
+        self._forward(self.export_failed, message, "The export failed after the window closed: %s")
 
     @Slot(str)
     def _on_backend_failed(self, message: str) -> None:
-        if not self._stopped:
-            self.backend_failed.emit(message)
+        self._forward(self.backend_failed, message)
 
     @Slot(dict)
     def _on_model_load_failed(self, failure: dict) -> None:
-        if not self._stopped:
-            self.model_load_failed.emit(failure)
+        self._forward(self.model_load_failed, failure)
 
     @Slot(str)
     def _on_model_save_failed(self, message: str) -> None:
-        if self._stopped:
-            logger.warning("Saving the model failed after the window closed: %s", message)
-            return
-        self.model_save_failed.emit(message)
+        self._forward(self.model_save_failed, message, "Saving the model failed after the window closed: %s")
 
     @Slot(dict)
     def _on_model_loaded(self, description: dict) -> None:
