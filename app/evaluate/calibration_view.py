@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.evaluate.hints import wrapped_hint
@@ -15,6 +15,9 @@ from app.evaluate.hints import wrapped_hint
 EMPTY_BIN = 0.1  # drawn at the fill level (log10 = -1), below the axis: no bar
 RAW_COLOR = "#1f77b4"
 CALIBRATED_COLOR = "#ff7f0e"
+RAW_TEXT = "#1f4e79"  # each bar's count, in a darker shade of its colour
+CALIBRATED_TEXT = "#a0500a"
+SMALL_COUNTS = 0.8  # the counts' font scale when two bars share a bin
 
 
 def ece_text(ece: float | None) -> str:
@@ -61,6 +64,7 @@ class CalibrationView(QWidget):
         self.plot.addItem(self.calibrated_bars)
         self.legend.addItem(self.raw_bars, "as the model says")
         self.count_texts: list[pg.TextItem] = []  # how many predictions each raw bar holds
+        self.calibrated_count_texts: list[pg.TextItem] = []  # and each calibrated bar
         self._show_calibrated_in_legend(False)  # listed only while its bars are drawn
         self.counts_plot = pg.PlotWidget(background="w")
         self.counts_plot.setMenuEnabled(False)
@@ -73,7 +77,11 @@ class CalibrationView(QWidget):
         self.counts_curve = pg.PlotDataItem(
             [], [], stepMode="center", fillLevel=-1, brush=(31, 119, 180, 90), pen=RAW_COLOR
         )
+        self.calibrated_counts_curve = pg.PlotDataItem(
+            [], [], stepMode="center", pen=pg.mkPen(CALIBRATED_COLOR, width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+        )
         self.counts_plot.addItem(self.counts_curve)
+        self.counts_plot.addItem(self.calibrated_counts_curve)
         top = QHBoxLayout()
         top.addWidget(self.ece_label, 1)
         top.addWidget(self.calibrate_button)
@@ -84,9 +92,10 @@ class CalibrationView(QWidget):
         layout.addWidget(self.counts_plot)
         layout.addWidget(
             wrapped_hint(
-                "Each bar: the predictions whose confidence fell in that bin, and how often they were right. A bar "
-                "below the diagonal means over-confidence. ECE: the gap between confidence and accuracy, weighted by "
-                "the predictions in each bin. Below: how many predictions fell in each bin (log scale)."
+                "Each bar: the predictions whose confidence fell in that bin (their number above it), and how often "
+                "they were right. A bar below the diagonal means over-confidence. ECE: the gap between confidence "
+                "and accuracy, weighted by the predictions in each bin. Below: how many predictions fell in each bin "
+                "(log scale; dashed, once calibrated: after temperature scaling)."
             )
         )
         self.set_calibrate_enabled(False)
@@ -103,10 +112,21 @@ class CalibrationView(QWidget):
         self._set_bars(self.raw_bars, raw, offset=-0.25 if calibrated is not None else 0.0)
         self._set_bars(self.calibrated_bars, calibrated, offset=0.25)
         self._show_calibrated_in_legend(calibrated is not None)
-        self._label_counts(raw, offset=-0.25 if calibrated is not None else 0.0)
+        paired = calibrated is not None  # two half-width bars a bin: smaller counts, so that neighbours fit
+        self._label_counts(self.count_texts, raw, offset=-0.25 if paired else 0.0, color=RAW_TEXT, small=paired)
+        self._label_counts(self.calibrated_count_texts, calibrated, offset=0.25, color=CALIBRATED_TEXT, small=True)
         counts = np.asarray(raw.counts, dtype=float)
         self.counts_curve.setData(raw.edges, np.where(counts > 0, counts, EMPTY_BIN))  # an empty bin: no bar
-        self.counts_plot.setYRange(-0.3, np.log10(max(counts.max(), 1.0)) + 0.2, padding=0)
+        most = counts.max()
+        if calibrated is None:
+            self.calibrated_counts_curve.setData([], [])
+        else:
+            calibrated_counts = np.asarray(calibrated.counts, dtype=float)
+            self.calibrated_counts_curve.setData(
+                calibrated.edges, np.where(calibrated_counts > 0, calibrated_counts, EMPTY_BIN)
+            )
+            most = max(most, calibrated_counts.max())
+        self.counts_plot.setYRange(-0.3, np.log10(max(most, 1.0)) + 0.2, padding=0)
         if temperature is None:
             self.ece_label.setText(
                 f"ECE {ece_text(ece)} (15 bins). The model has no temperature yet: Calibrate fits one on the "
@@ -126,21 +146,24 @@ class CalibrationView(QWidget):
         elif listed and not shown:
             self.legend.removeItem(self.calibrated_bars)
 
-    def _label_counts(self, bins: Any, offset: float) -> None:
-        """Each raw bar's number of predictions above it (text items made once, reused)."""
-        counts = np.asarray(bins.counts)
-        while len(self.count_texts) < len(counts):
-            text = pg.TextItem("", color="#555555", anchor=(0.5, 1.0))
+    def _label_counts(self, texts: list[pg.TextItem], bins: Any, offset: float, color: str, small: bool) -> None:
+        """Each bar's number of predictions above it (text items made once, reused; none without ``bins``)."""
+        counts = np.zeros(0, dtype=np.int64) if bins is None else np.asarray(bins.counts)
+        while len(texts) < len(counts):
+            text = pg.TextItem("", color=color, anchor=(0.5, 1.0))
             self.plot.addItem(text)
-            self.count_texts.append(text)
-        widths = np.diff(bins.edges)
-        for index, text in enumerate(self.count_texts):
+            texts.append(text)
+        font = QFont(self.font())
+        if small:
+            font.setPointSizeF(font.pointSizeF() * SMALL_COUNTS)
+        for index, text in enumerate(texts):
             shown = index < len(counts) and counts[index] > 0
             text.setVisible(bool(shown))
             if shown:
+                text.setFont(font)
                 text.setText(f"{int(counts[index]):,}")
-                centre = (bins.edges[index] + bins.edges[index + 1]) / 2 + offset * widths[index]
-                text.setPos(centre, float(bins.accuracy[index]) + 0.005)
+                low, high = bins.edges[index], bins.edges[index + 1]
+                text.setPos((low + high) / 2 + offset * (high - low), float(bins.accuracy[index]) + 0.005)
 
     def set_calibrate_enabled(self, enabled: bool) -> None:
         """Calibrate is possible (an evaluation is shown and no job runs)."""
@@ -154,10 +177,11 @@ class CalibrationView(QWidget):
         """No diagram."""
         for bars in (self.raw_bars, self.calibrated_bars):
             bars.setOpts(x=[], height=[], width=0.0)
-        for text in self.count_texts:
+        for text in self.count_texts + self.calibrated_count_texts:
             text.setVisible(False)
         self._show_calibrated_in_legend(False)
         self.counts_curve.setData([], [])
+        self.calibrated_counts_curve.setData([], [])
         self.ece_label.setText("Run an evaluation to see how far the model's confidence can be trusted.")
         self.status_label.setText("")
 

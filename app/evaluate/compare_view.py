@@ -59,7 +59,7 @@ class CompareView(QWidget):
             f"Only {name_a} is right on {only_a:,}, only {name_b} on {only_b:,}; "
             f"they predict differently on {len(comparison.disagreements):,}.\n"
             + mcnemar_words(float(comparison.test.p_value), only_a, only_b, name_a, name_b)
-            + f" ({comparison.test.method})"
+            + (f" ({comparison.test.method})" if only_a + only_b else "")  # no test to name when none differ
         )
 
     def show_result(self, result) -> None:
@@ -68,6 +68,9 @@ class CompareView(QWidget):
         name_a, name_b = result.request.model.name, result.request.other.name
         self.show_comparison(payload["comparison"], name_a, name_b, len(result.eval_set))
         indices = np.asarray(payload["comparison"].disagreements, dtype=np.int64)
+        if not len(indices):  # no gallery to explain the captions of
+            self.gallery.clear(self.gallery.empty_text)
+            return
         captions, tooltips = disagreement_captions(indices, payload["evaluation"], payload["other_evaluation"])
         self.gallery.show_images(
             f"The {plural(len(indices), 'image')} where they predict differently "

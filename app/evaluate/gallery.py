@@ -176,3 +176,15 @@ def confidence_text(percent: float) -> str:
     if percent >= 99.95:
         return ">99.9 %"
     return f"{percent:.1f} %" if percent >= 99.5 else f"{percent:.0f} %"
+
+
+def opened_image_words(eval_set, index: int, evaluation) -> str:
+    """What an image opened in the canvas is: its set, number and class, and what ``evaluation`` (if any) made of the
+    set's own pixels (the canvas reads it as any opened image, through its preprocessing, so may differ a little)."""
+    true_name = eval_set.class_names[int(eval_set.labels[index])]
+    words = f"{eval_set.title.split(' (')[0]} #{index}: true {true_name}"
+    if evaluation is not None:
+        predicted = evaluation.class_names[int(evaluation.predictions[index])]
+        words += f"; evaluated as {predicted} ({confidence_text(float(evaluation.confidence[index]) * 100)})"
+        words += " from the set's own pixels, here after the canvas's preprocessing"
+    return words

@@ -62,7 +62,7 @@ class MapView(QWidget):
         self.preview_text.setFixedWidth(PREVIEW_SIDE + 40)
         self.images: np.ndarray | None = None
         self.labels = np.zeros(0, dtype=np.int64)
-        self.predictions = np.zeros(0, dtype=np.int64)
+        self.predictions: np.ndarray | None = None  # None: the set was not evaluated, nothing to say of it
         self.class_names: list[str] = []
         controls = QHBoxLayout()
         controls.addWidget(self.method_box)
@@ -93,7 +93,7 @@ class MapView(QWidget):
     ) -> None:
         """Plot ``points`` (n, 2) of the set's images ``indices``, coloured by true class."""
         self.images, self.labels, self.class_names = images, np.asarray(labels), list(class_names)
-        self.predictions = np.asarray(predictions) if predictions is not None else self.labels
+        self.predictions = None if predictions is None else np.asarray(predictions)
         colours = class_colours(len(class_names))
         indices = np.asarray(indices, dtype=np.int64)
         brushes = [pg.mkBrush(*colours[int(self.labels[index]) % len(colours)], 200) for index in indices]
@@ -123,10 +123,11 @@ class MapView(QWidget):
         self.status_label.setText(MAP_PLACEHOLDER)  # not the title of a map no longer shown (another model's layer)
 
     def describe(self, index: int) -> str:
-        """``#123: true 4, predicted 9``."""
+        """``#123: true 4, predicted 9`` (``#123: true 4`` when the set's predictions are not known)."""
         true_name = self.class_names[int(self.labels[index])]
-        predicted_name = self.class_names[int(self.predictions[index])]
-        return f"#{index}: true {true_name}, predicted {predicted_name}"
+        if self.predictions is None:
+            return f"#{index}: true {true_name}"
+        return f"#{index}: true {true_name}, predicted {self.class_names[int(self.predictions[index])]}"
 
     @Slot(object, object, object)
     def _on_hovered(self, _item, points, _event) -> None:

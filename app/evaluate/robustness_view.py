@@ -15,6 +15,12 @@ SWEEP_PLACEHOLDER = (
     f"The sweep scores {ROBUSTNESS_SAMPLE:,} images of the set (all of a smaller one) at each level of five "
     "distortions."
 )
+SWEEP_HINT = (
+    "At the undistorted level of each curve (0°, scale 1, no shift, the stroke as drawn, no noise), the point is the "
+    f"accuracy of the sweep's own sample as it is: the same {ROBUSTNESS_SAMPLE:,} images (all of a smaller set) at "
+    "every level, so it can differ a little from the Numbers tab's accuracy, which counts every image of the set. "
+    "Solid: the active model; dashed: the overlay."
+)
 KINDS = ("rotation", "scale", "shift", "thickness", "noise")
 AXIS_LABELS = {
     "rotation": "rotation (degrees)",
@@ -80,12 +86,7 @@ class RobustnessView(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.legend_label)
-        layout.addWidget(
-            wrapped_hint(
-                "The undistorted level of each curve (0°, scale 1, no shift, the stroke as drawn, no noise) is the "
-                "plain accuracy. Solid: the active model; dashed: the overlay."
-            )
-        )
+        layout.addWidget(wrapped_hint(SWEEP_HINT))
 
     def show_curves(self, curves: dict, name: str, images: int | None = None) -> None:
         """The active model's curves: ``{kind: [(level, accuracy), ...]}`` (measured on ``images`` images)."""

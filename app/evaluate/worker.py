@@ -67,7 +67,8 @@ class JobRequest:
     model: ModelRef
     dataset: str
     folder: str | None = None
-    other: ModelRef | None = None  # the second model of a comparison or a robustness overlay
+    other: ModelRef | None = None  # the second model of a comparison
+    drawn_over: ModelRef | None = None  # a robustness overlay's active model, whose curves it joins (not in the key)
     method: str = "pca"  # the map's projection: "pca" or "tsne"
     limit: int | None = None  # the set's first ``limit`` images only (quick looks, tests)
     evaluation: Any = None  # an Evaluation of ``model`` on this set already at hand (compare reuses it)

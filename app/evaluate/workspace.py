@@ -33,7 +33,7 @@ from app.evaluate.calibration_view import CalibrationView
 from app.evaluate.choosers import SET_LABELS, ask_model_file, previous_model, told_apart
 from app.evaluate.compare_view import CompareView
 from app.evaluate.confusion_view import ConfusionMatrixView
-from app.evaluate.gallery import ImageGallery, confidence_text, example_captions
+from app.evaluate.gallery import ImageGallery, example_captions, opened_image_words
 from app.evaluate.map_view import MapView
 from app.evaluate.mistakes_view import MistakesView
 from app.evaluate.numbers_view import NumbersView
@@ -185,8 +185,9 @@ class EvaluationWorkspace(QMainWindow):
         for set_name in description.get("evaluation_sets") or []:
             label = f"Image folder: {self.folder}" if set_name == "folder" and self.folder else None
             self.set_box.addItem(label or SET_LABELS.get(set_name, set_name), set_name)
-        if another_model:
-            self.show_message("")  # what was said of the last model (a set it did not fit) is not about this one
+        if another_model:  # what was said of the last model (a set it did not fit, its calibration) is not of this one
+            self.show_message("")
+            self.calibration.set_status("")
         if self.set_box.count() == 0:
             self.show_message(f"{description['display_name']} fits none of Digit Lab's evaluation sets.", warning=True)
         elif chosen is not None and self.set_box.findData(chosen) < 0:
@@ -265,7 +266,8 @@ class EvaluationWorkspace(QMainWindow):
         """The same sweep for ``other``, drawn over the active model's curves."""
         request = self.current_request("robustness")
         if request is not None:
-            request = JobRequest("robustness", other, request.dataset, request.folder, limit=request.limit)
+            request = JobRequest("robustness", other, request.dataset, request.folder, limit=request.limit,
+                                 drawn_over=self.model)  # fmt: skip
         self._cached_or_start(request, self._show_sweep)
 
     def compare_with(self, other: ModelRef) -> None:
@@ -392,7 +394,7 @@ class EvaluationWorkspace(QMainWindow):
             self.show_evaluation(result)
         elif kind == "calibrate":
             self._on_calibrated(result)
-        elif kind == "robustness" and self._is_current(request, same_model=False):
+        elif kind == "robustness" and self._is_current(request):
             self._show_sweep(result)
         elif kind == "compare":
             self._cache_evaluation(request, request.model, result.payload["evaluation"], result.eval_set)
@@ -405,6 +407,10 @@ class EvaluationWorkspace(QMainWindow):
             self.show_message(f"Saved the report in {result.payload['folder']}: <a href='{index}'>open index.html</a>")
 
     def _on_calibrated(self, result: JobResult) -> None:
+        fitted = result.request.model
+        if self.model is None or self.model.path != fitted.path:  # another model's tab; the model thread refuses it
+            self.show_message(f"Calibrating {fitted.name} ended after it was set aside; nothing was stored.")
+            return
         calibration = result.payload["calibration"]
         if not calibration.applied:  # too few images, a temperature on the range's bound, or worse after
             self.calibration.set_status(f"Not calibrated: {calibration.refusal}. The model is left as it was.")
@@ -478,22 +484,16 @@ class EvaluationWorkspace(QMainWindow):
             self._emit_image(self.map_result.eval_set, index, evaluation if same else None)
 
     def _emit_image(self, eval_set, index: int, evaluation) -> None:
-        """Hand an image to the canvas, saying what the evaluation made of the set's own pixels (the canvas reads
-        it as any opened image, through its preprocessing, so its figures may differ a little)."""
-        true_name = eval_set.class_names[int(eval_set.labels[index])]
-        words = f"{eval_set.title.split(' (')[0]} #{index}: true {true_name}"
-        if evaluation is not None:
-            predicted = evaluation.class_names[int(evaluation.predictions[index])]
-            words += f"; evaluated as {predicted} ({confidence_text(float(evaluation.confidence[index]) * 100)})"
-            words += " from the set's own pixels, here after the canvas's preprocessing"
+        """Hand an image to the canvas with what the evaluation made of it (see :func:`opened_image_words`)."""
+        words = opened_image_words(eval_set, index, evaluation)
         self.image_chosen.emit(np.array(eval_set.images[index], dtype=np.float32), words)
 
-    def _is_current(self, request: JobRequest, same_model: bool = True) -> bool:
-        """True when ``request`` was for the chosen set (and, with ``same_model``, for the active model as it is)."""
+    def _is_current(self, request: JobRequest) -> bool:
+        """True when ``request`` was for the chosen set and the active model as it is (an overlay: the one under it)."""
         current = self.current_request(request.kind)
         if current is None or current.dataset_key != request.dataset_key:
             return False
-        return not same_model or current.model.identity == request.model.identity
+        return current.model.identity == (request.drawn_over or request.model).identity
 
     def _show_cached(self) -> None:
         """Show what is cached for the active model on the chosen set (its evaluation, a map), or empty tabs."""

@@ -2,7 +2,8 @@
 
 The transforms are the training augmentation's own (:mod:`ml.data.augment`: the same affine warp and 3x3 grey
 morphology), applied at fixed levels instead of random ones. Each curve's neutral level (0°, scale 1, 0 px,
-thickness 0, σ 0) scores the untouched images, so it equals the plain accuracy of the same images exactly.
+thickness 0, σ 0) scores the untouched images, so it equals the accuracy of the same images (the same sample, when
+one is drawn), undistorted, exactly.
 """
 
 from __future__ import annotations

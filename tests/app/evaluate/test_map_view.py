@@ -21,3 +21,18 @@ def test_a_cleared_map_does_not_keep_the_last_maps_title(qtbot):
     view.clear()
 
     assert view.status_label.text() == placeholder and len(view.scatter.points()) == 0
+
+
+def test_hovering_a_map_drawn_before_any_evaluation_claims_no_prediction(qtbot):
+    """Draw the map without running an evaluation: hovering a 4 said "#1: true 4, predicted 4", a prediction the model
+    was never asked for (the true class stood in for it)."""
+    view = MapView()
+    qtbot.addWidget(view)
+    points = np.array([[0.0, 0.0], [1.0, 1.0]])
+    images = np.zeros((2, 28, 28), dtype=np.float32)
+    names = [str(digit) for digit in range(10)]
+    view.show_map(points, np.arange(2), images, np.array([7, 4]), None, names, "PCA of dense_1: 2 images.")
+    assert view.describe(1) == "#1: true 4"
+
+    view.show_map(points, np.arange(2), images, np.array([7, 4]), np.array([7, 9]), names, "PCA of dense_1: 2 images.")
+    assert view.describe(1) == "#1: true 4, predicted 9"

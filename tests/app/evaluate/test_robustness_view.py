@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QLabel
+
 from app.evaluate.robustness_view import RobustnessView
 from app.evaluate.worker import ROBUSTNESS_SAMPLE
 
@@ -23,3 +25,15 @@ def test_clearing_the_curves_also_clears_the_figures_of_the_sweep_they_came_from
     assert view.status_label.text() == "digitlab-best: 1,000 images, each scored as is and at 3 distortions."
     view.clear()  # another model or set: its curves are gone, and so is the line that described them
     assert view.status_label.text() == placeholder and view.legend_label.text() == ""
+
+
+def test_the_hint_says_the_undistorted_point_is_the_samples_accuracy_not_the_sets(qtbot):
+    """It called the undistorted level "the plain accuracy", though the sweep scores a sample of 1,000 images, whose
+    accuracy need not be the Numbers tab's accuracy of all 10,000."""
+    view = RobustnessView()
+    qtbot.addWidget(view)
+    hints = [label.text() for label in view.findChildren(QLabel) if "undistorted level" in label.text()]
+    assert len(hints) == 1
+    assert "plain accuracy" not in hints[0]
+    assert f"the same {ROBUSTNESS_SAMPLE:,} images" in hints[0] and "every level" in hints[0]
+    assert "Numbers tab" in hints[0]  # where the accuracy of every image is, and why the two may differ

@@ -389,3 +389,117 @@ def test_told_apart_names_the_folder_when_the_file_name_is_the_same_too():
     same = told_apart(ModelRef("/a/runs/m.keras", "m.keras"), "m.keras")
     assert same.name == "m.keras in runs"
     assert told_apart(ModelRef("/a/m.keras", "m"), "digitlab-best").name == "m"
+
+
+# ------------------------------------------------------------------ results that end after the model changed
+
+CURVES_A = {"rotation": [(-15.0, 0.90), (0.0, 0.99), (15.0, 0.91)]}
+CURVES_B = {"rotation": [(-15.0, 0.50), (0.0, 0.95), (15.0, 0.52)]}
+
+
+def other_model() -> dict:
+    return bundled_description(display_name="model-b", source_path="/models/model-b.keras")
+
+
+def sweep_result(request, curves: dict):
+    from app.evaluate.worker import JobResult
+
+    return JobResult(request, None, {"curves": curves, "images": 1000})
+
+
+def drawn(curves: dict) -> list[float]:
+    _levels, accuracy = curves["rotation"].getData()
+    return [] if accuracy is None else [round(float(value), 2) for value in accuracy]
+
+
+def test_a_sweep_that_ends_after_the_model_changed_is_kept_for_its_model_not_drawn_over_the_next(workspace):
+    """Sweep model A, open model B meanwhile and sweep it: A's late curves were drawn dashed, labelled A, over B's."""
+    sweep_a = workspace.current_request("robustness")
+    workspace.set_model(other_model())
+    workspace.runner._on_result(sweep_result(workspace.current_request("robustness"), CURVES_B))
+
+    workspace.runner._on_result(sweep_result(sweep_a, CURVES_A))  # A's, late
+
+    assert drawn(workspace.robustness.active_curves) == [0.50, 0.95, 0.52]
+    assert drawn(workspace.robustness.other_curves) == []
+    assert "digitlab-best" not in workspace.robustness.legend_label.text()
+    workspace.set_model(bundled_description())  # back to A: its sweep is there, from the cache
+    started = workspace.runner.jobs_started
+    workspace.run_robustness()
+    assert workspace.runner.jobs_started == started and drawn(workspace.robustness.active_curves) == [0.9, 0.99, 0.91]
+
+
+def test_an_overlay_is_drawn_over_the_model_it_was_asked_for_only(workspace, monkeypatch):
+    from app.evaluate.worker import ModelRef
+
+    started = []
+    monkeypatch.setattr(workspace.runner, "start", lambda request: started.append(request) or True)
+    workspace.overlay_robustness(ModelRef("/models/other.keras", "other"))
+    workspace.runner._on_result(sweep_result(started[0], CURVES_B))
+    assert drawn(workspace.robustness.other_curves) == [0.50, 0.95, 0.52]  # over A, as asked
+
+    workspace.overlay_robustness(ModelRef("/models/third.keras", "third"))
+    workspace.set_model(other_model())
+    workspace.runner._on_result(sweep_result(started[1], CURVES_A))  # asked over A, ended over B
+    assert drawn(workspace.robustness.other_curves) == [] and "third" not in workspace.robustness.legend_label.text()
+
+
+def test_a_calibration_that_ends_after_the_model_changed_is_not_announced_on_the_next_models_tab(workspace):
+    """Calibrate A, open B meanwhile: B's Calibration tab said "Calibrated: … Stored in the model", though the model
+    thread stores a temperature only in the file it was fitted for, and B had none."""
+    from app.evaluate.worker import JobResult
+    from ml.inference.calibration import CalibrationResult
+
+    calibrate_a = workspace.current_request("calibrate")
+    workspace.set_model(other_model())
+    fitted = []
+    workspace.calibration_fitted.connect(lambda *args: fitted.append(args))
+    applied = CalibrationResult(1.4, 5000, "validation", 0.02, 0.01, 0.05, 0.04)
+
+    workspace.runner._on_result(JobResult(calibrate_a, None, {"calibration": applied, "evaluation": None}))
+
+    assert fitted == [] and workspace.calibration.status_label.text() == ""
+    assert "Calibrating digitlab-best ended after it was set aside" in workspace.message_label.text()
+
+
+@pytest.mark.parametrize("kind", ["evaluate", "compare", "map"])
+def test_an_evaluation_comparison_or_map_that_ends_after_the_model_changed_is_not_shown(workspace, kind):
+    from types import SimpleNamespace
+
+    from app.evaluate.worker import JobResult, ModelRef
+
+    request = workspace.current_request(kind, other=ModelRef("/models/other.keras", "other"))
+    workspace.set_model(other_model())
+    evaluation = SimpleNamespace(labels=np.zeros(3), predictions=np.zeros(3), confidence=np.ones(3))
+    payload = {"evaluation": evaluation, "points": np.zeros((3, 2)), "indices": np.arange(3), "method": "pca"}
+
+    workspace.runner._on_result(JobResult(request, SimpleNamespace(images=np.zeros((3, 28, 28))), payload))
+
+    assert workspace.result is None and workspace.comparison is None and workspace.map_result is None
+    assert workspace.matrix.confusion.size == 0 and workspace.runner.cache.get(request) is not None
+
+
+def test_the_last_models_calibration_is_not_reported_on_the_next_models_tab(qtbot, workspace, tmp_path):
+    """Calibrate A, then open B, evaluated before: B's Calibration tab still said "Calibrated: temperature 1.54 …
+    Stored in the model: every probability shown is now calibrated", though B has no temperature."""
+    import shutil
+
+    from app.evaluate.worker import JobResult
+    from ml.inference.calibration import CalibrationResult
+
+    copy = tmp_path / "model-b.keras"
+    shutil.copy(bundled_model_path(), copy)
+    model_b = bundled_description(display_name="model-b", source_path=str(copy))
+    workspace.image_limit = 100
+    workspace.set_model(model_b)
+    run_and_wait(qtbot, workspace)  # B's evaluation, cached
+    workspace.set_model(bundled_description())
+    applied = CalibrationResult(1.4, 5000, "validation", 0.02, 0.01, 0.05, 0.04)
+    workspace._on_calibrated(JobResult(workspace.current_request("calibrate"), None,
+                                       {"calibration": applied, "evaluation": None}))  # fmt: skip
+    assert workspace.calibration.status_label.text().startswith("Calibrated: ")
+
+    workspace.set_model(model_b)
+
+    assert workspace.result is not None  # B's evaluation is shown again, from the cache
+    assert workspace.calibration.status_label.text() == ""
