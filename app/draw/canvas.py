@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.common.evidence import evidence_qimage
 from app.common.images import array_to_qimage, qimage_to_array
-from app.draw.number_boxes import NumberBox, box_at, document_boxes, paint_number_boxes
+from app.draw.number_boxes import NumberBox, TabArea, box_at, document_boxes, paint_number_boxes
 from app.draw.strokes import (
     DOCUMENT_SIZE,
     Drawing,
@@ -69,6 +69,7 @@ class DrawingCanvas(QWidget):
         self._overlay: QImage | None = None
         self._composite: QImage | None = None  # the cache with the overlay in it
         self._number_boxes: list[NumberBox] = []
+        self._tab_area = TabArea()  # the drawing's width and ink when its number was read: tabs keep off the ink
         self._selected_box: int | None = None
         self._document_width = DOCUMENT_SIZE
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -243,6 +244,7 @@ class DrawingCanvas(QWidget):
             source_rect = background_rect(drawing.background, self._document_width)
             source_size = (drawing.source.shape[1], drawing.source.shape[0])
         self._number_boxes = document_boxes(digits, source_rect, source_size)
+        self._tab_area = TabArea.of(self.image_array() if digits else None, self._document_width)
         self._selected_box = selected
         self.update()
 
@@ -362,7 +364,7 @@ class DrawingCanvas(QWidget):
             painter.translate(rect.topLeft())
             scale = rect.height() / DOCUMENT_SIZE
             painter.scale(scale, scale)
-            paint_number_boxes(painter, self._number_boxes, self._selected_box, self.font(), scale)
+            paint_number_boxes(painter, self._number_boxes, self._selected_box, self.font(), scale, self._tab_area)
             painter.restore()
         if self.hasFocus():  # keyboard focus (Esc, Delete and Ctrl+Z act here): a highlighted frame
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
@@ -378,7 +380,7 @@ class DrawingCanvas(QWidget):
         if not self._number_boxes:
             return None
         scale = self.document_rect().height() / DOCUMENT_SIZE
-        return box_at(self._number_boxes, QPointF(*self.to_document(position)), self.font(), scale)
+        return box_at(self._number_boxes, QPointF(*self.to_document(position)), self.font(), scale, self._tab_area)
 
     def _live_stroke(self) -> Stroke:
         return Stroke(tuple(self._live_points), self._brush_size, self._live_erases)

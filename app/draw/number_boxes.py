@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
@@ -15,6 +16,7 @@ SELECTED_COLOR = QColor(234, 88, 12)
 REFUSED_COLOR = QColor(185, 28, 28)
 TAB_TEXT = QColor(255, 255, 255)
 _BOX_MARGIN = 4.0  # document pixels between the ink and its box
+_BARE_PAPER_INK = 1.0  # at most this much ink (a pixel's worth of anti-aliased edges) under a tab counts as bare paper
 
 
 @dataclass(frozen=True)
@@ -53,53 +55,122 @@ def document_boxes(digits: Sequence[dict], source_rect: QRectF, source_size: tup
     return boxes
 
 
-def tab_rect(box: NumberBox, font: QFont, scale: float, caption: str | None = None) -> QRectF:
-    """The caption tab above a box, in document coordinates (the painter's ``scale`` keeps the text a fixed size)."""
+@dataclass(frozen=True, eq=False)
+class TabArea:
+    """What the tabs are placed in: the drawing's width and its ink (None: not known), kept as running totals
+    (``ink_totals[r, c]``: the ink above row r and left of column c, in document pixels) so any rectangle's ink is
+    four look-ups."""
+
+    width: float = DOCUMENT_SIZE
+    ink_totals: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, gray: np.ndarray | None, width: float) -> TabArea:
+        """The area of a drawing ``width`` wide whose gray pixels (1 = white) are ``gray``: ink is what differs from
+        its paper (its median), so light ink on a dark photo counts too."""
+        if gray is None or gray.ndim != 2 or gray.size == 0:
+            return cls(width)
+        ink = np.abs(gray.astype(np.float64) - np.median(gray))
+        return cls(width, np.pad(ink.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0))))
+
+    def ink_under(self, rect: QRectF) -> float:
+        """How much ink ``rect`` (document coordinates) would cover."""
+        if self.ink_totals is None:
+            return 0.0
+        rows, columns = self.ink_totals.shape[0] - 1, self.ink_totals.shape[1] - 1
+        top, bottom = min(max(int(rect.top()), 0), rows), min(max(int(np.ceil(rect.bottom())), 0), rows)
+        left, right = min(max(int(rect.left()), 0), columns), min(max(int(np.ceil(rect.right())), 0), columns)
+        totals = self.ink_totals
+        return float(totals[bottom, right] - totals[top, right] - totals[bottom, left] + totals[top, left])
+
+
+def tab_rect(
+    box: NumberBox,
+    font: QFont,
+    scale: float,
+    caption: str | None = None,
+    area: TabArea | None = None,
+    clear_of: Sequence[QRectF] = (),
+) -> QRectF:
+    """The caption tab of a box, in document coordinates (the painter's ``scale`` keeps the text a fixed size):
+    above it; with no room above, under it (inside its top edge the tab hid a digit's top, a 7's bar); with room
+    neither above nor below, beside it on bare paper clear of ``clear_of`` (the other boxes and tabs), else where it
+    hides the least ink: beside it, or inside along its left or right edge (a corner first)."""
     metrics = QFontMetricsF(caption_font(font))
-    width = (metrics.horizontalAdvance(box.caption if caption is None else caption) + 8) / scale
+    width = max((metrics.horizontalAdvance(box.caption if caption is None else caption) + 8) / scale, 10 / scale)
     height = (metrics.height() + 2) / scale
-    top = box.rect.top() - height
-    if top < 0:  # no room above: under the box (inside its top edge the tab hid a digit's top, a 7's bar)
-        top = box.rect.bottom() if box.rect.bottom() + height <= DOCUMENT_SIZE else box.rect.top()
-    return QRectF(box.rect.left(), top, max(width, 10 / scale), height)
+    rect = box.rect
+    if rect.top() - height >= 0:
+        return QRectF(rect.left(), rect.top() - height, width, height)
+    if rect.bottom() + height <= DOCUMENT_SIZE:
+        return QRectF(rect.left(), rect.bottom(), width, height)
+    area = area or TabArea()
+    top, bottom = max(rect.top(), 0.0), min(rect.bottom(), float(DOCUMENT_SIZE))
+    beside = [
+        tab
+        for tab in (QRectF(rect.right(), top, width, height), QRectF(rect.left() - width, top, width, height))
+        if tab.left() >= 0 and tab.right() <= area.width and not any(tab.intersects(other) for other in clear_of)
+    ]
+    bare = [tab for tab in beside if area.ink_under(tab) < _BARE_PAPER_INK]
+    if bare:
+        return bare[0]
+    lowest = bottom - height
+    steps = max(int((lowest - top) / (height / 2)), 1)
+    heights = [top, lowest, *(top + (lowest - top) * step / steps for step in range(1, steps))]
+    inside = [QRectF(left, y, width, height) for y in heights for left in (rect.left(), rect.right() - width)]
+    return min([*inside, *beside], key=area.ink_under)  # the first of equals: the top left, where a tab usually is
 
 
-def tabs(boxes: Sequence[NumberBox], font: QFont, scale: float) -> list[tuple[QRectF, str]]:
+def tabs(
+    boxes: Sequence[NumberBox], font: QFont, scale: float, area: TabArea | None = None
+) -> list[tuple[QRectF, str]]:
     """Each box's tab and its words: the class alone ("1", not "1 >99%") where the whole caption would run into
     a box to its right or that box's tab (narrow digits on a small canvas); a tab that passes above a lower box
     keeps its confidence."""
-    whole = [tab_rect(box, font, scale) for box in boxes]
+    whole = [tab_rect(box, font, scale) for box in boxes]  # first guesses, so that a tab beside keeps clear of them
+    clear_of = []
+    for index, box in enumerate(boxes):
+        others = [other.rect for other in boxes[:index] + boxes[index + 1 :]] + whole[:index] + whole[index + 1 :]
+        whole[index] = tab_rect(box, font, scale, area=area, clear_of=others)
+        clear_of.append(others)
     placed = []
     for index, box in enumerate(boxes):
         rect, caption = whole[index], box.caption
         following = [
-            area
+            obstacle
             for other, other_tab in zip(boxes[index + 1 :], whole[index + 1 :], strict=True)
             if other.rect.left() >= box.rect.left()
-            for area in (other.rect, other_tab)
+            for obstacle in (other.rect, other_tab)
         ]
-        if any(rect.intersects(area) for area in following):
+        if any(rect.intersects(obstacle) for obstacle in following):
             caption = caption.split(" ")[0]
-            rect = tab_rect(box, font, scale, caption)
+            rect = tab_rect(box, font, scale, caption, area, clear_of[index])
         placed.append((rect, caption))
     return placed
 
 
-def box_at(boxes: Sequence[NumberBox], point: QPointF, font: QFont, scale: float) -> int | None:
+def box_at(
+    boxes: Sequence[NumberBox], point: QPointF, font: QFont, scale: float, area: TabArea | None = None
+) -> int | None:
     """The index of the box whose caption tab holds ``point`` (document coordinates), or None."""
-    for index, (rect, _caption) in enumerate(tabs(boxes, font, scale)):
+    for index, (rect, _caption) in enumerate(tabs(boxes, font, scale, area)):
         if rect.contains(point):
             return index
     return None
 
 
 def paint_number_boxes(
-    painter: QPainter, boxes: Sequence[NumberBox], selected: int | None, font: QFont, scale: float
+    painter: QPainter,
+    boxes: Sequence[NumberBox],
+    selected: int | None,
+    font: QFont,
+    scale: float,
+    area: TabArea | None = None,
 ) -> None:
     """Draw each box and its tab; ``painter`` takes document coordinates scaled by ``scale`` to the widget."""
     painter.save()
     painter.setFont(_unscaled(font, scale))
-    for index, (box, (tab, caption)) in enumerate(zip(boxes, tabs(boxes, font, scale), strict=True)):
+    for index, (box, (tab, caption)) in enumerate(zip(boxes, tabs(boxes, font, scale, area), strict=True)):
         # the digit in detail is framed in the selection colour, a refused one too (its red tab says "?"): red
         # alone left no box marked as chosen once the "?" was clicked
         frame = SELECTED_COLOR if index == selected else REFUSED_COLOR if box.refused else BOX_COLOR

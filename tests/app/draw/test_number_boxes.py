@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from app.draw.canvas import WIDE_DOCUMENT_WIDTH, DrawingCanvas
 from app.draw.number_boxes import (
     BOX_COLOR,
     REFUSED_COLOR,
     SELECTED_COLOR,
     NumberBox,
+    TabArea,
     box_at,
     paint_number_boxes,
     tab_rect,
@@ -65,8 +68,66 @@ def test_a_digit_that_reaches_the_top_keeps_its_tab_off_its_ink(qapp):
     tab = tab_rect(tall, QFont(), 1.0)
     assert tab.top() >= tall.rect.bottom()  # under the box: inside its top edge it hid the 7's bar
     assert box_at([tall], tab.center(), QFont(), 1.0) == 0  # and a click there still chooses it
-    filling = NumberBox(QRectF(60, -2, 90, 284), "1 >99%")  # no room above nor below: inside, as before
-    assert tab_rect(filling, QFont(), 1.0).top() == filling.rect.top()
+    filling = NumberBox(QRectF(60, -2, 90, 284), "1 >99%")  # no room above nor below: beside it
+    beside = tab_rect(filling, QFont(), 1.0)
+    assert beside.left() == filling.rect.right() and beside.top() == 0 and not beside.intersects(filling.rect)
+
+
+def test_a_full_height_digit_on_the_wide_canvas_has_its_tab_beside_it_clear_of_its_neighbours(qapp):
+    one = NumberBox(QRectF(300, -4, 24, 288), "1 >99%")
+    right = NumberBox(QRectF(330, -4, 80, 288), "4 97%")  # no room to the right of the 1: its tab goes left
+    area = TabArea(WIDE_DOCUMENT_WIDTH)
+    placed = tabs([one, right], QFont(), 1.0, area)
+    assert placed[0][0].right() == one.rect.left() and placed[0][1] == "1 >99%"
+    assert placed[1][0].left() == right.rect.right()
+    for rect, _caption in placed:
+        assert not rect.intersects(one.rect) and not rect.intersects(right.rect)
+    assert not placed[0][0].intersects(placed[1][0])
+    assert box_at([one, right], placed[0][0].center(), QFont(), 1.0, area) == 0  # still a click on the 1's tab
+
+
+def test_with_no_room_beside_a_tab_goes_inside_at_the_corner_with_least_ink(qapp):
+    filling = NumberBox(QRectF(-4, -4, 288, 288), "8 >99%")  # a digit filling the square canvas
+    gray = np.ones((280, 280), dtype=np.float32)
+    gray[0:40, :] = 0.0  # ink across the top
+    gray[240:280, 0:80] = 0.0  # and at the bottom left
+    area = TabArea.of(gray, 280)
+    tab = tab_rect(filling, QFont(), 1.0, area=area)
+    assert tab.right() == filling.rect.right() and tab.bottom() == 280  # the bottom right: no ink there
+    assert area.ink_under(tab) == 0.0
+    assert tab_rect(filling, QFont(), 1.0).topLeft() == QPointF(-4, 0)  # ink unknown: the top left, in the drawing
+
+
+def test_a_tab_keeps_off_ink_beside_its_box_and_finds_bare_paper_along_its_edge(qapp):
+    eight = NumberBox(QRectF(96, -4, 88, 288), "8 >99%")
+    gray = np.ones((280, 840), dtype=np.float32)
+    gray[0:60, 96:184] = gray[220:280, 96:184] = 0.0  # ink in every corner of the box
+    gray[0:280, 184:260] = gray[0:280, 30:96] = 0.0  # and beside it on both sides, in no box (a smudge, a refused mark)
+    area = TabArea.of(gray, 840)
+    tab = tab_rect(eight, QFont(), 1.0, area=area)
+    assert eight.rect.contains(tab) and area.ink_under(tab) == 0.0  # inside, on the bare paper between
+    assert tab.left() == eight.rect.left()  # along its left edge, the first bare place from the top
+
+
+def test_on_the_wide_canvas_a_full_height_ones_tab_leaves_its_ink_visible(qtbot):
+    canvas = DrawingCanvas()
+    qtbot.addWidget(canvas)
+    canvas.set_wide(True)
+    canvas.resize(WIDE_DOCUMENT_WIDTH, 280)  # one widget pixel a document pixel
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.draw_stroke([(200, 1), (200, 279)], 16)
+    canvas.draw_stroke([(330, 60), (400, 60), (350, 220)], 16)
+    one = {"box": (192, 0, 16, 280), "label": "1", "confidence": 0.999, "verdict": {"status": "digit"}}
+    seven = {"box": (322, 52, 86, 176), "label": "7", "confidence": 0.98, "verdict": {"status": "digit"}}
+    canvas.set_number_digits([one, seven], selected=0)
+    shown = canvas.grab().toImage()
+    ratio = shown.devicePixelRatio()
+    ink = [QColor(shown.pixel(round(200 * ratio), round(y * ratio))) for y in range(2, 40, 3)]
+    assert all(max(color.red(), color.green(), color.blue()) < 60 for color in ink)  # the 1's top is not under its tab
+    with qtbot.waitSignal(canvas.number_box_clicked) as clicked:
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(230, 8))  # its tab, to the right of its box
+    assert clicked.args == [0]
 
 
 def test_a_tab_that_passes_above_a_lower_neighbour_keeps_its_confidence(qapp):
