@@ -1,4 +1,5 @@
-"""``digitlab export``: a model as TFLite (float or int8), a SavedModel or HDF5, verified on MNIST test images."""
+"""``digitlab export``: a model as TFLite (float or int8), a SavedModel or HDF5, verified on test images of its
+dataset (MNIST, or scikit-learn's digits for a model trained on them)."""
 
 from __future__ import annotations
 

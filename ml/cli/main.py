@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--dataset",
         type=path_argument,
-        default="mnist",
+        default=None,  # MNIST, with a note when the model's card names another set
         metavar="{mnist,fashion-mnist,sklearn-digits,FOLDER}",
         help="the test set: MNIST test (default), Fashion-MNIST test, scikit-learn digits' test split, or a folder "
         "with one subfolder of images per class",

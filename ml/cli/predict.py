@@ -13,6 +13,9 @@ from typing import TextIO
 
 from ml.cli.progress import quiet_tensorflow
 
+NO_INK = "no ink found"
+"""The reason a blank image gives, as a digit and as a number, when the reader names none."""
+
 
 def load_model_or_exit(path: str | None):
     """The model at ``path`` (the bundled one when None), or a clear message and exit status 2."""
@@ -88,7 +91,7 @@ def read_digit(file: str, record: dict):
         record["error"] = strict_text(str(error))
         return None
     if prepared.blank:
-        record.update(prediction=None, reason=prepared.reason or "blank image: no ink found")
+        record.update(prediction=None, reason=prepared.reason or NO_INK)
         return None
     return prepared.image
 
@@ -157,8 +160,8 @@ def number_record(file: str, predictor, judge=None) -> dict:
         record["digits"] = []
         return record
     record.update(reading.as_dict(digit_classes))
-    if reading.blank:
-        record["reason"] = f"blank image: {reading.reason}" if reading.reason else "blank image: no ink found"
+    if reading.blank:  # the reader's own words, as a blank digit gives them: "no number (no ink found)"
+        record["reason"] = reading.reason or NO_INK
     return record
 
 

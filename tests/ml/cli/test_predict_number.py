@@ -51,7 +51,21 @@ def test_predict_number_json_has_the_number_and_every_digit(tmp_path, capsys):
     first_stroke_xs = [x for x, _ in strokes[0].points]  # the 2's box holds the 2 (boxes are the image's pixels)
     x, _, width, _ = year["digits"][0]["box"]
     assert x <= min(first_stroke_xs) and x + width >= max(first_stroke_xs)
-    assert empty["number"] is None and empty["reason"].startswith("blank image") and empty["digits"] == []
+    assert empty["number"] is None and empty["reason"] == "no ink found" and empty["digits"] == []
+
+
+def test_a_blank_image_gives_the_reason_a_single_digit_gives_without_a_prefix(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 80), 250).save(blank)
+    assert main(["predict", str(blank)]) == 0
+    digit_line = capsys.readouterr().out.strip()
+    assert main(["predict", "--number", str(blank)]) == 0
+    number_line = capsys.readouterr().out.strip()
+    assert digit_line == f"{blank}: no prediction (no ink found)"
+    assert number_line == f"{blank}: no number (no ink found)"  # it said "(blank image: no ink found)"
+    assert main(["predict", "--number", "--json", str(blank)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record == {"file": str(blank), "number": None, "reason": "no ink found", "digits": []}
 
 
 def test_predict_number_in_words_and_a_broken_file_still_does_the_rest(tmp_path, capsys):
