@@ -13,7 +13,7 @@ from ml.errors import DigitLabError
 
 FORMATS: dict[str, str] = {
     "tflite": "TensorFlow Lite, float32",
-    "tflite-int8": "TensorFlow Lite, full-integer int8 (quantised with 200 MNIST training images)",
+    "tflite-int8": "TensorFlow Lite, full-integer int8",
     "savedmodel": "TensorFlow SavedModel folder (serving signature 'serve')",
     "h5": "Keras HDF5 (.h5), the card inside",
 }

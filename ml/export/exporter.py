@@ -1,5 +1,6 @@
 """Export a classifier to TFLite (float or int8), a TensorFlow SavedModel or Keras HDF5: written atomically,
-reloaded and compared with the Keras model on MNIST test images before it replaces anything.
+reloaded and compared with the Keras model on reference test images (MNIST; scikit-learn's digits for a model trained
+on them) before it replaces anything.
 
 Metadata the format cannot hold (class names, input convention, the model card, the verification figures) goes in a
 sidecar named after the whole export beside it (``digits.tflite.json``, ``digits.savedmodel.json`` for a SavedModel
@@ -39,6 +40,8 @@ from ml.export.verification import (
     labels_apply,
     mnist_reference,
     model_inputs,
+    sklearn_digits_reference,
+    trained_on_sklearn_digits,
 )
 from ml.inference.predictor import PROBABILITY_TOLERANCE, as_probabilities
 from ml.inference.tflite import convert_to_tflite, native_stderr_silenced, tflite_io_details, tflite_runner
@@ -64,13 +67,14 @@ class ExportReport:
     size_bytes: int
     verification: Verification
     temperature: float | None = None  # the model's stored calibration, which the export's probabilities lack
+    reference: str = "MNIST"  # the images it was verified on
 
     def as_lines(self) -> list[str]:
         """The figures, one per line, for the terminal and the window."""
         check = self.verification
         lines = [
             f"exported {self.format} to {self.path} ({self.size_bytes / 1e6:.2f} MB)",
-            f"verified on {check.images:,} MNIST test images: max probability difference "
+            f"verified on {check.images:,} {self.reference} test images: max probability difference "
             f"{check.max_probability_difference:.2g}, same class on {check.agreement:.2%}",
         ]
         if check.keras_accuracy is not None and check.exported_accuracy is not None:
@@ -96,6 +100,7 @@ class ExportReport:
             "size_bytes": self.size_bytes,
             "verification": self.verification.as_dict(),
             "temperature": self.temperature,
+            "reference": self.reference,
             "lines": self.as_lines(),
         }
 
@@ -118,9 +123,10 @@ def export_model(
     say = progress or (lambda _message: None)
     model_name = name or loaded.display_name
     path = check_destination(fmt, out)
-    if reference is None:
-        say("Reading the MNIST images to verify with…")
-        reference = mnist_reference()
+    if reference is None:  # the digits the model learnt: an 8x8 model's int8 export was refused on MNIST shrunk
+        sklearn_digits = trained_on_sklearn_digits(loaded)
+        say(f"Reading the {'scikit-learn digits' if sklearn_digits else 'MNIST images'} to verify with…")
+        reference = sklearn_digits_reference(loaded) if sklearn_digits else mnist_reference()
     labels = reference.test_labels if labels_apply(loaded) else None
     try:
         test_inputs = model_inputs(loaded, reference.test_images)
@@ -132,28 +138,28 @@ def export_model(
     if not np.isfinite(expected).all():
         scores = "NaN (not-a-number)" if np.isnan(expected).any() else "infinite"
         raise ExportError(
-            f"Cannot export {model_name}: the model outputs {scores} scores for MNIST test images, so no "
+            f"Cannot export {model_name}: the model outputs {scores} scores for {reference.source} test images, so no "
             "export of it can be checked; nothing was written."
         )
     workspace = workspace_beside(path)
     try:
         artifact = workspace / path.name
-        say(f"Writing {FORMATS[fmt]}…")
+        say(f"Writing {_description(fmt, reference)}…")
         run, details = _write(loaded, fmt, artifact, reference)
-        say(f"Reloading the export and comparing it on {len(test_inputs):,} MNIST test images…")
+        say(f"Reloading the export and comparing it on {len(test_inputs):,} {reference.source} test images…")
         verification = compare(expected, run(test_inputs), labels)
         del run
         _check(fmt, verification, max_int8_drop)
         sidecar = sidecar_path(path, fmt)
         if sidecar is not None:
-            card = _sidecar(loaded, fmt, path, details, verification, name)
+            card = _sidecar(loaded, fmt, path, details, verification, name, reference)
             (workspace / sidecar.name).write_text(json.dumps(card, indent=2), encoding="utf-8")
         size = _size(artifact)
         _install(artifact, path, workspace)
         if sidecar is not None:
             os.replace(workspace / sidecar.name, sidecar)
         say(f"Exported {path.name}.")
-        return ExportReport(fmt, path, sidecar, size, verification, _temperature(loaded))
+        return ExportReport(fmt, path, sidecar, size, verification, _temperature(loaded), reference.source)
     except ExportError:
         raise
     except Exception as error:  # noqa: BLE001 - converters and writers fail in many ways: one clear line
@@ -237,14 +243,28 @@ def _check(fmt: str, verification: Verification, max_int8_drop: float) -> None:
         )
 
 
+def _description(fmt: str, reference: ReferenceImages) -> str:
+    """What ``fmt`` is; for int8, the images its ranges were calibrated on."""
+    if fmt != "tflite-int8":
+        return FORMATS[fmt]
+    calibration = plural(len(reference.calibration_images), f"{reference.source} training image")
+    return f"{FORMATS[fmt]} (quantised with {calibration})"
+
+
 def _sidecar(
-    loaded: LoadedModel, fmt: str, path: Path, details: dict, verification: Verification, name: str | None
+    loaded: LoadedModel,
+    fmt: str,
+    path: Path,
+    details: dict,
+    verification: Verification,
+    name: str | None,
+    reference: ReferenceImages,
 ) -> dict:
     metadata = loaded.metadata
     source = name or (None if loaded.path is None else str(loaded.path))
     return {
         "format": fmt,
-        "description": FORMATS[fmt],
+        "description": _description(fmt, reference),
         "file": path.name,
         "exported": datetime.now(UTC).isoformat(timespec="seconds"),
         "digitlab_version": __version__,
@@ -268,7 +288,7 @@ def _sidecar(
         },
         "tensors": details,
         "model_card": dataclasses.asdict(metadata),
-        "verification": verification.as_dict(),
+        "verification": {**verification.as_dict(), "reference": reference.source},
     }
 
 

@@ -1,4 +1,5 @@
-"""What an export is checked against: MNIST images, the Keras model's own probabilities, and the comparison."""
+"""What an export is checked against: reference images (MNIST, or scikit-learn's 8x8 digits for a model trained on
+them), the Keras model's own probabilities, and the comparison."""
 
 from __future__ import annotations
 
@@ -8,27 +9,32 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ml.data.datasets import DIGIT_CLASS_NAMES
+from ml.data.datasets import DIGIT_CLASS_NAMES, load_sklearn_digits, match_dataset_format
 from ml.data.sources import read_mnist_arrays
-from ml.inference.model_input import prepare_for_model
+from ml.inference.model_input import input_image_size, prepare_for_model
 from ml.inference.predictor import as_probabilities
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
 
 VERIFICATION_IMAGES = 1000
-"""MNIST test images every export is compared on."""
+"""Test images every export is compared on (at most: scikit-learn's digits hold out 540)."""
 REPRESENTATIVE_IMAGES = 200
-"""MNIST training images the int8 quantisation calibrates its ranges on."""
+"""Training images the int8 quantisation calibrates its ranges on."""
 BATCH = 250
+SKLEARN_DIGITS = "sklearn-digits"
+SKLEARN_DIGITS_SIDE = 8
+SKLEARN_DIGITS_UPSCALED_SIDE = 28  # training enlarges them to MNIST's size (then resizes to --image-size)
 
 
 @dataclass(frozen=True)
 class ReferenceImages:
-    """Digit Lab's 28x28 white-on-black [0, 1] images: test images with labels, and calibration images."""
+    """White-on-black [0, 1] 2-D images (28x28, or the size a scikit-learn digits model learnt them at): test images
+    with labels, and calibration images; ``source`` names them in the report ("MNIST")."""
 
     test_images: np.ndarray
     test_labels: np.ndarray
     calibration_images: np.ndarray
+    source: str = "MNIST"
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class Verification:
     images: int
     max_probability_difference: float
     agreement: float  # the share of images where both pick the same class
-    keras_accuracy: float | None  # None: the model's classes are not the digits, so MNIST labels do not apply
+    keras_accuracy: float | None  # None: the model's classes are not the digits, so the labels do not apply
     exported_accuracy: float | None
 
     @property
@@ -69,9 +75,56 @@ def mnist_reference(
     )
 
 
-def model_inputs(loaded: LoadedModel, images28: np.ndarray) -> np.ndarray:
-    """The float32 batch ``loaded`` expects for Digit Lab's 28x28 images (its card's polarity and scale)."""
-    return prepare_for_model(images28, tuple(loaded.input_shape), loaded.metadata)
+def trained_on_sklearn_digits(loaded: LoadedModel) -> bool:
+    """Whether ``loaded`` learnt scikit-learn's 8x8 digits: its card says so, or, with no dataset recorded, it takes
+    8x8 images (MNIST shrunk to 8x8 is not what such a model knows: an int8 export checked on it was refused)."""
+    if loaded.metadata.dataset is not None:
+        return loaded.metadata.dataset == SKLEARN_DIGITS
+    try:
+        height, width, _channels = input_image_size(tuple(loaded.input_shape))
+    except ValueError:
+        return False
+    return (height, width) == (SKLEARN_DIGITS_SIDE, SKLEARN_DIGITS_SIDE)
+
+
+def sklearn_digits_reference(
+    loaded: LoadedModel, test_count: int = VERIFICATION_IMAGES, calibration_count: int = REPRESENTATIVE_IMAGES
+) -> ReferenceImages:
+    """scikit-learn's digits split as ``loaded`` was trained (its recorded seed): its held-out test images, and
+    ``calibration_count`` training images spread over the rest; in the form it learnt them: the 64 pixels as they
+    are for a model of standardized features (or of no recorded dataset), else enlarged to 28x28 and resized to its
+    input, as training did."""
+    seed = (loaded.metadata.hyperparameters or {}).get("seed", 0)
+    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
+    # standardized features, as ml.training.fit tells them from images; a model without a dataset on its card was
+    # not trained by Digit Lab, so it gets scikit-learn's pixels as they are
+    as_they_are = loaded.metadata.input_scale == "standardize" or loaded.metadata.dataset is None
+    digits = load_sklearn_digits(seed=seed, upscale=not as_they_are)
+    if not as_they_are:
+        digits = match_dataset_format(digits, _square_side(loaded), "grayscale")
+    train = np.concatenate([digits.x_train, digits.x_val])[..., 0]
+    picks = np.linspace(0, len(train) - 1, num=min(calibration_count, len(train)), dtype=np.int64)
+    return ReferenceImages(
+        test_images=np.asarray(digits.x_test[:test_count, ..., 0], dtype=np.float32),
+        test_labels=np.asarray(digits.y_test[:test_count], dtype=np.int64),
+        calibration_images=np.asarray(train[picks], dtype=np.float32),
+        source="scikit-learn digits",
+    )
+
+
+def _square_side(loaded: LoadedModel) -> int | None:
+    """The side of the square images ``loaded`` takes, other than 28 (None: 28, not square, or not an image)."""
+    try:
+        height, width, _channels = input_image_size(tuple(loaded.input_shape))
+    except ValueError:
+        return None  # a model Digit Lab cannot feed: the export says so when it prepares the images
+    return height if height == width and height != SKLEARN_DIGITS_UPSCALED_SIDE else None
+
+
+def model_inputs(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
+    """The float32 batch ``loaded`` expects for reference images (its card's polarity and scale; resized to its
+    input, left as they are when they already fit it)."""
+    return prepare_for_model(images, tuple(loaded.input_shape), loaded.metadata)
 
 
 def keras_probabilities(loaded: LoadedModel, inputs: np.ndarray) -> np.ndarray:
@@ -85,12 +138,12 @@ def keras_probabilities(loaded: LoadedModel, inputs: np.ndarray) -> np.ndarray:
 
 
 def labels_apply(loaded: LoadedModel) -> bool:
-    """Whether MNIST's labels mean the model's classes (its class names are the digits 0 to 9)."""
+    """Whether the reference digits' labels mean the model's classes (its class names are the digits 0 to 9)."""
     return list(loaded.metadata.class_names) == DIGIT_CLASS_NAMES
 
 
 def compare(reference: np.ndarray, exported: np.ndarray, labels: np.ndarray | None) -> Verification:
-    """The exported probabilities against the Keras ones (``labels``: None when MNIST's labels do not apply)."""
+    """The exported probabilities against the Keras ones (``labels``: None when the digits' labels do not apply)."""
     if exported.shape != reference.shape:
         raise ValueError(f"the exported model gives outputs of shape {exported.shape}, Keras {reference.shape}")
     keras_choice, exported_choice = reference.argmax(axis=1), exported.argmax(axis=1)
