@@ -43,7 +43,10 @@ PATH_WIDTH = (320, 640)  # the path field's least and most width (px): wide enou
 LAST_FOLDER_KEY = "export/folder"
 LAST_FORMAT_KEY = "export/format"
 PROBLEM_STYLE = "color: #a33; font-weight: 600;"  # as the evaluation workspace's warnings
-CHECK_NOTE = "The export is reloaded and compared with the model on 1,000 MNIST test images before it is written."
+CHECK_NOTE = (
+    "The export is reloaded and compared with the model on up to 1,000 test images of its dataset (MNIST, or"
+    " scikit-learn's digits for a model trained on them) before it is written."
+)
 
 
 def metadata_note(fmt: str) -> str:
@@ -207,7 +210,7 @@ class ModelExport(QObject):
         self.message_box: QMessageBox | None = None
         self.running = False
         self.action = QAction("&Export…", window)  # the window puts it in the Model menu
-        self.action.setToolTip("TFLite, int8 TFLite, SavedModel or HDF5, verified on MNIST test images")
+        self.action.setToolTip("TFLite, int8 TFLite, SavedModel or HDF5, verified on its dataset's test images")
         self.action.triggered.connect(self.request)
         if isinstance(window, QMainWindow):
             self.status_changed.connect(self._show_status)

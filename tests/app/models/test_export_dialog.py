@@ -204,7 +204,7 @@ def test_the_note_says_where_each_format_keeps_its_class_names(qtbot, fmt, said,
     dialog = ExportDialog("/tmp/digits.tflite", fmt)
     qtbot.addWidget(dialog)
     assert said in dialog.note_label.text() and unsaid not in dialog.note_label.text()
-    assert "1,000 MNIST test images" in dialog.note_label.text()
+    assert "1,000 test images of its dataset" in dialog.note_label.text()
 
 
 def test_only_a_folder_that_took_an_export_is_offered_next_time(qtbot, settings, tmp_path):
