@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
+
+from ml.preprocess.colour import ink_by_colour, luma_may_hide_ink
 
 _BAND_BYTES = 16 * 1024 * 1024
 """Full-size images are converted and reduced in bands of about this size, never as a whole-image copy."""
 _NUMERIC_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N", "I;16S")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_GRAY_MODES = ("1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N", "I;16S")
 _EXIF_TRANSPOSES = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -36,10 +40,28 @@ def reduced_pixels(image: Image.Image, max_side: int | None, color: bool) -> np.
     reduced = _reduce_in_bands(image, target, factor)
     if transpose is not None:
         reduced = reduced.transpose(transpose)
+    pixels = np.asarray(reduced, dtype=np.float32) / np.float32(255.0)
     if target == "RGBA":
-        pixels = np.asarray(reduced, dtype=np.float32) / np.float32(255.0)
-        return composite_on_paper(_luma(pixels[..., :3]), pixels[..., 3])
-    return np.asarray(reduced, dtype=np.float32) / np.float32(255.0)
+        luminance = composite_on_paper(_luma(pixels[..., :3]), pixels[..., 3])
+        opaque = float(pixels[..., 3].min()) >= 0.99
+        return _or_by_colour(luminance, lambda: pixels[..., :3]) if opaque else luminance
+    if color or image.mode in _GRAY_MODES:
+        return pixels
+
+    def colours() -> np.ndarray:
+        rgb = _reduce_in_bands(image, "RGB", factor)
+        return np.asarray(rgb if transpose is None else rgb.transpose(transpose))
+
+    return _or_by_colour(pixels, colours)
+
+
+def _or_by_colour(luminance: np.ndarray, colours: Callable[[], np.ndarray]) -> np.ndarray:
+    """``luminance``, or the gray by colour (:func:`ink_by_colour`) when the luma hides ink that the colours
+    (``colours()``, an (H, W, 3) uint8 or float array, fetched only then) show."""
+    if not luma_may_hide_ink(luminance):
+        return luminance
+    by_colour = ink_by_colour(colours(), luminance)
+    return luminance if by_colour is None else by_colour
 
 
 def _exif_orientation(image: Image.Image) -> int:
@@ -185,14 +207,17 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] in (1, 2, 3, 4):
         channels = array.shape[2]
         if channels == 3 and array.dtype == np.uint8:
-            return np.asarray(Image.fromarray(np.ascontiguousarray(array)).convert("L"), np.float32) / 255.0
+            luminance = np.asarray(Image.fromarray(np.ascontiguousarray(array)).convert("L"), np.float32) / 255.0
+            return _or_by_colour(luminance, lambda: array)
         values = _normalize_values(array)
         if channels == 1:
             return values[..., 0].copy()
         if channels == 2:
             return composite_on_paper(values[..., 0], values[..., 1])
         luminance = _luma(values[..., :3])
-        return composite_on_paper(luminance, values[..., 3]) if channels == 4 else luminance
+        if channels == 4 and float(values[..., 3].min()) < 0.99:
+            return composite_on_paper(luminance, values[..., 3])
+        return _or_by_colour(luminance, lambda: values[..., :3])
     if array.ndim != 2:
         raise ValueError(f"Cannot use an image array of shape {array.shape}; expected HxW, HxWx3 or HxWx4.")
     return _normalize_values(array)

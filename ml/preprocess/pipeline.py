@@ -13,6 +13,7 @@ from ml.preprocess.components import MIN_GLYPH_FRACTION, remove_specks
 from ml.preprocess.geometry import MNIST_GLYPH_SIZE, MNIST_SIZE
 from ml.preprocess.glyph import center_by_mass, normalize_stroke_width, resize_glyph, scaled_to_glyph_size, unit_max
 from ml.preprocess.gray import limit_size, to_gray
+from ml.preprocess.marks import remove_marks
 from ml.preprocess.paper import (
     LOCAL_MIN_INK_CONTRAST,
     LOCAL_MIN_SIDE,
@@ -29,6 +30,7 @@ from ml.preprocess.paper import (
 )
 from ml.preprocess.read import read_image
 from ml.preprocess.ruling import remove_ruled_lines
+from ml.preprocess.shadow import relit_shadow
 from ml.preprocess.sheet import find_sheet, isolate_sheet
 
 WORKING_MAX_SIDE = 1024
@@ -119,6 +121,12 @@ def find_ink(image: np.ndarray, *, polarity: str = "auto", canvas: bool = False,
     gray = limit_size(original, WORKING_MAX_SIDE)
     scale = max(original.shape) / max(gray.shape)
     sheet = find_sheet(gray) if polarity != "light_on_dark" else None
+    relit = relit_shadow(gray, sheet) if sheet is not None else None
+    if relit is not None:  # the "sheet" was the lit part of a page half in shadow: read the whole page, relit
+        found = _ink_on_paper(relit, polarity, scale, canvas, dots)
+        shown = np.float32(1.0) - gray if found.inverted else np.array(gray, dtype=np.float32, copy=True)
+        relit_stage = replace(found.stages[0], name="shadow evened out")
+        return replace(found, stages=(Stage("input (grayscale)", shown), relit_stage, *found.stages[1:]))
     if sheet is not None:  # a photo of a sheet on a desk: read the sheet alone (a blank sheet is blank)
         on_sheet = _ink_on_paper(isolate_sheet(gray, sheet), polarity, scale, canvas, dots)
         shown = np.float32(1.0) - gray if on_sheet.inverted else np.array(gray, dtype=np.float32, copy=True)
@@ -209,6 +217,9 @@ def _gray_to_ink(
     soft_ink, unboxed = (soft_ink, 0) if canvas else remove_boxes(soft_ink)
     if unboxed:
         stages.append(Stage("boxes removed", soft_ink))
+    soft_ink, unmarked = (soft_ink, 0) if canvas else remove_marks(soft_ink)
+    if unmarked:
+        stages.append(Stage("underline or circle removed", soft_ink))
     with_specks = soft_ink
     soft_ink, box = remove_specks(soft_ink, taps=canvas, dots=dots)
     if soft_ink is None or box is None:

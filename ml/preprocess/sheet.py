@@ -18,7 +18,11 @@ from ml.preprocess.components import label_components
 from ml.preprocess.paper import box_blur, otsu_threshold
 
 SHEET_MIN_AREA = 0.3
-"""The sheet covers at least this share of the photo."""
+"""The sheet covers at least this share of the photo (or it is a note, below)..."""
+NOTE_MIN_AREA = 0.06
+"""A smaller sheet, a sticky note or a card, covers at least this share of the photo..."""
+NOTE_MIN_INK = 0.01
+"""...and holds writing: at least this share of it is darker than paper (a light stroke on a dark board holds none)."""
 SHEET_MIN_FILL = 0.88
 """...and this share of the smallest rectangle round it at any turn: a sheet is a rectangle (seen at a slant, nearly
 one); a bold digit's blob, holes filled, is an oval at best (0.79)."""
@@ -30,6 +34,8 @@ SHEET_MIN_CONTRAST = 0.2
 """The sheet's paper is at least this much lighter than the desk (grey levels 0-1)."""
 SHEET_MIN_SIDE = 48
 """A photo this small (a 28x28 digit, an icon) is never read for a sheet."""
+_LIGHTEST = 100 * (1 - NOTE_MIN_AREA / 2)
+"""The percentile of the photo's grey that a sheet or note (half of it at least, its writing aside) lies above."""
 _SMALL_SIDE = 160
 """The photo is looked at with its longer side at most this long."""
 _EDGE_BAND = 0.02
@@ -55,7 +61,7 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     darkest_side = min(float(np.median(side)) for side in (gray[0], gray[-1], gray[:, 0], gray[:, -1]))
     if darkest_side > 1.0 - SHEET_MIN_CONTRAST:
         return None  # every side is light (a canvas, a scan): nothing can be much lighter than the desk
-    if float(np.percentile(gray[::4, ::4], 90)) - darkest_side < SHEET_MIN_CONTRAST:
+    if float(np.percentile(gray[::4, ::4], _LIGHTEST)) - darkest_side < SHEET_MIN_CONTRAST:
         return None  # nothing in the photo is much lighter than its darkest side
     factor = max(1, int(np.ceil(max(height, width) / _SMALL_SIDE)))
     small = np.asarray(
@@ -72,7 +78,8 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     held = top == 0 and left == 0 and bottom == small.shape[0] and right == small.shape[1]
     if (
         held
-        or area < SHEET_MIN_AREA * small.size
+        or area < NOTE_MIN_AREA * small.size
+        or (area < SHEET_MIN_AREA * small.size and (sheet & ~bright).sum() < NOTE_MIN_INK * area)
         or area < SHEET_MIN_FILL * _smallest_rectangle(sheet)
         or box_area > (1.0 - SHEET_MIN_SURROUND) * small.size
         or (bright & sheet).sum() < SHEET_MIN_PAPER * area

@@ -92,3 +92,34 @@ def test_images_that_are_not_a_sheet_on_a_desk_are_read_whole():
         1.0 - canvas.astype(np.float32) / 255.0,  # light ink on a dark ground (a blackboard)
     ]
     assert all(find_sheet(image) is None for image in not_sheets)
+
+
+def wooden_desk(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A wooden desk's grain, mid-dark and wavy (float, 0-255)."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    grain = 60 + 20 * np.sin(columns / 7.0 + 3 * np.sin(rows / 40.0))
+    return grain + np.random.default_rng(seed).normal(0.0, 6.0, (height, width))
+
+
+def note_on_desk(note: np.ndarray, share: float) -> np.ndarray:
+    """``note`` (a photographed sheet, uint8) lying in the middle of a wooden desk, covering ``share`` of the photo."""
+    side = round(np.sqrt(note.shape[0] * note.shape[1] / share))
+    desk = wooden_desk(side, side)
+    top, left = (side - note.shape[0]) // 2, (side - note.shape[1]) // 2
+    desk[top : top + note.shape[0], left : left + note.shape[1]] = note
+    return np.clip(desk, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("share", [0.08, 0.12, 0.2])
+def test_a_small_note_with_a_digit_on_a_wooden_desk_reads_as_the_note_alone_does(share):
+    note = photo_of("3")
+    alone = to_mnist(note).image
+    result = to_mnist(note_on_desk(note, share))
+    assert not result.blank, result.reason
+    assert "the sheet alone" in [stage.name for stage in result.stages]
+    assert np.corrcoef(result.image.ravel(), alone.ravel())[0, 1] > 0.9
+
+
+def test_a_small_light_patch_without_writing_is_no_note():
+    blank_card = np.full((120, 90), 235, dtype=np.uint8)
+    assert find_sheet(note_on_desk(blank_card, 0.12).astype(np.float32) / 255.0) is None
