@@ -259,6 +259,51 @@ def load_sklearn_digits(
     )
 
 
+SKLEARN_DIGITS_SIDE = 8
+UPSCALED_DIGITS_SIDE = 28  # training enlarges scikit-learn's digits to MNIST's size, then resizes to --image-size
+SMALL_INPUT_SIDE = 16  # a model of smaller inputs may take scikit-learn's digits at their own 8x8 size
+
+
+def sklearn_digits_as_learnt(
+    *,
+    seed: int = 0,
+    as_they_are: bool = False,
+    image_size: int | None = None,
+    validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
+) -> Dataset:
+    """scikit-learn's digits split with ``seed``, in the form a model learns them: the 8x8 pixels as they are
+    (``as_they_are``: a model of standardized features), else as images enlarged to 28x28 and resized to
+    ``image_size`` (None: kept at 28). Training, evaluation and the export's verification all read them here."""
+    digits = load_sklearn_digits(validation_size=validation_size, seed=seed, upscale=not as_they_are)
+    if as_they_are or image_size is None or int(image_size) == UPSCALED_DIGITS_SIDE:
+        return digits
+    return match_dataset_format(digits, int(image_size), "grayscale")
+
+
+def sklearn_digits_for_model(
+    *,
+    seed: int,
+    input_size: tuple[int, int] | None,
+    input_scale: str,
+    dataset: str | None,
+    validation_size: int | float = DEFAULT_VALIDATION_FRACTION,
+) -> Dataset:
+    """scikit-learn's digits split with ``seed`` in the form a model learnt them, judged from its (height, width)
+    ``input_size`` (None: one Digit Lab cannot feed) and its card's ``input_scale`` and ``dataset``: their 8x8
+    pixels as they are for a model of small inputs that learnt standardized features (as training gives them to an
+    MLP) or that Digit Lab did not train (no dataset on its card); for every other model as training gave them to
+    an image model, enlarged to 28x28 and resized to its square input (kept at 28 for any other input)."""
+    height, width = input_size if input_size is not None else (UPSCALED_DIGITS_SIDE, UPSCALED_DIGITS_SIDE)
+    small = max(height, width) < SMALL_INPUT_SIDE
+    as_they_are = (small or input_size is None) and (input_scale == "standardize" or dataset is None)
+    return sklearn_digits_as_learnt(
+        seed=seed,
+        as_they_are=as_they_are,
+        image_size=height if height == width else None,
+        validation_size=validation_size,
+    )
+
+
 def load_image_folder(
     folder: str | os.PathLike,
     *,
@@ -415,11 +460,13 @@ def load_dataset(
             data_file, validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_SIZE), seed=seed
         )
     elif name == "sklearn-digits":
-        dataset = load_sklearn_digits(
-            validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_FRACTION),
+        dataset = sklearn_digits_as_learnt(
             seed=seed,
-            upscale=not features,
+            as_they_are=features,
+            image_size=image_size,
+            validation_size=default_if_none(validation_size, DEFAULT_VALIDATION_FRACTION),
         )
+        image_size = None  # already at that size
     elif Path(name).is_dir():
         dataset = load_image_folder(
             name,

@@ -22,9 +22,9 @@ from ml.data.datasets import (
     FASHION_MNIST_CLASS_NAMES,
     folder_image_files,
     load_image_folder,
-    load_sklearn_digits,
     read_folder_image,
     refusal_reason,
+    sklearn_digits_for_model,
     split_validation,
     unreadable_files_error,
 )
@@ -41,7 +41,6 @@ SET_TITLES = {
     "folder": "an image folder",
 }
 DATASET_ALIASES = {"mnist": "mnist-test", "fashion-mnist": "fashion-test", "sklearn-digits": "digits-test"}
-SMALL_MODEL_SIDE = 16  # a model whose input is smaller (8x8 digits) takes scikit-learn's digits at their own size
 _LISTED = 5
 LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)  # colour -> grey, as ml.data.datasets converts
 
@@ -50,9 +49,11 @@ LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)  # colour -> grey, as ml.da
 class EvaluationSet:
     """Labelled images to judge a model on.
 
-    ``images`` (n, h, w) float32 in [0, 1], white on black, displayable as they are (28x28, or 8x8 for an 8x8
-    model); ``labels`` (n,) int64 indices into ``class_names`` (the model's classes); ``color_images`` (n, h, w, 3)
-    only for an RGB model's image folder (then the model reads those, and ``images`` is their grey version).
+    ``images`` (n, h, w) float32 in [0, 1], white on black, displayable as they are (28x28, or the size the model
+    learnt them at: scikit-learn's digits at an image model's own input size, 8x8 for a features model, an image
+    folder read at the model's size); ``labels`` (n,) int64 indices into ``class_names`` (the model's classes);
+    ``color_images`` (n, h, w, 3) only for an RGB model's image folder (then the model reads those, and ``images``
+    is their grey version).
     """
 
     name: str
@@ -86,10 +87,18 @@ def model_image_size(loaded) -> tuple[int, int, int]:
         raise DatasetError(f"{loaded.display_name} cannot be fed images: {error}") from None
 
 
-def is_small_model(loaded) -> bool:
-    """True for a model of 8x8-digit inputs (scikit-learn's digits), whose digits-test images stay 8x8."""
+def _sklearn_digits_for(loaded, seed: int, validation_size: int | float = DEFAULT_VALIDATION_FRACTION):
+    """scikit-learn's digits split with ``seed`` in the form ``loaded`` learnt them (the 8x8 pixels of a features
+    model, else enlarged to 28x28 and resized to its input, as training gave them), as the export verifies it."""
     height, width, _ = model_image_size(loaded)
-    return max(height, width) < SMALL_MODEL_SIDE
+    metadata = loaded.metadata
+    return sklearn_digits_for_model(
+        seed=seed,
+        input_size=(height, width),
+        input_scale=metadata.input_scale,
+        dataset=metadata.dataset,
+        validation_size=validation_size,
+    )
 
 
 def fashion_mnist_available(data_file: str | os.PathLike | None = None) -> bool:
@@ -195,7 +204,7 @@ def load_evaluation_set(
         arrays = read_idx_arrays(data_file, label="Fashion-MNIST", download=download_fashion_mnist)
         return _image_set(name, loaded, arrays["x_test"], arrays["y_test"], FASHION_MNIST_CLASS_NAMES, data_file)
     if name == "digits-test":
-        digits = load_sklearn_digits(seed=_card_seed(loaded, "sklearn-digits"), upscale=not is_small_model(loaded))
+        digits = _sklearn_digits_for(loaded, _card_seed(loaded, "sklearn-digits"))
         return _image_set(name, loaded, digits.x_test, digits.y_test, DIGIT_CLASS_NAMES)
     if name == "folder":
         if folder is None:
@@ -323,11 +332,7 @@ def load_validation_set(loaded, data_file: str | os.PathLike | None = None) -> E
             arrays["x_train"], arrays["y_train"], DEFAULT_VALIDATION_SIZE if size is None else size, seed
         )
     elif dataset == "sklearn-digits":
-        digits = load_sklearn_digits(
-            validation_size=DEFAULT_VALIDATION_FRACTION if size is None else size,
-            seed=seed,
-            upscale=not is_small_model(loaded),
-        )
+        digits = _sklearn_digits_for(loaded, seed, DEFAULT_VALIDATION_FRACTION if size is None else size)
         x_val, y_val, classes = digits.x_val, digits.y_val, DIGIT_CLASS_NAMES
     elif Path(dataset).is_dir():
         height, _, channels = model_image_size(loaded)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ml.data.datasets import DIGIT_CLASS_NAMES, load_sklearn_digits, match_dataset_format
+from ml.data.datasets import DIGIT_CLASS_NAMES, SKLEARN_DIGITS_SIDE, sklearn_digits_for_model
 from ml.data.sources import read_mnist_arrays
 from ml.inference.model_input import input_image_size, prepare_for_model
 from ml.inference.predictor import as_probabilities
@@ -22,8 +22,6 @@ REPRESENTATIVE_IMAGES = 200
 """Training images the int8 quantisation calibrates its ranges on."""
 BATCH = 250
 SKLEARN_DIGITS = "sklearn-digits"
-SKLEARN_DIGITS_SIDE = 8
-SKLEARN_DIGITS_UPSCALED_SIDE = 28  # training enlarges them to MNIST's size (then resizes to --image-size)
 
 
 @dataclass(frozen=True)
@@ -96,12 +94,12 @@ def sklearn_digits_reference(
     input, as training did."""
     seed = (loaded.metadata.hyperparameters or {}).get("seed", 0)
     seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
-    # standardized features, as ml.training.fit tells them from images; a model without a dataset on its card was
-    # not trained by Digit Lab, so it gets scikit-learn's pixels as they are
-    as_they_are = loaded.metadata.input_scale == "standardize" or loaded.metadata.dataset is None
-    digits = load_sklearn_digits(seed=seed, upscale=not as_they_are)
-    if not as_they_are:
-        digits = match_dataset_format(digits, _square_side(loaded), "grayscale")
+    digits = sklearn_digits_for_model(
+        seed=seed,
+        input_size=_input_size(loaded),
+        input_scale=loaded.metadata.input_scale,
+        dataset=loaded.metadata.dataset,
+    )
     train = np.concatenate([digits.x_train, digits.x_val])[..., 0]
     picks = np.linspace(0, len(train) - 1, num=min(calibration_count, len(train)), dtype=np.int64)
     return ReferenceImages(
@@ -112,13 +110,14 @@ def sklearn_digits_reference(
     )
 
 
-def _square_side(loaded: LoadedModel) -> int | None:
-    """The side of the square images ``loaded`` takes, other than 28 (None: 28, not square, or not an image)."""
+def _input_size(loaded: LoadedModel) -> tuple[int, int] | None:
+    """(height, width) of the images ``loaded`` takes; None for a model Digit Lab cannot feed (the export says so
+    when it prepares the images)."""
     try:
         height, width, _channels = input_image_size(tuple(loaded.input_shape))
     except ValueError:
-        return None  # a model Digit Lab cannot feed: the export says so when it prepares the images
-    return height if height == width and height != SKLEARN_DIGITS_UPSCALED_SIDE else None
+        return None
+    return height, width
 
 
 def model_inputs(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:

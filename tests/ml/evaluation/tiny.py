@@ -25,3 +25,21 @@ def tiny_digit_model() -> LoadedModel:
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(images, arrays["y_train"][-2000:], epochs=2, batch_size=64, verbose=0)
     return LoadedModel(model, ModelMetadata(dataset="mnist", preset="tiny"), None, True)
+
+
+def tiny_sklearn_digits_image_model(side: int = 8, seed: int = 2) -> LoadedModel:
+    """A small image model (``side`` x ``side`` x 1 inputs) trained for a few epochs on scikit-learn's digits as
+    ``digitlab train --dataset sklearn-digits --image-size side`` reads them (a few seconds), with the card's seed."""
+    from ml.data.datasets import load_dataset
+
+    keras.utils.set_random_seed(0)
+    digits = load_dataset("sklearn-digits", seed=seed, image_size=side)
+    inputs = keras.Input((side, side, 1))
+    hidden = keras.layers.Flatten()(inputs)
+    hidden = keras.layers.Dense(32, activation="relu")(hidden)
+    outputs = keras.layers.Dense(10, activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs, name=f"tiny_digits_{side}")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(digits.x_train, digits.y_train, epochs=8, batch_size=32, verbose=0)
+    card = ModelMetadata(dataset="sklearn-digits", preset="tiny", hyperparameters={"seed": seed, "image_size": side})
+    return LoadedModel(model, card, None, True)
