@@ -16,17 +16,18 @@ from ml.plurals import plural
 
 DEFAULT_ROBUSTNESS_SAMPLE = 1000
 DEFAULT_DATASET = "mnist"
-OTHER_SET_NAMES = {"sklearn-digits": "scikit-learn digits", "fashion-mnist": "Fashion-MNIST"}
 
 
 def other_dataset_note(metadata, name: str) -> str | None:
     """A note for a model whose card names a set other than the default MNIST test (an 8x8 digits model reads about
     40 % on MNIST), saying which ``--dataset`` judges it on its own test split; None when MNIST is its set."""
+    from ml.models.summary import DATASET_TITLES
+
     dataset = metadata.dataset
     if not dataset or dataset == DEFAULT_DATASET:
         return None
-    if dataset in OTHER_SET_NAMES:
-        trained_on = OTHER_SET_NAMES[dataset]
+    if dataset in DATASET_TITLES:
+        trained_on = DATASET_TITLES[dataset]
     elif Path(dataset).is_dir():
         trained_on = f"the folder {dataset}"
     else:

@@ -24,6 +24,7 @@ from ml.inference.model_input import prepare_for_model
 from ml.inference.scoring import BatchScorer, as_probabilities
 from ml.models.classifier import outputs_probabilities
 from ml.models.files import LoadedModel
+from ml.models.summary import DATASET_TITLES, file_name
 from ml.teach.batch_norm import refresh_batch_norm
 from ml.teach.epoch_data import batch_norm_images, epoch_data, teaching_targets
 from ml.teach.held_back import HELD_BACK_FRACTION, split_held_back
@@ -149,6 +150,26 @@ def replay_source(loaded: LoadedModel) -> str | None:
     """The name of the original training data to replay, when the card names data Digit Lab has (else None)."""
     dataset = (loaded.metadata.dataset or "").lower()
     return dataset if dataset in REPLAY_DATASETS and _reads_digits(loaded) else None
+
+
+def test_source(loaded: LoadedModel) -> str | None:
+    """The test set a teach is measured on: MNIST test, for a digit model trained on MNIST or whose card names no set
+    (a tutorial's .h5); None for a model of another set (an 8x8 digits model reads about 40 % of MNIST: no measure of
+    what it forgets)."""
+    dataset = (loaded.metadata.dataset or "").lower()
+    return "mnist" if _reads_digits(loaded) and dataset in ("", "mnist") else None
+
+
+def forgetting_warning(loaded: LoadedModel) -> str:
+    """Why a teach without replay may forget: the card names no training set, or one that teaching does not replay."""
+    dataset = loaded.metadata.dataset
+    if not dataset:
+        return FORGETTING_WARNING
+    trained_on = DATASET_TITLES.get(str(dataset), file_name(str(dataset)))
+    return (
+        f"This model was trained on {trained_on}, which teaching does not replay, so it is taught on your samples "
+        "alone: it may forget some of what it knew."
+    )
 
 
 def _reads_digits(loaded: LoadedModel) -> bool:
@@ -287,7 +308,7 @@ def _teach(
     test_images = test_labels = None
     replay_images = np.zeros((0, 28, 28), np.float32)
     replay_labels = np.zeros((0,), np.int64)
-    if _reads_digits(loaded):
+    if test_source(loaded):
         say("Reading MNIST for replay and the test set…")
         mnist = load_mnist()
         test_images, test_labels = mnist.x_test[..., 0], mnist.y_test.astype(np.int64)
@@ -296,7 +317,7 @@ def _teach(
         if replay_name:
             replay_images, replay_labels = mnist.x_train[..., 0], mnist.y_train.astype(np.int64)
     if not replay_name:
-        warnings.append(FORGETTING_WARNING)
+        warnings.append(forgetting_warning(loaded))
     say("Measuring the model before teaching…")
     style_before = accuracy(loaded, held_images, held_labels, should_stop=should_stop)
     test_before = (

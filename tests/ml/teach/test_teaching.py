@@ -17,6 +17,7 @@ from ml.teach.styles import outline_digits, slanted_digits
 from ml.teach.teaching import (
     FORGETTING_WARNING,
     TeachSettings,
+    forgetting_warning,
     slant_note,
     teach,
 )
@@ -57,6 +58,15 @@ def test_a_strangers_model_is_taught_with_a_forgetting_warning_and_its_test_set_
     assert result.record["replay"] is None and result.record["test_set"] == "mnist"
     assert result.record["test_before"] is not None and result.record["test_after"] is not None
     assert result.record["held_back"] == 10  # one of each class's three
+
+
+def test_a_model_of_another_set_is_not_measured_on_mnist_and_its_warning_names_its_set(mnist):
+    images, labels = outline_samples(mnist, 3)
+    stranger = _stranger()
+    of_digits = LoadedModel(stranger.model, ModelMetadata(dataset="sklearn-digits"), None, True)
+    result = teach(of_digits, images, labels, TeachSettings(epochs=1, test_images=200))
+    assert result.warnings == [forgetting_warning(of_digits)] and "scikit-learn digits" in result.warnings[0]
+    assert result.record["test_set"] is None and result.record["test_before"] is None  # not MNIST's meaningless 41 %
 
 
 def test_each_batch_and_epoch_is_reported_with_the_held_back_samples_when_they_are_few(mnist):
