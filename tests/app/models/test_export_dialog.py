@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.models.export_dialog import EXPORT_CHOICES, ExportDialog, path_for_format
 
@@ -207,26 +208,36 @@ def test_the_note_says_where_each_format_keeps_its_class_names(qtbot, fmt, said,
     assert "1,000 test images of its dataset" in dialog.note_label.text()
 
 
-def test_only_a_folder_that_took_an_export_is_offered_next_time(qtbot, settings, tmp_path):
-    from PySide6.QtCore import QObject, Signal
-    from PySide6.QtWidgets import QWidget
+class Models(QObject):
+    """The controller's signals and request that the export uses; the requests are recorded."""
 
+    model_loaded = Signal(dict)
+    export_progress = Signal(str)
+    export_finished = Signal(dict)
+    export_failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[tuple[str, str]] = []
+
+    def export_active_model(self, fmt: str, path: str) -> None:
+        self.requests.append((fmt, path))
+
+
+@pytest.fixture
+def models_and_export(qtbot, settings, tmp_path):
+    """A recording controller and the window's export, its last folder ``tmp_path``."""
     from app.models.export_dialog import LAST_FOLDER_KEY, ModelExport
-
-    class Models(QObject):  # the controller's signals and request the export uses
-        model_loaded = Signal(dict)
-        export_progress = Signal(str)
-        export_finished = Signal(dict)
-        export_failed = Signal(str)
-
-        def export_active_model(self, _fmt: str, _path: str) -> None:
-            pass
 
     window = QWidget()
     qtbot.addWidget(window)
     models = Models()
     settings.setValue(LAST_FOLDER_KEY, str(tmp_path))
-    export = ModelExport(models, settings, window)
+    return models, ModelExport(models, settings, window)
+
+
+def test_only_a_folder_that_took_an_export_is_offered_next_time(models_and_export, tmp_path):
+    models, export = models_and_export
     export.export("tflite", str(tmp_path / "absent" / "digits.tflite"))
     models.export_failed.emit("Cannot export: the folder does not exist.")
     export.message_box.close()
@@ -301,30 +312,8 @@ def test_a_corrected_path_is_exported_after_a_refusal(qtbot, tmp_path):
     assert dialog.choice() == ("tflite", str(tmp_path / "absent" / "digits.tflite"))
 
 
-def test_the_window_starts_no_export_for_a_refused_destination(qtbot, settings, tmp_path):
-    from PySide6.QtCore import QObject, Signal
-    from PySide6.QtWidgets import QWidget
-
-    from app.models.export_dialog import LAST_FOLDER_KEY, ModelExport
-
-    class Models(QObject):  # the controller's signals and request the export uses
-        model_loaded = Signal(dict)
-        export_progress = Signal(str)
-        export_finished = Signal(dict)
-        export_failed = Signal(str)
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.requests: list[tuple[str, str]] = []
-
-        def export_active_model(self, fmt: str, path: str) -> None:
-            self.requests.append((fmt, path))
-
-    window = QWidget()
-    qtbot.addWidget(window)
-    models = Models()
-    settings.setValue(LAST_FOLDER_KEY, str(tmp_path))
-    export = ModelExport(models, settings, window)
+def test_the_window_starts_no_export_for_a_refused_destination(models_and_export, tmp_path):
+    models, export = models_and_export
     export.request()
     dialog = export.dialog
     typed = str(tmp_path / "absent" / "digits.tflite")
