@@ -264,6 +264,12 @@ UPSCALED_DIGITS_SIDE = 28  # training enlarges scikit-learn's digits to MNIST's 
 SMALL_INPUT_SIDE = 16  # a model of smaller inputs may take scikit-learn's digits at their own 8x8 size
 
 
+def split_seed(metadata) -> int:
+    """The seed a model's run split its data with (its card's), else 0 (a bool, a negative or a too large value too)."""
+    seed = (metadata.hyperparameters or {}).get("seed", 0)
+    return int(seed) if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
+
+
 def sklearn_digits_as_learnt(
     *,
     seed: int = 0,

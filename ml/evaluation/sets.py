@@ -25,6 +25,7 @@ from ml.data.datasets import (
     read_folder_image,
     refusal_reason,
     sklearn_digits_for_model,
+    split_seed,
     split_validation,
     unreadable_files_error,
 )
@@ -181,10 +182,7 @@ def _image_set(name: str, loaded, images: np.ndarray, labels: np.ndarray, set_cl
 
 def _card_seed(loaded, dataset_name: str) -> int:
     """The seed the model's run split ``dataset_name`` with (so its own test split is used), else 0."""
-    hyperparameters = loaded.metadata.hyperparameters or {}
-    if loaded.metadata.dataset == dataset_name and isinstance(hyperparameters.get("seed"), int):
-        return int(hyperparameters["seed"])
-    return 0
+    return split_seed(loaded.metadata) if loaded.metadata.dataset == dataset_name else 0
 
 
 def load_evaluation_set(

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from ml.data.datasets import DIGIT_CLASS_NAMES, SKLEARN_DIGITS_SIDE, sklearn_digits_for_model
+from ml.data.datasets import DIGIT_CLASS_NAMES, SKLEARN_DIGITS_SIDE, sklearn_digits_for_model, split_seed
 from ml.data.sources import read_mnist_arrays
 from ml.inference.model_input import input_image_size, prepare_for_model
 from ml.inference.predictor import as_probabilities
@@ -92,10 +92,8 @@ def sklearn_digits_reference(
     ``calibration_count`` training images spread over the rest; in the form it learnt them: the 64 pixels as they
     are for a model of standardized features (or of no recorded dataset), else enlarged to 28x28 and resized to its
     input, as training did."""
-    seed = (loaded.metadata.hyperparameters or {}).get("seed", 0)
-    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
     digits = sklearn_digits_for_model(
-        seed=seed,
+        seed=split_seed(loaded.metadata),
         input_size=_input_size(loaded),
         input_scale=loaded.metadata.input_scale,
         dataset=loaded.metadata.dataset,
