@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -57,30 +58,35 @@ def document_boxes(digits: Sequence[dict], source_rect: QRectF, source_size: tup
 
 @dataclass(frozen=True, eq=False)
 class TabArea:
-    """What the tabs are placed in: the drawing's width and its ink (None: not known), kept as running totals
-    (``ink_totals[r, c]``: the ink above row r and left of column c, in document pixels) so any rectangle's ink is
-    four look-ups."""
+    """What the tabs are placed in: the drawing's width and its gray pixels (1 = white; None: not known). Its ink is
+    summed only when a tab has room neither above nor below its box, never on every reading while the pen moves."""
 
     width: float = DOCUMENT_SIZE
-    ink_totals: np.ndarray | None = None
+    gray: np.ndarray | None = None
 
     @classmethod
     def of(cls, gray: np.ndarray | None, width: float) -> TabArea:
-        """The area of a drawing ``width`` wide whose gray pixels (1 = white) are ``gray``: ink is what differs from
-        its paper (its median), so light ink on a dark photo counts too."""
-        if gray is None or gray.ndim != 2 or gray.size == 0:
-            return cls(width)
-        ink = np.abs(gray.astype(np.float64) - np.median(gray))
-        return cls(width, np.pad(ink.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0))))
+        """The area of a drawing ``width`` wide whose gray pixels are ``gray``."""
+        return cls(width, gray if gray is not None and gray.ndim == 2 and gray.size else None)
+
+    @cached_property
+    def ink_totals(self) -> np.ndarray | None:
+        """Running totals of the ink (``[r, c]``: above row r and left of column c, in document pixels), so any
+        rectangle's ink is four look-ups; ink is what differs from the paper (the median), so light ink on a dark
+        photo counts too."""
+        if self.gray is None:
+            return None
+        ink = np.abs(self.gray.astype(np.float64) - np.median(self.gray))
+        return np.pad(ink.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
 
     def ink_under(self, rect: QRectF) -> float:
         """How much ink ``rect`` (document coordinates) would cover."""
-        if self.ink_totals is None:
+        totals = self.ink_totals
+        if totals is None:
             return 0.0
-        rows, columns = self.ink_totals.shape[0] - 1, self.ink_totals.shape[1] - 1
+        rows, columns = totals.shape[0] - 1, totals.shape[1] - 1
         top, bottom = min(max(int(rect.top()), 0), rows), min(max(int(np.ceil(rect.bottom())), 0), rows)
         left, right = min(max(int(rect.left()), 0), columns), min(max(int(np.ceil(rect.right())), 0), columns)
-        totals = self.ink_totals
         return float(totals[bottom, right] - totals[top, right] - totals[bottom, left] + totals[top, left])
 
 

@@ -98,6 +98,16 @@ def test_with_no_room_beside_a_tab_goes_inside_at_the_corner_with_least_ink(qapp
     assert tab_rect(filling, QFont(), 1.0).topLeft() == QPointF(-4, 0)  # ink unknown: the top left, in the drawing
 
 
+def test_the_ink_is_summed_only_for_a_tab_with_no_room_above_or_below(qapp):
+    gray = np.ones((280, 840), dtype=np.float32)
+    roomy = TabArea.of(gray, 840)
+    tabs([NumberBox(QRectF(100, 60, 60, 160), "2 >99%")], QFont(), 1.0, roomy)  # read on every pen move
+    assert "ink_totals" not in vars(roomy)
+    full = TabArea.of(gray, 840)
+    tabs([NumberBox(QRectF(100, -4, 60, 288), "1 >99%")], QFont(), 1.0, full)
+    assert "ink_totals" in vars(full)
+
+
 def test_a_tab_keeps_off_ink_beside_its_box_and_finds_bare_paper_along_its_edge(qapp):
     eight = NumberBox(QRectF(96, -4, 88, 288), "8 >99%")
     gray = np.ones((280, 840), dtype=np.float32)
